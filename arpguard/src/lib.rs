@@ -1,0 +1,2 @@
+//! Who answers ARP for a VIP: backend suppression, director announcements, audits.
+#![warn(missing_docs)]

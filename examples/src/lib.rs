@@ -1,0 +1,2 @@
+//! Shared code of the reference daemons (`director`, `backend`, `ipvsadm`).
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Sans-IO VRRPv2/v3 codec and state machine.
+#![warn(missing_docs)]

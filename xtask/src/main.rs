@@ -1,0 +1,2 @@
+//! Orchestration for the lvs workspace.
+fn main() {}
