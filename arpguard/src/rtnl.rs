@@ -1,0 +1,340 @@
+//! A small blocking rtnetlink client: links and addresses, nothing more.
+
+use std::net::IpAddr;
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{
+    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::addr::InterfaceAddress;
+use crate::error::{Error, Result};
+use crate::netns::Namespace;
+use crate::wire::MacAddr;
+
+// errno values the idempotent operations treat as "already in that state".
+const EEXIST: i32 = libc::EEXIST;
+const EADDRNOTAVAIL: i32 = libc::EADDRNOTAVAIL;
+const ENOENT: i32 = libc::ENOENT;
+const ENODEV: i32 = libc::ENODEV;
+
+/// A network interface as rtnetlink reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Hardware address, when it is a 6-byte Ethernet one.
+    pub mac: Option<MacAddr>,
+    /// Administratively up (`IFF_UP`).
+    pub up: bool,
+    /// The loopback device.
+    pub loopback: bool,
+}
+
+/// A route-netlink socket bound to one network namespace.
+///
+/// The socket is created inside the namespace given to [`Rtnl::open`] and
+/// stays bound to it, so the handle can then be used from any thread.
+#[derive(Debug)]
+pub struct Rtnl {
+    socket: Socket,
+    seq: u32,
+}
+
+/// What an idempotent operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The state was changed.
+    Applied,
+    /// The state already was as asked; nothing was done.
+    Unchanged,
+}
+
+impl Rtnl {
+    /// Opens a socket in `ns`.
+    pub fn open(ns: &Namespace) -> Result<Rtnl> {
+        ns.run(|| {
+            let mut socket =
+                Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("socket(NETLINK_ROUTE)", e))?;
+            socket
+                .bind_auto()
+                .map_err(|e| Error::io("bind netlink socket", e))?;
+            socket
+                .connect(&SocketAddr::new(0, 0))
+                .map_err(|e| Error::io("connect netlink socket", e))?;
+            Ok(Rtnl { socket, seq: 0 })
+        })
+    }
+
+    /// Sends one request and collects the messages of the reply (dump
+    /// parts, or nothing for an acknowledged change).
+    pub(crate) fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        operation: &dyn Fn() -> String,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | flags;
+        header.sequence_number = self.seq;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
+        packet.finalize();
+        let mut buf = vec![0u8; packet.buffer_len()];
+        packet.serialize(&mut buf);
+        self.socket
+            .send(&buf, 0)
+            .map_err(|e| Error::io(format!("send {}", operation()), e))?;
+
+        let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        let mut out = Vec::new();
+        let mut rx: Vec<u8> = Vec::with_capacity(1 << 16);
+        loop {
+            rx.clear();
+            self.socket
+                .recv(&mut rx, 0)
+                .map_err(|e| Error::io(format!("recv reply to {}", operation()), e))?;
+            let mut offset = 0;
+            while offset < rx.len() {
+                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[offset..])
+                    .map_err(|e| Error::Decode {
+                        operation: operation(),
+                        detail: e.to_string(),
+                    })?;
+                let len = reply.header.length as usize;
+                if len == 0 {
+                    return Err(Error::Decode {
+                        operation: operation(),
+                        detail: "zero-length netlink message".into(),
+                    });
+                }
+                offset += (len + 3) & !3;
+                if reply.header.sequence_number != self.seq {
+                    continue;
+                }
+                match reply.payload {
+                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::Error(err) => match err.code {
+                        None => return Ok(out),
+                        Some(code) => {
+                            return Err(Error::Netlink {
+                                operation: operation(),
+                                source: std::io::Error::from_raw_os_error(-code.get()),
+                            });
+                        }
+                    },
+                    NetlinkPayload::InnerMessage(inner) => {
+                        out.push(inner);
+                        if !dump && flags & NLM_F_ACK == 0 {
+                            return Ok(out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// All links of the namespace.
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        let replies = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+            &|| "RTM_GETLINK dump".to_string(),
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(link) => Some(link_from(&link)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The link called `name`.
+    pub fn link(&mut self, name: &str) -> Result<Link> {
+        self.links()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| Error::NoSuchInterface(name.to_string()))
+    }
+
+    /// Creates a dummy interface (idempotent) and sets it up.
+    pub fn ensure_dummy(&mut self, name: &str) -> Result<Change> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Dummy,
+            )]));
+        let created = match self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            &|| format!("RTM_NEWLINK {name} type dummy"),
+        ) {
+            Ok(_) => Change::Applied,
+            Err(e) if errno(&e) == Some(EEXIST) => Change::Unchanged,
+            Err(e) => return Err(e),
+        };
+        let up = self.set_up(name)?;
+        Ok(if created == Change::Applied || up == Change::Applied {
+            Change::Applied
+        } else {
+            Change::Unchanged
+        })
+    }
+
+    /// Deletes an interface; absent is fine.
+    pub fn delete_link(&mut self, name: &str) -> Result<Change> {
+        let index = match self.link(name) {
+            Ok(l) => l.index,
+            Err(Error::NoSuchInterface(_)) => return Ok(Change::Unchanged),
+            Err(e) => return Err(e),
+        };
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        match self.request(RouteNetlinkMessage::DelLink(msg), NLM_F_ACK, &|| {
+            format!("RTM_DELLINK {name}")
+        }) {
+            Ok(_) => Ok(Change::Applied),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(Change::Unchanged),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets an interface administratively up.
+    pub fn set_up(&mut self, name: &str) -> Result<Change> {
+        let link = self.link(name)?;
+        if link.up {
+            return Ok(Change::Unchanged);
+        }
+        let mut msg = LinkMessage::default();
+        msg.header.index = link.index;
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, &|| {
+            format!("RTM_SETLINK {name} up")
+        })?;
+        Ok(Change::Applied)
+    }
+
+    /// Addresses of one interface (`Some`) or of all (`None`).
+    pub fn addresses(&mut self, iface: Option<&str>) -> Result<Vec<InterfaceAddress>> {
+        let links = self.links()?;
+        let wanted = match iface {
+            Some(name) => Some(
+                links
+                    .iter()
+                    .find(|l| l.name == name)
+                    .map(|l| l.index)
+                    .ok_or_else(|| Error::NoSuchInterface(name.to_string()))?,
+            ),
+            None => None,
+        };
+        let replies = self.request(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+            &|| "RTM_GETADDR dump".to_string(),
+        )?;
+        let mut out = Vec::new();
+        for reply in replies {
+            let RouteNetlinkMessage::NewAddress(msg) = reply else {
+                continue;
+            };
+            if wanted.is_some_and(|w| w != msg.header.index) {
+                continue;
+            }
+            let name = links
+                .iter()
+                .find(|l| l.index == msg.header.index)
+                .map(|l| l.name.clone())
+                .unwrap_or_default();
+            if let Some(a) = InterfaceAddress::from_message(&msg, name) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `addr/prefix_len` on `iface` (with an IPv4 `label`); an identical
+    /// address already there is [`Change::Unchanged`].
+    pub fn add_address(
+        &mut self,
+        iface: &str,
+        addr: IpAddr,
+        prefix_len: u8,
+        label: Option<&str>,
+        nodad: bool,
+    ) -> Result<Change> {
+        let index = self.link(iface)?.index;
+        let msg = crate::addr::new_address_message(index, addr, prefix_len, label, nodad);
+        let op = || format!("RTM_NEWADDR {addr}/{prefix_len} dev {iface}");
+        match self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            &op,
+        ) {
+            Ok(_) => Ok(Change::Applied),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(Change::Unchanged),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `addr/prefix_len` from `iface`; absent is [`Change::Unchanged`].
+    pub fn del_address(&mut self, iface: &str, addr: IpAddr, prefix_len: u8) -> Result<Change> {
+        let index = match self.link(iface) {
+            Ok(l) => l.index,
+            Err(Error::NoSuchInterface(_)) => return Ok(Change::Unchanged),
+            Err(e) => return Err(e),
+        };
+        let mut msg = crate::addr::new_address_message(index, addr, prefix_len, None, false);
+        msg.attributes
+            .retain(|a| matches!(a, AddressAttribute::Local(_) | AddressAttribute::Address(_)));
+        let op = || format!("RTM_DELADDR {addr}/{prefix_len} dev {iface}");
+        match self.request(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK, &op) {
+            Ok(_) => Ok(Change::Applied),
+            Err(e) if matches!(errno(&e), Some(EADDRNOTAVAIL | ENOENT | ENODEV)) => {
+                Ok(Change::Unchanged)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn errno(e: &Error) -> Option<i32> {
+    match e {
+        Error::Netlink { source, .. } => source.raw_os_error(),
+        _ => None,
+    }
+}
+
+fn link_from(msg: &LinkMessage) -> Link {
+    let mut name = String::new();
+    let mut mac = None;
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::Address(bytes) => {
+                if let Ok(b) = <[u8; 6]>::try_from(bytes.as_slice()) {
+                    mac = Some(MacAddr(b));
+                }
+            }
+            _ => {}
+        }
+    }
+    Link {
+        index: msg.header.index,
+        name,
+        mac,
+        up: msg.header.flags.contains(LinkFlags::Up),
+        loopback: msg.header.link_layer_type == LinkLayerType::Loopback,
+    }
+}

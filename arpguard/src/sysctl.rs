@@ -1,0 +1,230 @@
+//! Suppression mode (a): `arp_ignore` / `arp_announce`.
+//!
+//! The kernel reads both as `max(conf/all, conf/<iface>)` of the interface
+//! the ARP packet arrives on (or leaves by) — `IN_DEV_ARP_IGNORE` and
+//! `IN_DEV_ARP_ANNOUNCE` in `include/linux/inetdevice.h`. So the setting
+//! that matters is on the segment-facing interface (`ens18`), or on `all`;
+//! setting it on `lo`, where the VIP lives, changes nothing since no ARP
+//! arrives there. [`ArpSysctls::effective`] computes the value the kernel uses.
+
+use crate::error::{Error, Result};
+use crate::netns::Namespace;
+
+/// `arp_ignore=1`: reply only if the target address is configured on the
+/// interface the request came in on.
+pub const ARP_IGNORE_SUPPRESS: u32 = 1;
+/// `arp_announce=2`: always use the best local address of the outgoing
+/// interface as ARP sender, never the VIP on `lo`.
+pub const ARP_ANNOUNCE_SUPPRESS: u32 = 2;
+
+const KEYS: [&str; 2] = ["arp_ignore", "arp_announce"];
+
+fn path(scope: &str, key: &str) -> String {
+    format!("/proc/sys/net/ipv4/conf/{scope}/{key}")
+}
+
+fn read_u32(p: &str) -> Result<u32> {
+    let raw = std::fs::read_to_string(p).map_err(|e| Error::io(format!("read {p}"), e))?;
+    raw.trim().parse().map_err(|_| Error::BadSysctl {
+        path: p.to_string(),
+        value: raw.trim().to_string(),
+    })
+}
+
+fn write_u32(p: &str, v: u32) -> Result<()> {
+    std::fs::write(p, format!("{v}\n")).map_err(|e| Error::io(format!("write {p}"), e))
+}
+
+/// The two values at one scope (`all` or an interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpValues {
+    /// `arp_ignore`.
+    pub arp_ignore: u32,
+    /// `arp_announce`.
+    pub arp_announce: u32,
+}
+
+/// The values for one interface as the kernel sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArpSysctls {
+    /// Interface.
+    pub iface: String,
+    /// `conf/all`.
+    pub all: ArpValues,
+    /// `conf/<iface>`.
+    pub iface_values: ArpValues,
+}
+
+impl ArpSysctls {
+    /// Reads both scopes for `iface` in `ns`.
+    pub fn read(ns: &Namespace, iface: &str) -> Result<ArpSysctls> {
+        let iface = iface.to_string();
+        ns.run(move || {
+            let at = |scope: &str| -> Result<ArpValues> {
+                Ok(ArpValues {
+                    arp_ignore: read_u32(&path(scope, "arp_ignore"))?,
+                    arp_announce: read_u32(&path(scope, "arp_announce"))?,
+                })
+            };
+            if !std::path::Path::new(&format!("/proc/sys/net/ipv4/conf/{iface}")).exists() {
+                return Err(Error::NoSuchInterface(iface));
+            }
+            Ok(ArpSysctls {
+                all: at("all")?,
+                iface_values: at(&iface)?,
+                iface,
+            })
+        })
+    }
+
+    /// What the kernel applies: the maximum of `all` and the interface.
+    pub fn effective(&self) -> ArpValues {
+        ArpValues {
+            arp_ignore: self.all.arp_ignore.max(self.iface_values.arp_ignore),
+            arp_announce: self.all.arp_announce.max(self.iface_values.arp_announce),
+        }
+    }
+
+    /// Requests for an address not on this interface go unanswered, and the
+    /// VIP is never used as ARP sender.
+    pub fn suppresses(&self) -> bool {
+        let e = self.effective();
+        e.arp_ignore >= ARP_IGNORE_SUPPRESS && e.arp_announce >= ARP_ANNOUNCE_SUPPRESS
+    }
+}
+
+/// Where to write the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SysctlScope {
+    /// Only on the listed interfaces (default): other interfaces keep their
+    /// behaviour.
+    #[default]
+    Interfaces,
+    /// On the interfaces and on `conf/all` (also covers interfaces created later).
+    InterfacesAndAll,
+}
+
+/// One value changed, with what it held before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysctlChange {
+    /// `/proc/sys/...` path.
+    pub path: String,
+    /// Value before.
+    pub previous: u32,
+    /// Value written.
+    pub written: u32,
+}
+
+/// The record of [`apply_sysctls`], plain data so it can be persisted;
+/// [`SysctlRecord::undo`] restores the previous values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SysctlRecord {
+    /// What was written (only values that were too low are raised).
+    pub changes: Vec<SysctlChange>,
+}
+
+/// Raises `arp_ignore` to at least 1 and `arp_announce` to at least 2 on
+/// `ifaces` (and `all` if asked), leaving higher values alone, and returns
+/// what it changed.
+pub fn apply_sysctls(ns: &Namespace, ifaces: &[&str], scope: SysctlScope) -> Result<SysctlRecord> {
+    let mut scopes: Vec<String> = ifaces.iter().map(|s| s.to_string()).collect();
+    if scope == SysctlScope::InterfacesAndAll {
+        scopes.push("all".into());
+    }
+    ns.run(move || {
+        let mut record = SysctlRecord::default();
+        for s in &scopes {
+            if !std::path::Path::new(&format!("/proc/sys/net/ipv4/conf/{s}")).exists() {
+                return Err(Error::NoSuchInterface(s.clone()));
+            }
+        }
+        for s in &scopes {
+            for (key, want) in KEYS
+                .iter()
+                .zip([ARP_IGNORE_SUPPRESS, ARP_ANNOUNCE_SUPPRESS])
+            {
+                let p = path(s, key);
+                let previous = read_u32(&p)?;
+                // arp_ignore 1..=3 all suppress; 8 drops every request. Keep stricter values.
+                if previous >= want && !(key == &"arp_ignore" && (4..8).contains(&previous)) {
+                    continue;
+                }
+                if let Err(e) = write_u32(&p, want) {
+                    // Leave nothing half-applied.
+                    restore(&record.changes);
+                    return Err(e);
+                }
+                record.changes.push(SysctlChange {
+                    path: p,
+                    previous,
+                    written: want,
+                });
+            }
+        }
+        Ok(record)
+    })
+}
+
+fn restore(changes: &[SysctlChange]) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for c in changes.iter().rev() {
+        if let Err(e) = write_u32(&c.path, c.previous) {
+            errors.push(e);
+        }
+    }
+    errors
+}
+
+impl SysctlRecord {
+    /// Writes back the previous values (newest first). Values someone else
+    /// changed since are left alone.
+    pub fn undo(&self, ns: &Namespace) -> Result<()> {
+        let changes = self.changes.clone();
+        ns.run(move || {
+            let still_ours: Vec<SysctlChange> = changes
+                .into_iter()
+                .filter(|c| read_u32(&c.path).map(|v| v == c.written).unwrap_or(false))
+                .collect();
+            match restore(&still_ours).into_iter().next() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_value_is_the_maximum_of_all_and_the_interface() {
+        let s = ArpSysctls {
+            iface: "ens18".into(),
+            all: ArpValues {
+                arp_ignore: 0,
+                arp_announce: 2,
+            },
+            iface_values: ArpValues {
+                arp_ignore: 1,
+                arp_announce: 0,
+            },
+        };
+        assert_eq!(
+            s.effective(),
+            ArpValues {
+                arp_ignore: 1,
+                arp_announce: 2
+            }
+        );
+        assert!(s.suppresses());
+        let lo_only = ArpSysctls {
+            iface_values: ArpValues {
+                arp_ignore: 0,
+                arp_announce: 0,
+            },
+            ..s
+        };
+        assert!(!lo_only.suppresses());
+    }
+}
