@@ -1,2 +1,65 @@
-//! Orchestration for the lvs workspace.
-fn main() {}
+//! Orchestration for the lvs workspace: `cargo xtask <command>`.
+//!
+//! - `setup`: installs what the suite needs, idempotently (Debian packages,
+//!   Debian's kernel image for the IPVS VM, virtme-ng in a venv).
+//! - `test`: the whole suite — lints, host unit tests, root/netns tests on the
+//!   host, then every `vm_*` test inside one boot of the kernel VM.
+//! - `demo`: the main demo (the seed lab, inside the kernel VM).
+//! - `vm -- CMD…`: runs a command inside the kernel VM (for development).
+//!
+//! Every step that was asked for and cannot run is a failure with a message
+//! naming what is missing; nothing is skipped silently.
+
+mod setup;
+mod suite;
+mod vm;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | vm [--timeout SECS] -- CMD...>"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        return usage();
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "setup" => setup::run(),
+        "test" => suite::run(rest),
+        "demo" => suite::demo(rest),
+        "vm" => vm::run_cli(rest),
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {cmd}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command, inheriting stdio; an error names the command on failure.
+pub(crate) fn run_status(cmd: &mut std::process::Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed: {status}"))
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
