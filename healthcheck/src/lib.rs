@@ -1,2 +1,79 @@
-//! Pluggable backend health checkers and a sans-IO rise/fall policy.
+//! Pluggable backend health checkers and a sans-IO rise/fall policy: the
+//! part of keepalived that takes a dead real server out of the pool and puts
+//! it back when it recovers.
+//!
+//! Two halves:
+//! - [`Engine`] (sans-IO) decides *when* each probe runs and *what* its
+//!   results mean: rise/fall thresholds, keepalived's `delay_loop` / `retry`
+//!   / `delay_before_retry` ([`KeepalivedTiming`]), jitter, de-duplication of
+//!   identical probes, a concurrency budget and a fail-open guard. It never
+//!   reads a clock: every call takes `now`.
+//! - [`checker`]s do the I/O for one probe: TCP, UDP (with ICMP errors from
+//!   the socket error queue), DNS, HTTP GET, and program execution. The
+//!   [`Checker`] trait lets you add your own. With the `tokio` feature,
+//!   `runner::Runner` drives both and yields events.
+//!
+//! # Driving contract
+//! Call [`Engine::handle_timeout`] at [`Engine::poll_timeout`]; run every
+//! request from [`Engine::poll_probe`] and report it with
+//! [`Engine::handle_result`]; drain [`Engine::poll_event`]. Times are only
+//! ever compared, so a virtual clock works as well as a real one.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use lvs_healthcheck::{
+//!     Engine, EngineConfig, Event, FailReason, Health, KeepalivedCheck, KeepalivedTiming,
+//!     Outcome, ServiceId,
+//! };
+//!
+//! // The seed's tuned TCP_CHECK: delay_loop 2, retry 1, delay_before_retry 2.
+//! let policy = KeepalivedTiming {
+//!     delay_loop: Some(Duration::from_secs(2)),
+//!     retry: Some(1),
+//!     delay_before_retry: Some(Duration::from_secs(2)),
+//!     connect_timeout: Some(Duration::from_secs(3)),
+//!     warmup: Some(Duration::ZERO),
+//!     ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
+//! }
+//! .policy();
+//! let t0 = Instant::now(); // any instant: the engine only compares times
+//! let mut engine = Engine::new(EngineConfig::default());
+//! let www1 = engine.add_member(t0, ServiceId(80), "172.20.0.85:80", policy)?;
+//!
+//! // A backend that refuses every connection: down after two probes.
+//! let mut now = t0;
+//! let mut down_at = None;
+//! while down_at.is_none() {
+//!     now = engine.poll_timeout().expect("a probe is always scheduled");
+//!     engine.handle_timeout(now);
+//!     while let Some(probe) = engine.poll_probe(now) {
+//!         engine.handle_result(now, probe.id, Outcome::Failure(FailReason::Refused));
+//!     }
+//!     while let Some(event) = engine.poll_event() {
+//!         if let Event::Transition(t) = event {
+//!             assert_eq!((t.member, t.to), (www1, Health::Down));
+//!             down_at = Some(t.at);
+//!         }
+//!     }
+//! }
+//! // keepalived's first result decides at once: the bootstrap delay is 1 s.
+//! assert_eq!(down_at, Some(t0 + Duration::from_secs(1)));
+//! # Ok::<(), lvs_healthcheck::PolicyError>(())
+//! ```
 #![warn(missing_docs)]
+
+pub mod checker;
+pub mod engine;
+pub mod outcome;
+pub mod policy;
+pub mod rng;
+
+pub use checker::{Checker, ConnectOptions};
+pub use engine::{
+    Engine, EngineConfig, Event, FailOpen, MemberId, MemberState, ProbeId, ProbeRequest, ServiceId,
+    Transition,
+};
+pub use outcome::{FailReason, Outcome, Success, Unreachable};
+pub use policy::{Health, InitialState, KeepalivedCheck, KeepalivedTiming, Policy, PolicyError};
+/// The DNS message crate used by [`checker::dns`] (for query types).
+pub use simple_dns;

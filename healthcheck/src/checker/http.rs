@@ -1,0 +1,335 @@
+//! `HTTP_GET`: one plain HTTP/1.1 GET with `Connection: close`; the status
+//! must fall in an accepted range, and optionally the body must contain a
+//! string or have a given MD5 digest (keepalived `digest`).
+//!
+//! The client is written here: a health check needs one request, a status
+//! line, two framing headers and a body cap — not a general HTTP stack.
+
+use std::time::Instant;
+
+use md5::{Digest, Md5};
+use socket2::{Protocol, Type};
+
+use super::{Checker, ConnectOptions, connect_blocking, recv_some, send_all};
+use crate::outcome::{FailReason, Outcome, Success};
+
+/// One GET and its acceptance rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HttpCheck {
+    /// Destination and socket options.
+    pub connect: ConnectOptions,
+    /// Request path (keepalived `path`).
+    pub path: String,
+    /// `Host` header (keepalived `virtualhost`); default: the destination address.
+    pub virtual_host: Option<String>,
+    /// Accepted status ranges, inclusive (keepalived `status_code`; default 200–299).
+    pub status: Vec<(u16, u16)>,
+    /// The body must contain these bytes.
+    pub body_contains: Option<Vec<u8>>,
+    /// The body's MD5 must equal this (keepalived `digest`).
+    pub body_md5: Option<[u8; 16]>,
+    /// Read at most this many body bytes (longer bodies fail body checks).
+    pub max_body: usize,
+}
+
+impl HttpCheck {
+    /// GET `path`, any 2xx passes.
+    pub fn new(connect: ConnectOptions, path: &str) -> Self {
+        HttpCheck {
+            connect,
+            path: path.to_string(),
+            virtual_host: None,
+            status: vec![(200, 299)],
+            body_contains: None,
+            body_md5: None,
+            max_body: 1 << 20,
+        }
+    }
+
+    /// Parses a keepalived-style hex digest (32 hex digits).
+    pub fn parse_md5_hex(hex: &str) -> Option<[u8; 16]> {
+        let hex = hex.trim();
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(out)
+    }
+
+    fn request(&self) -> Vec<u8> {
+        let host = match &self.virtual_host {
+            Some(h) => h.clone(),
+            None => {
+                let d = self.connect.destination();
+                match d.ip() {
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]:{}", d.port()),
+                    std::net::IpAddr::V4(ip) => format!("{ip}:{}", d.port()),
+                }
+            }
+        };
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lvs-healthcheck\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            self.path
+        )
+        .into_bytes()
+    }
+
+    fn wants_body(&self) -> bool {
+        self.body_contains.is_some() || self.body_md5.is_some()
+    }
+
+    /// Judges a complete response (head and as much body as was read).
+    pub fn judge(&self, response: &Response) -> Result<Success, FailReason> {
+        if !self
+            .status
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&response.status))
+        {
+            return Err(FailReason::BadStatus(response.status));
+        }
+        if let Some(needle) = &self.body_contains
+            && !needle.is_empty()
+            && !response
+                .body
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+        {
+            return Err(FailReason::BadBody);
+        }
+        if let Some(want) = self.body_md5 {
+            let got: [u8; 16] = Md5::digest(&response.body).into();
+            if got != want {
+                return Err(FailReason::BadBody);
+            }
+        }
+        Ok(Success::HttpStatus(response.status))
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// The body, de-chunked, possibly capped.
+    pub body: Vec<u8>,
+}
+
+/// Framing found in the head.
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// Parses the status line and framing headers; returns status, framing and head length.
+fn parse_head(buf: &[u8]) -> Result<Option<(u16, Framing, usize)>, FailReason> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        if buf.len() > 64 * 1024 {
+            return Err(FailReason::BadReply("HTTP head longer than 64 KiB".into()));
+        }
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end])
+        .map_err(|_| FailReason::BadReply("HTTP head is not UTF-8".into()))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(FailReason::BadReply(format!(
+            "not an HTTP/1 status line: {status_line:?}"
+        )));
+    }
+    let status = parts
+        .next()
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|s| (100..=999).contains(s))
+        .ok_or_else(|| FailReason::BadReply(format!("bad status line: {status_line:?}")))?;
+    let mut framing = Framing::UntilClose;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding")
+            && value.to_ascii_lowercase().contains("chunked")
+        {
+            framing = Framing::Chunked;
+        } else if name.eq_ignore_ascii_case("content-length")
+            && !matches!(framing, Framing::Chunked)
+        {
+            let n = value
+                .parse::<usize>()
+                .map_err(|_| FailReason::BadReply(format!("bad Content-Length {value:?}")))?;
+            framing = Framing::Length(n);
+        }
+    }
+    Ok(Some((status, framing, end + 4)))
+}
+
+/// Decodes a chunked body; `Ok(None)` if incomplete.
+fn dechunk(mut data: &[u8], cap: usize) -> Result<Option<Vec<u8>>, FailReason> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = std::str::from_utf8(&data[..eol])
+            .map_err(|_| FailReason::BadReply("bad chunk size".into()))?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| FailReason::BadReply(format!("bad chunk size {size_text:?}")))?;
+        data = &data[eol + 2..];
+        if size == 0 {
+            return Ok(Some(out));
+        }
+        if data.len() < size + 2 {
+            return Ok(None);
+        }
+        out.extend_from_slice(&data[..size]);
+        if out.len() > cap {
+            out.truncate(cap);
+            return Ok(Some(out));
+        }
+        data = &data[size + 2..];
+    }
+}
+
+impl Checker for HttpCheck {
+    fn identity(&self) -> String {
+        format!("{self:?}")
+    }
+
+    fn check(&self, deadline: Instant) -> Outcome {
+        match self.fetch(deadline).and_then(|r| self.judge(&r)) {
+            Ok(s) => Outcome::Success(s),
+            Err(r) => Outcome::Failure(r),
+        }
+    }
+}
+
+impl HttpCheck {
+    /// Runs the request and reads the response (body only if a body rule needs it).
+    pub fn fetch(&self, deadline: Instant) -> Result<Response, FailReason> {
+        let sock = self
+            .connect
+            .socket(Type::STREAM, Protocol::TCP)
+            .map_err(|e| FailReason::from_io(&e))?;
+        connect_blocking(
+            &sock,
+            self.connect.destination(),
+            self.connect.connect_deadline(deadline),
+        )?;
+        send_all(&sock, &self.request(), deadline)?;
+        let mut buf = Vec::with_capacity(4096);
+        let mut chunk = [0u8; 8192];
+        let mut head: Option<(u16, Framing, usize)> = None;
+        loop {
+            if head.is_none() {
+                head = parse_head(&buf)?;
+            }
+            if let Some((status, framing, start)) = &head {
+                if !self.wants_body() {
+                    return Ok(Response {
+                        status: *status,
+                        body: Vec::new(),
+                    });
+                }
+                let body = &buf[*start..];
+                match framing {
+                    Framing::Length(n) if body.len() >= *n || body.len() >= self.max_body => {
+                        return Ok(Response {
+                            status: *status,
+                            body: body[..body.len().min(*n).min(self.max_body)].to_vec(),
+                        });
+                    }
+                    Framing::Chunked => {
+                        if let Some(b) = dechunk(body, self.max_body)? {
+                            return Ok(Response {
+                                status: *status,
+                                body: b,
+                            });
+                        }
+                    }
+                    Framing::UntilClose if body.len() >= self.max_body => {
+                        return Ok(Response {
+                            status: *status,
+                            body: body[..self.max_body].to_vec(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            let n = recv_some(&sock, &mut chunk, deadline)?;
+            if n == 0 {
+                return match head {
+                    Some((status, Framing::UntilClose, start)) => Ok(Response {
+                        status,
+                        body: buf[start..].to_vec(),
+                    }),
+                    Some(_) => Err(FailReason::BadReply(
+                        "connection closed inside the body".into(),
+                    )),
+                    None => Err(FailReason::BadReply(
+                        "connection closed before a response".into(),
+                    )),
+                };
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_and_chunked_body_parse() {
+        let raw = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 3\r\n\r\nabc";
+        let Ok(Some((status, Framing::Length(3), start))) = parse_head(raw) else {
+            panic!("head did not parse");
+        };
+        assert_eq!((status, &raw[start..]), (503, &b"abc"[..]));
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\n").is_ok_and(|h| h.is_none()));
+        assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        assert_eq!(
+            dechunk(b"3\r\nwww\r\n1;x=y\r\n1\r\n0\r\n\r\n", 100),
+            Ok(Some(b"www1".to_vec()))
+        );
+        assert_eq!(dechunk(b"3\r\nww", 100), Ok(None));
+    }
+
+    #[test]
+    fn status_ranges_substring_and_digest() {
+        let mut c = HttpCheck::new(
+            ConnectOptions::new("127.0.0.1:80".parse().unwrap_or_else(|e| panic!("{e}"))),
+            "/",
+        );
+        let ok = Response {
+            status: 200,
+            body: b"www1\n".to_vec(),
+        };
+        assert_eq!(c.judge(&ok), Ok(Success::HttpStatus(200)));
+        assert_eq!(
+            c.judge(&Response {
+                status: 500,
+                body: vec![]
+            }),
+            Err(FailReason::BadStatus(500))
+        );
+        c.body_contains = Some(b"www2".to_vec());
+        assert_eq!(c.judge(&ok), Err(FailReason::BadBody));
+        c.body_contains = None;
+        // md5("www1\n") computed with coreutils md5sum.
+        c.body_md5 = HttpCheck::parse_md5_hex("00b071bd22658431cc6ec1d5d9f6f287");
+        assert_eq!(c.judge(&ok), Ok(Success::HttpStatus(200)));
+        c.body_md5 = HttpCheck::parse_md5_hex("10b071bd22658431cc6ec1d5d9f6f287");
+        assert_eq!(c.judge(&ok), Err(FailReason::BadBody));
+        assert_eq!(HttpCheck::parse_md5_hex("xyz"), None);
+    }
+}

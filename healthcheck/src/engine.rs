@@ -1,0 +1,728 @@
+//! The sans-IO scheduler: decides when each probe runs, folds results into
+//! health with a [`Policy`], de-duplicates identical probes, enforces a
+//! concurrency budget, guards against emptying a service, and queues events.
+//!
+//! It never reads a clock or touches a socket. The driver passes `now` in:
+//!
+//! 1. [`Engine::handle_timeout`] when [`Engine::poll_timeout`] is reached;
+//! 2. [`Engine::poll_probe`] until `None`, running each probe (any way it
+//!    likes) and reporting with [`Engine::handle_result`];
+//! 3. [`Engine::poll_event`] until `None`, acting on the events;
+//! 4. sleep until [`Engine::poll_timeout`] or until a result arrives.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use crate::outcome::{FailReason, Outcome, Success};
+use crate::policy::{Health, InitialState, Policy, PolicyError};
+use crate::rng::SplitMix64;
+
+/// Identifies a virtual service (the pool a backend belongs to). Chosen by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceId(pub u64);
+
+/// One backend in one service, as returned by [`Engine::add_member`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(u32);
+
+impl MemberId {
+    /// The slot number (stable while the member exists).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// One probe execution handed out by [`Engine::poll_probe`]; hand it back
+/// with the outcome to [`Engine::handle_result`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProbeId {
+    slot: u32,
+    attempt: u64,
+}
+
+/// A probe to run now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest<K> {
+    /// Give this back with the result.
+    pub id: ProbeId,
+    /// What to probe (the key the members were registered with).
+    pub key: K,
+    /// When the probe should have started (lateness = dispatch time − `due`).
+    pub due: Instant,
+    /// The probe must report by then; the engine counts it as a timeout
+    /// itself if nothing arrives within [`EngineConfig::watchdog_slack`] after.
+    pub deadline: Instant,
+}
+
+/// What the engine does when every backend of a service is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailOpen {
+    /// Nothing special: the pool empties.
+    Off,
+    /// The pool empties, and an [`Event::AllDown`] reports the suspicion.
+    Report,
+    /// The last member(s) stay in the pool although down ("held"), and an
+    /// [`Event::AllDown`] reports it. Held members leave the pool as soon as
+    /// another member of the service is up again.
+    Hold,
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Seed of the jitter generator (same seed, same schedule).
+    pub seed: u64,
+    /// Most probes in flight at once; further due probes wait their turn.
+    pub max_in_flight: usize,
+    /// Default fail-open behaviour (per service override: [`Engine::set_fail_open`]).
+    pub fail_open: FailOpen,
+    /// Members that went down within this window before the last one are
+    /// listed as suspects in [`Event::AllDown`].
+    pub all_down_window: Duration,
+    /// How long past a probe's deadline the engine waits for its result
+    /// before counting a timeout itself.
+    pub watchdog_slack: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            seed: 0x6c76_7368_6300_0001,
+            max_in_flight: 1024,
+            fail_open: FailOpen::Report,
+            all_down_window: Duration::from_secs(10),
+            watchdog_slack: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A member's health changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The member.
+    pub member: MemberId,
+    /// Its service.
+    pub service: ServiceId,
+    /// Health before.
+    pub from: Health,
+    /// Health now.
+    pub to: Health,
+    /// The failure that caused a move to down (or the last failure seen
+    /// before a move up, if any).
+    pub reason: Option<FailReason>,
+    /// The success that caused a move to up.
+    pub success: Option<Success>,
+    /// Consecutive results of the kind that caused the move.
+    pub consecutive: u32,
+    /// Whether the member is in the pool after this (differs from `to == Up`
+    /// only when [`FailOpen::Hold`] holds it).
+    pub in_pool: bool,
+    /// When the deciding result arrived.
+    pub at: Instant,
+}
+
+/// What the engine tells its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A member went up or down.
+    Transition(Transition),
+    /// Every member of a service is down: a suspicion that the checker side,
+    /// not the backends, is broken.
+    AllDown {
+        /// The service.
+        service: ServiceId,
+        /// Members that went down within [`EngineConfig::all_down_window`].
+        suspects: Vec<MemberId>,
+        /// Members kept in the pool although down ([`FailOpen::Hold`]).
+        held: Vec<MemberId>,
+        /// When it happened.
+        at: Instant,
+    },
+    /// A member's pool membership changed without a health change: a held
+    /// member released because another member came back up.
+    Pool {
+        /// The member.
+        member: MemberId,
+        /// Its service.
+        service: ServiceId,
+        /// In the pool now?
+        in_pool: bool,
+        /// When.
+        at: Instant,
+    },
+    /// A check using keepalived's `misc_dynamic` convention asked for a new weight.
+    Weight {
+        /// The member.
+        member: MemberId,
+        /// Its service.
+        service: ServiceId,
+        /// The weight requested.
+        weight: u8,
+        /// When.
+        at: Instant,
+    },
+}
+
+/// A snapshot of one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    /// Its service.
+    pub service: ServiceId,
+    /// Its health.
+    pub health: Health,
+    /// Whether it is in the pool.
+    pub in_pool: bool,
+    /// The last failure reason seen by its probe.
+    pub last_failure: Option<FailReason>,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    attempt: u64,
+}
+
+#[derive(Debug)]
+struct Probe<K> {
+    key: K,
+    policy: Policy,
+    members: Vec<u32>,
+    health: Health,
+    has_run: bool,
+    successes: u32,
+    failures: u32,
+    last_failure: Option<FailReason>,
+    weight: Option<u8>,
+    registered: Instant,
+    /// Token of the live due-timer entry (0 = none).
+    due_token: u64,
+    due_at: Option<Instant>,
+    queued: bool,
+    in_flight: Option<InFlight>,
+}
+
+#[derive(Debug)]
+struct Member {
+    service: ServiceId,
+    probe: u32,
+    in_pool: bool,
+    held: bool,
+    down_since: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Service {
+    members: Vec<u32>,
+    fail_open: Option<FailOpen>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Due,
+    Watchdog,
+}
+
+/// The scheduler and health state of many checks. `K` identifies what a
+/// probe does (target + check parameters): members registered with equal
+/// keys and equal policies share one probe.
+#[derive(Debug)]
+pub struct Engine<K> {
+    config: EngineConfig,
+    rng: SplitMix64,
+    probes: Vec<Option<Probe<K>>>,
+    free_probes: Vec<u32>,
+    dedup: HashMap<(K, Policy), u32>,
+    members: Vec<Option<Member>>,
+    free_members: Vec<u32>,
+    services: HashMap<ServiceId, Service>,
+    timers: BinaryHeap<Reverse<(Instant, u64, u32, TimerKind)>>,
+    next_token: u64,
+    ready: VecDeque<u32>,
+    in_flight: usize,
+    events: VecDeque<Event>,
+}
+
+impl<K: Clone + Eq + Hash> Engine<K> {
+    /// An empty engine.
+    pub fn new(config: EngineConfig) -> Self {
+        Engine {
+            rng: SplitMix64::new(config.seed),
+            config,
+            probes: Vec::new(),
+            free_probes: Vec::new(),
+            dedup: HashMap::new(),
+            members: Vec::new(),
+            free_members: Vec::new(),
+            services: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_token: 1,
+            ready: VecDeque::new(),
+            in_flight: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Sets a service's fail-open behaviour (overrides [`EngineConfig::fail_open`]).
+    pub fn set_fail_open(&mut self, service: ServiceId, mode: FailOpen) {
+        self.services.entry(service).or_default().fail_open = Some(mode);
+    }
+
+    /// Registers a backend of `service`, probed as `key` under `policy`.
+    /// If another member already uses an equal key and policy, the probe is
+    /// shared and the new member takes its current health.
+    pub fn add_member(
+        &mut self,
+        now: Instant,
+        service: ServiceId,
+        key: K,
+        policy: Policy,
+    ) -> Result<MemberId, PolicyError> {
+        policy.validate()?;
+        let slot = match self.dedup.get(&(key.clone(), policy.clone())) {
+            Some(&slot) => slot,
+            None => {
+                let health = match policy.initial {
+                    InitialState::Up => Health::Up,
+                    InitialState::Down => Health::Down,
+                    InitialState::Unknown => Health::Unknown,
+                };
+                let probe = Probe {
+                    key: key.clone(),
+                    policy: policy.clone(),
+                    members: Vec::new(),
+                    health,
+                    has_run: false,
+                    successes: 0,
+                    failures: 0,
+                    last_failure: None,
+                    weight: None,
+                    registered: now,
+                    due_token: 0,
+                    due_at: None,
+                    queued: false,
+                    in_flight: None,
+                };
+                let slot = match self.free_probes.pop() {
+                    Some(s) => {
+                        self.probes[s as usize] = Some(probe);
+                        s
+                    }
+                    None => {
+                        self.probes.push(Some(probe));
+                        (self.probes.len() - 1) as u32
+                    }
+                };
+                self.dedup.insert((key, policy.clone()), slot);
+                let first = policy.initial_delay + self.rng.below(policy.initial_jitter);
+                self.schedule(slot, now + first);
+                slot
+            }
+        };
+        let health = self.probes[slot as usize]
+            .as_ref()
+            .map_or(Health::Unknown, |p| p.health);
+        let member = Member {
+            service,
+            probe: slot,
+            in_pool: health == Health::Up,
+            held: false,
+            down_since: None,
+        };
+        let idx = match self.free_members.pop() {
+            Some(i) => {
+                self.members[i as usize] = Some(member);
+                i
+            }
+            None => {
+                self.members.push(Some(member));
+                (self.members.len() - 1) as u32
+            }
+        };
+        if let Some(p) = self.probes[slot as usize].as_mut() {
+            p.members.push(idx);
+        }
+        self.services.entry(service).or_default().members.push(idx);
+        Ok(MemberId(idx))
+    }
+
+    /// Unregisters a member. Its probe stops when no member uses it; a
+    /// result still in flight for it is then ignored.
+    pub fn remove_member(&mut self, id: MemberId) -> bool {
+        let Some(member) = self.members.get_mut(id.0 as usize).and_then(Option::take) else {
+            return false;
+        };
+        self.free_members.push(id.0);
+        if let Some(svc) = self.services.get_mut(&member.service) {
+            svc.members.retain(|&m| m != id.0);
+        }
+        let slot = member.probe;
+        let now_empty = match self.probes[slot as usize].as_mut() {
+            Some(p) => {
+                p.members.retain(|&m| m != id.0);
+                p.members.is_empty()
+            }
+            None => false,
+        };
+        if now_empty && let Some(p) = self.probes[slot as usize].take() {
+            if p.in_flight.is_some() {
+                self.in_flight -= 1;
+            }
+            self.ready.retain(|&s| s != slot);
+            self.dedup.remove(&(p.key, p.policy));
+            self.free_probes.push(slot);
+        }
+        true
+    }
+
+    /// A member's current state, if it exists.
+    pub fn member(&self, id: MemberId) -> Option<MemberState> {
+        let m = self.members.get(id.0 as usize)?.as_ref()?;
+        let p = self.probes[m.probe as usize].as_ref()?;
+        Some(MemberState {
+            service: m.service,
+            health: p.health,
+            in_pool: m.in_pool,
+            last_failure: p.last_failure.clone(),
+        })
+    }
+
+    /// Number of distinct probes (after de-duplication).
+    pub fn probe_count(&self) -> usize {
+        self.probes.iter().filter(|p| p.is_some()).count()
+    }
+
+    /// Number of probes handed out and not yet reported.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The next instant [`Engine::handle_timeout`] must be called, if any.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, token, slot, kind))) = self.timers.peek() {
+            if self.timer_live(token, slot, kind) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn timer_live(&self, token: u64, slot: u32, kind: TimerKind) -> bool {
+        match self.probes.get(slot as usize).and_then(Option::as_ref) {
+            None => false,
+            Some(p) => match kind {
+                TimerKind::Due => p.due_token == token,
+                TimerKind::Watchdog => p.in_flight.as_ref().is_some_and(|f| f.attempt == token),
+            },
+        }
+    }
+
+    /// Processes every timer due at or before `now`: due probes join the
+    /// ready queue, overdue probes count as timeouts.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, token, slot, kind))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if !self.timer_live(token, slot, kind) {
+                continue;
+            }
+            match kind {
+                TimerKind::Due => {
+                    if let Some(p) = self.probes[slot as usize].as_mut() {
+                        p.due_token = 0;
+                        p.queued = true;
+                        self.ready.push_back(slot);
+                    }
+                }
+                TimerKind::Watchdog => {
+                    let id = ProbeId {
+                        slot,
+                        attempt: token,
+                    };
+                    self.handle_result(now, id, Outcome::Failure(FailReason::Timeout));
+                }
+            }
+        }
+    }
+
+    /// The next probe to run, if one is due and the concurrency budget allows.
+    pub fn poll_probe(&mut self, now: Instant) -> Option<ProbeRequest<K>> {
+        if self.in_flight >= self.config.max_in_flight {
+            return None;
+        }
+        while let Some(slot) = self.ready.pop_front() {
+            let token = self.token();
+            let slack = self.config.watchdog_slack;
+            let Some(p) = self.probes[slot as usize].as_mut() else {
+                continue;
+            };
+            p.queued = false;
+            let due = p.due_at.take().unwrap_or(now);
+            let deadline = now + p.policy.timeout;
+            p.in_flight = Some(InFlight { attempt: token });
+            let key = p.key.clone();
+            self.in_flight += 1;
+            self.timers.push(Reverse((
+                deadline + slack,
+                token,
+                slot,
+                TimerKind::Watchdog,
+            )));
+            return Some(ProbeRequest {
+                id: ProbeId {
+                    slot,
+                    attempt: token,
+                },
+                key,
+                due,
+                deadline,
+            });
+        }
+        None
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Reports the outcome of a probe handed out by [`Engine::poll_probe`].
+    /// Returns false (and changes nothing) for an unknown or stale probe,
+    /// e.g. one already counted as a timeout by the watchdog.
+    pub fn handle_result(&mut self, now: Instant, id: ProbeId, outcome: Outcome) -> bool {
+        let Some(p) = self
+            .probes
+            .get_mut(id.slot as usize)
+            .and_then(Option::as_mut)
+        else {
+            return false;
+        };
+        if p.in_flight.as_ref().is_none_or(|f| f.attempt != id.attempt) {
+            return false;
+        }
+        p.in_flight = None;
+        self.in_flight -= 1;
+
+        let before = p.health;
+        let decisive = !p.has_run && (p.policy.first_result_decides || before == Health::Unknown);
+        let mut success = None;
+        let mut weight_change = None;
+        let delay = match outcome {
+            Outcome::Success(s) => {
+                p.has_run = true;
+                p.successes = p.successes.saturating_add(1);
+                p.failures = 0;
+                if let Success::Exited { weight: Some(w) } = s
+                    && p.weight != Some(w)
+                {
+                    p.weight = Some(w);
+                    weight_change = Some(w);
+                }
+                if before != Health::Up && (decisive || p.successes >= p.policy.rise) {
+                    p.health = Health::Up;
+                }
+                success = Some(s);
+                if p.health == Health::Up {
+                    p.policy.interval
+                } else {
+                    p.policy.fast_interval
+                }
+            }
+            Outcome::Failure(reason) => {
+                p.last_failure = Some(reason);
+                p.successes = 0;
+                let in_grace = now < p.registered + p.policy.startup_grace;
+                if in_grace {
+                    // Not counted: a backend still starting gets the benefit of the doubt.
+                    if p.health == Health::Down {
+                        p.policy.down_interval
+                    } else {
+                        p.policy.interval
+                    }
+                } else {
+                    p.has_run = true;
+                    p.failures = p.failures.saturating_add(1);
+                    if before != Health::Down && (decisive || p.failures >= p.policy.fall) {
+                        p.health = Health::Down;
+                    }
+                    if p.health == Health::Down {
+                        p.policy.down_interval
+                    } else {
+                        p.policy.fast_interval
+                    }
+                }
+            }
+        };
+        let after = p.health;
+        let consecutive = if after == Health::Up {
+            p.successes
+        } else {
+            p.failures
+        };
+        let reason = p.last_failure.clone();
+        let jitter = p.policy.interval_jitter;
+        let members = p.members.clone();
+        let next = now + delay + self.rng.below(jitter);
+        self.schedule(id.slot, next);
+
+        if let Some(w) = weight_change {
+            for &m in &members {
+                if let Some(mem) = self.members[m as usize].as_ref() {
+                    self.events.push_back(Event::Weight {
+                        member: MemberId(m),
+                        service: mem.service,
+                        weight: w,
+                        at: now,
+                    });
+                }
+            }
+        }
+        if after != before {
+            for &m in &members {
+                self.member_transition(now, m, before, after, &reason, &success, consecutive);
+            }
+        }
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn member_transition(
+        &mut self,
+        now: Instant,
+        m: u32,
+        from: Health,
+        to: Health,
+        reason: &Option<FailReason>,
+        success: &Option<Success>,
+        consecutive: u32,
+    ) {
+        let Some(mem) = self.members[m as usize].as_mut() else {
+            return;
+        };
+        let service = mem.service;
+        let mode = self
+            .services
+            .get(&service)
+            .and_then(|s| s.fail_open)
+            .unwrap_or(self.config.fail_open);
+        let mut all_down = None;
+        let mut releases = Vec::new();
+        if to == Health::Up {
+            mem.in_pool = true;
+            mem.held = false;
+            mem.down_since = None;
+            // Another member is up again: held members that are still down leave the pool.
+            let peers = self
+                .services
+                .get(&service)
+                .map(|s| s.members.clone())
+                .unwrap_or_default();
+            for peer in peers {
+                if peer == m {
+                    continue;
+                }
+                if let Some(pm) = self.members[peer as usize].as_mut()
+                    && pm.held
+                {
+                    pm.held = false;
+                    pm.in_pool = false;
+                    releases.push(peer);
+                }
+            }
+        } else {
+            if to == Health::Down {
+                mem.down_since = Some(now);
+            }
+            mem.in_pool = false;
+            // Would this leave the service with nobody up?
+            let peers = self
+                .services
+                .get(&service)
+                .map(|s| s.members.clone())
+                .unwrap_or_default();
+            let anyone_up = peers.iter().any(|&peer| {
+                self.members[peer as usize]
+                    .as_ref()
+                    .and_then(|pm| self.probes[pm.probe as usize].as_ref())
+                    .is_some_and(|p| p.health == Health::Up)
+            });
+            let anyone_in_pool = peers.iter().any(|&peer| {
+                self.members[peer as usize]
+                    .as_ref()
+                    .is_some_and(|pm| pm.in_pool)
+            });
+            if to == Health::Down && !anyone_up && mode != FailOpen::Off {
+                let window = self.config.all_down_window;
+                let suspects: Vec<MemberId> = peers
+                    .iter()
+                    .filter(|&&peer| {
+                        self.members[peer as usize]
+                            .as_ref()
+                            .and_then(|pm| pm.down_since)
+                            .is_some_and(|t| now.saturating_duration_since(t) <= window)
+                    })
+                    .map(|&peer| MemberId(peer))
+                    .collect();
+                let mut held = Vec::new();
+                if mode == FailOpen::Hold
+                    && !anyone_in_pool
+                    && let Some(mm) = self.members[m as usize].as_mut()
+                {
+                    mm.in_pool = true;
+                    mm.held = true;
+                    held.push(MemberId(m));
+                }
+                all_down = Some(Event::AllDown {
+                    service,
+                    suspects,
+                    held,
+                    at: now,
+                });
+            }
+        }
+        let in_pool = self.members[m as usize]
+            .as_ref()
+            .is_some_and(|mm| mm.in_pool);
+        self.events.push_back(Event::Transition(Transition {
+            member: MemberId(m),
+            service,
+            from,
+            to,
+            reason: reason.clone(),
+            success: success.clone(),
+            consecutive,
+            in_pool,
+            at: now,
+        }));
+        for peer in releases {
+            self.events.push_back(Event::Pool {
+                member: MemberId(peer),
+                service,
+                in_pool: false,
+                at: now,
+            });
+        }
+        if let Some(e) = all_down {
+            self.events.push_back(e);
+        }
+    }
+
+    fn token(&mut self) -> u64 {
+        let t = self.next_token;
+        self.next_token += 1;
+        t
+    }
+
+    fn schedule(&mut self, slot: u32, at: Instant) {
+        let token = self.token();
+        if let Some(p) = self.probes[slot as usize].as_mut() {
+            p.due_token = token;
+            p.due_at = Some(at);
+            self.timers.push(Reverse((at, token, slot, TimerKind::Due)));
+        }
+    }
+}

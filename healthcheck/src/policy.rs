@@ -1,0 +1,277 @@
+//! When to probe and how many results flip a backend: rise/fall thresholds,
+//! intervals, jitter, and keepalived's `delay_loop` / `retry` /
+//! `delay_before_retry` mapping.
+
+use std::time::Duration;
+
+/// The health a backend starts with, before any probe result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InitialState {
+    /// In the pool from the start (keepalived's default).
+    Up,
+    /// Out of the pool until it passes (keepalived's `alpha`).
+    Down,
+    /// Out of the pool; the first result decides either way.
+    Unknown,
+}
+
+/// The health of a backend as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// Passing.
+    Up,
+    /// Failing.
+    Down,
+    /// No result counted yet.
+    Unknown,
+}
+
+/// A configuration the policy cannot run with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// `rise` or `fall` was zero.
+    #[error("{0} must be at least 1")]
+    ZeroThreshold(&'static str),
+    /// An interval or the timeout was zero.
+    #[error("{0} must be greater than zero")]
+    ZeroDuration(&'static str),
+}
+
+/// How one check is scheduled and judged. All times are relative; the
+/// engine adds them to the `now` it is given.
+///
+/// The next probe is scheduled from the moment the previous *result* arrives
+/// (as keepalived does), so a probe that times out delays the next one by its
+/// timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// Delay between probes while up and passing (keepalived `delay_loop`).
+    pub interval: Duration,
+    /// Delay between probes while transitioning: up with failures counting
+    /// toward `fall`, or down with successes counting toward `rise`
+    /// (keepalived `delay_before_retry`).
+    pub fast_interval: Duration,
+    /// Delay between probes while down (keepalived: `delay_loop` again).
+    pub down_interval: Duration,
+    /// Deadline of one probe (keepalived `connect_timeout`).
+    pub timeout: Duration,
+    /// Consecutive successes that bring a down backend up (keepalived: 1).
+    pub rise: u32,
+    /// Consecutive failures that take an up backend down (keepalived: `retry` + 1).
+    pub fall: u32,
+    /// Health before the first result.
+    pub initial: InitialState,
+    /// The first counted result decides the state on its own (keepalived: a
+    /// first failure takes a server down at once, without retries). With
+    /// [`InitialState::Unknown`] the first result always decides.
+    pub first_result_decides: bool,
+    /// Failures seen within this time after registration do not count
+    /// (a backend still booting); successes do.
+    pub startup_grace: Duration,
+    /// Fixed delay before the first probe (keepalived: 1 s bootstrap delay).
+    pub initial_delay: Duration,
+    /// Uniform random extra delay in `[0, initial_jitter)` before the first
+    /// probe (keepalived `warmup`, which defaults to `delay_loop`).
+    pub initial_jitter: Duration,
+    /// Uniform random extra delay in `[0, interval_jitter)` added to every
+    /// later interval, so probes started together drift apart.
+    pub interval_jitter: Duration,
+}
+
+impl Default for Policy {
+    /// keepalived's `TCP_CHECK` defaults: `delay_loop 60`, `retry 1`,
+    /// `delay_before_retry 1`, `connect_timeout 5`.
+    fn default() -> Self {
+        KeepalivedTiming::new(KeepalivedCheck::Tcp).policy()
+    }
+}
+
+impl Policy {
+    /// Checks the values make sense (non-zero thresholds and intervals).
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.rise == 0 {
+            return Err(PolicyError::ZeroThreshold("rise"));
+        }
+        if self.fall == 0 {
+            return Err(PolicyError::ZeroThreshold("fall"));
+        }
+        for (name, d) in [
+            ("interval", self.interval),
+            ("fast_interval", self.fast_interval),
+            ("down_interval", self.down_interval),
+            ("timeout", self.timeout),
+        ] {
+            if d.is_zero() {
+                return Err(PolicyError::ZeroDuration(name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which keepalived checker a [`KeepalivedTiming`] describes: the defaults
+/// for `retry` and `delay_before_retry` differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeepalivedCheck {
+    /// `TCP_CHECK`: retry 1, delay_before_retry 1 s.
+    Tcp,
+    /// `UDP_CHECK`: retry 1, delay_before_retry 1 s.
+    Udp,
+    /// `HTTP_GET` / `SSL_GET`: retry 1, delay_before_retry 3 s.
+    Http,
+    /// `DNS_CHECK`: retry 3, delay_before_retry = delay_loop.
+    Dns,
+    /// `MISC_CHECK`: retry 0; its timeout (`misc_timeout`) defaults to `delay_loop`.
+    Misc,
+}
+
+/// keepalived's timing keywords for one checker, as written in its
+/// configuration (`None` = keyword absent, keepalived's default applies).
+///
+/// [`KeepalivedTiming::policy`] turns them into a [`Policy`] that schedules
+/// probes exactly as keepalived 2.x does (`check_tcp.c` `tcp_epilog` and its
+/// siblings):
+/// - up: a failure schedules a retry after `delay_before_retry`; `retry`
+///   further failures in a row (so `retry + 1` in all) take it down;
+/// - down: probe every `delay_loop`; one success brings it up;
+/// - start: first probe after 1 s plus a random part of `warmup`; the very
+///   first result decides alone (a first failure means down, no retries);
+/// - `alpha`: start down instead of up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepalivedTiming {
+    /// Which checker (for the defaults).
+    pub check: KeepalivedCheck,
+    /// `delay_loop` (default 60 s).
+    pub delay_loop: Option<Duration>,
+    /// `retry` (default per checker).
+    pub retry: Option<u32>,
+    /// `delay_before_retry` (default per checker).
+    pub delay_before_retry: Option<Duration>,
+    /// `connect_timeout` (default 5 s); for `MISC_CHECK`, `misc_timeout`
+    /// (default `delay_loop`).
+    pub connect_timeout: Option<Duration>,
+    /// `warmup` (default `delay_loop`).
+    pub warmup: Option<Duration>,
+    /// `alpha`: start down.
+    pub alpha: bool,
+}
+
+/// keepalived's `BOOTSTRAP_DELAY`: one second before the first probe.
+pub const KEEPALIVED_BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
+/// keepalived's default `delay_loop`.
+pub const KEEPALIVED_DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
+/// keepalived's default `connect_timeout`.
+pub const KEEPALIVED_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl KeepalivedTiming {
+    /// All keywords absent.
+    pub fn new(check: KeepalivedCheck) -> Self {
+        KeepalivedTiming {
+            check,
+            delay_loop: None,
+            retry: None,
+            delay_before_retry: None,
+            connect_timeout: None,
+            warmup: None,
+            alpha: false,
+        }
+    }
+
+    /// The policy keepalived would follow with these keywords.
+    pub fn policy(&self) -> Policy {
+        let delay_loop = self.delay_loop.unwrap_or(KEEPALIVED_DEFAULT_DELAY_LOOP);
+        let (default_retry, default_dbr) = match self.check {
+            KeepalivedCheck::Tcp | KeepalivedCheck::Udp => (1, Duration::from_secs(1)),
+            KeepalivedCheck::Http => (1, Duration::from_secs(3)),
+            KeepalivedCheck::Dns => (3, delay_loop),
+            KeepalivedCheck::Misc => (0, Duration::from_secs(1)),
+        };
+        let retry = self.retry.unwrap_or(default_retry);
+        let timeout = self.connect_timeout.unwrap_or(match self.check {
+            KeepalivedCheck::Misc => delay_loop,
+            _ => KEEPALIVED_DEFAULT_CONNECT_TIMEOUT,
+        });
+        Policy {
+            interval: delay_loop,
+            fast_interval: self.delay_before_retry.unwrap_or(default_dbr),
+            down_interval: delay_loop,
+            timeout,
+            rise: 1,
+            fall: retry.saturating_add(1),
+            initial: if self.alpha {
+                InitialState::Down
+            } else {
+                InitialState::Up
+            },
+            first_result_decides: true,
+            startup_grace: Duration::ZERO,
+            initial_delay: KEEPALIVED_BOOTSTRAP_DELAY,
+            initial_jitter: self.warmup.unwrap_or(delay_loop),
+            interval_jitter: Duration::ZERO,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_tuned_values_map_to_fall_two_and_two_second_retry() {
+        let t = KeepalivedTiming {
+            delay_loop: Some(Duration::from_secs(2)),
+            retry: Some(1),
+            delay_before_retry: Some(Duration::from_secs(2)),
+            connect_timeout: Some(Duration::from_secs(3)),
+            ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
+        };
+        let p = t.policy();
+        assert_eq!(p.fall, 2);
+        assert_eq!(p.rise, 1);
+        assert_eq!(p.interval, Duration::from_secs(2));
+        assert_eq!(p.fast_interval, Duration::from_secs(2));
+        assert_eq!(p.timeout, Duration::from_secs(3));
+        assert_eq!(p.initial_jitter, Duration::from_secs(2));
+        assert_eq!(p.initial, InitialState::Up);
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn per_checker_defaults_follow_keepalived() {
+        let dns = KeepalivedTiming {
+            delay_loop: Some(Duration::from_secs(7)),
+            ..KeepalivedTiming::new(KeepalivedCheck::Dns)
+        }
+        .policy();
+        assert_eq!(dns.fall, 4);
+        assert_eq!(dns.fast_interval, Duration::from_secs(7));
+        let http = KeepalivedTiming::new(KeepalivedCheck::Http).policy();
+        assert_eq!(http.fast_interval, Duration::from_secs(3));
+        assert_eq!(http.timeout, Duration::from_secs(5));
+        let misc = KeepalivedTiming::new(KeepalivedCheck::Misc).policy();
+        assert_eq!(misc.fall, 1);
+        assert_eq!(misc.timeout, Duration::from_secs(60));
+        let alpha = KeepalivedTiming {
+            alpha: true,
+            ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
+        }
+        .policy();
+        assert_eq!(alpha.initial, InitialState::Down);
+    }
+
+    #[test]
+    fn zero_values_are_rejected() {
+        let p = Policy {
+            fall: 0,
+            ..Policy::default()
+        };
+        assert_eq!(p.validate(), Err(PolicyError::ZeroThreshold("fall")));
+        let p = Policy {
+            interval: Duration::ZERO,
+            ..Policy::default()
+        };
+        assert_eq!(p.validate(), Err(PolicyError::ZeroDuration("interval")));
+    }
+}
