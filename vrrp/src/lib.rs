@@ -1,2 +1,76 @@
-//! Sans-IO VRRPv2/v3 codec and state machine.
+//! Sans-IO VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798) for IPv4 and IPv6:
+//! a wire codec and a virtual router state machine, interoperable with
+//! keepalived.
+//!
+//! # Driving contract
+//!
+//! The [`Router`] never reads a clock, opens a socket or spawns a thread.
+//! The caller owns time and I/O, in the quinn-proto / str0m style:
+//!
+//! 1. [`Router::start`] once (and [`Router::shutdown`] to resign).
+//! 2. For each VRRP packet received (IP payload, plus TTL/hop limit and
+//!    addresses in a [`RecvMeta`]), call [`Router::handle_packet`]. It
+//!    returns a typed [`DropReason`] when a receive check fails.
+//! 3. When the instant from [`Router::poll_timeout`] is reached, call
+//!    [`Router::handle_timeout`].
+//! 4. After each of these calls, drain [`Router::poll_action`] until `None`
+//!    and carry out the [`Action`]s: send advertisements (IP protocol 112,
+//!    TTL 255), add/remove the virtual addresses, hand announcements to
+//!    lvs-arpguard, log state changes.
+//!
+//! Tracked signals and faults come in through [`Router::set_track`] and
+//! [`Router::set_fault`]. Every `now` is a [`std::time::Instant`] the
+//! caller supplies, so simulations run on a virtual clock.
+//!
+//! # Example
+//!
+//! Two routers on a simulated wire: the higher priority one wins.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::{Duration, Instant};
+//! use lvs_vrrp::{Action, AdvertInterval, Config, RecvMeta, Router, Seconds, State};
+//!
+//! let vip: IpAddr = Ipv4Addr::new(172, 20, 0, 83).into();
+//! let node = |prio, last| {
+//!     let addr: IpAddr = Ipv4Addr::new(172, 20, 0, last).into();
+//!     Router::new(Config::new(1, prio, AdvertInterval::V2(Seconds(1)), addr, vec![vip])).unwrap()
+//! };
+//! let mut routers = [node(100, 81), node(90, 82)];
+//! let mut now = Instant::now();
+//! for r in &mut routers {
+//!     r.start(now);
+//! }
+//! for _ in 0..1000 {
+//!     // Deliver every transmitted advert to the other router.
+//!     for i in 0..2 {
+//!         while let Some(action) = routers[i].poll_action() {
+//!             if let Action::Transmit(t) = action {
+//!                 let meta = RecvMeta { source: t.source, destination: t.destination, hop_limit: 255 };
+//!                 let _ = routers[1 - i].handle_packet(now, &meta, &t.payload);
+//!             }
+//!         }
+//!     }
+//!     now = routers.iter().filter_map(|r| r.poll_timeout()).min().unwrap();
+//!     for r in &mut routers {
+//!         r.handle_timeout(now);
+//!     }
+//! }
+//! assert_eq!(routers[0].state(), State::Master);
+//! assert_eq!(routers[1].state(), State::Backup);
+//! # let _ = Duration::ZERO;
+//! ```
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod router;
+pub mod units;
+pub mod wire;
+
+pub use config::{AddressCheck, AnnounceSchedule, Config, ConfigError, Track, virtual_mac};
+pub use router::{
+    Action, AnnounceReason, Announcement, DropReason, FaultReason, Reason, RecvMeta, Router, State,
+    Transmit, UnknownTrack,
+};
+pub use units::{AdvertInterval, Centiseconds, IntervalOutOfRange, Seconds};
+pub use wire::{Addresses, Auth, ChecksumForm, Family, Kind, Packet, Repr, Version};

@@ -1,0 +1,216 @@
+//! Configuration of one virtual router instance.
+
+use core::net::IpAddr;
+use core::time::Duration;
+
+use crate::units::AdvertInterval;
+use crate::wire::{Auth, ChecksumForm, Family};
+
+/// What to do with an advertisement whose address list differs from ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressCheck {
+    /// Drop it unless it comes from the address owner (RFC 3768 §7.1).
+    Drop,
+    /// Accept it and report the mismatch (RFC 5798 §7.1: log only, as
+    /// keepalived does).
+    Report,
+}
+
+/// A tracked signal (a health check, a link, a script): its weight applies
+/// to the effective priority according to its state.
+///
+/// As in keepalived: a positive weight is added while the signal is up, a
+/// negative weight is added while it is down, and weight 0 puts the router
+/// in Fault while the signal is down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// Name the caller uses in [`Router::set_track`](crate::Router::set_track).
+    pub name: String,
+    /// Priority adjustment (see above).
+    pub weight: i16,
+    /// State before the caller reports one.
+    pub initially_up: bool,
+}
+
+/// Gratuitous ARP / unsolicited NA schedule on becoming Master, emitted as
+/// [`Action::Announce`](crate::Action::Announce) for lvs-arpguard to send.
+/// Defaults follow keepalived: 5 packets at once, again 5 s later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnounceSchedule {
+    /// Packets per burst per address (keepalived `garp_master_repeat`).
+    pub burst: u32,
+    /// Gap between the packets of a burst (keepalived `garp_interval`).
+    pub interval: Duration,
+    /// A second burst this long after becoming Master (`garp_master_delay`).
+    pub repeat_after: Option<Duration>,
+    /// A burst every period while Master (`garp_master_refresh`).
+    pub refresh: Option<Duration>,
+}
+
+impl Default for AnnounceSchedule {
+    fn default() -> Self {
+        AnnounceSchedule {
+            burst: 5,
+            interval: Duration::ZERO,
+            repeat_after: Some(Duration::from_secs(5)),
+            refresh: None,
+        }
+    }
+}
+
+/// One virtual router (one VRID on one interface, one family).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Virtual Router Identifier, 1..=255.
+    pub vrid: u8,
+    /// Configured priority, 1..=255 (255: address owner).
+    pub priority: u8,
+    /// Advertisement interval; its variant picks the protocol version.
+    pub advert_interval: AdvertInterval,
+    /// Our primary address on the interface: advert source, tie-breaker.
+    /// For IPv6, the interface's link-local address.
+    pub primary_address: IpAddr,
+    /// The virtual addresses, all of the primary address's family.
+    pub virtual_addresses: Vec<IpAddr>,
+    /// Unicast peers; empty means the multicast group.
+    pub unicast_peers: Vec<IpAddr>,
+    /// Whether a higher-priority Backup takes over from a lower-priority Master.
+    pub preempt: bool,
+    /// How long a lower-priority Master is tolerated before preempting.
+    pub preempt_delay: Duration,
+    /// Wait this long after [`Router::start`](crate::Router::start) before
+    /// leaving Initialize.
+    pub startup_delay: Duration,
+    /// Whether to go straight to Master on start (keepalived `state MASTER`);
+    /// RFC behaviour (`false`) does so only for the address owner.
+    pub start_as_master: bool,
+    /// RFC 5798 Accept_Mode: whether the Master accepts packets addressed to
+    /// virtual addresses it does not own. Passed on in
+    /// [`Action::AddAddresses`](crate::Action::AddAddresses).
+    pub accept_mode: bool,
+    /// VRRPv2 authentication (ignored for v3).
+    pub auth: Auth,
+    /// Checksum form we send for v3 over IPv4.
+    pub checksum_form: ChecksumForm,
+    /// Accept only [`checksum_form`](Self::checksum_form) instead of
+    /// detecting the peer's form.
+    pub strict_checksum: bool,
+    /// Policy on address-list mismatch.
+    pub address_check: AddressCheck,
+    /// Use the virtual MAC 00-00-5E-00-01-VRID (IPv6: 00-00-5E-00-02-VRID).
+    pub virtual_mac: bool,
+    /// Announcement schedule.
+    pub announce: AnnounceSchedule,
+    /// Tracked signals.
+    pub tracks: Vec<Track>,
+}
+
+/// An invalid [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// VRID 0 does not exist.
+    #[error("virtual router id must be 1..=255, got 0")]
+    ZeroVrid,
+    /// Priority 0 is reserved for resignation.
+    #[error("priority must be 1..=255, got 0")]
+    ZeroPriority,
+    /// A zero advertisement interval.
+    #[error("advertisement interval must be positive")]
+    ZeroInterval,
+    /// VRRPv2 is IPv4 only.
+    #[error("VRRPv2 runs over IPv4 only; use a v3 (centisecond) interval for IPv6")]
+    V2OverIpv6,
+    /// An address of the wrong family.
+    #[error("address {0} is not of the primary address's family")]
+    MixedFamilies(IpAddr),
+    /// More addresses than the 8-bit count holds.
+    #[error("{0} virtual addresses, at most 255")]
+    TooManyAddresses(usize),
+    /// Two tracks with one name.
+    #[error("track {0:?} defined twice")]
+    DuplicateTrack(String),
+}
+
+impl Config {
+    /// A configuration with RFC / keepalived defaults: multicast, preempt
+    /// on, no delays, accept mode off, no authentication, RFC checksum with
+    /// peer-form detection, v2 address mismatch dropped and v3 reported.
+    pub fn new(
+        vrid: u8,
+        priority: u8,
+        advert_interval: AdvertInterval,
+        primary_address: IpAddr,
+        virtual_addresses: Vec<IpAddr>,
+    ) -> Config {
+        let address_check = match advert_interval {
+            AdvertInterval::V2(_) => AddressCheck::Drop,
+            AdvertInterval::V3(_) => AddressCheck::Report,
+        };
+        Config {
+            vrid,
+            priority,
+            advert_interval,
+            primary_address,
+            virtual_addresses,
+            unicast_peers: Vec::new(),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            startup_delay: Duration::ZERO,
+            start_as_master: false,
+            accept_mode: false,
+            auth: Auth::None,
+            checksum_form: ChecksumForm::PseudoHeader,
+            strict_checksum: false,
+            address_check,
+            virtual_mac: false,
+            announce: AnnounceSchedule::default(),
+            tracks: Vec::new(),
+        }
+    }
+
+    /// The address family of this instance.
+    pub fn family(&self) -> Family {
+        Family::of(&self.primary_address)
+    }
+
+    /// Checks the invariants the state machine relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.vrid == 0 {
+            return Err(ConfigError::ZeroVrid);
+        }
+        if self.priority == 0 {
+            return Err(ConfigError::ZeroPriority);
+        }
+        if self.advert_interval.to_duration().is_zero() {
+            return Err(ConfigError::ZeroInterval);
+        }
+        let family = self.family();
+        if family == Family::V6 && matches!(self.advert_interval, AdvertInterval::V2(_)) {
+            return Err(ConfigError::V2OverIpv6);
+        }
+        for a in self.virtual_addresses.iter().chain(&self.unicast_peers) {
+            if Family::of(a) != family {
+                return Err(ConfigError::MixedFamilies(*a));
+            }
+        }
+        if self.virtual_addresses.len() > 255 {
+            return Err(ConfigError::TooManyAddresses(self.virtual_addresses.len()));
+        }
+        for (i, t) in self.tracks.iter().enumerate() {
+            if self.tracks[..i].iter().any(|o| o.name == t.name) {
+                return Err(ConfigError::DuplicateTrack(t.name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The virtual MAC address of `vrid` (RFC 5798 §7.3).
+pub const fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
+    let kind = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, kind, vrid]
+}

@@ -1,0 +1,847 @@
+//! The sans-IO virtual router state machine (RFC 5798 §6, RFC 3768 §6).
+
+use core::net::IpAddr;
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::config::{AddressCheck, Config, ConfigError, virtual_mac};
+use crate::units::{AdvertInterval, Seconds};
+use crate::wire::{
+    self, Addresses, Auth, ChecksumForm, Family, Kind, PRIORITY_OWNER, PRIORITY_STOP, Packet, Repr,
+};
+
+/// Protocol state of a virtual router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not started, stopped, or waiting out the startup delay.
+    Initialize,
+    /// Listening to a Master, ready to take over.
+    Backup,
+    /// Forwarding for the virtual addresses and advertising.
+    Master,
+    /// A fault (link down, tracked failure) keeps this router out.
+    Fault,
+}
+
+/// Why a fault holds the router in [`State::Fault`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FaultReason {
+    /// The interface is down.
+    LinkDown,
+    /// A tracked signal of weight 0 is down.
+    Track(String),
+    /// Any other reason the caller names.
+    Other(String),
+}
+
+/// Why the state changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Left Initialize (start, or end of the startup delay).
+    Startup,
+    /// We own the addresses (priority 255).
+    AddressOwner,
+    /// No advertisement for Master_Down_Interval (or Skew_Time after a
+    /// priority-0 advertisement).
+    MasterDown,
+    /// A Master with higher priority (or equal priority and higher address).
+    HigherPriority {
+        /// Its primary address.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// The caller stopped the router.
+    Shutdown,
+    /// A fault started.
+    Fault(FaultReason),
+    /// The last fault cleared.
+    FaultCleared,
+}
+
+/// Why a received packet was dropped: one variant per receive check of
+/// RFC 5798 §7.1 / RFC 3768 §7.1, plus the decoding failures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// TTL / hop limit is not 255: the packet crossed a router.
+    #[error("TTL/hop limit {0}, must be 255")]
+    HopLimit(u8),
+    /// Not a decodable advertisement (length, version, type).
+    #[error("malformed: {0}")]
+    Malformed(wire::Error),
+    /// Another protocol version than ours.
+    #[error("VRRP version {got}, we run {expected}")]
+    Version {
+        /// Ours.
+        expected: u8,
+        /// Theirs.
+        got: u8,
+    },
+    /// Source address of another family than ours.
+    #[error("address family differs from ours")]
+    Family,
+    /// Checksum wrong in every accepted form.
+    #[error("bad checksum {0:#06x}")]
+    Checksum(u16),
+    /// Another VRID.
+    #[error("VRID {got}, ours is {expected}")]
+    Vrid {
+        /// Ours.
+        expected: u8,
+        /// Theirs.
+        got: u8,
+    },
+    /// We are the address owner: owners ignore advertisements.
+    #[error("we are the address owner (priority 255)")]
+    OwnerReceived,
+    /// v2 authentication type differs.
+    #[error("authentication type {got}, ours is {expected}")]
+    AuthType {
+        /// Ours.
+        expected: u8,
+        /// Theirs.
+        got: u8,
+    },
+    /// v2 simple-text password differs.
+    #[error("authentication data mismatch")]
+    AuthData,
+    /// v2 advertisement interval differs from ours.
+    #[error("advertisement interval {theirs}, ours is {ours}")]
+    IntervalMismatch {
+        /// Ours.
+        ours: Seconds,
+        /// Theirs.
+        theirs: Seconds,
+    },
+    /// Address list differs (and the policy is to drop).
+    #[error("virtual address list differs from ours")]
+    AddressMismatch,
+    /// Our own advertisement, looped back.
+    #[error("our own advertisement")]
+    OwnAdvertisement,
+    /// Not running (Initialize or Fault): nothing to do with it.
+    #[error("router not active ({0:?})")]
+    Inactive(State),
+}
+
+impl From<wire::Error> for DropReason {
+    fn from(e: wire::Error) -> Self {
+        match e {
+            wire::Error::Checksum(c) => DropReason::Checksum(c),
+            e => DropReason::Malformed(e),
+        }
+    }
+}
+
+/// What the IP layer knows about a received packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvMeta {
+    /// IP source.
+    pub source: IpAddr,
+    /// IP destination (the group, or our address for unicast).
+    pub destination: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub hop_limit: u8,
+}
+
+/// An advertisement to send: IP protocol 112, TTL 255.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// IP source the checksum was computed with.
+    pub source: IpAddr,
+    /// The multicast group or a unicast peer.
+    pub destination: IpAddr,
+    /// The VRRP message (IP payload).
+    pub payload: Vec<u8>,
+}
+
+/// Why an announcement burst is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnnounceReason {
+    /// Just became Master.
+    BecameMaster,
+    /// The delayed second burst.
+    Repeat,
+    /// Periodic refresh.
+    Refresh,
+}
+
+/// A gratuitous ARP / unsolicited NA burst for lvs-arpguard to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// Addresses to announce.
+    pub addresses: Vec<IpAddr>,
+    /// Source MAC to announce with, if the virtual MAC is in use.
+    pub mac: Option<[u8; 6]>,
+    /// Packets per address.
+    pub count: u32,
+    /// Gap between packets.
+    pub interval: Duration,
+    /// Why.
+    pub reason: AnnounceReason,
+}
+
+/// Output of the state machine, drained with [`Router::poll_action`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Send an advertisement.
+    Transmit(Transmit),
+    /// Configure the virtual addresses (becoming Master).
+    AddAddresses {
+        /// The addresses.
+        addresses: Vec<IpAddr>,
+        /// Virtual MAC to use, if configured.
+        mac: Option<[u8; 6]>,
+        /// Accept_Mode: accept traffic to addresses we do not own.
+        accept: bool,
+    },
+    /// Remove the virtual addresses (leaving Master).
+    RemoveAddresses {
+        /// The addresses.
+        addresses: Vec<IpAddr>,
+        /// Virtual MAC that was in use, if configured.
+        mac: Option<[u8; 6]>,
+    },
+    /// Announce the addresses.
+    Announce(Announcement),
+    /// The state changed.
+    StateChanged {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// An accepted advertisement's address list differs from ours
+    /// ([`AddressCheck::Report`]).
+    AddressMismatch {
+        /// Sender.
+        from: IpAddr,
+    },
+}
+
+/// A tracked signal named in [`Router::set_track`] is not configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no tracked signal named {0:?}")]
+pub struct UnknownTrack(pub String);
+
+/// One virtual router. See the crate documentation for the driving contract.
+#[derive(Debug)]
+pub struct Router {
+    cfg: Config,
+    family: Family,
+    vip_bytes: Vec<u8>,
+    state: State,
+    started: bool,
+    effective_priority: u8,
+    master_adver_interval: AdvertInterval,
+    adver_timer: Option<Instant>,
+    master_down_timer: Option<Instant>,
+    startup_at: Option<Instant>,
+    preempt_deadline: Option<Instant>,
+    announce_repeat: Option<Instant>,
+    announce_refresh: Option<Instant>,
+    track_up: Vec<bool>,
+    faults: Vec<FaultReason>,
+    master: Option<IpAddr>,
+    peer_checksum_form: Option<ChecksumForm>,
+    actions: VecDeque<Action>,
+}
+
+impl Router {
+    /// A router in [`State::Initialize`]; nothing happens until [`start`](Self::start).
+    pub fn new(cfg: Config) -> Result<Router, ConfigError> {
+        cfg.validate()?;
+        let family = cfg.family();
+        let vip_bytes = Addresses::from_ips(family, &cfg.virtual_addresses)
+            .map(|a| a.to_bytes())
+            .unwrap_or_default();
+        let track_up = cfg.tracks.iter().map(|t| t.initially_up).collect();
+        let mut r = Router {
+            family,
+            vip_bytes,
+            state: State::Initialize,
+            started: false,
+            effective_priority: cfg.priority,
+            master_adver_interval: cfg.advert_interval,
+            adver_timer: None,
+            master_down_timer: None,
+            startup_at: None,
+            preempt_deadline: None,
+            announce_repeat: None,
+            announce_refresh: None,
+            track_up,
+            faults: Vec::new(),
+            master: None,
+            peer_checksum_form: None,
+            actions: VecDeque::new(),
+            cfg,
+        };
+        r.effective_priority = r.compute_priority();
+        Ok(r)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Priority after tracked weights (what we advertise).
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    /// The Master we last accepted an advertisement from (or ourselves).
+    pub fn master(&self) -> Option<IpAddr> {
+        self.master
+    }
+
+    /// Checksum form of the last accepted advertisement.
+    pub fn peer_checksum_form(&self) -> Option<ChecksumForm> {
+        self.peer_checksum_form
+    }
+
+    /// The advertisement interval in force (v3: learned from the Master).
+    pub fn master_adver_interval(&self) -> AdvertInterval {
+        self.master_adver_interval
+    }
+
+    /// `Skew_Time` with the current priority and interval.
+    pub fn skew_time(&self) -> Duration {
+        self.master_adver_interval
+            .skew_time(self.effective_priority)
+    }
+
+    /// `Master_Down_Interval` with the current priority and interval.
+    pub fn master_down_interval(&self) -> Duration {
+        self.master_adver_interval
+            .master_down_interval(self.effective_priority)
+    }
+
+    /// The virtual MAC if configured.
+    pub fn virtual_mac(&self) -> Option<[u8; 6]> {
+        self.cfg
+            .virtual_mac
+            .then(|| virtual_mac(self.family, self.cfg.vrid))
+    }
+
+    /// Starts the router (RFC Startup event, after the configured startup delay).
+    pub fn start(&mut self, now: Instant) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if self.cfg.startup_delay.is_zero() {
+            self.startup(now);
+        } else {
+            self.startup_at = Some(now + self.cfg.startup_delay);
+        }
+    }
+
+    /// Stops the router (RFC Shutdown event): a Master resigns with a
+    /// priority-0 advertisement and removes its addresses.
+    pub fn shutdown(&mut self, now: Instant) {
+        let _ = now;
+        if self.state == State::Master {
+            self.send_advert(PRIORITY_STOP);
+            self.remove_addresses();
+        }
+        self.clear_timers();
+        self.started = false;
+        self.master = None;
+        self.set_state(State::Initialize, Reason::Shutdown);
+    }
+
+    /// Reports a tracked signal's state.
+    pub fn set_track(&mut self, now: Instant, name: &str, up: bool) -> Result<(), UnknownTrack> {
+        let i = self
+            .cfg
+            .tracks
+            .iter()
+            .position(|t| t.name == name)
+            .ok_or_else(|| UnknownTrack(name.to_string()))?;
+        if self.track_up[i] == up {
+            return Ok(());
+        }
+        self.track_up[i] = up;
+        if self.cfg.tracks[i].weight == 0 {
+            self.set_fault(now, FaultReason::Track(name.to_string()), !up);
+        } else {
+            self.effective_priority = self.compute_priority();
+        }
+        Ok(())
+    }
+
+    /// Raises (`active`) or clears a fault. While any fault is active the
+    /// router is in [`State::Fault`].
+    pub fn set_fault(&mut self, now: Instant, reason: FaultReason, active: bool) {
+        let was_faulted = self.is_faulted();
+        if active {
+            if !self.faults.contains(&reason) {
+                self.faults.push(reason.clone());
+            }
+        } else {
+            self.faults.retain(|f| f != &reason);
+        }
+        if !self.started || self.startup_at.is_some() {
+            return;
+        }
+        match (was_faulted, self.is_faulted()) {
+            (false, true) => self.enter_fault(reason),
+            (true, false) => {
+                // Back in the race: owners take over at once, others listen first.
+                self.state_from_startup(now, Reason::FaultCleared);
+            }
+            _ => {}
+        }
+    }
+
+    fn is_faulted(&self) -> bool {
+        !self.faults.is_empty()
+            || self
+                .cfg
+                .tracks
+                .iter()
+                .zip(&self.track_up)
+                .any(|(t, up)| t.weight == 0 && !up)
+    }
+
+    fn compute_priority(&self) -> u8 {
+        if self.cfg.priority == PRIORITY_OWNER {
+            return PRIORITY_OWNER;
+        }
+        let mut p = i32::from(self.cfg.priority);
+        for (t, up) in self.cfg.tracks.iter().zip(&self.track_up) {
+            let w = i32::from(t.weight);
+            if (w > 0 && *up) || (w < 0 && !*up) {
+                p += w;
+            }
+        }
+        p.clamp(1, 254) as u8
+    }
+
+    /// The earliest instant [`handle_timeout`](Self::handle_timeout) must be
+    /// called at, if any timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.adver_timer,
+            self.master_down_timer,
+            self.startup_at,
+            self.announce_repeat,
+            self.announce_refresh,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Next output, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Fires every timer due at `now`. Calling it early, late, or with an
+    /// `now` earlier than before is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.startup_at
+            && at <= now
+        {
+            self.startup_at = None;
+            self.startup(now);
+        }
+        if let Some(at) = self.master_down_timer
+            && at <= now
+            && self.state == State::Backup
+        {
+            self.master_down_timer = None;
+            self.become_master(now, Reason::MasterDown);
+        }
+        if let Some(at) = self.adver_timer
+            && at <= now
+            && self.state == State::Master
+        {
+            self.send_advert(self.effective_priority);
+            self.adver_timer = Some(next_tick(at, now, self.advert_interval()));
+        }
+        if let Some(at) = self.announce_repeat
+            && at <= now
+        {
+            self.announce_repeat = None;
+            self.announce(AnnounceReason::Repeat);
+        }
+        if let Some(at) = self.announce_refresh
+            && at <= now
+            && let Some(period) = self.cfg.announce.refresh
+        {
+            self.announce(AnnounceReason::Refresh);
+            self.announce_refresh = Some(next_tick(at, now, period));
+        }
+    }
+
+    /// Processes one received VRRP message (the IP payload). Returns why it
+    /// was dropped, or `Ok` if it was accepted (whether or not it changed
+    /// anything).
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        meta: &RecvMeta,
+        bytes: &[u8],
+    ) -> Result<(), DropReason> {
+        let advert = self.validate(meta, bytes)?;
+        match self.state {
+            State::Backup => self.backup_receive(now, meta, &advert),
+            State::Master => self.master_receive(now, meta, &advert),
+            s => return Err(DropReason::Inactive(s)),
+        }
+        Ok(())
+    }
+
+    /// Every receive check; on success the fields the state machine needs.
+    fn validate(&mut self, meta: &RecvMeta, bytes: &[u8]) -> Result<Advert, DropReason> {
+        if meta.hop_limit != wire::TTL {
+            return Err(DropReason::HopLimit(meta.hop_limit));
+        }
+        if Family::of(&meta.source) != self.family || Family::of(&meta.destination) != self.family {
+            return Err(DropReason::Family);
+        }
+        let packet = Packet::new_checked(bytes, self.family)?;
+        let ours = self.cfg.advert_interval;
+        let expected = match ours {
+            AdvertInterval::V2(_) => 2,
+            AdvertInterval::V3(_) => 3,
+        };
+        if packet.version_number() != expected {
+            return Err(DropReason::Version {
+                expected,
+                got: packet.version_number(),
+            });
+        }
+        let form = if self.cfg.strict_checksum {
+            let form = match ours {
+                AdvertInterval::V2(_) => ChecksumForm::MessageOnly,
+                AdvertInterval::V3(_) => self.cfg.checksum_form,
+            };
+            if !packet.checksum_ok(form, &meta.source, &meta.destination) {
+                return Err(DropReason::Checksum(packet.checksum()));
+            }
+            form
+        } else {
+            packet.verify_checksum(&meta.source, &meta.destination)?
+        };
+        if packet.vrid() != self.cfg.vrid {
+            return Err(DropReason::Vrid {
+                expected: self.cfg.vrid,
+                got: packet.vrid(),
+            });
+        }
+        if meta.source == self.cfg.primary_address {
+            return Err(DropReason::OwnAdvertisement);
+        }
+        if self.effective_priority == PRIORITY_OWNER {
+            return Err(DropReason::OwnerReceived);
+        }
+        let interval = match ours {
+            AdvertInterval::V2(ours_s) => {
+                let auth = self.cfg.auth;
+                if packet.auth_type() != auth.kind() {
+                    return Err(DropReason::AuthType {
+                        expected: auth.kind(),
+                        got: packet.auth_type(),
+                    });
+                }
+                if let Auth::SimpleText(pw) = auth
+                    && packet.auth_data() != pw
+                {
+                    return Err(DropReason::AuthData);
+                }
+                let theirs = packet.advert_interval_v2();
+                if theirs != ours_s {
+                    return Err(DropReason::IntervalMismatch {
+                        ours: ours_s,
+                        theirs,
+                    });
+                }
+                ours
+            }
+            AdvertInterval::V3(_) => AdvertInterval::V3(packet.max_advert_interval()),
+        };
+        let priority = packet.priority();
+        let mut mismatch = false;
+        if !self.same_addresses(packet.address_bytes()) {
+            match self.cfg.address_check {
+                AddressCheck::Drop if priority != PRIORITY_OWNER => {
+                    return Err(DropReason::AddressMismatch);
+                }
+                _ => mismatch = true,
+            }
+        }
+        self.peer_checksum_form = Some(form);
+        if mismatch {
+            self.actions
+                .push_back(Action::AddressMismatch { from: meta.source });
+        }
+        Ok(Advert { priority, interval })
+    }
+
+    /// Same set of addresses, in any order.
+    fn same_addresses(&self, theirs: &[u8]) -> bool {
+        if theirs == self.vip_bytes.as_slice() {
+            return true;
+        }
+        if theirs.len() != self.vip_bytes.len() {
+            return false;
+        }
+        let n = self.family.address_len();
+        let mut a: Vec<&[u8]> = theirs.chunks_exact(n).collect();
+        let mut b: Vec<&[u8]> = self.vip_bytes.chunks_exact(n).collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    }
+
+    fn backup_receive(&mut self, now: Instant, meta: &RecvMeta, adv: &Advert) {
+        if adv.priority == PRIORITY_STOP {
+            // The Master resigned: take over after Skew_Time only.
+            self.master_down_timer = Some(now + self.skew_time());
+            return;
+        }
+        let lower = adv.priority < self.effective_priority;
+        let tolerate = lower
+            && self.cfg.preempt
+            && !self.cfg.preempt_delay.is_zero()
+            && *self
+                .preempt_deadline
+                .get_or_insert(now + self.cfg.preempt_delay)
+                > now;
+        if !self.cfg.preempt || !lower || tolerate {
+            if !lower {
+                self.preempt_deadline = None;
+            }
+            if let AdvertInterval::V3(_) = self.cfg.advert_interval {
+                self.master_adver_interval = adv.interval;
+            }
+            self.master = Some(meta.source);
+            self.master_down_timer = Some(now + self.master_down_interval());
+        }
+        // else: a lower-priority Master with preempt on: ignore it and let
+        // Master_Down_Timer expire.
+    }
+
+    fn master_receive(&mut self, now: Instant, meta: &RecvMeta, adv: &Advert) {
+        if adv.priority == PRIORITY_STOP {
+            // Someone resigned: assert ourselves at once.
+            self.send_advert(self.effective_priority);
+            self.adver_timer = Some(now + self.advert_interval());
+            return;
+        }
+        let ours = self.effective_priority;
+        let wins = adv.priority > ours
+            || (adv.priority == ours && ip_greater(&meta.source, &self.cfg.primary_address));
+        if wins {
+            self.adver_timer = None;
+            if let AdvertInterval::V3(_) = self.cfg.advert_interval {
+                self.master_adver_interval = adv.interval;
+            }
+            self.master = Some(meta.source);
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.leave_master();
+            self.set_state(
+                State::Backup,
+                Reason::HigherPriority {
+                    from: meta.source,
+                    priority: adv.priority,
+                },
+            );
+        }
+    }
+
+    fn advert_interval(&self) -> Duration {
+        self.cfg.advert_interval.to_duration()
+    }
+
+    fn clear_timers(&mut self) {
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.startup_at = None;
+        self.preempt_deadline = None;
+        self.announce_repeat = None;
+        self.announce_refresh = None;
+    }
+
+    fn startup(&mut self, now: Instant) {
+        if self.is_faulted() {
+            let reason = self
+                .faults
+                .first()
+                .cloned()
+                .or_else(|| {
+                    self.cfg
+                        .tracks
+                        .iter()
+                        .zip(&self.track_up)
+                        .find(|(t, up)| t.weight == 0 && !**up)
+                        .map(|(t, _)| FaultReason::Track(t.name.clone()))
+                })
+                .unwrap_or(FaultReason::LinkDown);
+            self.enter_fault(reason);
+            return;
+        }
+        self.state_from_startup(now, Reason::Startup);
+    }
+
+    fn state_from_startup(&mut self, now: Instant, reason: Reason) {
+        self.master_adver_interval = self.cfg.advert_interval;
+        if self.effective_priority == PRIORITY_OWNER {
+            self.become_master(now, Reason::AddressOwner);
+        } else if self.cfg.start_as_master && reason == Reason::Startup {
+            self.become_master(now, Reason::Startup);
+        } else {
+            self.master = None;
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.set_state(State::Backup, reason);
+        }
+    }
+
+    fn enter_fault(&mut self, reason: FaultReason) {
+        if self.state == State::Fault {
+            return;
+        }
+        if self.state == State::Master {
+            self.send_advert(PRIORITY_STOP);
+            self.leave_master();
+        }
+        self.clear_timers();
+        self.master = None;
+        self.set_state(State::Fault, Reason::Fault(reason));
+    }
+
+    fn become_master(&mut self, now: Instant, reason: Reason) {
+        self.master_down_timer = None;
+        self.preempt_deadline = None;
+        self.master_adver_interval = self.cfg.advert_interval;
+        self.send_advert(self.effective_priority);
+        self.adver_timer = Some(now + self.advert_interval());
+        self.actions.push_back(Action::AddAddresses {
+            addresses: self.cfg.virtual_addresses.clone(),
+            mac: self.virtual_mac(),
+            accept: self.cfg.accept_mode || self.effective_priority == PRIORITY_OWNER,
+        });
+        self.announce(AnnounceReason::BecameMaster);
+        self.announce_repeat = self.cfg.announce.repeat_after.map(|d| now + d);
+        self.announce_refresh = self.cfg.announce.refresh.map(|d| now + d);
+        self.master = Some(self.cfg.primary_address);
+        self.set_state(State::Master, reason);
+    }
+
+    fn leave_master(&mut self) {
+        self.adver_timer = None;
+        self.announce_repeat = None;
+        self.announce_refresh = None;
+        self.remove_addresses();
+    }
+
+    fn remove_addresses(&mut self) {
+        self.actions.push_back(Action::RemoveAddresses {
+            addresses: self.cfg.virtual_addresses.clone(),
+            mac: self.virtual_mac(),
+        });
+    }
+
+    fn announce(&mut self, reason: AnnounceReason) {
+        if self.cfg.announce.burst == 0 || self.cfg.virtual_addresses.is_empty() {
+            return;
+        }
+        self.actions.push_back(Action::Announce(Announcement {
+            addresses: self.cfg.virtual_addresses.clone(),
+            mac: self.virtual_mac(),
+            count: self.cfg.announce.burst,
+            interval: self.cfg.announce.interval,
+            reason,
+        }));
+    }
+
+    fn set_state(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        if from != to {
+            self.actions
+                .push_back(Action::StateChanged { from, to, reason });
+        }
+    }
+
+    /// Builds the advertisement for each destination.
+    fn send_advert(&mut self, priority: u8) {
+        let kind = match self.cfg.advert_interval {
+            AdvertInterval::V2(interval) => Kind::V2 {
+                interval,
+                auth: self.cfg.auth,
+            },
+            AdvertInterval::V3(interval) => Kind::V3 { interval },
+        };
+        let repr = Repr {
+            vrid: self.cfg.vrid,
+            priority,
+            kind,
+            addresses: Addresses::from_ips(self.family, &self.cfg.virtual_addresses).unwrap_or(
+                match self.family {
+                    Family::V4 => Addresses::V4(Vec::new()),
+                    Family::V6 => Addresses::V6(Vec::new()),
+                },
+            ),
+        };
+        let form = match self.family {
+            Family::V4 => self.cfg.checksum_form,
+            Family::V6 => ChecksumForm::PseudoHeader,
+        };
+        let src = self.cfg.primary_address;
+        let group = [self.family.multicast_group()];
+        let dests: &[IpAddr] = if self.cfg.unicast_peers.is_empty() {
+            &group
+        } else {
+            &self.cfg.unicast_peers
+        };
+        for dst in dests {
+            // Config validation guarantees family and count, so emit cannot fail.
+            if let Ok(payload) = repr.to_bytes(form, &src, dst) {
+                self.actions.push_back(Action::Transmit(Transmit {
+                    source: src,
+                    destination: *dst,
+                    payload,
+                }));
+            }
+        }
+    }
+}
+
+/// Fields of a validated advertisement the state machine uses.
+struct Advert {
+    priority: u8,
+    interval: AdvertInterval,
+}
+
+/// Numeric comparison of two addresses of one family (RFC tie-break).
+fn ip_greater(a: &IpAddr, b: &IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a > b,
+        (IpAddr::V6(a), IpAddr::V6(b)) => a > b,
+        _ => false,
+    }
+}
+
+/// Next periodic deadline after `at`: drift-free, but never in the past
+/// (after a clock jump, no burst of catch-up events).
+fn next_tick(at: Instant, now: Instant, period: Duration) -> Instant {
+    let next = at + period;
+    if next <= now { now + period } else { next }
+}
