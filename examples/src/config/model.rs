@@ -1,0 +1,657 @@
+//! The validated configuration: plain std types, units in the types, every
+//! keepalived default already applied (each default is documented on its field).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// A whole configuration file (with its includes), validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `global_defs`.
+    pub global: GlobalDefs,
+    /// Each `vrrp_instance`, in file order.
+    pub vrrp_instances: Vec<VrrpInstance>,
+    /// Each `vrrp_sync_group`, in file order.
+    pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
+    /// Each `virtual_server`, in file order.
+    pub virtual_servers: Vec<VirtualServer>,
+}
+
+impl Config {
+    /// The VRRP instance named `name`.
+    pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
+        self.vrrp_instances.iter().find(|v| v.name == name)
+    }
+
+    /// The virtual server with this identity.
+    pub fn virtual_server(&self, key: &VirtualServerKey) -> Option<&VirtualServer> {
+        self.virtual_servers.iter().find(|v| v.key() == *key)
+    }
+}
+
+/// `global_defs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalDefs {
+    /// `router_id`. Default: none (keepalived uses the host name).
+    pub router_id: Option<String>,
+    /// `notification_email { ... }` (parsed; director sends no mail).
+    pub notification_email: Vec<String>,
+    /// `notification_email_from` (parsed; director sends no mail).
+    pub notification_email_from: Option<String>,
+    /// `smtp_server ADDR [PORT]` as written (parsed; director sends no mail).
+    pub smtp_server: Option<String>,
+    /// `script_user USER [GROUP]`. Default: none (keepalived uses `keepalived_script` or root).
+    pub script_user: Option<ScriptUser>,
+    /// `enable_script_security`. Default: false.
+    pub enable_script_security: bool,
+    /// `vrrp_version 2|3`. Default: 2.
+    pub vrrp_version: VrrpVersion,
+    /// `vrrp_garp_master_delay` seconds: delay of the second burst of
+    /// gratuitous ARPs after becoming master; zero means none. Default: 5 s.
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat`: gratuitous ARPs per burst. Default: 5.
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_master_refresh` seconds: periodic refresh while master.
+    /// Default: none.
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat`. Default: 1.
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_interval` (fractional seconds) between gratuitous ARPs. Default: 0.
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_mcast_group4`. Default: 224.0.0.18.
+    pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_strict`. Default: false.
+    pub vrrp_strict: bool,
+    /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's value.
+    pub lvs_timeouts: LvsTimeouts,
+    /// `lvs_flush`: flush IPVS at start. Default: false.
+    pub lvs_flush: bool,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            script_user: None,
+            enable_script_security: false,
+            vrrp_version: VrrpVersion::V2,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: None,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_strict: false,
+            lvs_sync_daemon: None,
+            lvs_timeouts: LvsTimeouts::default(),
+            lvs_flush: false,
+        }
+    }
+}
+
+/// The user (and group) scripts run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptUser {
+    /// User name.
+    pub user: String,
+    /// Group name; `None` means the user's primary group.
+    pub group: Option<String>,
+}
+
+/// IPVS connection-sync daemon settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    /// Interface the sync traffic uses.
+    pub interface: String,
+    /// VRRP instance whose state drives master/backup; `None`: run both.
+    pub vrrp_instance: Option<String>,
+    /// Sync id. Default (`None`): the instance's VRID, or 0.
+    pub sync_id: Option<u8>,
+    /// Maximum sync packet length.
+    pub maxlen: Option<u16>,
+    /// UDP port. Default (`None`): kernel's 8848.
+    pub port: Option<u16>,
+    /// Multicast TTL.
+    pub ttl: Option<u8>,
+    /// Multicast group. Default (`None`): kernel's 224.0.0.81.
+    pub group: Option<IpAddr>,
+}
+
+/// IPVS protocol timeouts; `None` leaves a value unchanged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LvsTimeouts {
+    /// Established TCP.
+    pub tcp: Option<Duration>,
+    /// TCP after FIN.
+    pub tcpfin: Option<Duration>,
+    /// UDP.
+    pub udp: Option<Duration>,
+}
+
+/// VRRP protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VrrpVersion {
+    /// RFC 3768: whole-second advert intervals.
+    V2,
+    /// RFC 5798: centisecond advert intervals.
+    V3,
+}
+
+/// An interval in centiseconds (VRRPv3's advert unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Centiseconds(pub u16);
+
+impl Centiseconds {
+    /// As a `Duration`.
+    pub fn to_duration(self) -> Duration {
+        Duration::from_millis(u64::from(self.0) * 10)
+    }
+}
+
+/// The state a VRRP instance starts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialState {
+    /// `state MASTER`.
+    Master,
+    /// `state BACKUP` (the default).
+    Backup,
+}
+
+/// `vrrp_instance NAME { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpInstance {
+    /// The instance name.
+    pub name: String,
+    /// `state`. Default: Backup.
+    pub initial_state: InitialState,
+    /// `interface` (required).
+    pub interface: String,
+    /// `virtual_router_id` 1..=255 (required).
+    pub virtual_router_id: u8,
+    /// `priority` 1..=255. Default: 100.
+    pub priority: u8,
+    /// `advert_int`, seconds (fractional only with VRRPv3), kept in centiseconds.
+    /// Default: 1 s (100 cs).
+    pub advert_int: Centiseconds,
+    /// `version`. Default: the global `vrrp_version`.
+    pub version: VrrpVersion,
+    /// `virtual_ipaddress { ... }`.
+    pub virtual_ipaddresses: Vec<VirtualIp>,
+    /// `virtual_ipaddress_excluded { ... }` (not carried in adverts).
+    pub virtual_ipaddresses_excluded: Vec<VirtualIp>,
+    /// `nopreempt`. Default: false (a higher priority preempts).
+    pub nopreempt: bool,
+    /// `preempt_delay` seconds (0..=1000). Default: 0.
+    pub preempt_delay: Duration,
+    /// `unicast_src_ip` (or `mcast_src_ip`). Default: the interface's primary address.
+    pub source_ip: Option<IpAddr>,
+    /// `unicast_peer { ... }`; empty means multicast.
+    pub unicast_peers: Vec<IpAddr>,
+    /// `track_interface { ... }`.
+    pub track_interfaces: Vec<TrackInterface>,
+    /// `authentication { ... }`. Default: none.
+    pub authentication: Option<Authentication>,
+    /// `notify_master`.
+    pub notify_master: Option<Script>,
+    /// `notify_backup`.
+    pub notify_backup: Option<Script>,
+    /// `notify_fault`.
+    pub notify_fault: Option<Script>,
+    /// `notify_stop`.
+    pub notify_stop: Option<Script>,
+    /// `notify`: called with `INSTANCE name state priority` appended, as keepalived does.
+    pub notify: Option<Script>,
+    /// `garp_master_delay`. Default: global `vrrp_garp_master_delay`.
+    pub garp_master_delay: Duration,
+    /// `garp_master_repeat`. Default: global `vrrp_garp_master_repeat`.
+    pub garp_master_repeat: u32,
+    /// `garp_master_refresh`. Default: global `vrrp_garp_master_refresh`.
+    pub garp_master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`. Default: global value.
+    pub garp_master_refresh_repeat: u32,
+    /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
+    pub accept: bool,
+    /// `use_vmac [NAME]`: `Some(name)`, the name defaulting to `vrrp.<VRID>`.
+    pub use_vmac: Option<String>,
+    /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).
+    pub lvs_sync_daemon_interface: Option<String>,
+    /// `dont_track_primary`. Default: false.
+    pub dont_track_primary: bool,
+}
+
+/// One `virtual_ipaddress` entry: `ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] [no_track]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualIp {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length. Default: 32 (IPv4) / 128 (IPv6), as keepalived.
+    pub prefix_len: u8,
+    /// `brd`.
+    pub broadcast: Option<IpAddr>,
+    /// `dev`. Default: the instance's interface.
+    pub dev: Option<String>,
+    /// `scope` as written (`global`, `host`, `link`, `site`, `nowhere`).
+    pub scope: Option<String>,
+    /// `label`.
+    pub label: Option<String>,
+    /// `no_track`.
+    pub no_track: bool,
+}
+
+/// One `track_interface` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackInterface {
+    /// Interface name.
+    pub interface: String,
+    /// `weight` -253..=253. Default 0: the interface going down means FAULT.
+    pub weight: i16,
+    /// `reverse`.
+    pub reverse: bool,
+}
+
+/// `authentication { auth_type ...; auth_pass ... }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Authentication {
+    /// `auth_type PASS`; only the first 8 bytes are used on the wire.
+    Pass(String),
+    /// `auth_type AH`.
+    Ah(String),
+}
+
+/// A program to run, parsed to argv (no shell is involved).
+///
+/// `notify_master /path/script arg` or `notify_master "/path/script 'an arg'" USER [GROUP]`:
+/// a quoted command is split like a shell would split words (single and double
+/// quotes, backslash), but nothing is expanded or run through `sh`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    /// Program and arguments; never empty.
+    pub argv: Vec<String>,
+    /// User to run as; default: global `script_user`.
+    pub user: Option<String>,
+    /// Group to run as.
+    pub group: Option<String>,
+}
+
+/// `vrrp_sync_group NAME { group { ... } ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpSyncGroup {
+    /// Group name.
+    pub name: String,
+    /// Member instance names (each checked to exist).
+    pub instances: Vec<String>,
+    /// `notify_master`.
+    pub notify_master: Option<Script>,
+    /// `notify_backup`.
+    pub notify_backup: Option<Script>,
+    /// `notify_fault`.
+    pub notify_fault: Option<Script>,
+    /// `notify`.
+    pub notify: Option<Script>,
+}
+
+/// Transport protocol of a virtual server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// TCP (the default).
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        })
+    }
+}
+
+/// IPVS forwarding method (`lb_kind` / `lvs_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForwardingMethod {
+    /// Masquerading (keepalived's default).
+    Nat,
+    /// Direct routing (`-g`).
+    Dr,
+    /// IP-in-IP tunnelling (`-i`).
+    Tun,
+}
+
+/// IPVS scheduler (`lb_algo` / `lvs_sched`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheduler {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connection.
+    Lc,
+    /// Weighted least connection (keepalived's default).
+    Wlc,
+    /// Locality-based least connection.
+    Lblc,
+    /// LBLC with replication.
+    Lblcr,
+    /// Destination hashing.
+    Dh,
+    /// Source hashing.
+    Sh,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+    /// Weighted failover.
+    Fo,
+    /// Weighted overflow.
+    Ovf,
+    /// Maglev hashing.
+    Mh,
+    /// Weighted random twos choice.
+    Twos,
+}
+
+impl Scheduler {
+    /// Every scheduler with its kernel name.
+    pub const ALL: &'static [(Scheduler, &'static str)] = &[
+        (Scheduler::Rr, "rr"),
+        (Scheduler::Wrr, "wrr"),
+        (Scheduler::Lc, "lc"),
+        (Scheduler::Wlc, "wlc"),
+        (Scheduler::Lblc, "lblc"),
+        (Scheduler::Lblcr, "lblcr"),
+        (Scheduler::Dh, "dh"),
+        (Scheduler::Sh, "sh"),
+        (Scheduler::Sed, "sed"),
+        (Scheduler::Nq, "nq"),
+        (Scheduler::Fo, "fo"),
+        (Scheduler::Ovf, "ovf"),
+        (Scheduler::Mh, "mh"),
+        (Scheduler::Twos, "twos"),
+    ];
+
+    /// The kernel's name for it (`ip_vs_<name>` module).
+    pub fn as_str(self) -> &'static str {
+        Scheduler::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("wlc", |(_, n)| n)
+    }
+}
+
+/// Scheduler flags (`ipvsadm -b`) and one-packet scheduling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedulerFlags {
+    /// `flag-1`.
+    pub flag_1: bool,
+    /// `flag-2`.
+    pub flag_2: bool,
+    /// `flag-3`.
+    pub flag_3: bool,
+    /// `sh-port`.
+    pub sh_port: bool,
+    /// `sh-fallback`.
+    pub sh_fallback: bool,
+    /// `mh-port`.
+    pub mh_port: bool,
+    /// `mh-fallback`.
+    pub mh_fallback: bool,
+    /// `ops`: one-packet scheduling (UDP).
+    pub ops: bool,
+}
+
+/// What a virtual server is addressed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VirtualServerAddr {
+    /// `virtual_server IP PORT` (port 0 when omitted).
+    Socket(SocketAddr),
+    /// `virtual_server fwmark N`.
+    Fwmark(u32),
+}
+
+/// The identity of a virtual server: what IPVS keys a service by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualServerKey {
+    /// Address or firewall mark.
+    pub addr: VirtualServerAddr,
+    /// Protocol (meaningless for fwmark services; kept as configured).
+    pub protocol: Protocol,
+}
+
+impl fmt::Display for VirtualServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.addr {
+            VirtualServerAddr::Socket(s) => write!(f, "{} {}", self.protocol, s),
+            VirtualServerAddr::Fwmark(m) => write!(f, "FWM {m}"),
+        }
+    }
+}
+
+/// `virtual_server ... { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VirtualServer {
+    /// Address or firewall mark.
+    pub addr: VirtualServerAddr,
+    /// `protocol`. Default: TCP.
+    pub protocol: Protocol,
+    /// `delay_loop` seconds (fractional). Default: 60 s. Default for checks.
+    pub delay_loop: Duration,
+    /// `lb_algo` / `lvs_sched`. Default: wlc.
+    pub scheduler: Scheduler,
+    /// Scheduler flags.
+    pub scheduler_flags: SchedulerFlags,
+    /// `lb_kind` / `lvs_method`. Default: NAT. Default for real servers.
+    pub forwarding: ForwardingMethod,
+    /// `persistence_timeout [S]`; without a value 360 s. Default: none.
+    pub persistence_timeout: Option<Duration>,
+    /// `persistence_granularity` netmask. Default: none (/32).
+    pub persistence_granularity: Option<IpAddr>,
+    /// `quorum`: minimum live weight. Default: 1.
+    pub quorum: u32,
+    /// `hysteresis`. Default: 0.
+    pub hysteresis: u32,
+    /// `quorum_up`.
+    pub quorum_up: Option<Script>,
+    /// `quorum_down`.
+    pub quorum_down: Option<Script>,
+    /// `sorry_server IP [PORT]`.
+    pub sorry_server: Option<SocketAddr>,
+    /// `sorry_server_inhibit`.
+    pub sorry_server_inhibit: bool,
+    /// `sorry_server_lvs_method`. Default: the virtual server's method.
+    pub sorry_server_forwarding: ForwardingMethod,
+    /// `alpha`: real servers start down until a check passes. Default: false.
+    pub alpha: bool,
+    /// `omega`: run quorum/down notifiers on shutdown. Default: false.
+    pub omega: bool,
+    /// `ha_suspend`. Default: false.
+    pub ha_suspend: bool,
+    /// `virtualhost` (HTTP_GET Host header). Default: none.
+    pub virtualhost: Option<String>,
+    /// `real_server` entries, in file order.
+    pub real_servers: Vec<RealServer>,
+}
+
+impl VirtualServer {
+    /// The service identity.
+    pub fn key(&self) -> VirtualServerKey {
+        VirtualServerKey {
+            addr: self.addr,
+            protocol: self.protocol,
+        }
+    }
+}
+
+/// `real_server IP [PORT] { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealServer {
+    /// Address and port. The port defaults to the virtual server's.
+    pub addr: SocketAddr,
+    /// `weight`. Default: 1.
+    pub weight: i32,
+    /// `lvs_method`. Default: the virtual server's.
+    pub forwarding: ForwardingMethod,
+    /// `inhibit_on_failure` (here or on the virtual server): on failure set the
+    /// weight to 0 instead of removing the server. Default: false.
+    pub inhibit_on_failure: bool,
+    /// `notify_up`.
+    pub notify_up: Option<Script>,
+    /// `notify_down`.
+    pub notify_down: Option<Script>,
+    /// `uthreshold`: max connections.
+    pub upper_threshold: Option<u32>,
+    /// `lthreshold`: min connections.
+    pub lower_threshold: Option<u32>,
+    /// `alpha`. Default: the virtual server's.
+    pub alpha: bool,
+    /// Health checks; a server without any is always up.
+    pub checks: Vec<Check>,
+}
+
+/// One health checker of a real server, with every timer resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// Settings shared by all checkers.
+    pub common: CheckCommon,
+    /// What is checked.
+    pub kind: CheckKind,
+}
+
+/// Settings shared by all checkers (checker, then real server, then virtual
+/// server values, then keepalived's defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckCommon {
+    /// `connect_ip`. Default: the real server's address.
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`. Default: the real server's port.
+    pub connect_port: Option<u16>,
+    /// `bindto`: source address.
+    pub bind_to: Option<IpAddr>,
+    /// `bind_port`: source port.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark` put on check packets.
+    pub fwmark: Option<u32>,
+    /// `connect_timeout`. Default: 5 s.
+    pub connect_timeout: Duration,
+    /// `retry` (alias `nb_get_retry`): extra attempts before declaring a
+    /// server down. Default: 1; 3 for DNS_CHECK; 0 for MISC_CHECK.
+    pub retry: u32,
+    /// `delay_before_retry`. Default: 1 s; 3 s for HTTP_GET; `delay_loop` for DNS_CHECK.
+    pub delay_before_retry: Duration,
+    /// `warmup`: random initial delay up to this. Default: `delay_loop`.
+    pub warmup: Duration,
+    /// `delay_loop` between checks. Default: the virtual server's.
+    pub delay_loop: Duration,
+    /// `alpha`. Default: the real server's.
+    pub alpha: bool,
+    /// `log_all_failures`. Default: false.
+    pub log_all_failures: bool,
+}
+
+/// What a checker does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckKind {
+    /// `TCP_CHECK`: a TCP connect succeeds.
+    Tcp,
+    /// `UDP_CHECK`: a datagram is not answered by an ICMP error (or is answered).
+    Udp(UdpCheck),
+    /// `DNS_CHECK`: a query is answered.
+    Dns(DnsCheck),
+    /// `HTTP_GET`: URLs answer with the expected status/digest.
+    Http(HttpCheck),
+    /// `MISC_CHECK`: a program exits 0.
+    Misc(MiscCheck),
+}
+
+/// `UDP_CHECK` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpCheck {
+    /// `payload HEX`: bytes sent. Default: random bytes.
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply [HEX]`: a reply is needed; `Some(pattern)` where each
+    /// element is a nibble or `None` for an `X` wildcard, two per byte.
+    pub require_reply: Option<Vec<Option<u8>>>,
+    /// `min_reply_length`. Default: 0.
+    pub min_reply_length: u32,
+    /// `max_reply_length`. Default: 255.
+    pub max_reply_length: u32,
+}
+
+/// DNS query types accepted by `DNS_CHECK type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsQueryType {
+    /// A.
+    A,
+    /// NS.
+    Ns,
+    /// CNAME.
+    Cname,
+    /// SOA (keepalived's default).
+    Soa,
+    /// MX.
+    Mx,
+    /// TXT.
+    Txt,
+    /// AAAA.
+    Aaaa,
+}
+
+/// `DNS_CHECK` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// `type`. Default: SOA.
+    pub query_type: DnsQueryType,
+    /// `name`. Default: `.` (the root).
+    pub name: String,
+}
+
+/// `HTTP_GET` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpCheck {
+    /// `url { ... }` blocks; at least one.
+    pub urls: Vec<HttpUrl>,
+    /// `http_protocol` 1.0, 1.0C or 1.1 as written. Default: 1.0.
+    pub http_protocol: String,
+    /// `virtualhost`. Default: the real/virtual server's.
+    pub virtualhost: Option<String>,
+    /// `fast_recovery`. Default: false.
+    pub fast_recovery: bool,
+}
+
+/// One `url { ... }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// `path` (required).
+    pub path: String,
+    /// `digest`: hex MD5 of the body.
+    pub digest: Option<String>,
+    /// `status_code` list of inclusive ranges. Default: 200-299.
+    pub status_codes: Vec<(u16, u16)>,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+}
+
+/// `MISC_CHECK` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MiscCheck {
+    /// `misc_path` as argv (no shell).
+    pub argv: Vec<String>,
+    /// `misc_timeout` seconds. Default (`None`): `delay_loop`.
+    pub timeout: Option<Duration>,
+    /// `misc_dynamic`: exit status adjusts the weight. Default: false.
+    pub dynamic: bool,
+    /// `user USER [GROUP]`.
+    pub user: Option<ScriptUser>,
+}
