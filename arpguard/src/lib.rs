@@ -2,8 +2,13 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod announce;
+pub mod audit;
 mod error;
 pub mod netns;
+pub mod nft;
+pub mod packet;
+pub mod probe;
 pub mod rtnl;
 pub mod sysctl;
 pub mod wire;

@@ -1,0 +1,320 @@
+//! The director's announcer: gratuitous ARP and unsolicited neighbour
+//! advertisements for the VIPs it just took over.
+//!
+//! [`Announcer`] is sans-IO: the caller passes `now` in, takes frames out
+//! with [`Announcer::poll_transmit`], and sleeps until
+//! [`Announcer::poll_timeout`]. [`drive_until`] is a small blocking driver
+//! over a [`PacketSocket`]. The schedule is the plain-data
+//! [`AnnounceSchedule`], which lvs-vrrp's announce action converts into.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::packet::PacketSocket;
+use crate::wire::{GarpForm, MacAddr, garp_frame, unsolicited_na_frame};
+
+/// When to announce one VIP (keepalived's `garp_master_*` knobs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnounceSchedule {
+    /// Announcements per burst (`garp_master_repeat`); at least 1 is sent.
+    pub burst: u32,
+    /// Gap between announcements of a burst (`garp_interval`).
+    pub interval: Duration,
+    /// A second burst this long after the first ends (`garp_master_delay`).
+    pub repeat_after: Option<Duration>,
+    /// Then one announcement every period, for as long as the VIP is held
+    /// (`garp_master_refresh`).
+    pub refresh: Option<Duration>,
+}
+
+impl Default for AnnounceSchedule {
+    /// keepalived's defaults: 5 at once, again 5 s later, no refresh.
+    fn default() -> AnnounceSchedule {
+        AnnounceSchedule {
+            burst: 5,
+            interval: Duration::ZERO,
+            repeat_after: Some(Duration::from_secs(5)),
+            refresh: None,
+        }
+    }
+}
+
+/// A token bucket shared by all VIPs, so a failover of hundreds of VIPs
+/// does not flood the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Frames allowed per `per` (also the bucket size).
+    pub frames: u32,
+    /// The period.
+    pub per: Duration,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit {
+            frames: 200,
+            per: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Which IPv4 frames one announcement consists of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArpForms {
+    /// RFC 5227 announcement (request form) only.
+    Request,
+    /// Reply form only.
+    Reply,
+    /// Both, request first (default: every stack honours one of them).
+    #[default]
+    Both,
+}
+
+/// Announcer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnouncerConfig {
+    /// Source MAC for the Ethernet header, ARP sender and NA option: the
+    /// interface's own, or the VRRP virtual MAC when one is configured.
+    pub mac: MacAddr,
+    /// IPv4 frame forms.
+    pub arp_forms: ArpForms,
+    /// Schedule applied to each VIP.
+    pub schedule: AnnounceSchedule,
+    /// Limit across all VIPs.
+    pub rate_limit: RateLimit,
+    /// Set the Router flag in NAs (the director routes for the VIP).
+    pub na_router: bool,
+}
+
+impl AnnouncerConfig {
+    /// Defaults with `mac` as source.
+    pub fn new(mac: MacAddr) -> AnnouncerConfig {
+        AnnouncerConfig {
+            mac,
+            arp_forms: ArpForms::default(),
+            schedule: AnnounceSchedule::default(),
+            rate_limit: RateLimit::default(),
+            na_router: false,
+        }
+    }
+}
+
+/// The kind of a frame handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// Gratuitous ARP, request form.
+    GarpRequest,
+    /// Gratuitous ARP, reply form.
+    GarpReply,
+    /// Unsolicited neighbour advertisement.
+    UnsolicitedNa,
+}
+
+/// A frame to put on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The VIP announced.
+    pub vip: IpAddr,
+    /// Its kind.
+    pub kind: FrameKind,
+    /// The complete Ethernet frame.
+    pub frame: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    First,
+    Repeat,
+    Refresh,
+}
+
+#[derive(Debug, Clone)]
+struct VipState {
+    next: Instant,
+    left_in_burst: u32,
+    phase: Phase,
+}
+
+/// Sans-IO announcement scheduler for many VIPs.
+#[derive(Debug)]
+pub struct Announcer {
+    config: AnnouncerConfig,
+    vips: BTreeMap<IpAddr, VipState>,
+    queue: VecDeque<(IpAddr, FrameKind)>,
+    tokens: u32,
+    refilled: Option<Instant>,
+}
+
+impl Announcer {
+    /// A new announcer with a full token bucket.
+    pub fn new(config: AnnouncerConfig) -> Announcer {
+        Announcer {
+            tokens: config.rate_limit.frames.max(1),
+            config,
+            vips: BTreeMap::new(),
+            queue: VecDeque::new(),
+            refilled: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AnnouncerConfig {
+        &self.config
+    }
+
+    /// Starts (or restarts) announcing `vip` from `now`.
+    pub fn announce(&mut self, vip: IpAddr, now: Instant) {
+        self.vips.insert(
+            vip,
+            VipState {
+                next: now,
+                left_in_burst: self.config.schedule.burst.max(1),
+                phase: Phase::First,
+            },
+        );
+    }
+
+    /// Stops announcing `vip` (the VIP was released) and drops its queued frames.
+    pub fn withdraw(&mut self, vip: IpAddr) {
+        self.vips.remove(&vip);
+        self.queue.retain(|(v, _)| *v != vip);
+    }
+
+    /// VIPs currently scheduled.
+    pub fn vips(&self) -> impl Iterator<Item = &IpAddr> {
+        self.vips.keys()
+    }
+
+    fn frames_for(&self, vip: IpAddr) -> &'static [FrameKind] {
+        match (vip, self.config.arp_forms) {
+            (IpAddr::V6(_), _) => &[FrameKind::UnsolicitedNa],
+            (IpAddr::V4(_), ArpForms::Request) => &[FrameKind::GarpRequest],
+            (IpAddr::V4(_), ArpForms::Reply) => &[FrameKind::GarpReply],
+            (IpAddr::V4(_), ArpForms::Both) => &[FrameKind::GarpRequest, FrameKind::GarpReply],
+        }
+    }
+
+    fn schedule_due(&mut self, now: Instant) {
+        let schedule = self.config.schedule;
+        let mut due = Vec::new();
+        let mut finished = Vec::new();
+        for (vip, st) in self.vips.iter_mut() {
+            // A late caller catches up with one announcement, not a backlog.
+            if st.next > now {
+                continue;
+            }
+            due.push(*vip);
+            st.left_in_burst = st.left_in_burst.saturating_sub(1);
+            if st.left_in_burst > 0 {
+                st.next = now + schedule.interval;
+                continue;
+            }
+            match (st.phase, schedule.repeat_after, schedule.refresh) {
+                (Phase::First, Some(delay), _) => {
+                    st.phase = Phase::Repeat;
+                    st.left_in_burst = schedule.burst.max(1);
+                    st.next = now + delay;
+                }
+                (_, _, Some(period)) => {
+                    st.phase = Phase::Refresh;
+                    st.left_in_burst = 1;
+                    st.next = now + period;
+                }
+                _ => finished.push(*vip),
+            }
+        }
+        for vip in finished {
+            self.vips.remove(&vip);
+        }
+        for vip in due {
+            for kind in self.frames_for(vip) {
+                self.queue.push_back((vip, *kind));
+            }
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let rl = self.config.rate_limit;
+        let cap = rl.frames.max(1);
+        let Some(last) = self.refilled else {
+            self.refilled = Some(now);
+            return;
+        };
+        let per_token = rl.per / cap;
+        if per_token.is_zero() {
+            self.tokens = cap;
+            self.refilled = Some(now);
+            return;
+        }
+        let elapsed = now.saturating_duration_since(last);
+        let new = (elapsed.as_nanos() / per_token.as_nanos()) as u64;
+        if new > 0 {
+            self.tokens = (u64::from(self.tokens) + new).min(u64::from(cap)) as u32;
+            self.refilled = Some(last + per_token * new.min(u64::from(u32::MAX)) as u32);
+            if self.tokens == cap {
+                self.refilled = Some(now);
+            }
+        }
+    }
+
+    /// The next frame to send at `now`, if any is due and the rate limit allows.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.schedule_due(now);
+        self.refill(now);
+        if self.tokens == 0 {
+            return None;
+        }
+        let (vip, kind) = self.queue.pop_front()?;
+        self.tokens -= 1;
+        let mac = self.config.mac;
+        let frame = match (vip, kind) {
+            (IpAddr::V4(v4), FrameKind::GarpRequest) => garp_frame(GarpForm::Request, mac, v4),
+            (IpAddr::V4(v4), _) => garp_frame(GarpForm::Reply, mac, v4),
+            (IpAddr::V6(v6), _) => unsolicited_na_frame(mac, v6, self.config.na_router),
+        };
+        Some(Transmit { vip, kind, frame })
+    }
+
+    /// When to call [`Announcer::poll_transmit`] next; `None` when idle.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.queue.is_empty() {
+            if self.tokens > 0 {
+                // Frames are waiting and allowed: poll again at once.
+                return self.refilled;
+            }
+            let rl = self.config.rate_limit;
+            let per_token = rl.per / rl.frames.max(1);
+            return self.refilled.map(|t| t + per_token);
+        }
+        self.vips.values().map(|s| s.next).min()
+    }
+}
+
+/// Runs `announcer` over `socket` until `deadline` or until nothing is
+/// scheduled; returns the number of frames sent.
+pub fn drive_until(
+    announcer: &mut Announcer,
+    socket: &PacketSocket,
+    deadline: Instant,
+) -> Result<usize> {
+    let mut sent = 0;
+    loop {
+        let now = Instant::now();
+        while let Some(t) = announcer.poll_transmit(now) {
+            socket.send(&t.frame)?;
+            sent += 1;
+        }
+        let Some(next) = announcer.poll_timeout() else {
+            return Ok(sent);
+        };
+        if next >= deadline {
+            return Ok(sent);
+        }
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! Suppression mode (b): an nftables `arp`-family table of our own.
+//!
+//! The table `arp lvs_arpguard` holds two chains: `input` drops ARP
+//! requests for each VIP (the seed's `arptables -A INPUT -d VIP -j DROP`),
+//! `output` rewrites the VIP as ARP sender address to the interface's real
+//! address (arptables' `mangle --mangle-ip-s`), so the backend never claims
+//! the VIP when it resolves a neighbour for a reply sourced from the VIP.
+//!
+//! Installing is one `nft -f -` transaction that creates the table if
+//! needed, deletes it and recreates it with the full rule set: the kernel
+//! applies it atomically, with no window without rules, and never touches
+//! other tables. Removing is the same trick without the recreation, so it
+//! is idempotent.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::netns::Namespace;
+
+/// Name of the crate's table in the `arp` family.
+pub const TABLE: &str = "lvs_arpguard";
+
+/// The desired contents of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NftSuppression {
+    /// VIPs held on the backend (on `lo` or a dummy).
+    pub vips: Vec<Ipv4Addr>,
+    /// Segment-facing interface whose ARP sender address is rewritten.
+    pub iface: String,
+    /// The interface's real address, written in place of the VIP.
+    pub real_source: Ipv4Addr,
+}
+
+impl NftSuppression {
+    fn comment(vip: &Ipv4Addr) -> String {
+        format!("comment \"lvs-arpguard: VIP {vip}\"")
+    }
+
+    /// The rule that drops requests for `vip`, as `nft list` prints it
+    /// (without the counter).
+    pub fn input_rule(vip: &Ipv4Addr) -> String {
+        format!("arp operation request arp daddr ip {vip}")
+    }
+
+    /// The nft script: one atomic transaction.
+    pub fn script(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!(
+            "table arp {TABLE} {{}}\ndelete table arp {TABLE}\n"
+        ));
+        s.push_str(&format!("table arp {TABLE} {{\n"));
+        s.push_str("  chain input {\n    type filter hook input priority filter; policy accept;\n");
+        for vip in &self.vips {
+            s.push_str(&format!(
+                "    {} counter drop {}\n",
+                Self::input_rule(vip),
+                Self::comment(vip)
+            ));
+        }
+        s.push_str(
+            "  }\n  chain output {\n    type filter hook output priority filter; policy accept;\n",
+        );
+        for vip in &self.vips {
+            s.push_str(&format!(
+                "    meta oifname \"{}\" arp saddr ip {vip} counter arp saddr ip set {} {}\n",
+                self.iface,
+                self.real_source,
+                Self::comment(vip)
+            ));
+        }
+        s.push_str("  }\n}\n");
+        s
+    }
+
+    /// Installs or atomically replaces the table in `ns`.
+    pub fn install(&self, ns: &Namespace) -> Result<()> {
+        if self.iface.is_empty() || self.iface.len() > 15 || self.iface.contains('"') {
+            return Err(Error::NoSuchInterface(self.iface.clone()));
+        }
+        nft_script(ns, "install", &self.script())
+    }
+}
+
+/// Deletes the table (absent is fine).
+pub fn remove(ns: &Namespace) -> Result<()> {
+    nft_script(
+        ns,
+        "remove",
+        &format!("table arp {TABLE} {{}}\ndelete table arp {TABLE}\n"),
+    )
+}
+
+/// The table as `nft list table` prints it, or `None` when absent.
+pub fn list(ns: &Namespace) -> Result<Option<String>> {
+    let out = nft(ns, &["list", "table", "arp", TABLE], None)?;
+    if out.status.success() {
+        Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether the installed table drops requests for `vip` on input.
+pub fn drops_requests_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
+    Ok(list(ns)?.is_some_and(|t| {
+        t.lines()
+            .any(|l| l.contains(&NftSuppression::input_rule(&vip)) && l.contains(" drop"))
+    }))
+}
+
+fn nft_script(ns: &Namespace, action: &'static str, script: &str) -> Result<()> {
+    let out = nft(ns, &["-f", "-"], Some(script))?;
+    if !out.status.success() {
+        return Err(Error::Nft {
+            action,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn nft(ns: &Namespace, args: &[&str], stdin: Option<&str>) -> Result<std::process::Output> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let stdin = stdin.map(str::to_string);
+    ns.run(move || {
+        // Spawned from the thread inside `ns`, so nft runs in that namespace.
+        let mut child = Command::new("nft")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("spawn nft", e))?;
+        if let (Some(mut pipe), Some(text)) = (child.stdin.take(), &stdin) {
+            pipe.write_all(text.as_bytes())
+                .map_err(|e| Error::io("write nft script", e))?;
+        }
+        child
+            .wait_with_output()
+            .map_err(|e| Error::io("wait for nft", e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_is_one_transaction_with_a_table_of_its_own() {
+        let s = NftSuppression {
+            vips: vec![Ipv4Addr::new(172, 20, 0, 83)],
+            iface: "ens18".into(),
+            real_source: Ipv4Addr::new(172, 20, 0, 85),
+        }
+        .script();
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "table arp lvs_arpguard {}");
+        assert_eq!(lines[1], "delete table arp lvs_arpguard");
+        assert!(s.contains("arp operation request arp daddr ip 172.20.0.83 counter drop"));
+        assert!(s.contains(
+            "meta oifname \"ens18\" arp saddr ip 172.20.0.83 counter arp saddr ip set 172.20.0.85"
+        ));
+        assert_eq!(s.matches("table arp").count(), 3, "only our own table: {s}");
+    }
+}
