@@ -374,9 +374,10 @@ impl Router {
         if self.track_up[i] == up {
             return Ok(());
         }
+        let was_faulted = self.is_faulted();
         self.track_up[i] = up;
         if self.cfg.tracks[i].weight == 0 {
-            self.set_fault(now, FaultReason::Track(name.to_string()), !up);
+            self.fault_changed(now, was_faulted, FaultReason::Track(name.to_string()));
         } else {
             self.effective_priority = self.compute_priority();
         }
@@ -394,6 +395,10 @@ impl Router {
         } else {
             self.faults.retain(|f| f != &reason);
         }
+        self.fault_changed(now, was_faulted, reason);
+    }
+
+    fn fault_changed(&mut self, now: Instant, was_faulted: bool, reason: FaultReason) {
         if !self.started || self.startup_at.is_some() {
             return;
         }
@@ -462,17 +467,20 @@ impl Router {
         }
         if let Some(at) = self.master_down_timer
             && at <= now
-            && self.state == State::Backup
         {
             self.master_down_timer = None;
-            self.become_master(now, Reason::MasterDown);
+            if self.state == State::Backup {
+                self.become_master(now, Reason::MasterDown);
+            }
         }
         if let Some(at) = self.adver_timer
             && at <= now
-            && self.state == State::Master
         {
-            self.send_advert(self.effective_priority);
-            self.adver_timer = Some(next_tick(at, now, self.advert_interval()));
+            self.adver_timer = None;
+            if self.state == State::Master {
+                self.send_advert(self.effective_priority);
+                self.adver_timer = Some(next_tick(at, now, self.advert_interval()));
+            }
         }
         if let Some(at) = self.announce_repeat
             && at <= now
@@ -482,10 +490,12 @@ impl Router {
         }
         if let Some(at) = self.announce_refresh
             && at <= now
-            && let Some(period) = self.cfg.announce.refresh
         {
-            self.announce(AnnounceReason::Refresh);
-            self.announce_refresh = Some(next_tick(at, now, period));
+            self.announce_refresh = None;
+            if let Some(period) = self.cfg.announce.refresh {
+                self.announce(AnnounceReason::Refresh);
+                self.announce_refresh = Some(next_tick(at, now, period));
+            }
         }
     }
 
