@@ -67,6 +67,8 @@ pub mod engine;
 pub mod outcome;
 pub mod policy;
 pub mod rng;
+#[cfg(feature = "tokio")]
+pub mod runner;
 
 pub use checker::{Checker, ConnectOptions};
 pub use engine::{

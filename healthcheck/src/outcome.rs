@@ -38,6 +38,8 @@ pub enum Success {
         rcode: u16,
         /// Number of answer records.
         answers: u16,
+        /// The UDP answer was truncated and the query was repeated over TCP.
+        over_tcp: bool,
     },
     /// A program exited with success. `weight` is set under keepalived's
     /// `misc_dynamic` convention (exit status 2..=255 means weight status−2).

@@ -120,6 +120,7 @@ impl DnsCheck {
         Ok(Some(Success::Dns {
             rcode,
             answers: packet.answers.len().min(usize::from(u16::MAX)) as u16,
+            over_tcp: false,
         }))
     }
 
@@ -145,6 +146,11 @@ impl DnsCheck {
                 let want = usize::from(u16::from_be_bytes([buf[0], buf[1]])) + 2;
                 if buf.len() >= want {
                     return match self.judge(id, &buf[2..want])? {
+                        Some(Success::Dns { rcode, answers, .. }) => Ok(Success::Dns {
+                            rcode,
+                            answers,
+                            over_tcp: true,
+                        }),
                         Some(s) => Ok(s),
                         None => Err(FailReason::BadReply("truncated DNS answer over TCP".into())),
                     };
@@ -274,7 +280,8 @@ mod tests {
             c.judge(7, &ok),
             Ok(Some(Success::Dns {
                 rcode: 0,
-                answers: 1
+                answers: 1,
+                over_tcp: false,
             }))
         );
         assert!(matches!(c.judge(8, &ok), Err(FailReason::BadReply(_))));
