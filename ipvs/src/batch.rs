@@ -1,0 +1,316 @@
+//! Batched apply: many requests in flight before waiting, ACKs matched by
+//! sequence number, one result per operation.
+//!
+//! The kernel handles the requests of one datagram in order and answers each
+//! with its own ACK (`NLM_F_ACK`), so a failing operation does not stop the
+//! ones after it. Requests go out in datagrams of up to [`MAX_DATAGRAM`]
+//! bytes; ACKs are small (`NETLINK_CAP_ACK`) and the receive buffer is sized
+//! for a full datagram of them.
+
+use crate::error::Error;
+use crate::handle::{IpvsHandle, Reply};
+use crate::message::{IpvsCmd, IpvsMessage};
+use crate::nla::CmdAttr;
+use crate::nla::{DaemonAttr, DestAttr, SvcAttr};
+use crate::types::{Destination, Service, ServiceKey, SyncDaemon, SyncState, Timeouts};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Upper bound of one request datagram (below the default socket send buffer).
+pub const MAX_DATAGRAM: usize = 128 * 1024;
+const NLM_F_REQUEST: u16 = 0x01;
+const NLM_F_ACK: u16 = 0x04;
+
+/// One write operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Add a service.
+    AddService(Service),
+    /// Edit a service.
+    EditService(Service),
+    /// Delete a service.
+    DeleteService(ServiceKey),
+    /// Add a destination to a service.
+    AddDestination(ServiceKey, Destination),
+    /// Edit a destination.
+    EditDestination(ServiceKey, Destination),
+    /// Delete a destination.
+    DeleteDestination(ServiceKey, SocketAddr),
+    /// Zero counters (one service or all).
+    Zero(Option<ServiceKey>),
+    /// Delete every service.
+    Flush,
+    /// Start a sync daemon.
+    StartDaemon(SyncDaemon),
+    /// Stop a sync daemon.
+    StopDaemon(SyncState),
+    /// Set timeouts (zero fields unchanged).
+    SetTimeouts(Timeouts),
+}
+
+/// What a request was, for mapping its errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpKind {
+    AddService,
+    EditService,
+    DeleteService,
+    GetService,
+    AddDestination,
+    EditDestination,
+    DeleteDestination,
+    GetDestination,
+    Zero,
+    Flush,
+    StartDaemon,
+    StopDaemon,
+    GetDaemon,
+    SetTimeouts,
+    GetTimeouts,
+    GetInfo,
+}
+
+impl OpKind {
+    pub(crate) fn name(self) -> &'static str {
+        use OpKind::*;
+        match self {
+            AddService => "add service",
+            EditService => "edit service",
+            DeleteService => "delete service",
+            GetService => "get service",
+            AddDestination => "add destination",
+            EditDestination => "edit destination",
+            DeleteDestination => "delete destination",
+            GetDestination => "list destinations",
+            Zero => "zero counters",
+            Flush => "flush",
+            StartDaemon => "start sync daemon",
+            StopDaemon => "stop sync daemon",
+            GetDaemon => "list sync daemons",
+            SetTimeouts => "set timeouts",
+            GetTimeouts => "get timeouts",
+            GetInfo => "get info",
+        }
+    }
+
+    /// The kernel's errno for this request, with its meaning.
+    pub(crate) fn error(self, errno: i32, msg: &IpvsMessage) -> Error {
+        use OpKind::*;
+        let is_dest = matches!(
+            self,
+            AddDestination | EditDestination | DeleteDestination | GetDestination
+        );
+        match errno {
+            libc::EPERM | libc::EACCES => Error::Permission,
+            libc::EEXIST if self == AddService => Error::ServiceExists,
+            libc::EEXIST if self == AddDestination => Error::DestinationExists,
+            libc::EEXIST if self == StartDaemon => Error::DaemonRunning,
+            libc::ESRCH if self == StopDaemon => Error::NoSuchDaemon,
+            libc::ESRCH => Error::NoSuchService,
+            libc::ENOENT if is_dest => Error::NoSuchDestination,
+            libc::ENOENT if matches!(self, AddService | EditService) => Error::UnknownScheduler {
+                name: scheduler_of(msg),
+            },
+            libc::EINVAL => Error::InvalidArgument {
+                field: match self {
+                    AddService | EditService => {
+                        "service: address family, protocol, persistence netmask/timeout or flags"
+                    }
+                    DeleteService | GetService | Zero => "service key",
+                    AddDestination | EditDestination => {
+                        "destination: address family (only tunnels may mix families), forward method, tunnel or weight"
+                    }
+                    DeleteDestination | GetDestination => "destination key",
+                    StartDaemon | StopDaemon => {
+                        "sync daemon: state, interface, sync id, group or max length"
+                    }
+                    SetTimeouts => "timeouts",
+                    _ => "request",
+                },
+                hint: "the kernel answered EINVAL".to_string(),
+            },
+            libc::ENODEV if self == StartDaemon => Error::InvalidArgument {
+                field: "sync daemon interface",
+                hint: "no such interface".to_string(),
+            },
+            _ => Error::Kernel {
+                op: self.name(),
+                errno,
+                source: std::io::Error::from_raw_os_error(errno),
+            },
+        }
+    }
+}
+
+fn scheduler_of(msg: &IpvsMessage) -> String {
+    for a in &msg.attrs {
+        if let CmdAttr::Service(s) = a {
+            let sched = s.iter().find_map(|a| match a {
+                SvcAttr::SchedName(n) => Some(n.clone()),
+                _ => None,
+            });
+            let pe = s.iter().find_map(|a| match a {
+                SvcAttr::PeName(n) => Some(n.clone()),
+                _ => None,
+            });
+            return match (sched, pe) {
+                (Some(s), Some(p)) => format!("{s}` or `{p}"),
+                (Some(s), None) => s,
+                (None, Some(p)) => p,
+                (None, None) => String::new(),
+            };
+        }
+    }
+    String::new()
+}
+
+impl Op {
+    pub(crate) fn kind(&self) -> OpKind {
+        match self {
+            Op::AddService(_) => OpKind::AddService,
+            Op::EditService(_) => OpKind::EditService,
+            Op::DeleteService(_) => OpKind::DeleteService,
+            Op::AddDestination(..) => OpKind::AddDestination,
+            Op::EditDestination(..) => OpKind::EditDestination,
+            Op::DeleteDestination(..) => OpKind::DeleteDestination,
+            Op::Zero(_) => OpKind::Zero,
+            Op::Flush => OpKind::Flush,
+            Op::StartDaemon(_) => OpKind::StartDaemon,
+            Op::StopDaemon(_) => OpKind::StopDaemon,
+            Op::SetTimeouts(_) => OpKind::SetTimeouts,
+        }
+    }
+
+    /// The request message for this operation.
+    pub fn to_message(&self) -> Result<IpvsMessage, Error> {
+        let (cmd, attrs) = match self {
+            Op::AddService(s) => (IpvsCmd::NewService, vec![CmdAttr::Service(s.to_attrs()?)]),
+            Op::EditService(s) => (IpvsCmd::SetService, vec![CmdAttr::Service(s.to_attrs()?)]),
+            Op::DeleteService(k) => (IpvsCmd::DelService, vec![CmdAttr::Service(k.to_attrs())]),
+            Op::AddDestination(k, d) => (
+                IpvsCmd::NewDest,
+                vec![CmdAttr::Service(k.to_attrs()), CmdAttr::Dest(d.to_attrs()?)],
+            ),
+            Op::EditDestination(k, d) => (
+                IpvsCmd::SetDest,
+                vec![CmdAttr::Service(k.to_attrs()), CmdAttr::Dest(d.to_attrs()?)],
+            ),
+            Op::DeleteDestination(k, addr) => {
+                let d = Destination::new(*addr, crate::ForwardMethod::Masquerade);
+                let attrs: Vec<DestAttr> = d
+                    .to_attrs()?
+                    .into_iter()
+                    .filter(|a| {
+                        matches!(
+                            a,
+                            DestAttr::AddrFamily(_) | DestAttr::Addr(_) | DestAttr::Port(_)
+                        )
+                    })
+                    .collect();
+                (
+                    IpvsCmd::DelDest,
+                    vec![CmdAttr::Service(k.to_attrs()), CmdAttr::Dest(attrs)],
+                )
+            }
+            Op::Zero(Some(k)) => (IpvsCmd::Zero, vec![CmdAttr::Service(k.to_attrs())]),
+            Op::Zero(None) => (IpvsCmd::Zero, vec![]),
+            Op::Flush => (IpvsCmd::Flush, vec![]),
+            Op::StartDaemon(d) => (IpvsCmd::NewDaemon, vec![CmdAttr::Daemon(d.to_attrs())]),
+            Op::StopDaemon(state) => (
+                IpvsCmd::DelDaemon,
+                vec![CmdAttr::Daemon(vec![DaemonAttr::State(state.raw())])],
+            ),
+            Op::SetTimeouts(t) => {
+                let secs = |d: std::time::Duration, f| {
+                    u32::try_from(d.as_secs())
+                        .map_err(|_| Error::invalid(f, "more than u32 seconds"))
+                };
+                (
+                    IpvsCmd::SetConfig,
+                    vec![
+                        CmdAttr::TimeoutTcp(secs(t.tcp, "tcp timeout")?),
+                        CmdAttr::TimeoutTcpFin(secs(t.tcp_fin, "tcp fin timeout")?),
+                        CmdAttr::TimeoutUdp(secs(t.udp, "udp timeout")?),
+                    ],
+                )
+            }
+        };
+        Ok(IpvsMessage::new(cmd, attrs))
+    }
+}
+
+impl IpvsHandle {
+    /// Applies `ops` in order with many requests in flight, returning one
+    /// result per operation (a failed operation does not stop the others).
+    /// The outer error is for socket-level failures only.
+    pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<Result<(), Error>>, Error> {
+        let mut results: Vec<Option<Result<(), Error>>> = Vec::with_capacity(ops.len());
+        let mut messages = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op.to_message() {
+                Ok(m) => {
+                    messages.push(Some(m));
+                    results.push(None);
+                }
+                Err(e) => {
+                    messages.push(None);
+                    results.push(Some(Err(e)));
+                }
+            }
+        }
+        let mut start = 0;
+        while start < ops.len() {
+            let family = self.family_id()?;
+            // Fill one datagram.
+            let mut pending: HashMap<u32, usize> = HashMap::new();
+            let mut end = start;
+            let mut bytes = 0;
+            while end < ops.len() && bytes < MAX_DATAGRAM {
+                if let Some(m) = &messages[end] {
+                    let seq = self.next_seq();
+                    let before = self.out_len();
+                    self.encode(family, NLM_F_REQUEST | NLM_F_ACK, seq, m);
+                    bytes += self.out_len() - before;
+                    pending.insert(seq, end);
+                }
+                end += 1;
+            }
+            self.send_out()?;
+            let mut errnos: Vec<(usize, i32)> = Vec::with_capacity(pending.len());
+            let mut decoded = Vec::new();
+            while !pending.is_empty() {
+                let n = self.recv()?;
+                decoded.clear();
+                self.decode(n, &mut decoded)?;
+                for r in decoded.drain(..) {
+                    if let Reply::Ack { seq, errno } = r
+                        && let Some(i) = pending.remove(&seq)
+                    {
+                        errnos.push((i, errno));
+                    }
+                }
+            }
+            // Every request failing with ENOENT: the family id went stale
+            // (ip_vs reloaded); resolve it again and resend this datagram.
+            if !errnos.is_empty()
+                && errnos.iter().all(|&(_, e)| e == libc::ENOENT)
+                && self.family_changed()?
+            {
+                continue;
+            }
+            for (i, errno) in errnos {
+                results[i] = Some(if errno == 0 {
+                    Ok(())
+                } else {
+                    let m = messages[i].as_ref().map(|m| ops[i].kind().error(errno, m));
+                    Err(m.unwrap_or_else(|| Error::decode("ack for an unsent request")))
+                });
+            }
+            start = end;
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::decode("no ACK for the request"))))
+            .collect())
+    }
+}

@@ -1,0 +1,635 @@
+//! [`IpvsHandle`]: a blocking connection to the kernel's IPVS family.
+//!
+//! One netlink socket per handle, opened close-on-exec and kept for the
+//! handle's life (ipvsadm opens one per request, which is what makes it slow
+//! at scale). The family id is resolved on first use, and again when a
+//! request fails with `ENOENT` — what the kernel answers for a family id
+//! that no longer exists (ip_vs reloaded) — or while IPVS is still missing.
+
+use crate::batch::{Op, OpKind};
+use crate::error::Error;
+use crate::message::{IpvsCmd, IpvsMessage};
+use crate::nla::{CmdAttr, InfoAttr};
+use crate::types::{
+    DestinationEntry, Info, ServiceEntry, ServiceKey, SyncDaemon, SyncState, Timeouts,
+    VirtualServerEntry,
+};
+use netlink_packet_core::{Emitable, NlasIterator, ParseableParametrized};
+use netlink_packet_generic::GenlHeader;
+use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+const NLMSG_HDRLEN: usize = 16;
+const GENL_HDRLEN: usize = 4;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLMSG_OVERRUN: u16 = 4;
+const NLM_F_REQUEST: u16 = 0x01;
+const NLM_F_MULTI: u16 = 0x02;
+const NLM_F_ACK: u16 = 0x04;
+const NLM_F_DUMP_INTR: u16 = 0x10;
+const NLM_F_DUMP: u16 = 0x300;
+const GENL_ID_CTRL: u16 = 0x10;
+const CTRL_CMD_GETFAMILY: u8 = 3;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+const SOL_NETLINK: libc::c_int = 270;
+const NETLINK_CAP_ACK: libc::c_int = 10;
+/// Big enough for the largest dump datagram (the kernel caps them at 32 KiB).
+const RECV_BUF: usize = 64 * 1024;
+/// Dumps interrupted by concurrent changes are restarted this many times.
+const DUMP_RETRIES: usize = 16;
+
+/// A blocking handle on IPVS.
+///
+/// ```no_run
+/// use lvs_ipvs::{Destination, ForwardMethod, IpvsHandle, Scheduler, Service, ServiceKey};
+/// let mut ipvs = IpvsHandle::open()?;
+/// let key = ServiceKey::tcp("172.20.0.83:80".parse().unwrap());
+/// ipvs.add_service(&Service::new(key, Scheduler::RoundRobin))?;
+/// ipvs.add_destination(&key, &Destination::new("172.20.0.85:80".parse().unwrap(), ForwardMethod::DirectRoute))?;
+/// for vs in ipvs.table()? {
+///     println!("{} {} dests", vs.service.service.key, vs.destinations.len());
+/// }
+/// # Ok::<(), lvs_ipvs::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct IpvsHandle {
+    sock: Socket,
+    family: Option<u16>,
+    seq: u32,
+    writes: u64,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// One decoded reply datagram entry.
+pub(crate) enum Reply {
+    Message {
+        seq: u32,
+        flags: u16,
+        msg: IpvsMessage,
+    },
+    Ack {
+        seq: u32,
+        errno: i32,
+    },
+    Done {
+        seq: u32,
+        flags: u16,
+    },
+}
+
+impl IpvsHandle {
+    /// Opens a handle in the caller's network namespace.
+    pub fn open() -> Result<IpvsHandle, Error> {
+        let sock = Socket::new(NETLINK_GENERIC)?;
+        IpvsHandle::with_socket(sock)
+    }
+
+    /// Opens a handle inside the network namespace at `netns` (e.g.
+    /// `/run/netns/NAME` or `/proc/PID/ns/net`). The socket is created on a
+    /// short-lived thread that joined the namespace, so the caller's thread
+    /// stays where it was; the socket keeps talking to that namespace.
+    pub fn open_in_netns(netns: impl AsRef<Path>) -> Result<IpvsHandle, Error> {
+        let path = netns.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        let sock = std::thread::spawn(move || -> Result<Socket, Error> {
+            let file = std::fs::File::open(&path).map_err(|source| Error::Netns {
+                path: path.display().to_string(),
+                source,
+            })?;
+            // SAFETY: setns on a valid fd only changes this thread's namespace.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(Error::Netns {
+                    path: path.display().to_string(),
+                    source: io::Error::last_os_error(),
+                });
+            }
+            Ok(Socket::new(NETLINK_GENERIC)?)
+        })
+        .join()
+        .map_err(|_| Error::Netns {
+            path: shown,
+            source: io::Error::other("namespace thread panicked"),
+        })??;
+        IpvsHandle::with_socket(sock)
+    }
+
+    fn with_socket(mut sock: Socket) -> Result<IpvsHandle, Error> {
+        sock.bind_auto()?;
+        // Error ACKs without the echoed request: batches stay small.
+        set_int_opt(&sock, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+        // Room for many ACKs in flight; FORCE needs CAP_NET_ADMIN, which
+        // every write needs anyway.
+        let size = 8 << 20;
+        if !set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size) {
+            set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
+        }
+        if !set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 1 << 20) {
+            set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
+        }
+        Ok(IpvsHandle {
+            sock,
+            family: None,
+            seq: 1,
+            writes: 0,
+            buf: vec![0; RECV_BUF],
+            out: Vec::with_capacity(64 * 1024),
+        })
+    }
+
+    /// How many write requests (add/edit/delete/zero/flush/daemon/config)
+    /// this handle has sent. A reconcile of an already matching table leaves
+    /// it unchanged.
+    pub fn write_requests(&self) -> u64 {
+        self.writes
+    }
+
+    /// The IPVS family id, resolving it if needed.
+    pub fn family_id(&mut self) -> Result<u16, Error> {
+        match self.family {
+            Some(id) => Ok(id),
+            None => {
+                let id = self.resolve_family()?;
+                self.family = Some(id);
+                Ok(id)
+            }
+        }
+    }
+
+    /// Asks the generic netlink controller for the IPVS family id.
+    fn resolve_family(&mut self) -> Result<u16, Error> {
+        let seq = self.next_seq();
+        let name = b"IPVS\0";
+        let mut msg = Vec::with_capacity(32);
+        let len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + 8;
+        push_nlmsghdr(&mut msg, len, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, seq);
+        msg.extend_from_slice(&[CTRL_CMD_GETFAMILY, 1, 0, 0]);
+        msg.extend_from_slice(&((4 + name.len()) as u16).to_ne_bytes());
+        msg.extend_from_slice(&CTRL_ATTR_FAMILY_NAME.to_ne_bytes());
+        msg.extend_from_slice(name);
+        msg.resize(len, 0);
+        self.sock.send(&msg, 0)?;
+        let mut id = None;
+        loop {
+            let n = self.recv()?;
+            let mut off = 0;
+            while let Some((ty, flags, mseq, payload, next)) = next_msg(&self.buf[..n], off)? {
+                off = next;
+                let _ = flags;
+                if mseq != seq {
+                    continue;
+                }
+                match ty {
+                    NLMSG_ERROR => {
+                        let errno = ack_errno(payload)?;
+                        return match (errno, id) {
+                            (0, Some(id)) => Ok(id),
+                            (0, None) => Err(Error::decode("controller reply without family id")),
+                            (libc::ENOENT, _) => Err(Error::unavailable()),
+                            (e, _) => Err(Error::Kernel {
+                                op: "resolve the IPVS family",
+                                errno: e,
+                                source: io::Error::from_raw_os_error(e),
+                            }),
+                        };
+                    }
+                    GENL_ID_CTRL => {
+                        let attrs = payload
+                            .get(GENL_HDRLEN..)
+                            .ok_or_else(|| Error::decode("short controller reply"))?;
+                        for nla in NlasIterator::new(attrs) {
+                            let nla = nla?;
+                            if nla.kind() == CTRL_ATTR_FAMILY_ID && nla.value().len() >= 2 {
+                                id = Some(u16::from_ne_bytes([nla.value()[0], nla.value()[1]]));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    /// Receives one datagram into `self.buf`, returning its length.
+    pub(crate) fn recv(&mut self) -> Result<usize, Error> {
+        loop {
+            // SAFETY: the buffer is valid for its length.
+            let n = unsafe {
+                libc::recv(
+                    self.sock.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            let n = n as usize;
+            if n > self.buf.len() {
+                return Err(Error::decode(format!(
+                    "netlink datagram of {n} bytes truncated to {}",
+                    self.buf.len()
+                )));
+            }
+            return Ok(n);
+        }
+    }
+
+    /// Appends one request to `self.out`.
+    pub(crate) fn encode(&mut self, family: u16, flags: u16, seq: u32, msg: &IpvsMessage) {
+        let len = NLMSG_HDRLEN + GENL_HDRLEN + msg.buffer_len();
+        let start = self.out.len();
+        push_nlmsghdr(&mut self.out, len, family, flags, seq);
+        self.out.extend_from_slice(&[u8::from(msg.cmd), 1, 0, 0]);
+        self.out.resize(start + len, 0);
+        msg.emit(&mut self.out[start + NLMSG_HDRLEN + GENL_HDRLEN..]);
+        if msg.cmd.is_write() {
+            self.writes += 1;
+        }
+    }
+
+    pub(crate) fn out_len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub(crate) fn send_out(&mut self) -> Result<(), Error> {
+        let mut sent = 0;
+        while sent < self.out.len() {
+            // Whole datagrams only: `out` is sent in one go.
+            sent += self.sock.send(&self.out[sent..], 0)?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Decodes every message of the datagram in `self.buf[..n]`.
+    pub(crate) fn decode(&self, n: usize, into: &mut Vec<Reply>) -> Result<(), Error> {
+        decode_datagram(&self.buf[..n], into)
+    }
+
+    /// Sends `msg` with an ACK request and waits for the ACK; returns any
+    /// reply messages that came before it.
+    pub(crate) fn request(
+        &mut self,
+        kind: OpKind,
+        msg: &IpvsMessage,
+    ) -> Result<Vec<IpvsMessage>, Error> {
+        let mut retried = false;
+        loop {
+            let family = self.family_id()?;
+            let seq = self.next_seq();
+            self.encode(family, NLM_F_REQUEST | NLM_F_ACK, seq, msg);
+            self.send_out()?;
+            let mut replies = Vec::new();
+            let errno = 'wait: loop {
+                let n = self.recv()?;
+                let mut decoded = Vec::new();
+                self.decode(n, &mut decoded)?;
+                for r in decoded {
+                    match r {
+                        Reply::Message { seq: s, msg, .. } if s == seq => replies.push(msg),
+                        Reply::Ack { seq: s, errno } if s == seq => break 'wait errno,
+                        _ => {}
+                    }
+                }
+            };
+            if errno == 0 {
+                return Ok(replies);
+            }
+            if errno == libc::ENOENT && !retried && self.family_changed()? {
+                retried = true;
+                continue;
+            }
+            return Err(kind.error(errno, msg));
+        }
+    }
+
+    /// Whether the family id is no longer the cached one (re-resolving it).
+    pub(crate) fn family_changed(&mut self) -> Result<bool, Error> {
+        let old = self.family.take();
+        let new = self.resolve_family();
+        match new {
+            Ok(id) => {
+                self.family = Some(id);
+                Ok(Some(id) != old)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs a dump, restarting it when the kernel flags it interrupted.
+    pub(crate) fn dump(
+        &mut self,
+        kind: OpKind,
+        msg: &IpvsMessage,
+    ) -> Result<Vec<IpvsMessage>, Error> {
+        let mut retried_family = false;
+        let mut attempts = 0;
+        loop {
+            let family = self.family_id()?;
+            let seq = self.next_seq();
+            self.encode(family, NLM_F_REQUEST | NLM_F_DUMP, seq, msg);
+            self.send_out()?;
+            let mut replies = Vec::new();
+            let mut interrupted = false;
+            let mut decoded = Vec::new();
+            let result = 'wait: loop {
+                let n = self.recv()?;
+                decoded.clear();
+                self.decode(n, &mut decoded)?;
+                for r in decoded.drain(..) {
+                    match r {
+                        Reply::Message { seq: s, flags, msg } if s == seq => {
+                            interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                            replies.push(msg);
+                        }
+                        Reply::Done { seq: s, flags } if s == seq => {
+                            interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                            break 'wait 0;
+                        }
+                        Reply::Ack { seq: s, errno } if s == seq => break 'wait errno,
+                        _ => {}
+                    }
+                }
+            };
+            match result {
+                0 if interrupted && attempts < DUMP_RETRIES => attempts += 1,
+                0 if interrupted => {
+                    return Err(Error::Kernel {
+                        op: kind.name(),
+                        errno: libc::EINTR,
+                        source: io::Error::other("dump kept being interrupted by changes"),
+                    });
+                }
+                0 => return Ok(replies),
+                libc::ENOENT if !retried_family && self.family_changed()? => retried_family = true,
+                errno => return Err(kind.error(errno, msg)),
+            }
+        }
+    }
+
+    /// Adds a service.
+    pub fn add_service(&mut self, service: &crate::Service) -> Result<(), Error> {
+        self.run(&Op::AddService(service.clone()))
+    }
+    /// Changes a service's scheduler, flags or persistence.
+    pub fn edit_service(&mut self, service: &crate::Service) -> Result<(), Error> {
+        self.run(&Op::EditService(service.clone()))
+    }
+    /// Deletes a service and its destinations.
+    pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
+        self.run(&Op::DeleteService(*key))
+    }
+    /// Adds a destination to a service.
+    pub fn add_destination(
+        &mut self,
+        key: &ServiceKey,
+        dest: &crate::Destination,
+    ) -> Result<(), Error> {
+        self.run(&Op::AddDestination(*key, *dest))
+    }
+    /// Changes a destination (matched by address and port).
+    pub fn edit_destination(
+        &mut self,
+        key: &ServiceKey,
+        dest: &crate::Destination,
+    ) -> Result<(), Error> {
+        self.run(&Op::EditDestination(*key, *dest))
+    }
+    /// Deletes a destination.
+    pub fn delete_destination(
+        &mut self,
+        key: &ServiceKey,
+        addr: std::net::SocketAddr,
+    ) -> Result<(), Error> {
+        self.run(&Op::DeleteDestination(*key, addr))
+    }
+    /// Zeroes the counters of one service, or of all when `key` is `None`.
+    pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<(), Error> {
+        self.run(&Op::Zero(key.copied()))
+    }
+    /// Deletes every service.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.run(&Op::Flush)
+    }
+    /// Starts a sync daemon.
+    pub fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), Error> {
+        self.run(&Op::StartDaemon(daemon.clone()))
+    }
+    /// Stops the sync daemon in `state`.
+    pub fn stop_daemon(&mut self, state: SyncState) -> Result<(), Error> {
+        self.run(&Op::StopDaemon(state))
+    }
+    /// Sets timeouts; zero fields are left unchanged.
+    pub fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), Error> {
+        self.run(&Op::SetTimeouts(*timeouts))
+    }
+
+    /// Runs one operation.
+    pub fn run(&mut self, op: &Op) -> Result<(), Error> {
+        let msg = op.to_message()?;
+        self.request(op.kind(), &msg).map(drop)
+    }
+
+    /// Lists every service (one dump).
+    pub fn services(&mut self) -> Result<Vec<ServiceEntry>, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
+        let mut out = Vec::new();
+        for m in self.dump(OpKind::GetService, &msg)? {
+            for a in &m.attrs {
+                if let CmdAttr::Service(s) = a {
+                    out.push(ServiceEntry::from_attrs(s)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads one service.
+    pub fn service(&mut self, key: &ServiceKey) -> Result<ServiceEntry, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetService, vec![CmdAttr::Service(key.to_attrs())]);
+        for m in self.request(OpKind::GetService, &msg)? {
+            for a in &m.attrs {
+                if let CmdAttr::Service(s) = a {
+                    return ServiceEntry::from_attrs(s);
+                }
+            }
+        }
+        Err(Error::decode("service reply without service"))
+    }
+
+    /// Lists the destinations of a service (one dump).
+    pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationEntry>, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetDest, vec![CmdAttr::Service(key.to_attrs())]);
+        let mut out = Vec::new();
+        for m in self.dump(OpKind::GetDestination, &msg)? {
+            for a in &m.attrs {
+                if let CmdAttr::Dest(d) = a {
+                    out.push(DestinationEntry::from_attrs(d, key.family())?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lists every service with its destinations.
+    pub fn table(&mut self) -> Result<Vec<VirtualServerEntry>, Error> {
+        let services = self.services()?;
+        let mut out = Vec::with_capacity(services.len());
+        for service in services {
+            let destinations = match self.destinations(&service.service.key) {
+                Ok(d) => d,
+                // Deleted between the two dumps.
+                Err(Error::NoSuchService) => continue,
+                Err(e) => return Err(e),
+            };
+            out.push(VirtualServerEntry {
+                service,
+                destinations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Lists the running sync daemons.
+    pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetDaemon, Vec::new());
+        let mut out = Vec::new();
+        for m in self.dump(OpKind::GetDaemon, &msg)? {
+            for a in &m.attrs {
+                if let CmdAttr::Daemon(d) = a {
+                    out.push(SyncDaemon::from_attrs(d)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the timeouts.
+    pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetConfig, Vec::new());
+        let mut t = Timeouts::default();
+        for m in self.request(OpKind::GetTimeouts, &msg)? {
+            for a in &m.attrs {
+                match a {
+                    CmdAttr::TimeoutTcp(v) => t.tcp = Duration::from_secs((*v).into()),
+                    CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = Duration::from_secs((*v).into()),
+                    CmdAttr::TimeoutUdp(v) => t.udp = Duration::from_secs((*v).into()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// Reads version and connection table size.
+    pub fn info(&mut self) -> Result<Info, Error> {
+        let msg = IpvsMessage::new(IpvsCmd::GetInfo, Vec::new());
+        let (mut version, mut size) = (None, None);
+        for m in self.request(OpKind::GetInfo, &msg)? {
+            for a in &m.info {
+                match a {
+                    InfoAttr::Version(v) => version = Some(*v),
+                    InfoAttr::ConnTabSize(v) => size = Some(*v),
+                    _ => {}
+                }
+            }
+        }
+        Ok(Info {
+            version: version.ok_or_else(|| Error::decode("info reply without version"))?,
+            conn_table_size: size.ok_or_else(|| Error::decode("info reply without table size"))?,
+        })
+    }
+}
+
+fn set_int_opt(sock: &Socket, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
+    // SAFETY: a plain int option on a valid fd.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        ) == 0
+    }
+}
+
+fn push_nlmsghdr(out: &mut Vec<u8>, len: usize, ty: u16, flags: u16, seq: u32) {
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+}
+
+type RawMsg<'a> = (u16, u16, u32, &'a [u8], usize);
+
+/// The netlink message at `off`: (type, flags, seq, payload, next offset).
+fn next_msg(buf: &[u8], off: usize) -> Result<Option<RawMsg<'_>>, Error> {
+    if off + NLMSG_HDRLEN > buf.len() {
+        return Ok(None);
+    }
+    let h = &buf[off..off + NLMSG_HDRLEN];
+    let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+    if len < NLMSG_HDRLEN || off + len > buf.len() {
+        return Err(Error::decode(format!(
+            "netlink message length {len} at {off}"
+        )));
+    }
+    let ty = u16::from_ne_bytes([h[4], h[5]]);
+    let flags = u16::from_ne_bytes([h[6], h[7]]);
+    let seq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+    Ok(Some((
+        ty,
+        flags,
+        seq,
+        &buf[off + NLMSG_HDRLEN..off + len],
+        off + ((len + 3) & !3),
+    )))
+}
+
+fn ack_errno(payload: &[u8]) -> Result<i32, Error> {
+    let code = payload
+        .get(..4)
+        .ok_or_else(|| Error::decode("short NLMSG_ERROR"))?;
+    Ok(-i32::from_ne_bytes([code[0], code[1], code[2], code[3]]))
+}
+
+pub(crate) fn decode_datagram(buf: &[u8], into: &mut Vec<Reply>) -> Result<(), Error> {
+    let mut off = 0;
+    while let Some((ty, flags, seq, payload, next)) = next_msg(buf, off)? {
+        off = next;
+        match ty {
+            NLMSG_ERROR => into.push(Reply::Ack {
+                seq,
+                errno: ack_errno(payload)?,
+            }),
+            NLMSG_DONE => into.push(Reply::Done { seq, flags }),
+            NLMSG_OVERRUN => return Err(Error::decode("netlink overrun")),
+            t if t < 0x10 => {}
+            _ => {
+                let header = GenlHeader::parse(payload)?;
+                let msg = IpvsMessage::parse_with_param(&payload[GENL_HDRLEN..], header)?;
+                into.push(Reply::Message { seq, flags, msg });
+            }
+        }
+    }
+    let _ = NLM_F_MULTI;
+    Ok(())
+}
