@@ -23,6 +23,7 @@ const EEXIST: i32 = libc::EEXIST;
 const EADDRNOTAVAIL: i32 = libc::EADDRNOTAVAIL;
 const ENOENT: i32 = libc::ENOENT;
 const ENODEV: i32 = libc::ENODEV;
+const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
 
 /// A network interface as rtnetlink reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +183,11 @@ impl Rtnl {
         ) {
             Ok(_) => Change::Applied,
             Err(e) if errno(&e) == Some(EEXIST) => Change::Unchanged,
+            Err(e) if errno(&e) == Some(EOPNOTSUPP) => {
+                return Err(Error::Unsupported(
+                    "this kernel has no dummy interface driver (CONFIG_DUMMY); use lo",
+                ));
+            }
             Err(e) => return Err(e),
         };
         let up = self.set_up(name)?;

@@ -89,8 +89,15 @@ impl ArpSysctls {
     /// VIP is never used as ARP sender.
     pub fn suppresses(&self) -> bool {
         let e = self.effective();
-        e.arp_ignore >= ARP_IGNORE_SUPPRESS && e.arp_announce >= ARP_ANNOUNCE_SUPPRESS
+        ignore_suppresses(e.arp_ignore) && e.arp_announce == ARP_ANNOUNCE_SUPPRESS
     }
+}
+
+/// `arp_ignore` values that keep a VIP held on another interface silent:
+/// 1–3 restrict replies, 8 drops every request; 4–7 are reserved and the
+/// kernel replies as with 0 (`arp_ignore()` in `net/ipv4/arp.c`).
+pub fn ignore_suppresses(value: u32) -> bool {
+    matches!(value, 1..=3 | 8)
 }
 
 /// Where to write the values.
@@ -123,9 +130,9 @@ pub struct SysctlRecord {
     pub changes: Vec<SysctlChange>,
 }
 
-/// Raises `arp_ignore` to at least 1 and `arp_announce` to at least 2 on
-/// `ifaces` (and `all` if asked), leaving higher values alone, and returns
-/// what it changed.
+/// Sets `arp_ignore=1` (unless already a suppressing value, see
+/// [`ignore_suppresses`]) and `arp_announce=2` on `ifaces` (and `all` if
+/// asked), and returns what it changed.
 pub fn apply_sysctls(ns: &Namespace, ifaces: &[&str], scope: SysctlScope) -> Result<SysctlRecord> {
     let mut scopes: Vec<String> = ifaces.iter().map(|s| s.to_string()).collect();
     if scope == SysctlScope::InterfacesAndAll {
@@ -145,8 +152,13 @@ pub fn apply_sysctls(ns: &Namespace, ifaces: &[&str], scope: SysctlScope) -> Res
             {
                 let p = path(s, key);
                 let previous = read_u32(&p)?;
-                // arp_ignore 1..=3 all suppress; 8 drops every request. Keep stricter values.
-                if previous >= want && !(key == &"arp_ignore" && (4..8).contains(&previous)) {
+                // Keep stricter arp_ignore values; arp_announce above 2 acts as 0.
+                let fine = if *key == "arp_ignore" {
+                    ignore_suppresses(previous)
+                } else {
+                    previous == want
+                };
+                if fine {
                     continue;
                 }
                 if let Err(e) = write_u32(&p, want) {
@@ -226,5 +238,14 @@ mod tests {
             ..s
         };
         assert!(!lo_only.suppresses());
+        // Reserved arp_ignore values reply like 0; arp_announce 3 acts as 0.
+        let mut odd = lo_only.clone();
+        odd.all.arp_ignore = 5;
+        odd.all.arp_announce = 2;
+        assert!(!odd.suppresses());
+        odd.all.arp_ignore = 8;
+        assert!(odd.suppresses());
+        odd.iface_values.arp_announce = 3;
+        assert!(!odd.suppresses());
     }
 }
