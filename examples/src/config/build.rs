@@ -525,7 +525,6 @@ impl Builder<'_> {
 
     fn vrrp_instance(&mut self, n: &Node, g: &GlobalDefs) -> Option<VrrpInstance> {
         let name = n.args.first()?.text().to_string();
-        let mut ok = true;
         let mut state = InitialState::Backup;
         let mut interface = None;
         let mut vrid = None;
@@ -648,10 +647,7 @@ impl Builder<'_> {
             None => Centiseconds(100),
             Some(t) => match self.advert_int(t, version) {
                 Some(a) => a,
-                None => {
-                    ok = false;
-                    Centiseconds(100)
-                }
+                None => Centiseconds(100),
             },
         };
         if vips.is_empty() {
@@ -665,10 +661,9 @@ impl Builder<'_> {
                 ),
             );
         }
-        if self.errors.len() != errors_before {
-            ok = false;
-        }
-        ok.then(|| VrrpInstance {
+        // Returned even when invalid (the whole config is refused anyway) so
+        // that duplicates of it are still reported.
+        Some(VrrpInstance {
             use_vmac: use_vmac
                 .map(|name: Option<String>| name.unwrap_or_else(|| format!("vrrp.{vrid}"))),
             name,
@@ -969,7 +964,6 @@ impl Builder<'_> {
     // ---- virtual servers ----
 
     fn virtual_server(&mut self, n: &Node) -> Option<VirtualServer> {
-        let errors_before = self.errors.len();
         let first = n.args.first()?;
         let addr = match first.text() {
             "fwmark" => {
@@ -1163,7 +1157,9 @@ impl Builder<'_> {
                 format!("virtual_server {} has no real_server", vs.key()),
             );
         }
-        (self.errors.len() == errors_before).then_some(vs)
+        // Returned even when invalid (the whole config is refused anyway) so
+        // that duplicates of it are still reported.
+        Some(vs)
     }
 
     fn real_server(

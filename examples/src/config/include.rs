@@ -15,6 +15,9 @@ use super::lexer::{Token, TokenKind, lex};
 /// How deep includes may nest.
 const MAX_DEPTH: usize = 32;
 
+/// Largest configuration file read.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 pub(crate) struct Loader<'a> {
     pub errors: &'a mut Vec<ConfigError>,
     pub warnings: &'a mut Vec<Warning>,
@@ -38,7 +41,24 @@ impl<'a> Loader<'a> {
         included_from: Option<Location>,
         out: &mut Vec<Token>,
     ) {
-        let text = match fs::read(path) {
+        // Only regular files, and not absurdly large ones: `include /dev/zero`
+        // must fail, not hang.
+        let read = fs::metadata(path).and_then(|m| {
+            if !m.is_file() {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ))
+            } else if m.len() > MAX_FILE_BYTES {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "larger than 16 MiB",
+                ))
+            } else {
+                fs::read(path)
+            }
+        });
+        let text = match read {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(source) => {
                 let kind = ErrorKind::Io {

@@ -104,14 +104,15 @@ pub fn lex(src: &str, file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> 
                         }
                     }
                 }
-                if closed {
-                    tokens.push(Token {
-                        kind: TokenKind::Quoted(s),
-                        location: loc(start),
-                    });
-                } else {
+                if !closed {
                     errors.push(ConfigError::new(&loc(start), ErrorKind::UnterminatedString));
                 }
+                // Kept (up to the end of the line) so the statement it ends
+                // does not also report a missing value.
+                tokens.push(Token {
+                    kind: TokenKind::Quoted(s),
+                    location: loc(start),
+                });
             } else {
                 let start = i;
                 while i < chars.len()
@@ -176,7 +177,8 @@ mod tests {
     fn unterminated_quote_is_an_error_with_position() {
         let mut errs = Vec::new();
         let t = lex("x \"abc\ny", &file(), &mut errs);
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[1].text(), "abc");
         assert_eq!(errs.len(), 1);
         assert_eq!(
             errs[0].to_string(),

@@ -91,6 +91,24 @@ fn finish(
         warnings: &mut warnings,
     }
     .build(&tree);
+    // Report in reading order: by file (first token seen), line, column.
+    let mut files: Vec<*const SourceFile> = Vec::new();
+    for t in tokens {
+        let p = Arc::as_ptr(&t.location.file);
+        if files.last() != Some(&p) && !files.contains(&p) {
+            files.push(p);
+        }
+    }
+    let key = |l: Option<&Location>| match l {
+        None => (0, 0, 0),
+        Some(l) => {
+            let p = Arc::as_ptr(&l.file);
+            let f = files.iter().position(|x| *x == p).unwrap_or(files.len());
+            (f + 1, l.line, l.column)
+        }
+    };
+    errors.sort_by_key(|e| key(e.location.as_ref()));
+    warnings.sort_by_key(|w| key(w.location.as_ref()));
     if errors.is_empty() {
         Ok((config, warnings))
     } else {

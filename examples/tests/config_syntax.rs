@@ -1,0 +1,527 @@
+//! Syntax and semantics of the keepalived configuration parser: one-line
+//! blocks, argv scripts, addresses, timers and defaults, and each kind of
+//! error with its position.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lvs_examples::config::{
+    self, Authentication, Centiseconds, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
+    ForwardingMethod, Script, VirtualServerAddr, VrrpVersion, Warning,
+};
+
+fn ok(text: &str) -> (Config, Vec<Warning>) {
+    config::parse_str("t.conf", text).unwrap_or_else(|e| {
+        panic!(
+            "refused:\n{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+fn errs(text: &str) -> Vec<ConfigError> {
+    match config::parse_str("t.conf", text) {
+        Ok((c, _)) => panic!("accepted: {c:#?}"),
+        Err(e) => e,
+    }
+}
+
+/// (line, column, rendered message) of each error.
+fn positions(text: &str) -> Vec<(u32, u32, String)> {
+    errs(text)
+        .iter()
+        .map(|e| {
+            let l = e.location.as_ref().expect("location");
+            (l.line, l.column, e.to_string())
+        })
+        .collect()
+}
+
+const VI: &str = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 7\n  virtual_ipaddress { 10.0.0.1/24 }\n";
+
+#[test]
+fn one_line_tcp_check_keeps_every_keyword() {
+    let (cfg, _) = ok("virtual_server 10.0.0.1 80 {\n\
+         real_server 10.0.0.2 80 {\n\
+           TCP_CHECK { connect_timeout 3 retry 1 delay_before_retry 2 }\n\
+         }\n\
+         }\n");
+    let c = &cfg.virtual_servers[0].real_servers[0].checks[0];
+    assert_eq!(c.common.connect_timeout, Duration::from_secs(3));
+    assert_eq!(c.common.retry, 1);
+    assert_eq!(c.common.delay_before_retry, Duration::from_secs(2));
+}
+
+#[test]
+fn whole_config_on_one_line() {
+    let (cfg, _) = ok(
+        "global_defs { router_id X } vrrp_instance V { interface e virtual_router_id 3 priority 50 \
+         virtual_ipaddress { 10.0.0.9/32 } } virtual_server 10.0.0.9 53 { protocol UDP lb_algo sh \
+         real_server 10.0.0.2 53 { weight 3 UDP_CHECK { connect_timeout 1 } } }",
+    );
+    assert_eq!(cfg.global.router_id.as_deref(), Some("X"));
+    assert_eq!(cfg.vrrp_instances[0].priority, 50);
+    assert_eq!(cfg.virtual_servers[0].real_servers[0].weight, 3);
+}
+
+#[test]
+fn check_defaults_follow_keepalived_per_type() {
+    let (cfg, warnings) = ok("virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n\
+         TCP_CHECK { }\n UDP_CHECK { }\n DNS_CHECK { type A name example.org }\n\
+         HTTP_GET { url { path / } }\n MISC_CHECK { misc_path /bin/true }\n } }\n");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(vs.delay_loop, Duration::from_secs(60));
+    assert_eq!(vs.scheduler.as_str(), "wlc");
+    assert_eq!(vs.forwarding, ForwardingMethod::Nat);
+    let checks = &vs.real_servers[0].checks;
+    let retry: Vec<u32> = checks.iter().map(|c| c.common.retry).collect();
+    assert_eq!(retry, vec![1, 1, 3, 1, 0]);
+    let dbr: Vec<u64> = checks
+        .iter()
+        .map(|c| c.common.delay_before_retry.as_secs())
+        .collect();
+    assert_eq!(dbr, vec![1, 1, 60, 3, 1]);
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.common.connect_timeout == Duration::from_secs(5))
+    );
+    let CheckKind::Http(h) = &checks[3].kind else {
+        panic!()
+    };
+    assert_eq!(h.urls[0].status_codes, vec![(200, 299)]);
+    let CheckKind::Dns(d) = &checks[2].kind else {
+        panic!()
+    };
+    assert_eq!(
+        (d.query_type, d.name.as_str()),
+        (DnsQueryType::A, "example.org")
+    );
+}
+
+#[test]
+fn timers_inherit_from_virtual_then_real_server() {
+    let (cfg, _) = ok(
+        "virtual_server 10.0.0.1 80 {\n delay_loop 0.5\n connect_timeout 2\n retry 4\n\
+         real_server 10.0.0.2 80 { retry 2 TCP_CHECK { } TCP_CHECK { retry 9 } }\n\
+         real_server 10.0.0.3 80 { TCP_CHECK { delay_loop 7 } }\n}\n",
+    );
+    let vs = &cfg.virtual_servers[0];
+    let a = &vs.real_servers[0].checks;
+    assert_eq!(a[0].common.retry, 2);
+    assert_eq!(a[1].common.retry, 9);
+    assert_eq!(a[0].common.connect_timeout, Duration::from_secs(2));
+    assert_eq!(a[0].common.delay_loop, Duration::from_millis(500));
+    let b = &vs.real_servers[1].checks[0];
+    assert_eq!(b.common.retry, 4);
+    assert_eq!(b.common.delay_loop, Duration::from_secs(7));
+}
+
+#[test]
+fn dns_check_without_type_and_name_warns() {
+    let (cfg, warnings) = ok("virtual_server 10.0.0.1 53 {\n protocol UDP\n\
+         real_server 10.0.0.2 53 {\n  DNS_CHECK {\n   connect_timeout 2\n  }\n }\n}\n");
+    let CheckKind::Dns(d) = &cfg.virtual_servers[0].real_servers[0].checks[0].kind else {
+        panic!()
+    };
+    assert_eq!((d.query_type, d.name.as_str()), (DnsQueryType::Soa, "."));
+    assert_eq!(warnings.len(), 1);
+    let w = warnings[0].to_string();
+    assert!(
+        w.starts_with("t.conf:4:3: warning: DNS_CHECK without `type` and `name`"),
+        "{w}"
+    );
+    assert!(w.contains("dnsmasq"), "{w}");
+}
+
+#[test]
+fn vrrp_instance_keywords() {
+    let (cfg, _) = ok(r#"
+global_defs { vrrp_version 3 vrrp_garp_master_delay 1 }
+vrrp_instance VI_1 {
+    state MASTER
+    interface ens18
+    virtual_router_id 51
+    priority 150
+    advert_int 0.25
+    nopreempt
+    preempt_delay 2.5
+    unicast_src_ip 172.20.0.81
+    unicast_peer {
+        172.20.0.82
+        172.20.0.84 min_ttl 1
+    }
+    track_interface {
+        eth1
+        eth2 weight -20
+    }
+    authentication { auth_type PASS auth_pass secret }
+    virtual_ipaddress {
+        172.20.0.83/24 dev ens18 label ens18:1
+        172.20.0.90
+    }
+    virtual_ipaddress_excluded { 172.20.0.91/32 }
+    notify_master "/usr/local/bin/notify.sh MASTER 'VI 1'" root
+    notify_backup /usr/local/bin/backup.sh
+    garp_master_repeat 2
+    garp_master_refresh 30
+    lvs_sync_daemon_interface ens19
+    use_vmac
+}
+"#);
+    let v = &cfg.vrrp_instances[0];
+    assert_eq!(v.version, VrrpVersion::V3);
+    assert_eq!(v.advert_int, Centiseconds(25));
+    assert!(v.nopreempt);
+    assert_eq!(v.preempt_delay, Duration::from_millis(2500));
+    assert_eq!(v.source_ip, Some("172.20.0.81".parse::<IpAddr>().unwrap()));
+    assert_eq!(v.unicast_peers.len(), 2);
+    assert_eq!(v.track_interfaces.len(), 2);
+    assert_eq!(v.track_interfaces[1].weight, -20);
+    assert_eq!(
+        v.authentication,
+        Some(Authentication::Pass("secret".into()))
+    );
+    assert_eq!(v.virtual_ipaddresses.len(), 2);
+    assert_eq!(v.virtual_ipaddresses[0].dev.as_deref(), Some("ens18"));
+    assert_eq!(v.virtual_ipaddresses[0].label.as_deref(), Some("ens18:1"));
+    assert_eq!(v.virtual_ipaddresses[1].prefix_len, 32);
+    assert_eq!(v.virtual_ipaddresses_excluded.len(), 1);
+    assert_eq!(
+        v.notify_master,
+        Some(Script {
+            argv: vec![
+                "/usr/local/bin/notify.sh".into(),
+                "MASTER".into(),
+                "VI 1".into()
+            ],
+            user: Some("root".into()),
+            group: None,
+        })
+    );
+    assert_eq!(v.notify_backup.as_ref().map(|s| s.argv.len()), Some(1));
+    assert_eq!(v.garp_master_delay, Duration::from_secs(1));
+    assert_eq!(v.garp_master_repeat, 2);
+    assert_eq!(v.garp_master_refresh, Some(Duration::from_secs(30)));
+    assert_eq!(v.lvs_sync_daemon_interface.as_deref(), Some("ens19"));
+    assert_eq!(v.use_vmac.as_deref(), Some("vrrp.51"));
+}
+
+#[test]
+fn virtual_server_keywords() {
+    let (cfg, warnings) = ok(r#"
+virtual_server fwmark 12 {
+    lvs_sched wrr
+    lvs_method TUN
+    persistence_timeout
+    persistence_granularity 255.255.255.0
+    quorum 2
+    hysteresis 1
+    sorry_server 10.0.0.99 8080
+    inhibit_on_failure
+    alpha
+    omega
+    ha_suspend
+    virtualhost www.example.org
+    smtp_alert
+    real_server 10.0.0.2 80 {
+        weight 5
+        inhibit_on_failure off
+        notify_up "/bin/logger up"
+        HTTP_GET {
+            url { path /health digest 9b3a0c85a887a256d6939da88aabd8cd status_code 200 300-399 }
+            connect_port 8080
+            bindto 10.0.0.1
+        }
+    }
+    real_server 10.0.0.3 {
+        MISC_CHECK { misc_path "/usr/bin/check 'a b'" misc_timeout 3 misc_dynamic }
+    }
+}
+"#);
+    assert_eq!(warnings.len(), 1, "{warnings:?}"); // smtp_alert ignored
+    assert!(warnings[0].message.contains("smtp_alert"));
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(vs.addr, VirtualServerAddr::Fwmark(12));
+    assert_eq!(vs.scheduler.as_str(), "wrr");
+    assert_eq!(vs.forwarding, ForwardingMethod::Tun);
+    assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(360)));
+    assert_eq!(vs.quorum, 2);
+    assert_eq!(vs.sorry_server, Some("10.0.0.99:8080".parse().unwrap()));
+    assert!(vs.alpha && vs.omega && vs.ha_suspend);
+    let a = &vs.real_servers[0];
+    assert_eq!(a.weight, 5);
+    assert!(!a.inhibit_on_failure);
+    assert_eq!(
+        a.notify_up.as_ref().unwrap().argv,
+        vec!["/bin/logger", "up"]
+    );
+    let CheckKind::Http(h) = &a.checks[0].kind else {
+        panic!()
+    };
+    assert_eq!(h.urls[0].status_codes, vec![(200, 200), (300, 399)]);
+    assert_eq!(h.virtualhost.as_deref(), Some("www.example.org"));
+    assert_eq!(a.checks[0].common.connect_port, Some(8080));
+    let b = &vs.real_servers[1];
+    assert!(b.inhibit_on_failure);
+    assert_eq!(b.addr.port(), 0);
+    let CheckKind::Misc(m) = &b.checks[0].kind else {
+        panic!()
+    };
+    assert_eq!(m.argv, vec!["/usr/bin/check", "a b"]);
+    assert_eq!(m.timeout, Some(Duration::from_secs(3)));
+    assert!(m.dynamic);
+}
+
+#[test]
+fn unknown_keyword_inside_block_suggests_from_that_block() {
+    let p = positions(&format!("{VI}  prioirty 100\n}}\n"));
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].0, p[0].1), (5, 3));
+    assert!(
+        p[0].2.ends_with(
+            "unknown keyword `prioirty` in a `vrrp_instance` block (did you mean `priority`?)"
+        ),
+        "{}",
+        p[0].2
+    );
+}
+
+#[test]
+fn misplaced_keyword_names_its_home() {
+    let p = positions(&format!("{VI}  delay_loop 3\n}}\n"));
+    assert_eq!((p[0].0, p[0].1), (5, 3));
+    assert!(p[0].2.contains("`delay_loop` is not allowed in a `vrrp_instance` block: it belongs inside a `virtual_server`"), "{}", p[0].2);
+}
+
+#[test]
+fn unclosed_block_names_where_it_opened() {
+    let p = positions(
+        "global_defs {\n router_id a\n}\nvirtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n  }\n",
+    );
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].0, p[0].1), (4, 1));
+    assert!(
+        p[0].2.contains("block `virtual_server` is never closed"),
+        "{}",
+        p[0].2
+    );
+}
+
+#[test]
+fn stray_close_brace_points_at_the_block_it_may_belong_to() {
+    let e = errs("global_defs {\n router_id a\n}\n}\n");
+    assert_eq!(e.len(), 1);
+    let l = e[0].location.as_ref().unwrap();
+    assert_eq!((l.line, l.column), (4, 1));
+    assert!(matches!(e[0].kind, ErrorKind::UnexpectedCloseBrace));
+    assert_eq!(e[0].notes[0].location.as_ref().unwrap().line, 3);
+}
+
+#[test]
+fn bad_values_name_the_offending_token() {
+    let p = positions(&format!(
+        "{VI}  priority 300\n  advert_int 0.5\n  state LEADER\n  virtual_ipaddress {{ 10.0.0.300/24 }}\n}}\n"
+    ));
+    let msgs: Vec<_> = p.iter().map(|(l, c, m)| (*l, *c, m.as_str())).collect();
+    assert_eq!(msgs.len(), 4, "{msgs:#?}");
+    assert_eq!((msgs[0].0, msgs[0].1), (5, 12));
+    assert!(
+        msgs[0]
+            .2
+            .contains("invalid value `300` for `priority`: expected an integer from 1 to 255")
+    );
+    assert_eq!((msgs[1].0, msgs[1].1), (6, 14));
+    assert!(
+        msgs[1].2.contains("needs `version 3`") || msgs[1].2.contains("version 3"),
+        "{}",
+        msgs[1].2
+    );
+    assert_eq!((msgs[2].0, msgs[2].1), (7, 9));
+    assert_eq!((msgs[3].0, msgs[3].1), (8, 23));
+}
+
+#[test]
+fn bad_virtual_server_values() {
+    let p = positions(
+        "virtual_server 10.0.0.1 99999 {\n}\nvirtual_server 10.0.0.2 80 {\n lb_algo rrr\n lb_kind DSR\n protocol ICMP\n delay_loop -1\n}\n",
+    );
+    let at: Vec<(u32, u32)> = p.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(
+        at,
+        vec![(1, 25), (4, 10), (5, 10), (6, 11), (7, 13)],
+        "{p:#?}"
+    );
+    assert!(p[1].2.contains("(did you mean `rr`?)"), "{}", p[1].2);
+}
+
+#[test]
+fn missing_required_and_missing_values() {
+    let p = positions(
+        "vrrp_instance A {\n virtual_router_id 1\n}\nvrrp_instance B {\n interface e\n priority\n}\n",
+    );
+    assert_eq!(p.len(), 3, "{p:#?}");
+    assert!(
+        p[0].2
+            .starts_with("t.conf:1:1: error: vrrp_instance `A` has no `interface`"),
+        "{}",
+        p[0].2
+    );
+    assert!(
+        p[1].2
+            .starts_with("t.conf:4:1: error: vrrp_instance `B` has no `virtual_router_id`"),
+        "{}",
+        p[1].2
+    );
+    assert!(
+        p[2].2
+            .starts_with("t.conf:6:2: error: `priority` expects 1 value"),
+        "{}",
+        p[2].2
+    );
+}
+
+#[test]
+fn too_many_values() {
+    let p = positions(&format!("{VI}  priority 100 200\n}}\n"));
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2
+            .starts_with("t.conf:5:16: error: unexpected `200` after the value of `priority`"),
+        "{}",
+        p[0].2
+    );
+}
+
+#[test]
+fn duplicate_vrid_on_same_interface() {
+    let text =
+        format!("{VI}}}\nvrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 7\n}}\n");
+    let e = errs(&text);
+    assert_eq!(e.len(), 1);
+    let s = e[0].to_string();
+    assert!(
+        s.starts_with("t.conf:6:1: error: duplicate virtual_router_id 7 on interface `eth0`"),
+        "{s}"
+    );
+    assert!(
+        s.contains("t.conf:1:1: note: the other instance is defined here"),
+        "{s}"
+    );
+    // Same VRID on another interface is fine.
+    ok(&format!(
+        "{VI}}}\nvrrp_instance VI_2 {{\n interface eth1\n virtual_router_id 7\n}}\n"
+    ));
+}
+
+#[test]
+fn duplicate_virtual_and_real_servers() {
+    let e = errs(
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 { }\n real_server 10.0.0.2 80 { }\n}\n\
+                  virtual_server 10.0.0.1 80 {\n}\n",
+    );
+    let s: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+    assert_eq!(s.len(), 2, "{s:#?}");
+    assert!(
+        s[0].starts_with("t.conf:3:2: error: duplicate real_server 10.0.0.2:80"),
+        "{}",
+        s[0]
+    );
+    assert!(
+        s[1].starts_with("t.conf:5:1: error: duplicate virtual_server TCP 10.0.0.1:80"),
+        "{}",
+        s[1]
+    );
+}
+
+#[test]
+fn unsupported_keywords_are_refused_not_ignored() {
+    let p = positions("vrrp_script chk { script /bin/true }\n");
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2
+            .contains("`vrrp_script` is keepalived syntax that director does not support")
+    );
+}
+
+#[test]
+fn errors_are_collected_and_each_reported_once() {
+    let text = "vrp_instance A {\n}\nvirtual_server 10.0.0.1 80 {\n delai_loop 3\n real_server 10.0.0.2 80 {\n  TCP_CHECK { conect_timeout 3 }\n }\n}\nglobal_def {\n}\n";
+    let p = positions(text);
+    let at: Vec<(u32, u32)> = p.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(at, vec![(1, 1), (4, 2), (6, 15), (9, 1)], "{p:#?}");
+    assert!(p[1].2.contains("did you mean `delay_loop`"));
+    assert!(p[2].2.contains("did you mean `connect_timeout`"));
+    assert!(p[3].2.contains("did you mean `global_defs`"));
+}
+
+#[test]
+fn comments_and_quotes() {
+    let (cfg, _) = ok(
+        "! keepalived style\nglobal_defs { # comment { not a brace\n router_id \"node 1\" ! trailing\n}\n",
+    );
+    assert_eq!(cfg.global.router_id.as_deref(), Some("node 1"));
+    let p = positions("global_defs {\n router_id \"unterminated\n}\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].0, p[0].1), (2, 12));
+}
+
+#[test]
+fn script_with_extra_unquoted_words_is_refused() {
+    let p = positions(&format!("{VI}  notify_master /bin/x.sh a b c\n}}\n"));
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2.starts_with("t.conf:5:31: error: unexpected `c`"),
+        "{}",
+        p[0].2
+    );
+}
+
+#[test]
+fn global_defs_keywords() {
+    let (cfg, _) = ok(
+        "global_defs {\n router_id R\n script_user nobody nogroup\n enable_script_security\n\
+         notification_email { a@b.c d@e.f }\n lvs_sync_daemon ens19 VI_1 id 5 port 8849\n\
+         lvs_timeouts tcp 900 udp 30\n vrrp_garp_master_refresh 60\n}\n{VI}}\n"
+            .replace("{VI}", VI)
+            .as_str(),
+    );
+    let g = &cfg.global;
+    assert_eq!(
+        g.script_user.as_ref().map(|u| u.group.as_deref()),
+        Some(Some("nogroup"))
+    );
+    assert!(g.enable_script_security);
+    assert_eq!(g.notification_email.len(), 2);
+    let s = g.lvs_sync_daemon.as_ref().unwrap();
+    assert_eq!(
+        (
+            s.interface.as_str(),
+            s.vrrp_instance.as_deref(),
+            s.sync_id,
+            s.port
+        ),
+        ("ens19", Some("VI_1"), Some(5), Some(8849))
+    );
+    assert_eq!(g.lvs_timeouts.tcp, Some(Duration::from_secs(900)));
+    assert_eq!(g.lvs_timeouts.udp, Some(Duration::from_secs(30)));
+    assert_eq!(g.vrrp_garp_master_refresh, Some(Duration::from_secs(60)));
+}
+
+#[test]
+fn sync_group_members_must_exist() {
+    let p = positions(&format!(
+        "{VI}}}\nvrrp_sync_group G {{\n group {{ VI_1 VI_2 }}\n}}\n"
+    ));
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2
+            .contains("names vrrp_instance `VI_2`, which is not defined (did you mean `VI_1`?)"),
+        "{}",
+        p[0].2
+    );
+}
