@@ -29,6 +29,18 @@ pub struct AnnounceSchedule {
     pub refresh: Option<Duration>,
 }
 
+impl AnnounceSchedule {
+    /// One burst of `count` announcements `interval` apart, nothing after.
+    pub fn single_burst(count: u32, interval: Duration) -> AnnounceSchedule {
+        AnnounceSchedule {
+            burst: count,
+            interval,
+            repeat_after: None,
+            refresh: None,
+        }
+    }
+}
+
 impl Default for AnnounceSchedule {
     /// keepalived's defaults: 5 at once, again 5 s later, no refresh.
     fn default() -> AnnounceSchedule {
@@ -135,6 +147,8 @@ struct VipState {
     next: Instant,
     left_in_burst: u32,
     phase: Phase,
+    schedule: AnnounceSchedule,
+    mac: MacAddr,
 }
 
 /// Sans-IO announcement scheduler for many VIPs.
@@ -142,7 +156,7 @@ struct VipState {
 pub struct Announcer {
     config: AnnouncerConfig,
     vips: BTreeMap<IpAddr, VipState>,
-    queue: VecDeque<(IpAddr, FrameKind)>,
+    queue: VecDeque<(IpAddr, FrameKind, MacAddr)>,
     tokens: u32,
     refilled: Option<Instant>,
 }
@@ -164,14 +178,30 @@ impl Announcer {
         &self.config
     }
 
-    /// Starts (or restarts) announcing `vip` from `now`.
+    /// Starts (or restarts) announcing `vip` from `now` with the configured
+    /// schedule and MAC.
     pub fn announce(&mut self, vip: IpAddr, now: Instant) {
+        self.announce_with(vip, self.config.schedule, None, now);
+    }
+
+    /// Starts (or restarts) announcing `vip` with its own schedule and,
+    /// optionally, its own source MAC (e.g. one burst as lvs-vrrp's
+    /// `Action::Announce` asks: [`AnnounceSchedule::single_burst`]).
+    pub fn announce_with(
+        &mut self,
+        vip: IpAddr,
+        schedule: AnnounceSchedule,
+        mac: Option<MacAddr>,
+        now: Instant,
+    ) {
         self.vips.insert(
             vip,
             VipState {
                 next: now,
-                left_in_burst: self.config.schedule.burst.max(1),
+                left_in_burst: schedule.burst.max(1),
                 phase: Phase::First,
+                schedule,
+                mac: mac.unwrap_or(self.config.mac),
             },
         );
     }
@@ -179,7 +209,7 @@ impl Announcer {
     /// Stops announcing `vip` (the VIP was released) and drops its queued frames.
     pub fn withdraw(&mut self, vip: IpAddr) {
         self.vips.remove(&vip);
-        self.queue.retain(|(v, _)| *v != vip);
+        self.queue.retain(|(v, _, _)| *v != vip);
     }
 
     /// VIPs currently scheduled.
@@ -197,7 +227,6 @@ impl Announcer {
     }
 
     fn schedule_due(&mut self, now: Instant) {
-        let schedule = self.config.schedule;
         let mut due = Vec::new();
         let mut finished = Vec::new();
         for (vip, st) in self.vips.iter_mut() {
@@ -205,7 +234,8 @@ impl Announcer {
             if st.next > now {
                 continue;
             }
-            due.push(*vip);
+            let schedule = st.schedule;
+            due.push((*vip, st.mac));
             st.left_in_burst = st.left_in_burst.saturating_sub(1);
             if st.left_in_burst > 0 {
                 st.next = now + schedule.interval;
@@ -228,9 +258,9 @@ impl Announcer {
         for vip in finished {
             self.vips.remove(&vip);
         }
-        for vip in due {
+        for (vip, mac) in due {
             for kind in self.frames_for(vip) {
-                self.queue.push_back((vip, *kind));
+                self.queue.push_back((vip, *kind, mac));
             }
         }
     }
@@ -266,9 +296,8 @@ impl Announcer {
         if self.tokens == 0 {
             return None;
         }
-        let (vip, kind) = self.queue.pop_front()?;
+        let (vip, kind, mac) = self.queue.pop_front()?;
         self.tokens -= 1;
-        let mac = self.config.mac;
         let frame = match (vip, kind) {
             (IpAddr::V4(v4), FrameKind::GarpRequest) => garp_frame(GarpForm::Request, mac, v4),
             (IpAddr::V4(v4), _) => garp_frame(GarpForm::Reply, mac, v4),

@@ -1,4 +1,108 @@
-//! Who answers ARP for a VIP: backend suppression, director announcements, audits.
+//! Who answers ARP for a VIP: silence on the backends, announcements from
+//! the director, and audits of what broke the seed's lab.
+//!
+//! In IPVS Direct Routing every real server holds the VIP, yet only the
+//! active director may answer ARP for it. This crate owns the VIP's
+//! presence on the wire:
+//!
+//! - **Addresses** ([`addr`], [`rtnl`]): the VIP on a backend's `lo` or a
+//!   dummy interface as /32 or /128 ([`BackendVip`]), the VIP on the
+//!   director's interface with an optional label such as `ens18:0`
+//!   ([`DirectorVip`]), and typed listings ([`InterfaceAddress`]: dynamic,
+//!   permanent, secondary, label, lifetimes). All idempotent, all through
+//!   rtnetlink, all in any network namespace ([`Namespace`]).
+//! - **Suppression on backends**, two modes: (a) [`sysctl`] — `arp_ignore=1`
+//!   and `arp_announce=2` where they take effect (the kernel uses
+//!   `max(conf/all, conf/<iface>)` of the *segment* interface, so `lo` is
+//!   the wrong place), effective values reported, previous values restored
+//!   on undo; (b) [`nft`] — a table `arp lvs_arpguard` that drops requests
+//!   for the VIP and rewrites the VIP as ARP sender to the real address,
+//!   replaced atomically in one `nft -f -` transaction. (a) is the default.
+//! - **Announcements from the director** ([`announce`]): gratuitous ARP in
+//!   request and reply forms and IPv6 unsolicited neighbour advertisements,
+//!   on a schedule (burst, interval, repeat, refresh), rate-limited across
+//!   VIPs, from the interface's or the virtual MAC, sent on an
+//!   `AF_PACKET` socket ([`packet`]).
+//! - **Audits** ([`probe`], [`audit`]): who answers `who-has VIP` on the
+//!   segment (more than one MAC, or a backend's, is a leak, named by its
+//!   host address); ghost addresses on the IPVS interface — DHCP (dynamic)
+//!   ones like the seed's `172.20.0.97/24 dynamic`, unexpected ones and
+//!   duplicate VIPs — each with the `ip addr del` that fixes it; and
+//!   [`audit::verify_backend`], one call for VIP present + suppression in
+//!   force + no leak. [`watch`] keeps a backend's suppression in place.
+//!
+//! # IPv6
+//!
+//! A backend needs **nothing** for an IPv6 VIP on `lo` (or a dummy): Linux
+//! answers a neighbour solicitation only for an address configured on the
+//! interface it arrived on (`ndisc_recv_ns` looks the target up on that
+//! device), so a VIP on `lo` is never advertised on the segment — there is
+//! no IPv6 counterpart of `arp_ignore` to set. This holds unless
+//! `proxy_ndp` is enabled with a proxy entry for the VIP; don't. The VIP is
+//! added with `nodad` since nothing on the segment could defend it anyway.
+//! The test `netns_ipv6_vip_on_lo_gets_no_neighbour_advertisement` checks
+//! it on the running kernel. The director announces IPv6 VIPs with
+//! unsolicited NAs (Override set), which update existing neighbour entries.
+//!
+//! # Driving the announcer
+//!
+//! [`announce::Announcer`] is sans-IO: pass `now` in, take frames out with
+//! `poll_transmit(now)` until it returns `None`, then sleep until
+//! `poll_timeout()` (or until a new VIP is announced). It never reads the
+//! clock. [`announce::drive_until`] is a blocking driver for a packet socket.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::{Duration, Instant};
+//! use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig, FrameKind};
+//! use lvs_arpguard::wire::{parse_arp_frame, ArpOperation, MacAddr};
+//!
+//! let mut config = AnnouncerConfig::new(MacAddr::vrrp_v4(1));
+//! config.schedule = AnnounceSchedule {
+//!     burst: 2,
+//!     interval: Duration::from_millis(100),
+//!     repeat_after: None,
+//!     refresh: None,
+//! };
+//! let mut announcer = Announcer::new(config);
+//! let t0 = Instant::now();
+//! let vip = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83));
+//! announcer.announce(vip, t0);
+//!
+//! // First round: the request form (RFC 5227 announcement), then the reply form.
+//! let first = announcer.poll_transmit(t0).unwrap();
+//! assert_eq!(first.kind, FrameKind::GarpRequest);
+//! let (eth, arp) = parse_arp_frame(&first.frame).unwrap();
+//! assert_eq!(eth.src, MacAddr::vrrp_v4(1));
+//! assert_eq!((arp.operation, arp.source_ip, arp.target_ip),
+//!            (ArpOperation::Request, Ipv4Addr::new(172, 20, 0, 83), Ipv4Addr::new(172, 20, 0, 83)));
+//! assert_eq!(announcer.poll_transmit(t0).unwrap().kind, FrameKind::GarpReply);
+//! assert!(announcer.poll_transmit(t0).is_none());
+//!
+//! // The second round is due one interval later.
+//! assert_eq!(announcer.poll_timeout(), Some(t0 + Duration::from_millis(100)));
+//! ```
+//!
+//! A backend, in its namespace (needs root):
+//!
+//! ```no_run
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use lvs_arpguard::sysctl::{apply_sysctls, ArpSysctls, SysctlScope};
+//! use lvs_arpguard::{BackendVip, Namespace, Rtnl};
+//!
+//! # fn main() -> lvs_arpguard::Result<()> {
+//! let ns = Namespace::open("/run/netns/www1")?;
+//! let mut rtnl = Rtnl::open(&ns)?;
+//! let vip = BackendVip::on_lo(IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)));
+//! let vip_undo = vip.install(&mut rtnl)?;
+//! let record = apply_sysctls(&ns, &["ens18"], SysctlScope::Interfaces)?;
+//! assert!(ArpSysctls::read(&ns, "ens18")?.suppresses());
+//! // ... and to take it all back:
+//! record.undo(&ns)?;
+//! vip_undo.undo(&mut rtnl)?;
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 
 pub mod addr;
@@ -11,6 +115,7 @@ pub mod packet;
 pub mod probe;
 pub mod rtnl;
 pub mod sysctl;
+pub mod watch;
 pub mod wire;
 
 pub use addr::{AddressState, BackendVip, BackendVipUndo, DirectorVip, InterfaceAddress};

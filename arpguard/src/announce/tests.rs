@@ -147,3 +147,36 @@ fn withdrawn_vips_are_not_announced_any_more() {
     assert!(a.poll_transmit(t0).is_none());
     assert_eq!(a.poll_timeout(), None);
 }
+
+#[test]
+fn a_single_burst_with_its_own_mac_overrides_the_defaults() {
+    let mut a = Announcer::new(AnnouncerConfig::new(MAC));
+    let t0 = Instant::now();
+    let vip = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83));
+    let other = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 84));
+    let vmac = MacAddr::from([0, 0, 0x5e, 0, 1, 7]);
+    a.announce_with(
+        vip,
+        AnnounceSchedule::single_burst(2, Duration::from_millis(300)),
+        Some(vmac),
+        t0,
+    );
+    a.announce(other, t0);
+    let frames = simulate(&mut a, t0, Duration::from_secs(1));
+    let of_vip: Vec<(u128, MacAddr)> = frames
+        .iter()
+        .filter(|(_, t)| t.vip == vip)
+        .map(|(ms, t)| (*ms, parse_arp_frame(&t.frame).unwrap().0.src))
+        .collect();
+    assert_eq!(
+        of_vip,
+        [(0, vmac), (0, vmac), (300, vmac), (300, vmac)],
+        "two rounds of request + reply, 300 ms apart, from the virtual MAC"
+    );
+    assert!(
+        frames
+            .iter()
+            .filter(|(_, t)| t.vip == other)
+            .all(|(_, t)| parse_arp_frame(&t.frame).unwrap().0.src == MAC)
+    );
+}

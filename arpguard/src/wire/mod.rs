@@ -81,6 +81,12 @@ impl MacAddr {
     }
 }
 
+impl From<[u8; 6]> for MacAddr {
+    fn from(b: [u8; 6]) -> MacAddr {
+        MacAddr(b)
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
