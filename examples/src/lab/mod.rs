@@ -1,0 +1,8 @@
+//! The seed's lab (LAB.md) as code: the five hosts as network namespaces on
+//! one bridge, the backends' tiny services, and the client-side probes that
+//! measure what an operator would see.
+
+pub mod httpd;
+pub mod probe;
+pub mod seed;
+pub mod topology;
