@@ -525,3 +525,31 @@ fn sync_group_members_must_exist() {
         p[0].2
     );
 }
+
+#[test]
+fn a_value_set_twice_warns_and_the_last_wins() {
+    let (cfg, warnings) = ok(&format!("{VI}  priority 50\n  priority 60\n}}\n"));
+    assert_eq!(cfg.vrrp_instances[0].priority, 60);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].to_string();
+    assert!(
+        w.starts_with("t.conf:6:3: warning: `priority` is set again; this later value wins"),
+        "{w}"
+    );
+    assert!(
+        w.contains("t.conf:5:3: note: earlier value, ignored"),
+        "{w}"
+    );
+}
+
+#[test]
+fn conditional_lines_are_refused() {
+    let p = positions("global_defs {\n @main router_id a\n}\n");
+    assert!(
+        p[0].2.starts_with(
+            "t.conf:2:2: error: `@main` is keepalived syntax that director does not support"
+        ),
+        "{}",
+        p[0].2
+    );
+}

@@ -85,7 +85,7 @@ fn finish(
     mut errors: Vec<ConfigError>,
     mut warnings: Vec<Warning>,
 ) -> LoadResult {
-    let tree = parser::Parser::new(tokens, &mut errors).parse();
+    let tree = parser::Parser::new(tokens, &mut errors, &mut warnings).parse();
     let config = build::Builder {
         errors: &mut errors,
         warnings: &mut warnings,

@@ -7,7 +7,7 @@
 //! three statements, not one. Errors are collected and parsing resumes after
 //! the bad statement (skipping its block), so one run reports every problem once.
 
-use super::error::{ConfigError, ErrorKind, Location};
+use super::error::{ConfigError, ErrorKind, Location, Note, Warning};
 use super::keywords::{ALL_CTX, Ctx, Kw, UNSUPPORTED};
 use super::lexer::{Token, TokenKind};
 use super::suggest::suggest;
@@ -45,17 +45,23 @@ pub(crate) struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     errors: &'a mut Vec<ConfigError>,
+    warnings: &'a mut Vec<Warning>,
     /// Blocks currently open: keyword and its location.
     open: Vec<(String, Location)>,
     eof_reported: bool,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(tokens: &'a [Token], errors: &'a mut Vec<ConfigError>) -> Self {
+    pub fn new(
+        tokens: &'a [Token],
+        errors: &'a mut Vec<ConfigError>,
+        warnings: &'a mut Vec<Warning>,
+    ) -> Self {
         Parser {
             tokens,
             pos: 0,
             errors,
+            warnings,
             open: Vec::new(),
             eof_reported: false,
         }
@@ -137,6 +143,23 @@ impl<'a> Parser<'a> {
                 TokenKind::Word(w) => match ctx.lookup(w) {
                     Some(kw) => {
                         let node = self.parse_statement(kw, ctx);
+                        // A value keyword given twice: keepalived keeps the last one
+                        // silently; say so, since the first one is then dead text.
+                        if kw.block.is_none()
+                            && let Some(prev) = nodes.iter().find(|n| n.keyword() == node.keyword())
+                        {
+                            self.warnings.push(Warning {
+                                location: Some(node.loc().clone()),
+                                message: format!(
+                                    "`{}` is set again; this later value wins",
+                                    node.keyword()
+                                ),
+                                notes: vec![Note {
+                                    location: Some(prev.loc().clone()),
+                                    message: "earlier value, ignored".into(),
+                                }],
+                            });
+                        }
                         if node.body.is_some() {
                             let close = self.tokens.get(self.pos.wrapping_sub(1));
                             if let Some(close) = close.filter(|t| t.kind == TokenKind::Close) {
@@ -171,7 +194,9 @@ impl<'a> Parser<'a> {
     ) {
         let word = tok.text();
         let context = ctx.describe();
-        if UNSUPPORTED.contains(&word) {
+        // `@id` conditional lines and `$NAME` parameters are keepalived
+        // preprocessor features this parser does not implement.
+        if UNSUPPORTED.contains(&word) || word.starts_with('@') || word.starts_with('$') {
             self.errors.push(ConfigError::new(
                 &tok.location,
                 ErrorKind::Unsupported {
