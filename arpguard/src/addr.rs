@@ -211,7 +211,6 @@ impl BackendVip {
             false
         } else {
             rtnl.ensure_dummy(&self.iface)? == Change::Applied
-                && rtnl.addresses(Some(&self.iface))?.is_empty()
         };
         // IPv6 on lo/dummy: nothing on the segment can answer DAD for it.
         let added = rtnl.add_address(

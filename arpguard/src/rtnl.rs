@@ -168,7 +168,8 @@ impl Rtnl {
             .ok_or_else(|| Error::NoSuchInterface(name.to_string()))
     }
 
-    /// Creates a dummy interface (idempotent) and sets it up.
+    /// Creates a dummy interface (idempotent) and sets it up;
+    /// [`Change::Applied`] means it was created.
     pub fn ensure_dummy(&mut self, name: &str) -> Result<Change> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
@@ -190,12 +191,8 @@ impl Rtnl {
             }
             Err(e) => return Err(e),
         };
-        let up = self.set_up(name)?;
-        Ok(if created == Change::Applied || up == Change::Applied {
-            Change::Applied
-        } else {
-            Change::Unchanged
-        })
+        self.set_up(name)?;
+        Ok(created)
     }
 
     /// Deletes an interface; absent is fine.
