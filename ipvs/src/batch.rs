@@ -71,6 +71,28 @@ pub(crate) enum OpKind {
 }
 
 impl OpKind {
+    pub(crate) fn of(cmd: IpvsCmd) -> OpKind {
+        use OpKind::*;
+        match cmd {
+            IpvsCmd::NewService => AddService,
+            IpvsCmd::SetService => EditService,
+            IpvsCmd::DelService => DeleteService,
+            IpvsCmd::NewDest => AddDestination,
+            IpvsCmd::SetDest => EditDestination,
+            IpvsCmd::DelDest => DeleteDestination,
+            IpvsCmd::GetDest => GetDestination,
+            IpvsCmd::NewDaemon => StartDaemon,
+            IpvsCmd::DelDaemon => StopDaemon,
+            IpvsCmd::GetDaemon => GetDaemon,
+            IpvsCmd::SetConfig => SetTimeouts,
+            IpvsCmd::GetConfig => GetTimeouts,
+            IpvsCmd::Zero => Zero,
+            IpvsCmd::Flush => Flush,
+            IpvsCmd::GetInfo | IpvsCmd::SetInfo => GetInfo,
+            _ => GetService,
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         use OpKind::*;
         match self {

@@ -446,6 +446,12 @@ impl IpvsHandle {
         self.request(op.kind(), &msg).map(drop)
     }
 
+    /// Sends a hand-built request and waits for its ACK, returning the
+    /// replies; errors are mapped as for the command's typed method.
+    pub fn send_raw(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        self.request(OpKind::of(msg.cmd), msg)
+    }
+
     /// Lists every service (one dump).
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
