@@ -63,6 +63,8 @@
 #![warn(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "tokio")]
+pub mod driver;
 pub mod router;
 pub mod units;
 pub mod wire;

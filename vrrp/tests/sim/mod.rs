@@ -204,8 +204,7 @@ impl Sim {
 
     /// Runs every event up to and including `end`.
     pub fn run_until(&mut self, end: Instant) {
-        loop {
-            let Some(next) = self.next_event() else { break };
+        while let Some(next) = self.next_event() {
             if next > end {
                 break;
             }

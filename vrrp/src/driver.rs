@@ -1,0 +1,397 @@
+//! A tokio driver (feature `tokio`): raw IP sockets for protocol 112 on one
+//! interface, feeding a [`Router`] and handing its non-transmit actions to
+//! the caller.
+//!
+//! Two sockets, as keepalived uses: a receiver bound to the interface that
+//! joins the VRRP group, and a sender bound to the primary address (so the
+//! kernel's source address is the one the checksum was computed with),
+//! TTL / hop limit 255, multicast loop off. Sockets can be created inside
+//! another network namespace ([`VrrpSocket::open_in_netns`]); they stay
+//! there whatever thread later uses them.
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use crate::router::{Action, DropReason, RecvMeta, Router, Transmit};
+use crate::wire::{self, Family, Ipv4Datagram};
+
+/// The pair of raw sockets one virtual router uses on one interface.
+#[derive(Debug)]
+pub struct VrrpSocket {
+    rx: AsyncFd<Socket>,
+    tx: AsyncFd<Socket>,
+    family: Family,
+    ifindex: u32,
+}
+
+/// Sockets created but not yet registered with a runtime (they are `Send`,
+/// so a namespace-switching thread can hand them over).
+#[derive(Debug)]
+struct RawPair {
+    rx: Socket,
+    tx: Socket,
+    family: Family,
+    ifindex: u32,
+}
+
+fn ifindex(interface: &str) -> io::Result<u32> {
+    let name = CString::new(interface)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
+    // SAFETY: `name` is a valid NUL-terminated string for the call's duration.
+    let idx = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if idx == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(idx)
+    }
+}
+
+fn setsockopt_int(
+    sock: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn is_link_scoped(a: &Ipv6Addr) -> bool {
+    let s = a.segments()[0];
+    (s & 0xffc0) == 0xfe80 || (a.is_multicast() && (s & 0x000f) <= 2)
+}
+
+fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
+    // SAFETY: the AsyncFd owns the Socket, whose fd stays open and the same
+    // until the AsyncFd drops it.
+    unsafe { AsyncFd::register(sock) }.map_err(|e| io::Error::other(e.to_string()))
+}
+
+impl RawPair {
+    fn open(interface: &str, primary: IpAddr) -> io::Result<RawPair> {
+        let ifindex = ifindex(interface)?;
+        let proto = Some(Protocol::from(i32::from(wire::PROTOCOL)));
+        let family = Family::of(&primary);
+        let domain = match family {
+            Family::V4 => Domain::IPV4,
+            Family::V6 => Domain::IPV6,
+        };
+        let rx = Socket::new(domain, Type::RAW, proto)?;
+        let tx = Socket::new(domain, Type::RAW, proto)?;
+        for s in [&rx, &tx] {
+            s.bind_device(Some(interface.as_bytes()))?;
+            s.set_nonblocking(true)?;
+            s.set_cloexec(true)?;
+        }
+        match primary {
+            IpAddr::V4(addr) => {
+                rx.join_multicast_v4_n(
+                    &wire::MULTICAST_V4,
+                    &InterfaceIndexOrAddress::Index(ifindex),
+                )?;
+                rx.set_multicast_all_v4(false)?;
+                tx.set_ttl_v4(u32::from(wire::TTL))?;
+                tx.set_multicast_ttl_v4(u32::from(wire::TTL))?;
+                tx.set_multicast_loop_v4(false)?;
+                tx.set_multicast_if_v4(&addr)?;
+                // Internetwork control, as keepalived and routers send VRRP.
+                tx.set_tos_v4(0xc0)?;
+                tx.bind(&SockAddr::from(SocketAddrV4::new(addr, 0)))?;
+            }
+            IpAddr::V6(addr) => {
+                rx.join_multicast_v6(&wire::MULTICAST_V6, ifindex)?;
+                rx.set_multicast_all_v6(false)?;
+                setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+                setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+                tx.set_multicast_hops_v6(u32::from(wire::TTL))?;
+                tx.set_unicast_hops_v6(u32::from(wire::TTL))?;
+                tx.set_multicast_loop_v6(false)?;
+                tx.set_multicast_if_v6(ifindex)?;
+                let scope = if is_link_scoped(&addr) { ifindex } else { 0 };
+                tx.bind(&SockAddr::from(SocketAddrV6::new(addr, 0, 0, scope)))?;
+            }
+        }
+        Ok(RawPair {
+            rx,
+            tx,
+            family,
+            ifindex,
+        })
+    }
+
+    fn register(self) -> io::Result<VrrpSocket> {
+        Ok(VrrpSocket {
+            rx: register(self.rx)?,
+            tx: register(self.tx)?,
+            family: self.family,
+            ifindex: self.ifindex,
+        })
+    }
+}
+
+impl VrrpSocket {
+    /// Opens the sockets on `interface` of the current network namespace,
+    /// sending from `primary` (for IPv6, the interface's link-local
+    /// address). Must be called inside a tokio runtime.
+    pub fn open(interface: &str, primary: IpAddr) -> io::Result<VrrpSocket> {
+        RawPair::open(interface, primary)?.register()
+    }
+
+    /// Like [`open`](Self::open), but creates the sockets inside the network
+    /// namespace `netns` (e.g. `/run/netns/NAME`) from a short-lived thread;
+    /// the calling thread's namespace is untouched.
+    pub fn open_in_netns(netns: &File, interface: &str, primary: IpAddr) -> io::Result<VrrpSocket> {
+        let fd = netns.as_raw_fd();
+        let pair = std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: setns on a namespace fd only changes this thread's
+                // network namespace; the thread ends right after.
+                if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                RawPair::open(interface, primary)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("socket thread panicked")))
+        })?;
+        pair.register()
+    }
+
+    /// Receives one VRRP message into `buf`; returns its metadata and the
+    /// VRRP payload (a slice of `buf`). Non-VRRP or truncated datagrams are
+    /// skipped.
+    pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<(RecvMeta, &'b [u8])> {
+        loop {
+            let mut guard = self.rx.readable().await?;
+            let res = guard.try_io(|fd| match self.family {
+                Family::V4 => recv_v4(fd.get_ref(), buf),
+                Family::V6 => recv_v6(fd.get_ref(), buf),
+            });
+            match res {
+                Ok(Ok(Some((meta, start, end)))) => return Ok((meta, &buf[start..end])),
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Sends one advertisement.
+    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
+        let dst = match t.destination {
+            IpAddr::V4(a) => SockAddr::from(SocketAddrV4::new(a, 0)),
+            IpAddr::V6(a) => {
+                let scope = if is_link_scoped(&a) { self.ifindex } else { 0 };
+                SockAddr::from(SocketAddrV6::new(a, 0, 0, scope))
+            }
+        };
+        loop {
+            let mut guard = self.tx.writable().await?;
+            match guard.try_io(|fd| fd.get_ref().send_to(&t.payload, &dst)) {
+                Ok(r) => return r.map(|_| ()),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// IPv4 raw sockets deliver the IP header: take TTL and addresses from it.
+fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<(RecvMeta, usize, usize)>> {
+    // SAFETY: recv_from only writes initialised bytes into the buffer, and
+    // MaybeUninit<u8> has u8's layout.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    let (n, _) = sock.recv_from(uninit)?;
+    let data = &buf[..n];
+    let Some(ip) = Ipv4Datagram::parse(data) else {
+        return Ok(None);
+    };
+    if ip.protocol != wire::PROTOCOL {
+        return Ok(None);
+    }
+    let start = ip.payload.as_ptr() as usize - data.as_ptr() as usize;
+    let end = start + ip.payload.len();
+    Ok(Some((
+        RecvMeta {
+            source: IpAddr::V4(ip.source),
+            destination: IpAddr::V4(ip.destination),
+            hop_limit: ip.ttl,
+        },
+        start,
+        end,
+    )))
+}
+
+/// IPv6 raw sockets deliver the payload only: hop limit and destination
+/// come from ancillary data.
+fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<(RecvMeta, usize, usize)>> {
+    let mut src: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; 32];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut src as *mut libc::sockaddr_in6).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: msg describes valid buffers owned by this frame.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut hop_limit = None;
+    let mut destination = None;
+    // SAFETY: the CMSG_* walk stays within msg_control as the kernel filled it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let h = &*cmsg;
+            if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_HOPLIMIT {
+                let v: libc::c_int = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                hop_limit = u8::try_from(v).ok();
+            } else if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_PKTINFO {
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                destination = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let (Some(hop_limit), Some(destination)) = (hop_limit, destination) else {
+        return Ok(None);
+    };
+    let source = Ipv6Addr::from(src.sin6_addr.s6_addr);
+    Ok(Some((
+        RecvMeta {
+            source: IpAddr::V6(source),
+            destination: IpAddr::V6(destination),
+            hop_limit,
+        },
+        0,
+        n as usize,
+    )))
+}
+
+/// A [`Router`] on a [`VrrpSocket`]: transmits advertisements itself and
+/// returns every other [`Action`] to the caller, which applies addresses,
+/// announcements and logs. The driver reads the clock; the router does not.
+#[derive(Debug)]
+pub struct Driver {
+    router: Router,
+    socket: VrrpSocket,
+    buf: Vec<u8>,
+    last_drop: Option<DropReason>,
+    drops: u64,
+    pending: VecDeque<Action>,
+}
+
+impl Driver {
+    /// Wraps a router (not yet started) and its socket.
+    pub fn new(router: Router, socket: VrrpSocket) -> Driver {
+        Driver {
+            router,
+            socket,
+            buf: vec![0u8; 65_536],
+            last_drop: None,
+            drops: 0,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The router.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The router, to report tracks and faults (their actions come out of
+    /// the next [`next_action`](Self::next_action)).
+    pub fn router_mut(&mut self) -> &mut Router {
+        &mut self.router
+    }
+
+    /// Received packets dropped so far, and the last reason.
+    pub fn drops(&self) -> (u64, Option<&DropReason>) {
+        (self.drops, self.last_drop.as_ref())
+    }
+
+    /// Starts the router now.
+    pub fn start(&mut self) {
+        self.router.start(Instant::now());
+    }
+
+    /// Runs the protocol until the router has something for the caller.
+    /// Cancel-safe between packets: dropping the future loses no action.
+    pub async fn next_action(&mut self) -> io::Result<Action> {
+        loop {
+            if let Some(a) = self.pending.pop_front() {
+                return Ok(a);
+            }
+            while let Some(a) = self.router.poll_action() {
+                match a {
+                    Action::Transmit(t) => self.socket.send(&t).await?,
+                    other => self.pending.push_back(other),
+                }
+            }
+            if !self.pending.is_empty() {
+                continue;
+            }
+            let deadline = self.router.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = self.socket.recv(&mut self.buf) => {
+                    let (meta, payload) = r?;
+                    if let Err(e) = self.router.handle_packet(Instant::now(), &meta, payload) {
+                        self.drops += 1;
+                        self.last_drop = Some(e);
+                    }
+                }
+                () = sleep => self.router.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    /// Resigns (priority-0 advertisement if Master) and returns the
+    /// remaining actions (address removal, state change) for the caller.
+    pub async fn shutdown(&mut self) -> io::Result<Vec<Action>> {
+        self.router.shutdown(Instant::now());
+        let mut rest: Vec<Action> = self.pending.drain(..).collect();
+        while let Some(a) = self.router.poll_action() {
+            match a {
+                Action::Transmit(t) => self.socket.send(&t).await?,
+                other => rest.push(other),
+            }
+        }
+        Ok(rest)
+    }
+}
