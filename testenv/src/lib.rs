@@ -146,6 +146,51 @@ impl Netns {
         pid
     }
 
+    /// Like [`Netns::spawn`], with standard output and error appended to `log`.
+    pub fn spawn_logged(&self, argv: &[&str], log: &std::path::Path) -> u32 {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        let err = file
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot dup {}: {e}", log.display()));
+        let child = self
+            .command(argv)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", argv.join(" ")));
+        let pid = child.id();
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
+        pid
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to a process started here and
+    /// waits up to `grace` for it to exit; returns whether it exited.
+    pub fn signal(&self, pid: u32, signal: i32, grace: std::time::Duration) -> bool {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(pos) = children.iter().position(|c| c.id() == pid) else {
+            return true;
+        };
+        // SAFETY: kill(2) on a child we spawned and have not reaped.
+        unsafe { libc::kill(pid as libc::pid_t, signal) };
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = children[pos].try_wait() {
+                children.remove(pos);
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
+    }
+
     /// Kills a process started with [`Netns::spawn`] and waits for it.
     pub fn kill(&self, pid: u32) {
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());

@@ -2,6 +2,7 @@
 //! one bridge, the backends' tiny services, and the client-side probes that
 //! measure what an operator would see.
 
+pub mod dns;
 pub mod httpd;
 pub mod probe;
 pub mod seed;

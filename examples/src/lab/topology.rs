@@ -63,10 +63,14 @@ pub fn start_http(host: &Netns, name: &str, listen: &str) -> u32 {
     host.spawn(&[&exe, "serve-http", name, listen])
 }
 
-/// Starts dnsmasq in `host`, answering `who.lab TXT` with `name` on every
+/// Starts dnsmasq in `host`, answering `who.lab A` with the backend's own address on every
 /// address (the VIP on `lo` included, as DR needs).
 pub fn start_dns(host: &Netns, name: &str) -> u32 {
-    let txt = format!("--txt-record=who.lab,{name}");
+    let who = format!(
+        "--address=/{}/{}",
+        super::dns::WHO,
+        super::dns::who_address(name)
+    );
     host.spawn(&[
         "dnsmasq",
         "--no-daemon",
@@ -76,7 +80,6 @@ pub fn start_dns(host: &Netns, name: &str) -> u32 {
         "--pid-file=",
         "--user=root",
         "--port=53",
-        "--address=/www.lab/172.20.0.83",
-        &txt,
+        &who,
     ])
 }
