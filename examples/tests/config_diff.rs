@@ -31,12 +31,12 @@ fn node01_to_node02_changes_only_global_and_the_instance() {
 #[test]
 fn real_server_level_changes() {
     let old = parse(
-        "virtual_server 10.0.0.1 80 {\n lb_algo rr\n real_server 10.0.0.2 80 { weight 1 }\n real_server 10.0.0.3 80 { }\n}\n\
-         virtual_server 10.0.0.1 53 { protocol UDP }\n",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP lb_algo rr\n real_server 10.0.0.2 80 { weight 1 }\n real_server 10.0.0.3 80 { }\n}\n\
+         virtual_server 10.0.0.1 53 { protocol UDP real_server 10.0.0.2 53 { } }\n",
     );
     let new = parse(
-        "virtual_server 10.0.0.1 80 {\n lb_algo rr\n real_server 10.0.0.2 80 { weight 2 }\n real_server 10.0.0.4 80 { }\n}\n\
-         virtual_server 10.0.0.1 443 { }\n",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP lb_algo rr\n real_server 10.0.0.2 80 { weight 2 }\n real_server 10.0.0.4 80 { }\n}\n\
+         virtual_server 10.0.0.1 443 { protocol TCP real_server 10.0.0.2 443 { } }\n",
     );
     let d = diff(&old, &new);
     assert!(!d.global_changed);
@@ -63,8 +63,12 @@ fn real_server_level_changes() {
 
 #[test]
 fn service_setting_change_is_flagged() {
-    let old = parse("virtual_server 10.0.0.1 80 { lb_algo rr }\n");
-    let new = parse("virtual_server 10.0.0.1 80 { lb_algo wrr }\n");
+    let old = parse(
+        "virtual_server 10.0.0.1 80 { protocol TCP lb_algo rr real_server 10.0.0.2 80 { } }\n",
+    );
+    let new = parse(
+        "virtual_server 10.0.0.1 80 { protocol TCP lb_algo wrr real_server 10.0.0.2 80 { } }\n",
+    );
     let d = diff(&old, &new);
     assert_eq!(d.virtual_servers.len(), 1);
     assert!(d.virtual_servers[0].service_changed);
@@ -73,8 +77,8 @@ fn service_setting_change_is_flagged() {
 
 #[test]
 fn protocol_change_is_a_different_service() {
-    let old = parse("virtual_server 10.0.0.1 53 { protocol TCP }\n");
-    let new = parse("virtual_server 10.0.0.1 53 { protocol UDP }\n");
+    let old = parse("virtual_server 10.0.0.1 53 { protocol TCP real_server 10.0.0.2 53 { } }\n");
+    let new = parse("virtual_server 10.0.0.1 53 { protocol UDP real_server 10.0.0.2 53 { } }\n");
     let changes: Vec<_> = diff(&old, &new)
         .virtual_servers
         .into_iter()

@@ -18,8 +18,7 @@ fn write(dir: &Path, name: &str, text: &str) {
     fs::write(dir.join(name), text).expect("write fixture");
 }
 
-const VS: &str =
-    "virtual_server 10.0.0.1 PORT {\n real_server 10.0.0.2 PORT { TCP_CHECK { } }\n}\n";
+const VS: &str = "virtual_server 10.0.0.1 PORT {\n protocol TCP\n real_server 10.0.0.2 PORT { TCP_CHECK { } }\n}\n";
 
 #[test]
 fn glob_include_relative_to_the_including_file_in_sorted_order() {

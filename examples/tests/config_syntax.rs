@@ -69,9 +69,11 @@ fn whole_config_on_one_line() {
 
 #[test]
 fn check_defaults_follow_keepalived_per_type() {
-    let (cfg, warnings) = ok("virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n\
+    let (cfg, warnings) = ok(
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n\
          TCP_CHECK { }\n UDP_CHECK { }\n DNS_CHECK { type A name example.org }\n\
-         HTTP_GET { url { path / } }\n MISC_CHECK { misc_path /bin/true }\n } }\n");
+         HTTP_GET { url { path / } }\n MISC_CHECK { misc_path /bin/true }\n } }\n",
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.delay_loop, Duration::from_secs(60));
@@ -243,16 +245,39 @@ virtual_server fwmark 12 {
     }
 }
 "#);
-    assert_eq!(warnings.len(), 1, "{warnings:?}"); // smtp_alert ignored
-    assert!(warnings[0].message.contains("smtp_alert"));
+    // smtp_alert ignored; keepalived's corrections for fwmark services said out loud.
+    let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 4, "{w:#?}");
+    assert!(
+        w[0].starts_with("t.conf:2:1: warning: `ha_suspend` cannot be used with fwmark"),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[1].starts_with("t.conf:9:18: warning: sorry_server port 8080 is ignored"),
+        "{}",
+        w[1]
+    );
+    assert!(
+        w[2].starts_with(
+            "t.conf:15:5: warning: `smtp_alert` is accepted for compatibility and ignored"
+        ),
+        "{}",
+        w[2]
+    );
+    assert!(
+        w[3].starts_with("t.conf:16:5: warning: real_server port 80 is ignored"),
+        "{}",
+        w[3]
+    );
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.addr, VirtualServerAddr::Fwmark(12));
     assert_eq!(vs.scheduler.as_str(), "wrr");
     assert_eq!(vs.forwarding, ForwardingMethod::Tun);
     assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(360)));
     assert_eq!(vs.quorum, 2);
-    assert_eq!(vs.sorry_server, Some("10.0.0.99:8080".parse().unwrap()));
-    assert!(vs.alpha && vs.omega && vs.ha_suspend);
+    assert_eq!(vs.sorry_server, Some("10.0.0.99:0".parse().unwrap()));
+    assert!(vs.alpha && vs.omega && !vs.ha_suspend);
     let a = &vs.real_servers[0];
     assert_eq!(a.weight, 5);
     assert!(!a.inhibit_on_failure);
@@ -422,7 +447,7 @@ fn duplicate_vrid_on_same_interface() {
 fn duplicate_virtual_and_real_servers() {
     let e = errs(
         "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 { }\n real_server 10.0.0.2 80 { }\n}\n\
-                  virtual_server 10.0.0.1 80 {\n}\n",
+                  virtual_server 10.0.0.1 80 {\n real_server 10.0.0.9 80 { }\n}\n",
     );
     let s: Vec<String> = e.iter().map(|e| e.to_string()).collect();
     assert_eq!(s.len(), 2, "{s:#?}");
@@ -432,7 +457,7 @@ fn duplicate_virtual_and_real_servers() {
         s[0]
     );
     assert!(
-        s[1].starts_with("t.conf:5:1: error: duplicate virtual_server TCP 10.0.0.1:80"),
+        s[1].starts_with("t.conf:5:1: error: duplicate virtual_server UDP 10.0.0.1:80"),
         "{}",
         s[1]
     );
@@ -551,5 +576,43 @@ fn conditional_lines_are_refused() {
         ),
         "{}",
         p[0].2
+    );
+}
+
+#[test]
+fn keepalived_corrections_are_applied_with_warnings() {
+    let (cfg, warnings) = ok(
+        "virtual_server 10.0.0.1 80 {\n lb_kind DR\n quorum 5\n hysteresis 9\n ops\n\
+         real_server 10.0.0.2 8080 { weight 2 }\n}\n\
+         virtual_server 10.0.0.1 0 {\n protocol TCP\n real_server 10.0.0.3 { }\n}\n\
+         virtual_server 10.0.0.1 81 {\n protocol TCP\n}\n",
+    );
+    let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    let vs = &cfg.virtual_servers[0];
+    // No protocol: UDP, as keepalived 2.2.7 does ("no protocol set - defaulting to UDP").
+    assert_eq!(vs.protocol, lvs_examples::config::Protocol::Udp);
+    assert!(
+        w.iter().any(|w| w
+            .starts_with("t.conf:1:1: warning: virtual_server UDP 10.0.0.1:80 has no `protocol`")),
+        "{w:#?}"
+    );
+    // DR keeps the destination port: 8080 becomes 80.
+    assert_eq!(vs.real_servers[0].addr.port(), 80);
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("t.conf:6:1: warning: real_server port 8080 differs")),
+        "{w:#?}"
+    );
+    assert_eq!((vs.quorum, vs.hysteresis), (2, 1));
+    assert!(vs.scheduler_flags.ops, "ops stays with UDP");
+    // Port 0 forces persistence.
+    let vs0 = &cfg.virtual_servers[1];
+    assert_eq!(vs0.persistence_timeout, Some(Duration::from_secs(360)));
+    assert_eq!(vs0.real_servers[0].addr.port(), 0);
+    // No real server: dropped.
+    assert_eq!(cfg.virtual_servers.len(), 2);
+    assert!(
+        w.iter().any(|w| w.contains("has no real_server: ignored")),
+        "{w:#?}"
     );
 }

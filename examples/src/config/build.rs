@@ -1004,7 +1004,7 @@ impl Builder<'_> {
         };
         let mut vs = VirtualServer {
             addr,
-            protocol: Protocol::Tcp,
+            protocol: Protocol::Udp,
             delay_loop: Duration::from_secs(60),
             scheduler: Scheduler::Wlc,
             scheduler_flags: SchedulerFlags::default(),
@@ -1026,6 +1026,7 @@ impl Builder<'_> {
         };
         let mut timers = Timers::default();
         let mut inhibit = false;
+        let mut protocol_set = false;
         let mut sorry_fwd = None;
         let mut sorry_port: Option<(&Token, Option<&Token>)> = None;
         for c in nodes(n) {
@@ -1059,6 +1060,7 @@ impl Builder<'_> {
                     vs.forwarding = self.forwarding(c).unwrap_or(vs.forwarding)
                 }
                 "protocol" => {
+                    protocol_set = true;
                     if let Some(t) = c.args.first() {
                         match t.text().to_ascii_uppercase().as_str() {
                             "TCP" => vs.protocol = Protocol::Tcp,
@@ -1113,17 +1115,58 @@ impl Builder<'_> {
             VirtualServerAddr::Socket(s) => s.port(),
             VirtualServerAddr::Fwmark(_) => 0,
         };
-        if let Some((ip, port)) = sorry_port {
-            let ip = self.ip("sorry_server", ip);
-            let port = match port {
-                Some(p) => self.port("sorry_server", p),
-                None => Some(vs_port),
+        let by_address = matches!(vs.addr, VirtualServerAddr::Socket(_));
+        // keepalived's own corrections, kept for compatibility but said out loud.
+        if by_address && !protocol_set {
+            self.warn(
+                n.loc(),
+                format!(
+                    "virtual_server {} has no `protocol`: keepalived then uses UDP (not TCP), \
+                     and so does director; write `protocol TCP` or `protocol UDP`",
+                    vs.key()
+                ),
+            );
+        }
+        if by_address && vs_port == 0 && vs.persistence_timeout.is_none() {
+            self.warn(
+                n.loc(),
+                "port 0 is only valid for a persistent service: persistence_timeout 360 is set, \
+                 as keepalived does",
+            );
+            vs.persistence_timeout = Some(Duration::from_secs(360));
+        }
+        if by_address && vs.scheduler_flags.ops && vs.protocol != Protocol::Udp {
+            self.warn(
+                n.loc(),
+                "`ops` (one-packet scheduling) needs UDP: cleared, as keepalived does",
+            );
+            vs.scheduler_flags.ops = false;
+        }
+        if !by_address && vs.ha_suspend {
+            self.warn(
+                n.loc(),
+                "`ha_suspend` cannot be used with fwmark: cleared, as keepalived does",
+            );
+            vs.ha_suspend = false;
+        }
+        vs.sorry_server_forwarding = sorry_fwd.unwrap_or(vs.forwarding);
+        if let Some((ip_tok, port_tok)) = sorry_port {
+            let ip = self.ip("sorry_server", ip_tok);
+            let given = match port_tok {
+                Some(p) => self.port("sorry_server", p).map(Some),
+                None => Some(None),
             };
-            if let (Some(ip), Some(port)) = (ip, port) {
+            if let (Some(ip), Some(given)) = (ip, given) {
+                let port = self.resolve_port(
+                    given,
+                    vs.sorry_server_forwarding,
+                    vs.addr,
+                    &ip_tok.location,
+                    "sorry_server",
+                );
                 vs.sorry_server = Some(SocketAddr::new(ip, port));
             }
         }
-        vs.sorry_server_forwarding = sorry_fwd.unwrap_or(vs.forwarding);
         vs.delay_loop = timers.delay_loop.unwrap_or(vs.delay_loop);
         vs.alpha = timers.alpha.unwrap_or(false);
         timers.delay_loop = Some(vs.delay_loop);
@@ -1151,11 +1194,42 @@ impl Builder<'_> {
                 }
             }
         }
-        if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
+        if vs.real_servers.is_empty() {
             self.warn(
                 n.loc(),
-                format!("virtual_server {} has no real_server", vs.key()),
+                format!(
+                    "virtual_server {} has no real_server: ignored, as keepalived does",
+                    vs.key()
+                ),
             );
+            return None;
+        }
+        let weight_sum: u64 = vs
+            .real_servers
+            .iter()
+            .map(|r| u64::try_from(r.weight).unwrap_or(0))
+            .sum();
+        if u64::from(vs.quorum) > weight_sum {
+            self.warn(
+                n.loc(),
+                format!(
+                    "quorum {} exceeds the total weight {weight_sum} of the real servers: \
+                     lowered to {weight_sum}, as keepalived does",
+                    vs.quorum
+                ),
+            );
+            vs.quorum = u32::try_from(weight_sum).unwrap_or(u32::MAX);
+        }
+        if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
+            let h = vs.quorum.saturating_sub(1);
+            self.warn(
+                n.loc(),
+                format!(
+                    "hysteresis {} >= quorum {}: lowered to {h}, as keepalived does",
+                    vs.hysteresis, vs.quorum
+                ),
+            );
+            vs.hysteresis = h;
         }
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
@@ -1171,11 +1245,11 @@ impl Builder<'_> {
         vs_inhibit: bool,
     ) -> Option<RealServer> {
         let ip = self.ip("real_server", n.args.first()?);
-        let port = match n.args.get(1) {
-            Some(t) => self.port("real_server", t),
-            None => Some(vs_port),
+        let given = match n.args.get(1) {
+            Some(t) => self.port("real_server", t).map(Some),
+            None => Some(None),
         };
-        let (ip, port) = (ip?, port?);
+        let (ip, given) = (ip?, given?);
         if let VirtualServerAddr::Socket(s) = vs.addr
             && s.is_ipv4() != ip.is_ipv4()
             && vs.forwarding != ForwardingMethod::Tun
@@ -1187,7 +1261,7 @@ impl Builder<'_> {
             );
         }
         let mut rs = RealServer {
-            addr: SocketAddr::new(ip, port),
+            addr: SocketAddr::new(ip, vs_port),
             weight: 1,
             forwarding: vs.forwarding,
             inhibit_on_failure: vs_inhibit,
@@ -1222,6 +1296,8 @@ impl Builder<'_> {
                 _ => self.ignored(c),
             }
         }
+        let port = self.resolve_port(given, rs.forwarding, vs.addr, n.loc(), "real_server");
+        rs.addr.set_port(port);
         let timers = timers.over(vs_timers);
         rs.alpha = timers.alpha.unwrap_or(rs.alpha);
         for c in nodes(n) {
@@ -1230,6 +1306,52 @@ impl Builder<'_> {
             }
         }
         Some(rs)
+    }
+
+    /// The port a real (or sorry) server is programmed with, as keepalived
+    /// decides it: omitted means the virtual server's; DR and TUN cannot
+    /// change the destination port, so a different one is replaced (with a
+    /// warning), and fwmark services use port 0.
+    fn resolve_port(
+        &mut self,
+        given: Option<u16>,
+        fwd: ForwardingMethod,
+        vs_addr: VirtualServerAddr,
+        loc: &Location,
+        what: &str,
+    ) -> u16 {
+        let given = given.filter(|p| *p != 0);
+        match (vs_addr, fwd) {
+            (VirtualServerAddr::Socket(s), ForwardingMethod::Nat) => given.unwrap_or(s.port()),
+            (VirtualServerAddr::Fwmark(_), ForwardingMethod::Nat) => given.unwrap_or(0),
+            (VirtualServerAddr::Fwmark(_), _) => {
+                if let Some(p) = given {
+                    self.warn(
+                        loc,
+                        format!(
+                            "{what} port {p} is ignored: a fwmark service with DR/TUN forwards \
+                             to port 0, as keepalived does"
+                        ),
+                    );
+                }
+                0
+            }
+            (VirtualServerAddr::Socket(s), _) => match given {
+                Some(p) if p != s.port() => {
+                    self.warn(
+                        loc,
+                        format!(
+                            "{what} port {p} differs from the virtual server's port {}: DR/TUN \
+                             cannot change the destination port, so {} is used, as keepalived does",
+                            s.port(),
+                            s.port()
+                        ),
+                    );
+                    s.port()
+                }
+                _ => s.port(),
+            },
+        }
     }
 
     fn check(&mut self, n: &Node, parent: &Timers, vs: &VirtualServer) -> Option<Check> {

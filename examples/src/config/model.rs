@@ -299,9 +299,9 @@ pub struct VrrpSyncGroup {
 /// Transport protocol of a virtual server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
-    /// TCP (the default).
+    /// TCP.
     Tcp,
-    /// UDP.
+    /// UDP (keepalived's choice when `protocol` is missing).
     Udp,
     /// SCTP.
     Sctp,
@@ -442,7 +442,8 @@ impl fmt::Display for VirtualServerKey {
 pub struct VirtualServer {
     /// Address or firewall mark.
     pub addr: VirtualServerAddr,
-    /// `protocol`. Default: TCP.
+    /// `protocol`. Default: UDP — keepalived's behaviour, which surprises
+    /// people, so a missing `protocol` also produces a warning.
     pub protocol: Protocol,
     /// `delay_loop` seconds (fractional). Default: 60 s. Default for checks.
     pub delay_loop: Duration,
@@ -452,11 +453,13 @@ pub struct VirtualServer {
     pub scheduler_flags: SchedulerFlags,
     /// `lb_kind` / `lvs_method`. Default: NAT. Default for real servers.
     pub forwarding: ForwardingMethod,
-    /// `persistence_timeout [S]`; without a value 360 s. Default: none.
+    /// `persistence_timeout [S]`; without a value 360 s. Default: none, except
+    /// 360 s for an address service on port 0 (as keepalived forces it).
     pub persistence_timeout: Option<Duration>,
     /// `persistence_granularity` netmask. Default: none (/32).
     pub persistence_granularity: Option<IpAddr>,
-    /// `quorum`: minimum live weight. Default: 1.
+    /// `quorum`: minimum live weight. Default: 1; lowered to the total real
+    /// server weight if above it (as keepalived does, with a warning).
     pub quorum: u32,
     /// `hysteresis`. Default: 0.
     pub hysteresis: u32,
@@ -478,7 +481,8 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     /// `virtualhost` (HTTP_GET Host header). Default: none.
     pub virtualhost: Option<String>,
-    /// `real_server` entries, in file order.
+    /// `real_server` entries, in file order; never empty (a virtual server
+    /// without any is dropped with a warning, as keepalived does).
     pub real_servers: Vec<RealServer>,
 }
 
@@ -495,7 +499,8 @@ impl VirtualServer {
 /// `real_server IP [PORT] { ... }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RealServer {
-    /// Address and port. The port defaults to the virtual server's.
+    /// Address and port. The port defaults to the virtual server's; with DR
+    /// or TUN it is always the virtual server's (0 for fwmark services).
     pub addr: SocketAddr,
     /// `weight`. Default: 1.
     pub weight: i32,
