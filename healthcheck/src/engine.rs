@@ -563,9 +563,14 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         } else {
             p.failures
         };
-        let reason = p.last_failure.clone();
         let jitter = p.policy.interval_jitter;
-        let members = p.members.clone();
+        // Only a change needs the member list (and its copy): most results change nothing.
+        let changed = after != before || weight_change.is_some();
+        let (reason, members) = if changed {
+            (p.last_failure.clone(), p.members.clone())
+        } else {
+            (None, Vec::new())
+        };
         let next = now + delay + self.rng.below(jitter);
         self.schedule(id.slot, next);
 

@@ -24,6 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use socket2::{Protocol, Type};
@@ -76,26 +77,52 @@ impl AsyncChecker for TcpCheck {
 
     fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
         Box::pin(async move {
-            let sock = match self.connect.socket(Type::STREAM, Protocol::TCP) {
-                Ok(s) => s,
-                Err(e) => return Outcome::Failure(FailReason::Io(e.to_string())),
-            };
-            if self.reset_on_close {
-                let _ = sock.set_linger(Some(Duration::ZERO));
-            }
-            let sock = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(sock));
-            let connect_deadline = self.connect.connect_deadline(deadline);
-            match tokio::time::timeout_at(
-                connect_deadline.into(),
-                sock.connect(self.connect.destination()),
-            )
-            .await
-            {
-                Ok(Ok(_stream)) => Outcome::Success(Success::Connected),
-                Ok(Err(e)) => Outcome::Failure(FailReason::from_io(&e)),
-                Err(_) => Outcome::Failure(FailReason::Timeout),
+            match self.connect_async(deadline).await {
+                Ok(()) => Outcome::Success(Success::Connected),
+                Err(r) => Outcome::Failure(r),
             }
         })
+    }
+}
+
+impl TcpCheck {
+    async fn connect_async(&self, deadline: Instant) -> Result<(), FailReason> {
+        let sock = self
+            .connect
+            .socket(Type::STREAM, Protocol::TCP)
+            .map_err(|e| FailReason::Io(e.to_string()))?;
+        if self.reset_on_close {
+            let _ = sock.set_linger(Some(Duration::ZERO));
+        }
+        match sock.connect(&socket2::SockAddr::from(self.connect.destination())) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(FailReason::from_io(&e)),
+        }
+        // Fast path: over loopback or a veth the handshake (or the RST) is
+        // often already done when connect() returns; a zero-timeout poll
+        // then saves registering with the reactor and a task wake-up.
+        let ready =
+            crate::checker::poll_now(&sock, libc::POLLOUT).map_err(|e| FailReason::from_io(&e))?;
+        if ready == 0 {
+            // A connecting socket is a stream fd like any other for the reactor.
+            let stream = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock))
+                .map_err(|e| FailReason::Io(e.to_string()))?;
+            let connect_deadline = self.connect.connect_deadline(deadline);
+            match tokio::time::timeout_at(connect_deadline.into(), stream.writable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(FailReason::from_io(&e)),
+                Err(_) => return Err(FailReason::Timeout),
+            }
+            return match stream.take_error() {
+                Ok(None) => Ok(()),
+                Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+            };
+        }
+        match sock.take_error() {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+        }
     }
 }
 
@@ -122,6 +149,14 @@ impl RunnerStats {
         self.probes.fetch_add(1, Ordering::Relaxed);
         let b = ((lateness.as_micros() as u64) / BUCKET_US).min(BUCKETS as u64) as usize;
         self.lateness[b].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Zeroes the counters (e.g. after a warm-up).
+    pub fn reset(&self) {
+        self.probes.store(0, Ordering::Relaxed);
+        for b in &self.lateness {
+            b.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Probes started so far.
@@ -174,9 +209,14 @@ pub enum Command {
 /// Executes checks per the engine's schedule.
 #[derive(Debug)]
 pub struct Runner {
-    engine: Engine<String>,
-    checkers: HashMap<String, (Arc<dyn AsyncChecker>, usize)>,
-    members: HashMap<MemberId, String>,
+    /// Keyed by an interned identity: probes look their checker up by index,
+    /// not by hashing a long identity string each time.
+    engine: Engine<u32>,
+    identities: HashMap<String, u32>,
+    /// Slot = interned identity: the checker and how many members use it.
+    checkers: Vec<Option<(Arc<dyn AsyncChecker>, usize)>>,
+    free_slots: Vec<u32>,
+    members: HashMap<MemberId, u32>,
     stats: Arc<RunnerStats>,
 }
 
@@ -198,7 +238,9 @@ impl Runner {
     pub fn new(config: EngineConfig) -> Self {
         Runner {
             engine: Engine::new(config),
-            checkers: HashMap::new(),
+            identities: HashMap::new(),
+            checkers: Vec::new(),
+            free_slots: Vec::new(),
             members: HashMap::new(),
             stats: Arc::new(RunnerStats::new()),
         }
@@ -212,15 +254,29 @@ impl Runner {
         checker: Arc<dyn AsyncChecker>,
         policy: Policy,
     ) -> Result<MemberId, PolicyError> {
-        let key = checker.identity();
+        let identity = checker.identity();
+        let slot = match self.identities.get(&identity) {
+            Some(&slot) => slot,
+            None => {
+                let slot = match self.free_slots.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.checkers.push(None);
+                        (self.checkers.len() - 1) as u32
+                    }
+                };
+                self.checkers[slot as usize] = Some((checker, 0));
+                self.identities.insert(identity, slot);
+                slot
+            }
+        };
         let id = self
             .engine
-            .add_member(Instant::now(), service, key.clone(), policy)?;
-        self.checkers
-            .entry(key.clone())
-            .and_modify(|(_, n)| *n += 1)
-            .or_insert((checker, 1));
-        self.members.insert(id, key);
+            .add_member(Instant::now(), service, slot, policy)?;
+        if let Some((_, n)) = self.checkers[slot as usize].as_mut() {
+            *n += 1;
+        }
+        self.members.insert(id, slot);
         Ok(id)
     }
 
@@ -233,13 +289,23 @@ impl Runner {
         if !self.engine.remove_member(id) {
             return;
         }
-        if let Some(key) = self.members.remove(&id)
-            && let Some((_, n)) = self.checkers.get_mut(&key)
+        let Some(slot) = self.members.remove(&id) else {
+            return;
+        };
+        let emptied = match self
+            .checkers
+            .get_mut(slot as usize)
+            .and_then(Option::as_mut)
         {
-            *n -= 1;
-            if *n == 0 {
-                self.checkers.remove(&key);
+            Some((_, n)) => {
+                *n -= 1;
+                *n == 0
             }
+            None => false,
+        };
+        if emptied && let Some((checker, _)) = self.checkers[slot as usize].take() {
+            self.identities.remove(&checker.identity());
+            self.free_slots.push(slot);
         }
     }
 
@@ -275,7 +341,9 @@ impl Runner {
             self.engine.handle_timeout(now);
             while let Some(req) = self.engine.poll_probe(now) {
                 self.stats.record(now.saturating_duration_since(req.due));
-                let Some((checker, _)) = self.checkers.get(&req.key) else {
+                let Some((checker, _)) =
+                    self.checkers.get(req.key as usize).and_then(Option::as_ref)
+                else {
                     let reason = FailReason::Io("no checker for this probe".into());
                     self.engine
                         .handle_result(now, req.id, Outcome::Failure(reason));
@@ -284,12 +352,26 @@ impl Runner {
                 let checker = checker.clone();
                 let id = req.id;
                 let deadline = req.deadline;
-                tasks.spawn(async move {
-                    let outcome = tokio::time::timeout_at(deadline.into(), checker.check(deadline))
-                        .await
-                        .unwrap_or(Outcome::Failure(FailReason::Timeout));
-                    (id, outcome)
-                });
+                let mut probe: ProbeFuture<'static> =
+                    Box::pin(async move { checker.check(deadline).await });
+                // Poll once right here: a probe that finishes at once (a
+                // loopback handshake, a refused port) needs no task. A future
+                // must wake the waker of its latest poll, so handing it to a
+                // task afterwards loses nothing.
+                let mut cx = Context::from_waker(Waker::noop());
+                match probe.as_mut().poll(&mut cx) {
+                    Poll::Ready(outcome) => {
+                        self.engine.handle_result(now, id, outcome);
+                    }
+                    Poll::Pending => {
+                        tasks.spawn(async move {
+                            let outcome = tokio::time::timeout_at(deadline.into(), probe)
+                                .await
+                                .unwrap_or(Outcome::Failure(FailReason::Timeout));
+                            (id, outcome)
+                        });
+                    }
+                }
             }
             while let Some(ev) = self.engine.poll_event() {
                 if events.send(ev).is_err() {

@@ -1,0 +1,150 @@
+//! The tokio runner against real sockets: transitions with reasons, live
+//! add/remove, blocking checkers on the blocking pool, shutdown.
+#![cfg(feature = "tokio")]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lvs_healthcheck::checker::tcp::TcpCheck;
+use lvs_healthcheck::checker::udp::UdpCheck;
+use lvs_healthcheck::runner::{Blocking, Command, Runner};
+use lvs_healthcheck::{
+    ConnectOptions, EngineConfig, Event, FailOpen, FailReason, Health, InitialState, Policy,
+    ServiceId, Success, Transition,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+fn fast_policy() -> Policy {
+    Policy {
+        interval: Duration::from_millis(100),
+        fast_interval: Duration::from_millis(50),
+        down_interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(500),
+        rise: 1,
+        fall: 2,
+        initial: InitialState::Unknown,
+        first_result_decides: true,
+        startup_grace: Duration::ZERO,
+        initial_delay: Duration::ZERO,
+        initial_jitter: Duration::from_millis(20),
+        interval_jitter: Duration::from_millis(10),
+    }
+}
+
+/// The next transition, waiting at most 10 s (a liveness bound, not a speed target).
+async fn next_transition(events: &mut UnboundedReceiver<Event>) -> Transition {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Some(Event::Transition(t))) => return t,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("runner stopped"),
+            Err(_) => panic!("no transition within 10 s"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn runner_reports_transitions_with_reasons() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let up_addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let server = tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            drop(s);
+        }
+    });
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    let mut runner = Runner::new(EngineConfig {
+        fail_open: FailOpen::Report,
+        ..EngineConfig::default()
+    });
+    let up = runner
+        .add(
+            ServiceId(1),
+            Arc::new(TcpCheck::new(ConnectOptions::new(up_addr))),
+            fast_policy(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let down = runner
+        .add(
+            ServiceId(1),
+            Arc::new(TcpCheck::new(ConnectOptions::new(closed))),
+            fast_policy(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut handle = runner.spawn();
+
+    let mut first = [
+        next_transition(&mut handle.events).await,
+        next_transition(&mut handle.events).await,
+    ];
+    first.sort_by_key(|t| t.member);
+    assert_eq!(
+        (first[0].member, first[0].from, first[0].to),
+        (up, Health::Unknown, Health::Up)
+    );
+    assert_eq!(first[0].success, Some(Success::Connected));
+    assert_eq!((first[1].member, first[1].to), (down, Health::Down));
+    assert_eq!(first[1].reason, Some(FailReason::Refused));
+
+    // The server goes away: two refused probes in a row take it down.
+    server.abort();
+    let _ = server.await;
+    let t = next_transition(&mut handle.events).await;
+    assert_eq!((t.member, t.from, t.to), (up, Health::Up, Health::Down));
+    assert_eq!((t.reason, t.consecutive), (Some(FailReason::Refused), 2));
+    // Both down now: the fail-open guard reports it.
+    let suspicion = tokio::time::timeout(Duration::from_secs(5), handle.events.recv()).await;
+    assert!(
+        matches!(
+            suspicion,
+            Ok(Some(Event::AllDown {
+                service: ServiceId(1),
+                ..
+            }))
+        ),
+        "{suspicion:?}"
+    );
+
+    // A blocking checker added while running: UDP echo, via the blocking pool.
+    let echo = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let echo_addr: SocketAddr = echo.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let mut udp = UdpCheck::new(ConnectOptions::new(echo_addr));
+    udp.payload = b"hello".to_vec();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sent = handle.commands.send(Command::Add {
+        service: ServiceId(2),
+        checker: Arc::new(Blocking(Arc::new(udp))),
+        policy: fast_policy(),
+        reply: tx,
+    });
+    assert!(sent.is_ok());
+    let udp_member = rx
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = next_transition(&mut handle.events).await;
+    assert_eq!(
+        (t.member, t.to, t.success),
+        (udp_member, Health::Up, Some(Success::ReplyMatched))
+    );
+
+    assert!(handle.stats.probes() >= 4);
+    assert!(handle.commands.send(Command::Shutdown).is_ok());
+    tokio::time::timeout(Duration::from_secs(5), handle.task)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
