@@ -334,6 +334,57 @@ mod tests {
         assert!(matches!(vip.validate(), Err(Error::InvalidPrefix { .. })));
     }
 
+    // RTM_NEWADDR replies captured from a 6.18 kernel (AF_NETLINK dump in a
+    // namespace) after `ip addr add 172.20.0.83/24 dev ens18 label ens18:0`
+    // and `ip addr add 172.20.0.97/24 dev ens18 valid_lft 300 preferred_lft 300`.
+    const CAPTURED_LABELLED_VIP: &str = "5000000014000200010000009e1e0000021881000300000008000100ac14005308000200ac1400530c000300656e7331383a3000080008008100000014000600fffffffffffffffffbba0200fbba0200";
+    const CAPTURED_DHCP_GHOST: &str = "5000000014000200010000009e1e0000021801000300000008000100ac14006108000200ac1400610a000300656e7331380000000800080001000000140006002c0100002c010000fbba0200fbba0200";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn parse_captured(hex: &str) -> (Vec<u8>, AddressMessage) {
+        use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+        use netlink_packet_route::RouteNetlinkMessage;
+        let bytes = unhex(hex);
+        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).unwrap();
+        // Emitting the parsed message gives the kernel's bytes back.
+        let mut again = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut again);
+        assert_eq!(again, bytes);
+        match msg.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => (bytes, a),
+            other => panic!("not RTM_NEWADDR: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn captured_kernel_messages_give_typed_addresses() {
+        let (_, vip) = parse_captured(CAPTURED_LABELLED_VIP);
+        let vip = InterfaceAddress::from_message(&vip, "ens18".into()).unwrap();
+        assert_eq!(vip.addr, "172.20.0.83".parse::<IpAddr>().unwrap());
+        assert_eq!((vip.prefix_len, vip.index), (24, 3));
+        assert_eq!(vip.label.as_deref(), Some("ens18:0"));
+        assert!(vip.state.permanent && vip.state.secondary && !vip.state.dynamic);
+        assert_eq!((vip.valid_lifetime, vip.preferred_lifetime), (None, None));
+
+        let (_, ghost) = parse_captured(CAPTURED_DHCP_GHOST);
+        let ghost = InterfaceAddress::from_message(&ghost, "ens18".into()).unwrap();
+        assert_eq!(ghost.addr, "172.20.0.97".parse::<IpAddr>().unwrap());
+        assert!(ghost.state.dynamic && !ghost.state.permanent && ghost.state.secondary);
+        assert_eq!(ghost.valid_lifetime, Some(Duration::from_secs(300)));
+        assert_eq!(ghost.preferred_lifetime, Some(Duration::from_secs(300)));
+        assert_eq!(
+            ghost.label, None,
+            "label equal to the interface name is no label"
+        );
+        assert_eq!(ghost.del_command(), "ip addr del 172.20.0.97/24 dev ens18");
+    }
+
     #[test]
     fn a_message_without_flags_attribute_uses_header_flags() {
         let mut msg = new_address_message(2, "10.0.0.1".parse().unwrap(), 24, Some("x:1"), false);

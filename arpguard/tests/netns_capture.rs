@@ -49,53 +49,60 @@ fn netns_tcpdump_decodes_captured_garp_and_na_and_bytes_match() {
     let pcap = dir.join("announce.pcap");
     let pcap_s = pcap.to_str().unwrap().to_string();
 
-    let frames = std::thread::scope(|s| {
-        let capture = s.spawn(|| {
-            frontal.try_run(&[
-                "timeout",
-                "15",
-                "tcpdump",
-                "-Z",
-                "root",
-                "-i",
-                LAB_IFACE,
-                "-U",
-                "-c",
-                "3",
-                "-w",
-                &pcap_s,
-                "arp or (icmp6 and ip6[40] == 136)",
-            ])
-        });
-        // tcpdump needs a moment to attach its filter.
-        std::thread::sleep(Duration::from_millis(1500));
-        let mut cfg = AnnouncerConfig::new(vmac);
-        cfg.arp_forms = ArpForms::Both;
-        cfg.schedule = AnnounceSchedule {
-            burst: 1,
-            interval: Duration::ZERO,
-            repeat_after: None,
-            refresh: None,
-        };
-        let mut announcer = Announcer::new(cfg);
-        let now = Instant::now();
-        announcer.announce(IpAddr::V4(vip4), now);
-        announcer.announce(IpAddr::V6(vip6), now);
-        let socket =
-            PacketSocket::open_sender(&Namespace::from_file(node02.file()), LAB_IFACE).unwrap();
-        let mut sent = Vec::new();
-        while let Some(t) = announcer.poll_transmit(now) {
-            socket.send(&t.frame).unwrap();
-            sent.push(t);
-        }
-        let out = capture.join().unwrap();
-        assert!(
-            out.status.success(),
-            "tcpdump: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        sent
-    });
+    // Start tcpdump and wait until it says it is listening (seconds under
+    // emulation), so no announcement is sent before the capture is armed.
+    let mut tcpdump = std::process::Command::new("ip")
+        .args(["netns", "exec", frontal.name()])
+        .args([
+            "timeout",
+            "60",
+            "tcpdump",
+            "-Z",
+            "root",
+            "-i",
+            LAB_IFACE,
+            "-U",
+            "-c",
+            "3",
+            "-w",
+            &pcap_s,
+            "arp or (icmp6 and ip6[40] == 136)",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tcpdump");
+    let mut stderr = std::io::BufReader::new(tcpdump.stderr.take().expect("stderr"));
+    let mut banner = String::new();
+    while !banner.contains("listening on") {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "tcpdump exited before listening: {banner}");
+        banner.push_str(&line);
+    }
+    let mut cfg = AnnouncerConfig::new(vmac);
+    cfg.arp_forms = ArpForms::Both;
+    cfg.schedule = AnnounceSchedule {
+        burst: 1,
+        interval: Duration::ZERO,
+        repeat_after: None,
+        refresh: None,
+    };
+    let mut announcer = Announcer::new(cfg);
+    let now = Instant::now();
+    announcer.announce(IpAddr::V4(vip4), now);
+    announcer.announce(IpAddr::V6(vip6), now);
+    let socket =
+        PacketSocket::open_sender(&Namespace::from_file(node02.file()), LAB_IFACE).unwrap();
+    let mut frames = Vec::new();
+    while let Some(t) = announcer.poll_transmit(now) {
+        socket.send(&t.frame).unwrap();
+        frames.push(t);
+    }
+    let status = tcpdump.wait().expect("wait for tcpdump");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert!(status.success(), "tcpdump: {banner}{rest}");
     let kinds: Vec<FrameKind> = frames.iter().map(|t| t.kind).collect();
     assert_eq!(
         kinds,
