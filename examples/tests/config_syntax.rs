@@ -161,7 +161,6 @@ vrrp_instance VI_1 {
         eth1
         eth2 weight -20
     }
-    authentication { auth_type PASS auth_pass secret }
     virtual_ipaddress {
         172.20.0.83/24 dev ens18 label ens18:1
         172.20.0.90
@@ -184,10 +183,6 @@ vrrp_instance VI_1 {
     assert_eq!(v.unicast_peers.len(), 2);
     assert_eq!(v.track_interfaces.len(), 2);
     assert_eq!(v.track_interfaces[1].weight, -20);
-    assert_eq!(
-        v.authentication,
-        Some(Authentication::Pass("secret".into()))
-    );
     assert_eq!(v.virtual_ipaddresses.len(), 2);
     assert_eq!(v.virtual_ipaddresses[0].dev.as_deref(), Some("ens18"));
     assert_eq!(v.virtual_ipaddresses[0].label.as_deref(), Some("ens18:1"));
@@ -614,5 +609,66 @@ fn keepalived_corrections_are_applied_with_warnings() {
     assert!(
         w.iter().any(|w| w.contains("has no real_server: ignored")),
         "{w:#?}"
+    );
+}
+
+#[test]
+fn missing_close_brace_is_pointed_at() {
+    // TCP_CHECK of the first real_server is not closed, so the next
+    // `real_server` lands inside the first one.
+    let text = "virtual_server 10.0.0.1 80 {\n protocol TCP\n\
+                real_server 10.0.0.2 80 {\n  TCP_CHECK {\n   connect_timeout 3\n }\n\
+                real_server 10.0.0.3 80 {\n }\n}\n";
+    let e = errs(text);
+    let s: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+    assert_eq!(s.len(), 2, "{s:#?}");
+    // At the end, the virtual_server is left open (reported at its opening)...
+    assert!(
+        s[0].starts_with("t.conf:1:1: error: block `virtual_server` is never closed"),
+        "{s:#?}"
+    );
+    // ...and the cause is pointed at.
+    assert!(
+        s[1].starts_with(
+            "t.conf:7:1: error: `real_server` is not allowed in a `real_server` block: \
+             it belongs inside a `virtual_server` block"
+        ),
+        "{s:#?}"
+    );
+    assert!(
+        s[1].contains(
+            "t.conf:3:1: note: the `real_server` block opened here is still open; is a `}` missing before line 7?"
+        ),
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn vip_families_must_not_mix_and_v3_has_no_authentication() {
+    let p = positions(
+        "vrrp_instance V {\n interface e\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n  fe80::1\n }\n}\n",
+    );
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].2.starts_with(
+            "t.conf:1:1: error: vrrp_instance `V`: virtual_ipaddress mixes IPv4 and IPv6"
+        ),
+        "{}",
+        p[0].2
+    );
+    let auth = "  authentication { auth_type PASS auth_pass secret }\n}\n";
+    let (cfg, w) = ok(&format!("{VI}  version 3\n{auth}"));
+    assert_eq!(cfg.vrrp_instances[0].authentication, None);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].message
+            .contains("`authentication` does not exist in VRRP version 3"),
+        "{w:?}"
+    );
+    let (cfg, w) = ok(&format!("{VI}{auth}"));
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        cfg.vrrp_instances[0].authentication,
+        Some(Authentication::Pass("secret".into()))
     );
 }

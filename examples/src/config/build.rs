@@ -650,6 +650,29 @@ impl Builder<'_> {
                 None => Centiseconds(100),
             },
         };
+        if vips
+            .iter()
+            .any(|v| v.addr.is_ipv4() != vips[0].addr.is_ipv4())
+        {
+            self.error(
+                n.loc(),
+                ErrorKind::Invalid {
+                    message: format!(
+                        "{block}: virtual_ipaddress mixes IPv4 and IPv6 (adverts carry one family; \
+                         put the other family in virtual_ipaddress_excluded)"
+                    ),
+                },
+            );
+        }
+        if version == VrrpVersion::V3 && auth.is_some() {
+            self.warn(
+                n.loc(),
+                format!(
+                    "{block}: `authentication` does not exist in VRRP version 3 and is ignored"
+                ),
+            );
+            auth = None;
+        }
         if vips.is_empty() {
             self.warn(n.loc(), format!("{block} has no virtual_ipaddress"));
         }

@@ -48,6 +48,8 @@ pub(crate) struct Parser<'a> {
     warnings: &'a mut Vec<Warning>,
     /// Blocks currently open: keyword and its location.
     open: Vec<(String, Location)>,
+    /// Contexts of the blocks being parsed, outermost first, with where each opened.
+    ctx_stack: Vec<(Ctx, Location)>,
     eof_reported: bool,
 }
 
@@ -63,6 +65,7 @@ impl<'a> Parser<'a> {
             errors,
             warnings,
             open: Vec::new(),
+            ctx_stack: Vec::new(),
             eof_reported: false,
         }
     }
@@ -243,17 +246,34 @@ impl<'a> Parser<'a> {
                 belongs_in,
             },
         );
-        if let Some((kw, open, close)) = last_closed {
-            let closed_home = homes.iter().any(|c| c.opener() == Some(kw.as_str()));
-            if closed_home {
-                err = err.note(
-                    Some(close),
-                    format!(
-                        "the `{kw}` block opened at line {} was closed here, at line {}; is this `}}` misplaced?",
-                        open.line, close.line
-                    ),
-                );
-            }
+        let closed_home =
+            last_closed.filter(|(kw, _, _)| homes.iter().any(|c| c.opener() == Some(kw.as_str())));
+        let in_ancestor = ctx != Ctx::Root
+            && (homes.contains(&Ctx::Root)
+                || self
+                    .ctx_stack
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .any(|(c, _)| homes.contains(c)));
+        if let Some((kw, open, close)) = closed_home {
+            err = err.note(
+                Some(close),
+                format!(
+                    "the `{kw}` block opened at line {} was closed here, at line {}; is this `}}` misplaced?",
+                    open.line, close.line
+                ),
+            );
+        } else if in_ancestor && let Some((_, open)) = self.ctx_stack.last() {
+            // Valid in an enclosing block: the current one was probably not closed.
+            err = err.note(
+                Some(open),
+                format!(
+                    "the `{}` block opened here is still open; is a `}}` missing before line {}?",
+                    ctx.opener().unwrap_or("?"),
+                    tok.location.line
+                ),
+            );
         }
         self.errors.push(err);
     }
@@ -361,7 +381,10 @@ impl<'a> Parser<'a> {
                 body = Some(if child == Ctx::List {
                     Body::Items(self.parse_items(kw.name))
                 } else {
-                    Body::Nodes(self.parse_nodes(child, true))
+                    self.ctx_stack.push((child, name.location.clone()));
+                    let nodes = self.parse_nodes(child, true);
+                    self.ctx_stack.pop();
+                    Body::Nodes(nodes)
                 });
                 self.open.pop();
             }
