@@ -31,8 +31,12 @@ use socket2::{Protocol, Type};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::checker::Checker;
+use tokio::io::Interest;
+
+use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
 use crate::checker::tcp::TcpCheck;
+use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
+use crate::checker::{Checker, ConnectOptions};
 use crate::engine::{Engine, EngineConfig, Event, FailOpen, MemberId, ServiceId};
 use crate::outcome::{FailReason, Outcome, Success};
 use crate::policy::{Policy, PolicyError};
@@ -123,6 +127,124 @@ impl TcpCheck {
             Ok(None) => Ok(()),
             Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
         }
+    }
+}
+
+/// A connected UDP socket (with `IP_RECVERR`) registered with tokio.
+fn udp_socket(opts: &ConnectOptions) -> Result<tokio::net::UdpSocket, FailReason> {
+    let sock = connected_socket(opts).map_err(|e| FailReason::from_io(&e))?;
+    tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(sock))
+        .map_err(|e| FailReason::Io(e.to_string()))
+}
+
+async fn udp_send(sock: &tokio::net::UdpSocket, payload: &[u8]) -> Result<(), FailReason> {
+    match sock.send(payload).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(error_queue(sock).unwrap_or_else(|| FailReason::from_io(&e))),
+    }
+}
+
+/// Waits for a datagram, an ICMP error (error queue) or the deadline (silence).
+async fn udp_recv(
+    sock: &tokio::net::UdpSocket,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> Result<UdpReply, FailReason> {
+    let wait = async {
+        loop {
+            let ready = sock
+                .ready(Interest::READABLE | Interest::ERROR)
+                .await
+                .map_err(|e| FailReason::from_io(&e))?;
+            if ready.is_error()
+                && let Some(reason) = error_queue(sock)
+            {
+                return Err(reason);
+            }
+            match sock.try_recv(buf) {
+                Ok(n) => return Ok(UdpReply::Data(n)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if ready.is_error() {
+                        return Err(FailReason::Io("socket error without details".into()));
+                    }
+                }
+                Err(e) => return Err(error_queue(sock).unwrap_or_else(|| FailReason::from_io(&e))),
+            }
+        }
+    };
+    tokio::time::timeout_at(deadline.into(), wait)
+        .await
+        .unwrap_or(Ok(UdpReply::Silent))
+}
+
+/// Native async UDP: the socket error queue is read when tokio reports an error.
+impl AsyncChecker for UdpCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let sock = match udp_socket(&self.connect) {
+                Ok(s) => s,
+                Err(r) => return Outcome::Failure(r),
+            };
+            let mut buf = vec![0u8; 65_536];
+            let result = match udp_send(&sock, &self.payload).await {
+                Ok(()) => udp_recv(&sock, &mut buf, deadline).await,
+                Err(r) => Err(r),
+            };
+            self.judge(result, &buf)
+        })
+    }
+}
+
+/// Native async DNS over UDP; the rare TCP fallback runs on the blocking pool.
+impl AsyncChecker for DnsCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let id = next_id();
+            let query = match self.query(id) {
+                Ok(q) => q,
+                Err(r) => return Outcome::Failure(r),
+            };
+            let sock = match udp_socket(&self.connect) {
+                Ok(s) => s,
+                Err(r) => return Outcome::Failure(r),
+            };
+            if let Err(r) = udp_send(&sock, &query).await {
+                return Outcome::Failure(r);
+            }
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                match udp_recv(&sock, &mut buf, deadline).await {
+                    Ok(UdpReply::Data(n)) => match self.after_udp(id, &buf[..n]) {
+                        UdpVerdict::Done(o) => return o,
+                        UdpVerdict::Stray => continue,
+                        UdpVerdict::Truncated => {
+                            let me = self.clone();
+                            let tcp = tokio::task::spawn_blocking(move || {
+                                me.over_tcp(id, &query, deadline)
+                            })
+                            .await;
+                            return match tcp {
+                                Ok(Ok(s)) => Outcome::Success(s),
+                                Ok(Err(r)) => Outcome::Failure(r),
+                                Err(e) => Outcome::Failure(FailReason::Io(format!(
+                                    "TCP fallback task failed: {e}"
+                                ))),
+                            };
+                        }
+                    },
+                    Ok(UdpReply::Silent) => return Outcome::Failure(FailReason::Timeout),
+                    Err(r) => return Outcome::Failure(r),
+                }
+            }
+        })
     }
 }
 

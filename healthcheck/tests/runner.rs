@@ -148,3 +148,82 @@ async fn runner_reports_transitions_with_reasons() {
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+mod common;
+
+use lvs_healthcheck::Unreachable;
+use lvs_healthcheck::checker::dns::RCODE_NXDOMAIN;
+use lvs_healthcheck::runner::AsyncChecker;
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_udp_tells_reply_icmp_and_silence_apart() {
+    let echo = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let echo_addr = echo.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    common::udp_echo(echo);
+    let hole = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let mut c = UdpCheck::new(ConnectOptions::new(echo_addr));
+    c.payload = b"x".to_vec();
+    assert_eq!(
+        AsyncChecker::check(&c, common::soon(1000)).await,
+        lvs_healthcheck::Outcome::Success(Success::ReplyMatched)
+    );
+    let closed = UdpCheck::new(ConnectOptions::new(common::addr(&format!(
+        "127.0.0.1:{}",
+        common::closed_port()
+    ))));
+    assert_eq!(
+        AsyncChecker::check(&closed, common::soon(1000)).await,
+        lvs_healthcheck::Outcome::Failure(FailReason::Unreachable(Unreachable::Port))
+    );
+    // keepalived's UDP_CHECK without require_reply: silence is up, ICMP is not.
+    let ka_hole = UdpCheck::keepalived(
+        ConnectOptions::new(hole.local_addr().unwrap_or_else(|e| panic!("{e}"))),
+        Vec::new(),
+        None,
+    );
+    assert_eq!(
+        AsyncChecker::check(&ka_hole, common::soon(200)).await,
+        lvs_healthcheck::Outcome::Success(Success::SilentAccepted)
+    );
+    let ka_closed = UdpCheck::keepalived(closed.connect.clone(), Vec::new(), None);
+    assert_eq!(
+        AsyncChecker::check(&ka_closed, common::soon(1000)).await,
+        lvs_healthcheck::Outcome::Failure(FailReason::Unreachable(Unreachable::Port))
+    );
+    let mut strict_hole = ka_hole.clone();
+    strict_hole.silent_is_up = false;
+    assert_eq!(
+        AsyncChecker::check(&strict_hole, common::soon(200)).await,
+        lvs_healthcheck::Outcome::Failure(FailReason::Silent)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_dns_against_dnsmasq() {
+    let mut d = common::Dnsmasq::start();
+    let www = d.check("www.lab");
+    assert_eq!(
+        AsyncChecker::check(&www, common::soon(2000)).await,
+        lvs_healthcheck::Outcome::Success(Success::Dns {
+            rcode: 0,
+            answers: 1,
+            over_tcp: false
+        })
+    );
+    let nx = d.check("x.nx.lab");
+    assert_eq!(
+        AsyncChecker::check(&nx, common::soon(2000)).await,
+        lvs_healthcheck::Outcome::Failure(FailReason::Rcode(RCODE_NXDOMAIN))
+    );
+    let mut big = d.check("big.lab");
+    big.qtype = lvs_healthcheck::simple_dns::TYPE::TXT.into();
+    assert!(matches!(
+        AsyncChecker::check(&big, common::soon(2000)).await,
+        lvs_healthcheck::Outcome::Success(Success::Dns { over_tcp: true, .. })
+    ));
+    d.stop();
+    assert_eq!(
+        AsyncChecker::check(&www, common::soon(2000)).await,
+        lvs_healthcheck::Outcome::Failure(FailReason::Unreachable(Unreachable::Port))
+    );
+}

@@ -124,7 +124,13 @@ impl DnsCheck {
         }))
     }
 
-    fn over_tcp(&self, id: u16, query: &[u8], deadline: Instant) -> Result<Success, FailReason> {
+    /// Repeats the query over TCP (after a truncated UDP answer).
+    pub(crate) fn over_tcp(
+        &self,
+        id: u16,
+        query: &[u8],
+        deadline: Instant,
+    ) -> Result<Success, FailReason> {
         let sock = self
             .connect
             .socket(Type::STREAM, Protocol::TCP)
@@ -174,7 +180,7 @@ fn same_name(a: &str, b: &str) -> bool {
 
 /// A fresh transaction ID per query: unpredictable enough that a stale
 /// answer to an earlier probe is not taken for this one.
-fn next_id() -> u16 {
+pub(crate) fn next_id() -> u16 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -202,26 +208,42 @@ impl Checker for DnsCheck {
         let mut buf = vec![0u8; 65_536];
         loop {
             match exchange(&sock, &query, &mut buf, deadline) {
-                Ok(UdpReply::Data(n)) => match self.judge(id, &buf[..n]) {
-                    Ok(Some(s)) => return Outcome::Success(s),
-                    Ok(None) => {
+                Ok(UdpReply::Data(n)) => match self.after_udp(id, &buf[..n]) {
+                    UdpVerdict::Done(o) => return o,
+                    UdpVerdict::Stray => continue,
+                    UdpVerdict::Truncated => {
                         return match self.over_tcp(id, &query, deadline) {
                             Ok(s) => Outcome::Success(s),
                             Err(r) => Outcome::Failure(r),
                         };
                     }
-                    // A stray datagram (an old probe's late answer): keep waiting for ours.
-                    Err(FailReason::BadReply(why)) if why.starts_with("DNS ID") => {
-                        if Instant::now() >= deadline {
-                            return Outcome::Failure(FailReason::Timeout);
-                        }
-                        continue;
-                    }
-                    Err(r) => return Outcome::Failure(r),
                 },
                 Ok(UdpReply::Silent) => return Outcome::Failure(FailReason::Timeout),
                 Err(r) => return Outcome::Failure(r),
             }
+        }
+    }
+}
+
+/// What to do after a UDP datagram arrived.
+pub(crate) enum UdpVerdict {
+    /// The probe is decided.
+    Done(Outcome),
+    /// Another transaction's datagram (a late answer to an earlier probe): keep waiting.
+    Stray,
+    /// TC bit set: ask again over TCP.
+    Truncated,
+}
+
+impl DnsCheck {
+    pub(crate) fn after_udp(&self, id: u16, reply: &[u8]) -> UdpVerdict {
+        if reply.len() >= 2 && u16::from_be_bytes([reply[0], reply[1]]) != id {
+            return UdpVerdict::Stray;
+        }
+        match self.judge(id, reply) {
+            Ok(Some(s)) => UdpVerdict::Done(Outcome::Success(s)),
+            Ok(None) => UdpVerdict::Truncated,
+            Err(r) => UdpVerdict::Done(Outcome::Failure(r)),
         }
     }
 }

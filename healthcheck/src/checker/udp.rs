@@ -159,7 +159,7 @@ pub(crate) fn exchange(
 }
 
 /// Reads one entry of the socket error queue and names the ICMP error, if any.
-fn error_queue(sock: &Socket) -> Option<FailReason> {
+pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
     let mut data = [0u8; 512];
     let mut control = [0u64; 64];
     let mut iov = libc::iovec {
@@ -235,9 +235,34 @@ impl Checker for UdpCheck {
             Err(e) => return Outcome::Failure(FailReason::from_io(&e)),
         };
         let mut buf = vec![0u8; 65_536];
-        match exchange(&sock, &self.payload, &mut buf, deadline) {
+        let result = exchange(&sock, &self.payload, &mut buf, deadline);
+        self.judge(result, &buf)
+    }
+}
+
+impl UdpCheck {
+    /// keepalived's `UDP_CHECK`: without `require_reply`, silence counts as
+    /// up (only an ICMP error fails it); with it, a matching reply is needed.
+    pub fn keepalived(
+        connect: ConnectOptions,
+        payload: Vec<u8>,
+        require_reply: Option<ReplyMatch>,
+    ) -> Self {
+        UdpCheck {
+            connect,
+            payload,
+            silent_is_up: require_reply.is_none(),
+            reply: require_reply,
+        }
+    }
+
+    /// Turns what the exchange found into an outcome (`buf` holds the reply).
+    pub(crate) fn judge(&self, result: Result<UdpReply, FailReason>, buf: &[u8]) -> Outcome {
+        match result {
             Ok(UdpReply::Data(n)) => match &self.reply {
-                Some(m) if !m.matches(&buf[..n]) => Outcome::Failure(FailReason::ReplyMismatch),
+                Some(m) if !m.matches(&buf[..n.min(buf.len())]) => {
+                    Outcome::Failure(FailReason::ReplyMismatch)
+                }
                 _ => Outcome::Success(Success::ReplyMatched),
             },
             Ok(UdpReply::Silent) if self.silent_is_up => Outcome::Success(Success::SilentAccepted),
