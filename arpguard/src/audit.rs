@@ -173,6 +173,8 @@ pub struct BackendReport {
     pub sysctls: ArpSysctls,
     /// The nft table drops requests for the VIP.
     pub nft_drops_vip: bool,
+    /// The nft table rewrites the VIP as ARP sender on output.
+    pub nft_rewrites_vip: bool,
     /// The selected mode is in force.
     pub suppression_effective: bool,
     /// The leak probe, when one was run.
@@ -196,11 +198,12 @@ impl BackendReport {
         if !self.suppression_effective {
             let e = self.sysctls.effective();
             p.push(format!(
-                "ARP suppression is not in force (effective arp_ignore={} arp_announce={} on {}, nft drop rule {})",
+                "ARP suppression is not in force (effective arp_ignore={} arp_announce={} on {}, nft drop rule {}, nft rewrite rule {})",
                 e.arp_ignore,
                 e.arp_announce,
                 self.sysctls.iface,
-                if self.nft_drops_vip { "present" } else { "absent" }
+                if self.nft_drops_vip { "present" } else { "absent" },
+                if self.nft_rewrites_vip { "present" } else { "absent" }
             ));
         }
         for l in &self.leaks {
@@ -219,15 +222,18 @@ pub fn verify_backend(check: &BackendCheck) -> Result<BackendReport> {
     let vip_present = check.vip.is_present(&mut rtnl)?;
     let mac = rtnl.link(&check.iface)?.mac;
     let sysctls = ArpSysctls::read(ns, &check.iface)?;
-    let nft_drops_vip = match check.vip.addr {
-        IpAddr::V4(v4) => nft::drops_requests_for(ns, v4)?,
-        IpAddr::V6(_) => false,
+    let (nft_drops_vip, nft_rewrites_vip) = match check.vip.addr {
+        IpAddr::V4(v4) => (
+            nft::drops_requests_for(ns, v4)?,
+            nft::rewrites_source_for(ns, v4)?,
+        ),
+        IpAddr::V6(_) => (false, false),
     };
     let suppression_effective = match (check.vip.addr, check.mode) {
         // Linux never answers NS for an address held on another interface.
         (IpAddr::V6(_), _) => true,
         (_, SuppressionMode::Sysctl) => sysctls.suppresses(),
-        (_, SuppressionMode::Nftables) => nft_drops_vip,
+        (_, SuppressionMode::Nftables) => nft_drops_vip && nft_rewrites_vip,
     };
     let (probe_report, leaks) = match (&check.probe_from, check.vip.addr) {
         (Some((peer, iface)), IpAddr::V4(v4)) => {
@@ -267,6 +273,7 @@ pub fn verify_backend(check: &BackendCheck) -> Result<BackendReport> {
         mac,
         sysctls,
         nft_drops_vip,
+        nft_rewrites_vip,
         suppression_effective,
         probe: probe_report,
         leaks,

@@ -121,5 +121,5 @@ pub mod wire;
 pub use addr::{AddressState, BackendVip, BackendVipUndo, DirectorVip, InterfaceAddress};
 pub use error::{Error, Result};
 pub use netns::Namespace;
-pub use rtnl::{Change, Link, Rtnl};
+pub use rtnl::{Change, Link, NeighState, Neighbour, Rtnl};
 pub use wire::MacAddr;

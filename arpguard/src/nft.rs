@@ -110,6 +110,14 @@ pub fn drops_requests_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
     }))
 }
 
+/// Whether the installed table rewrites `vip` as ARP sender on output.
+pub fn rewrites_source_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
+    Ok(list(ns)?.is_some_and(|t| {
+        t.lines()
+            .any(|l| l.contains(&format!("arp saddr ip {vip} ")) && l.contains("arp saddr ip set "))
+    }))
+}
+
 fn nft_script(ns: &Namespace, action: &'static str, script: &str) -> Result<()> {
     let out = nft(ns, &["-f", "-"], Some(script))?;
     if !out.status.success() {

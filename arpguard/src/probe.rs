@@ -21,7 +21,8 @@ pub struct ProbeOptions {
     pub window: Duration,
     /// ARP sender address; default: the interface's first IPv4 address.
     pub sender_ip: Option<Ipv4Addr>,
-    /// Hosts to resolve in the same window, to name answering MACs.
+    /// Hosts to resolve in the same window, to name answering MACs (MACs
+    /// not named this way are looked up in the prober's neighbour cache).
     pub identify: Vec<Ipv4Addr>,
 }
 
@@ -195,10 +196,17 @@ pub fn probe(
             hosts.insert(arp.source_mac, arp.source_ip);
         }
     }
+    // Name the rest from what the prober's own neighbour cache knows.
+    let known = rtnl.neighbours(Some(iface))?;
     let answers = answers
         .into_values()
         .map(|mut a| {
-            a.host = hosts.get(&a.mac).copied();
+            a.host = hosts.get(&a.mac).copied().or_else(|| {
+                known.iter().find_map(|n| match n.addr {
+                    IpAddr::V4(v4) if n.mac == Some(a.mac) && v4 != vip => Some(v4),
+                    _ => None,
+                })
+            });
             a
         })
         .collect();

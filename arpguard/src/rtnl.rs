@@ -11,6 +11,9 @@ use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
 };
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::InterfaceAddress;
@@ -38,6 +41,59 @@ pub struct Link {
     pub up: bool,
     /// The loopback device.
     pub loopback: bool,
+}
+
+/// State of a neighbour cache entry (`ip neigh` prints it in capitals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NeighState {
+    /// Resolution in progress.
+    Incomplete,
+    /// Confirmed recently.
+    Reachable,
+    /// Usable, to be confirmed on next use (gratuitous ARP/NA leave entries here).
+    Stale,
+    /// Waiting before probing.
+    Delay,
+    /// Probing.
+    Probe,
+    /// Resolution failed.
+    Failed,
+    /// No resolution needed.
+    Noarp,
+    /// Static entry.
+    Permanent,
+    /// Anything else (raw `NUD_*` bits).
+    Other(u16),
+}
+
+impl From<NeighbourState> for NeighState {
+    fn from(s: NeighbourState) -> NeighState {
+        match s {
+            NeighbourState::Incomplete => NeighState::Incomplete,
+            NeighbourState::Reachable => NeighState::Reachable,
+            NeighbourState::Stale => NeighState::Stale,
+            NeighbourState::Delay => NeighState::Delay,
+            NeighbourState::Probe => NeighState::Probe,
+            NeighbourState::Failed => NeighState::Failed,
+            NeighbourState::Noarp => NeighState::Noarp,
+            NeighbourState::Permanent => NeighState::Permanent,
+            other => NeighState::Other(u16::from(other)),
+        }
+    }
+}
+
+/// One neighbour cache entry (`ip neigh`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    /// Interface name.
+    pub iface: String,
+    /// Protocol address.
+    pub addr: IpAddr,
+    /// Link-layer address, when resolved.
+    pub mac: Option<MacAddr>,
+    /// Entry state.
+    pub state: NeighState,
 }
 
 /// A route-netlink socket bound to one network namespace.
@@ -227,6 +283,63 @@ impl Rtnl {
             format!("RTM_SETLINK {name} up")
         })?;
         Ok(Change::Applied)
+    }
+
+    /// Neighbour cache entries (IPv4 and IPv6) of one interface or of all.
+    pub fn neighbours(&mut self, iface: Option<&str>) -> Result<Vec<Neighbour>> {
+        let links = self.links()?;
+        let wanted = match iface {
+            Some(name) => Some(
+                links
+                    .iter()
+                    .find(|l| l.name == name)
+                    .map(|l| l.index)
+                    .ok_or_else(|| Error::NoSuchInterface(name.to_string()))?,
+            ),
+            None => None,
+        };
+        let replies = self.request(
+            RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+            NLM_F_DUMP,
+            &|| "RTM_GETNEIGH dump".to_string(),
+        )?;
+        let mut out = Vec::new();
+        for reply in replies {
+            let RouteNetlinkMessage::NewNeighbour(msg) = reply else {
+                continue;
+            };
+            if wanted.is_some_and(|w| w != msg.header.ifindex) {
+                continue;
+            }
+            let mut addr = None;
+            let mut mac = None;
+            for attr in &msg.attributes {
+                match attr {
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                        addr = Some(IpAddr::V4(*a))
+                    }
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                        addr = Some(IpAddr::V6(*a))
+                    }
+                    NeighbourAttribute::LinkLayerAddress(b) => {
+                        mac = <[u8; 6]>::try_from(b.as_slice()).ok().map(MacAddr)
+                    }
+                    _ => {}
+                }
+            }
+            let Some(addr) = addr else { continue };
+            out.push(Neighbour {
+                iface: links
+                    .iter()
+                    .find(|l| l.index == msg.header.ifindex)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default(),
+                addr,
+                mac,
+                state: msg.header.state.into(),
+            });
+        }
+        Ok(out)
     }
 
     /// Addresses of one interface (`Some`) or of all (`None`).

@@ -15,7 +15,7 @@ use lvs_arpguard::packet::{ETH_P_ARP, PacketSocket};
 use lvs_arpguard::probe::{ProbeOptions, probe};
 use lvs_arpguard::sysctl::{ArpSysctls, SysctlScope, apply_sysctls};
 use lvs_arpguard::wire::{ArpOperation, parse_arp_frame};
-use lvs_arpguard::{BackendVip, Change, DirectorVip, MacAddr, Namespace, Rtnl};
+use lvs_arpguard::{BackendVip, Change, DirectorVip, MacAddr, Namespace, NeighState, Rtnl};
 use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 83);
@@ -120,6 +120,25 @@ fn netns_without_suppression_the_backends_answer_for_the_vip() {
         .collect();
     leaking.sort();
     assert_eq!(leaking, vec![Some(WWW1), Some(WWW2)]);
+    // Without `identify`, offenders are named from FRONTAL's neighbour cache.
+    lab.frontal
+        .run(&["ping", "-c", "1", "-W", "2", "172.20.0.85"]);
+    let plain = probe(
+        &ns(&lab.frontal),
+        LAB_IFACE,
+        VIP,
+        &ProbeOptions {
+            window: Duration::from_millis(400),
+            ..ProbeOptions::default()
+        },
+    )
+    .unwrap();
+    let www1_answer = plain
+        .answers
+        .iter()
+        .find(|a| a.mac == mac(&lab.www1))
+        .unwrap();
+    assert_eq!(www1_answer.host, Some(WWW1));
     let verdict = verify_backend(&check(&lab.www1, &lab, SuppressionMode::Sysctl)).unwrap();
     assert!(verdict.vip_present);
     assert!(!verdict.suppression_effective);
@@ -229,6 +248,7 @@ fn netns_nftables_mode_only_node01_answers_and_the_vip_is_never_an_arp_source() 
         let listed = nft::list(&ns(backend)).unwrap().unwrap();
         assert!(!listed.contains("172.20.0.99"), "{listed}");
         assert!(nft::drops_requests_for(&ns(backend), VIP).unwrap());
+        assert!(nft::rewrites_source_for(&ns(backend), VIP).unwrap());
         let s = ArpSysctls::read(&ns(backend), LAB_IFACE).unwrap();
         assert!(!s.suppresses(), "nft mode must work with default sysctls");
     }
@@ -306,6 +326,21 @@ fn netns_after_failover_frontal_learns_node02_from_the_announcement_alone() {
         )
     });
     eprintln!("FRONTAL learned NODE02's MAC {learned:?} after the first announcement");
+    // The same fact, typed, from rtnetlink.
+    let typed = Rtnl::open(&ns(&lab.frontal))
+        .unwrap()
+        .neighbours(Some(LAB_IFACE))
+        .unwrap();
+    let entry = typed
+        .iter()
+        .find(|n| n.addr == IpAddr::V4(VIP))
+        .expect("neighbour entry for the VIP");
+    assert_eq!(entry.mac, Some(mac(&lab.node02)));
+    assert_eq!(
+        entry.state,
+        NeighState::Stale,
+        "gratuitous ARP leaves entries STALE"
+    );
     // And the VIP answers from NODE02 only.
     let report = probe_from_frontal(&lab);
     assert_eq!(report.macs(), vec![mac(&lab.node02)]);
