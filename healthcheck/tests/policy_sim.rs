@@ -701,3 +701,28 @@ fn dynamic_weight_is_reported_once_per_change() {
     assert_eq!(weights, vec![5, 9]);
     let _ = now;
 }
+
+#[test]
+fn seed_dns_udp_check_goes_down_six_seconds_after_its_last_success() {
+    // virtual_server 172.20.0.83 53 { delay_loop 5; UDP_CHECK { connect_timeout 3 } }:
+    // keepalived's UDP_CHECK defaults retry 1, delay_before_retry 1 s.
+    let policy = KeepalivedTiming {
+        delay_loop: Some(secs(5.0)),
+        connect_timeout: Some(secs(3.0)),
+        warmup: Some(Duration::ZERO),
+        ..KeepalivedTiming::new(KeepalivedCheck::Udp)
+    }
+    .policy();
+    let t0 = Instant::now();
+    let mut world = World::new(t0);
+    // dnsmasq stops at 12 s: ICMP port unreachable, an immediate failure.
+    world.set("www1:53", &[(12.0, Backend::Refuse)]);
+    let mut e = engine();
+    e.add_member(t0, ServiceId(53), "www1:53", policy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let events = world.run(&mut e, 30.0);
+    let ts = transitions(&events);
+    // Probes at 1, 6, 11 pass; 16 fails, the retry at 17 fails: down.
+    assert_eq!(ts.len(), 1, "{events:#?}");
+    assert_eq!((at(t0, ts[0]), ts[0].to), (secs(17.0), Health::Down));
+}

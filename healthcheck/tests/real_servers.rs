@@ -358,6 +358,32 @@ fn netns_unreachable_host_fails_tcp_and_udp_with_host_unreachable() {
     let t = director.enter(|| tcp.check(soon(500)));
     assert_eq!(t, Outcome::Failure(FailReason::Timeout));
 
+    // connect_timeout caps the connection phase below the probe deadline.
+    director.run(&["ip", "neigh", "flush", "all"]);
+    let mut capped = tcp.clone();
+    capped.connect.connect_timeout = Some(Duration::from_millis(500));
+    let start = Instant::now();
+    let t = director.enter(|| capped.check(soon(8000)));
+    assert_eq!(t, Outcome::Failure(FailReason::Timeout));
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Before ARP gives up (3 s), a dead host is merely silent. keepalived's
+    // UDP_CHECK (no require_reply) calls that up; the default here does not.
+    director.run(&["ip", "neigh", "flush", "all"]);
+    let ka = UdpCheck::keepalived(
+        ConnectOptions::new(addr("172.20.0.85:53")),
+        Vec::new(),
+        None,
+    );
+    let strict = UdpCheck::new(ConnectOptions::new(addr("172.20.0.85:53")));
+    let (k, s) = director.enter(|| (ka.check(soon(1000)), strict.check(soon(1000))));
+    assert_eq!(k, Outcome::Success(Success::SilentAccepted));
+    assert_eq!(s, Outcome::Failure(FailReason::Silent));
+
     lan.set_link(&www1, true);
     let t = director.enter(|| tcp.check(soon(5000)));
     assert_eq!(t, Outcome::Success(Success::Connected));

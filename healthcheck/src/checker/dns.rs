@@ -51,6 +51,16 @@ impl DnsCheck {
         }
     }
 
+    /// keepalived's `DNS_CHECK` defaults: `name` `.` and `type` SOA unless
+    /// given. (In the lab, dnsmasq refuses `.` SOA: give `type A` and a name.)
+    pub fn keepalived(connect: ConnectOptions, name: Option<&str>, qtype: Option<TYPE>) -> Self {
+        DnsCheck {
+            name: name.unwrap_or(".").to_string(),
+            qtype: qtype.unwrap_or(TYPE::SOA).into(),
+            ..DnsCheck::new(connect, ".")
+        }
+    }
+
     /// The wire query with transaction `id`.
     pub fn query(&self, id: u16) -> Result<Vec<u8>, FailReason> {
         let name = Name::new(&self.name)
