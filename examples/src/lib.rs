@@ -1,5 +1,8 @@
 //! Shared code of the reference daemons (`director`, `backend`, `ipvsadm`).
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod config;
+pub mod director;
+pub mod ipvsadm;
 pub mod lab;

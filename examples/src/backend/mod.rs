@@ -1,0 +1,1 @@
+//! `backend`: prepares a DR real server (VIP on lo, ARP suppression), audits it, undoes it.

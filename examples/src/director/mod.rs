@@ -1,0 +1,27 @@
+//! `director`: a keepalived-class daemon composed from the lvs crates.
+//!
+//! - configuration: [`crate::config`] (keepalived syntax, refused as a whole
+//!   on any error);
+//! - VRRP per `vrrp_instance`: lvs-vrrp's sans-IO router over a raw IP
+//!   protocol 112 socket pair ([`vrrp_socket`]), configured by [`vrrp_map`];
+//! - VIPs and gratuitous ARP: lvs-arpguard ([`lvs_arpguard::DirectorVip`],
+//!   [`lvs_arpguard::announce::Announcer`]) driven by the router's actions;
+//! - health checks: lvs-healthcheck's tokio runner, probes built by [`checks`];
+//! - IPVS: the desired table ([`desired`]) reconciled through lvs-ipvs,
+//!   never flushed, so a restart adopts the existing table;
+//! - the live view and Prometheus text ([`status`]), served on a unix
+//!   control socket and an optional TCP endpoint;
+//! - the event loop itself: [`daemon`].
+//!
+//! `net.ipv4.vs.expire_nodest_conn` is set to 1 at start when the
+//! configuration has virtual servers, unless `--keep-expire-nodest-conn`
+//! is given.
+
+pub mod checks;
+pub mod daemon;
+pub mod desired;
+pub mod status;
+pub mod vrrp_map;
+pub mod vrrp_socket;
+
+pub use daemon::{DaemonError, Options, default_control_path, query_status, run};

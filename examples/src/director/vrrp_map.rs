@@ -1,0 +1,137 @@
+//! From a configured `vrrp_instance` to an lvs-vrrp router configuration
+//! (pure; unit-tested).
+
+use std::net::IpAddr;
+
+use lvs_vrrp::{AdvertInterval, AnnounceSchedule, Auth, Centiseconds, Seconds, Track};
+
+use crate::config::{Authentication, GlobalDefs, TrackInterface, VrrpInstance, VrrpVersion};
+
+/// Why an instance cannot run under director.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MapError {
+    /// `auth_type AH` is obsolete and not implemented.
+    #[error("vrrp_instance {0}: auth_type AH is not supported (use PASS or none)")]
+    AhAuth(String),
+    /// `use_vmac` needs a macvlan interface director does not create.
+    #[error("vrrp_instance {0}: use_vmac is not supported by director")]
+    Vmac(String),
+    /// An IPv6 instance: the director's socket layer is IPv4 only for now.
+    #[error("vrrp_instance {0}: IPv6 VRRP is not supported by director yet")]
+    Ipv6(String),
+    /// The advert interval does not fit the protocol version.
+    #[error("vrrp_instance {name}: advert_int {cs} cs does not fit VRRP{version}")]
+    Interval {
+        /// Instance.
+        name: String,
+        /// Interval in centiseconds.
+        cs: u16,
+        /// 2 or 3.
+        version: u8,
+    },
+    /// lvs-vrrp refused the configuration.
+    #[error("vrrp_instance {name}: {source}")]
+    Router {
+        /// Instance.
+        name: String,
+        /// Why.
+        source: lvs_vrrp::ConfigError,
+    },
+}
+
+/// The name a tracked interface has in [`lvs_vrrp::Router::set_track`].
+pub fn track_name(t: &TrackInterface) -> String {
+    format!("interface:{}", t.interface)
+}
+
+/// Whether a tracked interface counts as up, given its link state
+/// (`reverse` inverts it, as in keepalived).
+pub fn track_up(t: &TrackInterface, link_up: bool) -> bool {
+    link_up != t.reverse
+}
+
+/// keepalived's gratuitous ARP knobs as lvs-vrrp's announcement schedule.
+pub fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> AnnounceSchedule {
+    AnnounceSchedule {
+        burst: inst.garp_master_repeat.max(1),
+        interval: global.vrrp_garp_interval,
+        repeat_after: (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay),
+        refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
+    }
+}
+
+/// The advertisement interval in the unit of the instance's version.
+pub fn advert_interval(inst: &VrrpInstance) -> Result<AdvertInterval, MapError> {
+    let cs = inst.advert_int.0;
+    let bad = |version| MapError::Interval {
+        name: inst.name.clone(),
+        cs,
+        version,
+    };
+    match inst.version {
+        VrrpVersion::V2 => {
+            if cs == 0 || !cs.is_multiple_of(100) || cs / 100 > 255 {
+                return Err(bad(2));
+            }
+            Ok(AdvertInterval::V2(Seconds((cs / 100) as u8)))
+        }
+        VrrpVersion::V3 => Centiseconds::new(cs)
+            .map(AdvertInterval::V3)
+            .map_err(|_| bad(3)),
+    }
+}
+
+/// The router configuration of `inst`, whose primary address on its
+/// interface is `primary`.
+pub fn router_config(
+    inst: &VrrpInstance,
+    global: &GlobalDefs,
+    primary: IpAddr,
+) -> Result<lvs_vrrp::Config, MapError> {
+    if inst.use_vmac.is_some() {
+        return Err(MapError::Vmac(inst.name.clone()));
+    }
+    if primary.is_ipv6() {
+        return Err(MapError::Ipv6(inst.name.clone()));
+    }
+    let vips: Vec<IpAddr> = inst.virtual_ipaddresses.iter().map(|v| v.addr).collect();
+    let mut cfg = lvs_vrrp::Config::new(
+        inst.virtual_router_id,
+        inst.priority,
+        advert_interval(inst)?,
+        primary,
+        vips,
+    );
+    cfg.unicast_peers = inst.unicast_peers.clone();
+    cfg.preempt = !inst.nopreempt;
+    cfg.preempt_delay = inst.preempt_delay;
+    cfg.start_as_master = inst.initial_state == crate::config::InitialState::Master;
+    cfg.accept_mode = inst.accept;
+    cfg.auth = match &inst.authentication {
+        None => Auth::None,
+        Some(Authentication::Pass(p)) => {
+            let mut data = [0u8; 8];
+            for (d, b) in data.iter_mut().zip(p.as_bytes()) {
+                *d = *b;
+            }
+            Auth::SimpleText(data)
+        }
+        Some(Authentication::Ah(_)) => return Err(MapError::AhAuth(inst.name.clone())),
+    };
+    cfg.announce = announce_schedule(inst, global);
+    cfg.tracks = inst
+        .track_interfaces
+        .iter()
+        .map(|t| Track {
+            name: track_name(t),
+            weight: t.weight,
+            initially_up: true,
+        })
+        .collect();
+    cfg.validate().map_err(|source| MapError::Router {
+        name: inst.name.clone(),
+        source,
+    })?;
+    Ok(cfg)
+}
