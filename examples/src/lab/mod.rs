@@ -5,5 +5,6 @@
 pub mod dns;
 pub mod httpd;
 pub mod probe;
+pub mod scenarios;
 pub mod seed;
 pub mod topology;
