@@ -4,5 +4,4 @@
 pub mod backend;
 pub mod config;
 pub mod director;
-pub mod ipvsadm;
 pub mod lab;
