@@ -31,9 +31,11 @@ use socket2::{Protocol, Type};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use tokio::io::Interest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 
 use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
+use crate::checker::exec::ExecCheck;
+use crate::checker::http::{HttpCheck, ResponseReader};
 use crate::checker::tcp::TcpCheck;
 use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
 use crate::checker::{Checker, ConnectOptions};
@@ -242,6 +244,112 @@ impl AsyncChecker for DnsCheck {
                     },
                     Ok(UdpReply::Silent) => return Outcome::Failure(FailReason::Timeout),
                     Err(r) => return Outcome::Failure(r),
+                }
+            }
+        })
+    }
+}
+
+/// Connects a TCP stream registered with tokio, within the connect deadline.
+async fn tcp_stream(
+    opts: &ConnectOptions,
+    deadline: Instant,
+) -> Result<tokio::net::TcpStream, FailReason> {
+    let sock = opts
+        .socket(Type::STREAM, Protocol::TCP)
+        .map_err(|e| FailReason::from_io(&e))?;
+    match sock.connect(&socket2::SockAddr::from(opts.destination())) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(FailReason::from_io(&e)),
+    }
+    let stream = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock))
+        .map_err(|e| FailReason::Io(e.to_string()))?;
+    match tokio::time::timeout_at(opts.connect_deadline(deadline).into(), stream.writable()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(FailReason::from_io(&e)),
+        Err(_) => return Err(FailReason::Timeout),
+    }
+    match stream.take_error() {
+        Ok(None) => Ok(stream),
+        Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+    }
+}
+
+/// Native async HTTP GET, sharing the response parser with the blocking client.
+impl AsyncChecker for HttpCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let fetch = async {
+                let mut stream = tcp_stream(&self.connect, deadline).await?;
+                stream
+                    .write_all(&self.request())
+                    .await
+                    .map_err(|e| FailReason::from_io(&e))?;
+                let mut reader = ResponseReader::new(self);
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = stream
+                        .read(&mut chunk)
+                        .await
+                        .map_err(|e| FailReason::from_io(&e))?;
+                    if n == 0 {
+                        return reader.eof();
+                    }
+                    if let Some(r) = reader.feed(&chunk[..n])? {
+                        return Ok(r);
+                    }
+                }
+            };
+            let result = tokio::time::timeout_at(deadline.into(), fetch)
+                .await
+                .unwrap_or(Err(FailReason::Timeout));
+            match result.and_then(|r| self.judge(&r)) {
+                Ok(s) => Outcome::Success(s),
+                Err(r) => Outcome::Failure(r),
+            }
+        })
+    }
+}
+
+/// Native async program execution (tokio's child reaper, no thread per probe).
+impl AsyncChecker for ExecCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let mut cmd = tokio::process::Command::new(&self.program);
+            cmd.args(&self.args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .process_group(0)
+                .kill_on_drop(true);
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) => {
+                    return Outcome::Failure(FailReason::Io(format!(
+                        "cannot run {}: {e}",
+                        self.program
+                    )));
+                }
+            };
+            match tokio::time::timeout_at(deadline.into(), child.wait()).await {
+                Ok(Ok(status)) => self.judge(status),
+                Ok(Err(e)) => Outcome::Failure(FailReason::Io(e.to_string())),
+                Err(_) => {
+                    if let Some(pid) = child.id() {
+                        // SAFETY: signalling the process group we created; no memory involved.
+                        unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+                    }
+                    let _ = child.wait().await;
+                    Outcome::Failure(FailReason::Timeout)
                 }
             }
         })

@@ -227,3 +227,70 @@ async fn async_dns_against_dnsmasq() {
         lvs_healthcheck::Outcome::Failure(FailReason::Unreachable(Unreachable::Port))
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_http_and_exec() {
+    use lvs_healthcheck::Outcome;
+    use lvs_healthcheck::checker::exec::ExecCheck;
+    use lvs_healthcheck::checker::http::HttpCheck;
+
+    let (a, hosts) = common::http_server();
+    let mut ok = HttpCheck::new(ConnectOptions::new(a), "/ok");
+    ok.virtual_host = Some("www.lab".into());
+    ok.body_contains = Some(b"www1".to_vec());
+    assert_eq!(
+        AsyncChecker::check(&ok, common::soon(2000)).await,
+        Outcome::Success(Success::HttpStatus(200))
+    );
+    assert_eq!(
+        hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+            .map(String::as_str),
+        Some("www.lab")
+    );
+    let err = HttpCheck::new(ConnectOptions::new(a), "/err");
+    assert_eq!(
+        AsyncChecker::check(&err, common::soon(2000)).await,
+        Outcome::Failure(FailReason::BadStatus(500))
+    );
+    let mut digest = HttpCheck::new(ConnectOptions::new(a), "/chunked");
+    digest.body_md5 = HttpCheck::parse_md5_hex("00b071bd22658431cc6ec1d5d9f6f287");
+    assert!(
+        AsyncChecker::check(&digest, common::soon(2000))
+            .await
+            .is_success()
+    );
+    let mut wrong = ok.clone();
+    wrong.body_contains = Some(b"www2".to_vec());
+    assert_eq!(
+        AsyncChecker::check(&wrong, common::soon(2000)).await,
+        Outcome::Failure(FailReason::BadBody)
+    );
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let silent = HttpCheck::new(
+        ConnectOptions::new(mute.local_addr().unwrap_or_else(|e| panic!("{e}"))),
+        "/",
+    );
+    assert_eq!(
+        AsyncChecker::check(&silent, common::soon(300)).await,
+        Outcome::Failure(FailReason::Timeout)
+    );
+
+    let mut dynamic = ExecCheck::new("sh", &["-c", "exit 7"]);
+    assert_eq!(
+        AsyncChecker::check(&dynamic, common::soon(5000)).await,
+        Outcome::Failure(FailReason::ExitStatus(7))
+    );
+    dynamic.dynamic_weight = true;
+    assert_eq!(
+        AsyncChecker::check(&dynamic, common::soon(5000)).await,
+        Outcome::Success(Success::Exited { weight: Some(5) })
+    );
+    let slow = ExecCheck::new("sleep", &["10"]);
+    assert_eq!(
+        AsyncChecker::check(&slow, common::soon(200)).await,
+        Outcome::Failure(FailReason::Timeout)
+    );
+}

@@ -59,7 +59,8 @@ impl HttpCheck {
         Some(out)
     }
 
-    fn request(&self) -> Vec<u8> {
+    /// The request bytes.
+    pub(crate) fn request(&self) -> Vec<u8> {
         let host = match &self.virtual_host {
             Some(h) => h.clone(),
             None => {
@@ -119,6 +120,7 @@ pub struct Response {
 }
 
 /// Framing found in the head.
+#[derive(Debug)]
 enum Framing {
     Length(usize),
     Chunked,
@@ -171,12 +173,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(u16, Framing, usize)>, FailReason> {
     Ok(Some((status, framing, end + 4)))
 }
 
-/// Decodes a chunked body; `Ok(None)` if incomplete.
-fn dechunk(mut data: &[u8], cap: usize) -> Result<Option<Vec<u8>>, FailReason> {
+/// Decodes a chunked body: the bytes of the complete chunks so far, and
+/// whether the last chunk was seen (or `cap` reached).
+fn dechunk(mut data: &[u8], cap: usize) -> Result<(Vec<u8>, bool), FailReason> {
     let mut out = Vec::new();
     loop {
         let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
-            return Ok(None);
+            return Ok((out, false));
         };
         let size_text = std::str::from_utf8(&data[..eol])
             .map_err(|_| FailReason::BadReply("bad chunk size".into()))?;
@@ -185,17 +188,97 @@ fn dechunk(mut data: &[u8], cap: usize) -> Result<Option<Vec<u8>>, FailReason> {
             .map_err(|_| FailReason::BadReply(format!("bad chunk size {size_text:?}")))?;
         data = &data[eol + 2..];
         if size == 0 {
-            return Ok(Some(out));
+            return Ok((out, true));
         }
         if data.len() < size + 2 {
-            return Ok(None);
+            return Ok((out, false));
         }
         out.extend_from_slice(&data[..size]);
-        if out.len() > cap {
+        if out.len() >= cap {
             out.truncate(cap);
-            return Ok(Some(out));
+            return Ok((out, true));
         }
         data = &data[size + 2..];
+    }
+}
+
+/// Reads an HTTP response from bytes as they arrive (sans-IO): shared by the
+/// blocking and the async client.
+#[derive(Debug)]
+pub(crate) struct ResponseReader {
+    buf: Vec<u8>,
+    head: Option<(u16, Framing, usize)>,
+    wants_body: bool,
+    max_body: usize,
+}
+
+impl ResponseReader {
+    pub(crate) fn new(check: &HttpCheck) -> Self {
+        ResponseReader {
+            buf: Vec::with_capacity(4096),
+            head: None,
+            wants_body: check.wants_body(),
+            max_body: check.max_body,
+        }
+    }
+
+    /// Takes more bytes; returns the response once it is complete enough.
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<Response>, FailReason> {
+        self.buf.extend_from_slice(data);
+        if self.head.is_none() {
+            self.head = parse_head(&self.buf)?;
+        }
+        let Some((status, framing, start)) = &self.head else {
+            return Ok(None);
+        };
+        let status = *status;
+        if !self.wants_body {
+            return Ok(Some(Response {
+                status,
+                body: Vec::new(),
+            }));
+        }
+        let body = &self.buf[*start..];
+        let cap = self.max_body;
+        Ok(match framing {
+            Framing::Length(n) if body.len() >= (*n).min(cap) => Some(Response {
+                status,
+                body: body[..body.len().min(*n).min(cap)].to_vec(),
+            }),
+            Framing::Chunked => {
+                let (decoded, complete) = dechunk(body, cap)?;
+                // Chunk framing costs a little: give up on the rest past twice the cap.
+                if complete || body.len() > cap.saturating_mul(2).max(64 * 1024) {
+                    Some(Response {
+                        status,
+                        body: decoded,
+                    })
+                } else {
+                    None
+                }
+            }
+            Framing::UntilClose if body.len() >= cap => Some(Response {
+                status,
+                body: body[..cap].to_vec(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// The peer closed the connection.
+    pub(crate) fn eof(&self) -> Result<Response, FailReason> {
+        match &self.head {
+            Some((status, Framing::UntilClose, start)) => Ok(Response {
+                status: *status,
+                body: self.buf[*start..].to_vec(),
+            }),
+            Some(_) => Err(FailReason::BadReply(
+                "connection closed inside the body".into(),
+            )),
+            None => Err(FailReason::BadReply(
+                "connection closed before a response".into(),
+            )),
+        }
     }
 }
 
@@ -225,61 +308,16 @@ impl HttpCheck {
             self.connect.connect_deadline(deadline),
         )?;
         send_all(&sock, &self.request(), deadline)?;
-        let mut buf = Vec::with_capacity(4096);
+        let mut reader = ResponseReader::new(self);
         let mut chunk = [0u8; 8192];
-        let mut head: Option<(u16, Framing, usize)> = None;
         loop {
-            if head.is_none() {
-                head = parse_head(&buf)?;
-            }
-            if let Some((status, framing, start)) = &head {
-                if !self.wants_body() {
-                    return Ok(Response {
-                        status: *status,
-                        body: Vec::new(),
-                    });
-                }
-                let body = &buf[*start..];
-                match framing {
-                    Framing::Length(n) if body.len() >= *n || body.len() >= self.max_body => {
-                        return Ok(Response {
-                            status: *status,
-                            body: body[..body.len().min(*n).min(self.max_body)].to_vec(),
-                        });
-                    }
-                    Framing::Chunked => {
-                        if let Some(b) = dechunk(body, self.max_body)? {
-                            return Ok(Response {
-                                status: *status,
-                                body: b,
-                            });
-                        }
-                    }
-                    Framing::UntilClose if body.len() >= self.max_body => {
-                        return Ok(Response {
-                            status: *status,
-                            body: body[..self.max_body].to_vec(),
-                        });
-                    }
-                    _ => {}
-                }
-            }
             let n = recv_some(&sock, &mut chunk, deadline)?;
             if n == 0 {
-                return match head {
-                    Some((status, Framing::UntilClose, start)) => Ok(Response {
-                        status,
-                        body: buf[start..].to_vec(),
-                    }),
-                    Some(_) => Err(FailReason::BadReply(
-                        "connection closed inside the body".into(),
-                    )),
-                    None => Err(FailReason::BadReply(
-                        "connection closed before a response".into(),
-                    )),
-                };
+                return reader.eof();
             }
-            buf.extend_from_slice(&chunk[..n]);
+            if let Some(r) = reader.feed(&chunk[..n])? {
+                return Ok(r);
+            }
         }
     }
 }
@@ -299,9 +337,13 @@ mod tests {
         assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
         assert_eq!(
             dechunk(b"3\r\nwww\r\n1;x=y\r\n1\r\n0\r\n\r\n", 100),
-            Ok(Some(b"www1".to_vec()))
+            Ok((b"www1".to_vec(), true))
         );
-        assert_eq!(dechunk(b"3\r\nww", 100), Ok(None));
+        assert_eq!(dechunk(b"3\r\nww", 100), Ok((Vec::new(), false)));
+        assert_eq!(
+            dechunk(b"3\r\nwww\r\n3\r\nxyz\r\n", 4),
+            Ok((b"wwwx".to_vec(), true))
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Servers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lvs_healthcheck::checker::dns::DnsCheck;
@@ -98,4 +100,43 @@ impl Drop for Dnsmasq {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A tiny HTTP/1.1 server: `/ok` → 200 "www1\n", `/err` → 500, `/chunked`
+/// → 200 chunked "www1\n". Records the Host headers it saw.
+pub fn http_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let a = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let hosts = Arc::new(Mutex::new(Vec::new()));
+    let h = hosts.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&req).into_owned();
+            let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+            if let Some(host) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Host: ").map(str::to_string))
+            {
+                h.lock().unwrap_or_else(|e| e.into_inner()).push(host);
+            }
+            let resp: &[u8] = match path.as_str() {
+                "/ok" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nwww1\n",
+                "/chunked" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nwww\r\n2\r\n1\n\r\n0\r\n\r\n"
+                }
+                _ => b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops",
+            };
+            let _ = s.write_all(resp);
+        }
+    });
+    (a, hosts)
 }
