@@ -672,3 +672,17 @@ fn vip_families_must_not_mix_and_v3_has_no_authentication() {
         Some(Authentication::Pass("secret".into()))
     );
 }
+
+#[test]
+fn udp_check_with_short_timeout_and_no_reply_warns() {
+    let base = "virtual_server 10.0.0.1 53 {\n protocol UDP\n real_server 10.0.0.2 53 {\n  UDP_CHECK { X }\n }\n}\n";
+    let (_, w) = ok(&base.replace("X", "connect_timeout 3"));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].to_string().starts_with(
+        "t.conf:4:3: warning: UDP_CHECK without `require_reply` counts silence as success"
+    ));
+    let (_, w) = ok(&base.replace("X", "connect_timeout 4"));
+    assert!(w.is_empty(), "{w:?}");
+    let (_, w) = ok(&base.replace("X", "connect_timeout 1 require_reply"));
+    assert!(w.is_empty(), "{w:?}");
+}

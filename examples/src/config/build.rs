@@ -1543,7 +1543,24 @@ impl Builder<'_> {
         common.alpha = t.alpha.unwrap_or(false);
         let kind = match kw {
             "TCP_CHECK" => CheckKind::Tcp,
-            "UDP_CHECK" => CheckKind::Udp(udp),
+            "UDP_CHECK" => {
+                // Without require_reply, silence counts as success: only an ICMP
+                // error fails the check, and for a host that is down that error
+                // comes from ARP giving up (about 3 s on Linux).
+                if udp.require_reply.is_none() && common.connect_timeout < Duration::from_secs(4) {
+                    self.warn(
+                        n.loc(),
+                        format!(
+                            "UDP_CHECK without `require_reply` counts silence as success, so a real \
+                             server whose host is down is only noticed when ARP fails (about 3 s); \
+                             with connect_timeout {:?} it may stay in the pool (keepalived's manual \
+                             advises at least 4 s, or use `require_reply` or DNS_CHECK)",
+                            common.connect_timeout
+                        ),
+                    );
+                }
+                CheckKind::Udp(udp)
+            }
             "DNS_CHECK" => {
                 match (dns_type, &dns_name) {
                     (None, None) => self.warn(
