@@ -177,6 +177,7 @@ fn main() {
     let policy = Policy {
         interval: Duration::from_secs(1),
         fast_interval: Duration::from_secs(1),
+        rise_interval: Duration::from_secs(1),
         down_interval: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
         rise: 1,
@@ -187,6 +188,7 @@ fn main() {
         initial_delay: Duration::ZERO,
         initial_jitter: Duration::from_secs(1),
         interval_jitter: Duration::ZERO,
+        from_start: false,
     };
     // Distinct checks: every (source address, listener) pair is its own probe.
     let mut runner = Runner::new(EngineConfig {

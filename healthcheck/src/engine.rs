@@ -182,6 +182,7 @@ pub struct MemberState {
 #[derive(Debug)]
 struct InFlight {
     attempt: u64,
+    started: Instant,
 }
 
 #[derive(Debug)]
@@ -463,7 +464,10 @@ impl<K: Clone + Eq + Hash> Engine<K> {
             p.queued = false;
             let due = p.due_at.take().unwrap_or(now);
             let deadline = now + p.policy.timeout;
-            p.in_flight = Some(InFlight { attempt: token });
+            p.in_flight = Some(InFlight {
+                attempt: token,
+                started: now,
+            });
             let key = p.key.clone();
             self.in_flight += 1;
             self.timers.push(Reverse((
@@ -501,10 +505,13 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         else {
             return false;
         };
-        if p.in_flight.as_ref().is_none_or(|f| f.attempt != id.attempt) {
-            return false;
-        }
-        p.in_flight = None;
+        let started = match p.in_flight.take() {
+            Some(f) if f.attempt == id.attempt => f.started,
+            other => {
+                p.in_flight = other;
+                return false;
+            }
+        };
         self.in_flight -= 1;
 
         let before = p.health;
@@ -529,7 +536,7 @@ impl<K: Clone + Eq + Hash> Engine<K> {
                 if p.health == Health::Up {
                     p.policy.interval
                 } else {
-                    p.policy.fast_interval
+                    p.policy.rise_interval
                 }
             }
             Outcome::Failure(reason) => {
@@ -571,7 +578,8 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         } else {
             (None, Vec::new())
         };
-        let next = now + delay + self.rng.below(jitter);
+        let base = if p.policy.from_start { started } else { now };
+        let next = (base + delay + self.rng.below(jitter)).max(now);
         self.schedule(id.slot, next);
 
         if let Some(w) = weight_change {

@@ -41,17 +41,19 @@ pub enum PolicyError {
 /// How one check is scheduled and judged. All times are relative; the
 /// engine adds them to the `now` it is given.
 ///
-/// The next probe is scheduled from the moment the previous *result* arrives
-/// (as keepalived does), so a probe that times out delays the next one by its
-/// timeout.
+/// By default the next probe is scheduled from the moment the previous
+/// *result* arrives (as keepalived's socket checkers do), so a probe that
+/// times out delays the next one by its timeout; see [`Policy::from_start`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Policy {
     /// Delay between probes while up and passing (keepalived `delay_loop`).
     pub interval: Duration,
-    /// Delay between probes while transitioning: up with failures counting
-    /// toward `fall`, or down with successes counting toward `rise`
-    /// (keepalived `delay_before_retry`).
+    /// Delay between probes while up with failures counting toward `fall`
+    /// (keepalived `delay_before_retry`: the retry delay).
     pub fast_interval: Duration,
+    /// Delay between probes while down with successes counting toward
+    /// `rise` (keepalived's `HTTP_GET` re-checks after `delay_loop`).
+    pub rise_interval: Duration,
     /// Delay between probes while down (keepalived: `delay_loop` again).
     pub down_interval: Duration,
     /// Deadline of one probe (keepalived `connect_timeout`).
@@ -77,6 +79,9 @@ pub struct Policy {
     /// Uniform random extra delay in `[0, interval_jitter)` added to every
     /// later interval, so probes started together drift apart.
     pub interval_jitter: Duration,
+    /// Count intervals from the probe's start instead of its result
+    /// (keepalived's `MISC_CHECK` does; its socket checkers count from the result).
+    pub from_start: bool,
 }
 
 impl Default for Policy {
@@ -99,6 +104,7 @@ impl Policy {
         for (name, d) in [
             ("interval", self.interval),
             ("fast_interval", self.fast_interval),
+            ("rise_interval", self.rise_interval),
             ("down_interval", self.down_interval),
             ("timeout", self.timeout),
         ] {
@@ -119,11 +125,14 @@ pub enum KeepalivedCheck {
     Tcp,
     /// `UDP_CHECK`: retry 1, delay_before_retry 1 s.
     Udp,
-    /// `HTTP_GET` / `SSL_GET`: retry 1, delay_before_retry 3 s.
+    /// `HTTP_GET` / `SSL_GET` with one `url`: retry 1, delay_before_retry
+    /// 3 s; a failed server needs two good answers `delay_loop` apart to come
+    /// back, and is probed every max(`delay_loop`, `delay_before_retry`) while down.
     Http,
     /// `DNS_CHECK`: retry 3, delay_before_retry = delay_loop.
     Dns,
-    /// `MISC_CHECK`: retry 0; its timeout (`misc_timeout`) defaults to `delay_loop`.
+    /// `MISC_CHECK`: retry 0; its timeout (`misc_timeout`) defaults to
+    /// `delay_loop`; intervals count from the script's start.
     Misc,
 }
 
@@ -131,14 +140,22 @@ pub enum KeepalivedCheck {
 /// configuration (`None` = keyword absent, keepalived's default applies).
 ///
 /// [`KeepalivedTiming::policy`] turns them into a [`Policy`] that schedules
-/// probes exactly as keepalived 2.x does (`check_tcp.c` `tcp_epilog` and its
-/// siblings):
+/// probes as keepalived 2.x does (`check_tcp.c` `tcp_epilog`, `check_udp.c`,
+/// `check_dns.c` `dns_final`, `check_http.c` `epilog`, `check_misc.c`):
 /// - up: a failure schedules a retry after `delay_before_retry`; `retry`
 ///   further failures in a row (so `retry + 1` in all) take it down;
-/// - down: probe every `delay_loop`; one success brings it up;
+/// - down: probe every `delay_loop`; one success brings it up (`HTTP_GET`:
+///   two successes `delay_loop` apart, probing every
+///   max(`delay_loop`, `delay_before_retry`) while down);
 /// - start: first probe after 1 s plus a random part of `warmup`; the very
 ///   first result decides alone (a first failure means down, no retries);
-/// - `alpha`: start down instead of up.
+/// - `alpha`: start down instead of up;
+/// - the next probe is timed from the result, except `MISC_CHECK` (from the
+///   script's start).
+///
+/// One corner is not reproduced: when a failure interrupts an `HTTP_GET`
+/// recovery, keepalived probes again after `delay_before_retry`, this policy
+/// after the down interval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeepalivedTiming {
     /// Which checker (for the defaults).
@@ -193,12 +210,19 @@ impl KeepalivedTiming {
             KeepalivedCheck::Misc => delay_loop,
             _ => KEEPALIVED_DEFAULT_CONNECT_TIMEOUT,
         });
+        let dbr = self.delay_before_retry.unwrap_or(default_dbr);
+        let http = self.check == KeepalivedCheck::Http;
         Policy {
             interval: delay_loop,
-            fast_interval: self.delay_before_retry.unwrap_or(default_dbr),
-            down_interval: delay_loop,
+            fast_interval: dbr,
+            rise_interval: delay_loop,
+            down_interval: if http {
+                delay_loop.max(dbr)
+            } else {
+                delay_loop
+            },
             timeout,
-            rise: 1,
+            rise: if http { 2 } else { 1 },
             fall: retry.saturating_add(1),
             initial: if self.alpha {
                 InitialState::Down
@@ -210,6 +234,7 @@ impl KeepalivedTiming {
             initial_delay: KEEPALIVED_BOOTSTRAP_DELAY,
             initial_jitter: self.warmup.unwrap_or(delay_loop),
             interval_jitter: Duration::ZERO,
+            from_start: self.check == KeepalivedCheck::Misc,
         }
     }
 }
@@ -247,12 +272,20 @@ mod tests {
         .policy();
         assert_eq!(dns.fall, 4);
         assert_eq!(dns.fast_interval, Duration::from_secs(7));
-        let http = KeepalivedTiming::new(KeepalivedCheck::Http).policy();
+        let http = KeepalivedTiming {
+            delay_loop: Some(Duration::from_secs(2)),
+            ..KeepalivedTiming::new(KeepalivedCheck::Http)
+        }
+        .policy();
         assert_eq!(http.fast_interval, Duration::from_secs(3));
         assert_eq!(http.timeout, Duration::from_secs(5));
+        assert_eq!((http.rise, http.rise_interval), (2, Duration::from_secs(2)));
+        assert_eq!(http.down_interval, Duration::from_secs(3));
+        assert!(!http.from_start);
         let misc = KeepalivedTiming::new(KeepalivedCheck::Misc).policy();
         assert_eq!(misc.fall, 1);
         assert_eq!(misc.timeout, Duration::from_secs(60));
+        assert!(misc.from_start);
         let alpha = KeepalivedTiming {
             alpha: true,
             ..KeepalivedTiming::new(KeepalivedCheck::Tcp)

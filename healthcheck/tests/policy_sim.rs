@@ -23,6 +23,10 @@ enum Backend {
     Refuse,
     /// Never answers: the probe times out at its deadline.
     BlackHole,
+    /// Passes after this many seconds (a slow script).
+    SlowUp(f64),
+    /// Fails after this many seconds (an HTTP 500, a script exiting 1).
+    SlowFail(f64),
 }
 
 /// A simulated network: each key follows a timeline of behaviours.
@@ -108,6 +112,15 @@ impl World {
                     Backend::Up => (now, Outcome::Success(Success::Connected)),
                     Backend::Refuse => (now, Outcome::Failure(FailReason::Refused)),
                     Backend::BlackHole => (req.deadline, Outcome::Failure(FailReason::Timeout)),
+                    Backend::SlowUp(d) if now + secs(d) < req.deadline => {
+                        (now + secs(d), Outcome::Success(Success::Connected))
+                    }
+                    Backend::SlowFail(d) if now + secs(d) < req.deadline => {
+                        (now + secs(d), Outcome::Failure(FailReason::BadStatus(500)))
+                    }
+                    Backend::SlowUp(_) | Backend::SlowFail(_) => {
+                        (req.deadline, Outcome::Failure(FailReason::Timeout))
+                    }
                 };
                 self.seq += 1;
                 self.outcomes.insert(self.seq, (req.id, outcome));
@@ -284,6 +297,7 @@ fn rise_and_fall_with_fast_and_slow_intervals() {
     let policy = Policy {
         interval: secs(5.0),
         fast_interval: secs(1.0),
+        rise_interval: secs(1.0),
         down_interval: secs(10.0),
         timeout: secs(2.0),
         rise: 2,
@@ -294,6 +308,7 @@ fn rise_and_fall_with_fast_and_slow_intervals() {
         initial_delay: Duration::ZERO,
         initial_jitter: Duration::ZERO,
         interval_jitter: Duration::ZERO,
+        from_start: false,
     };
     let mut e = engine();
     e.add_member(t0, ServiceId(1), "a", policy)
@@ -338,6 +353,7 @@ fn flapping_backend_is_damped_by_thresholds() {
     let damped = Policy {
         interval: secs(1.0),
         fast_interval: secs(1.0),
+        rise_interval: secs(1.0),
         down_interval: secs(1.0),
         timeout: secs(1.0),
         rise: 3,
@@ -348,6 +364,7 @@ fn flapping_backend_is_damped_by_thresholds() {
         initial_delay: Duration::ZERO,
         initial_jitter: Duration::ZERO,
         interval_jitter: Duration::ZERO,
+        from_start: false,
     };
     let mut e = engine();
     e.add_member(t0, ServiceId(1), "flappy", damped.clone())
@@ -378,6 +395,7 @@ fn jitter_stays_in_bounds_spreads_and_replays_by_seed() {
     let policy = Policy {
         interval: secs(2.0),
         fast_interval: secs(2.0),
+        rise_interval: secs(2.0),
         down_interval: secs(2.0),
         timeout: secs(1.0),
         rise: 1,
@@ -388,6 +406,7 @@ fn jitter_stays_in_bounds_spreads_and_replays_by_seed() {
         initial_delay: secs(1.0),
         initial_jitter: secs(2.0),
         interval_jitter: secs(0.5),
+        from_start: false,
     };
     let schedule = |seed: u64| {
         let mut e: Engine<&'static str> = Engine::new(EngineConfig {
@@ -725,4 +744,69 @@ fn seed_dns_udp_check_goes_down_six_seconds_after_its_last_success() {
     // Probes at 1, 6, 11 pass; 16 fails, the retry at 17 fails: down.
     assert_eq!(ts.len(), 1, "{events:#?}");
     assert_eq!((at(t0, ts[0]), ts[0].to), (secs(17.0), Health::Down));
+}
+
+#[test]
+fn keepalived_http_get_needs_two_good_answers_to_come_back() {
+    // HTTP_GET { delay_loop 2; retry 1; connect_timeout 3 } (delay_before_retry defaults to 3).
+    let policy = KeepalivedTiming {
+        delay_loop: Some(secs(2.0)),
+        retry: Some(1),
+        connect_timeout: Some(secs(3.0)),
+        warmup: Some(Duration::ZERO),
+        ..KeepalivedTiming::new(KeepalivedCheck::Http)
+    }
+    .policy();
+    let t0 = Instant::now();
+    let mut world = World::new(t0);
+    // Answers 500 from 10.5 s to 30 s.
+    world.set(
+        "www1",
+        &[(10.5, Backend::SlowFail(0.0)), (30.0, Backend::Up)],
+    );
+    let mut e = engine();
+    e.add_member(t0, ServiceId(80), "www1", policy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let events = world.run(&mut e, 40.0);
+    let ts = transitions(&events);
+    assert_eq!(ts.len(), 2, "{events:#?}");
+    // 11 fails, retry 3 s later at 14 fails: down.
+    assert_eq!(
+        (at(t0, ts[0]), ts[0].reason.clone()),
+        (secs(14.0), Some(FailReason::BadStatus(500)))
+    );
+    // Down: every max(delay_loop, delay_before_retry) = 3 s: 17 … 29 fail, 32 passes,
+    // and the second pass delay_loop later, at 34, brings it up.
+    assert_eq!(
+        (at(t0, ts[1]), ts[1].to, ts[1].consecutive),
+        (secs(34.0), Health::Up, 2)
+    );
+}
+
+#[test]
+fn keepalived_misc_check_counts_intervals_from_the_script_start() {
+    // MISC_CHECK { misc_timeout 3 } under delay_loop 5: retry 0 by default.
+    let policy = KeepalivedTiming {
+        delay_loop: Some(secs(5.0)),
+        connect_timeout: Some(secs(3.0)),
+        warmup: Some(Duration::ZERO),
+        ..KeepalivedTiming::new(KeepalivedCheck::Misc)
+    }
+    .policy();
+    let t0 = Instant::now();
+    let mut world = World::new(t0);
+    // The script takes 1 s; from 20 s it exits 1.
+    world.set(
+        "script",
+        &[(0.0, Backend::SlowUp(1.0)), (20.0, Backend::SlowFail(1.0))],
+    );
+    let mut e = engine();
+    e.add_member(t0, ServiceId(1), "script", policy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let events = world.run(&mut e, 24.0);
+    let starts: Vec<f64> = world.starts.iter().map(|s| s.1.as_secs_f64()).collect();
+    assert_eq!(starts, vec![1.0, 6.0, 11.0, 16.0, 21.0]);
+    let ts = transitions(&events);
+    assert_eq!(ts.len(), 1);
+    assert_eq!((at(t0, ts[0]), ts[0].to), (secs(22.0), Health::Down));
 }

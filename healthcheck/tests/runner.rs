@@ -19,6 +19,7 @@ fn fast_policy() -> Policy {
     Policy {
         interval: Duration::from_millis(100),
         fast_interval: Duration::from_millis(50),
+        rise_interval: Duration::from_millis(50),
         down_interval: Duration::from_millis(100),
         timeout: Duration::from_millis(500),
         rise: 1,
@@ -29,6 +30,7 @@ fn fast_policy() -> Policy {
         initial_delay: Duration::ZERO,
         initial_jitter: Duration::from_millis(20),
         interval_jitter: Duration::from_millis(10),
+        from_start: false,
     }
 }
 
