@@ -1,11 +1,15 @@
 //! Batched apply: many requests in flight before waiting, ACKs matched by
 //! sequence number, one result per operation.
 //!
-//! The kernel handles the requests of one datagram in order and answers each
-//! with its own ACK (`NLM_F_ACK`), so a failing operation does not stop the
-//! ones after it. Requests go out in datagrams of up to [`MAX_DATAGRAM`]
-//! bytes; ACKs are small (`NETLINK_CAP_ACK`) and the receive buffer is sized
-//! for a full datagram of them.
+//! Requests go out in datagrams of up to [`MAX_DATAGRAM`] bytes. The kernel
+//! runs the requests of a datagram in order, synchronously inside
+//! `sendmsg`, and a failing request does not stop the ones after it. It
+//! answers every failure with an error ACK carrying the request's sequence
+//! number, whether or not an ACK was asked for; so only the last request of
+//! each datagram carries `NLM_F_ACK`, and a request with no error ACK before
+//! that final ACK succeeded. This keeps one reply per datagram instead of
+//! one per operation (the kernel's error ACKs are small: `NETLINK_CAP_ACK`,
+//! and the receive buffer is sized for a datagram full of them).
 
 use crate::error::Error;
 use crate::handle::{IpvsHandle, Reply};
@@ -283,49 +287,64 @@ impl IpvsHandle {
         let mut start = 0;
         while start < ops.len() {
             let family = self.family_id()?;
-            // Fill one datagram.
-            let mut pending: HashMap<u32, usize> = HashMap::new();
+            // Fill one datagram. Only its last request asks for an ACK: the
+            // kernel runs a datagram's requests in order inside sendmsg and
+            // answers every failure with an error ACK whether asked or not,
+            // so a request without an error before the final ACK succeeded.
+            // That saves one reply per operation.
+            let mut sent: Vec<(u32, usize)> = Vec::new();
             let mut end = start;
-            let mut bytes = 0;
-            while end < ops.len() && bytes < MAX_DATAGRAM {
+            let mut last_at = 0;
+            while end < ops.len() && self.out_len() < MAX_DATAGRAM {
                 if let Some(m) = &messages[end] {
                     let seq = self.next_seq();
-                    let before = self.out_len();
-                    self.encode(family, NLM_F_REQUEST | NLM_F_ACK, seq, m);
-                    bytes += self.out_len() - before;
-                    pending.insert(seq, end);
+                    last_at = self.out_len();
+                    self.encode(family, NLM_F_REQUEST, seq, m);
+                    sent.push((seq, end));
                 }
                 end += 1;
             }
+            if !sent.is_empty() {
+                self.add_out_flags(last_at, NLM_F_ACK);
+            }
+            if sent.is_empty() {
+                start = end;
+                continue;
+            }
             self.send_out()?;
-            let mut errnos: Vec<(usize, i32)> = Vec::with_capacity(pending.len());
+            let last = sent[sent.len() - 1].0;
+            let mut failed: HashMap<u32, i32> = HashMap::new();
             let mut decoded = Vec::new();
-            while !pending.is_empty() {
+            'wait: loop {
                 let n = self.recv()?;
                 decoded.clear();
                 self.decode(n, &mut decoded)?;
                 for r in decoded.drain(..) {
-                    if let Reply::Ack { seq, errno } = r
-                        && let Some(i) = pending.remove(&seq)
-                    {
-                        errnos.push((i, errno));
+                    if let Reply::Ack { seq, errno } = r {
+                        if errno != 0 {
+                            failed.insert(seq, errno);
+                        }
+                        if seq == last {
+                            break 'wait;
+                        }
                     }
                 }
             }
             // Every request failing with ENOENT: the family id went stale
             // (ip_vs reloaded); resolve it again and resend this datagram.
-            if !errnos.is_empty()
-                && errnos.iter().all(|&(_, e)| e == libc::ENOENT)
+            if failed.len() == sent.len()
+                && failed.values().all(|&e| e == libc::ENOENT)
                 && self.family_changed()?
             {
                 continue;
             }
-            for (i, errno) in errnos {
-                results[i] = Some(if errno == 0 {
-                    Ok(())
-                } else {
-                    let m = messages[i].as_ref().map(|m| ops[i].kind().error(errno, m));
-                    Err(m.unwrap_or_else(|| Error::decode("ack for an unsent request")))
+            for (seq, i) in sent {
+                results[i] = Some(match failed.get(&seq) {
+                    None => Ok(()),
+                    Some(&errno) => Err(match &messages[i] {
+                        Some(m) => ops[i].kind().error(errno, m),
+                        None => Error::decode("ack for an unsent request"),
+                    }),
                 });
             }
             start = end;

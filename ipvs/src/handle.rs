@@ -267,6 +267,13 @@ impl IpvsHandle {
         self.out.len()
     }
 
+    /// ORs `flags` into the header of the request encoded at `offset`.
+    pub(crate) fn add_out_flags(&mut self, offset: usize, flags: u16) {
+        let f = &mut self.out[offset + 6..offset + 8];
+        let v = u16::from_ne_bytes([f[0], f[1]]) | flags;
+        f.copy_from_slice(&v.to_ne_bytes());
+    }
+
     pub(crate) fn send_out(&mut self) -> Result<(), Error> {
         let mut sent = 0;
         while sent < self.out.len() {

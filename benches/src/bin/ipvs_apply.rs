@@ -34,7 +34,12 @@ fn table(services: usize, dests: usize) -> Vec<VirtualServer> {
                 destinations: (0..dests)
                     .map(|d| {
                         let rip = Ipv4Addr::new(192, 168, d as u8, (i % 250) as u8 + 1);
-                        Destination::new(SocketAddr::new(rip.into(), 8080), ForwardMethod::DirectRoute)
+                        // Direct routing keeps the virtual port (ipvsadm
+                        // rewrites a DR destination's port to it).
+                        Destination::new(
+                            SocketAddr::new(rip.into(), 80),
+                            ForwardMethod::DirectRoute,
+                        )
                     })
                     .collect(),
             }
@@ -61,7 +66,11 @@ fn ipvsadm(ns: &Netns, args: &[&str], stdin: Option<&str>) -> (Duration, String)
     let mut child = Command::new("ip")
         .args(["netns", "exec", ns.name(), "ipvsadm"])
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -88,7 +97,45 @@ fn main() {
     lvs_testenv::require_program("ipvsadm");
     let t = table(services, dests);
     let requests = services * (1 + dests);
-    println!("table: {services} TCP services x {dests} DR destinations ({requests} write requests)");
+    println!(
+        "table: {services} TCP services x {dests} DR destinations ({requests} write requests)"
+    );
+
+    // User-space share: building and encoding every request, no kernel.
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for vs in &t {
+        let mut enc = |op: lvs_ipvs::Op| {
+            let m = op.to_message().expect("valid");
+            let mut buf = vec![0u8; netlink_packet_core::Emitable::buffer_len(&m)];
+            netlink_packet_core::Emitable::emit(&m, &mut buf);
+            bytes += buf.len();
+        };
+        enc(lvs_ipvs::Op::AddService(vs.service.clone()));
+        for d in &vs.destinations {
+            enc(lvs_ipvs::Op::AddDestination(vs.service.key, *d));
+        }
+    }
+    let encode = start.elapsed();
+    let start = Instant::now();
+    let mut n = 0;
+    for vs in &t {
+        for d in &vs.destinations {
+            n += lvs_ipvs::Op::AddDestination(vs.service.key, *d)
+                .to_message()
+                .expect("valid")
+                .attrs
+                .len();
+        }
+    }
+    println!(
+        "to_message only: {:.2} us/request ({n})",
+        start.elapsed().as_secs_f64() * 1e6 / requests as f64
+    );
+    println!(
+        "encode only: {:.1} us/request ({bytes} bytes)",
+        encode.as_secs_f64() * 1e6 / requests as f64
+    );
 
     // 1. Apply from empty.
     let ours_ns = Netns::new("bnours");
@@ -113,6 +160,24 @@ fn main() {
     let dumped = h2.table().expect("dump");
     let ours_dump = start.elapsed();
     let (theirs_dump, save) = ipvsadm(&theirs_ns, &["-Sn"], None);
+    // Where the dump time goes.
+    let start = Instant::now();
+    let n = h2.services().expect("services").len();
+    let services_dump = start.elapsed();
+    let key = dumped[0].service.service.key;
+    let start = Instant::now();
+    for _ in 0..200 {
+        h2.destinations(&key).expect("dests");
+    }
+    let dest_dump = start.elapsed() / 200;
+    let start = Instant::now();
+    for _ in 0..200 {
+        h2.info().expect("info");
+    }
+    let info_rt = start.elapsed() / 200;
+    println!(
+        "detail: service dump ({n}) {services_dump:?}, one destination dump {dest_dump:?}, one info round trip {info_rt:?}"
+    );
     assert_eq!(dumped.len(), services);
     assert_eq!(
         dumped.iter().map(|e| e.destinations.len()).sum::<usize>(),
@@ -121,14 +186,27 @@ fn main() {
     assert_eq!(save.lines().count(), requests, "ipvsadm -Sn lines");
     // Both namespaces hold the same table.
     let norm = |h: &mut IpvsHandle| {
-        let mut v: Vec<VirtualServer> = h.table().expect("dump").iter().map(|e| e.config()).collect();
+        let mut v: Vec<VirtualServer> = h
+            .table()
+            .expect("dump")
+            .iter()
+            .map(|e| e.config())
+            .collect();
         for x in &mut v {
             x.destinations.sort();
         }
         v.sort_by_key(|x| x.service.key);
         v
     };
-    assert!(norm(&mut h) == norm(&mut h2), "lvs-ipvs and ipvsadm -R produced different tables");
+    println!(
+        "measured: apply ours {:?} theirs {:?}; dump ours {:?} theirs {:?}",
+        ours_apply, theirs_apply, ours_dump, theirs_dump
+    );
+    let (a, b) = (norm(&mut h), norm(&mut h2));
+    if let Some((x, y)) = a.iter().zip(&b).find(|(x, y)| x != y) {
+        panic!("lvs-ipvs and ipvsadm -R produced different tables:\n{x:?}\n{y:?}");
+    }
+    assert_eq!(a.len(), b.len());
 
     // 3. No-op reconcile.
     let writes = h.write_requests();
