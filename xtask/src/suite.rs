@@ -5,7 +5,7 @@
 //! 2. `cargo test --workspace` on the host (unit, property and doc tests);
 //! 3. every ignored test named `netns_*`, on the host as root;
 //! 4. every ignored test named `vm_*`, inside one boot of the kernel VM;
-//! 5. the lab scenarios (when the workspace has them), in the VM.
+//! 5. the seed lab end to end (`lab`), in a second boot of the VM.
 //!
 //! An ignored test that no step runs is an error: nothing is skipped quietly.
 
@@ -247,6 +247,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
+    if host_only {
+        eprintln!("== the lab NOT run (--host-only was given)");
+    } else {
+        eprintln!("== the seed lab, end to end, in the kernel VM");
+        let c = run_lab(&mut failures)?;
+        total.add(c);
+    }
+
     println!();
     println!(
         "xtask test summary: {} passed, {} failed",
@@ -292,6 +300,47 @@ fn run_vm_tests(exes: &[(TestExe, usize)], failures: &mut Vec<String>) -> Result
     Ok(total)
 }
 
+/// Builds the example binaries and runs the whole lab in one VM boot;
+/// every verdict counts as a test.
+fn run_lab(failures: &mut Vec<String>) -> Result<Counts, String> {
+    run_status(cargo().args(["build", "-p", "lvs-examples", "--bins"]))?;
+    let bin = workspace_root().join("target/debug/lab");
+    let (out, ok) = lab_in_vm(&bin, "lab")?;
+    let mut c = Counts::default();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("lab: ") {
+            let nums: Vec<u64> = rest
+                .split(|ch: char| !ch.is_ascii_digit())
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if let [p, f] = nums[..] {
+                c.passed += p;
+                c.failed += f;
+            }
+        }
+    }
+    if !ok || c.failed > 0 || c.passed == 0 {
+        failures.push(format!(
+            "the lab ({} passed, {} failed)",
+            c.passed, c.failed
+        ));
+    }
+    Ok(c)
+}
+
+/// Runs the lab binary in the VM; returns its output and whether it exited 0.
+fn lab_in_vm(bin: &Path, name: &str) -> Result<(String, bool), String> {
+    let script = format!(
+        "{} > \"$RW/out\" 2>&1; echo $? > \"$RW/rc\"",
+        vm::shell_quote(&bin.display().to_string())
+    );
+    let outcome = vm::run_script(name, &script, Duration::from_secs(40 * 60))?;
+    let out = std::fs::read_to_string(outcome.rwdir.join("out")).unwrap_or_default();
+    print!("{out}");
+    let rc = std::fs::read_to_string(outcome.rwdir.join("rc")).unwrap_or_default();
+    Ok((out, rc.trim() == "0"))
+}
+
 /// `cargo xtask demo`: the main demo, inside the kernel VM.
 pub(crate) fn demo(_args: &[String]) -> Result<(), String> {
     if !crate::setup::is_root() {
@@ -300,20 +349,11 @@ pub(crate) fn demo(_args: &[String]) -> Result<(), String> {
     crate::setup::run()?;
     run_status(cargo().args(["build", "--release", "-p", "lvs-examples", "--bins"]))?;
     let bin = workspace_root().join("target/release/lab");
-    let script = format!(
-        "{} > \"$RW/out\" 2>&1; echo $? > \"$RW/rc\"",
-        vm::shell_quote(&bin.display().to_string())
-    );
-    let outcome = vm::run_script("demo", &script, Duration::from_secs(30 * 60))?;
-    print!(
-        "{}",
-        std::fs::read_to_string(outcome.rwdir.join("out")).unwrap_or_default()
-    );
-    let rc = std::fs::read_to_string(outcome.rwdir.join("rc")).unwrap_or_default();
-    if rc.trim() == "0" {
+    let (_, ok) = lab_in_vm(&bin, "demo")?;
+    if ok {
         Ok(())
     } else {
-        Err(format!("the demo failed in the VM (exit {})", rc.trim()))
+        Err("the lab reported failures (see the verdicts above)".into())
     }
 }
 
