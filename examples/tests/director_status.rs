@@ -1,0 +1,176 @@
+//! Rendering of `director status` and of the metrics endpoint; check mapping.
+
+use std::net::SocketAddr;
+
+use lvs_examples::config;
+use lvs_examples::director::checks;
+use lvs_examples::director::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
+use lvs_ipvs::{
+    Destination, DestinationEntry, ForwardMethod, Scheduler, Service, ServiceEntry, ServiceKey,
+    Stats, VirtualServerEntry,
+};
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn snapshot() -> Snapshot {
+    let dest = |a: &str, w, active, conns| DestinationEntry {
+        dest: Destination::new(sa(a), ForwardMethod::DirectRoute).with_weight(w),
+        active_conns: active,
+        inactive_conns: 0,
+        persistent_conns: 0,
+        stats: Stats {
+            conns,
+            ..Stats::default()
+        },
+        stats64: true,
+    };
+    Snapshot {
+        router_id: "NODE01".into(),
+        pid: 42,
+        config_file: "node01.conf".into(),
+        instances: vec![InstanceView {
+            name: "VI_1".into(),
+            interface: "ens18".into(),
+            vrid: 1,
+            state: "Master".into(),
+            priority: 100,
+            effective_priority: 100,
+            master: Some("172.20.0.81".parse().unwrap()),
+            vips: vec!["172.20.0.83/24".into()],
+            last_reason: "Startup".into(),
+        }],
+        real_servers: vec![
+            RealServerView {
+                virtual_server: "TCP 172.20.0.83:80".into(),
+                addr: sa("172.20.0.85:80"),
+                up: true,
+                weight: Some(1),
+                checks: vec![CheckView {
+                    description: "TCP_CHECK 172.20.0.85:80".into(),
+                    up: true,
+                    last_failure: None,
+                }],
+            },
+            RealServerView {
+                virtual_server: "TCP 172.20.0.83:80".into(),
+                addr: sa("172.20.0.86:80"),
+                up: false,
+                weight: None,
+                checks: vec![CheckView {
+                    description: "TCP_CHECK 172.20.0.86:80".into(),
+                    up: false,
+                    last_failure: Some("connection refused".into()),
+                }],
+            },
+        ],
+        ipvs: Some(Ok(vec![VirtualServerEntry {
+            service: ServiceEntry {
+                service: Service::new(ServiceKey::tcp(sa("172.20.0.83:80")), Scheduler::RoundRobin),
+                stats: Stats {
+                    conns: 12,
+                    ..Stats::default()
+                },
+                stats64: true,
+                raw_flags: 2,
+            },
+            destinations: vec![dest("172.20.0.85:80", 1, 3, 12)],
+        }])),
+    }
+}
+
+#[test]
+fn status_shows_vrrp_checks_and_table() {
+    let text = status::render(&snapshot());
+    let expected = "\
+director NODE01 (pid 42, config node01.conf)
+
+VRRP
+  VI_1 vrid 1 on ens18: MASTER priority 100/100 master 172.20.0.81 vips [172.20.0.83/24] (Startup)
+
+Real servers
+  TCP 172.20.0.83:80 -> 172.20.0.85:80 UP weight 1
+      TCP_CHECK 172.20.0.85:80 up
+  TCP 172.20.0.83:80 -> 172.20.0.86:80 DOWN not in table
+      TCP_CHECK 172.20.0.86:80 down (last failure: connection refused)
+
+IPVS
+  Prot LocalAddress:Port Scheduler Flags
+    -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+  TCP  172.20.0.83:80 rr
+    -> 172.20.0.85:80               Route   1      3          0
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn metrics_are_prometheus_text() {
+    let text = status::metrics(&snapshot());
+    for line in [
+        "lvs_director_vrrp_state{instance=\"VI_1\",state=\"master\"} 1",
+        "lvs_director_vrrp_state{instance=\"VI_1\",state=\"backup\"} 0",
+        "lvs_director_vrrp_priority{instance=\"VI_1\"} 100",
+        "lvs_director_realserver_up{virtual_server=\"TCP 172.20.0.83:80\",real_server=\"172.20.0.86:80\"} 0",
+        "lvs_ipvs_service_connections_total{service=\"TCP 172.20.0.83:80\"} 12",
+        "lvs_ipvs_destination_connections_total{service=\"TCP 172.20.0.83:80\",destination=\"172.20.0.85:80\"} 12",
+        "lvs_ipvs_destination_active_connections{service=\"TCP 172.20.0.83:80\",destination=\"172.20.0.85:80\"} 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Each family's samples follow its own TYPE line, contiguously.
+    let mut current = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for l in text.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            current = rest.split(' ').next().unwrap().to_string();
+            assert!(
+                seen.insert(current.clone()),
+                "family {current} declared twice"
+            );
+        } else if !l.starts_with('#') {
+            let name = l.split(['{', ' ']).next().unwrap();
+            assert_eq!(name, current, "sample {l:?} outside its family");
+        }
+    }
+}
+
+#[test]
+fn udp_check_is_up_unless_unreachable_and_dns_keeps_keepalived_defaults() {
+    let (cfg, warnings) = config::parse_str(
+        "t.conf",
+        "virtual_server 10.0.0.1 53 { protocol UDP lb_kind DR delay_loop 5
+           real_server 10.0.1.1 53 { UDP_CHECK { connect_timeout 3 } DNS_CHECK { } }
+         }",
+    )
+    .expect("valid");
+    let rs = &cfg.virtual_servers[0].real_servers[0];
+    let udp = checks::probes(rs, &rs.checks[0]);
+    assert_eq!(udp.len(), 1);
+    assert_eq!(udp[0].description, "UDP_CHECK 10.0.1.1:53");
+    let dbg = format!("{:?}", udp[0].checker);
+    assert!(dbg.contains("silent_is_up: true"), "{dbg}");
+    assert_eq!(udp[0].policy.fall, 2); // retry 1
+    let dns = checks::probes(rs, &rs.checks[1]);
+    let dbg = format!("{:?}", dns[0].checker);
+    assert!(
+        dbg.contains("qtype: 6") && dbg.contains("name: \".\""),
+        "{dbg}"
+    );
+    assert_eq!(dns[0].policy.fall, 4); // DNS_CHECK default retry 3
+    // The parser warns about `.` SOA, which forwarders refuse.
+    assert!(
+        warnings.iter().any(|w| w.to_string().contains("SOA")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn require_reply_nibbles_become_pattern_and_mask() {
+    let (p, m) = checks::reply_pattern(&[Some(0xa), None, Some(1), Some(2), Some(3)]);
+    assert_eq!(p, vec![0xa0, 0x12, 0x30]);
+    assert_eq!(m, vec![0x0f, 0x00, 0x0f]);
+}

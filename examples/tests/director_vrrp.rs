@@ -1,0 +1,125 @@
+//! VRRP instance → lvs-vrrp configuration, and the advert socket's parsing.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use lvs_examples::config;
+use lvs_examples::director::vrrp_map::{self, MapError};
+use lvs_examples::director::vrrp_socket::parse_ipv4;
+use lvs_vrrp::{AdvertInterval, Auth, Seconds};
+
+fn inst(text: &str) -> (config::VrrpInstance, config::GlobalDefs) {
+    let (cfg, _) = config::parse_str("t.conf", text).expect("valid");
+    (cfg.vrrp_instances[0].clone(), cfg.global)
+}
+
+const PRIMARY: IpAddr = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 81));
+
+#[test]
+fn lab_node01_instance() {
+    let (cfg, _) =
+        config::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf")).expect("valid");
+    let c = vrrp_map::router_config(&cfg.vrrp_instances[0], &cfg.global, PRIMARY).unwrap();
+    assert_eq!(c.vrid, 1);
+    assert_eq!(c.priority, 100);
+    assert_eq!(c.advert_interval, AdvertInterval::V2(Seconds(1)));
+    assert_eq!(c.primary_address, PRIMARY);
+    assert_eq!(
+        c.virtual_addresses,
+        vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83))]
+    );
+    assert!(c.start_as_master);
+    assert!(c.preempt);
+    assert!(c.unicast_peers.is_empty());
+    assert_eq!(c.auth, Auth::None);
+    // keepalived's GARP defaults: 5 at once, again 5 s later.
+    assert_eq!(c.announce.burst, 5);
+    assert_eq!(c.announce.repeat_after, Some(Duration::from_secs(5)));
+}
+
+#[test]
+fn backup_options_map() {
+    let (i, g) = inst(
+        "vrrp_instance V { state BACKUP interface eth0 virtual_router_id 7 priority 90
+           advert_int 2 nopreempt preempt_delay 10
+           unicast_peer { 172.20.0.82 }
+           track_interface { eth1 weight -20 eth2 }
+           authentication { auth_type PASS auth_pass secret12345 }
+           virtual_ipaddress { 172.20.0.83/24 }
+         }",
+    );
+    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    assert!(!c.start_as_master);
+    assert!(!c.preempt);
+    assert_eq!(c.preempt_delay, Duration::from_secs(10));
+    assert_eq!(c.advert_interval, AdvertInterval::V2(Seconds(2)));
+    assert_eq!(
+        c.unicast_peers,
+        vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 82))]
+    );
+    assert_eq!(c.auth, Auth::SimpleText(*b"secret12"));
+    let tracks: Vec<_> = c
+        .tracks
+        .iter()
+        .map(|t| (t.name.clone(), t.weight))
+        .collect();
+    assert_eq!(
+        tracks,
+        vec![
+            ("interface:eth1".to_string(), -20),
+            ("interface:eth2".to_string(), 0)
+        ]
+    );
+}
+
+#[test]
+fn track_reverse_inverts_link_state() {
+    let t = config::TrackInterface {
+        interface: "eth1".into(),
+        weight: 0,
+        reverse: true,
+    };
+    assert!(!vrrp_map::track_up(&t, true));
+    assert!(vrrp_map::track_up(&t, false));
+}
+
+#[test]
+fn vrrp_v3_keeps_centiseconds() {
+    let (i, g) = inst(
+        "global_defs { vrrp_version 3 }
+         vrrp_instance V { interface eth0 virtual_router_id 7 advert_int 0.5
+           virtual_ipaddress { 172.20.0.83 } }",
+    );
+    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    match c.advert_interval {
+        AdvertInterval::V3(cs) => assert_eq!(cs.get(), 50),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn vmac_is_refused_clearly() {
+    let (i, g) = inst(
+        "vrrp_instance V { interface eth0 virtual_router_id 7 use_vmac
+           virtual_ipaddress { 172.20.0.83 } }",
+    );
+    let e = vrrp_map::router_config(&i, &g, PRIMARY).unwrap_err();
+    assert_eq!(e, MapError::Vmac("V".into()));
+    assert!(e.to_string().contains("use_vmac"));
+}
+
+#[test]
+fn raw_socket_datagram_is_split() {
+    // IPv4 header (20 bytes, TTL 255, proto 112) + 4 payload bytes.
+    let mut d = vec![
+        0x45, 0, 0, 24, 0, 0, 0, 0, 255, 112, 0, 0, 172, 20, 0, 81, 224, 0, 0, 18,
+    ];
+    d.extend_from_slice(&[0x21, 1, 100, 1]);
+    let r = parse_ipv4(&d).unwrap();
+    assert_eq!(r.ttl, 255);
+    assert_eq!(r.source, Ipv4Addr::new(172, 20, 0, 81));
+    assert_eq!(r.destination, Ipv4Addr::new(224, 0, 0, 18));
+    assert_eq!(r.payload, vec![0x21, 1, 100, 1]);
+    assert!(parse_ipv4(&d[..10]).is_none());
+    assert!(parse_ipv4(&[0x65; 40]).is_none());
+}
