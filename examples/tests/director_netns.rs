@@ -1,0 +1,228 @@
+//! Two directors on one L2 segment (host kernel, no IPVS): election, VIP on
+//! the Master only, failover on kill, priority-0 handover on SIGTERM,
+//! leftover VIPs, status over the control socket, and a clear refusal when a
+//! configuration needs IPVS that the kernel lacks.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use lvs_testenv::{Lan, Netns, require_program, require_root};
+
+const DIRECTOR: &str = env!("CARGO_BIN_EXE_director");
+const VIP: &str = "172.20.0.83";
+
+fn vrrp_only(router_id: &str, state: &str, priority: u8) -> String {
+    format!(
+        "global_defs {{ router_id {router_id} }}
+vrrp_instance VI_1 {{
+    state {state}
+    interface ens18
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{ {VIP}/24 }}
+}}
+"
+    )
+}
+
+fn has_vip(ns: &Netns) -> bool {
+    ns.run(&["ip", "-4", "-o", "addr", "show", "dev", "ens18"])
+        .contains(&format!("inet {VIP}/"))
+}
+
+/// Polls until `cond` holds; returns the time it took, or panics after `limit`.
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return t0.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out after {limit:?} waiting for: {what}");
+}
+
+struct Node {
+    ns: std::sync::Arc<Netns>,
+    conf: PathBuf,
+    control: PathBuf,
+    log: PathBuf,
+}
+
+impl Node {
+    fn new(lan: &Lan, dir: &Path, name: &str, addr: &str, conf: &str) -> Node {
+        let ns = lan.add_host(name, &[addr]);
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).unwrap();
+        Node {
+            ns,
+            conf: conf_path,
+            control: dir.join(format!("{name}.sock")),
+            log: dir.join(format!("{name}.log")),
+        }
+    }
+
+    fn start(&self) -> u32 {
+        self.ns.spawn_logged(
+            &[
+                DIRECTOR,
+                "-f",
+                self.conf.to_str().unwrap(),
+                "--control",
+                self.control.to_str().unwrap(),
+            ],
+            &self.log,
+        )
+    }
+
+    fn status(&self) -> String {
+        let out = std::process::Command::new(DIRECTOR)
+            .args(["status", "--control", self.control.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "director status failed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(lvs_testenv::unique_name(tag));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_two_directors_one_master_failover_and_handover() {
+    require_root("director VRRP test");
+    require_program("ip");
+    let dir = tempdir("dvrrp");
+    let lan = Lan::new("dv");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "MASTER", 100),
+    );
+    let n2 = Node::new(
+        &lan,
+        &dir,
+        "n2",
+        "172.20.0.82/24",
+        &vrrp_only("N2", "BACKUP", 90),
+    );
+
+    // A VIP left behind by a killed earlier run on the future backup.
+    n2.ns
+        .run(&["ip", "addr", "add", &format!("{VIP}/24"), "dev", "ens18"]);
+    let _p2 = n2.start();
+    let mut p1 = n1.start();
+    wait_for("NODE01 holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+    wait_for(
+        "the leftover VIP leaves NODE02",
+        Duration::from_secs(5),
+        || !has_vip(&n2.ns),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        has_vip(&n1.ns) && !has_vip(&n2.ns),
+        "VIP on the master only"
+    );
+    assert!(n2.log().contains("removed a leftover VIP"), "{}", n2.log());
+    let s1 = n1.status();
+    let s2 = n2.status();
+    assert!(
+        s1.contains("VI_1 vrid 51 on ens18: MASTER priority 100/100"),
+        "{s1}"
+    );
+    assert!(
+        s2.contains("VI_1 vrid 51 on ens18: BACKUP priority 90/90 master 172.20.0.81"),
+        "{s2}"
+    );
+
+    // Graceful stop: priority 0 lets the backup take over after Skew_Time
+    // ((256-90)/256 s), not Master_Down_Interval; the VIP leaves at once.
+    let t0 = Instant::now();
+    assert!(
+        n1.ns.signal(p1, libc::SIGTERM, Duration::from_secs(5)),
+        "SIGTERM ends the director"
+    );
+    let stopped = t0.elapsed();
+    assert!(!has_vip(&n1.ns), "a stopped director keeps no VIP");
+    let handover = wait_for("NODE02 takes the VIP", Duration::from_secs(5), || {
+        has_vip(&n2.ns)
+    });
+    let handover = stopped + handover;
+    eprintln!("SIGTERM handover: {handover:?} (director stop took {stopped:?})");
+    assert!(
+        handover < Duration::from_millis(1500),
+        "priority-0 handover took {handover:?}"
+    );
+    assert!(
+        n1.log().contains("to=Initialize reason=Shutdown"),
+        "{}",
+        n1.log()
+    );
+
+    // The master comes back and preempts: one holder again.
+    p1 = n1.start();
+    wait_for("NODE01 preempts", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+    wait_for("NODE02 releases", Duration::from_secs(5), || {
+        !has_vip(&n2.ns)
+    });
+
+    // Killed master: the backup takes over after Master_Down_Interval
+    // (3 × 1 s + skew ≈ 3.65 s).
+    std::thread::sleep(Duration::from_secs(2));
+    n1.ns.kill(p1);
+    let failover = wait_for("NODE02 takes over", Duration::from_secs(8), || {
+        has_vip(&n2.ns)
+    });
+    eprintln!("SIGKILL failover: {failover:?}");
+    assert!(
+        failover > Duration::from_secs(2) && failover < Duration::from_secs(5),
+        "{failover:?}"
+    );
+    // A restarted master adopts its leftover VIP and the backup steps back.
+    let _p1 = n1.start();
+    wait_for(
+        "NODE02 releases after restart",
+        Duration::from_secs(5),
+        || !has_vip(&n2.ns),
+    );
+    assert!(has_vip(&n1.ns));
+    assert!(n2.log().contains("reason=HigherPriority"), "{}", n2.log());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_director_refuses_virtual_servers_without_ipvs() {
+    require_root("director IPVS refusal test");
+    let ipvs_loaded = std::path::Path::new("/proc/net/ip_vs").exists();
+    assert!(
+        !ipvs_loaded,
+        "this test checks the refusal on a kernel without IPVS; run it on the host"
+    );
+    let dir = tempdir("dnoipvs");
+    let lan = Lan::new("dn");
+    let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf");
+    let n1 = lan.add_host("n1", &["172.20.0.81/24"]);
+    let control = dir.join("n1.sock");
+    let out = n1.try_run(&[DIRECTOR, "-f", conf, "--control", control.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("IPVS is unavailable"), "{err}");
+    assert!(!has_vip(&n1), "nothing applied");
+    let _ = std::fs::remove_dir_all(&dir);
+}
