@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
@@ -105,6 +104,7 @@ impl RawPair {
             s.set_nonblocking(true)?;
             s.set_cloexec(true)?;
         }
+        setsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         match primary {
             IpAddr::V4(addr) => {
                 rx.join_multicast_v4_n(
@@ -179,18 +179,19 @@ impl VrrpSocket {
         pair.register()
     }
 
-    /// Receives one VRRP message into `buf`; returns its metadata and the
-    /// VRRP payload (a slice of `buf`). Non-VRRP or truncated datagrams are
-    /// skipped.
-    pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<(RecvMeta, &'b [u8])> {
+    /// Receives one VRRP message into `buf`; returns its metadata, the
+    /// VRRP payload (a slice of `buf`) and when the kernel received it.
+    /// Non-VRRP or truncated datagrams are skipped.
+    ///
+    /// The arrival instant comes from the kernel's receive timestamp
+    /// (`SO_TIMESTAMPNS`), so a late wake-up of this task does not push the
+    /// Backup's Master_Down_Timer back.
+    pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<(RecvMeta, &'b [u8], Instant)> {
         loop {
             let mut guard = self.rx.readable().await?;
-            let res = guard.try_io(|fd| match self.family {
-                Family::V4 => recv_v4(fd.get_ref(), buf),
-                Family::V6 => recv_v6(fd.get_ref(), buf),
-            });
+            let res = guard.try_io(|fd| recv_one(fd.get_ref(), self.family, buf));
             match res {
-                Ok(Ok(Some((meta, start, end)))) => return Ok((meta, &buf[start..end])),
+                Ok(Ok(Some(r))) => return Ok((r.meta, &buf[r.start..r.end], r.arrival)),
                 Ok(Ok(None)) => continue,
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
@@ -217,45 +218,49 @@ impl VrrpSocket {
     }
 }
 
-/// IPv4 raw sockets deliver the IP header: take TTL and addresses from it.
-fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<(RecvMeta, usize, usize)>> {
-    // SAFETY: recv_from only writes initialised bytes into the buffer, and
-    // MaybeUninit<u8> has u8's layout.
-    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-    let (n, _) = sock.recv_from(uninit)?;
-    let data = &buf[..n];
-    let Some(ip) = Ipv4Datagram::parse(data) else {
-        return Ok(None);
-    };
-    if ip.protocol != wire::PROTOCOL {
-        return Ok(None);
-    }
-    let start = ip.payload.as_ptr() as usize - data.as_ptr() as usize;
-    let end = start + ip.payload.len();
-    Ok(Some((
-        RecvMeta {
-            source: IpAddr::V4(ip.source),
-            destination: IpAddr::V4(ip.destination),
-            hop_limit: ip.ttl,
-        },
-        start,
-        end,
-    )))
+struct Received {
+    meta: RecvMeta,
+    start: usize,
+    end: usize,
+    arrival: Instant,
 }
 
-/// IPv6 raw sockets deliver the payload only: hop limit and destination
-/// come from ancillary data.
-fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<(RecvMeta, usize, usize)>> {
-    let mut src: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+/// Maps a kernel CLOCK_REALTIME receive timestamp onto the monotonic clock:
+/// now minus the packet's age (clamped to zero if the clocks disagree).
+fn arrival_instant(ts: Option<libc::timespec>) -> Instant {
+    let now = Instant::now();
+    let Some(ts) = ts else { return now };
+    let Ok(real_now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+        return now;
+    };
+    let stamp = std::time::Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    );
+    let age = real_now.saturating_sub(stamp);
+    // A packet is never older than a second here unless the wall clock
+    // stepped; then the receive time is the safer guess.
+    if age > std::time::Duration::from_secs(1) {
+        return now;
+    }
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// One `recvmsg`: IPv4 raw sockets deliver the IP header (TTL and addresses
+/// come from it); IPv6 raw sockets deliver the payload only (hop limit and
+/// destination come from ancillary data). Both carry a receive timestamp.
+fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<Received>> {
+    // SAFETY: all-zero sockaddr_storage and msghdr are valid values.
+    let mut src: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut control = [0u64; 32];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
-    // SAFETY: an all-zero msghdr is valid; every pointer set below outlives the call.
+    // SAFETY: see above; every pointer set below outlives the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut src as *mut libc::sockaddr_in6).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_name = (&mut src as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
@@ -265,37 +270,77 @@ fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<(RecvMeta, usize,
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    let n = n as usize;
     let mut hop_limit = None;
     let mut destination = None;
+    let mut stamp = None;
     // SAFETY: the CMSG_* walk stays within msg_control as the kernel filled it.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
         while !cmsg.is_null() {
             let h = &*cmsg;
-            if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_HOPLIMIT {
-                let v: libc::c_int = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                hop_limit = u8::try_from(v).ok();
-            } else if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_PKTINFO {
-                let info: libc::in6_pktinfo =
-                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                destination = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+            let data = libc::CMSG_DATA(cmsg);
+            match (h.cmsg_level, h.cmsg_type) {
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                    stamp = Some(std::ptr::read_unaligned(data.cast::<libc::timespec>()));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    let v: libc::c_int = std::ptr::read_unaligned(data.cast());
+                    hop_limit = u8::try_from(v).ok();
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                    destination = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                }
+                _ => {}
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
-    let (Some(hop_limit), Some(destination)) = (hop_limit, destination) else {
-        return Ok(None);
-    };
-    let source = Ipv6Addr::from(src.sin6_addr.s6_addr);
-    Ok(Some((
-        RecvMeta {
-            source: IpAddr::V6(source),
-            destination: IpAddr::V6(destination),
-            hop_limit,
-        },
-        0,
-        n as usize,
-    )))
+    let arrival = arrival_instant(stamp);
+    match family {
+        Family::V4 => {
+            let data = &buf[..n];
+            let Some(ip) = Ipv4Datagram::parse(data) else {
+                return Ok(None);
+            };
+            if ip.protocol != wire::PROTOCOL {
+                return Ok(None);
+            }
+            let start = ip.payload.as_ptr() as usize - data.as_ptr() as usize;
+            Ok(Some(Received {
+                meta: RecvMeta {
+                    source: IpAddr::V4(ip.source),
+                    destination: IpAddr::V4(ip.destination),
+                    hop_limit: ip.ttl,
+                },
+                start,
+                end: start + ip.payload.len(),
+                arrival,
+            }))
+        }
+        Family::V6 => {
+            let (Some(hop_limit), Some(destination)) = (hop_limit, destination) else {
+                return Ok(None);
+            };
+            if i32::from(src.ss_family) != libc::AF_INET6 {
+                return Ok(None);
+            }
+            // SAFETY: ss_family says the storage holds a sockaddr_in6.
+            let sin6: libc::sockaddr_in6 =
+                unsafe { std::ptr::read_unaligned((&src as *const libc::sockaddr_storage).cast()) };
+            Ok(Some(Received {
+                meta: RecvMeta {
+                    source: IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)),
+                    destination: IpAddr::V6(destination),
+                    hop_limit,
+                },
+                start: 0,
+                end: n,
+                arrival,
+            }))
+        }
+    }
 }
 
 /// A [`Router`] on a [`VrrpSocket`]: transmits advertisements itself and
@@ -370,8 +415,8 @@ impl Driver {
             };
             tokio::select! {
                 r = self.socket.recv(&mut self.buf) => {
-                    let (meta, payload) = r?;
-                    if let Err(e) = self.router.handle_packet(Instant::now(), &meta, payload) {
+                    let (meta, payload, arrival) = r?;
+                    if let Err(e) = self.router.handle_packet(arrival, &meta, payload) {
                         self.drops += 1;
                         self.last_drop = Some(e);
                     }

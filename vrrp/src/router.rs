@@ -241,6 +241,10 @@ pub struct Router {
     started: bool,
     effective_priority: u8,
     master_adver_interval: AdvertInterval,
+    /// Skew_Time and Master_Down_Interval for the current priority and
+    /// Master_Adver_Interval, recomputed only when either changes.
+    skew: Duration,
+    master_down: Duration,
     adver_timer: Option<Instant>,
     master_down_timer: Option<Instant>,
     startup_at: Option<Instant>,
@@ -270,6 +274,8 @@ impl Router {
             started: false,
             effective_priority: cfg.priority,
             master_adver_interval: cfg.advert_interval,
+            skew: Duration::ZERO,
+            master_down: Duration::ZERO,
             adver_timer: None,
             master_down_timer: None,
             startup_at: None,
@@ -283,7 +289,7 @@ impl Router {
             actions: VecDeque::new(),
             cfg,
         };
-        r.effective_priority = r.compute_priority();
+        r.set_priority(r.compute_priority());
         Ok(r)
     }
 
@@ -319,14 +325,33 @@ impl Router {
 
     /// `Skew_Time` with the current priority and interval.
     pub fn skew_time(&self) -> Duration {
-        self.master_adver_interval
-            .skew_time(self.effective_priority)
+        self.skew
     }
 
     /// `Master_Down_Interval` with the current priority and interval.
     pub fn master_down_interval(&self) -> Duration {
-        self.master_adver_interval
-            .master_down_interval(self.effective_priority)
+        self.master_down
+    }
+
+    fn set_priority(&mut self, priority: u8) {
+        self.effective_priority = priority;
+        self.refresh_intervals();
+    }
+
+    fn set_master_adver_interval(&mut self, interval: AdvertInterval) {
+        if interval != self.master_adver_interval {
+            self.master_adver_interval = interval;
+            self.refresh_intervals();
+        }
+    }
+
+    fn refresh_intervals(&mut self) {
+        self.skew = self
+            .master_adver_interval
+            .skew_time(self.effective_priority);
+        self.master_down = self
+            .master_adver_interval
+            .master_down_interval(self.effective_priority);
     }
 
     /// The virtual MAC if configured.
@@ -379,7 +404,8 @@ impl Router {
         if self.cfg.tracks[i].weight == 0 {
             self.fault_changed(now, was_faulted, FaultReason::Track(name.to_string()));
         } else {
-            self.effective_priority = self.compute_priority();
+            let p = self.compute_priority();
+            self.set_priority(p);
         }
         Ok(())
     }
@@ -623,7 +649,7 @@ impl Router {
     fn backup_receive(&mut self, now: Instant, meta: &RecvMeta, adv: &Advert) {
         if adv.priority == PRIORITY_STOP {
             // The Master resigned: take over after Skew_Time only.
-            self.master_down_timer = Some(now + self.skew_time());
+            self.master_down_timer = Some(now + self.skew);
             return;
         }
         let lower = adv.priority < self.effective_priority;
@@ -639,10 +665,10 @@ impl Router {
                 self.preempt_deadline = None;
             }
             if let AdvertInterval::V3(_) = self.cfg.advert_interval {
-                self.master_adver_interval = adv.interval;
+                self.set_master_adver_interval(adv.interval);
             }
             self.master = Some(meta.source);
-            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_down_timer = Some(now + self.master_down);
         }
         // else: a lower-priority Master with preempt on: ignore it and let
         // Master_Down_Timer expire.
@@ -661,10 +687,10 @@ impl Router {
         if wins {
             self.adver_timer = None;
             if let AdvertInterval::V3(_) = self.cfg.advert_interval {
-                self.master_adver_interval = adv.interval;
+                self.set_master_adver_interval(adv.interval);
             }
             self.master = Some(meta.source);
-            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_down_timer = Some(now + self.master_down);
             self.leave_master();
             self.set_state(
                 State::Backup,
@@ -711,14 +737,14 @@ impl Router {
     }
 
     fn state_from_startup(&mut self, now: Instant, reason: Reason) {
-        self.master_adver_interval = self.cfg.advert_interval;
+        self.set_master_adver_interval(self.cfg.advert_interval);
         if self.effective_priority == PRIORITY_OWNER {
             self.become_master(now, Reason::AddressOwner);
         } else if self.cfg.start_as_master && reason == Reason::Startup {
             self.become_master(now, Reason::Startup);
         } else {
             self.master = None;
-            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_down_timer = Some(now + self.master_down);
             self.set_state(State::Backup, reason);
         }
     }
@@ -739,7 +765,7 @@ impl Router {
     fn become_master(&mut self, now: Instant, reason: Reason) {
         self.master_down_timer = None;
         self.preempt_deadline = None;
-        self.master_adver_interval = self.cfg.advert_interval;
+        self.set_master_adver_interval(self.cfg.advert_interval);
         self.send_advert(self.effective_priority);
         self.adver_timer = Some(now + self.advert_interval());
         self.actions.push_back(Action::AddAddresses {

@@ -167,13 +167,19 @@ pub enum ChecksumForm {
 struct Sum(u64);
 
 impl Sum {
+    // Big-endian 32-bit words summed in 64 bits: 2^32 ≡ 1 (mod 2^16 - 1),
+    // so folding at the end gives the same one's-complement sum as 16-bit
+    // words, in half the additions.
     fn add_bytes(mut self, data: &[u8]) -> Sum {
-        let mut chunks = data.chunks_exact(2);
+        let mut chunks = data.chunks_exact(4);
         for c in &mut chunks {
-            self.0 += u64::from(u16::from_be_bytes([c[0], c[1]]));
+            self.0 += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
         }
-        if let [last] = chunks.remainder() {
-            self.0 += u64::from(*last) << 8;
+        match *chunks.remainder() {
+            [a] => self.0 += u64::from(a) << 8,
+            [a, b] => self.0 += u64::from(u16::from_be_bytes([a, b])),
+            [a, b, c] => self.0 += u64::from(u16::from_be_bytes([a, b])) + (u64::from(c) << 8),
+            _ => {}
         }
         self
     }

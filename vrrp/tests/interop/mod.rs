@@ -58,10 +58,10 @@ pub struct Harness {
     pub lan: Lan,
     pub ka_host: Arc<Netns>,
     pub our_host: Arc<Netns>,
-    dir: PathBuf,
-    ka_pid: Mutex<Option<u32>>,
-    ka_lines: Arc<Mutex<Vec<(Instant, String)>>>,
-    stop_tail: Arc<AtomicBool>,
+    /// keepalived on the "ka" host.
+    pub ka: Keepalived,
+    /// A second keepalived, on our host (to measure keepalived as Backup).
+    pub ka2: Keepalived,
     cmd: tokio::sync::mpsc::UnboundedSender<Cmd>,
     pub events: Arc<Mutex<Vec<(Instant, Action)>>>,
     our_primary: IpAddr,
@@ -119,32 +119,22 @@ impl Harness {
                 link_local(&our_host)
             }
         };
-        let dir = std::env::temp_dir().join(lvs_testenv::unique_name("lvs-vrrp-ka"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
         let events = Arc::new(Mutex::new(Vec::new()));
         let (cmd, rx) = tokio::sync::mpsc::unbounded_channel();
         let netns = our_host.file();
         let ev = events.clone();
         let vip_cidr = flavor.vip_cidr();
         std::thread::spawn(move || our_thread(netns, rx, ev, vip_cidr));
-        let ka_lines = Arc::new(Mutex::new(Vec::new()));
-        let stop_tail = Arc::new(AtomicBool::new(false));
-        {
-            let lines = ka_lines.clone();
-            let stop = stop_tail.clone();
-            let path = dir.join("ka.log");
-            std::thread::spawn(move || tail(path, lines, stop));
-        }
+        let ka = Keepalived::new(ka_host.clone());
+        let ka2 = Keepalived::new(our_host.clone());
         Harness {
             flavor,
             interval_cs,
             lan,
             ka_host,
             our_host,
-            dir,
-            ka_pid: Mutex::new(None),
-            ka_lines,
-            stop_tail,
+            ka,
+            ka2,
             cmd,
             events,
             our_primary,
@@ -168,77 +158,30 @@ impl Harness {
         )
     }
 
-    /// Starts keepalived with `priority` (state BACKUP, preempt on).
+    /// Starts keepalived on the "ka" host with `priority` (state BACKUP, preempt on).
     pub fn start_keepalived(&self, priority: u8) -> Instant {
-        let conf = self.dir.join("ka.conf");
-        std::fs::write(&conf, self.keepalived_conf(priority)).expect("write conf");
-        let d = self.dir.display();
-        let cmdline = format!(
-            "exec keepalived -n -l -D -P -R -f {d}/ka.conf -p {d}/ka.pid -r {d}/vrrp.pid -c {d}/chk.pid >> {d}/ka.log 2>&1"
-        );
-        let t = Instant::now();
-        let pid = self.ka_host.spawn(&["sh", "-c", &cmdline]);
-        *self.ka_pid.lock().expect("lock") = Some(pid);
-        t
+        self.ka.start(&self.keepalived_conf(priority))
     }
 
-    /// Stops keepalived: gracefully (SIGTERM, it resigns with priority 0)
-    /// or by SIGKILL of both its processes (peer loss). Returns the instant
-    /// just before the signal.
+    /// Stops the "ka" host's keepalived (see [`Keepalived::stop`]).
     pub fn stop_keepalived(&self, kill: bool) -> Instant {
-        let pid = self
-            .ka_pid
-            .lock()
-            .expect("lock")
-            .take()
-            .expect("keepalived running");
-        let child: Option<i32> = std::fs::read_to_string(self.dir.join("vrrp.pid"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        let t = Instant::now();
-        // SAFETY: kill(2) with pids we started.
-        unsafe {
-            if kill {
-                if let Some(c) = child {
-                    libc::kill(c, libc::SIGKILL);
-                }
-                libc::kill(pid as i32, libc::SIGKILL);
-            } else {
-                libc::kill(pid as i32, libc::SIGTERM);
-            }
-        }
-        if let Some(c) = child {
-            // SAFETY: signal 0 only probes for existence.
-            wait_until(Duration::from_secs(10), "keepalived's exit", || {
-                (unsafe { libc::kill(c, 0) } != 0).then_some(())
-            });
-        }
-        self.ka_host.kill(pid);
-        let _ = std::fs::remove_file(self.dir.join("vrrp.pid"));
-        t
+        self.ka.stop(kill)
     }
 
-    /// Waits for a keepalived log line containing `pattern`, seen after `since`.
+    /// Waits for a "ka" keepalived log line containing `pattern` after `since`.
     pub fn wait_keepalived(&self, pattern: &str, since: Instant, timeout: Duration) -> Instant {
-        wait_until(timeout, &format!("keepalived to log {pattern:?}"), || {
-            self.ka_lines
-                .lock()
-                .expect("lock")
-                .iter()
-                .find(|(t, l)| *t >= since && l.contains(pattern))
-                .map(|(t, _)| *t)
-        })
+        self.ka.wait(pattern, since, timeout)
     }
 
-    /// Keepalived never complained about what it received.
+    /// Neither keepalived complained about what it received.
     pub fn assert_keepalived_happy(&self) {
-        let lines = self.ka_lines.lock().expect("lock");
-        for (_, l) in lines.iter() {
-            let lower = l.to_lowercase();
-            for bad in ["invalid", "checksum", "mismatch", "bad ", "wrong", "error"] {
-                assert!(!lower.contains(bad), "keepalived complained: {l}");
-            }
-        }
+        self.ka.assert_happy();
+        self.ka2.assert_happy();
+    }
+
+    /// Starts the second keepalived, on our host, instead of our router.
+    pub fn start_keepalived_on_our_host(&self, priority: u8) -> Instant {
+        self.ka2.start(&self.keepalived_conf(priority))
     }
 
     pub fn start_ours(&self, priority: u8) -> Instant {
@@ -368,16 +311,124 @@ impl Harness {
 
     /// keepalived's log so far, for failure messages.
     pub fn keepalived_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ka.log")).unwrap_or_default()
+        std::fs::read_to_string(self.ka.dir.join("ka.log")).unwrap_or_default()
     }
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        if self.ka_pid.lock().map(|p| p.is_some()).unwrap_or(false) {
-            self.stop_keepalived(true);
-        }
         let _ = self.cmd.send(Cmd::Crash);
+    }
+}
+
+/// One keepalived process (parent + VRRP child) run from its own temp dir
+/// with its own config, pid files and log.
+pub struct Keepalived {
+    host: Arc<Netns>,
+    dir: PathBuf,
+    pid: Mutex<Option<u32>>,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+    stop_tail: Arc<AtomicBool>,
+}
+
+impl Keepalived {
+    fn new(host: Arc<Netns>) -> Keepalived {
+        let dir = std::env::temp_dir().join(lvs_testenv::unique_name("lvs-vrrp-ka"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stop_tail = Arc::new(AtomicBool::new(false));
+        {
+            let lines = lines.clone();
+            let stop = stop_tail.clone();
+            let path = dir.join("ka.log");
+            std::thread::spawn(move || tail(path, lines, stop));
+        }
+        Keepalived {
+            host,
+            dir,
+            pid: Mutex::new(None),
+            lines,
+            stop_tail,
+        }
+    }
+
+    fn start(&self, conf: &str) -> Instant {
+        std::fs::write(self.dir.join("ka.conf"), conf).expect("write conf");
+        let d = self.dir.display();
+        let cmdline = format!(
+            "exec keepalived -n -l -D -P -R -f {d}/ka.conf -p {d}/ka.pid -r {d}/vrrp.pid -c {d}/chk.pid >> {d}/ka.log 2>&1"
+        );
+        let t = Instant::now();
+        let pid = self.host.spawn(&["sh", "-c", &cmdline]);
+        *self.pid.lock().expect("lock") = Some(pid);
+        t
+    }
+
+    /// Stops keepalived: gracefully (SIGTERM, it resigns with priority 0)
+    /// or by SIGKILL of both its processes (peer loss). Returns the instant
+    /// just before the signal.
+    pub fn stop(&self, kill: bool) -> Instant {
+        let pid = self
+            .pid
+            .lock()
+            .expect("lock")
+            .take()
+            .expect("keepalived running");
+        let child: Option<i32> = std::fs::read_to_string(self.dir.join("vrrp.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let t = Instant::now();
+        // SAFETY: kill(2) with pids we started.
+        unsafe {
+            if kill {
+                if let Some(c) = child {
+                    libc::kill(c, libc::SIGKILL);
+                }
+                libc::kill(pid as i32, libc::SIGKILL);
+            } else {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        if let Some(c) = child {
+            // SAFETY: signal 0 only probes for existence.
+            wait_until(Duration::from_secs(10), "keepalived's exit", || {
+                (unsafe { libc::kill(c, 0) } != 0).then_some(())
+            });
+        }
+        self.host.kill(pid);
+        let _ = std::fs::remove_file(self.dir.join("vrrp.pid"));
+        t
+    }
+
+    /// Waits for a log line containing `pattern`, seen after `since`.
+    pub fn wait(&self, pattern: &str, since: Instant, timeout: Duration) -> Instant {
+        wait_until(timeout, &format!("keepalived to log {pattern:?}"), || {
+            self.lines
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|(t, l)| *t >= since && l.contains(pattern))
+                .map(|(t, _)| *t)
+        })
+    }
+
+    /// keepalived never complained about what it received.
+    pub fn assert_happy(&self) {
+        let lines = self.lines.lock().expect("lock");
+        for (_, l) in lines.iter() {
+            let lower = l.to_lowercase();
+            for bad in ["invalid", "checksum", "mismatch", "bad ", "wrong", "error"] {
+                assert!(!lower.contains(bad), "keepalived complained: {l}");
+            }
+        }
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        if self.pid.lock().map(|p| p.is_some()).unwrap_or(false) {
+            self.stop(true);
+        }
         self.stop_tail.store(true, Ordering::Relaxed);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -410,7 +461,7 @@ fn tail(path: PathBuf, lines: Arc<Mutex<Vec<(Instant, String)>>>, stop: Arc<Atom
                 buf.clear();
             }
         }
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(3));
     }
 }
 
@@ -443,12 +494,13 @@ fn our_thread(
         .build()
         .expect("runtime");
     let record = |a: Action| {
+        let at = Instant::now();
         match &a {
             Action::AddAddresses { .. } => ip_addr("add", vip_cidr),
             Action::RemoveAddresses { .. } => ip_addr("del", vip_cidr),
             _ => {}
         }
-        events.lock().expect("lock").push((Instant::now(), a));
+        events.lock().expect("lock").push((at, a));
     };
     rt.block_on(async {
         let mut driver: Option<Driver> = None;
