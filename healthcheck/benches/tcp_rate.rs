@@ -1,6 +1,6 @@
 //! Sustained TCP check rate through the tokio runner.
 //!
-//! Starts a child process with `LISTENERS` (10,000) loopback listeners (so their
+//! Starts a child process with 10,000 loopback listeners (`LVS_HC_BENCH_LISTENERS`) (so their
 //! accept work is not charged to us), registers enough distinct TCP checks
 //! (interval 1 s) to reach `LVS_HC_BENCH_RATE` checks per second (default
 //! 10,000), runs them for `LVS_HC_BENCH_SECS` (default 30) after a short
@@ -23,7 +23,10 @@ use lvs_healthcheck::{
     ServiceId, Success,
 };
 
-const LISTENERS: usize = 10_000;
+/// Listener count (`LVS_HC_BENCH_LISTENERS`, default 10,000).
+fn listeners() -> usize {
+    env_or("LVS_HC_BENCH_LISTENERS", 10_000) as usize
+}
 const CHILD_ENV: &str = "LVS_HC_BENCH_LISTENER";
 
 /// A check that passes at once without I/O.
@@ -55,7 +58,7 @@ fn listener_child() {
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     rt.block_on(async {
         let mut ports = Vec::new();
-        for _ in 0..LISTENERS {
+        for _ in 0..listeners() {
             let sock = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
             sock.bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -137,7 +140,20 @@ fn baseline(ports: &[u16], rate: u64, secs: u64, reset: bool) {
     );
 }
 
+/// Raises the open-file limit to its hard maximum (10,000 listeners need it).
+fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit on a struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() {
+    raise_nofile();
     if std::env::var_os(CHILD_ENV).is_some() {
         listener_child();
         return;
@@ -165,7 +181,8 @@ fn main() {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect();
-    assert_eq!(ports.len(), LISTENERS, "listener child failed: {line:?}");
+    let n_listeners = listeners();
+    assert_eq!(ports.len(), n_listeners, "listener child failed: {line:?}");
 
     if std::env::var_os("LVS_HC_BENCH_BASELINE").is_some() {
         baseline(&ports, rate, secs, reset);
@@ -197,11 +214,11 @@ fn main() {
         ..EngineConfig::default()
     });
     for i in 0..rate as usize {
-        let port = ports[i % LISTENERS];
+        let port = ports[i % n_listeners];
         let mut opts = ConnectOptions::new(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port));
         // Beyond one check per listener, distinct source addresses keep checks distinct.
-        if i >= LISTENERS {
-            opts.bind_addr = Some(IpAddr::from([127, 0, 0, 2 + (i / LISTENERS) as u8 % 250]));
+        if i >= n_listeners {
+            opts.bind_addr = Some(IpAddr::from([127, 0, 0, 2 + (i / n_listeners) as u8 % 250]));
         }
         let mut check = TcpCheck::new(opts);
         check.reset_on_close = reset;
