@@ -4,4 +4,5 @@
 pub mod backend;
 pub mod config;
 pub mod director;
+pub mod ipvsadm;
 pub mod lab;

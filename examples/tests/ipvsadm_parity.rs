@@ -1,0 +1,554 @@
+//! Our `ipvsadm` against Debian's ipvsadm 1.31, byte for byte, on real
+//! IPVS tables (kernel VM only).
+//!
+//! Each test builds one table twice, each in its own fresh network
+//! namespace: once with Debian's `/usr/sbin/ipvsadm`, once with ours. Then:
+//! - format parity: in the Debian-programmed namespace, every listing
+//!   (`-Ln`, `--stats`, `--rate`, `--exact`, `-Sn`, `--timeout`, `--daemon`,
+//!   …) printed by both tools must be identical, exit status included;
+//! - writer parity: Debian's listings of the namespace we programmed must
+//!   equal its listings of the one it programmed.
+
+use lvs_testenv::{Netns, require_root};
+use std::process::Output;
+
+const DEBIAN: &str = "/usr/sbin/ipvsadm";
+const OURS: &str = env!("CARGO_BIN_EXE_ipvsadm");
+
+/// Listings compared on every table.
+const LISTINGS: &[&[&str]] = &[
+    &["-Ln"],
+    &["-L", "-n", "--stats"],
+    &["-L", "-n", "--rate"],
+    &["-L", "-n", "--exact"],
+    &["-L", "-n", "--stats", "--exact"],
+    &["-L", "-n", "--rate", "--exact"],
+    &["-L", "-n", "--thresholds"],
+    &["-L", "-n", "--persistent-conn"],
+    &["-L", "-n", "--tun-info"],
+    &["-L", "-n", "--nosort"],
+    &["-S", "-n"],
+    &["-L", "--timeout"],
+    &["-L", "--daemon"],
+    &["-L", "-n", "-c"],
+];
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn run(ns: &Netns, tool: &str, args: &[&str]) -> Output {
+    let mut argv = vec![tool];
+    argv.extend_from_slice(args);
+    ns.try_run(&argv)
+}
+
+/// Programs `commands` with `tool` after the `setup` commands.
+fn program(tool: &str, setup: &[&[&str]], commands: &[&str]) -> Netns {
+    let ns = Netns::new("adm");
+    for s in setup {
+        ns.run(s);
+    }
+    for c in commands {
+        let args: Vec<&str> = c.split_whitespace().collect();
+        let o = run(&ns, tool, &args);
+        assert!(
+            o.status.success(),
+            "{tool} {c} failed in {}:\n{}",
+            ns.name(),
+            show(&o)
+        );
+    }
+    ns
+}
+
+/// Builds the table with both tools and checks format and writer parity.
+fn parity(setup: &[&[&str]], commands: &[&str], extra: &[&[&str]]) {
+    require_root("the ipvsadm parity tests");
+    assert!(
+        std::path::Path::new(DEBIAN).is_file(),
+        "Debian's ipvsadm is missing at {DEBIAN}: `apt-get install -y ipvsadm`"
+    );
+    let debian_ns = program(DEBIAN, setup, commands);
+    let ours_ns = program(OURS, setup, commands);
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for listing in LISTINGS.iter().chain(extra) {
+        let want = run(&debian_ns, DEBIAN, listing);
+        assert!(
+            want.status.success() || listing.contains(&"-c"),
+            "Debian's ipvsadm {listing:?} failed:\n{}",
+            show(&want)
+        );
+        let got = run(&debian_ns, OURS, listing);
+        compared += 1;
+        if got.stdout != want.stdout || got.status.success() != want.status.success() {
+            failures.push(format!(
+                "format parity, ipvsadm {}:\n=== Debian ===\n{}=== ours ===\n{}",
+                listing.join(" "),
+                show(&want),
+                show(&got)
+            ));
+        }
+        if listing.contains(&"-c") {
+            continue;
+        }
+        let written = run(&ours_ns, DEBIAN, listing);
+        if written.stdout != want.stdout {
+            failures.push(format!(
+                "writer parity (table programmed by our tool), Debian's ipvsadm {}:\n=== Debian-programmed ===\n{}=== ours-programmed ===\n{}",
+                listing.join(" "),
+                show(&want),
+                show(&written)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} listings differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_empty_table() {
+    parity(&[], &[], &[]);
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_seed_lab_table() {
+    parity(
+        &[],
+        &[
+            "-A -t 172.20.0.83:80 -s rr",
+            "-a -t 172.20.0.83:80 -r 172.20.0.85:80 -g -w 1",
+            "-a -t 172.20.0.83:80 -r 172.20.0.86:80 -g -w 1",
+            "-A -u 172.20.0.83:53 -s sh -p 50",
+            "-a -u 172.20.0.83:53 -r 172.20.0.85:53 -g -w 1",
+            "-a -u 172.20.0.83:53 -r 172.20.0.86:53 -g -w 1",
+        ],
+        &[
+            &["-L", "-n", "-t", "172.20.0.83:80"],
+            &["-L", "-n", "--stats", "-u", "172.20.0.83:53"],
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_tcp_masquerade_ports_and_weights() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.1.0.1:80 -s wlc",
+            "-a -t 10.1.0.1:80 -r 192.168.1.10:8080 -m -w 3",
+            "-a -t 10.1.0.1:80 -r 192.168.1.11:8081 -m -w 0",
+            "-a -t 10.1.0.1:80 -r 192.168.1.9 -m -w 65535",
+            "-a -t 10.1.0.1:80 -r 192.168.1.12:80 -m -w 100000",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_udp_one_packet_scheduling() {
+    parity(
+        &[],
+        &[
+            "-A -u 10.2.0.1:53 -s rr -o",
+            "-a -u 10.2.0.1:53 -r 10.2.0.11 -g",
+            "-a -u 10.2.0.1:53 -r 10.2.0.12 -g -w 2",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_sctp_service() {
+    parity(
+        &[],
+        &[
+            "--sctp-service 10.3.0.1:3868 -A -s lc",
+            "-a --sctp-service 10.3.0.1:3868 -r 10.3.0.11 -g",
+            "-a --sctp-service 10.3.0.1:3868 -r 10.3.0.12:3869 -m -w 4",
+        ],
+        &[&["-L", "-n", "--sctp-service", "10.3.0.1:3868"]],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_fwmark_ipv4() {
+    parity(
+        &[],
+        &[
+            "-A -f 1 -s wrr",
+            "-a -f 1 -r 10.4.0.11 -g -w 5",
+            "-a -f 1 -r 10.4.0.12 -m -w 2",
+            "-a -f 1 -r 10.4.0.10:8080 -m -w 1",
+            "-A -f 2 -s lblc -p 30",
+            "-a -f 2 -r 10.4.0.20 -g",
+        ],
+        &[&["-L", "-n", "-f", "1"]],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_fwmark_ipv6_and_large_mark() {
+    parity(
+        &[],
+        &[
+            "-A -f 5 -6 -s sed",
+            "-a -f 5 -6 -r 2001:db8::11 -g",
+            "-a -f 5 -6 -r [2001:db8::12]:8080 -m -w 3",
+            "-A -f 3000000000 -s nq",
+            "-a -f 3000000000 -r 10.5.0.1 -g",
+            "-A -f 2147483648 -s rr",
+            "-A -f 77 -s dh -p 600 -M 255.255.255.0",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_ipv6_services() {
+    parity(
+        &[],
+        &[
+            "-A -t [2001:db8::1]:80 -s rr",
+            "-a -t [2001:db8::1]:80 -r [2001:db8::a]:80 -m",
+            "-a -t [2001:db8::1]:80 -r [2001:db8:0:1::b]:8080 -m -w 7",
+            "-a -t [2001:db8::1]:80 -r [::ffff:10.0.0.1]:80 -m",
+            "-A -u [fd00::1:2:3:4]:53 -s sh -b sh-port",
+            "-a -u [fd00::1:2:3:4]:53 -r [fd00::2]:53 -g",
+            "-A -t [::1.2.3.4]:443 -s lc",
+        ],
+        &[&["-L", "-n", "-t", "[2001:db8::1]:80"]],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_ipv6_persistence_netmask() {
+    parity(
+        &[],
+        &[
+            "-A -t [2001:db8::5]:443 -s wlc -p 1800 -M 64",
+            "-a -t [2001:db8::5]:443 -r [2001:db8::50]:443 -g",
+            "-A -u [2001:db8::5]:53 -s rr -p",
+            "-a -u [2001:db8::5]:53 -r [2001:db8::51]:53 -g",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_ipv4_persistence_netmasks() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.6.0.1:0 -s rr -p",
+            "-a -t 10.6.0.1:0 -r 10.6.0.11 -g",
+            "-A -t 10.6.0.1:443 -s wrr -p 3600 -M 255.255.0.0",
+            "-a -t 10.6.0.1:443 -r 10.6.0.12 -g -w 2",
+            "-A -u 10.6.0.1:500 -s lblcr -p 86400 -M 0.0.0.0",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_scheduler_flags() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.7.0.1:80 -s sh -b sh-fallback,sh-port",
+            "-a -t 10.7.0.1:80 -r 10.7.0.11 -g",
+            "-A -t 10.7.0.2:80 -s mh -b mh-port",
+            "-a -t 10.7.0.2:80 -r 10.7.0.12 -g",
+            "-A -t 10.7.0.3:80 -s rr -b flag-1,flag-3",
+            "-A -t 10.7.0.4:80 -s sh -b sh-fallback -p 120",
+            "-A -u 10.7.0.5:53 -s mh -b mh-fallback,mh-port -o",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_every_scheduler() {
+    let scheds = [
+        "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh",
+    ];
+    let cmds: Vec<String> = scheds
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            [
+                format!("-A -t 10.8.0.{}:80 -s {s}", i + 1),
+                format!("-a -t 10.8.0.{}:80 -r 10.8.1.{} -m -w {i}", i + 1, i + 1),
+            ]
+        })
+        .collect();
+    let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+    parity(&[], &cmds, &[]);
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_thresholds() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.9.0.1:80 -s wlc",
+            "-a -t 10.9.0.1:80 -r 10.9.0.11 -m -x 1000 -y 200",
+            "-a -t 10.9.0.1:80 -r 10.9.0.12 -m -x 2147483647",
+            "-a -t 10.9.0.1:80 -r 10.9.0.13 -m -y 5 -w 9",
+            "-e -t 10.9.0.1:80 -r 10.9.0.13 -m -y 6 -x 60 -w 8",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_ipip_tunnels() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.10.0.1:80 -s rr",
+            "-a -t 10.10.0.1:80 -r 10.10.0.11 -i",
+            "-a -t 10.10.0.1:80 -r 10.10.0.12 -i -w 4 --tun-type ipip",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_gue_tunnels() {
+    parity(
+        &[],
+        &[
+            "-A -u 10.11.0.1:53 -s rr",
+            "-a -u 10.11.0.1:53 -r 10.11.0.11 -i --tun-type gue --tun-port 6080",
+            "-a -u 10.11.0.1:53 -r 10.11.0.12 -i --tun-type gue --tun-port 6081 --tun-csum",
+            "-a -u 10.11.0.1:53 -r 10.11.0.13 -i --tun-type gue --tun-port 65535 --tun-remcsum",
+            "-a -u 10.11.0.1:53 -r 10.11.0.14 -i --tun-type gue --tun-port 1 --tun-nocsum",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_gre_tunnels() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.12.0.1:443 -s wrr",
+            "-a -t 10.12.0.1:443 -r 10.12.0.11 -i --tun-type gre",
+            "-a -t 10.12.0.1:443 -r 10.12.0.12 -i --tun-type gre --tun-csum -w 2",
+            "-a -t 10.12.0.1:443 -r 10.12.0.13 -i --tun-type gre --tun-nocsum -w 3",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_mixed_family_tunnels() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.13.0.1:80 -s rr",
+            "-a -t 10.13.0.1:80 -r 2001:db8::13 -i",
+            "-a -t 10.13.0.1:80 -r 10.13.0.12 -i",
+            "-A -t [2001:db8::1300]:80 -s rr",
+            "-a -t [2001:db8::1300]:80 -r 10.13.0.20 -i --tun-type gue --tun-port 5555",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_local_node_destination() {
+    parity(
+        &[&["ip", "addr", "add", "10.14.0.5/32", "dev", "lo"]],
+        &[
+            "-A -t 10.14.0.1:80 -s rr",
+            "-a -t 10.14.0.1:80 -r 127.0.0.1:80 -m",
+            "-a -t 10.14.0.1:80 -r 10.14.0.5:80 -g",
+            "-a -t 10.14.0.1:80 -r 10.14.0.6:80 -g",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_sort_order_quirks() {
+    parity(
+        &[],
+        &[
+            "-A -t 192.168.0.1:80 -s rr",
+            "-A -t 10.0.0.1:80 -s rr",
+            "-A -t 172.16.0.1:80 -s rr",
+            "-A -t 200.0.0.1:80 -s rr",
+            "-A -t 10.0.0.1:8080 -s rr",
+            "-A -u 10.0.0.1:80 -s rr",
+            "-A -f 9 -s rr",
+            "-A -f 4000000000 -s rr",
+            "-A -t [2001:db8::1]:80 -s rr",
+            "-A -t [fe80::1]:80 -s rr",
+            "-A -t [::1]:80 -s rr",
+            "-a -t 10.0.0.1:80 -r 200.1.1.1 -m",
+            "-a -t 10.0.0.1:80 -r 10.1.1.1 -m",
+            "-a -t 10.0.0.1:80 -r 150.1.1.1 -m",
+            "-a -t 10.0.0.1:80 -r 10.1.1.1:81 -m",
+            "-a -t 10.0.0.1:80 -r 10.1.1.1:79 -m",
+            "-a -t 10.0.0.1:80 -r 1.1.1.1 -m",
+            "-a -t 10.0.0.1:80 -r 255.1.1.1 -m",
+            "-a -t [2001:db8::1]:80 -r [fe80::2]:80 -m",
+            "-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -m",
+            "-a -t [2001:db8::1]:80 -r [::2]:80 -m",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_edit_and_delete() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.15.0.1:80 -s rr",
+            "-a -t 10.15.0.1:80 -r 10.15.0.11 -g",
+            "-a -t 10.15.0.1:80 -r 10.15.0.12 -g",
+            "-a -t 10.15.0.1:80 -r 10.15.0.13 -g",
+            "-E -t 10.15.0.1:80 -s wlc -p 60",
+            "-e -t 10.15.0.1:80 -r 10.15.0.12 -g -w 9",
+            "-d -t 10.15.0.1:80 -r 10.15.0.13",
+            "-A -t 10.15.0.2:80 -s rr",
+            "-D -t 10.15.0.2:80",
+            "-A -u 10.15.0.3:53",
+            "-Z",
+            "-Z -u 10.15.0.3:53",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_flush() {
+    parity(
+        &[],
+        &[
+            "-A -t 10.16.0.1:80 -s rr",
+            "-a -t 10.16.0.1:80 -r 10.16.0.11 -g",
+            "-C",
+            "-A -t 10.16.0.2:80 -s lc",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_timeouts() {
+    parity(&[], &["--set 1000 100 200", "--set 0 30 0"], &[]);
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_sync_daemons() {
+    parity(
+        &[
+            &["ip", "link", "add", "sync0", "type", "dummy"],
+            &["ip", "link", "set", "sync0", "up", "multicast", "on"],
+            &["ip", "addr", "add", "10.17.0.1/24", "dev", "sync0"],
+        ],
+        &[
+            "--start-daemon master --mcast-interface sync0 --syncid 7 --sync-maxlen 1000 --mcast-group 239.1.2.3 --mcast-port 9000 --mcast-ttl 3",
+            "--start-daemon backup --mcast-interface sync0 --syncid 8",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_sync_daemon_stopped() {
+    parity(
+        &[
+            &["ip", "link", "add", "sync0", "type", "dummy"],
+            &["ip", "link", "set", "sync0", "up", "multicast", "on"],
+        ],
+        &[
+            "--start-daemon master --mcast-interface sync0",
+            "--start-daemon backup --mcast-interface sync0 --syncid 2",
+            "--stop-daemon master",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_persistence_engine_sip() {
+    parity(
+        &[],
+        &[
+            "-A -u 10.18.0.1:5060 -s rr -p 120 --pe sip",
+            "-a -u 10.18.0.1:5060 -r 10.18.0.11 -g",
+        ],
+        &[],
+    );
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_restore_from_save() {
+    require_root("the ipvsadm parity tests");
+    // Debian's save of a varied table, restored by our tool, saves the same.
+    let commands = [
+        "-A -t 10.19.0.1:80 -s rr -p 60 -M 255.255.255.0",
+        "-a -t 10.19.0.1:80 -r 10.19.0.11 -g -w 2",
+        "-A -u 10.19.0.1:53 -s mh -b mh-port -o",
+        "-a -u 10.19.0.1:53 -r 10.19.0.12 -i --tun-type gue --tun-port 6080 --tun-csum",
+        "-A -f 3 -6 -s wlc",
+        "-a -f 3 -6 -r 2001:db8::3 -m -w 0",
+    ];
+    let src = program(DEBIAN, &[], &commands);
+    let saved = run(&src, DEBIAN, &["-S", "-n"]);
+    assert!(saved.status.success(), "{}", show(&saved));
+    let dst = Netns::new("adm");
+    let script = format!(
+        "{OURS} -R <<'EOF'\n{}EOF\n",
+        String::from_utf8_lossy(&saved.stdout)
+    );
+    let o = dst.try_run(&["sh", "-c", &script]);
+    assert!(o.status.success(), "restore failed:\n{}", show(&o));
+    let again = run(&dst, DEBIAN, &["-S", "-n"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&saved.stdout)
+    );
+}
