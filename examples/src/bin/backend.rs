@@ -1,0 +1,143 @@
+//! `backend`: prepares a Direct Routing real server (VIP on `lo`, ARP
+//! suppression) through lvs-arpguard, audits it, and undoes it.
+//!
+//! ```text
+//! backend --vip 172.20.0.83 [--vip ...] [--mode sysctl|nft] [--iface lo]
+//!         [--segment IFACE]... [--all] [--state PATH]
+//! backend --audit --vip ... [--mode ...] [--iface ...]
+//! backend --undo [--state PATH]
+//! ```
+//!
+//! Exit codes: 0 prepared and audited clean (or undone), 1 the audit found
+//! a problem, 2 usage error, 3 the change itself failed.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use lvs_examples::backend::{self, DEFAULT_STATE, Mode, Options};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModeArg {
+    Sysctl,
+    Nft,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "backend",
+    version,
+    about = "Prepare, audit or undo a DR backend"
+)]
+struct Cli {
+    /// A VIP this backend serves (repeatable).
+    #[arg(long = "vip", value_name = "ADDR")]
+    vips: Vec<IpAddr>,
+    /// ARP suppression mode.
+    #[arg(long, value_enum, default_value = "sysctl")]
+    mode: ModeArg,
+    /// Interface holding the VIPs: lo, or a dummy interface (created).
+    #[arg(long, default_value = "lo")]
+    iface: String,
+    /// Segment-facing interface (repeatable; default: every up interface with IPv4).
+    #[arg(long = "segment", value_name = "IFACE")]
+    segments: Vec<String>,
+    /// Also set conf/all (covers interfaces created later).
+    #[arg(long)]
+    all: bool,
+    /// Where what was changed is recorded.
+    #[arg(long, default_value = DEFAULT_STATE)]
+    state: PathBuf,
+    /// Only audit.
+    #[arg(long, conflicts_with = "undo")]
+    audit: bool,
+    /// Remove everything a previous run added.
+    #[arg(long)]
+    undo: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.undo {
+        return match backend::undo(&cli.state) {
+            Ok(done) => {
+                if done.is_empty() {
+                    println!("nothing to undo ({} records nothing)", cli.state.display());
+                }
+                for d in done {
+                    println!("{d}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("backend --undo: {e}");
+                ExitCode::from(3)
+            }
+        };
+    }
+    if cli.vips.is_empty() {
+        eprintln!("backend: at least one --vip is needed");
+        return ExitCode::from(2);
+    }
+    let opts = Options {
+        vips: cli.vips,
+        mode: match cli.mode {
+            ModeArg::Sysctl => Mode::Sysctl,
+            ModeArg::Nft => Mode::Nft,
+        },
+        iface: cli.iface,
+        segments: cli.segments,
+        all: cli.all,
+        state: cli.state,
+    };
+    if !cli.audit {
+        match backend::prepare(&opts) {
+            Ok(state) => {
+                for v in &state.vips {
+                    println!(
+                        "VIP {} on {}{}",
+                        v.addr,
+                        v.iface,
+                        if v.added {
+                            " (added)"
+                        } else {
+                            " (already there)"
+                        }
+                    );
+                }
+                for c in &state.sysctls {
+                    println!("{} = {} (was {})", c.path, c.written, c.previous);
+                }
+                if state.nft_installed {
+                    println!("nft table arp lvs_arpguard installed");
+                }
+                println!("recorded in {}", opts.state.display());
+            }
+            Err(e) => {
+                eprintln!("backend: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
+    match backend::audit(&opts) {
+        Ok((lines, problems)) => {
+            for l in lines {
+                println!("audit: {l}");
+            }
+            if problems.is_empty() {
+                println!("audit: OK");
+                ExitCode::SUCCESS
+            } else {
+                for p in problems {
+                    println!("audit: PROBLEM: {p}");
+                }
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("backend --audit: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
