@@ -58,6 +58,8 @@ fn both_directions(flavor: Flavor) {
 
     // Preemption keepalived -> us: it comes back with 100 and takes over.
     let t = h.start_keepalived(100);
+    // keepalived parses and checks our adverts (it logs the lower priority).
+    h.wait_keepalived("received lower priority (90) advert", t, S(10));
     h.wait_keepalived("Entering MASTER STATE", t, S(10));
     h.wait_our_state(State::Backup, t, S(5));
     assert!(
@@ -139,4 +141,50 @@ fn netns_keepalived_v3_ipv4() {
 #[ignore = "needs root + netns (cargo xtask test)"]
 fn netns_keepalived_v3_ipv6() {
     both_directions(Flavor::V3Ipv6);
+}
+
+/// keepalived's old unicast checksum (`old_unicast_checksum`: pseudo-header
+/// with 224.0.0.18 as destination) both ways, over unicast: our Backup only
+/// accepts that form (strict), and keepalived accepts ours.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_keepalived_v3_unicast_old_checksum() {
+    use lvs_vrrp::ChecksumForm;
+    let h = Harness::new(Flavor::V3, "u");
+    let extra = "  unicast_src_ip 172.20.0.81\n  unicast_peer {\n    172.20.0.82\n  }\n  old_unicast_checksum";
+    let t0 = h.start_keepalived_with(100, extra);
+    h.wait_keepalived("Entering MASTER STATE", t0, S(10));
+    let ours = |c: &mut lvs_vrrp::Config| {
+        c.unicast_peers = vec!["172.20.0.81".parse().expect("literal")];
+        c.checksum_form = ChecksumForm::MulticastPseudoHeader;
+        c.strict_checksum = true;
+    };
+    h.start_ours_with(90, ours);
+    h.wait_our_state_now(State::Backup, S(5));
+    let masters = h.our_masters();
+    std::thread::sleep(S(5));
+    assert_eq!(
+        h.our_masters(),
+        masters,
+        "we must accept keepalived's old-form adverts"
+    );
+    // keepalived resigns: our strict receiver takes its priority-0 advert.
+    let t = h.stop_keepalived(false);
+    let took = h.wait_our_state(State::Master, t, S(5));
+    assert!(
+        took - t < Duration::from_millis(1500),
+        "handover took {:?}",
+        took - t
+    );
+    // keepalived comes back, hears our old-form adverts and preempts us,
+    // without logging a checksum error.
+    let t = h.start_keepalived_with(100, extra);
+    h.wait_keepalived(
+        "received lower priority (90) advert from 172.20.0.82",
+        t,
+        S(10),
+    );
+    h.wait_keepalived("Entering MASTER STATE", t, S(10));
+    h.wait_our_state(State::Backup, t, S(5));
+    h.assert_keepalived_happy();
 }

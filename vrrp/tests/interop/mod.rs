@@ -142,6 +142,10 @@ impl Harness {
     }
 
     fn keepalived_conf(&self, priority: u8) -> String {
+        self.keepalived_conf_with(priority, "")
+    }
+
+    fn keepalived_conf_with(&self, priority: u8, extra: &str) -> String {
         let (version, advert) = match self.flavor {
             Flavor::V2 => (2, format!("{}", self.interval_cs / 100)),
             _ => (
@@ -152,7 +156,7 @@ impl Harness {
         format!(
             "global_defs {{\n  router_id ka\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n}}\n\
              vrrp_instance VI_1 {{\n  state BACKUP\n  interface {LAB_IFACE}\n  virtual_router_id 1\n  \
-             priority {priority}\n  advert_int {advert}\n  version {version}\n  \
+             priority {priority}\n  advert_int {advert}\n  version {version}\n{extra}\n  \
              virtual_ipaddress {{\n    {}\n  }}\n}}\n",
             self.flavor.vip_cidr()
         )
@@ -161,6 +165,11 @@ impl Harness {
     /// Starts keepalived on the "ka" host with `priority` (state BACKUP, preempt on).
     pub fn start_keepalived(&self, priority: u8) -> Instant {
         self.ka.start(&self.keepalived_conf(priority))
+    }
+
+    /// Starts keepalived on the "ka" host with extra `vrrp_instance` lines.
+    pub fn start_keepalived_with(&self, priority: u8, extra: &str) -> Instant {
+        self.ka.start(&self.keepalived_conf_with(priority, extra))
     }
 
     /// Stops the "ka" host's keepalived (see [`Keepalived::stop`]).
@@ -185,17 +194,23 @@ impl Harness {
     }
 
     pub fn start_ours(&self, priority: u8) -> Instant {
+        self.start_ours_with(priority, |_| {})
+    }
+
+    /// Starts our router after `tweak` adjusted its configuration.
+    pub fn start_ours_with(&self, priority: u8, tweak: impl FnOnce(&mut Config)) -> Instant {
         let interval = match self.flavor {
             Flavor::V2 => AdvertInterval::V2(Seconds((self.interval_cs / 100) as u8)),
             _ => AdvertInterval::V3(Centiseconds::new(self.interval_cs).expect("12 bits")),
         };
-        let cfg = Config::new(
+        let mut cfg = Config::new(
             1,
             priority,
             interval,
             self.our_primary,
             vec![self.flavor.vip()],
         );
+        tweak(&mut cfg);
         let t = Instant::now();
         let _ = self.cmd.send(Cmd::Start(cfg));
         t
@@ -297,16 +312,20 @@ impl Harness {
         out.contains(&vip)
     }
 
+    /// The VIP is (or is not) on keepalived's host, within 2 s.
     pub fn assert_vip_on_keepalived(&self, present: bool) {
-        assert_eq!(
-            self.has_vip(&self.ka_host),
-            present,
-            "VIP on keepalived's host"
+        wait_until(
+            Duration::from_secs(2),
+            "the VIP on keepalived's host",
+            || (self.has_vip(&self.ka_host) == present).then_some(()),
         );
     }
 
+    /// The VIP is (or is not) on our host, within 2 s.
     pub fn assert_vip_on_ours(&self, present: bool) {
-        assert_eq!(self.has_vip(&self.our_host), present, "VIP on our host");
+        wait_until(Duration::from_secs(2), "the VIP on our host", || {
+            (self.has_vip(&self.our_host) == present).then_some(())
+        });
     }
 
     /// keepalived's log so far, for failure messages.
@@ -493,11 +512,23 @@ fn our_thread(
         .enable_all()
         .build()
         .expect("runtime");
+    // Address changes run on a worker thread (created here, so inside the
+    // namespace) in order, so the driver is never held up by `ip`.
+    let (ip_tx, ip_rx) = std::sync::mpsc::channel::<&'static str>();
+    std::thread::spawn(move || {
+        for op in ip_rx {
+            ip_addr(op, vip_cidr);
+        }
+    });
     let record = |a: Action| {
         let at = Instant::now();
         match &a {
-            Action::AddAddresses { .. } => ip_addr("add", vip_cidr),
-            Action::RemoveAddresses { .. } => ip_addr("del", vip_cidr),
+            Action::AddAddresses { .. } => {
+                let _ = ip_tx.send("add");
+            }
+            Action::RemoveAddresses { .. } => {
+                let _ = ip_tx.send("del");
+            }
             _ => {}
         }
         events.lock().expect("lock").push((at, a));
@@ -529,7 +560,7 @@ fn our_thread(
                     Some(Cmd::Crash) => {
                         if let Some(d) = driver.take() {
                             // Silence, as if the process died; clean the address.
-                            ip_addr("del", vip_cidr);
+                            let _ = ip_tx.send("del");
                             record(Action::StateChanged {
                                 from: d.router().state(),
                                 to: State::Initialize,
