@@ -55,6 +55,9 @@ pub struct Harness {
     pub flavor: Flavor,
     /// Advertisement interval in centiseconds (v2: must be whole seconds).
     pub interval_cs: u16,
+    /// Run both keepalived (`vrrp_rt_priority`) and our driver thread
+    /// SCHED_FIFO 50, so a loaded machine delays neither.
+    pub realtime: bool,
     pub lan: Lan,
     pub ka_host: Arc<Netns>,
     pub our_host: Arc<Netns>,
@@ -107,6 +110,10 @@ impl Harness {
     }
 
     pub fn with_interval(flavor: Flavor, tag: &str, interval_cs: u16) -> Harness {
+        Harness::with_options(flavor, tag, interval_cs, false)
+    }
+
+    pub fn with_options(flavor: Flavor, tag: &str, interval_cs: u16, realtime: bool) -> Harness {
         lvs_testenv::require_root("VRRP interop with keepalived");
         lvs_testenv::require_program("keepalived");
         let lan = Lan::new(&format!("vr{tag}"));
@@ -124,12 +131,13 @@ impl Harness {
         let netns = our_host.file();
         let ev = events.clone();
         let vip_cidr = flavor.vip_cidr();
-        std::thread::spawn(move || our_thread(netns, rx, ev, vip_cidr));
+        std::thread::spawn(move || our_thread(netns, rx, ev, vip_cidr, realtime));
         let ka = Keepalived::new(ka_host.clone());
         let ka2 = Keepalived::new(our_host.clone());
         Harness {
             flavor,
             interval_cs,
+            realtime,
             lan,
             ka_host,
             our_host,
@@ -146,6 +154,11 @@ impl Harness {
     }
 
     fn keepalived_conf_with(&self, priority: u8, extra: &str) -> String {
+        let rt = if self.realtime {
+            "  vrrp_rt_priority 50\n"
+        } else {
+            ""
+        };
         let (version, advert) = match self.flavor {
             Flavor::V2 => (2, format!("{}", self.interval_cs / 100)),
             _ => (
@@ -154,7 +167,7 @@ impl Harness {
             ),
         };
         format!(
-            "global_defs {{\n  router_id ka\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n}}\n\
+            "global_defs {{\n  router_id ka\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n{rt}}}\n\
              vrrp_instance VI_1 {{\n  state BACKUP\n  interface {LAB_IFACE}\n  virtual_router_id 1\n  \
              priority {priority}\n  advert_int {advert}\n  version {version}\n{extra}\n  \
              virtual_ipaddress {{\n    {}\n  }}\n}}\n",
@@ -503,11 +516,18 @@ fn our_thread(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
     events: Arc<Mutex<Vec<(Instant, Action)>>>,
     vip_cidr: &'static str,
+    realtime: bool,
 ) {
     use std::os::fd::AsRawFd;
     // SAFETY: setns on a namespace fd changes only this thread's namespace.
     let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
     assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    if realtime {
+        let param = libc::sched_param { sched_priority: 50 };
+        // SAFETY: pid 0 is this thread; param is a valid sched_param.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        assert_eq!(rc, 0, "SCHED_FIFO: {}", std::io::Error::last_os_error());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
