@@ -120,7 +120,7 @@ impl OpKind {
     }
 
     /// The kernel's errno for this request, with its meaning.
-    pub(crate) fn error(self, errno: i32, msg: &IpvsMessage) -> Error {
+    pub(crate) fn error(self, errno: i32, scheduler: &str) -> Error {
         use OpKind::*;
         let is_dest = matches!(
             self,
@@ -135,7 +135,7 @@ impl OpKind {
             libc::ESRCH => Error::NoSuchService,
             libc::ENOENT if is_dest => Error::NoSuchDestination,
             libc::ENOENT if matches!(self, AddService | EditService) => Error::UnknownScheduler {
-                name: scheduler_of(msg),
+                name: scheduler.to_string(),
             },
             libc::EINVAL => Error::InvalidArgument {
                 field: match self {
@@ -168,7 +168,8 @@ impl OpKind {
     }
 }
 
-fn scheduler_of(msg: &IpvsMessage) -> String {
+/// The scheduler (and persistence engine) a request names, for errors.
+pub(crate) fn scheduler_of(msg: &IpvsMessage) -> String {
     for a in &msg.attrs {
         if let CmdAttr::Service(s) = a {
             let sched = s.iter().find_map(|a| match a {
@@ -191,6 +192,16 @@ fn scheduler_of(msg: &IpvsMessage) -> String {
 }
 
 impl Op {
+    fn scheduler_name(&self) -> String {
+        match self {
+            Op::AddService(s) | Op::EditService(s) => match &s.pe_name {
+                Some(pe) => format!("{}` or `{pe}", s.scheduler),
+                None => s.scheduler.to_string(),
+            },
+            _ => String::new(),
+        }
+    }
+
     pub(crate) fn kind(&self) -> OpKind {
         match self {
             Op::AddService(_) => OpKind::AddService,
@@ -271,19 +282,7 @@ impl IpvsHandle {
     /// The outer error is for socket-level failures only.
     pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<Result<(), Error>>, Error> {
         let mut results: Vec<Option<Result<(), Error>>> = Vec::with_capacity(ops.len());
-        let mut messages = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op.to_message() {
-                Ok(m) => {
-                    messages.push(Some(m));
-                    results.push(None);
-                }
-                Err(e) => {
-                    messages.push(None);
-                    results.push(Some(Err(e)));
-                }
-            }
-        }
+        results.resize_with(ops.len(), || None);
         let mut start = 0;
         while start < ops.len() {
             let family = self.family_id()?;
@@ -291,26 +290,27 @@ impl IpvsHandle {
             // kernel runs a datagram's requests in order inside sendmsg and
             // answers every failure with an error ACK whether asked or not,
             // so a request without an error before the final ACK succeeded.
-            // That saves one reply per operation.
             let mut sent: Vec<(u32, usize)> = Vec::new();
             let mut end = start;
             let mut last_at = 0;
             while end < ops.len() && self.out_len() < MAX_DATAGRAM {
-                if let Some(m) = &messages[end] {
-                    let seq = self.next_seq();
-                    last_at = self.out_len();
-                    self.encode(family, NLM_F_REQUEST, seq, m);
-                    sent.push((seq, end));
+                let seq = self.next_seq();
+                let at = self.out_len();
+                match self.encode_op(family, NLM_F_REQUEST, seq, &ops[end]) {
+                    Ok(()) => {
+                        last_at = at;
+                        sent.push((seq, end));
+                    }
+                    // Rejected before sending.
+                    Err(e) => results[end] = Some(Err(e)),
                 }
                 end += 1;
-            }
-            if !sent.is_empty() {
-                self.add_out_flags(last_at, NLM_F_ACK);
             }
             if sent.is_empty() {
                 start = end;
                 continue;
             }
+            self.add_out_flags(last_at, NLM_F_ACK);
             self.send_out()?;
             let last = sent[sent.len() - 1].0;
             let mut failed: HashMap<u32, i32> = HashMap::new();
@@ -341,10 +341,7 @@ impl IpvsHandle {
             for (seq, i) in sent {
                 results[i] = Some(match failed.get(&seq) {
                     None => Ok(()),
-                    Some(&errno) => Err(match &messages[i] {
-                        Some(m) => ops[i].kind().error(errno, m),
-                        None => Error::decode("ack for an unsent request"),
-                    }),
+                    Some(&errno) => Err(ops[i].kind().error(errno, &ops[i].scheduler_name())),
                 });
             }
             start = end;

@@ -6,7 +6,8 @@
 //! request fails with `ENOENT` — what the kernel answers for a family id
 //! that no longer exists (ip_vs reloaded) — or while IPVS is still missing.
 
-use crate::batch::{Op, OpKind};
+use crate::batch::{Op, OpKind, scheduler_of};
+use crate::direct::top_level;
 use crate::error::Error;
 use crate::message::{IpvsCmd, IpvsMessage};
 use crate::nla::{CmdAttr, InfoAttr};
@@ -33,13 +34,16 @@ const NLM_F_ACK: u16 = 0x04;
 const NLM_F_DUMP_INTR: u16 = 0x10;
 const NLM_F_DUMP: u16 = 0x300;
 const GENL_ID_CTRL: u16 = 0x10;
+const SERVICE_ATTR: u16 = 1;
+const DEST_ATTR: u16 = 2;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 const SOL_NETLINK: libc::c_int = 270;
 const NETLINK_CAP_ACK: libc::c_int = 10;
-/// Big enough for the largest dump datagram (the kernel caps them at 32 KiB).
-const RECV_BUF: usize = 64 * 1024;
+/// The largest dump datagram the kernel builds (it sizes them to the
+/// receiver's buffer, capped at 32 KiB).
+const RECV_BUF: usize = 32 * 1024;
 /// Dumps interrupted by concurrent changes are restarted this many times.
 const DUMP_RETRIES: usize = 16;
 
@@ -68,19 +72,9 @@ pub struct IpvsHandle {
 
 /// One decoded reply datagram entry.
 pub(crate) enum Reply {
-    Message {
-        seq: u32,
-        flags: u16,
-        msg: IpvsMessage,
-    },
-    Ack {
-        seq: u32,
-        errno: i32,
-    },
-    Done {
-        seq: u32,
-        flags: u16,
-    },
+    Message { seq: u32, msg: IpvsMessage },
+    Ack { seq: u32, errno: i32 },
+    Done,
 }
 
 impl IpvsHandle {
@@ -267,6 +261,27 @@ impl IpvsHandle {
         self.out.len()
     }
 
+    /// Appends one operation's request to `self.out`; on error (invalid
+    /// argument) nothing is appended.
+    pub(crate) fn encode_op(
+        &mut self,
+        family: u16,
+        flags: u16,
+        seq: u32,
+        op: &Op,
+    ) -> Result<(), Error> {
+        let start = self.out.len();
+        push_nlmsghdr(&mut self.out, 0, family, flags, seq);
+        if let Err(e) = op.emit_payload(&mut self.out) {
+            self.out.truncate(start);
+            return Err(e);
+        }
+        let len = (self.out.len() - start) as u32;
+        self.out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+        self.writes += 1;
+        Ok(())
+    }
+
     /// ORs `flags` into the header of the request encoded at `offset`.
     pub(crate) fn add_out_flags(&mut self, offset: usize, flags: u16) {
         let f = &mut self.out[offset + 6..offset + 8];
@@ -322,7 +337,7 @@ impl IpvsHandle {
                 retried = true;
                 continue;
             }
-            return Err(kind.error(errno, msg));
+            return Err(kind.error(errno, &scheduler_of(msg)));
         }
     }
 
@@ -345,6 +360,21 @@ impl IpvsHandle {
         kind: OpKind,
         msg: &IpvsMessage,
     ) -> Result<Vec<IpvsMessage>, Error> {
+        self.dump_with(kind, msg, |cmd, attrs| {
+            let header = GenlHeader { cmd, version: 1 };
+            Ok(Some(IpvsMessage::parse_with_param(attrs, header)?))
+        })
+    }
+
+    /// Runs a dump, handing each reply's command and attribute bytes to
+    /// `parse` straight from the receive buffer; restarts the dump (dropping
+    /// what was parsed) when the kernel flags it interrupted.
+    pub(crate) fn dump_with<T>(
+        &mut self,
+        kind: OpKind,
+        msg: &IpvsMessage,
+        mut parse: impl FnMut(u8, &[u8]) -> Result<Option<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
         let mut retried_family = false;
         let mut attempts = 0;
         loop {
@@ -352,25 +382,35 @@ impl IpvsHandle {
             let seq = self.next_seq();
             self.encode(family, NLM_F_REQUEST | NLM_F_DUMP, seq, msg);
             self.send_out()?;
-            let mut replies = Vec::new();
+            let mut out = Vec::new();
             let mut interrupted = false;
-            let mut decoded = Vec::new();
             let result = 'wait: loop {
                 let n = self.recv()?;
-                decoded.clear();
-                self.decode(n, &mut decoded)?;
-                for r in decoded.drain(..) {
-                    match r {
-                        Reply::Message { seq: s, flags, msg } if s == seq => {
-                            interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                            replies.push(msg);
+                let mut off = 0;
+                while let Some((ty, flags, mseq, payload, next)) = next_msg(&self.buf[..n], off)? {
+                    off = next;
+                    if mseq != seq {
+                        continue;
+                    }
+                    interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                    match ty {
+                        NLMSG_DONE => break 'wait 0,
+                        NLMSG_ERROR => {
+                            let errno = ack_errno(payload)?;
+                            if errno != 0 {
+                                break 'wait errno;
+                            }
                         }
-                        Reply::Done { seq: s, flags } if s == seq => {
-                            interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                            break 'wait 0;
+                        NLMSG_OVERRUN => return Err(Error::decode("netlink overrun")),
+                        t if t < 0x10 => {}
+                        _ => {
+                            if payload.len() < GENL_HDRLEN {
+                                return Err(Error::decode("short generic netlink message"));
+                            }
+                            if let Some(v) = parse(payload[0], &payload[GENL_HDRLEN..])? {
+                                out.push(v);
+                            }
                         }
-                        Reply::Ack { seq: s, errno } if s == seq => break 'wait errno,
-                        _ => {}
                     }
                 }
             };
@@ -383,9 +423,9 @@ impl IpvsHandle {
                         source: io::Error::other("dump kept being interrupted by changes"),
                     });
                 }
-                0 => return Ok(replies),
+                0 => return Ok(out),
                 libc::ENOENT if !retried_family && self.family_changed()? => retried_family = true,
-                errno => return Err(kind.error(errno, msg)),
+                errno => return Err(kind.error(errno, &scheduler_of(msg))),
             }
         }
     }
@@ -449,8 +489,9 @@ impl IpvsHandle {
 
     /// Runs one operation.
     pub fn run(&mut self, op: &Op) -> Result<(), Error> {
-        let msg = op.to_message()?;
-        self.request(op.kind(), &msg).map(drop)
+        self.apply(std::slice::from_ref(op))?
+            .pop()
+            .unwrap_or_else(|| Err(Error::decode("no result for the request")))
     }
 
     /// Sends a hand-built request and waits for its ACK, returning the
@@ -462,15 +503,11 @@ impl IpvsHandle {
     /// Lists every service (one dump).
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
-        let mut out = Vec::new();
-        for m in self.dump(OpKind::GetService, &msg)? {
-            for a in &m.attrs {
-                if let CmdAttr::Service(s) = a {
-                    out.push(ServiceEntry::from_attrs(s)?);
-                }
-            }
-        }
-        Ok(out)
+        self.dump_with(OpKind::GetService, &msg, |_, attrs| {
+            top_level(attrs, SERVICE_ATTR)?
+                .map(ServiceEntry::from_wire)
+                .transpose()
+        })
     }
 
     /// Reads one service.
@@ -489,15 +526,12 @@ impl IpvsHandle {
     /// Lists the destinations of a service (one dump).
     pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationEntry>, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetDest, vec![CmdAttr::Service(key.to_attrs())]);
-        let mut out = Vec::new();
-        for m in self.dump(OpKind::GetDestination, &msg)? {
-            for a in &m.attrs {
-                if let CmdAttr::Dest(d) = a {
-                    out.push(DestinationEntry::from_attrs(d, key.family())?);
-                }
-            }
-        }
-        Ok(out)
+        let family = key.family();
+        self.dump_with(OpKind::GetDestination, &msg, |_, attrs| {
+            top_level(attrs, DEST_ATTR)?
+                .map(|v| DestinationEntry::from_wire(v, family))
+                .transpose()
+        })
     }
 
     /// Lists every service with its destinations.
@@ -626,20 +660,20 @@ fn ack_errno(payload: &[u8]) -> Result<i32, Error> {
 
 pub(crate) fn decode_datagram(buf: &[u8], into: &mut Vec<Reply>) -> Result<(), Error> {
     let mut off = 0;
-    while let Some((ty, flags, seq, payload, next)) = next_msg(buf, off)? {
+    while let Some((ty, _flags, seq, payload, next)) = next_msg(buf, off)? {
         off = next;
         match ty {
             NLMSG_ERROR => into.push(Reply::Ack {
                 seq,
                 errno: ack_errno(payload)?,
             }),
-            NLMSG_DONE => into.push(Reply::Done { seq, flags }),
+            NLMSG_DONE => into.push(Reply::Done),
             NLMSG_OVERRUN => return Err(Error::decode("netlink overrun")),
             t if t < 0x10 => {}
             _ => {
                 let header = GenlHeader::parse(payload)?;
                 let msg = IpvsMessage::parse_with_param(&payload[GENL_HDRLEN..], header)?;
-                into.push(Reply::Message { seq, flags, msg });
+                into.push(Reply::Message { seq, msg });
             }
         }
     }

@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod direct;
 mod error;
 mod handle;
 pub mod message;

@@ -43,7 +43,7 @@ pub enum Family {
 }
 
 impl Family {
-    fn raw(self) -> u16 {
+    pub(crate) fn raw(self) -> u16 {
         match self {
             Family::Inet => AF_INET,
             Family::Inet6 => AF_INET6,
@@ -55,6 +55,12 @@ impl Family {
             AF_INET6 => Ok(Family::Inet6),
             other => Err(Error::decode(format!("unknown address family {other}"))),
         }
+    }
+    pub(crate) fn of_ip(ip: IpAddr) -> Family {
+        Family::of(ip)
+    }
+    pub(crate) fn from_raw_pub(af: u16) -> Result<Family, Error> {
+        Family::from_raw(af)
     }
     fn of(ip: IpAddr) -> Family {
         match ip {
@@ -76,7 +82,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn raw(self) -> u16 {
+    pub(crate) fn raw(self) -> u16 {
         match self {
             Protocol::Tcp => IPPROTO_TCP,
             Protocol::Udp => IPPROTO_UDP,
@@ -174,7 +180,7 @@ impl fmt::Display for ServiceKey {
     }
 }
 
-fn addr_bytes(ip: IpAddr) -> [u8; 16] {
+pub(crate) fn addr_bytes(ip: IpAddr) -> [u8; 16] {
     let mut b = [0u8; 16];
     match ip {
         IpAddr::V4(v4) => b[..4].copy_from_slice(&v4.octets()),
@@ -316,6 +322,9 @@ impl PersistenceMask {
             PersistenceMask::V6Prefix(p) => u32::from(p).to_ne_bytes(),
         }
     }
+    pub(crate) fn from_raw_pub(family: Family, raw: [u8; 4]) -> Result<Self, Error> {
+        PersistenceMask::from_raw(family, raw)
+    }
     fn from_raw(family: Family, raw: [u8; 4]) -> Result<Self, Error> {
         Ok(match family {
             Family::Inet => PersistenceMask::V4(raw.into()),
@@ -382,14 +391,9 @@ impl Service {
         self
     }
 
-    /// The full attribute set for add and edit.
-    pub(crate) fn to_attrs(&self) -> Result<Vec<SvcAttr>, Error> {
+    /// The validated flags, timeout (seconds) and raw netmask to send.
+    pub(crate) fn wire_parts(&self) -> Result<(u32, u32, [u8; 4]), Error> {
         let family = self.key.family();
-        let mut attrs = self.key.to_attrs();
-        attrs.push(SvcAttr::SchedName(self.scheduler.name().to_string()));
-        if let Some(pe) = &self.pe_name {
-            attrs.push(SvcAttr::PeName(pe.clone()));
-        }
         let mut flags = self.sched_flags.bits();
         if self.one_packet {
             flags |= SVC_F_ONEPACKET;
@@ -419,9 +423,20 @@ impl Service {
             }
             None => (0, PersistenceMask::host(family)),
         };
+        Ok((flags, timeout, mask.raw()))
+    }
+
+    /// The full attribute set for add and edit.
+    pub(crate) fn to_attrs(&self) -> Result<Vec<SvcAttr>, Error> {
+        let (flags, timeout, netmask) = self.wire_parts()?;
+        let mut attrs = self.key.to_attrs();
+        attrs.push(SvcAttr::SchedName(self.scheduler.name().to_string()));
+        if let Some(pe) = &self.pe_name {
+            attrs.push(SvcAttr::PeName(pe.clone()));
+        }
         attrs.push(SvcAttr::Flags(SvcFlags { flags, mask: !0 }));
         attrs.push(SvcAttr::Timeout(timeout));
-        attrs.push(SvcAttr::Netmask(mask.raw()));
+        attrs.push(SvcAttr::Netmask(netmask));
         Ok(attrs)
     }
 }
@@ -681,11 +696,12 @@ impl Destination {
         self
     }
 
-    pub(crate) fn to_attrs(self) -> Result<Vec<DestAttr>, Error> {
+    /// The validated forward method, tunnel type, tunnel port and flags.
+    pub(crate) fn wire_parts(self) -> Result<(u32, u8, u16, u16), Error> {
         if self.weight > i32::MAX as u32 {
             return Err(Error::invalid("weight", "at most 2^31-1"));
         }
-        let (fwd, tun_type, tun_port, tun_flags) = match self.forward {
+        Ok(match self.forward {
             ForwardMethod::Masquerade => (CONN_F_MASQ, 0, 0, 0),
             ForwardMethod::DirectRoute => (CONN_F_DROUTE, 0, 0, 0),
             ForwardMethod::Local => (CONN_F_LOCALNODE, 0, 0, 0),
@@ -697,7 +713,11 @@ impl Destination {
                 };
                 (CONN_F_TUNNEL, t, port, flags.bits())
             }
-        };
+        })
+    }
+
+    pub(crate) fn to_attrs(self) -> Result<Vec<DestAttr>, Error> {
+        let (fwd, tun_type, tun_port, tun_flags) = self.wire_parts()?;
         // ipvsadm's attribute order, tunnel attributes always present.
         let attrs = vec![
             DestAttr::AddrFamily(Family::of(self.addr.ip()).raw()),

@@ -323,3 +323,37 @@ fn destination_requests_match_ipvsadm_attribute_for_attribute() {
         },
     );
 }
+
+#[test]
+fn direct_parser_reads_captured_dumps_like_the_attribute_path() {
+    let mut seen = 0;
+    for c in fixtures().into_iter().filter(|c| c.dir == "recv") {
+        let m = parse(&c.payload);
+        for (i, a) in m.attrs.iter().enumerate() {
+            // The raw bytes of this top-level attribute's value.
+            let mut one = vec![0u8; a.buffer_len()];
+            a.emit(&mut one);
+            let value = &one[4..u16::from_ne_bytes([one[0], one[1]]) as usize];
+            match a {
+                CmdAttr::Service(s) => {
+                    assert_eq!(
+                        ServiceEntry::from_wire(value).unwrap(),
+                        ServiceEntry::from_attrs(s).unwrap()
+                    );
+                    seen += 1;
+                }
+                CmdAttr::Dest(d) => {
+                    assert_eq!(
+                        DestinationEntry::from_wire(value, Family::Inet6).unwrap(),
+                        DestinationEntry::from_attrs(d, Family::Inet6).unwrap(),
+                        "{} #{i}",
+                        c.name
+                    );
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen >= 10, "{seen}");
+}
