@@ -214,3 +214,51 @@ pub const fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
     };
     [0x00, 0x00, 0x5e, 0x00, kind, vrid]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::{Centiseconds, Seconds};
+
+    fn v4(last: u8) -> IpAddr {
+        IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    #[test]
+    fn virtual_macs_follow_rfc_5798() {
+        assert_eq!(virtual_mac(Family::V4, 7), [0, 0, 0x5e, 0, 1, 7]);
+        assert_eq!(virtual_mac(Family::V6, 255), [0, 0, 0x5e, 0, 2, 255]);
+    }
+
+    #[test]
+    fn invalid_configs_are_named() {
+        let ok = Config::new(1, 100, AdvertInterval::V2(Seconds(1)), v4(1), vec![v4(9)]);
+        assert_eq!(ok.validate(), Ok(()));
+        let mut c = ok.clone();
+        c.vrid = 0;
+        assert_eq!(c.validate(), Err(ConfigError::ZeroVrid));
+        let mut c = ok.clone();
+        c.priority = 0;
+        assert_eq!(c.validate(), Err(ConfigError::ZeroPriority));
+        let mut c = ok.clone();
+        c.advert_interval = AdvertInterval::V2(Seconds(0));
+        assert_eq!(c.validate(), Err(ConfigError::ZeroInterval));
+        let six: IpAddr = "fe80::1".parse().unwrap();
+        let mut c = ok.clone();
+        c.primary_address = six;
+        c.virtual_addresses = vec![six];
+        assert_eq!(c.validate(), Err(ConfigError::V2OverIpv6));
+        c.advert_interval = AdvertInterval::V3(Centiseconds::new(100).unwrap());
+        assert_eq!(c.validate(), Ok(()));
+        c.unicast_peers = vec![v4(2)];
+        assert_eq!(c.validate(), Err(ConfigError::MixedFamilies(v4(2))));
+        let mut c = ok.clone();
+        let t = Track {
+            name: "a".into(),
+            weight: 1,
+            initially_up: true,
+        };
+        c.tracks = vec![t.clone(), t];
+        assert_eq!(c.validate(), Err(ConfigError::DuplicateTrack("a".into())));
+    }
+}

@@ -22,6 +22,28 @@
 //! [`Router::set_fault`]. Every `now` is a [`std::time::Instant`] the
 //! caller supplies, so simulations run on a virtual clock.
 //!
+//! # Interoperability notes
+//!
+//! * VRRPv3 over IPv4 has three checksum forms in the wild
+//!   ([`ChecksumForm`]): with the IP pseudo-header (RFC 5798, keepalived and
+//!   FRR default), message only (Cisco-style, keepalived
+//!   `v3_checksum_as_v2`), and keepalived's `old_unicast_checksum` (a
+//!   pseudo-header with 224.0.0.18 as destination on unicast packets). A
+//!   router sends [`Config::checksum_form`] and, unless
+//!   [`Config::strict_checksum`], accepts all three and records which one
+//!   the peer uses ([`Router::peer_checksum_form`]).
+//! * Timers follow the RFC formulas in integer arithmetic: v2 `Skew_Time`
+//!   is exactly `(256 − Priority)/256` s; v3 works in centiseconds with
+//!   integer division ([`AdvertInterval::skew_time`]).
+//! * `start_as_master` reproduces keepalived's `state MASTER`; the RFC
+//!   default starts as Backup unless the router owns the addresses.
+//!
+//! # Features
+//!
+//! `tokio` adds the `driver` module: raw protocol-112 sockets (TTL 255, group join,
+//! unicast, created in any network namespace) and a `Driver` that runs a
+//! [`Router`] on them and hands its other actions to the caller.
+//!
 //! # Example
 //!
 //! Two routers on a simulated wire: the higher priority one wins.
