@@ -35,11 +35,11 @@
 //! ignored, while purely cosmetic ones (`smtp_alert`, ...) are warnings.
 
 mod build;
-pub mod diff;
+mod diff;
 mod error;
 mod include;
 mod keywords;
-pub mod lexer;
+mod lexer;
 mod model;
 mod parser;
 mod suggest;
