@@ -3,13 +3,15 @@
 //! `delay_before_retry` mapping comes from lvs-healthcheck).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use lvs_healthcheck::Checker;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
-use lvs_healthcheck::runner::{AsyncChecker, Blocking};
+use lvs_healthcheck::runner::{AsyncChecker, Blocking, ProbeFuture};
 use lvs_healthcheck::{ConnectOptions, KeepalivedCheck, KeepalivedTiming, Policy};
 
 use crate::config::{Check, CheckKind, DnsQueryType, RealServer};
@@ -23,6 +25,34 @@ pub struct Probe {
     pub checker: Arc<dyn AsyncChecker>,
     /// Its schedule.
     pub policy: Policy,
+}
+
+/// A blocking checker run on tokio's blocking pool that must finish a
+/// little before the runner's own deadline: the runner cancels a probe at
+/// exactly its deadline, so a check that legitimately waits until then
+/// (UDP_CHECK's "silence is success") would race the cancellation and be
+/// counted as a timeout.
+#[derive(Debug)]
+pub struct EarlyDeadline<C>(pub Blocking<C>);
+
+/// How much earlier than the runner's deadline a blocking check ends.
+pub fn deadline_margin(timeout: Duration) -> Duration {
+    (timeout / 10).clamp(Duration::from_millis(50), Duration::from_millis(500))
+}
+
+impl<C: Checker + 'static> AsyncChecker for EarlyDeadline<C> {
+    fn identity(&self) -> String {
+        self.0.identity()
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.0.check(deadline - deadline_margin(left))
+    }
+}
+
+fn early<C: Checker + 'static>(c: C) -> Arc<dyn AsyncChecker> {
+    Arc::new(EarlyDeadline(Blocking(Arc::new(c))))
 }
 
 fn connect(rs: &RealServer, check: &Check) -> ConnectOptions {
@@ -92,31 +122,21 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
             policy: timing(KeepalivedCheck::Tcp, check).policy(),
         }],
         CheckKind::Udp(u) => {
-            let mut c = UdpCheck::new(o);
-            if let Some(p) = &u.payload {
-                c.payload = p.clone();
-            }
             // keepalived's UDP_CHECK: up unless an ICMP error comes back,
-            // unless a reply is required.
-            c.silent_is_up = u.require_reply.is_none();
-            if let Some(nibbles) = &u.require_reply {
+            // unless a reply is required (then lengths and pattern apply).
+            let reply = u.require_reply.as_ref().map(|nibbles| {
                 let (pattern, mask) = reply_pattern(nibbles);
-                c.reply = Some(ReplyMatch {
+                ReplyMatch {
                     min_len: u.min_reply_length as usize,
                     max_len: u.max_reply_length as usize,
                     pattern,
                     mask: Some(mask),
-                });
-            } else {
-                c.reply = Some(ReplyMatch {
-                    min_len: u.min_reply_length as usize,
-                    max_len: u.max_reply_length.max(u.min_reply_length) as usize,
-                    ..ReplyMatch::any()
-                });
-            }
+                }
+            });
+            let c = UdpCheck::keepalived(o, u.payload.clone().unwrap_or_default(), reply);
             vec![Probe {
                 description: format!("UDP_CHECK {dst}"),
-                checker: Arc::new(Blocking(Arc::new(c))),
+                checker: early(c),
                 policy: timing(KeepalivedCheck::Udp, check).policy(),
             }]
         }
@@ -125,7 +145,7 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
             c.qtype = dns_qtype(d.query_type);
             vec![Probe {
                 description: format!("DNS_CHECK {dst} {:?} {}", d.query_type, d.name),
-                checker: Arc::new(Blocking(Arc::new(c))),
+                checker: early(c),
                 policy: timing(KeepalivedCheck::Dns, check).policy(),
             }]
         }
@@ -139,7 +159,7 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
                 c.body_md5 = u.digest.as_deref().and_then(HttpCheck::parse_md5_hex);
                 Probe {
                     description: format!("HTTP_GET http://{dst}{}", u.path),
-                    checker: Arc::new(Blocking(Arc::new(c))),
+                    checker: early(c),
                     policy: timing(KeepalivedCheck::Http, check).policy(),
                 }
             })
@@ -152,7 +172,7 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
             t.connect_timeout = Some(m.timeout.unwrap_or(check.common.delay_loop));
             vec![Probe {
                 description: format!("MISC_CHECK {}", m.argv.join(" ")),
-                checker: Arc::new(Blocking(Arc::new(c))),
+                checker: early(c),
                 policy: t.policy(),
             }]
         }
