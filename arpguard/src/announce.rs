@@ -159,6 +159,8 @@ pub struct Announcer {
     queue: VecDeque<(IpAddr, FrameKind, MacAddr)>,
     tokens: u32,
     refilled: Option<Instant>,
+    // Earliest `next` of any VIP: polls before it skip the O(VIPs) scan.
+    earliest: Option<Instant>,
 }
 
 impl Announcer {
@@ -170,6 +172,7 @@ impl Announcer {
             vips: BTreeMap::new(),
             queue: VecDeque::new(),
             refilled: None,
+            earliest: None,
         }
     }
 
@@ -204,6 +207,7 @@ impl Announcer {
                 mac: mac.unwrap_or(self.config.mac),
             },
         );
+        self.earliest = Some(self.earliest.map_or(now, |e| e.min(now)));
     }
 
     /// Stops announcing `vip` (the VIP was released) and drops its queued frames.
@@ -227,6 +231,9 @@ impl Announcer {
     }
 
     fn schedule_due(&mut self, now: Instant) {
+        if self.earliest.is_none_or(|e| e > now) {
+            return;
+        }
         let mut due = Vec::new();
         let mut finished = Vec::new();
         for (vip, st) in self.vips.iter_mut() {
@@ -258,6 +265,7 @@ impl Announcer {
         for vip in finished {
             self.vips.remove(&vip);
         }
+        self.earliest = self.vips.values().map(|s| s.next).min();
         for (vip, mac) in due {
             for kind in self.frames_for(vip) {
                 self.queue.push_back((vip, *kind, mac));
