@@ -104,7 +104,7 @@ pub fn audit_ghosts(rtnl: &mut Rtnl, spec: &GhostAuditSpec) -> Result<Vec<GhostF
                     address: (*a).clone(),
                     kind: GhostKind::DuplicateVip { vip: *vip },
                     fix: a.del_command(),
-                    advice: "a VIP must exist once; a second copy makes the kernel answer for it from two places and the removal of one leaves it routed",
+                    advice: "a VIP must exist once: a second copy stays behind when the VIP moves away at failover, and this host keeps claiming it",
                 });
             }
         }
