@@ -148,6 +148,36 @@ fn netns_two_directors_one_master_failover_and_handover() {
         "{s2}"
     );
 
+    // The seed's ghost: a DHCP address beside the static one is reported.
+    n1.ns.run(&[
+        "ip",
+        "addr",
+        "add",
+        "172.20.0.97/24",
+        "dev",
+        "ens18",
+        "valid_lft",
+        "300",
+        "preferred_lft",
+        "300",
+    ]);
+    let ghost = wait_for(
+        "the ghost address is reported",
+        Duration::from_secs(8),
+        || {
+            n1.status()
+                .contains("dynamic (DHCP) address 172.20.0.97/24 on ens18")
+        },
+    );
+    eprintln!("ghost reported within {ghost:?}");
+    assert!(
+        n1.log().contains("ghost address on a VRRP interface"),
+        "{}",
+        n1.log()
+    );
+    n1.ns
+        .run(&["ip", "addr", "del", "172.20.0.97/24", "dev", "ens18"]);
+
     // Graceful stop: priority 0 lets the backup take over after Skew_Time
     // ((256-90)/256 s), not Master_Down_Interval; the VIP leaves at once.
     let t0 = Instant::now();

@@ -77,6 +77,7 @@ fn snapshot() -> Snapshot {
             },
             destinations: vec![dest("172.20.0.85:80", 1, 3, 12)],
         }])),
+        ghosts: Vec::new(),
     }
 }
 
@@ -102,6 +103,23 @@ IPVS
     -> 172.20.0.85:80               Route   1      3          0
 ";
     assert_eq!(text, expected);
+}
+
+#[test]
+fn ghosts_are_listed_when_found() {
+    let mut s = snapshot();
+    assert!(!status::render(&s).contains("Ghost"));
+    s.ghosts = vec!["dynamic (DHCP) address 172.20.0.97/24 on ens18: fix with `ip addr del 172.20.0.97/24 dev ens18`; stop the DHCP client".into()];
+    let text = status::render(&s);
+    assert!(
+        text.contains("\nGhost addresses\n  dynamic (DHCP) address 172.20.0.97/24 on ens18: fix with `ip addr del 172.20.0.97/24 dev ens18`"),
+        "{text}"
+    );
+    assert!(
+        status::metrics(&s)
+            .lines()
+            .any(|l| l == "lvs_director_ghost_addresses 1")
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig};
+use lvs_arpguard::audit::{GhostAuditSpec, audit_ghosts};
 use lvs_arpguard::packet::PacketSocket;
 use lvs_arpguard::{Change as AddrChange, DirectorVip, MacAddr, Namespace, Rtnl};
 use lvs_healthcheck::runner::{Command, Runner};
@@ -32,6 +33,8 @@ use crate::config::{self, Change, Config, Script, VirtualIp, VirtualServerKey, V
 
 /// How often link state is polled for faults and `track_interface`.
 const LINK_POLL: Duration = Duration::from_millis(100);
+/// How often the VRRP interfaces are audited for ghost addresses.
+const GHOST_AUDIT: Duration = Duration::from_secs(5);
 /// Where `net.ipv4.vs.expire_nodest_conn` lives.
 const EXPIRE_NODEST_CONN: &str = "/proc/sys/net/ipv4/vs/expire_nodest_conn";
 
@@ -88,6 +91,9 @@ struct Instance {
     last_reason: String,
     link_up: Option<bool>,
     tracks: HashMap<String, bool>,
+    /// Permanent addresses the interface had at start (besides VIPs): the
+    /// host's own configuration, not ghosts.
+    static_addrs: Vec<(IpAddr, u8)>,
 }
 
 impl Drop for Instance {
@@ -125,6 +131,7 @@ struct Daemon {
     ipvs: Option<IpvsHandle>,
     table_dirty: bool,
     sync_running: BTreeSet<u8>,
+    ghosts: Vec<String>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. `config` is already validated.
@@ -152,6 +159,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         ipvs: None,
         table_dirty: false,
         sync_running: BTreeSet::new(),
+        ghosts: Vec::new(),
     };
     if let Some(p) = &d.opts.pid_file {
         std::fs::write(p, format!("{}\n", std::process::id()))
@@ -308,6 +316,15 @@ impl Daemon {
                 }
             }
         });
+        let vip_addrs: Vec<IpAddr> = all_vips(inst).iter().map(|v| v.addr).collect();
+        let static_addrs = self
+            .rtnl
+            .addresses(Some(&inst.interface))
+            .map_err(env)?
+            .into_iter()
+            .filter(|a| a.state.permanent && !vip_addrs.contains(&a.addr))
+            .map(|a| (a.addr, a.prefix_len))
+            .collect();
         info!(instance = %inst.name, source = %primary, "VRRP sockets open");
         Ok(Instance {
             uid,
@@ -318,6 +335,7 @@ impl Daemon {
             last_reason: "not started".into(),
             link_up: None,
             tracks: HashMap::new(),
+            static_addrs,
         })
     }
 
@@ -393,9 +411,7 @@ impl Daemon {
     fn health(&self) -> HealthMap {
         let mut map = HealthMap::new();
         for m in self.members.values() {
-            let e = map
-                .entry((m.vs, m.rs))
-                .or_default();
+            let e = map.entry((m.vs, m.rs)).or_default();
             e.up &= m.up;
             if m.weight.is_some() {
                 e.dynamic_weight = m.weight;
@@ -446,8 +462,13 @@ impl Daemon {
         };
         info!(control = %self.opts.control.display(), metrics = ?self.opts.metrics, "director running");
         let mut next_link_poll = Instant::now();
+        let mut next_ghost_audit = Instant::now() + Duration::from_secs(1);
         loop {
             let now = Instant::now();
+            if now >= next_ghost_audit {
+                self.audit_ghosts();
+                next_ghost_audit = now + GHOST_AUDIT;
+            }
             if now >= next_link_poll {
                 self.poll_links(now);
                 next_link_poll = now + LINK_POLL;
@@ -464,7 +485,7 @@ impl Daemon {
             }
             self.pump_announcers(now);
             self.reconcile();
-            let mut wake = next_link_poll;
+            let mut wake = next_link_poll.min(next_ghost_audit);
             for inst in &self.instances {
                 if let Some(t) = inst.router.poll_timeout() {
                     wake = wake.min(t);
@@ -792,6 +813,37 @@ impl Daemon {
         }
     }
 
+    /// Reports addresses on the VRRP interfaces that should not be there
+    /// (the seed's `172.20.0.97/24 dynamic`), each once, with its fix.
+    fn audit_ghosts(&mut self) {
+        let mut found = Vec::new();
+        for inst in &self.instances {
+            let vips = all_vips(&inst.cfg);
+            let mut expected = inst.static_addrs.clone();
+            expected.extend(vips.iter().map(|v| (v.addr, v.prefix_len)));
+            let spec = GhostAuditSpec {
+                iface: inst.cfg.interface.clone(),
+                expected,
+                vips: vips.iter().map(|v| v.addr).collect(),
+            };
+            match audit_ghosts(&mut self.rtnl, &spec) {
+                Ok(f) => found.extend(f.iter().map(|g| g.to_string())),
+                Err(e) => debug!(error = %e, "ghost audit"),
+            }
+        }
+        for g in &found {
+            if !self.ghosts.contains(g) {
+                warn!(finding = %g, "ghost address on a VRRP interface");
+            }
+        }
+        for g in &self.ghosts {
+            if !found.contains(g) {
+                info!(finding = %g, "ghost address gone");
+            }
+        }
+        self.ghosts = found;
+    }
+
     fn handle_check_event(&mut self, ev: Event) {
         match ev {
             Event::Transition(t) => {
@@ -885,9 +937,24 @@ impl Daemon {
                 return;
             }
         }
+        // VRRP instances whose protocol side is unchanged (notify scripts,
+        // sync daemon, ...) keep running with the new settings.
+        let mut restart: Vec<&Change<String>> = Vec::new();
+        for c in &diff.vrrp_instances {
+            if let Change::Changed(name) = c
+                && let Some(i) = self.instances.iter().position(|x| x.cfg.name == *name)
+                && let Some(cfg) = new.vrrp_instance(name)
+                && same_protocol(&self.instances[i], cfg, &new.global)
+            {
+                info!(instance = %name, "reload: settings updated in place (no VRRP restart)");
+                self.instances[i].cfg = cfg.clone();
+                continue;
+            }
+            restart.push(c);
+        }
         // VRRP instances: removed or changed ones resign, new or changed ones start.
         let now = Instant::now();
-        for c in &diff.vrrp_instances {
+        for c in &restart {
             let (Change::Removed(name) | Change::Changed(name)) = c else {
                 continue;
             };
@@ -902,7 +969,7 @@ impl Daemon {
             }
         }
         let old_config = std::mem::replace(&mut self.config, new.clone());
-        for c in &diff.vrrp_instances {
+        for c in &restart {
             let (Change::Added(name) | Change::Changed(name)) = c else {
                 continue;
             };
@@ -1032,8 +1099,23 @@ impl Daemon {
             instances,
             real_servers,
             ipvs: table,
+            ghosts: self.ghosts.clone(),
         }
     }
+}
+
+/// Whether `new` runs the same VRRP router (same wire behaviour and VIPs)
+/// as the running instance, so a reload can keep its state.
+fn same_protocol(running: &Instance, new: &VrrpInstance, global: &config::GlobalDefs) -> bool {
+    let primary = running.router.config().primary_address;
+    let Ok(new_cfg) = vrrp_map::router_config(new, global, primary) else {
+        return false;
+    };
+    new_cfg == *running.router.config()
+        && all_vips(new) == all_vips(&running.cfg)
+        && new.interface == running.cfg.interface
+        && new.unicast_peers == running.cfg.unicast_peers
+        && new.source_ip == running.cfg.source_ip
 }
 
 /// A stable id per virtual server for the health engine's per-service logic.

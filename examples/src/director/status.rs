@@ -70,6 +70,8 @@ pub struct Snapshot {
     pub real_servers: Vec<RealServerView>,
     /// The kernel's IPVS table, `None` when the config has no virtual server.
     pub ipvs: Option<Result<Vec<VirtualServerEntry>, String>>,
+    /// Ghost addresses found on the VRRP interfaces, each with its fix.
+    pub ghosts: Vec<String>,
 }
 
 fn fwd(f: lvs_ipvs::ForwardMethod) -> &'static str {
@@ -150,6 +152,12 @@ pub fn render(s: &Snapshot) -> String {
             );
         }
     }
+    if !s.ghosts.is_empty() {
+        let _ = writeln!(o, "\nGhost addresses");
+        for g in &s.ghosts {
+            let _ = writeln!(o, "  {g}");
+        }
+    }
     match &s.ipvs {
         None => {}
         Some(Err(e)) => {
@@ -218,6 +226,11 @@ pub fn metrics(s: &Snapshot) -> String {
             i.effective_priority
         );
     }
+    let _ = writeln!(
+        o,
+        "# HELP lvs_director_ghost_addresses Ghost addresses on the VRRP interfaces.\n# TYPE lvs_director_ghost_addresses gauge\nlvs_director_ghost_addresses {}",
+        s.ghosts.len()
+    );
     o.push_str("# HELP lvs_director_realserver_up Whether every check of a real server passes.\n# TYPE lvs_director_realserver_up gauge\n");
     for r in &s.real_servers {
         let _ = writeln!(
