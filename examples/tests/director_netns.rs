@@ -256,3 +256,54 @@ fn netns_director_refuses_virtual_servers_without_ipvs() {
     assert!(!has_vip(&n1), "nothing applied");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_link_cut_puts_the_master_in_fault_and_the_backup_takes_over() {
+    require_root("director link test");
+    let dir = tempdir("dlink");
+    let lan = Lan::new("dl");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "MASTER", 100),
+    );
+    let n2 = Node::new(
+        &lan,
+        &dir,
+        "n2",
+        "172.20.0.82/24",
+        &vrrp_only("N2", "BACKUP", 90),
+    );
+    let _p1 = n1.start();
+    let _p2 = n2.start();
+    wait_for("NODE01 holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+
+    lan.set_link(&n1.ns, false);
+    let released = wait_for("NODE01 drops the VIP", Duration::from_secs(2), || {
+        !has_vip(&n1.ns)
+    });
+    let taken = wait_for("NODE02 takes the VIP", Duration::from_secs(8), || {
+        has_vip(&n2.ns)
+    });
+    eprintln!("link cut: NODE01 released after {released:?}, NODE02 master {taken:?} later");
+    let s1 = n1.status();
+    assert!(s1.contains(": FAULT priority"), "{s1}");
+    assert!(n1.log().contains("reason=Fault(LinkDown)"), "{}", n1.log());
+
+    lan.set_link(&n1.ns, true);
+    wait_for(
+        "NODE01 preempts after the link returns",
+        Duration::from_secs(8),
+        || has_vip(&n1.ns),
+    );
+    wait_for("NODE02 releases", Duration::from_secs(5), || {
+        !has_vip(&n2.ns)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
