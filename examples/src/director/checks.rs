@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lvs_healthcheck::Checker;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
 use lvs_healthcheck::runner::{AsyncChecker, Blocking, ProbeFuture};
+use lvs_healthcheck::{Checker, FailReason, Outcome, Success, Unreachable};
 use lvs_healthcheck::{ConnectOptions, KeepalivedCheck, KeepalivedTiming, Policy};
 
 use crate::config::{Check, CheckKind, DnsQueryType, RealServer};
@@ -48,6 +48,61 @@ impl<C: Checker + 'static> AsyncChecker for EarlyDeadline<C> {
     fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
         let left = deadline.saturating_duration_since(Instant::now());
         self.0.check(deadline - deadline_margin(left))
+    }
+}
+
+/// keepalived's UDP_CHECK on the event loop itself: a connected socket,
+/// one datagram, then a reply, an ICMP error (the connected socket reports
+/// port unreachable as `ECONNREFUSED`) or silence until a margin before the
+/// runner's deadline. No blocking thread: under load, a starved thread must
+/// not turn silence into a timeout.
+#[derive(Debug)]
+pub struct AsyncUdp(pub UdpCheck);
+
+impl AsyncChecker for AsyncUdp {
+    fn identity(&self) -> String {
+        Checker::identity(&self.0)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let c = &self.0;
+            let fail = |e: &std::io::Error| match e.raw_os_error() {
+                Some(libc::ECONNREFUSED) => {
+                    Outcome::Failure(FailReason::Unreachable(Unreachable::Port))
+                }
+                _ => Outcome::Failure(FailReason::from_io(e)),
+            };
+            let sock = match c
+                .connect
+                .socket(socket2::Type::DGRAM, socket2::Protocol::UDP)
+            {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            let sock = match tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(sock)) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            if let Err(e) = sock.connect(c.connect.destination()).await {
+                return fail(&e);
+            }
+            if let Err(e) = sock.send(&c.payload).await {
+                return fail(&e);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let until = deadline - deadline_margin(left);
+            let mut buf = vec![0u8; 65_536];
+            match tokio::time::timeout_at(until.into(), sock.recv(&mut buf)).await {
+                Ok(Ok(n)) => match &c.reply {
+                    Some(m) if !m.matches(&buf[..n]) => Outcome::Failure(FailReason::ReplyMismatch),
+                    _ => Outcome::Success(Success::ReplyMatched),
+                },
+                Ok(Err(e)) => fail(&e),
+                Err(_) if c.silent_is_up => Outcome::Success(Success::SilentAccepted),
+                Err(_) => Outcome::Failure(FailReason::Silent),
+            }
+        })
     }
 }
 
@@ -136,7 +191,7 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
             let c = UdpCheck::keepalived(o, u.payload.clone().unwrap_or_default(), reply);
             vec![Probe {
                 description: format!("UDP_CHECK {dst}"),
-                checker: early(c),
+                checker: Arc::new(AsyncUdp(c)),
                 policy: timing(KeepalivedCheck::Udp, check).policy(),
             }]
         }

@@ -948,6 +948,9 @@ impl Daemon {
             {
                 info!(instance = %name, "reload: settings updated in place (no VRRP restart)");
                 self.instances[i].cfg = cfg.clone();
+                let state = self.instances[i].router.state();
+                let cfg = cfg.clone();
+                self.sync_daemon_transition(&cfg, state);
                 continue;
             }
             restart.push(c);
