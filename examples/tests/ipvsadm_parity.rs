@@ -10,7 +10,6 @@
 //!   equal its listings of the one it programmed.
 
 use lvs_testenv::{Netns, require_root};
-use std::process::Output;
 
 const DEBIAN: &str = "/usr/sbin/ipvsadm";
 const OURS: &str = env!("CARGO_BIN_EXE_ipvsadm");
@@ -33,19 +32,73 @@ const LISTINGS: &[&[&str]] = &[
     &["-L", "-n", "-c"],
 ];
 
-fn show(o: &Output) -> String {
+/// What one command printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    status: i32,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+fn show(o: &Outcome) -> String {
     format!(
-        "status {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-        o.status.code(),
+        "status {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        o.status,
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
 }
 
-fn run(ns: &Netns, tool: &str, args: &[&str]) -> Output {
-    let mut argv = vec![tool];
-    argv.extend_from_slice(args);
-    ns.try_run(&argv)
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Runs `tool` once per argument list inside `ns`, all from one shell (the
+/// VM is software-emulated: every `ip netns exec` costs).
+fn batch(ns: &Netns, tool: &str, runs: &[Vec<String>]) -> Vec<Outcome> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ipvsadm-parity-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    let mut script = String::new();
+    for (i, args) in runs.iter().enumerate() {
+        let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        let base = dir.join(i.to_string());
+        let base = base.display();
+        script.push_str(&format!(
+            "{} {} >{base}.out 2>{base}.err; echo $? >{base}.rc\n",
+            quote(tool),
+            words.join(" ")
+        ));
+    }
+    let o = ns.try_run(&["sh", "-c", &script]);
+    assert!(o.status.success(), "batch shell failed: {o:?}");
+    let read =
+        |i: usize, ext: &str| std::fs::read(dir.join(format!("{i}.{ext}"))).unwrap_or_default();
+    let out = (0..runs.len())
+        .map(|i| Outcome {
+            status: String::from_utf8_lossy(&read(i, "rc"))
+                .trim()
+                .parse()
+                .unwrap_or(-1),
+            stdout: read(i, "out"),
+            stderr: read(i, "err"),
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(String::from).collect()
+}
+
+fn run(ns: &Netns, tool: &str, args: &[&str]) -> Outcome {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    batch(ns, tool, &[args]).remove(0)
 }
 
 /// Programs `commands` with `tool` after the `setup` commands.
@@ -54,11 +107,10 @@ fn program(tool: &str, setup: &[&[&str]], commands: &[&str]) -> Netns {
     for s in setup {
         ns.run(s);
     }
-    for c in commands {
-        let args: Vec<&str> = c.split_whitespace().collect();
-        let o = run(&ns, tool, &args);
+    let runs: Vec<Vec<String>> = commands.iter().map(|c| words(c)).collect();
+    for (c, o) in commands.iter().zip(batch(&ns, tool, &runs)) {
         assert!(
-            o.status.success(),
+            o.status == 0,
             "{tool} {c} failed in {}:\n{}",
             ns.name(),
             show(&o)
@@ -76,42 +128,44 @@ fn parity(setup: &[&[&str]], commands: &[&str], extra: &[&[&str]]) {
     );
     let debian_ns = program(DEBIAN, setup, commands);
     let ours_ns = program(OURS, setup, commands);
+    let listings: Vec<Vec<String>> = LISTINGS
+        .iter()
+        .chain(extra)
+        .map(|l| l.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let want = batch(&debian_ns, DEBIAN, &listings);
+    let got = batch(&debian_ns, OURS, &listings);
+    let written = batch(&ours_ns, DEBIAN, &listings);
     let mut failures = Vec::new();
-    let mut compared = 0;
-    for listing in LISTINGS.iter().chain(extra) {
-        let want = run(&debian_ns, DEBIAN, listing);
+    for (i, listing) in listings.iter().enumerate() {
+        let conns = listing.iter().any(|a| a == "-c");
         assert!(
-            want.status.success() || listing.contains(&"-c"),
+            want[i].status == 0,
             "Debian's ipvsadm {listing:?} failed:\n{}",
-            show(&want)
+            show(&want[i])
         );
-        let got = run(&debian_ns, OURS, listing);
-        compared += 1;
-        if got.stdout != want.stdout || got.status.success() != want.status.success() {
+        if got[i].stdout != want[i].stdout || (got[i].status == 0) != (want[i].status == 0) {
             failures.push(format!(
                 "format parity, ipvsadm {}:\n=== Debian ===\n{}=== ours ===\n{}",
                 listing.join(" "),
-                show(&want),
-                show(&got)
+                show(&want[i]),
+                show(&got[i])
             ));
         }
-        if listing.contains(&"-c") {
-            continue;
-        }
-        let written = run(&ours_ns, DEBIAN, listing);
-        if written.stdout != want.stdout {
+        if !conns && written[i].stdout != want[i].stdout {
             failures.push(format!(
                 "writer parity (table programmed by our tool), Debian's ipvsadm {}:\n=== Debian-programmed ===\n{}=== ours-programmed ===\n{}",
                 listing.join(" "),
-                show(&want),
-                show(&written)
+                show(&want[i]),
+                show(&written[i])
             ));
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {compared} listings differ:\n{}",
+        "{} of {} listings differ:\n{}",
         failures.len(),
+        listings.len(),
         failures.join("\n")
     );
 }
@@ -538,14 +592,14 @@ fn vm_restore_from_save() {
     ];
     let src = program(DEBIAN, &[], &commands);
     let saved = run(&src, DEBIAN, &["-S", "-n"]);
-    assert!(saved.status.success(), "{}", show(&saved));
+    assert!(saved.status == 0, "{}", show(&saved));
     let dst = Netns::new("adm");
     let script = format!(
         "{OURS} -R <<'EOF'\n{}EOF\n",
         String::from_utf8_lossy(&saved.stdout)
     );
     let o = dst.try_run(&["sh", "-c", &script]);
-    assert!(o.status.success(), "restore failed:\n{}", show(&o));
+    assert!(o.status.success(), "restore failed: {o:?}");
     let again = run(&dst, DEBIAN, &["-S", "-n"]);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),

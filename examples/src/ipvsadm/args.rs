@@ -881,10 +881,8 @@ fn build(raw: Raw) -> Result<Command, ArgError> {
         );
     };
     check_options(cmd, &raw)?;
-    if cmd != Cmd::Timeout {
-        if let Some(p) = raw.positional.first() {
-            return err(format!("unexpected argument {p}"));
-        }
+    if let (false, Some(p)) = (cmd == Cmd::Timeout, raw.positional.first()) {
+        return err(format!("unexpected argument {p}"));
     }
     let key = service_key(&raw)?;
     match cmd {
@@ -1105,12 +1103,10 @@ pub fn sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, ArgError> {
             "mh-port" => (SchedFlags::PORT, Some("mh")),
             _ => return err(format!("invalid scheduler flag `{flag}'")),
         };
-        if let Some(s) = needs {
-            if s != sched {
-                return err(format!(
-                    "incompatible scheduler flag `{flag}' (only for the {s} scheduler)"
-                ));
-            }
+        if let Some(s) = needs.filter(|s| *s != sched) {
+            return err(format!(
+                "incompatible scheduler flag `{flag}' (only for the {s} scheduler)"
+            ));
         }
         flags |= bit;
     }

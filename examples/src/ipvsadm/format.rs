@@ -24,58 +24,50 @@ const AF_INET6: i32 = 10;
 /// Rust's `Display` for IPv4-compatible addresses such as `::1.2.3.4`).
 pub fn ntop6(a: &Ipv6Addr) -> String {
     let w = a.segments();
-    // The longest run of at least two zero words (first one on ties).
-    let (mut best, mut cur): (Option<(usize, usize)>, Option<(usize, usize)>) = (None, None);
-    for (i, &word) in w.iter().enumerate() {
-        if word == 0 {
-            cur = Some(match cur {
-                Some((b, l)) => (b, l + 1),
-                None => (i, 1),
-            });
-        } else if let Some(c) = cur.take() {
-            if best.is_none_or(|b| c.1 > b.1) {
-                best = Some(c);
-            }
+    // The longest run of at least two zero words (the first one on ties),
+    // as (start, length).
+    let mut best: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < 8 {
+        if w[i] != 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < 8 && w[i] == 0 {
+            i += 1;
+        }
+        let len = i - start;
+        if len >= 2 && best.is_none_or(|(_, l)| len > l) {
+            best = Some((start, len));
         }
     }
-    if let Some(c) = cur {
-        if best.is_none_or(|b| c.1 > b.1) {
-            best = Some(c);
-        }
-    }
-    let best = best.filter(|b| b.1 >= 2);
+    let in_run = |i: usize| best.is_some_and(|(b, l)| i >= b && i < b + l);
+    // An embedded IPv4 address: ::a.b.c.d and ::ffff:a.b.c.d.
+    let v4_tail = matches!(best, Some((0, 6))) || (matches!(best, Some((0, 5))) && w[5] == 0xffff);
     let mut out = String::new();
     let mut i = 0;
     while i < 8 {
-        if let Some((base, len)) = best {
-            if i >= base && i < base + len {
-                if i == base {
-                    out.push(':');
-                }
-                i += 1;
-                continue;
+        if in_run(i) {
+            if best.is_some_and(|(b, _)| b == i) {
+                out.push(':');
             }
+            i += 1;
+            continue;
         }
         if i != 0 {
             out.push(':');
         }
-        // An embedded IPv4 address: ::a.b.c.d and ::ffff:a.b.c.d.
-        if i == 6 {
-            if let Some((0, len)) = best {
-                if len == 6 || (len == 5 && w[5] == 0xffff) {
-                    let o = a.octets();
-                    let _ = write!(out, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
-                    break;
-                }
-            }
+        if i == 6 && v4_tail {
+            let o = a.octets();
+            let _ = write!(out, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
+            break;
         }
         let _ = write!(out, "{:x}", w[i]);
         i += 1;
     }
-    if let Some((base, len)) = best {
-        if base + len == 8 {
-            out.push(':');
-        }
+    if best.is_some_and(|(b, l)| b + l == 8) {
+        out.push(':');
     }
     out
 }
@@ -492,14 +484,14 @@ pub fn connections(proc_text: &str, fmt: &Format, r: &dyn Resolver) -> String {
     if fmt.persistent_conn {
         let _ = writeln!(
             out,
-            "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}",
-            "state", "source", "virtual", "destination", "pe name", "pe_data"
+            "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} pe_data",
+            "state", "source", "virtual", "destination", "pe name"
         );
     } else {
         let _ = writeln!(
             out,
-            "pro expire {:<11} {:<18} {:<18} {}",
-            "state", "source", "virtual", "destination"
+            "pro expire {:<11} {:<18} {:<18} destination",
+            "state", "source", "virtual"
         );
     }
     for line in proc_text.lines().skip(1) {
