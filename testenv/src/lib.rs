@@ -183,7 +183,8 @@ impl Netns {
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = children[pos].try_wait() {
-                children.remove(pos);
+                // Already reaped by try_wait; wait() returns at once.
+                let _ = children.remove(pos).wait();
                 return true;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
