@@ -2,7 +2,8 @@
 //!
 //! Steps of `cargo xtask test`, each of which must pass:
 //! 1. lints: `cargo fmt --check`, `cargo clippy -D warnings`, `cargo doc`;
-//! 2. `cargo test --workspace` on the host (unit, property and doc tests);
+//! 2. `cargo test --workspace --all-features` on the host (unit, property
+//!    and doc tests);
 //! 3. every ignored test named `netns_*`, on the host as root;
 //! 4. every ignored test named `vm_*`, inside one boot of the kernel VM;
 //! 5. the seed lab end to end (`lab`), in a second boot of the VM.
@@ -93,6 +94,7 @@ fn build_test_exes() -> Result<Vec<TestExe>, String> {
         .args([
             "test",
             "--workspace",
+            "--all-features",
             "--no-run",
             "--message-format=json-render-diagnostics",
         ])
@@ -166,6 +168,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--all-features",
             "--",
             "-D",
             "warnings",
@@ -178,7 +181,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
 
     eprintln!("== host tests (unit, property, doc)");
-    let (out, ok) = run_echo(cargo().args(["test", "--workspace"]))?;
+    let (out, ok) = run_echo(cargo().args(["test", "--workspace", "--all-features"]))?;
     let host = Counts::scan(&out);
     total.add(Counts { ignored: 0, ..host });
     if !ok {
@@ -303,7 +306,7 @@ fn run_vm_tests(exes: &[(TestExe, usize)], failures: &mut Vec<String>) -> Result
 /// Builds the example binaries and runs the whole lab in one VM boot;
 /// every verdict counts as a test.
 fn run_lab(failures: &mut Vec<String>) -> Result<Counts, String> {
-    run_status(cargo().args(["build", "-p", "lvs-examples", "--bins"]))?;
+    run_status(cargo().args(["build", "-p", "lvs-examples", "--bins", "--all-features"]))?;
     let bin = workspace_root().join("target/debug/lab");
     let (out, ok) = lab_in_vm(&bin, "lab")?;
     let mut c = Counts::default();
