@@ -307,3 +307,67 @@ fn netns_link_cut_puts_the_master_in_fault_and_the_backup_takes_over() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_sighup_refuses_a_bad_config_and_applies_a_good_one() {
+    require_root("director reload test");
+    let dir = tempdir("dhup");
+    let lan = Lan::new("dh");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "MASTER", 100),
+    );
+    let notify = dir.join("notified");
+    let p1 = n1.start();
+    wait_for("NODE01 holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+
+    // A broken file: refused as a whole, the running config stays.
+    std::fs::write(&n1.conf, "vrp_instance VI_1 {\n}\n").unwrap();
+    n1.ns.signal(p1, libc::SIGHUP, Duration::ZERO);
+    wait_for("the reload is refused", Duration::from_secs(5), || {
+        n1.log().contains("reload refused")
+    });
+    assert!(
+        n1.log().contains("did you mean `vrrp_instance`?"),
+        "{}",
+        n1.log()
+    );
+    assert!(has_vip(&n1.ns));
+    assert!(n1.status().contains("MASTER"));
+
+    // Only a notify script added: applied in place, no VRRP restart.
+    let with_notify = vrrp_only("N1", "MASTER", 100).replace(
+        "advert_int 1",
+        &format!(
+            "advert_int 1\n    notify_master \"/usr/bin/touch {}\"",
+            notify.display()
+        ),
+    );
+    std::fs::write(&n1.conf, &with_notify).unwrap();
+    n1.ns.signal(p1, libc::SIGHUP, Duration::ZERO);
+    wait_for("in-place reload", Duration::from_secs(5), || {
+        n1.log().contains("settings updated in place")
+    });
+    assert!(has_vip(&n1.ns));
+
+    // A new VIP: the instance restarts with it; the old VIP goes; the
+    // notify_master script runs (argv, no shell) on becoming Master again.
+    std::fs::write(&n1.conf, with_notify.replace(VIP, "172.20.0.84")).unwrap();
+    n1.ns.signal(p1, libc::SIGHUP, Duration::ZERO);
+    wait_for("the new VIP is in place", Duration::from_secs(5), || {
+        n1.ns
+            .run(&["ip", "-4", "-o", "addr", "show", "dev", "ens18"])
+            .contains("inet 172.20.0.84/")
+    });
+    assert!(!has_vip(&n1.ns), "the old VIP is removed");
+    wait_for("notify_master ran", Duration::from_secs(5), || {
+        notify.exists()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
