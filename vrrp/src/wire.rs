@@ -781,8 +781,8 @@ impl<'a> Ipv4Datagram<'a> {
         if ihl < 20 || total < ihl || data.len() < ihl {
             return None;
         }
-        // Linux may report total length in host order on some raw paths; a
-        // total beyond the buffer is clamped rather than trusted.
+        // A total length beyond the buffer (a truncated read) is clamped;
+        // the VRRP length check then reports what is missing.
         let end = total.min(data.len());
         Some(Ipv4Datagram {
             source: Ipv4Addr::new(data[12], data[13], data[14], data[15]),
