@@ -547,3 +547,21 @@ fn chaos_always_converges_to_one_master_per_vrid() {
         "only {split_brain_seen} split-brain moments"
     );
 }
+
+#[test]
+fn preemption_v3_at_10cs_is_the_joiners_master_down_interval() {
+    let mut s = Sim::new(17);
+    let n1 = s.add(v3(100, 81, 10));
+    let n2 = s.add(v3(90, 82, 10));
+    s.start(n2);
+    s.run_for(Duration::from_secs(3));
+    assert_eq!(s.state(n2), State::Master);
+    let join = s.now;
+    s.start(n1);
+    s.run_for(Duration::from_secs(3));
+    let took = s.became(n1, State::Master, join).unwrap();
+    // 3 × 10 cs + (156 × 10) / 256 = 30 + 6 cs.
+    assert_eq!(took - join, mdi_v3(10, 100));
+    assert_eq!(took - join, Duration::from_millis(360));
+    assert_eq!(s.became(n2, State::Backup, join), Some(took));
+}
