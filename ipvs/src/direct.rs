@@ -162,6 +162,14 @@ impl Op {
     }
 }
 
+/// The payload of a request naming one service (e.g. a destination dump).
+pub(crate) fn key_request(cmd: crate::IpvsCmd, key: &ServiceKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&[cmd.into(), 1, 0, 0]);
+    nest(&mut out, 1, |out| put_key(out, key));
+    out
+}
+
 /// Iterates the attributes in `buf`: (type without flags, value).
 struct Nlas<'a>(&'a [u8]);
 

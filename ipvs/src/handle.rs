@@ -1,8 +1,12 @@
 //! [`IpvsHandle`]: a blocking connection to the kernel's IPVS family.
 //!
-//! One netlink socket per handle, opened close-on-exec and kept for the
-//! handle's life (ipvsadm opens one per request, which is what makes it slow
-//! at scale). The family id is resolved on first use, and again when a
+//! Netlink sockets are opened close-on-exec once per handle and kept for its
+//! life (ipvsadm opens one per request, which is what makes it slow at
+//! scale): one for requests and per-service destination dumps, read with a
+//! page-sized buffer — the kernel sizes dump datagrams to the reader's
+//! buffer, and small ones are much cheaper for the many tiny destination
+//! dumps — and one for the service dump, read with 32 KiB buffers so 10,000
+//! services come in few datagrams. The family id is resolved on first use, and again when a
 //! request fails with `ENOENT` — what the kernel answers for a family id
 //! that no longer exists (ip_vs reloaded) — or while IPVS is still missing.
 
@@ -63,6 +67,8 @@ const DUMP_RETRIES: usize = 16;
 #[derive(Debug)]
 pub struct IpvsHandle {
     sock: Socket,
+    bulk: Socket,
+    small_recv: usize,
     family: Option<u16>,
     seq: u32,
     writes: u64,
@@ -81,7 +87,8 @@ impl IpvsHandle {
     /// Opens a handle in the caller's network namespace.
     pub fn open() -> Result<IpvsHandle, Error> {
         let sock = Socket::new(NETLINK_GENERIC)?;
-        IpvsHandle::with_socket(sock)
+        let bulk = Socket::new(NETLINK_GENERIC)?;
+        IpvsHandle::with_sockets(sock, bulk)
     }
 
     /// Opens a handle inside the network namespace at `netns` (e.g.
@@ -91,7 +98,7 @@ impl IpvsHandle {
     pub fn open_in_netns(netns: impl AsRef<Path>) -> Result<IpvsHandle, Error> {
         let path = netns.as_ref().to_path_buf();
         let shown = path.display().to_string();
-        let sock = std::thread::spawn(move || -> Result<Socket, Error> {
+        let (sock, bulk) = std::thread::spawn(move || -> Result<(Socket, Socket), Error> {
             let file = std::fs::File::open(&path).map_err(|source| Error::Netns {
                 path: path.display().to_string(),
                 source,
@@ -103,17 +110,37 @@ impl IpvsHandle {
                     source: io::Error::last_os_error(),
                 });
             }
-            Ok(Socket::new(NETLINK_GENERIC)?)
+            Ok((Socket::new(NETLINK_GENERIC)?, Socket::new(NETLINK_GENERIC)?))
         })
         .join()
         .map_err(|_| Error::Netns {
             path: shown,
             source: io::Error::other("namespace thread panicked"),
         })??;
-        IpvsHandle::with_socket(sock)
+        IpvsHandle::with_sockets(sock, bulk)
     }
 
-    fn with_socket(mut sock: Socket) -> Result<IpvsHandle, Error> {
+    fn with_sockets(sock: Socket, mut bulk: Socket) -> Result<IpvsHandle, Error> {
+        bulk.bind_auto()?;
+        set_int_opt(&bulk, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+        let sock = IpvsHandle::setup_socket(sock)?;
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        // Replies never exceed max(page-sized NLMSG_GOODSIZE, our buffer).
+        let small_recv = usize::try_from(page).unwrap_or(4096).clamp(4096, RECV_BUF);
+        Ok(IpvsHandle {
+            sock,
+            bulk,
+            small_recv,
+            family: None,
+            seq: 1,
+            writes: 0,
+            buf: vec![0; RECV_BUF],
+            out: Vec::with_capacity(64 * 1024),
+        })
+    }
+
+    fn setup_socket(mut sock: Socket) -> Result<Socket, Error> {
         sock.bind_auto()?;
         // Error ACKs without the echoed request: batches stay small.
         set_int_opt(&sock, SOL_NETLINK, NETLINK_CAP_ACK, 1);
@@ -126,14 +153,7 @@ impl IpvsHandle {
         if !set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 1 << 20) {
             set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
         }
-        Ok(IpvsHandle {
-            sock,
-            family: None,
-            seq: 1,
-            writes: 0,
-            buf: vec![0; RECV_BUF],
-            out: Vec::with_capacity(64 * 1024),
-        })
+        Ok(sock)
     }
 
     /// How many write requests (add/edit/delete/zero/flush/daemon/config)
@@ -153,6 +173,13 @@ impl IpvsHandle {
                 Ok(id)
             }
         }
+    }
+
+    /// Replaces the cached family id, as if `ip_vs` had been reloaded since
+    /// it was resolved. Only for tests of the re-resolution path.
+    #[doc(hidden)]
+    pub fn set_stale_family_id_for_tests(&mut self, id: u16) {
+        self.family = Some(id);
     }
 
     /// Asks the generic netlink controller for the IPVS family id.
@@ -216,16 +243,18 @@ impl IpvsHandle {
 
     /// Receives one datagram into `self.buf`, returning its length.
     pub(crate) fn recv(&mut self) -> Result<usize, Error> {
+        self.recv_on(false)
+    }
+
+    fn recv_on(&mut self, bulk: bool) -> Result<usize, Error> {
+        let (fd, len) = if bulk {
+            (self.bulk.as_raw_fd(), self.buf.len())
+        } else {
+            (self.sock.as_raw_fd(), self.small_recv)
+        };
         loop {
             // SAFETY: the buffer is valid for its length.
-            let n = unsafe {
-                libc::recv(
-                    self.sock.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                    libc::MSG_TRUNC,
-                )
-            };
+            let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), len, libc::MSG_TRUNC) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -234,10 +263,9 @@ impl IpvsHandle {
                 return Err(e.into());
             }
             let n = n as usize;
-            if n > self.buf.len() {
+            if n > len {
                 return Err(Error::decode(format!(
-                    "netlink datagram of {n} bytes truncated to {}",
-                    self.buf.len()
+                    "netlink datagram of {n} bytes truncated to {len}"
                 )));
             }
             return Ok(n);
@@ -290,11 +318,13 @@ impl IpvsHandle {
     }
 
     pub(crate) fn send_out(&mut self) -> Result<(), Error> {
-        let mut sent = 0;
-        while sent < self.out.len() {
-            // Whole datagrams only: `out` is sent in one go.
-            sent += self.sock.send(&self.out[sent..], 0)?;
-        }
+        self.send_out_on(false)
+    }
+
+    fn send_out_on(&mut self, bulk: bool) -> Result<(), Error> {
+        let sock = if bulk { &self.bulk } else { &self.sock };
+        // One datagram: netlink sends it whole or fails.
+        sock.send(&self.out, 0)?;
         self.out.clear();
         Ok(())
     }
@@ -360,7 +390,8 @@ impl IpvsHandle {
         kind: OpKind,
         msg: &IpvsMessage,
     ) -> Result<Vec<IpvsMessage>, Error> {
-        self.dump_with(kind, msg, |cmd, attrs| {
+        let payload = generic_payload(msg);
+        self.dump_with(kind, &payload, false, |cmd, attrs| {
             let header = GenlHeader { cmd, version: 1 };
             Ok(Some(IpvsMessage::parse_with_param(attrs, header)?))
         })
@@ -372,7 +403,8 @@ impl IpvsHandle {
     pub(crate) fn dump_with<T>(
         &mut self,
         kind: OpKind,
-        msg: &IpvsMessage,
+        payload: &[u8],
+        bulk: bool,
         mut parse: impl FnMut(u8, &[u8]) -> Result<Option<T>, Error>,
     ) -> Result<Vec<T>, Error> {
         let mut retried_family = false;
@@ -380,12 +412,19 @@ impl IpvsHandle {
         loop {
             let family = self.family_id()?;
             let seq = self.next_seq();
-            self.encode(family, NLM_F_REQUEST | NLM_F_DUMP, seq, msg);
-            self.send_out()?;
+            push_nlmsghdr(
+                &mut self.out,
+                NLMSG_HDRLEN + payload.len(),
+                family,
+                NLM_F_REQUEST | NLM_F_DUMP,
+                seq,
+            );
+            self.out.extend_from_slice(payload);
+            self.send_out_on(bulk)?;
             let mut out = Vec::new();
             let mut interrupted = false;
             let result = 'wait: loop {
-                let n = self.recv()?;
+                let n = self.recv_on(bulk)?;
                 let mut off = 0;
                 while let Some((ty, flags, mseq, payload, next)) = next_msg(&self.buf[..n], off)? {
                     off = next;
@@ -425,7 +464,7 @@ impl IpvsHandle {
                 }
                 0 => return Ok(out),
                 libc::ENOENT if !retried_family && self.family_changed()? => retried_family = true,
-                errno => return Err(kind.error(errno, &scheduler_of(msg))),
+                errno => return Err(kind.error(errno, "")),
             }
         }
     }
@@ -502,8 +541,8 @@ impl IpvsHandle {
 
     /// Lists every service (one dump).
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, Error> {
-        let msg = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
-        self.dump_with(OpKind::GetService, &msg, |_, attrs| {
+        let payload = [u8::from(IpvsCmd::GetService), 1, 0, 0];
+        self.dump_with(OpKind::GetService, &payload, true, |_, attrs| {
             top_level(attrs, SERVICE_ATTR)?
                 .map(ServiceEntry::from_wire)
                 .transpose()
@@ -525,9 +564,9 @@ impl IpvsHandle {
 
     /// Lists the destinations of a service (one dump).
     pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationEntry>, Error> {
-        let msg = IpvsMessage::new(IpvsCmd::GetDest, vec![CmdAttr::Service(key.to_attrs())]);
+        let payload = crate::direct::key_request(IpvsCmd::GetDest, key);
         let family = key.family();
-        self.dump_with(OpKind::GetDestination, &msg, |_, attrs| {
+        self.dump_with(OpKind::GetDestination, &payload, false, |_, attrs| {
             top_level(attrs, DEST_ATTR)?
                 .map(|v| DestinationEntry::from_wire(v, family))
                 .transpose()
@@ -615,6 +654,14 @@ fn set_int_opt(sock: &Socket, level: libc::c_int, name: libc::c_int, value: libc
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         ) == 0
     }
+}
+
+/// The genl header and attributes of `msg`.
+fn generic_payload(msg: &IpvsMessage) -> Vec<u8> {
+    let mut p = vec![u8::from(msg.cmd), 1, 0, 0];
+    p.resize(GENL_HDRLEN + msg.buffer_len(), 0);
+    msg.emit(&mut p[GENL_HDRLEN..]);
+    p
 }
 
 fn push_nlmsghdr(out: &mut Vec<u8>, len: usize, ty: u16, flags: u16, seq: u32) {

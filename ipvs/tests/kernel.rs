@@ -661,6 +661,38 @@ fn vm_reconcile_minimal_and_noop() {
 
 #[test]
 #[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_stale_family_id_is_resolved_again() {
+    // What a handle sees after ip_vs was unloaded and loaded again: its
+    // cached family id is gone (the kernel answers ENOENT for it).
+    let (_ns, mut h) = setup("ipvsstale");
+    let real = h.family_id().unwrap();
+    let stale = if real == 0xfff0 { 0xfff1 } else { 0xfff0 };
+    h.set_stale_family_id_for_tests(stale);
+    h.add_service(&Service::new(seed_key(), Scheduler::RoundRobin))
+        .unwrap();
+    assert_eq!(h.family_id().unwrap(), real);
+    h.set_stale_family_id_for_tests(stale);
+    assert_eq!(h.services().unwrap().len(), 1);
+    h.set_stale_family_id_for_tests(stale);
+    let d = Destination::new(sa("172.20.0.85:80"), ForwardMethod::DirectRoute);
+    let r = h
+        .apply(&[
+            Op::AddDestination(seed_key(), d),
+            Op::AddDestination(seed_key(), d),
+        ])
+        .unwrap();
+    assert!(r[0].is_ok(), "{r:?}");
+    assert!(matches!(r[1], Err(Error::DestinationExists)), "{r:?}");
+    // A genuine ENOENT still means "no such destination".
+    h.set_stale_family_id_for_tests(stale);
+    assert!(matches!(
+        h.delete_destination(&seed_key(), sa("172.20.0.99:80")),
+        Err(Error::NoSuchDestination)
+    ));
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
 fn vm_async_handle() {
     lvs_testenv::require_root("IPVS kernel tests");
     let ns = Netns::new("ipvsasync");
