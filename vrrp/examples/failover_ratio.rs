@@ -124,7 +124,11 @@ fn main() {
     let rt = std::env::args().any(|a| a == "--rt");
     println!(
         "{rounds} rounds per line{}",
-        if rt { ", both SCHED_FIFO 50" } else { ", default scheduling" }
+        if rt {
+            ", both SCHED_FIFO 50"
+        } else {
+            ", default scheduling"
+        }
     );
     println!(
         "{:<22} {:<11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>11}",
