@@ -854,9 +854,15 @@ impl Daemon {
                         m.last_failure = Some(r.to_string());
                     }
                     if was != m.up {
-                        info!(virtual_server = %m.vs, real_server = %m.rs, check = %m.description,
-                              to = ?t.to, reason = ?t.reason.as_ref().map(|r| r.to_string()),
-                              consecutive = t.consecutive, "real server check changed");
+                        if m.up {
+                            info!(virtual_server = %m.vs, real_server = %m.rs, check = %m.description,
+                                  to = ?t.to, success = ?t.success, consecutive = t.consecutive,
+                                  "real server check changed");
+                        } else {
+                            info!(virtual_server = %m.vs, real_server = %m.rs, check = %m.description,
+                                  to = ?t.to, reason = %t.reason.as_ref().map_or(String::new(), |r| r.to_string()),
+                                  consecutive = t.consecutive, "real server check changed");
+                        }
                         self.table_dirty = true;
                         let (vs, rs) = (m.vs, m.rs);
                         self.notify_real_server(vs, rs);
