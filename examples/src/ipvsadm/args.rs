@@ -15,8 +15,9 @@ use std::time::Duration;
 
 /// Longest timeout ipvsadm accepts (31 days), in seconds.
 const MAX_TIMEOUT: u32 = 86400 * 31;
-/// Persistence timeout when `-p` has no value, in seconds.
-const DEFAULT_PERSISTENCE: u64 = 300;
+/// Persistence timeout when `-p` has no value, in seconds (libipvs's
+/// `IPVS_SVC_PERSISTENT_TIMEOUT`, 6 minutes).
+const DEFAULT_PERSISTENCE: u64 = 360;
 /// Multicast interface when `--start-daemon` names none.
 const DEFAULT_MCAST_IFN: &str = "eth0";
 
@@ -1249,13 +1250,13 @@ mod tests {
     }
 
     #[test]
-    fn defaults_wlc_and_persistence_300() {
+    fn defaults_wlc_and_persistence_360() {
         let Command::AddService(s) = p("-A -u 10.0.0.1:53 -p").unwrap() else {
             panic!()
         };
         assert_eq!(s.scheduler, Scheduler::WeightedLeastConnection);
         let pers = s.persistence.unwrap();
-        assert_eq!(pers.timeout, Duration::from_secs(300));
+        assert_eq!(pers.timeout, Duration::from_secs(360));
         assert_eq!(pers.mask, PersistenceMask::V4(Ipv4Addr::BROADCAST));
     }
 

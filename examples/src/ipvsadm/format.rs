@@ -911,6 +911,75 @@ TCP  [2001:db8::10]:443 mh (mh-fallback,mh-port) persistent 120 mask 64
         ));
     }
 
+    /// Captured from Debian's ipvsadm 1.31 in the kernel VM (the table of
+    /// the `vm_ipv4_persistence_netmasks` parity test).
+    fn persist4_table() -> Vec<VirtualServerEntry> {
+        let svc = |key: ServiceKey, sched: Scheduler, secs: u64, mask: [u8; 4]| {
+            let mut s = Service::new(key, sched);
+            s.persistence = Some(Persistence {
+                timeout: Duration::from_secs(secs),
+                mask: PersistenceMask::V4(mask.into()),
+            });
+            s
+        };
+        vec![
+            entry(
+                svc(
+                    ServiceKey::udp("10.6.0.1:500".parse().unwrap()),
+                    Scheduler::LocalityBasedLeastConnectionReplication,
+                    86400,
+                    [0, 0, 0, 0],
+                ),
+                vec![],
+            ),
+            entry(
+                svc(
+                    ServiceKey::tcp("10.6.0.1:443".parse().unwrap()),
+                    Scheduler::WeightedRoundRobin,
+                    3600,
+                    [255, 255, 0, 0],
+                ),
+                vec![dest("10.6.0.12:443", ForwardMethod::DirectRoute, 2)],
+            ),
+            entry(
+                svc(
+                    ServiceKey::tcp("10.6.0.1:0".parse().unwrap()),
+                    Scheduler::RoundRobin,
+                    360,
+                    [255, 255, 255, 255],
+                ),
+                vec![dest("10.6.0.11:0", ForwardMethod::DirectRoute, 1)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn captured_debian_listings() {
+        let t = persist4_table();
+        let with = |f: fn(&mut Format)| {
+            let mut fmt = n();
+            f(&mut fmt);
+            list_all(&info(), &t, &fmt, &Numeric)
+        };
+        assert_eq!(with(|_| {}), include_str!("fixtures/persist4-Ln.txt"));
+        assert_eq!(
+            with(|f| f.rule = true),
+            include_str!("fixtures/persist4-Sn.txt")
+        );
+        assert_eq!(
+            with(|f| f.thresholds = true),
+            include_str!("fixtures/persist4-thresholds.txt")
+        );
+        assert_eq!(
+            with(|f| f.persistent_conn = true),
+            include_str!("fixtures/persist4-persistent-conn.txt")
+        );
+        assert_eq!(
+            with(|f| f.tun_info = true),
+            include_str!("fixtures/persist4-tun-info.txt")
+        );
+    }
+
     #[test]
     fn quirky_order_follows_ipvsadm() {
         // 10.x minus 192.168.x overflows a signed int: ipvsadm lists
