@@ -70,7 +70,10 @@ pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<
             vng.display()
         ));
     }
-    let rwdir = crate::workspace_root().join("target/vm").join(name);
+    // One directory per boot and process: several VMs may run at once.
+    let rwdir = crate::workspace_root()
+        .join("target/vm")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&rwdir);
     std::fs::create_dir_all(&rwdir).map_err(|e| format!("create {}: {e}", rwdir.display()))?;
     let rw = rwdir.display().to_string();
