@@ -618,3 +618,85 @@ fn vm_restore_from_save() {
         String::from_utf8_lossy(&saved.stdout)
     );
 }
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_counters_from_traffic() {
+    require_root("the ipvsadm parity tests");
+    lvs_testenv::require_program("curl");
+    lvs_testenv::require_program("python3");
+    // A local-node service: the VIP on lo, the real server is this host.
+    let ns = program(
+        DEBIAN,
+        &[&["ip", "addr", "add", "10.20.0.1/32", "dev", "lo"]],
+        &[
+            "-A -t 10.20.0.1:8000 -s rr",
+            "-a -t 10.20.0.1:8000 -r 10.20.0.1:8000 -g",
+        ],
+    );
+    let dir = std::env::temp_dir().join(format!("ipvsadm-www-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    std::fs::write(dir.join("index.html"), "x".repeat(20_000)).expect("page");
+    let dir_s = dir.display().to_string();
+    ns.spawn(&[
+        "python3",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.20.0.1",
+        "--directory",
+        &dir_s,
+    ]);
+    let mut fetched = 0;
+    for _ in 0..100 {
+        let o = ns.try_run(&[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "5",
+            "http://10.20.0.1:8000/",
+        ]);
+        if o.status.success() {
+            fetched += 1;
+            if fetched == 5 {
+                break;
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    assert_eq!(fetched, 5, "the local web server never answered");
+    // Counters are stable once traffic stops; rates are not (the kernel's
+    // estimator decays them every 2 s), so only counters are compared.
+    let listings: Vec<Vec<String>> = [
+        "-L -n --stats",
+        "-L -n --stats --exact",
+        "-L -n --stats --nosort",
+        "-S -n",
+    ]
+    .iter()
+    .map(|l| words(l))
+    .collect();
+    let want = batch(&ns, DEBIAN, &listings);
+    let got = batch(&ns, OURS, &listings);
+    let stats = String::from_utf8_lossy(&want[1].stdout).into_owned();
+    let conns: u64 = stats
+        .lines()
+        .nth(3)
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    assert!(conns >= 5, "IPVS counted no connections:\n{stats}");
+    for (i, l) in listings.iter().enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(&got[i].stdout),
+            String::from_utf8_lossy(&want[i].stdout),
+            "ipvsadm {}",
+            l.join(" ")
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1025,6 +1025,20 @@ TCP  [2001:db8::10]:443 mh (mh-fallback,mh-port) persistent 120 mask 64
     }
 
     #[test]
+    fn captured_debian_daemons() {
+        // Both daemons as the kernel reports them (every optional setting).
+        let mut m = SyncDaemon::new(SyncState::Master, "sync0", 5);
+        let mut b = SyncDaemon::new(SyncState::Backup, "sync0", 0);
+        for d in [&mut m, &mut b] {
+            d.max_len = Some(1472);
+            d.group = Some("224.0.0.81".parse().unwrap());
+            d.port = Some(8848);
+            d.ttl = Some(1);
+        }
+        assert_eq!(daemons(&[m, b]), include_str!("fixtures/daemons.txt"));
+    }
+
+    #[test]
     fn ntop6_like_glibc() {
         let f = |s: &str| ntop6(&s.parse().unwrap());
         assert_eq!(f("2001:db8::1"), "2001:db8::1");

@@ -1,6 +1,6 @@
 //! An `ipvsadm`-compatible command-line tool on top of lvs-ipvs.
 //!
-//! [`args`] parses ipvsadm's options into a [`args::Command`]; [`format`]
+//! [`args`] parses ipvsadm's options into a [`args::Command`]; [`mod@format`]
 //! prints listings byte-identical to Debian's ipvsadm 1.31 (`-L -n`,
 //! `--stats`, `--rate`, `--exact`, `-S -n`, `--timeout`, `--daemon`);
 //! [`restore`] splits `-R` input; [`run`] ties them to an
@@ -233,4 +233,48 @@ fn list_all(session: &mut Session, fmt: &Format, r: &dyn Resolver) -> Result<Str
     };
     let table = ipvs("list", h.table())?;
     Ok(format::list_all(&info, &table, fmt, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(args: &[&str], input: &str) -> (Result<(), Failure>, String) {
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut out = Vec::new();
+        let r = run(&argv, &mut input.as_bytes(), &mut out);
+        (r, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn help_needs_no_kernel() {
+        let (r, out) = run_with(&["-h"], "");
+        assert!(r.is_ok());
+        assert!(out.starts_with("Usage"));
+    }
+
+    #[test]
+    fn usage_errors_exit_2_with_the_reason() {
+        let (r, _) = run_with(&["-A", "-t", "10.0.0.1:80", "-s"], "");
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("`-s' needs a value"), "{e}");
+    }
+
+    #[test]
+    fn restore_reports_the_bad_line_before_touching_the_kernel() {
+        // Lines apply in order, so the bad line comes first here: the
+        // error names it and nothing needs the kernel.
+        let input = "# saved\n-a -t 10.0.0.1:80 -r 10.0.0.2 -g -w x\n-C\n";
+        let (r, _) = run_with(&["-R"], input);
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("line 2: illegal weight"), "{e}");
+        let (r, _) = run_with(&["-R"], "-R\n");
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("line 1: -R cannot be nested")
+        );
+    }
 }
