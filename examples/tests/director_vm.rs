@@ -23,21 +23,35 @@ fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Dura
     panic!("timed out after {limit:?} waiting for: {what}");
 }
 
+/// A TCP listener that stops listening (connections refused) when dropped.
+struct Listener(std::os::fd::RawFd);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // SAFETY: shutdown(2) on the listener's fd, still owned by its
+        // thread; it takes the socket out of LISTEN and wakes accept().
+        unsafe { libc::shutdown(self.0, libc::SHUT_RDWR) };
+    }
+}
+
 /// A TCP listener (accepting and closing) and a silent UDP socket in `ns`.
-fn serve(ns: &Netns, port: u16) -> (TcpListener, UdpSocket) {
+fn serve(ns: &Netns, port: u16) -> (Listener, UdpSocket) {
+    use std::os::fd::AsRawFd;
     let (tcp, udp) = ns.enter(|| {
         (
             TcpListener::bind(("0.0.0.0", port)).unwrap(),
             UdpSocket::bind(("0.0.0.0", 53)).unwrap(),
         )
     });
-    let t = tcp.try_clone().unwrap();
+    let fd = tcp.as_raw_fd();
     std::thread::spawn(move || {
-        for c in t.incoming() {
-            drop(c);
+        for c in tcp.incoming() {
+            if c.is_err() {
+                break;
+            }
         }
     });
-    (tcp, udp)
+    (Listener(fd), udp)
 }
 
 fn dests(h: &mut IpvsHandle, port: u16) -> Vec<SocketAddr> {

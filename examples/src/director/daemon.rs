@@ -175,6 +175,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
 
 impl Daemon {
     async fn start_and_loop(&mut self) -> Result<(), DaemonError> {
+        self.warn_unsupported();
         self.setup_ipvs()?;
         // Routers first: a config error in an instance stops us before any change.
         let configs = self.config.vrrp_instances.clone();
@@ -201,6 +202,36 @@ impl Daemon {
             self.instances.push(inst);
         }
         self.main_loop().await
+    }
+
+    /// Says which accepted settings director does not act on (yet).
+    fn warn_unsupported(&self) {
+        for g in &self.config.vrrp_sync_groups {
+            warn!(group = %g.name, "vrrp_sync_group is not implemented: its instances change state independently");
+        }
+        for vs in &self.config.virtual_servers {
+            if vs.quorum_up.is_some() || vs.quorum_down.is_some() {
+                warn!(virtual_server = %vs.key(), "quorum_up/quorum_down scripts are not run");
+            }
+            if vs.ha_suspend {
+                warn!(virtual_server = %vs.key(), "ha_suspend is not implemented: checks run in every VRRP state");
+            }
+        }
+        for i in &self.config.vrrp_instances {
+            let scripts = [
+                &i.notify_master,
+                &i.notify_backup,
+                &i.notify_fault,
+                &i.notify_stop,
+                &i.notify,
+            ];
+            if scripts.iter().any(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.user.is_some() || s.group.is_some())
+            }) {
+                warn!(instance = %i.name, "notify scripts run as the director's user; USER/GROUP is ignored");
+            }
+        }
     }
 
     fn setup_ipvs(&mut self) -> Result<(), DaemonError> {
