@@ -148,3 +148,10 @@ fn dynamic_weight_replaces_the_configured_one() {
     assert_eq!(t[0].destinations[0].weight, 7);
     assert_eq!(t[0].destinations[1].weight, 1);
 }
+
+#[test]
+fn expire_nodest_conn_can_be_left_alone_from_the_config() {
+    let cfg = parse("global_defs { lvs_keep_expire_nodest_conn }\n");
+    assert!(cfg.global.lvs_keep_expire_nodest_conn);
+    assert!(!lab().global.lvs_keep_expire_nodest_conn);
+}

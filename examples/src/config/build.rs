@@ -394,6 +394,7 @@ impl Builder<'_> {
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,
+                "lvs_keep_expire_nodest_conn" => g.lvs_keep_expire_nodest_conn = true,
                 "vrrp_min_garp" => {
                     if self.flag(c) == Some(true) {
                         g.vrrp_garp_master_repeat = 1;

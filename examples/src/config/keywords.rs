@@ -199,6 +199,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     var("lvs_sync_daemon", 1),
     kw("lvs_timeouts", 2, 6),
     kw("lvs_flush", 0, 0),
+    kw("lvs_keep_expire_nodest_conn", 0, 0),
     kw("checker_log_all_failures", 0, 1),
     kw("max_auto_priority", 0, 1),
 ];

@@ -69,6 +69,10 @@ pub struct GlobalDefs {
     pub lvs_timeouts: LvsTimeouts,
     /// `lvs_flush`: flush IPVS at start. Default: false.
     pub lvs_flush: bool,
+    /// `lvs_keep_expire_nodest_conn` (director only, not keepalived): leave
+    /// `net.ipv4.vs.expire_nodest_conn` as it is; by default director sets
+    /// it to 1 so new connections never hit a removed real server. Default: false.
+    pub lvs_keep_expire_nodest_conn: bool,
 }
 
 impl Default for GlobalDefs {
@@ -91,6 +95,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
+            lvs_keep_expire_nodest_conn: false,
         }
     }
 }

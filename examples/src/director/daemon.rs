@@ -265,7 +265,7 @@ impl Daemon {
                 warn!(error = %e, "cannot set lvs_timeouts");
             }
         }
-        if !self.opts.keep_expire_nodest_conn {
+        if !(self.opts.keep_expire_nodest_conn || self.config.global.lvs_keep_expire_nodest_conn) {
             match std::fs::read_to_string(EXPIRE_NODEST_CONN) {
                 Ok(v) if v.trim() == "1" => {}
                 _ => match std::fs::write(EXPIRE_NODEST_CONN, "1\n") {

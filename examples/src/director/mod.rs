@@ -15,7 +15,8 @@
 //!
 //! `net.ipv4.vs.expire_nodest_conn` is set to 1 at start when the
 //! configuration has virtual servers, unless `--keep-expire-nodest-conn`
-//! is given.
+//! is given or `global_defs` has `lvs_keep_expire_nodest_conn` (a director
+//! keyword keepalived does not know).
 
 pub mod checks;
 pub mod daemon;
