@@ -371,3 +371,80 @@ fn netns_sighup_refuses_a_bad_config_and_applies_a_good_one() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
+    require_root("director/keepalived interop test");
+    require_program("keepalived");
+    for director_is_master in [true, false] {
+        let dir = tempdir("dmix");
+        let lan = Lan::new("dm");
+        let (dprio, dstate, kprio, kstate) = if director_is_master {
+            (100, "MASTER", 90, "BACKUP")
+        } else {
+            (90, "BACKUP", 100, "MASTER")
+        };
+        let d = Node::new(
+            &lan,
+            &dir,
+            "d",
+            "172.20.0.81/24",
+            &vrrp_only("D", dstate, dprio),
+        );
+        let k = Node::new(
+            &lan,
+            &dir,
+            "k",
+            "172.20.0.82/24",
+            &vrrp_only("K", kstate, kprio),
+        );
+        let kpid = dir.join("k.pid");
+        let kvpid = dir.join("kv.pid");
+        let kp = k.ns.spawn_logged(
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "--vrrp",
+                "-f",
+                k.conf.to_str().unwrap(),
+                "-p",
+                kpid.to_str().unwrap(),
+                "-r",
+                kvpid.to_str().unwrap(),
+            ],
+            &k.log,
+        );
+        let dp = d.start();
+        let (master, backup) = if director_is_master {
+            (&d, &k)
+        } else {
+            (&k, &d)
+        };
+        wait_for(
+            "the higher priority holds the VIP",
+            Duration::from_secs(8),
+            || has_vip(&master.ns) && !has_vip(&backup.ns),
+        );
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            has_vip(&master.ns) && !has_vip(&backup.ns),
+            "one master, director master: {director_is_master}"
+        );
+        // The master resigns (SIGTERM: priority 0): the other takes over.
+        let mpid = if director_is_master { dp } else { kp };
+        assert!(
+            master
+                .ns
+                .signal(mpid, libc::SIGTERM, Duration::from_secs(5))
+        );
+        let t = wait_for("the backup takes over", Duration::from_secs(5), || {
+            has_vip(&backup.ns)
+        });
+        eprintln!("director master: {director_is_master}: handover after SIGTERM in {t:?}");
+        assert!(!has_vip(&master.ns));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
