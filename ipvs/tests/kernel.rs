@@ -455,34 +455,59 @@ fn vm_zero_and_flush() {
     let other = ServiceKey::udp(sa("10.5.0.2:53"));
     h.add_service(&Service::new(other, Scheduler::RoundRobin))
         .unwrap();
-    // Traffic: a local connection attempt to the VIP is scheduled by IPVS
-    // (LOCAL_OUT), which counts it.
+    h.add_destination(
+        &other,
+        &Destination::new(sa("10.5.1.1:53"), ForwardMethod::Masquerade),
+    )
+    .unwrap();
+    // Traffic: local packets to a VIP are scheduled by IPVS (LOCAL_OUT),
+    // which counts them (TCP connection attempts, UDP datagrams). The
+    // kernel folds its per-CPU counters into what it reports every 2 s
+    // (estimator), so poll.
     ns.run(&["ip", "addr", "add", "10.5.0.1/32", "dev", "lo"]);
+    ns.run(&["ip", "addr", "add", "10.5.0.2/32", "dev", "lo"]);
     ns.run(&["ip", "link", "add", "zero0", "type", "dummy"]);
     ns.run(&["ip", "link", "set", "zero0", "up"]);
     ns.run(&["ip", "addr", "add", "10.5.1.2/24", "dev", "zero0"]);
     ns.enter(|| {
+        let _ =
+            std::net::TcpStream::connect_timeout(&sa("10.5.0.1:80"), Duration::from_millis(300));
+        let u = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
         for _ in 0..3 {
-            let _ = std::net::TcpStream::connect_timeout(
-                &sa("10.5.0.1:80"),
-                Duration::from_millis(200),
-            );
+            let _ = u.send_to(b"ping", "10.5.0.2:53");
         }
     });
-    let before = h.service(&key).unwrap().stats;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut tcp, mut udp) = (Default::default(), Default::default());
+    while Instant::now() < deadline {
+        tcp = h.service(&key).unwrap().stats;
+        udp = h.service(&other).unwrap().stats;
+        if tcp.in_pkts > 0 && udp.in_pkts > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (tcp, udp): (lvs_ipvs::Stats, lvs_ipvs::Stats) = (tcp, udp);
     assert!(
-        before.conns >= 1 && before.in_pkts >= 1,
-        "no traffic counted: {before:?}"
+        tcp.conns >= 1 && tcp.in_pkts >= 1,
+        "no TCP traffic counted: {tcp:?}"
     );
-    h.zero(Some(&key)).unwrap();
-    let after = h.service(&key).unwrap().stats;
-    assert_eq!(
-        (after.conns, after.in_pkts, after.in_bytes),
-        (0, 0, 0),
-        "{after:?}"
+    assert!(
+        udp.in_pkts >= 3 && udp.in_bytes > 0,
+        "no UDP traffic counted: {udp:?}"
     );
-    let d = h.destinations(&key).unwrap();
-    assert_eq!(d[0].stats.conns, 0);
+    for k in [key, other] {
+        h.zero(Some(&k)).unwrap();
+        let after = h.service(&k).unwrap().stats;
+        assert_eq!(
+            (after.conns, after.in_pkts, after.in_bytes),
+            (0, 0, 0),
+            "{after:?}"
+        );
+        for d in h.destinations(&k).unwrap() {
+            assert_eq!((d.stats.conns, d.stats.in_pkts), (0, 0), "{d:?}");
+        }
+    }
     h.zero(None).unwrap();
     assert!(matches!(
         h.zero(Some(&ServiceKey::tcp(sa("10.5.9.9:1")))),
