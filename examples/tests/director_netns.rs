@@ -448,3 +448,57 @@ fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_track_interface_weight_lowers_priority_and_moves_the_vip() {
+    require_root("director track_interface test");
+    let dir = tempdir("dtrk");
+    let lan = Lan::new("dt");
+    let conf1 = vrrp_only("N1", "MASTER", 100).replace(
+        "advert_int 1",
+        "advert_int 1\n    track_interface {\n        trk0 weight -20\n    }",
+    );
+    let n1 = Node::new(&lan, &dir, "n1", "172.20.0.81/24", &conf1);
+    let n2 = Node::new(
+        &lan,
+        &dir,
+        "n2",
+        "172.20.0.82/24",
+        &vrrp_only("N2", "BACKUP", 90),
+    );
+    n1.ns.run(&[
+        "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+    ]);
+    n1.ns.run(&["ip", "link", "set", "trk1", "up"]);
+    n1.ns.run(&["ip", "link", "set", "trk0", "up"]);
+    let _p1 = n1.start();
+    let _p2 = n2.start();
+    wait_for("NODE01 holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // The tracked interface goes down: 100 - 20 = 80 < 90, NODE02 takes over.
+    n1.ns.run(&["ip", "link", "set", "trk0", "down"]);
+    let t = wait_for("NODE02 takes over", Duration::from_secs(8), || {
+        has_vip(&n2.ns)
+    });
+    eprintln!("tracked interface down: NODE02 master after {t:?}");
+    wait_for("NODE01 releases", Duration::from_secs(3), || {
+        !has_vip(&n1.ns)
+    });
+    assert!(
+        n1.status().contains("BACKUP priority 80/100"),
+        "{}",
+        n1.status()
+    );
+    // Back up: 100 again, NODE01 preempts.
+    n1.ns.run(&["ip", "link", "set", "trk0", "up"]);
+    wait_for("NODE01 preempts", Duration::from_secs(8), || {
+        has_vip(&n1.ns)
+    });
+    wait_for("NODE02 releases", Duration::from_secs(3), || {
+        !has_vip(&n2.ns)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
