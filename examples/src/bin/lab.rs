@@ -13,7 +13,7 @@ use lvs_examples::lab::scenarios::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
 use lvs_examples::lab::{httpd, topology::SeedLab};
 
-const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed"];
+const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "sync"];
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {
@@ -93,6 +93,22 @@ fn main() -> ExitCode {
     if wants("mixed") {
         all.extend(scenarios::mixed_run(&env, [Kind::Ours, Kind::Keepalived]));
         all.extend(scenarios::mixed_run(&env, [Kind::Keepalived, Kind::Ours]));
+    }
+    if wants("sync") {
+        let (v, survived) = scenarios::sync_run(&env, Kind::Ours);
+        all.extend(v);
+        if let Some(f) = ours.as_mut() {
+            f.connection_survived = survived;
+        }
+        let (v, survived) = scenarios::sync_run(&env, Kind::Keepalived);
+        let failed = v.iter().filter(|x| !x.pass).count();
+        println!(
+            "(keepalived: {failed} of {} items failed; reported, not gated)",
+            v.len()
+        );
+        if let Some(f) = theirs.as_mut() {
+            f.connection_survived = survived;
+        }
     }
     if let (Some(a), Some(b)) = (&ours, &theirs) {
         let (table, targets) = scenarios::comparison(a, b);

@@ -23,7 +23,8 @@ pub fn serve(addr: SocketAddr, name: &str) -> std::io::Result<()> {
 }
 
 fn answer(mut stream: TcpStream, name: &str) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    // Long enough for a request held open across a director failover.
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut buf = [0u8; 2048];
     let mut seen = Vec::new();
     // Read until the end of the request head; the lab sends no bodies.
