@@ -136,3 +136,44 @@ fn vm_director_programs_ipvs_follows_checks_and_adopts_on_restart() {
     );
     assert_eq!(dests(&mut ipvs, 80), all80);
 }
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_director_runs_the_sync_daemon_by_vrrp_state() {
+    require_root("director sync daemon test");
+    let lan = Lan::new("dsy");
+    let n1 = lan.add_host("n1", &["172.20.0.81/24"]);
+    let dir = std::env::temp_dir().join(lvs_testenv::unique_name("dsy"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf")).unwrap();
+    let conf = dir.join("n1.conf");
+    std::fs::write(
+        &conf,
+        lab.replace(
+            "advert_int 1",
+            "advert_int 1\n    lvs_sync_daemon_interface ens18",
+        ),
+    )
+    .unwrap();
+    let control = dir.join("n1.sock");
+    let args = [
+        DIRECTOR,
+        "-f",
+        conf.to_str().unwrap(),
+        "--control",
+        control.to_str().unwrap(),
+    ];
+    let p1 = n1.spawn_logged(&args, &dir.join("d.log"));
+    let mut ipvs = IpvsHandle::open_in_netns(n1.path()).unwrap();
+    wait_for("the master sync daemon", Duration::from_secs(30), || {
+        ipvs.daemons().unwrap().iter().any(|d| {
+            d.state == lvs_ipvs::SyncState::Master && d.interface == "ens18" && d.sync_id == 1
+        })
+    });
+    assert!(n1.signal(p1, libc::SIGTERM, Duration::from_secs(10)));
+    assert!(
+        ipvs.daemons().unwrap().is_empty(),
+        "a stopped director stops its sync daemon"
+    );
+}
