@@ -2,8 +2,8 @@
 //! the VIP on `lo` (or a dummy) as /32 or /128 and ARP suppression on the
 //! segment interfaces — audits it, and undoes exactly what it did.
 //!
-//! What was changed is recorded in a [`State`] file (default
-//! `/run/lvs-backend/state`) so `--undo` restores the previous sysctl
+//! What was changed is recorded in a [`State`] file (default: one per
+//! network namespace, [`default_state_path`]) so `--undo` restores the previous sysctl
 //! values, removes only the addresses it added, deletes only the dummy
 //! interfaces it created and the nft table it installed.
 
@@ -16,8 +16,17 @@ use lvs_arpguard::nft::{self, NftSuppression};
 use lvs_arpguard::sysctl::{SysctlChange, SysctlRecord, SysctlScope, apply_sysctls};
 use lvs_arpguard::{BackendVip, Namespace, Rtnl};
 
-/// Default state file.
-pub const DEFAULT_STATE: &str = "/run/lvs-backend/state";
+/// Directory of the default state files.
+pub const STATE_DIR: &str = "/run/lvs-backend";
+
+/// The default state file: one per network namespace
+/// (`/run/lvs-backend/netns-<inode>.state`), since namespaces on one host
+/// share `/run` but each backend namespace has its own VIPs and sysctls.
+pub fn default_state_path() -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/net").map_or(0, |m| m.ino());
+    Path::new(STATE_DIR).join(format!("netns-{ns}.state"))
+}
 
 /// How ARP for the VIP is suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use lvs_examples::backend::{self, DEFAULT_STATE, Mode, Options};
+use lvs_examples::backend::{self, Mode, Options};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ModeArg {
@@ -46,9 +46,10 @@ struct Cli {
     /// Also set conf/all (covers interfaces created later).
     #[arg(long)]
     all: bool,
-    /// Where what was changed is recorded.
-    #[arg(long, default_value = DEFAULT_STATE)]
-    state: PathBuf,
+    /// Where what was changed is recorded (default: one file per network
+    /// namespace under /run/lvs-backend).
+    #[arg(long)]
+    state: Option<PathBuf>,
     /// Only audit.
     #[arg(long, conflicts_with = "undo")]
     audit: bool,
@@ -59,11 +60,12 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let state = cli.state.unwrap_or_else(backend::default_state_path);
     if cli.undo {
-        return match backend::undo(&cli.state) {
+        return match backend::undo(&state) {
             Ok(done) => {
                 if done.is_empty() {
-                    println!("nothing to undo ({} records nothing)", cli.state.display());
+                    println!("nothing to undo ({} records nothing)", state.display());
                 }
                 for d in done {
                     println!("{d}");
@@ -89,7 +91,7 @@ fn main() -> ExitCode {
         iface: cli.iface,
         segments: cli.segments,
         all: cli.all,
-        state: cli.state,
+        state,
     };
     if !cli.audit {
         match backend::prepare(&opts) {
