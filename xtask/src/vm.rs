@@ -89,6 +89,8 @@ pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<
     for m in SCHEDULERS {
         guest.push_str(&format!("modprobe {m}\n"));
     }
+    // The SIP persistence engine and dummy links are used by the kernel tests.
+    guest.push_str("modprobe ip_vs_pe_sip\nmodprobe dummy\n");
     guest.push_str("mkdir -p /run/netns\n");
     guest.push_str("( set +e\n");
     guest.push_str(script);
