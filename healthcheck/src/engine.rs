@@ -51,8 +51,11 @@ pub struct ProbeRequest<K> {
     pub key: K,
     /// When the probe should have started (lateness = dispatch time − `due`).
     pub due: Instant,
-    /// The probe must report by then; the engine counts it as a timeout
-    /// itself if nothing arrives within [`EngineConfig::watchdog_slack`] after.
+    /// The probe must end its work by then and report; the engine counts it
+    /// as a timeout itself if nothing arrives within
+    /// [`EngineConfig::watchdog_slack`] after, and a driver must not give up
+    /// on the probe sooner (a verdict reached at the deadline, such as
+    /// accepted silence, needs a moment to arrive).
     pub deadline: Instant,
 }
 
@@ -82,7 +85,9 @@ pub struct EngineConfig {
     /// listed as suspects in [`Event::AllDown`].
     pub all_down_window: Duration,
     /// How long past a probe's deadline the engine waits for its result
-    /// before counting a timeout itself.
+    /// before counting a timeout itself; the tokio runner also cancels a
+    /// probe then. Keep it above the latency of reporting a verdict reached
+    /// at the deadline (a blocking thread waking up on a loaded host).
     pub watchdog_slack: Duration,
 }
 

@@ -1,6 +1,19 @@
 //! The tokio runner (feature `tokio`): drives an [`Engine`] on real time,
 //! runs each probe as a task, and sends the engine's events to a channel.
 //!
+//! # Deadlines
+//!
+//! A probe's deadline is its start plus [`Policy::timeout`]. A checker ends
+//! its own work by then and reports what it found, even when the deadline
+//! itself is the verdict (keepalived's `UDP_CHECK` counts silence until
+//! the deadline as success). Such a verdict is necessarily ready a little
+//! after the deadline, later still from a blocking thread on a loaded host,
+//! so the runner keeps listening for
+//! [`EngineConfig::watchdog_slack`] past the deadline; only then does it
+//! cancel the probe (drop its future; a [`Blocking`] thread is abandoned)
+//! and count a [`FailReason::Timeout`]. A checker that hangs is therefore
+//! reported as a timeout at most `timeout + watchdog_slack` after it started.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), lvs_healthcheck::PolicyError> {
 //! use std::sync::Arc;
@@ -51,11 +64,19 @@ pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 pub trait AsyncChecker: Send + Sync + fmt::Debug {
     /// The de-duplication key (see [`Checker::identity`]).
     fn identity(&self) -> String;
-    /// Runs one probe; the runner also cancels it at `deadline`.
+    /// Runs one probe, ending its own work by `deadline` and then reporting
+    /// its verdict. The runner waits [`EngineConfig::watchdog_slack`] past
+    /// `deadline` for that verdict before it drops the future and counts a
+    /// timeout (see the [module docs](self#deadlines)).
     fn check(&self, deadline: Instant) -> ProbeFuture<'_>;
 }
 
 /// Runs a blocking [`Checker`] on tokio's blocking thread pool.
+///
+/// The checker receives the probe's own deadline, unshortened: a verdict it
+/// returns at (or shortly after) that deadline counts, within the runner's
+/// grace of [`EngineConfig::watchdog_slack`]. A checker still running after
+/// the grace is counted as a timeout and its thread left to finish alone.
 #[derive(Debug)]
 pub struct Blocking<C>(pub Arc<C>);
 
@@ -448,6 +469,10 @@ pub struct Runner {
     free_slots: Vec<u32>,
     members: HashMap<MemberId, u32>,
     stats: Arc<RunnerStats>,
+    /// How long past its deadline a probe may still report (the engine's
+    /// watchdog slack): a verdict reached at the deadline must not lose a
+    /// race with the cancellation.
+    grace: Duration,
 }
 
 /// A running runner: its events, a command channel and its task.
@@ -466,6 +491,7 @@ pub struct RunnerHandle {
 impl Runner {
     /// A runner with no members.
     pub fn new(config: EngineConfig) -> Self {
+        let grace = config.watchdog_slack;
         Runner {
             engine: Engine::new(config),
             identities: HashMap::new(),
@@ -473,6 +499,7 @@ impl Runner {
             free_slots: Vec::new(),
             members: HashMap::new(),
             stats: Arc::new(RunnerStats::new()),
+            grace,
         }
     }
 
@@ -582,6 +609,7 @@ impl Runner {
                 let checker = checker.clone();
                 let id = req.id;
                 let deadline = req.deadline;
+                let cancel_at = deadline + self.grace;
                 let mut probe: ProbeFuture<'static> =
                     Box::pin(async move { checker.check(deadline).await });
                 // Poll once right here: a probe that finishes at once (a
@@ -595,7 +623,10 @@ impl Runner {
                     }
                     Poll::Pending => {
                         tasks.spawn(async move {
-                            let outcome = tokio::time::timeout_at(deadline.into(), probe)
+                            // Not at the deadline itself: the checker's own
+                            // verdict at its deadline (silence accepted, its
+                            // timeout) must win over this one.
+                            let outcome = tokio::time::timeout_at(cancel_at.into(), probe)
                                 .await
                                 .unwrap_or(Outcome::Failure(FailReason::Timeout));
                             (id, outcome)

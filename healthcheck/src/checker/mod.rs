@@ -26,6 +26,14 @@ pub trait Checker: Send + Sync + fmt::Debug {
     /// A canonical description of target and parameters (the de-duplication key).
     fn identity(&self) -> String;
     /// Runs one probe, returning by `deadline` (give or take scheduling).
+    ///
+    /// The deadline may itself be the verdict (silence accepted, or a
+    /// timeout): return it once the deadline has passed. Drivers accept a
+    /// result for a while after the deadline (the engine's
+    /// [`watchdog_slack`](crate::EngineConfig::watchdog_slack); the tokio
+    /// runner waits that long before cancelling), so there is no need to
+    /// stop early to win a race; a checker still running past that grace
+    /// is counted as a timeout.
     fn check(&self, deadline: Instant) -> Outcome;
 }
 
