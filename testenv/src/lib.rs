@@ -131,19 +131,7 @@ impl Netns {
     /// Starts `argv` inside the namespace in the background; it is killed when
     /// the namespace is dropped. Output is discarded unless redirected by the caller.
     pub fn spawn(&self, argv: &[&str]) -> u32 {
-        let child = self
-            .command(argv)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", argv.join(" ")));
-        let pid = child.id();
-        self.children
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(child);
-        pid
+        self.spawn_with(argv, Stdio::null(), Stdio::null())
     }
 
     /// Like [`Netns::spawn`], with standard output and error appended to `log`.
@@ -156,11 +144,15 @@ impl Netns {
         let err = file
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot dup {}: {e}", log.display()));
+        self.spawn_with(argv, file.into(), err.into())
+    }
+
+    fn spawn_with(&self, argv: &[&str], stdout: Stdio, stderr: Stdio) -> u32 {
         let child = self
             .command(argv)
             .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", argv.join(" ")));
         let pid = child.id();

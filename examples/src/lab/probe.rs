@@ -60,17 +60,18 @@ pub struct Sample {
     pub reply: Reply,
 }
 
-/// Probes `addr` every `every` for `total`, each request with `deadline`.
-pub fn probe_for(
+/// Probes `addr` every `every`, each request with `deadline`, until `stop`
+/// is set; returns every sample with its start time.
+pub fn probe_until(
     addr: SocketAddr,
     every: Duration,
     deadline: Duration,
-    total: Duration,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Vec<Sample> {
     let start = Instant::now();
     let mut out = Vec::new();
     let mut next = start;
-    while start.elapsed() < total {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let at = start.elapsed();
         let reply = http_get(addr, deadline);
         out.push(Sample { at, reply });

@@ -15,7 +15,7 @@ use lvs_ipvs::{IpvsHandle, ServiceKey};
 use lvs_testenv::{LAB_IFACE, Netns};
 
 use super::dns;
-use super::probe::{Reply, Sample, http_get, longest_outage};
+use super::probe::{Reply, Sample, http_get, longest_outage, probe_until};
 use super::seed::Verdict;
 use super::topology::{SeedLab, VIP, start_dns, start_http};
 
@@ -167,22 +167,12 @@ impl Prober {
                 return Vec::new();
             }
             let vip = SocketAddr::new(VIP.into(), 80);
-            let start = Instant::now();
-            let mut next = start;
-            let mut out = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                let at = start.elapsed();
-                let reply = http_get(vip, Duration::from_millis(300));
-                out.push(Sample { at, reply });
-                next += Duration::from_millis(20);
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
-            }
-            out
+            probe_until(
+                vip,
+                Duration::from_millis(20),
+                Duration::from_millis(300),
+                &flag,
+            )
         });
         Prober { stop, handle }
     }
