@@ -111,16 +111,12 @@ fn main() -> ExitCode {
         }
     }
     if let (Some(a), Some(b)) = (&ours, &theirs) {
-        let (table, targets) = scenarios::comparison(a, b);
+        let table = scenarios::comparison(a, b);
         println!(
             "\n=== side by side (one run each; logs in {})",
             env.out_dir.display()
         );
         print!("{table}");
-        for t in &targets {
-            println!("{t}");
-        }
-        all.extend(targets);
     }
     println!("\n=== verdicts");
     for v in &all {

@@ -709,13 +709,20 @@ fn secs(d: Option<Duration>) -> String {
 }
 
 /// The side-by-side table: ours vs keepalived, with ratios (ours / keepalived).
-pub fn comparison(ours: &Figures, theirs: &Figures) -> (String, Vec<Verdict>) {
+///
+/// These are figures, not verdicts: a speed target is never a pass/fail
+/// test here. One sample each cannot decide them either — a link cut lands
+/// at a random phase of the advert interval (up to 1 s of difference in
+/// the outage), a killed backend at a random phase of `delay_loop`. The
+/// VRRP timing itself is compared, phase-aligned, by lvs-vrrp's
+/// `failover_ratio` example.
+pub fn comparison(ours: &Figures, theirs: &Figures) -> String {
     let mut text = String::new();
-    let mut out = Vec::new();
     text.push_str(&format!(
         "{:<44} {:>10} {:>11} {:>7}\n",
         "measure", "director", "keepalived", "ratio"
     ));
+    // `true`: a target of the issue (no worse than keepalived).
     let rows: [(&str, Option<Duration>, Option<Duration>, bool); 5] = [
         (
             "client outage, NODE01 link cut",
@@ -766,19 +773,12 @@ pub fn comparison(ours: &Figures, theirs: &Figures) -> (String, Vec<Verdict>) {
             secs(b)
         ));
         if gate {
-            // Target: never worse than keepalived (10 ms of slack for the
-            // 20 ms probe granularity).
-            let pass = match (a, b) {
-                (Some(a), Some(b)) => a <= b + Duration::from_millis(20),
-                (Some(_), None) => true,
-                _ => false,
+            let verdict = match (a, b) {
+                (Some(a), Some(b)) if a <= b => "not slower than keepalived in this sample",
+                (Some(_), Some(_)) => "slower than keepalived in this sample",
+                _ => "not measured on both sides",
             };
-            let v = Verdict {
-                item: format!("target: {name} no worse than keepalived"),
-                pass,
-                detail: format!("{} vs {}", secs(a), secs(b)),
-            };
-            out.push(v);
+            text.push_str(&format!("{:<44} ({verdict})\n", ""));
         }
     }
     text.push_str(&format!(
@@ -793,7 +793,7 @@ pub fn comparison(ours: &Figures, theirs: &Figures) -> (String, Vec<Verdict>) {
         ours.http_failed_requests,
         theirs.http_failed_requests
     ));
-    (text, out)
+    text
 }
 
 /// Established connections across a failover, with the IPVS connection-sync
