@@ -288,16 +288,7 @@ impl Rtnl {
     /// Neighbour cache entries (IPv4 and IPv6) of one interface or of all.
     pub fn neighbours(&mut self, iface: Option<&str>) -> Result<Vec<Neighbour>> {
         let links = self.links()?;
-        let wanted = match iface {
-            Some(name) => Some(
-                links
-                    .iter()
-                    .find(|l| l.name == name)
-                    .map(|l| l.index)
-                    .ok_or_else(|| Error::NoSuchInterface(name.to_string()))?,
-            ),
-            None => None,
-        };
+        let wanted = index_of(&links, iface)?;
         let replies = self.request(
             RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
             NLM_F_DUMP,
@@ -345,16 +336,7 @@ impl Rtnl {
     /// Addresses of one interface (`Some`) or of all (`None`).
     pub fn addresses(&mut self, iface: Option<&str>) -> Result<Vec<InterfaceAddress>> {
         let links = self.links()?;
-        let wanted = match iface {
-            Some(name) => Some(
-                links
-                    .iter()
-                    .find(|l| l.name == name)
-                    .map(|l| l.index)
-                    .ok_or_else(|| Error::NoSuchInterface(name.to_string()))?,
-            ),
-            None => None,
-        };
+        let wanted = index_of(&links, iface)?;
         let replies = self.request(
             RouteNetlinkMessage::GetAddress(AddressMessage::default()),
             NLM_F_DUMP,
@@ -453,4 +435,18 @@ fn link_from(msg: &LinkMessage) -> Link {
         up: msg.header.flags.contains(LinkFlags::Up),
         loopback: msg.header.link_layer_type == LinkLayerType::Loopback,
     }
+}
+
+/// The index of interface `iface` among `links` (`None` when no interface
+/// was asked for); an unknown name is an error.
+fn index_of(links: &[Link], iface: Option<&str>) -> Result<Option<u32>> {
+    iface
+        .map(|name| {
+            links
+                .iter()
+                .find(|l| l.name == name)
+                .map(|l| l.index)
+                .ok_or_else(|| Error::NoSuchInterface(name.to_string()))
+        })
+        .transpose()
 }
