@@ -74,6 +74,10 @@ pub struct Config {
     pub virtual_addresses: Vec<IpAddr>,
     /// Unicast peers; empty means the multicast group.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to when there are no unicast peers;
+    /// `None` is the standard one, 224.0.0.18 / ff02::12 (keepalived's
+    /// `vrrp_mcast_group4/6` set it).
+    pub multicast_group: Option<IpAddr>,
     /// Whether a higher-priority Backup takes over from a lower-priority Master.
     pub preempt: bool,
     /// How long a lower-priority Master is tolerated before preempting.
@@ -130,6 +134,9 @@ pub enum ConfigError {
     /// Two tracks with one name.
     #[error("track {0:?} defined twice")]
     DuplicateTrack(String),
+    /// The configured group is not a multicast address.
+    #[error("VRRP group {0} is not a multicast address")]
+    NotMulticast(IpAddr),
 }
 
 impl Config {
@@ -154,6 +161,7 @@ impl Config {
             primary_address,
             virtual_addresses,
             unicast_peers: Vec::new(),
+            multicast_group: None,
             preempt: true,
             preempt_delay: Duration::ZERO,
             startup_delay: Duration::ZERO,
@@ -174,6 +182,19 @@ impl Config {
         Family::of(&self.primary_address)
     }
 
+    /// The multicast group in use: the configured one or the family's standard group.
+    pub fn group(&self) -> IpAddr {
+        self.multicast_group
+            .unwrap_or_else(|| self.family().multicast_group())
+    }
+
+    /// The group a receiving socket joins: [`group`](Self::group), or
+    /// `None` in unicast mode (no group membership at all, as keepalived
+    /// does with `unicast_peer`).
+    pub fn receive_group(&self) -> Option<IpAddr> {
+        self.unicast_peers.is_empty().then(|| self.group())
+    }
+
     /// Checks the invariants the state machine relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.vrid == 0 {
@@ -189,10 +210,18 @@ impl Config {
         if family == Family::V6 && matches!(self.advert_interval, AdvertInterval::V2(_)) {
             return Err(ConfigError::V2OverIpv6);
         }
-        for a in self.virtual_addresses.iter().chain(&self.unicast_peers) {
+        for a in self
+            .virtual_addresses
+            .iter()
+            .chain(&self.unicast_peers)
+            .chain(&self.multicast_group)
+        {
             if Family::of(a) != family {
                 return Err(ConfigError::MixedFamilies(*a));
             }
+        }
+        if !self.group().is_multicast() {
+            return Err(ConfigError::NotMulticast(self.group()));
         }
         if self.virtual_addresses.len() > 255 {
             return Err(ConfigError::TooManyAddresses(self.virtual_addresses.len()));
@@ -250,8 +279,19 @@ mod tests {
         assert_eq!(c.validate(), Err(ConfigError::V2OverIpv6));
         c.advert_interval = AdvertInterval::V3(Centiseconds::new(100).unwrap());
         assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.group(), "ff02::12".parse::<IpAddr>().unwrap());
         c.unicast_peers = vec![v4(2)];
         assert_eq!(c.validate(), Err(ConfigError::MixedFamilies(v4(2))));
+        let mut c = ok.clone();
+        assert_eq!(c.receive_group(), Some("224.0.0.18".parse().unwrap()));
+        c.multicast_group = Some(v4(3));
+        assert_eq!(c.validate(), Err(ConfigError::NotMulticast(v4(3))));
+        let custom = IpAddr::V4(core::net::Ipv4Addr::new(224, 0, 0, 99));
+        c.multicast_group = Some(custom);
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.receive_group(), Some(custom));
+        c.unicast_peers = vec![v4(2)];
+        assert_eq!(c.receive_group(), None);
         let mut c = ok.clone();
         let t = Track {
             name: "a".into(),

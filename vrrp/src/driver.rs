@@ -3,23 +3,31 @@
 //! the caller.
 //!
 //! Two sockets, as keepalived uses: a receiver bound to the interface that
-//! joins the VRRP group, and a sender bound to the primary address (so the
-//! kernel's source address is the one the checksum was computed with),
-//! TTL / hop limit 255, multicast loop off. Sockets can be created inside
-//! another network namespace ([`VrrpSocket::open_in_netns`]); they stay
-//! there whatever thread later uses them.
+//! joins the VRRP group (the standard one, a configured one, or none in
+//! unicast mode: [`VrrpSocket::open_for`]), and a sender bound to the
+//! primary address (so the kernel's source address is the one the checksum
+//! was computed with), TTL / hop limit 255, multicast loop off. Sockets can
+//! be created inside another network namespace
+//! ([`VrrpSocket::open_for_in_netns`]); they stay there whatever thread
+//! later uses them.
+//!
+//! Timers use a [`Timer`] (a `timerfd`), not tokio's millisecond wheel: a
+//! Backup's Master_Down_Interval (3.6484375 s for priority 90) then fires
+//! within microseconds of its instant, as keepalived's timerfd does, instead
+//! of up to a millisecond late.
 
 use std::collections::VecDeque;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
+use crate::config::Config;
 use crate::router::{Action, DropReason, RecvMeta, Router, Transmit};
 use crate::wire::{self, Family, Ipv4Datagram};
 
@@ -82,6 +90,13 @@ fn is_link_scoped(a: &Ipv6Addr) -> bool {
     (s & 0xffc0) == 0xfe80 || (a.is_multicast() && (s & 0x000f) <= 2)
 }
 
+fn wrong_family(group: IpAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("group {group} is not of the primary address's family"),
+    )
+}
+
 fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
     // SAFETY: the AsyncFd owns the Socket, whose fd stays open and the same
     // until the AsyncFd drops it.
@@ -89,7 +104,7 @@ fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
 }
 
 impl RawPair {
-    fn open(interface: &str, primary: IpAddr) -> io::Result<RawPair> {
+    fn open(interface: &str, primary: IpAddr, group: Option<IpAddr>) -> io::Result<RawPair> {
         let ifindex = ifindex(interface)?;
         let proto = Some(Protocol::from(i32::from(wire::PROTOCOL)));
         let family = Family::of(&primary);
@@ -107,10 +122,13 @@ impl RawPair {
         setsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         match primary {
             IpAddr::V4(addr) => {
-                rx.join_multicast_v4_n(
-                    &wire::MULTICAST_V4,
-                    &InterfaceIndexOrAddress::Index(ifindex),
-                )?;
+                match group {
+                    Some(IpAddr::V4(g)) => {
+                        rx.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex))?
+                    }
+                    Some(IpAddr::V6(g)) => return Err(wrong_family(g.into())),
+                    None => {}
+                }
                 rx.set_multicast_all_v4(false)?;
                 tx.set_ttl_v4(u32::from(wire::TTL))?;
                 tx.set_multicast_ttl_v4(u32::from(wire::TTL))?;
@@ -121,7 +139,11 @@ impl RawPair {
                 tx.bind(&SockAddr::from(SocketAddrV4::new(addr, 0)))?;
             }
             IpAddr::V6(addr) => {
-                rx.join_multicast_v6(&wire::MULTICAST_V6, ifindex)?;
+                match group {
+                    Some(IpAddr::V6(g)) => rx.join_multicast_v6(&g, ifindex)?,
+                    Some(IpAddr::V4(g)) => return Err(wrong_family(g.into())),
+                    None => {}
+                }
                 rx.set_multicast_all_v6(false)?;
                 setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
                 setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
@@ -154,15 +176,62 @@ impl RawPair {
 impl VrrpSocket {
     /// Opens the sockets on `interface` of the current network namespace,
     /// sending from `primary` (for IPv6, the interface's link-local
-    /// address). Must be called inside a tokio runtime.
+    /// address) and joining the standard group (224.0.0.18 / ff02::12).
+    /// Must be called inside a tokio runtime.
     pub fn open(interface: &str, primary: IpAddr) -> io::Result<VrrpSocket> {
-        RawPair::open(interface, primary)?.register()
+        Self::open_with(
+            interface,
+            primary,
+            Some(Family::of(&primary).multicast_group()),
+        )
+    }
+
+    /// Opens the sockets a router with `config` needs on `interface`: its
+    /// primary address as source, its [`Config::receive_group`] joined
+    /// (none in unicast mode).
+    pub fn open_for(interface: &str, config: &Config) -> io::Result<VrrpSocket> {
+        Self::open_with(interface, config.primary_address, config.receive_group())
+    }
+
+    /// Like [`open`](Self::open) with an explicit group to join, or `None`
+    /// to join none (unicast peers only).
+    pub fn open_with(
+        interface: &str,
+        primary: IpAddr,
+        group: Option<IpAddr>,
+    ) -> io::Result<VrrpSocket> {
+        RawPair::open(interface, primary, group)?.register()
     }
 
     /// Like [`open`](Self::open), but creates the sockets inside the network
     /// namespace `netns` (e.g. `/run/netns/NAME`) from a short-lived thread;
     /// the calling thread's namespace is untouched.
     pub fn open_in_netns(netns: &File, interface: &str, primary: IpAddr) -> io::Result<VrrpSocket> {
+        let group = Some(Family::of(&primary).multicast_group());
+        Self::open_in_netns_with(netns, interface, primary, group)
+    }
+
+    /// [`open_for`](Self::open_for) inside the network namespace `netns`.
+    pub fn open_for_in_netns(
+        netns: &File,
+        interface: &str,
+        config: &Config,
+    ) -> io::Result<VrrpSocket> {
+        Self::open_in_netns_with(
+            netns,
+            interface,
+            config.primary_address,
+            config.receive_group(),
+        )
+    }
+
+    /// [`open_with`](Self::open_with) inside the network namespace `netns`.
+    pub fn open_in_netns_with(
+        netns: &File,
+        interface: &str,
+        primary: IpAddr,
+        group: Option<IpAddr>,
+    ) -> io::Result<VrrpSocket> {
         let fd = netns.as_raw_fd();
         let pair = std::thread::scope(|s| {
             s.spawn(|| {
@@ -171,7 +240,7 @@ impl VrrpSocket {
                 if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                RawPair::open(interface, primary)
+                RawPair::open(interface, primary, group)
             })
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("socket thread panicked")))
@@ -199,21 +268,125 @@ impl VrrpSocket {
         }
     }
 
-    /// Sends one advertisement.
-    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
-        let dst = match t.destination {
+    fn destination(&self, t: &Transmit) -> SockAddr {
+        match t.destination {
             IpAddr::V4(a) => SockAddr::from(SocketAddrV4::new(a, 0)),
             IpAddr::V6(a) => {
                 let scope = if is_link_scoped(&a) { self.ifindex } else { 0 };
                 SockAddr::from(SocketAddrV6::new(a, 0, 0, scope))
             }
-        };
+        }
+    }
+
+    /// Sends one advertisement, waiting for send-buffer space.
+    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
+        let dst = self.destination(t);
         loop {
             let mut guard = self.tx.writable().await?;
             match guard.try_io(|fd| fd.get_ref().send_to(&t.payload, &dst)) {
                 Ok(r) => return r.map(|_| ()),
                 Err(_would_block) => continue,
             }
+        }
+    }
+
+    /// Sends one advertisement now, without waiting: for callers that run
+    /// several routers in one synchronous step. A full send buffer is an
+    /// [`io::ErrorKind::WouldBlock`] error (an advert lost, as on the wire).
+    pub fn try_send(&self, t: &Transmit) -> io::Result<()> {
+        self.tx
+            .get_ref()
+            .send_to(&t.payload, &self.destination(t))
+            .map(|_| ())
+    }
+}
+
+/// A one-shot timer on a `timerfd` of `CLOCK_MONOTONIC` (the clock behind
+/// [`Instant`] on Linux), registered with tokio. It wakes within
+/// microseconds of its deadline; tokio's own timer rounds up to its
+/// millisecond tick.
+#[derive(Debug)]
+pub struct Timer {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl Timer {
+    /// A disarmed timer. Must be called inside a tokio runtime.
+    pub fn new() -> io::Result<Timer> {
+        // SAFETY: plain syscall; the result is checked before use.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: the AsyncFd owns the OwnedFd, whose descriptor stays open
+        // and the same until the AsyncFd drops it.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Timer { fd })
+    }
+
+    /// Arms the timer `after` from now (at least 1 ns: zero would disarm it).
+    fn arm(&self, after: Duration) -> io::Result<()> {
+        let after = after.max(Duration::from_nanos(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: libc::c_long::from(after.subsec_nanos() as i32),
+            },
+        };
+        // SAFETY: `spec` is a valid itimerspec; the old value is not wanted.
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Waits until `deadline` (returns at once if it has passed).
+    /// Cancel-safe: the next call re-arms the timer, and re-arming clears
+    /// an expiry nobody read.
+    pub async fn sleep_until(&mut self, deadline: Instant) -> io::Result<()> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.arm(left)?;
+            let mut guard = self.fd.readable().await?;
+            let mut expirations = [0u8; 8];
+            // SAFETY: reads at most 8 bytes into a live 8-byte buffer.
+            let read = guard.try_io(|fd| {
+                let n = unsafe {
+                    libc::read(
+                        fd.as_raw_fd(),
+                        expirations.as_mut_ptr().cast(),
+                        expirations.len(),
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            });
+            if let Ok(Err(e)) = read {
+                return Err(e);
+            }
+            // Expired, or a stale readiness (WouldBlock, now cleared): the
+            // loop checks the clock either way.
         }
     }
 }
@@ -350,6 +523,7 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
 pub struct Driver {
     router: Router,
     socket: VrrpSocket,
+    timer: Timer,
     buf: Vec<u8>,
     last_drop: Option<DropReason>,
     drops: u64,
@@ -357,16 +531,18 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Wraps a router (not yet started) and its socket.
-    pub fn new(router: Router, socket: VrrpSocket) -> Driver {
-        Driver {
+    /// Wraps a router (not yet started) and its socket. Must be called
+    /// inside a tokio runtime (it creates the driver's [`Timer`]).
+    pub fn new(router: Router, socket: VrrpSocket) -> io::Result<Driver> {
+        Ok(Driver {
             router,
             socket,
+            timer: Timer::new()?,
             buf: vec![0u8; 65_536],
             last_drop: None,
             drops: 0,
             pending: VecDeque::new(),
-        }
+        })
     }
 
     /// The router.
@@ -407,9 +583,10 @@ impl Driver {
                 continue;
             }
             let deadline = self.router.poll_timeout();
-            let sleep = async {
+            let timer = &mut self.timer;
+            let sleep = async move {
                 match deadline {
-                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    Some(d) => timer.sleep_until(d).await,
                     None => std::future::pending().await,
                 }
             };
@@ -421,7 +598,10 @@ impl Driver {
                         self.last_drop = Some(e);
                     }
                 }
-                () = sleep => self.router.handle_timeout(Instant::now()),
+                r = sleep => {
+                    r?;
+                    self.router.handle_timeout(Instant::now());
+                }
             }
         }
     }

@@ -841,7 +841,7 @@ impl Router {
             Family::V6 => ChecksumForm::PseudoHeader,
         };
         let src = self.cfg.primary_address;
-        let group = [self.family.multicast_group()];
+        let group = [self.cfg.group()];
         let dests: &[IpAddr] = if self.cfg.unicast_peers.is_empty() {
             &group
         } else {

@@ -188,3 +188,45 @@ fn netns_keepalived_v3_unicast_old_checksum() {
     h.wait_our_state(State::Backup, t, S(5));
     h.assert_keepalived_happy();
 }
+
+/// keepalived's `vrrp_mcast_group4`: both sides on 224.0.0.99. Our Backup
+/// hears keepalived only through the configured group (it joins no other),
+/// and keepalived hears ours there.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_keepalived_v2_configured_group() {
+    let h = Harness::new(Flavor::V2, "g");
+    let global = "  vrrp_mcast_group4 224.0.0.99\n";
+    let t0 = h.start_keepalived_global(100, global);
+    h.wait_keepalived("Entering MASTER STATE", t0, S(10));
+    let group = |c: &mut lvs_vrrp::Config| {
+        c.multicast_group = Some("224.0.0.99".parse().expect("literal"));
+    };
+    h.start_ours_with(90, group);
+    h.wait_our_state_now(State::Backup, S(5));
+    let masters = h.our_masters();
+    // Longer than Master_Down_Interval: only keepalived's adverts on the
+    // configured group keep us Backup.
+    std::thread::sleep(S(5));
+    assert_eq!(
+        h.our_masters(),
+        masters,
+        "we must hear keepalived on 224.0.0.99"
+    );
+    let t = h.stop_keepalived(false);
+    let took = h.wait_our_state(State::Master, t, S(5));
+    assert!(
+        took - t < Duration::from_millis(1500),
+        "handover took {:?}",
+        took - t
+    );
+    let t = h.start_keepalived_global(100, global);
+    h.wait_keepalived(
+        "received lower priority (90) advert from 172.20.0.82",
+        t,
+        S(10),
+    );
+    h.wait_keepalived("Entering MASTER STATE", t, S(10));
+    h.wait_our_state(State::Backup, t, S(5));
+    h.assert_keepalived_happy();
+}

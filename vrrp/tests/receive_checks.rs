@@ -257,3 +257,44 @@ fn own_looped_back_advert_and_inactive_router() {
         Err(DropReason::Inactive(State::Initialize))
     );
 }
+
+#[test]
+fn a_configured_group_is_where_adverts_go_and_what_the_checksum_covers() {
+    let custom: IpAddr = Ipv4Addr::new(224, 0, 0, 99).into();
+    let mut master_cfg = v3_cfg();
+    master_cfg.priority = 100;
+    master_cfg.primary_address = ip(81);
+    master_cfg.start_as_master = true;
+    master_cfg.multicast_group = Some(custom);
+    let mut master = Router::new(master_cfg).unwrap();
+    master.start(Instant::now());
+    let sent: Vec<_> = std::iter::from_fn(|| master.poll_action())
+        .filter_map(|a| match a {
+            Action::Transmit(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].destination, custom);
+    let packet = wire::Packet::new_checked(&sent[0].payload[..], wire::Family::V4).unwrap();
+    assert_eq!(
+        packet.verify_checksum(&ip(81), &custom),
+        Ok(ChecksumForm::PseudoHeader)
+    );
+    // Over the standard group the same bytes are not a PseudoHeader-form checksum.
+    assert!(!packet.checksum_ok(ChecksumForm::PseudoHeader, &ip(81), &group()));
+
+    let mut backup_cfg = v3_cfg();
+    backup_cfg.multicast_group = Some(custom);
+    backup_cfg.strict_checksum = true;
+    let mut b = backup(backup_cfg);
+    let meta = RecvMeta {
+        source: ip(81),
+        destination: custom,
+        hop_limit: 255,
+    };
+    assert_eq!(
+        b.handle_packet(Instant::now(), &meta, &sent[0].payload),
+        Ok(())
+    );
+}

@@ -45,7 +45,7 @@ impl Flavor {
 }
 
 enum Cmd {
-    Start(Config),
+    Start(Box<Config>),
     Shutdown,
     Crash,
 }
@@ -154,6 +154,10 @@ impl Harness {
     }
 
     fn keepalived_conf_with(&self, priority: u8, extra: &str) -> String {
+        self.keepalived_conf_full(priority, "", extra)
+    }
+
+    fn keepalived_conf_full(&self, priority: u8, global: &str, extra: &str) -> String {
         let rt = if self.realtime {
             "  vrrp_rt_priority 50\n"
         } else {
@@ -167,7 +171,7 @@ impl Harness {
             ),
         };
         format!(
-            "global_defs {{\n  router_id ka\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n{rt}}}\n\
+            "global_defs {{\n  router_id ka\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n{rt}{global}}}\n\
              vrrp_instance VI_1 {{\n  state BACKUP\n  interface {LAB_IFACE}\n  virtual_router_id 1\n  \
              priority {priority}\n  advert_int {advert}\n  version {version}\n{extra}\n  \
              virtual_ipaddress {{\n    {}\n  }}\n}}\n",
@@ -183,6 +187,12 @@ impl Harness {
     /// Starts keepalived on the "ka" host with extra `vrrp_instance` lines.
     pub fn start_keepalived_with(&self, priority: u8, extra: &str) -> Instant {
         self.ka.start(&self.keepalived_conf_with(priority, extra))
+    }
+
+    /// Starts keepalived on the "ka" host with extra `global_defs` lines.
+    pub fn start_keepalived_global(&self, priority: u8, global: &str) -> Instant {
+        self.ka
+            .start(&self.keepalived_conf_full(priority, global, ""))
     }
 
     /// Stops the "ka" host's keepalived (see [`Keepalived::stop`]).
@@ -225,7 +235,7 @@ impl Harness {
         );
         tweak(&mut cfg);
         let t = Instant::now();
-        let _ = self.cmd.send(Cmd::Start(cfg));
+        let _ = self.cmd.send(Cmd::Start(Box::new(cfg)));
         t
     }
 
@@ -565,8 +575,9 @@ fn our_thread(
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Start(cfg)) => {
-                        let socket = VrrpSocket::open(LAB_IFACE, cfg.primary_address).expect("raw sockets");
-                        let mut d = Driver::new(Router::new(cfg).expect("config"), socket);
+                        let socket = VrrpSocket::open_for(LAB_IFACE, &cfg).expect("raw sockets");
+                        let mut d = Driver::new(Router::new(*cfg).expect("config"), socket)
+                            .expect("driver timer");
                         d.start();
                         driver = Some(d);
                     }
