@@ -377,7 +377,9 @@ fn netns_sighup_refuses_a_bad_config_and_applies_a_good_one() {
 fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
     require_root("director/keepalived interop test");
     require_program("keepalived");
-    for director_is_master in [true, false] {
+    // The last round moves both to keepalived's `vrrp_mcast_group4`: each
+    // hears the other only if the director sends to and joins that group.
+    for (director_is_master, group) in [(true, None), (false, None), (true, Some("224.0.0.99"))] {
         let dir = tempdir("dmix");
         let lan = Lan::new("dm");
         let (dprio, dstate, kprio, kstate) = if director_is_master {
@@ -385,20 +387,22 @@ fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
         } else {
             (90, "BACKUP", 100, "MASTER")
         };
-        let d = Node::new(
-            &lan,
-            &dir,
-            "d",
-            "172.20.0.81/24",
-            &vrrp_only("D", dstate, dprio),
-        );
-        let k = Node::new(
-            &lan,
-            &dir,
-            "k",
-            "172.20.0.82/24",
-            &vrrp_only("K", kstate, kprio),
-        );
+        let conf = |id: &str, state: &str, prio: u8| {
+            let c = vrrp_only(id, state, prio);
+            match group {
+                // One keyword per line: keepalived reads only a line's first.
+                Some(g) => c.replace(
+                    &format!("global_defs {{ router_id {id} }}"),
+                    &format!("global_defs {{\n    router_id {id}\n    vrrp_mcast_group4 {g}\n}}"),
+                ),
+                None => c,
+            }
+        };
+        let d = Node::new(&lan, &dir, "d", "172.20.0.81/24", &conf("D", dstate, dprio));
+        let k = Node::new(&lan, &dir, "k", "172.20.0.82/24", &conf("K", kstate, kprio));
+        if let Some(g) = group {
+            assert!(std::fs::read_to_string(&d.conf).unwrap().contains(g));
+        }
         let kpid = dir.join("k.pid");
         let kvpid = dir.join("kv.pid");
         let kp = k.ns.spawn_logged(
@@ -428,10 +432,12 @@ fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
             Duration::from_secs(8),
             || has_vip(&master.ns) && !has_vip(&backup.ns),
         );
-        std::thread::sleep(Duration::from_secs(3));
+        // Longer than the Backup's Master_Down_Interval (3.65 s) after both
+        // started: only the Master's adverts keep the Backup from taking over.
+        std::thread::sleep(Duration::from_secs(5));
         assert!(
             has_vip(&master.ns) && !has_vip(&backup.ns),
-            "one master, director master: {director_is_master}"
+            "one master, director master: {director_is_master}, group {group:?}"
         );
         // The master resigns (SIGTERM: priority 0): the other takes over.
         let mpid = if director_is_master { dp } else { kp };
@@ -443,7 +449,9 @@ fn netns_mixed_pair_with_keepalived_elects_one_master_both_ways() {
         let t = wait_for("the backup takes over", Duration::from_secs(5), || {
             has_vip(&backup.ns)
         });
-        eprintln!("director master: {director_is_master}: handover after SIGTERM in {t:?}");
+        eprintln!(
+            "director master: {director_is_master}, group {group:?}: handover after SIGTERM in {t:?}"
+        );
         assert!(!has_vip(&master.ns));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1,11 +1,10 @@
-//! VRRP instance → lvs-vrrp configuration, and the advert socket's parsing.
+//! VRRP instance → lvs-vrrp configuration.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use lvs_examples::config;
 use lvs_examples::director::vrrp_map::{self, MapError};
-use lvs_examples::director::vrrp_socket::parse_ipv4;
 use lvs_vrrp::{AdvertInterval, Auth, Seconds};
 
 fn inst(text: &str) -> (config::VrrpInstance, config::GlobalDefs) {
@@ -31,6 +30,8 @@ fn lab_node01_instance() {
     assert!(c.start_as_master);
     assert!(c.preempt);
     assert!(c.unicast_peers.is_empty());
+    assert_eq!(c.group(), IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)));
+    assert_eq!(c.receive_group(), Some(c.group()));
     assert_eq!(c.auth, Auth::None);
     // keepalived's GARP defaults: 5 at once, again 5 s later.
     assert_eq!(c.announce.burst, 5);
@@ -109,17 +110,19 @@ fn vmac_is_refused_clearly() {
 }
 
 #[test]
-fn raw_socket_datagram_is_split() {
-    // IPv4 header (20 bytes, TTL 255, proto 112) + 4 payload bytes.
-    let mut d = vec![
-        0x45, 0, 0, 24, 0, 0, 0, 0, 255, 112, 0, 0, 172, 20, 0, 81, 224, 0, 0, 18,
-    ];
-    d.extend_from_slice(&[0x21, 1, 100, 1]);
-    let r = parse_ipv4(&d).unwrap();
-    assert_eq!(r.ttl, 255);
-    assert_eq!(r.source, Ipv4Addr::new(172, 20, 0, 81));
-    assert_eq!(r.destination, Ipv4Addr::new(224, 0, 0, 18));
-    assert_eq!(r.payload, vec![0x21, 1, 100, 1]);
-    assert!(parse_ipv4(&d[..10]).is_none());
-    assert!(parse_ipv4(&[0x65; 40]).is_none());
+fn configured_group_is_used_and_unicast_joins_none() {
+    let text = "global_defs { vrrp_mcast_group4 224.0.0.99 }
+        vrrp_instance V { interface eth0 virtual_router_id 7
+          virtual_ipaddress { 172.20.0.83 } }";
+    let (i, g) = inst(text);
+    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    let custom = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 99));
+    assert_eq!(c.group(), custom);
+    assert_eq!(c.receive_group(), Some(custom));
+    let (i, g) = inst(&text.replace(
+        "virtual_ipaddress",
+        "unicast_peer { 172.20.0.82 } virtual_ipaddress",
+    ));
+    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    assert_eq!(c.receive_group(), None);
 }

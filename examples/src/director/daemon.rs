@@ -2,13 +2,17 @@
 //! checks, the IPVS table, signals, the control socket and metrics.
 //!
 //! One current-thread tokio runtime owns every piece of state; sockets that
-//! need waiting on (VRRP receive, health probes) run as tasks feeding
-//! channels. Time enters the sans-IO cores (lvs-vrrp's `Router`,
-//! lvs-arpguard's `Announcer`) as `Instant::now()` read here only.
+//! need waiting on (VRRP receive on lvs-vrrp's `VrrpSocket`, health probes)
+//! run as tasks feeding channels. Time enters the sans-IO cores (lvs-vrrp's
+//! `Router`, lvs-arpguard's `Announcer`) as `Instant::now()` read here, or
+//! as the kernel's receive timestamp of an advert; the loop sleeps on
+//! lvs-vrrp's timerfd `Timer`, so VRRP timers fire on time to the
+//! microsecond.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig};
@@ -18,6 +22,7 @@ use lvs_arpguard::{Change as AddrChange, DirectorVip, MacAddr, Namespace, Rtnl};
 use lvs_healthcheck::runner::{Command, Runner};
 use lvs_healthcheck::{EngineConfig, Event, FailOpen, MemberId, ServiceId};
 use lvs_ipvs::{IpvsHandle, Removal, SyncDaemon, SyncState};
+use lvs_vrrp::driver::{Timer, VrrpSocket};
 use lvs_vrrp::{Action, FaultReason, RecvMeta, Router, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
@@ -28,7 +33,6 @@ use super::checks;
 use super::desired::{self, HealthMap};
 use super::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
 use super::vrrp_map;
-use super::vrrp_socket::{Received, Receiver, Sender};
 use crate::config::{self, Change, Config, Script, VirtualIp, VirtualServerKey, VrrpInstance};
 
 /// How often link state is polled for faults and `track_interface`.
@@ -86,7 +90,7 @@ struct Instance {
     uid: u64,
     cfg: VrrpInstance,
     router: Router,
-    sender: Sender,
+    socket: Arc<VrrpSocket>,
     reader: tokio::task::JoinHandle<()>,
     last_reason: String,
     link_up: Option<bool>,
@@ -100,6 +104,15 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.reader.abort();
     }
+}
+
+/// One advert from an instance's reader task.
+struct Received {
+    uid: u64,
+    meta: RecvMeta,
+    payload: Vec<u8>,
+    /// Kernel receive time: a busy loop does not delay the Backup's timer.
+    arrival: Instant,
 }
 
 struct Announcing {
@@ -121,8 +134,8 @@ struct Daemon {
     config: Config,
     instances: Vec<Instance>,
     next_uid: u64,
-    packets_tx: mpsc::UnboundedSender<(u64, Received)>,
-    packets_rx: mpsc::UnboundedReceiver<(u64, Received)>,
+    packets_tx: mpsc::UnboundedSender<Received>,
+    packets_rx: mpsc::UnboundedReceiver<Received>,
     rtnl: Rtnl,
     announcers: HashMap<String, Announcing>,
     check_commands: mpsc::UnboundedSender<Command>,
@@ -305,38 +318,34 @@ impl Daemon {
     fn prepare_instance(&mut self, inst: &VrrpInstance) -> Result<Instance, DaemonError> {
         let primary = self.primary_address(inst)?;
         let cfg = vrrp_map::router_config(inst, &self.config.global, primary)?;
+        let socket = VrrpSocket::open_for(&inst.interface, &cfg).map_err(|e| {
+            env(format!(
+                "vrrp_instance {}: cannot open the VRRP sockets on {}: {e}",
+                inst.name, inst.interface
+            ))
+        })?;
+        let socket = Arc::new(socket);
         let router = Router::new(cfg).map_err(|source| vrrp_map::MapError::Router {
             name: inst.name.clone(),
             source,
-        })?;
-        let IpAddr::V4(primary4) = primary else {
-            return Err(vrrp_map::MapError::Ipv6(inst.name.clone()).into());
-        };
-        let group = inst
-            .unicast_peers
-            .is_empty()
-            .then_some(self.config.global.vrrp_mcast_group4);
-        let receiver = Receiver::open(&inst.interface, group).map_err(|e| {
-            env(format!(
-                "vrrp_instance {}: cannot open the VRRP socket on {}: {e}",
-                inst.name, inst.interface
-            ))
-        })?;
-        let sender = Sender::open(&inst.interface, primary4).map_err(|e| {
-            env(format!(
-                "vrrp_instance {}: cannot open the VRRP send socket on {}: {e}",
-                inst.name, inst.interface
-            ))
         })?;
         let uid = self.next_uid;
         self.next_uid += 1;
         let tx = self.packets_tx.clone();
         let name = inst.name.clone();
+        let rx_socket = socket.clone();
         let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
             loop {
-                match receiver.recv().await {
-                    Ok(r) => {
-                        if tx.send((uid, r)).is_err() {
+                match rx_socket.recv(&mut buf).await {
+                    Ok((meta, payload, arrival)) => {
+                        let r = Received {
+                            uid,
+                            meta,
+                            payload: payload.to_vec(),
+                            arrival,
+                        };
+                        if tx.send(r).is_err() {
                             return;
                         }
                     }
@@ -361,7 +370,7 @@ impl Daemon {
             uid,
             cfg: inst.clone(),
             router,
-            sender,
+            socket,
             reader,
             last_reason: "not started".into(),
             link_up: None,
@@ -492,6 +501,7 @@ impl Daemon {
             None => None,
         };
         info!(control = %self.opts.control.display(), metrics = ?self.opts.metrics, "director running");
+        let mut timer = Timer::new().map_err(env)?;
         let mut next_link_poll = Instant::now();
         let mut next_ghost_audit = Instant::now() + Duration::from_secs(1);
         loop {
@@ -528,7 +538,7 @@ impl Daemon {
                 }
             }
             tokio::select! {
-                Some((uid, pkt)) = self.packets_rx.recv() => self.handle_packet(uid, pkt),
+                Some(pkt) = self.packets_rx.recv() => self.handle_packet(pkt),
                 Some(ev) = self.check_events.recv() => self.handle_check_event(ev),
                 _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
                 _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
@@ -547,7 +557,13 @@ impl Daemon {
                     let body = status::metrics(&self.snapshot());
                     tokio::spawn(serve_metrics(stream, body));
                 }
-                () = tokio::time::sleep_until(wake.into()) => {}
+                r = timer.sleep_until(wake) => {
+                    if let Err(e) = r {
+                        // Cannot happen with a valid timerfd; never spin on it.
+                        error!(error = %e, "timer failed");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
             }
         }
         self.shutdown();
@@ -574,23 +590,18 @@ impl Daemon {
         info!("director stopped; the IPVS table is left in place for the next start");
     }
 
-    fn handle_packet(&mut self, uid: u64, pkt: Received) {
-        let now = Instant::now();
-        let Some(i) = self.instances.iter().position(|x| x.uid == uid) else {
+    fn handle_packet(&mut self, pkt: Received) {
+        let Some(i) = self.instances.iter().position(|x| x.uid == pkt.uid) else {
             return;
         };
-        let meta = RecvMeta {
-            source: IpAddr::V4(pkt.source),
-            destination: IpAddr::V4(pkt.destination),
-            hop_limit: pkt.ttl,
-        };
-        if let Err(reason) = self.instances[i]
-            .router
-            .handle_packet(now, &meta, &pkt.payload)
+        if let Err(reason) =
+            self.instances[i]
+                .router
+                .handle_packet(pkt.arrival, &pkt.meta, &pkt.payload)
         {
-            debug!(instance = %self.instances[i].cfg.name, from = %pkt.source, %reason, "advert dropped");
+            debug!(instance = %self.instances[i].cfg.name, from = %pkt.meta.source, %reason, "advert dropped");
         }
-        self.drain_actions(i, now);
+        self.drain_actions(i, Instant::now());
     }
 
     fn drain_actions(&mut self, i: usize, now: Instant) {
@@ -598,13 +609,8 @@ impl Daemon {
             let inst = &self.instances[i];
             match action {
                 Action::Transmit(t) => {
-                    let mut dst = t.destination;
-                    // lvs-vrrp addresses the standard group; a configured one replaces it.
-                    if dst == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)) {
-                        dst = IpAddr::V4(self.config.global.vrrp_mcast_group4);
-                    }
-                    if let Err(e) = inst.sender.send(dst, &t.payload) {
-                        warn!(instance = %inst.cfg.name, destination = %dst, error = %e, "cannot send advert");
+                    if let Err(e) = inst.socket.try_send(&t) {
+                        warn!(instance = %inst.cfg.name, destination = %t.destination, error = %e, "cannot send advert");
                     }
                 }
                 Action::AddAddresses { .. } => {

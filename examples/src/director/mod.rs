@@ -2,8 +2,12 @@
 //!
 //! - configuration: [`crate::config`] (keepalived syntax, refused as a whole
 //!   on any error);
-//! - VRRP per `vrrp_instance`: lvs-vrrp's sans-IO router over a raw IP
-//!   protocol 112 socket pair ([`vrrp_socket`]), configured by [`vrrp_map`];
+//! - VRRP per `vrrp_instance`: lvs-vrrp's sans-IO router on lvs-vrrp's
+//!   raw protocol-112 socket pair (`lvs_vrrp::driver::VrrpSocket`, group
+//!   from `vrrp_mcast_group4`, none joined with `unicast_peer`), configured
+//!   by [`vrrp_map`]. The event loop multiplexes every router itself (one
+//!   timerfd `Timer` for all) rather than running lvs-vrrp's one-router
+//!   `Driver` per task, so one step sees VRRP, checks and IPVS together;
 //! - VIPs and gratuitous ARP: lvs-arpguard ([`lvs_arpguard::DirectorVip`],
 //!   [`lvs_arpguard::announce::Announcer`]) driven by the router's actions;
 //! - health checks: lvs-healthcheck's tokio runner, probes built by [`checks`];
@@ -23,6 +27,5 @@ pub mod daemon;
 pub mod desired;
 pub mod status;
 pub mod vrrp_map;
-pub mod vrrp_socket;
 
 pub use daemon::{DaemonError, Options, default_control_path, query_status, run};

@@ -104,6 +104,7 @@ pub fn router_config(
         vips,
     );
     cfg.unicast_peers = inst.unicast_peers.clone();
+    cfg.multicast_group = Some(IpAddr::V4(global.vrrp_mcast_group4));
     cfg.preempt = !inst.nopreempt;
     cfg.preempt_delay = inst.preempt_delay;
     cfg.start_as_master = inst.initial_state == crate::config::InitialState::Master;
