@@ -1,17 +1,56 @@
-//! Sustained TCP check rate through the tokio runner.
-//!
-//! Starts a child process with 10,000 loopback listeners (`LVS_HC_BENCH_LISTENERS`) (so their
-//! accept work is not charged to us), registers enough distinct TCP checks
-//! (interval 1 s) to reach `LVS_HC_BENCH_RATE` checks per second (default
-//! 10,000), runs them for `LVS_HC_BENCH_SECS` (default 30) after a short
-//! warm-up, and prints: achieved rate, CPU time per check (getrusage, user +
-//! system, this process only), CPU share per 1,000 checks/s, scheduling
-//! lateness p50/p99/p99.9, and any failed probes.
+//! Sustained TCP check rate: the tokio runner beside the kernel floor.
 //!
 //! `cargo bench -p lvs-healthcheck --features tokio --bench tcp_rate`
+//!
+//! One run, three phases against the same loopback listeners, each measured
+//! the same way over its own window:
+//!
+//! 1. **floor**: a bare loop of blocking `connect` + `SO_LINGER 0` + `close`
+//!    at the same rate (4 syscalls, no runtime, no engine): what any checker
+//!    pays the kernel on this host;
+//! 2. **runner**: `LVS_HC_BENCH_RATE` (default 10,000) distinct
+//!    [`TcpCheck`]s at 1 s interval through the tokio [`Runner`];
+//! 3. **engine**: the same schedule with a check that succeeds without I/O
+//!    (runner + engine cost alone).
+//!
+//! The listeners (`LVS_HC_BENCH_LISTENERS`, default 10,000) live in a child
+//! process (this binary re-executed), so their `accept`/`close` calls and user
+//! time are not ours. The child never sleeps *in* `epoll_wait`: it sleeps
+//! 1 ms, then collects ready listeners with a zero timeout. A listener
+//! blocked in `epoll_wait` would be woken from our `connect()` (on loopback
+//! the whole handshake runs in the connecting task's softirq), charging a
+//! cross-CPU wake-up per check to the checker that no real backend charges;
+//! `LVS_HC_BENCH_LISTENER_BLOCKING=1` restores that to show its cost.
+//!
+//! Per phase it prints: checks/s; the checker's CPU (`getrusage`, this
+//! process) per check and as % of one core per 1,000 checks/s; the listener
+//! process's CPU (`/proc/<pid>/schedstat`); machine-wide softirq and busy
+//! time (`/proc/stat`, tick-sampled; softirq run in a task's context is
+//! *also* in that task's time on kernels without `IRQ_TIME_ACCOUNTING`);
+//! and, for the runner, scheduling lateness p50/p99/p99.9. Last, the runner's
+//! CPU per check as a multiple of the floor's.
+//!
+//! On loopback the listener's half of every handshake (SYN → SYN-ACK, the
+//! child socket, the RST) runs in softirq inside our `connect()`/`close()`,
+//! so it lands in the checker's CPU even with the listeners in another
+//! process: the floor shows how much that is. Knobs: `LVS_HC_BENCH_SECS`
+//! (window per phase, default 30), `LVS_HC_BENCH_PHASES` (subset of
+//! `floor,runner,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
+//! `LVS_HC_BENCH_PIN=1` (checker on CPU 0, listeners on CPU 1),
+//! `LVS_HC_BENCH_MT=1` (multi-thread runtime, one worker).
+//!
+//! `LVS_HC_BENCH_VETH=1` (root, `ip`) splits the handshake the way two hosts
+//! would: checker and listeners in two network namespaces made for the run,
+//! joined by a veth pair (10.250.0.1 ↔ 10.250.0.2), checker pinned to CPU 0
+//! and listeners to CPU 1, and RPS steering each side's received packets to
+//! its own CPU. The listener's SYN, ACK and RST processing then runs on CPU 1,
+//! the checker's SYN-ACK processing on CPU 0 (in softirq, charged to whatever
+//! runs there), and the connect no longer completes inside `connect()`, so
+//! the runner takes its production path (reactor registration, wake-up).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,12 +61,30 @@ use lvs_healthcheck::{
     ConnectOptions, EngineConfig, Event, FailOpen, Health, InitialState, Outcome, Policy,
     ServiceId, Success,
 };
+use socket2::{Domain, SockAddr, Socket, Type};
+
+const CHILD_ENV: &str = "LVS_HC_BENCH_LISTENER";
+/// The listener child joins this network namespace (a path) first.
+const CHILD_NETNS_ENV: &str = "LVS_HC_BENCH_LISTENER_NETNS";
+/// The address the listeners bind and the checks target.
+const CHILD_ADDR_ENV: &str = "LVS_HC_BENCH_LISTENER_ADDR";
+const WARMUP: Duration = Duration::from_secs(3);
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
 
 /// Listener count (`LVS_HC_BENCH_LISTENERS`, default 10,000).
 fn listeners() -> usize {
     env_or("LVS_HC_BENCH_LISTENERS", 10_000) as usize
 }
-const CHILD_ENV: &str = "LVS_HC_BENCH_LISTENER";
 
 /// A check that passes at once without I/O.
 #[derive(Debug)]
@@ -43,73 +100,300 @@ impl AsyncChecker for NullCheck {
     }
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
+/// Pins the calling thread (and what it spawns later) to one CPU.
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Moves the calling thread into the network namespace at `path`.
+fn enter_netns(path: &str) {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // SAFETY: setns on an open namespace fd; only this thread changes.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+}
+
+/// The listeners' address (loopback unless the veth mode set another).
+fn listen_ip() -> IpAddr {
+    std::env::var(CHILD_ADDR_ENV)
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
-/// The listener process: binds, prints the ports, accepts and drops forever.
-fn listener_child() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("runtime: {e}"));
-    rt.block_on(async {
-        let mut ports = Vec::new();
-        for _ in 0..listeners() {
-            let sock = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
-            sock.bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
-                .unwrap_or_else(|e| panic!("{e}"));
-            let l = sock.listen(4096).unwrap_or_else(|e| panic!("{e}"));
-            ports.push(l.local_addr().unwrap_or_else(|e| panic!("{e}")).port());
-            tokio::spawn(async move {
-                while let Ok((s, _)) = l.accept().await {
-                    drop(s);
-                }
-            });
+/// Two network namespaces joined by a veth pair, with RPS steering each
+/// side's receive processing to its own CPU; deleted on drop.
+struct VethPair {
+    checker: String,
+    listener: String,
+}
+
+impl VethPair {
+    const CHECKER_IP: &str = "10.250.0.1";
+    const LISTENER_IP: &str = "10.250.0.2";
+
+    fn new() -> VethPair {
+        let pid = std::process::id();
+        let pair = VethPair {
+            checker: format!("lvshc-c-{pid}"),
+            listener: format!("lvshc-l-{pid}"),
+        };
+        let (c, l) = (pair.checker.as_str(), pair.listener.as_str());
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip")
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("ip: {e} (the veth mode needs iproute2)"));
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {} (the veth mode needs root)",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        };
+        ip(&["netns", "add", c]);
+        ip(&["netns", "add", l]);
+        ip(&[
+            "link", "add", "name", "hc0", "netns", c, "type", "veth", "peer", "name", "hc1",
+            "netns", l,
+        ]);
+        ip(&[
+            "-n",
+            c,
+            "addr",
+            "add",
+            &format!("{}/24", Self::CHECKER_IP),
+            "dev",
+            "hc0",
+        ]);
+        ip(&[
+            "-n",
+            l,
+            "addr",
+            "add",
+            &format!("{}/24", Self::LISTENER_IP),
+            "dev",
+            "hc1",
+        ]);
+        for (ns, dev) in [(c, "hc0"), (l, "hc1")] {
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
         }
-        let line: Vec<String> = ports.iter().map(u16::to_string).collect();
-        println!("{}", line.join(" "));
-        let _ = std::io::stdout().flush();
-        std::future::pending::<()>().await;
-    });
+        // Each side's received packets are processed on its own CPU.
+        for (ns, dev, mask) in [(c, "hc0", "1"), (l, "hc1", "2")] {
+            let script = format!("echo {mask} > /sys/class/net/{dev}/queues/rx-0/rps_cpus");
+            ip(&["netns", "exec", ns, "sh", "-c", &script]);
+        }
+        pair
+    }
 }
 
-/// User and system CPU time of this process.
-fn cpu_split() -> (Duration, Duration) {
-    // SAFETY: getrusage fills the struct we pass.
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for ns in [&self.checker, &self.listener] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// The listener process: binds, prints the ports, then accepts and closes
+/// forever, polling its epoll set every millisecond without blocking in it.
+fn listener_child() {
+    if let Ok(ns) = std::env::var(CHILD_NETNS_ENV) {
+        enter_netns(&ns);
+    }
+    if env_flag("LVS_HC_BENCH_PIN") {
+        pin_to(1);
+    }
+    let blocking = env_flag("LVS_HC_BENCH_LISTENER_BLOCKING");
+    // SAFETY: plain syscall, result checked.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(
+        ep >= 0,
+        "epoll_create1: {}",
+        std::io::Error::last_os_error()
+    );
+    let any = SockAddr::from(SocketAddr::new(listen_ip(), 0));
+    let mut socks = Vec::new();
+    let mut ports = Vec::new();
+    for i in 0..listeners() {
+        let s = Socket::new(Domain::IPV4, Type::STREAM.nonblocking().cloexec(), None)
+            .unwrap_or_else(|e| panic!("socket: {e}"));
+        s.bind(&any).unwrap_or_else(|e| panic!("bind: {e}"));
+        s.listen(4096).unwrap_or_else(|e| panic!("listen: {e}"));
+        let port = s
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map_or(0, |a| a.port());
+        ports.push(port);
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
+        // SAFETY: valid epoll fd, valid socket fd, event on the stack.
+        let rc = unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) };
+        assert_eq!(rc, 0, "epoll_ctl: {}", std::io::Error::last_os_error());
+        socks.push(s);
+    }
+    let line: Vec<String> = ports.iter().map(u16::to_string).collect();
+    println!("{}", line.join(" "));
+    let _ = std::io::stdout().flush();
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    loop {
+        let timeout = if blocking { -1 } else { 0 };
+        // SAFETY: the buffer holds `events.len()` entries.
+        let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, timeout) };
+        for ev in events.iter().take(n.max(0) as usize) {
+            let fd = socks[ev.u64 as usize].as_raw_fd();
+            loop {
+                // SAFETY: accept4 on a listening socket we own, no address wanted.
+                let c = unsafe { libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+                if c < 0 {
+                    break;
+                }
+                // SAFETY: closing the fd accept4 just gave us.
+                unsafe { libc::close(c) };
+            }
+        }
+        if !blocking && n < events.len() as i32 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Clock ticks per second for /proc figures.
+fn clk_tck() -> f64 {
+    // SAFETY: sysconf has no memory effects.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as f64 } else { 100.0 }
+}
+
+/// CPU accounting at one instant.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    /// This process, user and system (getrusage).
+    user: Duration,
+    sys: Duration,
+    /// The listener process's run time (ns, schedstat).
+    listener_ns: u64,
+    /// Machine-wide /proc/stat ticks: softirq, busy (all but idle and iowait), steal.
+    softirq: u64,
+    busy: u64,
+    steal: u64,
+}
+
+fn sample(listener: u32) -> Sample {
+    // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF is always valid.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; RUSAGE_SELF is always valid.
+    // SAFETY: as above.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    (tv(ru.ru_utime), tv(ru.ru_stime))
+    let listener_ns = std::fs::read_to_string(format!("/proc/{listener}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    Sample {
+        at: Instant::now(),
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+        listener_ns,
+        softirq: at(6),
+        // guest time is already inside user; idle and iowait are not busy.
+        busy: (0..8).filter(|&i| i != 3 && i != 4).map(at).sum(),
+        steal: at(7),
+    }
 }
 
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; RUSAGE_SELF is always valid.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+/// What one phase cost, per check.
+struct Figures {
+    rate: f64,
+    per_check_us: f64,
 }
 
-/// The kernel floor: plain blocking connect + close from one thread at the
-/// same rate, no runtime, no engine. What any checker pays on loopback.
-fn baseline(ports: &[u16], rate: u64, secs: u64, reset: bool) {
+/// Prints a phase's figures from two samples and the checks in between.
+fn report(name: &str, what: &str, a: &Sample, b: &Sample, checks: u64) -> Figures {
+    let wall = (b.at - a.at).as_secs_f64();
+    let n = checks.max(1) as f64;
+    let rate = checks as f64 / wall;
+    let us = |d: f64| d * 1e6 / n;
+    let share = |secs: f64| secs / wall * 100.0 / (rate / 1000.0);
+    let user = (b.user - a.user).as_secs_f64();
+    let sys = (b.sys - a.sys).as_secs_f64();
+    let listener = b.listener_ns.saturating_sub(a.listener_ns) as f64 / 1e9;
+    let tck = clk_tck();
+    let softirq = b.softirq.saturating_sub(a.softirq) as f64 / tck;
+    let busy = b.busy.saturating_sub(a.busy) as f64 / tck;
+    let steal = b.steal.saturating_sub(a.steal) as f64 / tck;
+    println!("{name}: {what}");
+    println!("  window            {wall:.1} s, {checks} checks ({rate:.0}/s)");
+    println!(
+        "  checker CPU       {:.2} us/check (user {:.2}, system {:.2}) = {:.2}% of one core per 1,000 checks/s",
+        us(user + sys),
+        us(user),
+        us(sys),
+        share(user + sys)
+    );
+    println!(
+        "  listener process  {:.2} us/check = {:.2}% per 1,000 checks/s",
+        us(listener),
+        share(listener)
+    );
+    println!(
+        "  machine softirq   {:.2} us/check (tick-sampled; overlaps task time when run in task context)",
+        us(softirq)
+    );
+    println!(
+        "  machine busy      {:.2} us/check = {:.2}% per 1,000 checks/s (all tasks, all CPUs; steal {:.2} us/check)",
+        us(busy),
+        share(busy),
+        us(steal)
+    );
+    Figures {
+        rate,
+        per_check_us: us(user + sys),
+    }
+}
+
+/// The kernel floor: blocking connect, optional `SO_LINGER 0`, close, from
+/// one thread at `rate` (batches every 10 ms), no runtime and no engine.
+fn floor(ports: &[u16], rate: u64, secs: u64, reset: bool, listener: u32) -> Figures {
     let batch = (rate / 100).max(1) as usize;
-    let start = Instant::now();
-    let cpu0 = cpu_split();
     let mut n = 0usize;
+    let mut counted = 0u64;
+    let start = Instant::now();
     let mut tick = start;
-    while start.elapsed() < Duration::from_secs(secs) {
+    let mut s0 = None;
+    loop {
+        let now = Instant::now();
+        if s0.is_none() && now >= start + WARMUP {
+            s0 = Some(sample(listener));
+            counted = 0;
+        }
+        if now >= start + WARMUP + Duration::from_secs(secs) {
+            break;
+        }
         for _ in 0..batch {
             let port = ports[n % ports.len()];
             n += 1;
-            if let Ok(s) =
-                std::net::TcpStream::connect(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port))
+            counted += 1;
+            if let Ok(s) = std::net::TcpStream::connect(SocketAddr::new(listen_ip(), port))
                 && reset
             {
                 let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
@@ -118,26 +402,157 @@ fn baseline(ports: &[u16], rate: u64, secs: u64, reset: bool) {
         tick += Duration::from_millis(10);
         std::thread::sleep(tick.saturating_duration_since(Instant::now()));
     }
-    let cpu1 = cpu_split();
-    let wall = start.elapsed().as_secs_f64();
-    let (user, sys) = (
-        (cpu1.0 - cpu0.0).as_secs_f64(),
-        (cpu1.1 - cpu0.1).as_secs_f64(),
-    );
+    let s1 = sample(listener);
+    let s0 = s0.unwrap_or(s1);
+    report(
+        "floor",
+        &format!(
+            "blocking connect + {} close, one thread, no runtime",
+            if reset { "RST" } else { "FIN" }
+        ),
+        &s0,
+        &s1,
+        counted,
+    )
+}
+
+/// Lateness quantiles of a runner phase.
+struct Lateness {
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+}
+
+/// The runner phase: `rate` distinct checks, interval 1 s, measured after warm-up.
+fn runner_phase(
+    ports: &[u16],
+    rate: u64,
+    secs: u64,
+    reset: bool,
+    null: bool,
+    listener: u32,
+) -> Figures {
+    let policy = Policy {
+        interval: Duration::from_secs(1),
+        fast_interval: Duration::from_secs(1),
+        rise_interval: Duration::from_secs(1),
+        down_interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        rise: 1,
+        fall: 2,
+        initial: InitialState::Unknown,
+        first_result_decides: true,
+        startup_grace: Duration::ZERO,
+        initial_delay: Duration::ZERO,
+        initial_jitter: Duration::from_secs(1),
+        interval_jitter: Duration::ZERO,
+        from_start: false,
+    };
+    let mut runner = Runner::new(EngineConfig {
+        fail_open: FailOpen::Off,
+        max_in_flight: 4096,
+        ..EngineConfig::default()
+    });
+    let n_listeners = ports.len();
+    for i in 0..rate as usize {
+        let port = ports[i % n_listeners];
+        let mut opts = ConnectOptions::new(SocketAddr::new(listen_ip(), port));
+        // Beyond one check per listener, distinct source addresses keep checks distinct.
+        if i >= n_listeners {
+            assert!(
+                listen_ip().is_loopback(),
+                "more checks than listeners needs loopback source addresses"
+            );
+            opts.bind_addr = Some(IpAddr::from([127, 0, 0, 2 + (i / n_listeners) as u8 % 250]));
+        }
+        let mut check = TcpCheck::new(opts);
+        check.reset_on_close = reset;
+        let checker: Arc<dyn AsyncChecker> = if null {
+            Arc::new(NullCheck(i))
+        } else {
+            Arc::new(check)
+        };
+        runner
+            .add(ServiceId(i as u64 / 100), checker, policy.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    let rt = if env_flag("LVS_HC_BENCH_MT") {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let (s0, s1, probes, lateness, ups, downs) = rt.block_on(async move {
+        let mut handle = runner.spawn();
+        let stats = handle.stats.clone();
+        let mut ups = 0u64;
+        let mut downs = Vec::new();
+        let start = Instant::now();
+        let mut s0 = None;
+        loop {
+            let now = Instant::now();
+            if s0.is_none() && now >= start + WARMUP {
+                stats.reset();
+                s0 = Some(sample(listener));
+            }
+            if now >= start + WARMUP + Duration::from_secs(secs) {
+                break;
+            }
+            if let Ok(Some(ev)) =
+                tokio::time::timeout(Duration::from_millis(100), handle.events.recv()).await
+                && let Event::Transition(t) = ev
+            {
+                match t.to {
+                    Health::Up => ups += 1,
+                    _ => downs.push(format!("{:?} {:?}", t.member, t.reason)),
+                }
+            }
+        }
+        let s1 = sample(listener);
+        let probes = stats.probes();
+        let lateness = Lateness {
+            p50: stats.lateness_quantile(0.5),
+            p99: stats.lateness_quantile(0.99),
+            p999: stats.lateness_quantile(0.999),
+        };
+        handle.task.abort();
+        (s0.unwrap_or(s1), s1, probes, lateness, ups, downs)
+    });
+    let (name, what) = if null {
+        (
+            "engine",
+            format!("{rate} checks that pass without I/O, runner + engine only"),
+        )
+    } else {
+        (
+            "runner",
+            format!(
+                "{rate} distinct TCP checks, interval 1 s, close = {}, tokio {}",
+                if reset { "RST" } else { "FIN" },
+                if env_flag("LVS_HC_BENCH_MT") {
+                    "multi-thread"
+                } else {
+                    "current-thread"
+                }
+            ),
+        )
+    };
+    let fig = report(name, &what, &s0, &s1, probes);
     println!(
-        "baseline: blocking connect+close, {:.0}/s for {wall:.1} s",
-        n as f64 / wall
+        "  lateness          p50 {:?}  p99 {:?}  p99.9 {:?} (10 us buckets, window only)",
+        lateness.p50, lateness.p99, lateness.p999
     );
-    println!(
-        "  CPU per check    {:.2} us (user {:.2} us, system {:.2} us)",
-        (user + sys) * 1e6 / n as f64,
-        user * 1e6 / n as f64,
-        sys * 1e6 / n as f64
-    );
-    println!(
-        "  per 1,000 chk/s  {:.2}% of one core",
-        (user + sys) / wall * 100.0 / (n as f64 / wall / 1000.0)
-    );
+    println!("  transitions       {ups} up, {} down", downs.len());
+    for d in downs.iter().take(5) {
+        println!("    down: {d}");
+    }
+    fig
 }
 
 /// Raises the open-file limit to its hard maximum (10,000 listeners need it).
@@ -158,16 +573,27 @@ fn main() {
         listener_child();
         return;
     }
-    // `cargo bench` passes --bench; a filter argument we ignore.
+    // `cargo bench` passes --bench and maybe a filter; both are ignored.
     let rate = env_or("LVS_HC_BENCH_RATE", 10_000);
     let secs = env_or("LVS_HC_BENCH_SECS", 30);
-    let warmup = Duration::from_secs(3);
-    let reset = std::env::var("LVS_HC_BENCH_FIN").is_err();
-    // Runner and engine alone, no sockets: the scheduling overhead.
-    let null = std::env::var("LVS_HC_BENCH_NULL").is_ok();
+    let reset = !env_flag("LVS_HC_BENCH_FIN");
+    let phases = std::env::var("LVS_HC_BENCH_PHASES").unwrap_or("floor,runner,engine".into());
+    let phase = |p: &str| phases.split(',').any(|x| x.trim() == p);
 
+    let veth = env_flag("LVS_HC_BENCH_VETH").then(VethPair::new);
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let mut child = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    if let Some(v) = &veth {
+        // Still single-threaded here: the whole process moves.
+        enter_netns(&format!("/run/netns/{}", v.checker));
+        // SAFETY: no other thread exists yet to read the environment.
+        unsafe {
+            std::env::set_var(CHILD_ADDR_ENV, VethPair::LISTENER_IP);
+            std::env::set_var("LVS_HC_BENCH_PIN", "1");
+        }
+        cmd.env(CHILD_NETNS_ENV, format!("/run/netns/{}", v.listener));
+    }
+    let mut child = cmd
         .env(CHILD_ENV, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -181,155 +607,62 @@ fn main() {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let n_listeners = listeners();
-    assert_eq!(ports.len(), n_listeners, "listener child failed: {line:?}");
-
-    if std::env::var_os("LVS_HC_BENCH_BASELINE").is_some() {
-        baseline(&ports, rate, secs, reset);
-        let _ = child.kill();
-        let _ = child.wait();
-        return;
+    assert_eq!(ports.len(), listeners(), "listener child failed: {line:?}");
+    if env_flag("LVS_HC_BENCH_PIN") {
+        pin_to(0);
     }
-
-    let policy = Policy {
-        interval: Duration::from_secs(1),
-        fast_interval: Duration::from_secs(1),
-        rise_interval: Duration::from_secs(1),
-        down_interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
-        rise: 1,
-        fall: 2,
-        initial: InitialState::Unknown,
-        first_result_decides: true,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::from_secs(1),
-        interval_jitter: Duration::ZERO,
-        from_start: false,
-    };
-    // Distinct checks: every (source address, listener) pair is its own probe.
-    let mut runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Off,
-        max_in_flight: 4096,
-        ..EngineConfig::default()
-    });
-    for i in 0..rate as usize {
-        let port = ports[i % n_listeners];
-        let mut opts = ConnectOptions::new(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port));
-        // Beyond one check per listener, distinct source addresses keep checks distinct.
-        if i >= n_listeners {
-            opts.bind_addr = Some(IpAddr::from([127, 0, 0, 2 + (i / n_listeners) as u8 % 250]));
-        }
-        let mut check = TcpCheck::new(opts);
-        check.reset_on_close = reset;
-        let checker: Arc<dyn AsyncChecker> = if null {
-            Arc::new(NullCheck(i))
+    println!(
+        "tcp_rate: {rate} checks/s, {} listeners at {} in process {} ({}), {secs} s window per phase after {} s warm-up",
+        ports.len(),
+        match &veth {
+            Some(_) => format!(
+                "{} over veth from {}, RPS: checker rx on CPU 0, listener rx on CPU 1",
+                VethPair::LISTENER_IP,
+                VethPair::CHECKER_IP
+            ),
+            None => "127.0.0.1 (loopback)".into(),
+        },
+        child.id(),
+        if env_flag("LVS_HC_BENCH_LISTENER_BLOCKING") {
+            "blocking in epoll_wait: woken per connection"
         } else {
-            Arc::new(check)
-        };
-        runner
-            .add(ServiceId(i as u64 / 100), checker, policy.clone())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+            "polling every 1 ms, never woken by us"
+        },
+        WARMUP.as_secs()
+    );
 
-    let rt = if std::env::var_os("LVS_HC_BENCH_MT").is_some() {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
-    .unwrap_or_else(|e| panic!("runtime: {e}"));
-    let (ups, downs, probes, cpu, user, sys, wall, p50, p99, p999) = rt.block_on(async move {
-        let mut handle = runner.spawn();
-        let stats = handle.stats.clone();
-        let mut ups = 0u64;
-        let mut downs = Vec::new();
-        let start = Instant::now();
-        let mut measuring = None;
-        let mut split0 = (Duration::ZERO, Duration::ZERO);
-        loop {
-            let now = Instant::now();
-            if measuring.is_none() && now >= start + warmup {
-                stats.reset();
-                split0 = cpu_split();
-                measuring = Some((now, cpu_time(), 0));
-            }
-            if let Some((t, _, _)) = measuring
-                && now >= t + Duration::from_secs(secs)
-            {
-                break;
-            }
-            if let Ok(Some(ev)) =
-                tokio::time::timeout(Duration::from_millis(100), handle.events.recv()).await
-                && let Event::Transition(t) = ev
-            {
-                match t.to {
-                    Health::Up => ups += 1,
-                    _ => downs.push(t),
-                }
-            }
-        }
-        let (t, c, p) = measuring.unwrap_or((start, Duration::ZERO, 0));
-        let wall = t.elapsed();
-        let cpu = cpu_time() - c;
-        let split1 = cpu_split();
-        let (user, sys) = (split1.0 - split0.0, split1.1 - split0.1);
-        let probes = stats.probes() - p;
-        handle.task.abort();
-        (
-            ups,
-            downs,
-            probes,
-            cpu,
-            user,
-            sys,
-            wall,
-            stats.lateness_quantile(0.5),
-            stats.lateness_quantile(0.99),
-            stats.lateness_quantile(0.999),
-        )
-    });
+    let floor_fig = phase("floor").then(|| floor(&ports, rate, secs, reset, child.id()));
+    let runner_fig =
+        phase("runner").then(|| runner_phase(&ports, rate, secs, reset, false, child.id()));
+    let engine_fig =
+        phase("engine").then(|| runner_phase(&ports, rate, secs, reset, true, child.id()));
     let _ = child.kill();
     let _ = child.wait();
+    drop(veth);
 
-    let achieved = probes as f64 / wall.as_secs_f64();
-    let per_check = cpu.as_secs_f64() / probes.max(1) as f64;
-    let core_share = cpu.as_secs_f64() / wall.as_secs_f64();
-    println!(
-        "tcp_rate: {rate} distinct TCP checks, interval 1 s, close = {}",
-        if reset { "RST" } else { "FIN" }
-    );
-    println!(
-        "  window           {:.1} s after {} s warm-up",
-        wall.as_secs_f64(),
-        warmup.as_secs()
-    );
-    println!("  checks           {probes} ({achieved:.0}/s)");
-    println!(
-        "  CPU              {:.3} s = {:.1}% of one core",
-        cpu.as_secs_f64(),
-        core_share * 100.0
-    );
-    println!(
-        "  CPU per check    {:.2} us (user {:.2} us, system {:.2} us)",
-        per_check * 1e6,
-        user.as_secs_f64() * 1e6 / probes.max(1) as f64,
-        sys.as_secs_f64() * 1e6 / probes.max(1) as f64
-    );
-    println!(
-        "  per 1,000 chk/s  {:.2}% of one core (target < 2%)",
-        core_share * 100.0 / (achieved / 1000.0)
-    );
-    println!(
-        "  lateness         p50 {:?}  p99 {:?}  p99.9 {:?} (10 us buckets, window only)",
-        p50, p99, p999
-    );
-    println!("  transitions      {ups} up, {} down", downs.len());
-    for t in downs.iter().take(5) {
-        println!("    down: {:?} {:?}", t.member, t.reason);
+    println!("summary (checker CPU only; target < 2% of one core per 1,000 checks/s):");
+    let line = |name: &str, f: &Figures| {
+        println!(
+            "  {name:<7} {:>7.2} us/check = {:.2}% per 1,000 checks/s at {:.0}/s",
+            f.per_check_us,
+            f.per_check_us / 10.0,
+            f.rate
+        );
+    };
+    for (name, f) in [
+        ("floor", &floor_fig),
+        ("runner", &runner_fig),
+        ("engine", &engine_fig),
+    ] {
+        if let Some(f) = f {
+            line(name, f);
+        }
+    }
+    if let (Some(f), Some(r)) = (&floor_fig, &runner_fig) {
+        println!(
+            "  runner / floor = {:.2} (runner minus floor: {:.2} us/check)",
+            r.per_check_us / f.per_check_us,
+            r.per_check_us - f.per_check_us
+        );
     }
 }

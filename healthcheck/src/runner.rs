@@ -136,8 +136,14 @@ impl TcpCheck {
             let stream = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock))
                 .map_err(|e| FailReason::Io(e.to_string()))?;
             let connect_deadline = self.connect.connect_deadline(deadline);
-            match tokio::time::timeout_at(connect_deadline.into(), stream.writable()).await {
-                Ok(Ok(())) => {}
+            let wait = stream.ready(Interest::WRITABLE | Interest::ERROR);
+            match tokio::time::timeout_at(connect_deadline.into(), wait).await {
+                // Writable with neither error nor hang-up: connected, no
+                // `SO_ERROR` query needed (as in the fast path below).
+                Ok(Ok(r)) if r.is_writable() && !r.is_error() && !r.is_write_closed() => {
+                    return Ok(());
+                }
+                Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(FailReason::from_io(&e)),
                 Err(_) => return Err(FailReason::Timeout),
             }
@@ -145,6 +151,11 @@ impl TcpCheck {
                 Ok(None) => Ok(()),
                 Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
             };
+        }
+        // Writable with neither error nor hang-up: the handshake completed,
+        // and `SO_ERROR` would only say 0 again (one syscall per probe saved).
+        if ready == libc::POLLOUT {
+            return Ok(());
         }
         match sock.take_error() {
             Ok(None) => Ok(()),
@@ -671,5 +682,75 @@ impl Runner {
                 () = sleep => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, SockAddr, Socket};
+    use std::net::SocketAddr;
+
+    /// A loopback listener with a full accept queue: it drops SYNs, so a
+    /// probe cannot finish inside `connect()` and waits on the reactor.
+    fn full_listener() -> (Socket, SocketAddr, std::net::TcpStream) {
+        let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap_or_else(|e| panic!("{e}"));
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        l.bind(&SockAddr::from(any))
+            .unwrap_or_else(|e| panic!("{e}"));
+        l.listen(0).unwrap_or_else(|e| panic!("{e}"));
+        let addr = l
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| panic!("no local address"));
+        // Backlog 0 holds one connection; with it queued, the queue is full.
+        let queued = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        (l, addr, queued)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn tcp_probe_on_the_reactor_times_out_connects_or_is_refused() {
+        let (listener, addr, _queued) = full_listener();
+        let check = TcpCheck::new(ConnectOptions::new(addr));
+
+        let start = Instant::now();
+        let outcome = AsyncChecker::check(&check, start + Duration::from_millis(300)).await;
+        assert_eq!(outcome, Outcome::Failure(FailReason::Timeout));
+        assert!(start.elapsed() >= Duration::from_millis(300));
+
+        // Room in the queue while a probe waits: its retransmitted SYN
+        // (about 1 s later) connects, reported without an SO_ERROR query.
+        let freer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            listener.accept().map(|_| listener)
+        });
+        let start = Instant::now();
+        let outcome = AsyncChecker::check(&check, start + Duration::from_secs(5)).await;
+        assert_eq!(outcome, Outcome::Success(Success::Connected));
+        assert!(
+            start.elapsed() >= Duration::from_millis(500),
+            "connected after {:?}: not the reactor path",
+            start.elapsed()
+        );
+        let listener = freer
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            .unwrap_or_else(|e| panic!("accept: {e}"));
+
+        // The queue is full again (that probe's connection waits in it). The
+        // listener closes while the next probe waits: the retransmitted SYN
+        // meets a reset, reported from the socket error.
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(listener);
+        });
+        let start = Instant::now();
+        let outcome = AsyncChecker::check(&check, start + Duration::from_secs(5)).await;
+        assert_eq!(outcome, Outcome::Failure(FailReason::Refused));
+        assert!(start.elapsed() >= Duration::from_millis(500));
+        closer
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 }
