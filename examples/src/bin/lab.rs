@@ -1,9 +1,11 @@
 //! The seed lab (LAB.md), end to end, inside the kernel VM:
 //! `cargo xtask demo` boots the VM and runs this program as root.
 //!
-//! `lab [--only manual|director|keepalived|mixed]…` runs the scenarios and
-//! prints a verdict per LAB.md item, then the side-by-side figures of
-//! `director` and keepalived; it exits non-zero when any verdict fails.
+//! `lab [--only manual|director|keepalived|mixed|sync]… [--repeat N]` runs
+//! the scenarios and prints a verdict per LAB.md item, then the side-by-side
+//! figures of `director` and keepalived (each timed fault repeated N times,
+//! default 5, at a fixed phase of the advert interval or health check); it
+//! exits non-zero when any verdict fails.
 //! `lab serve-http NAME ADDR` is the backends' HTTP server (started by the
 //! lab itself in the backends' namespaces).
 
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         return serve_http(&args[1..]);
     }
     let mut only: Vec<String> = Vec::new();
+    let mut repeats = scenarios::DEFAULT_REPEATS;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -52,16 +55,26 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--repeat" => match it.next().and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n > 0 => repeats = n,
+                _ => {
+                    eprintln!("lab: --repeat takes a count of at least 1");
+                    return ExitCode::from(2);
+                }
+            },
             other => {
                 eprintln!(
-                    "lab: unknown argument {other:?} (usage: lab [--only PART]… | serve-http NAME ADDR)"
+                    "lab: unknown argument {other:?} (usage: lab [--only PART]… [--repeat N] | serve-http NAME ADDR)"
                 );
                 return ExitCode::from(2);
             }
         }
     }
     let wants = |p: &str| only.is_empty() || only.iter().any(|o| o == p);
-    let env = Env::discover();
+    let env = Env {
+        repeats,
+        ..Env::discover()
+    };
     let mut all: Vec<Verdict> = Vec::new();
     if wants("manual") {
         println!("=== the seed's manual IPVS (lvs-ipvs in NODE01's namespace)");
@@ -113,7 +126,8 @@ fn main() -> ExitCode {
     if let (Some(a), Some(b)) = (&ours, &theirs) {
         let table = scenarios::comparison(a, b);
         println!(
-            "\n=== side by side (one run each; logs in {})",
+            "\n=== side by side ({} phase-aligned samples of each timed fault; logs in {})",
+            env.repeats,
             env.out_dir.display()
         );
         print!("{table}");

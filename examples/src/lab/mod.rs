@@ -7,4 +7,6 @@ pub mod httpd;
 pub mod probe;
 pub mod scenarios;
 pub mod seed;
+pub mod series;
 pub mod topology;
+pub mod watch;

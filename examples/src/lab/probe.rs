@@ -61,7 +61,13 @@ pub struct Sample {
 }
 
 /// Probes `addr` every `every`, each request with `deadline`, until `stop`
-/// is set; returns every sample with its start time.
+/// is set; returns every sample with its start time, in start order.
+///
+/// Each request runs on its own thread, so one starts every `every`
+/// whatever the others do: a request stuck until its deadline does not
+/// delay the next, and an outage's end is seen within `every` rather than
+/// within `deadline`. The threads inherit the calling thread's network
+/// namespace.
 pub fn probe_until(
     addr: SocketAddr,
     every: Duration,
@@ -69,12 +75,14 @@ pub fn probe_until(
     stop: &std::sync::atomic::AtomicBool,
 ) -> Vec<Sample> {
     let start = Instant::now();
-    let mut out = Vec::new();
+    let mut running = Vec::new();
     let mut next = start;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let at = start.elapsed();
-        let reply = http_get(addr, deadline);
-        out.push(Sample { at, reply });
+        let spawned = std::thread::Builder::new()
+            .name("probe".into())
+            .spawn(move || http_get(addr, deadline));
+        running.push((at, spawned));
         next += every;
         let now = Instant::now();
         if next > now {
@@ -83,7 +91,18 @@ pub fn probe_until(
             next = now;
         }
     }
-    out
+    running
+        .into_iter()
+        .map(|(at, spawned)| {
+            let reply = match spawned {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Reply::Failed("probe thread panicked".into())),
+                Err(e) => Reply::Failed(format!("cannot start a probe thread: {e}")),
+            };
+            Sample { at, reply }
+        })
+        .collect()
 }
 
 /// The longest run of failed samples, from the first failure's start to the
@@ -155,5 +174,30 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(reply, Reply::Body("www1".into()));
+    }
+
+    #[test]
+    fn overlapping_probes_keep_their_pace_past_a_stuck_request() {
+        // A listener that never answers: every request waits its deadline.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            probe_until(
+                addr,
+                Duration::from_millis(20),
+                Duration::from_millis(300),
+                &flag,
+            )
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = t.join().unwrap();
+        drop(silent);
+        // Sequential probing would have started 2 requests in 400 ms.
+        assert!(samples.len() >= 8, "{} samples", samples.len());
+        assert!(samples.windows(2).all(|w| w[0].at < w[1].at));
+        assert!(samples.iter().all(|s| matches!(s.reply, Reply::Failed(_))));
     }
 }
