@@ -1031,10 +1031,14 @@ fn row<T: Measure>(text: &mut String, name: &str, a: &Series<T>, b: &Series<T>, 
         ));
     }
     if target {
-        let note = match (ma, mb) {
-            (Some(a), Some(b)) if a <= b => "median not worse than keepalived's",
-            (Some(_), Some(_)) => "median WORSE than keepalived's",
-            _ => "not measured on both sides",
+        // Compared as printed, so two equal-looking medians read as equal.
+        let note = match (ma.map(T::text), mb.map(T::text)) {
+            (Some(a), Some(b)) if a == b => "medians equal",
+            _ => match (ma, mb) {
+                (Some(a), Some(b)) if a < b => "median better than keepalived's",
+                (Some(_), Some(_)) => "median WORSE than keepalived's",
+                _ => "not measured on both sides",
+            },
         };
         text.push_str(&format!("    ({note}; a figure, not a verdict)\n"));
     }
@@ -1123,4 +1127,54 @@ pub fn sync_run(env: &Env, kind: Kind) -> (Vec<Verdict>, Option<bool>) {
     );
     lab.lan.set_link(&lab.node01, true);
     (out, Some(survived))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(ms: &[u64]) -> Series {
+        Series {
+            samples: ms.iter().map(|m| Some(Duration::from_millis(*m))).collect(),
+        }
+    }
+
+    #[test]
+    fn comparison_prints_samples_medians_and_ratio_of_medians() {
+        let ours = Figures {
+            link_cut_outage: series(&[3930, 3640, 3630]),
+            http_removal: series(&[4010, 4012]),
+            http_failed_requests: vec![88, 98, 87],
+            ..Figures::default()
+        };
+        let theirs = Figures {
+            link_cut_outage: series(&[3980, 3670, 3920]),
+            http_removal: Series {
+                samples: vec![Some(Duration::from_millis(4009)), None],
+            },
+            http_failed_requests: vec![100, 100, 101],
+            ..Figures::default()
+        };
+        let t = comparison(&ours, &theirs);
+        let line = |start: &str| {
+            t.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no line {start:?} in\n{t}"))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        };
+        // Medians 3.64 / 3.92, ratio 0.93.
+        let outage = line("client outage, NODE01 link cut");
+        assert_eq!(outage[outage.len() - 3..], ["3.64", "3.92", "0.93"]);
+        assert!(t.contains("    director   n=3: 3.93 3.64 3.63  (min 3.63, max 3.93)"));
+        assert!(t.contains("median better than keepalived's"));
+        // 4.011 vs 4.009 print alike: equal, not worse; a timeout shows as such.
+        assert!(t.contains("keepalived n=2: 4.01 never  (min 4.01, max 4.01)"));
+        assert!(t.contains("medians equal"));
+        let failed = line("failed requests while HTTP backend dead");
+        assert_eq!(failed[failed.len() - 3..], ["88", "100", "0.88"]);
+        // Not measured: a dash, no ratio.
+        let sigterm = line("client outage, NODE01 SIGTERM");
+        assert_eq!(sigterm[sigterm.len() - 3..], ["-", "-", "-"]);
+    }
 }
