@@ -107,6 +107,8 @@ pub struct Figures {
     pub link_cut_outage: Series,
     /// From NODE01's last advert before the cut to NODE02's first advert.
     pub link_cut_advert_gap: Series,
+    /// From restoring NODE01's link to NODE01 holding the VIP alone again.
+    pub link_restored_preempt: Series,
     /// Client-visible outage when NODE01's director is stopped (SIGTERM);
     /// one sample (the stop is not repeated).
     pub sigterm_outage: Series,
@@ -811,6 +813,7 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
         let back = wait_until(Duration::from_secs(30), || {
             holds_vip(&lab.node01) && !holds_vip(&lab.node02)
         });
+        fig.link_restored_preempt.push(back);
         if i == 0 {
             verdict(
                 out,
@@ -940,7 +943,7 @@ pub fn comparison(ours: &Figures, theirs: &Figures) -> String {
         "measure (median; seconds unless said)", "director", "keepalived", "ratio"
     ));
     // `true`: a target of the issue (no worse than keepalived).
-    let durations: [(&str, &Series, &Series, bool); 7] = [
+    let durations: [(&str, &Series, &Series, bool); 8] = [
         (
             "client outage, NODE01 link cut",
             &ours.link_cut_outage,
@@ -951,6 +954,12 @@ pub fn comparison(ours: &Figures, theirs: &Figures) -> String {
             "NODE01's last advert -> NODE02's first",
             &ours.link_cut_advert_gap,
             &theirs.link_cut_advert_gap,
+            false,
+        ),
+        (
+            "link restored -> NODE01 sole VIP holder",
+            &ours.link_restored_preempt,
+            &theirs.link_restored_preempt,
             false,
         ),
         (
