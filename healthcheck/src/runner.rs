@@ -113,53 +113,174 @@ impl AsyncChecker for TcpCheck {
 }
 
 impl TcpCheck {
+    /// Whether probes may reuse sockets from [`tcp_pool`]: they close with a
+    /// reset anyway, and nothing is bound that a reused socket would carry.
+    fn pooled(&self) -> bool {
+        self.reset_on_close
+            && self.connect.bind_addr.is_none()
+            && self.connect.bind_device.is_none()
+    }
+
     async fn connect_async(&self, deadline: Instant) -> Result<(), FailReason> {
-        let sock = self
-            .connect
-            .socket(Type::STREAM, Protocol::TCP)
-            .map_err(|e| FailReason::Io(e.to_string()))?;
-        if self.reset_on_close {
-            let _ = sock.set_linger(Some(Duration::ZERO));
+        let sock = if self.pooled() {
+            tcp_pool::take(&self.connect)
+        } else {
+            self.connect
+                .socket(Type::STREAM, Protocol::TCP)
+                .and_then(|s| {
+                    if self.reset_on_close {
+                        s.set_linger(Some(Duration::ZERO))?;
+                    }
+                    Ok(s)
+                })
         }
+        .map_err(|e| FailReason::Io(e.to_string()))?;
+        let (result, sock) = self.connect_on(sock, deadline).await;
+        if self.pooled()
+            && let Some(sock) = sock
+        {
+            tcp_pool::give(sock);
+        }
+        result
+    }
+
+    /// Connects `sock`; hands the socket back unless the reactor kept it.
+    async fn connect_on(
+        &self,
+        sock: socket2::Socket,
+        deadline: Instant,
+    ) -> (Result<(), FailReason>, Option<socket2::Socket>) {
         match sock.connect(&socket2::SockAddr::from(self.connect.destination())) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return (Ok(()), Some(sock)),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(FailReason::from_io(&e)),
+            Err(e) => return (Err(FailReason::from_io(&e)), Some(sock)),
         }
         // Fast path: over loopback or a veth the handshake (or the RST) is
         // often already done when connect() returns; a zero-timeout poll
         // then saves registering with the reactor and a task wake-up.
-        let ready =
-            crate::checker::poll_now(&sock, libc::POLLOUT).map_err(|e| FailReason::from_io(&e))?;
+        let ready = match crate::checker::poll_now(&sock, libc::POLLOUT) {
+            Ok(r) => r,
+            Err(e) => return (Err(FailReason::from_io(&e)), Some(sock)),
+        };
         if ready == 0 {
             // A connecting socket is a stream fd like any other for the reactor.
-            let stream = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock))
-                .map_err(|e| FailReason::Io(e.to_string()))?;
+            let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
+                Ok(s) => s,
+                Err(e) => return (Err(FailReason::Io(e.to_string())), None),
+            };
             let connect_deadline = self.connect.connect_deadline(deadline);
             let wait = stream.ready(Interest::WRITABLE | Interest::ERROR);
-            match tokio::time::timeout_at(connect_deadline.into(), wait).await {
+            let result = match tokio::time::timeout_at(connect_deadline.into(), wait).await {
                 // Writable with neither error nor hang-up: connected, no
                 // `SO_ERROR` query needed (as in the fast path below).
-                Ok(Ok(r)) if r.is_writable() && !r.is_error() && !r.is_write_closed() => {
-                    return Ok(());
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(FailReason::from_io(&e)),
-                Err(_) => return Err(FailReason::Timeout),
-            }
-            return match stream.take_error() {
-                Ok(None) => Ok(()),
-                Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+                Ok(Ok(r)) if r.is_writable() && !r.is_error() && !r.is_write_closed() => Ok(()),
+                Ok(Ok(_)) => match stream.take_error() {
+                    Ok(None) => Ok(()),
+                    Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+                },
+                Ok(Err(e)) => Err(FailReason::from_io(&e)),
+                Err(_) => Err(FailReason::Timeout),
             };
+            // Leaving the reactor costs the same epoll_ctl as dropping would.
+            let sock = stream.into_std().ok().map(socket2::Socket::from);
+            return (result, sock);
         }
         // Writable with neither error nor hang-up: the handshake completed,
         // and `SO_ERROR` would only say 0 again (one syscall per probe saved).
         if ready == libc::POLLOUT {
-            return Ok(());
+            return (Ok(()), Some(sock));
         }
-        match sock.take_error() {
+        let result = match sock.take_error() {
             Ok(None) => Ok(()),
             Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
+        };
+        (result, Some(sock))
+    }
+}
+
+/// Idle TCP sockets for probes that close with a reset and bind nothing.
+///
+/// `connect(AF_UNSPEC)` aborts a connection exactly as a close with
+/// `SO_LINGER 0` does (RST if it was open, nothing if it was still
+/// connecting), releases the source port, and leaves the socket
+/// unconnected and reusable; the next `connect()` clears the error the
+/// abort left (`tcp_connect_init`). A probe then costs `connect`, `poll`
+/// and `connect(AF_UNSPEC)` instead of `socket`, `setsockopt`, `connect`,
+/// `poll` and `close`, and no file/inode set-up and tear-down. A socket
+/// that fails to disconnect is closed instead (still with a reset).
+mod tcp_pool {
+    use std::cell::RefCell;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    use socket2::{Domain, Protocol, Socket, Type};
+
+    use crate::checker::ConnectOptions;
+
+    /// Idle sockets kept per thread and address family.
+    const MAX_IDLE: usize = 64;
+
+    thread_local! {
+        /// [IPv4, IPv6].
+        static IDLE: RefCell<[Vec<Socket>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+    }
+
+    fn family(domain: Domain) -> usize {
+        usize::from(domain == Domain::IPV6)
+    }
+
+    /// An unconnected, non-blocking TCP socket for `opts` (which binds nothing).
+    pub(super) fn take(opts: &ConnectOptions) -> io::Result<Socket> {
+        let domain = Domain::for_address(opts.destination());
+        if let Some(s) = IDLE.with(|idle| idle.borrow_mut()[family(domain)].pop()) {
+            return Ok(s);
+        }
+        let s = opts.socket(Type::STREAM, Protocol::TCP)?;
+        // Set once: a socket dropped later (pool full, probe cancelled)
+        // still leaves with a reset, never in TIME_WAIT.
+        s.set_linger(Some(Duration::ZERO))?;
+        Ok(s)
+    }
+
+    /// Aborts `sock`'s connection and keeps the socket for the next probe.
+    pub(super) fn give(sock: Socket) {
+        let Ok(domain) = sock.domain() else {
+            return;
+        };
+        if disconnect(&sock).is_err() {
+            return;
+        }
+        IDLE.with(|idle| {
+            let list = &mut idle.borrow_mut()[family(domain)];
+            if list.len() < MAX_IDLE {
+                list.push(sock);
+            }
+        });
+    }
+
+    /// Idle sockets of `domain` on this thread.
+    #[cfg(test)]
+    pub(super) fn idle(domain: Domain) -> usize {
+        IDLE.with(|idle| idle.borrow()[family(domain)].len())
+    }
+
+    fn disconnect(sock: &Socket) -> io::Result<()> {
+        // SAFETY: an all-zero sockaddr is valid; only the family is read.
+        let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
+        unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        // SAFETY: valid fd; the address and its length describe `unspec`.
+        let rc = unsafe {
+            libc::connect(
+                sock.as_raw_fd(),
+                &unspec,
+                std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
         }
     }
 }
@@ -752,5 +873,53 @@ mod tests {
         closer
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn reset_probes_reuse_one_socket_and_still_reset() {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (full, full_addr, _queued) = full_listener();
+        let mut up = TcpCheck::new(ConnectOptions::new(addr));
+        up.reset_on_close = true;
+        let mut refused = TcpCheck::new(ConnectOptions::new(closed));
+        refused.reset_on_close = true;
+        let mut silent = TcpCheck::new(ConnectOptions::new(full_addr));
+        silent.reset_on_close = true;
+        let soon = || Instant::now() + Duration::from_secs(5);
+
+        for _ in 0..3 {
+            assert_eq!(
+                AsyncChecker::check(&up, soon()).await,
+                Outcome::Success(Success::Connected)
+            );
+            // The server's side was reset, as a close with SO_LINGER 0 does.
+            let (mut conn, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+            conn.set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let read = conn.read(&mut [0u8; 1]);
+            assert_eq!(
+                read.map_err(|e| e.kind()),
+                Err(std::io::ErrorKind::ConnectionReset)
+            );
+            // A refusal, then a timeout on the reactor path: neither leaves
+            // an error behind for the next probe on the same socket.
+            assert_eq!(
+                AsyncChecker::check(&refused, soon()).await,
+                Outcome::Failure(FailReason::Refused)
+            );
+            let deadline = Instant::now() + Duration::from_millis(100);
+            assert_eq!(
+                AsyncChecker::check(&silent, deadline).await,
+                Outcome::Failure(FailReason::Timeout)
+            );
+        }
+        // One socket served all nine probes.
+        assert_eq!(tcp_pool::idle(Domain::IPV4), 1);
+        drop(full);
     }
 }
