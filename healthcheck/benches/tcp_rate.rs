@@ -2,15 +2,18 @@
 //!
 //! `cargo bench -p lvs-healthcheck --features tokio --bench tcp_rate`
 //!
-//! One run, three phases against the same loopback listeners, each measured
+//! One run, four phases against the same loopback listeners, each measured
 //! the same way over its own window:
 //!
 //! 1. **floor**: a bare loop of blocking `connect` + `SO_LINGER 0` + `close`
 //!    at the same rate (4 syscalls, no runtime, no engine): what any checker
 //!    pays the kernel on this host;
-//! 2. **runner**: `LVS_HC_BENCH_RATE` (default 10,000) distinct
+//! 2. **reuse**: one blocking socket doing `connect` + `connect(AF_UNSPEC)`
+//!    (an abort: the same RST) per check, 2 syscalls: the floor of a design
+//!    that reuses sockets, as the runner does for RST-closing checks;
+//! 3. **runner**: `LVS_HC_BENCH_RATE` (default 10,000) distinct
 //!    [`TcpCheck`]s at 1 s interval through the tokio [`Runner`];
-//! 3. **engine**: the same schedule with a check that succeeds without I/O
+//! 4. **engine**: the same schedule with a check that succeeds without I/O
 //!    (runner + engine cost alone).
 //!
 //! The listeners (`LVS_HC_BENCH_LISTENERS`, default 10,000) live in a child
@@ -28,14 +31,14 @@
 //! time (`/proc/stat`, tick-sampled; softirq run in a task's context is
 //! *also* in that task's time on kernels without `IRQ_TIME_ACCOUNTING`);
 //! and, for the runner, scheduling lateness p50/p99/p99.9. Last, the runner's
-//! CPU per check as a multiple of the floor's.
+//! CPU per check as a multiple of each floor's.
 //!
 //! On loopback the listener's half of every handshake (SYN → SYN-ACK, the
 //! child socket, the RST) runs in softirq inside our `connect()`/`close()`,
 //! so it lands in the checker's CPU even with the listeners in another
 //! process: the floor shows how much that is. Knobs: `LVS_HC_BENCH_SECS`
 //! (window per phase, default 30), `LVS_HC_BENCH_PHASES` (subset of
-//! `floor,runner,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
+//! `floor,reuse,runner,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
 //! `LVS_HC_BENCH_PIN=1` (checker on CPU 0, listeners on CPU 1),
 //! `LVS_HC_BENCH_MT=1` (multi-thread runtime, one worker).
 //!
@@ -416,6 +419,67 @@ fn floor(ports: &[u16], rate: u64, secs: u64, reset: bool, listener: u32) -> Fig
     )
 }
 
+/// The floor of socket reuse: one blocking socket (`SO_LINGER 0`) doing
+/// `connect` + `connect(AF_UNSPEC)` (the abort sends the same RST) per
+/// check, at `rate` in 10 ms batches: 2 syscalls per check, no socket set-up.
+fn floor_reuse(ports: &[u16], rate: u64, secs: u64, listener: u32) -> Figures {
+    let domain = Domain::for_address(SocketAddr::new(listen_ip(), 0));
+    let sock =
+        Socket::new(domain, Type::STREAM.cloexec(), None).unwrap_or_else(|e| panic!("socket: {e}"));
+    sock.set_linger(Some(Duration::ZERO))
+        .unwrap_or_else(|e| panic!("linger: {e}"));
+    // SAFETY: an all-zero sockaddr is valid; only the family is read.
+    let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
+    unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    let batch = (rate / 100).max(1) as usize;
+    let (mut n, mut counted, mut failed) = (0usize, 0u64, 0u64);
+    let start = Instant::now();
+    let mut tick = start;
+    let mut s0 = None;
+    loop {
+        let now = Instant::now();
+        if s0.is_none() && now >= start + WARMUP {
+            s0 = Some(sample(listener));
+            counted = 0;
+        }
+        if now >= start + WARMUP + Duration::from_secs(secs) {
+            break;
+        }
+        for _ in 0..batch {
+            let port = ports[n % ports.len()];
+            n += 1;
+            counted += 1;
+            let dst = SockAddr::from(SocketAddr::new(listen_ip(), port));
+            if sock.connect(&dst).is_err() {
+                failed += 1;
+            }
+            // SAFETY: valid fd; the address and its length describe `unspec`.
+            unsafe {
+                libc::connect(
+                    sock.as_raw_fd(),
+                    &unspec,
+                    std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+                )
+            };
+        }
+        tick += Duration::from_millis(10);
+        std::thread::sleep(tick.saturating_duration_since(Instant::now()));
+    }
+    let s1 = sample(listener);
+    let s0 = s0.unwrap_or(s1);
+    let fig = report(
+        "reuse",
+        "one blocking socket: connect + connect(AF_UNSPEC) (RST), no runtime",
+        &s0,
+        &s1,
+        counted,
+    );
+    if failed > 0 {
+        println!("  failed connects   {failed}");
+    }
+    fig
+}
+
 /// Lateness quantiles of a runner phase.
 struct Lateness {
     p50: Duration,
@@ -577,7 +641,7 @@ fn main() {
     let rate = env_or("LVS_HC_BENCH_RATE", 10_000);
     let secs = env_or("LVS_HC_BENCH_SECS", 30);
     let reset = !env_flag("LVS_HC_BENCH_FIN");
-    let phases = std::env::var("LVS_HC_BENCH_PHASES").unwrap_or("floor,runner,engine".into());
+    let phases = std::env::var("LVS_HC_BENCH_PHASES").unwrap_or("floor,reuse,runner,engine".into());
     let phase = |p: &str| phases.split(',').any(|x| x.trim() == p);
 
     let veth = env_flag("LVS_HC_BENCH_VETH").then(VethPair::new);
@@ -632,6 +696,7 @@ fn main() {
     );
 
     let floor_fig = phase("floor").then(|| floor(&ports, rate, secs, reset, child.id()));
+    let reuse_fig = (phase("reuse") && reset).then(|| floor_reuse(&ports, rate, secs, child.id()));
     let runner_fig =
         phase("runner").then(|| runner_phase(&ports, rate, secs, reset, false, child.id()));
     let engine_fig =
@@ -651,6 +716,7 @@ fn main() {
     };
     for (name, f) in [
         ("floor", &floor_fig),
+        ("reuse", &reuse_fig),
         ("runner", &runner_fig),
         ("engine", &engine_fig),
     ] {
@@ -661,6 +727,13 @@ fn main() {
     if let (Some(f), Some(r)) = (&floor_fig, &runner_fig) {
         println!(
             "  runner / floor = {:.2} (runner minus floor: {:.2} us/check)",
+            r.per_check_us / f.per_check_us,
+            r.per_check_us - f.per_check_us
+        );
+    }
+    if let (Some(f), Some(r)) = (&reuse_fig, &runner_fig) {
+        println!(
+            "  runner / reuse = {:.2} (runner minus reuse: {:.2} us/check)",
             r.per_check_us / f.per_check_us,
             r.per_check_us - f.per_check_us
         );
