@@ -139,7 +139,7 @@ impl TcpCheck {
         if self.pooled()
             && let Some(sock) = sock
         {
-            tcp_pool::give(sock);
+            tcp_pool::give(&self.connect, sock);
         }
         result
     }
@@ -243,11 +243,10 @@ mod tcp_pool {
         Ok(s)
     }
 
-    /// Aborts `sock`'s connection and keeps the socket for the next probe.
-    pub(super) fn give(sock: Socket) {
-        let Ok(domain) = sock.domain() else {
-            return;
-        };
+    /// Aborts `sock`'s connection and keeps the socket for the next probe
+    /// of `opts` (which tells its family without asking the kernel).
+    pub(super) fn give(opts: &ConnectOptions, sock: Socket) {
+        let domain = Domain::for_address(opts.destination());
         if disconnect(&sock).is_err() {
             return;
         }
