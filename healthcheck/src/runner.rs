@@ -218,8 +218,11 @@ mod tcp_pool {
 
     use crate::checker::ConnectOptions;
 
-    /// Idle sockets kept per thread and address family.
-    const MAX_IDLE: usize = 64;
+    /// Idle sockets kept per thread and address family. The pool never
+    /// holds more than the most probes that were in flight at once (each
+    /// socket comes back from one), so this only caps that peak's memory; it
+    /// matches the engine's default concurrency budget.
+    const MAX_IDLE: usize = 1024;
 
     thread_local! {
         /// [IPv4, IPv6].
