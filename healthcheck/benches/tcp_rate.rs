@@ -324,6 +324,13 @@ fn sample(listener: u32) -> Sample {
     }
 }
 
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg prints them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// What one phase cost, per check.
 struct Figures {
     rate: f64,
@@ -345,7 +352,10 @@ fn report(name: &str, what: &str, a: &Sample, b: &Sample, checks: u64) -> Figure
     let busy = b.busy.saturating_sub(a.busy) as f64 / tck;
     let steal = b.steal.saturating_sub(a.steal) as f64 / tck;
     println!("{name}: {what}");
-    println!("  window            {wall:.1} s, {checks} checks ({rate:.0}/s)");
+    println!(
+        "  window            {wall:.1} s, {checks} checks ({rate:.0}/s); load average {} at its end",
+        load_average()
+    );
     println!(
         "  checker CPU       {:.2} us/check (user {:.2}, system {:.2}) = {:.2}% of one core per 1,000 checks/s",
         us(user + sys),
@@ -675,6 +685,7 @@ fn main() {
     if env_flag("LVS_HC_BENCH_PIN") {
         pin_to(0);
     }
+    println!("load average at start: {}", load_average());
     println!(
         "tcp_rate: {rate} checks/s, {} listeners at {} in process {} ({}), {secs} s window per phase after {} s warm-up",
         ports.len(),
