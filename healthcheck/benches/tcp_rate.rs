@@ -206,6 +206,9 @@ impl Drop for VethPair {
 /// The listener process: binds, prints the ports, then accepts and closes
 /// forever, polling its epoll set every millisecond without blocking in it.
 fn listener_child() {
+    // Never outlive the bench, even when it panics.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     if let Ok(ns) = std::env::var(CHILD_NETNS_ENV) {
         enter_netns(&ns);
     }
