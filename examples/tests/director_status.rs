@@ -139,21 +139,35 @@ fn metrics_are_prometheus_text() {
             "missing {line:?} in\n{text}"
         );
     }
-    // Each family's samples follow its own TYPE line, contiguously.
-    let mut current = String::new();
+    // Each family's samples follow its own TYPE line, contiguously; an
+    // OpenMetrics counter's samples carry the `_total` suffix.
+    let mut current = (String::new(), String::new());
     let mut seen = std::collections::HashSet::new();
     for l in text.lines() {
         if let Some(rest) = l.strip_prefix("# TYPE ") {
-            current = rest.split(' ').next().unwrap().to_string();
+            let mut words = rest.split(' ');
+            current = (
+                words.next().unwrap().to_string(),
+                words.next().unwrap_or_default().to_string(),
+            );
             assert!(
-                seen.insert(current.clone()),
-                "family {current} declared twice"
+                seen.insert(current.0.clone()),
+                "family {} declared twice",
+                current.0
             );
         } else if !l.starts_with('#') {
             let name = l.split(['{', ' ']).next().unwrap();
-            assert_eq!(name, current, "sample {l:?} outside its family");
+            let want = match current.1.as_str() {
+                "counter" => format!("{}_total", current.0),
+                _ => current.0.clone(),
+            };
+            assert_eq!(name, want, "sample {l:?} outside its family");
         }
     }
+    assert!(
+        text.ends_with("# EOF\n"),
+        "OpenMetrics text ends with # EOF"
+    );
 }
 
 #[test]
@@ -191,4 +205,17 @@ fn require_reply_nibbles_become_pattern_and_mask() {
     let (p, m) = checks::reply_pattern(&[Some(0xa), None, Some(1), Some(2), Some(3)]);
     assert_eq!(p, vec![0xa0, 0x12, 0x30]);
     assert_eq!(m, vec![0x0f, 0x00, 0x0f]);
+}
+
+#[test]
+fn metric_label_values_are_escaped() {
+    let mut s = snapshot();
+    s.real_servers[0].checks[0].description = "MISC_CHECK \"/bin/x\" a\\b\nc".into();
+    let text = status::metrics(&s);
+    let want = r#"check="MISC_CHECK \"/bin/x\" a\\b\nc"} 1"#;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("lvs_director_check_up{") && l.ends_with(want)),
+        "missing {want:?} in\n{text}"
+    );
 }

@@ -34,7 +34,7 @@ struct Cli {
     /// Validate the configuration (errors and warnings), apply nothing.
     #[arg(short = 't', long)]
     check_config: bool,
-    /// Serve Prometheus text metrics on this address.
+    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics: Option<SocketAddr>,
     /// Control socket (default /run/lvs-director/<router_id>.sock).

@@ -49,7 +49,7 @@ pub struct Options {
     pub config_file: PathBuf,
     /// The control socket (see [`default_control_path`]).
     pub control: PathBuf,
-    /// Serve Prometheus text here.
+    /// Serve metrics (OpenMetrics text) here.
     pub metrics: Option<SocketAddr>,
     /// Write the pid here (removed on exit).
     pub pid_file: Option<PathBuf>,
@@ -1269,7 +1269,7 @@ async fn serve_metrics(mut stream: tokio::net::TcpStream, body: String) {
     })
     .await;
     let head = format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(head.as_bytes()).await;

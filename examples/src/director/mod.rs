@@ -13,7 +13,7 @@
 //! - health checks: lvs-healthcheck's tokio runner, probes built by [`checks`];
 //! - IPVS: the desired table ([`desired`]) reconciled through lvs-ipvs,
 //!   never flushed, so a restart adopts the existing table;
-//! - the live view and Prometheus text ([`status`]), served on a unix
+//! - the live view and OpenMetrics text ([`status`], prometheus-client), served on a unix
 //!   control socket and an optional TCP endpoint;
 //! - the event loop itself: [`daemon`].
 //!

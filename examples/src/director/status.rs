@@ -1,10 +1,16 @@
-//! The live view `director status` prints and the Prometheus text the
-//! `--metrics` endpoint serves, both rendered from one [`Snapshot`] (pure).
+//! The live view `director status` prints and the OpenMetrics text the
+//! `--metrics` endpoint serves (prometheus-client), both rendered from one
+//! [`Snapshot`] (pure).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use lvs_ipvs::VirtualServerEntry;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 /// One VRRP instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,129 +200,189 @@ pub fn render(s: &Snapshot) -> String {
 }
 
 /// A metric: name suffix, help text, and how to read it.
-type Metric<T> = (&'static str, &'static str, fn(&T) -> u64);
+type Metric<T, V> = (&'static str, &'static str, fn(&T) -> V);
 
-fn label(v: &str) -> String {
+/// Label sets of the exposed families (field order = label order).
+mod labels {
+    use prometheus_client::encoding::EncodeLabelSet;
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Instance {
+        pub instance: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct InstanceState {
+        pub instance: String,
+        pub state: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct RealServer {
+        pub virtual_server: String,
+        pub real_server: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Check {
+        pub virtual_server: String,
+        pub real_server: String,
+        pub check: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Service {
+        pub service: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Destination {
+        pub service: String,
+        pub destination: String,
+    }
+}
+
+/// A label value as the text format wants it: prometheus-client 0.24
+/// writes values verbatim, and a MISC_CHECK description may hold quotes.
+fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
-/// The Prometheus text exposition (format 0.0.4) of a snapshot.
+type Gauges<L> = Family<L, Gauge>;
+type Counters<L> = Family<L, Counter>;
+
+/// The metrics endpoint's body: OpenMetrics text (which Prometheus scrapes),
+/// encoded by prometheus-client from a registry built for this snapshot.
 pub fn metrics(s: &Snapshot) -> String {
-    let mut o = String::new();
-    o.push_str("# HELP lvs_director_vrrp_state VRRP state of an instance (1 for the current state).\n# TYPE lvs_director_vrrp_state gauge\n");
+    let mut reg = Registry::default();
+    let vrrp_state = Gauges::<labels::InstanceState>::default();
+    let vrrp_priority = Gauges::<labels::Instance>::default();
+    let ghosts = Gauge::<i64>::default();
+    let rs_up = Gauges::<labels::RealServer>::default();
+    let check_up = Gauges::<labels::Check>::default();
     for i in &s.instances {
         for st in ["Initialize", "Backup", "Master", "Fault"] {
-            let _ = writeln!(
-                o,
-                "lvs_director_vrrp_state{{instance=\"{}\",state=\"{}\"}} {}",
-                label(&i.name),
-                st.to_lowercase(),
-                u8::from(i.state == st)
-            );
+            vrrp_state
+                .get_or_create(&labels::InstanceState {
+                    instance: escape(&i.name),
+                    state: st.to_lowercase(),
+                })
+                .set(i64::from(i.state == st));
         }
+        vrrp_priority
+            .get_or_create(&labels::Instance {
+                instance: escape(&i.name),
+            })
+            .set(i64::from(i.effective_priority));
     }
-    o.push_str("# HELP lvs_director_vrrp_priority Effective VRRP priority.\n# TYPE lvs_director_vrrp_priority gauge\n");
-    for i in &s.instances {
-        let _ = writeln!(
-            o,
-            "lvs_director_vrrp_priority{{instance=\"{}\"}} {}",
-            label(&i.name),
-            i.effective_priority
-        );
-    }
-    let _ = writeln!(
-        o,
-        "# HELP lvs_director_ghost_addresses Ghost addresses on the VRRP interfaces.\n# TYPE lvs_director_ghost_addresses gauge\nlvs_director_ghost_addresses {}",
-        s.ghosts.len()
-    );
-    o.push_str("# HELP lvs_director_realserver_up Whether every check of a real server passes.\n# TYPE lvs_director_realserver_up gauge\n");
+    ghosts.set(i64::try_from(s.ghosts.len()).unwrap_or(i64::MAX));
     for r in &s.real_servers {
-        let _ = writeln!(
-            o,
-            "lvs_director_realserver_up{{virtual_server=\"{}\",real_server=\"{}\"}} {}",
-            label(&r.virtual_server),
-            r.addr,
-            u8::from(r.up)
-        );
-    }
-    o.push_str("# HELP lvs_director_check_up Whether one check passes.\n# TYPE lvs_director_check_up gauge\n");
-    for r in &s.real_servers {
+        rs_up
+            .get_or_create(&labels::RealServer {
+                virtual_server: escape(&r.virtual_server),
+                real_server: r.addr.to_string(),
+            })
+            .set(i64::from(r.up));
         for c in &r.checks {
-            let _ = writeln!(
-                o,
-                "lvs_director_check_up{{virtual_server=\"{}\",real_server=\"{}\",check=\"{}\"}} {}",
-                label(&r.virtual_server),
-                r.addr,
-                label(&c.description),
-                u8::from(c.up)
-            );
+            check_up
+                .get_or_create(&labels::Check {
+                    virtual_server: escape(&r.virtual_server),
+                    real_server: r.addr.to_string(),
+                    check: escape(&c.description),
+                })
+                .set(i64::from(c.up));
         }
     }
+    reg.register(
+        "lvs_director_vrrp_state",
+        "VRRP state of an instance (1 for the current state)",
+        vrrp_state,
+    );
+    reg.register(
+        "lvs_director_vrrp_priority",
+        "Effective VRRP priority",
+        vrrp_priority,
+    );
+    reg.register(
+        "lvs_director_ghost_addresses",
+        "Ghost addresses on the VRRP interfaces",
+        ghosts,
+    );
+    reg.register(
+        "lvs_director_realserver_up",
+        "Whether every check of a real server passes",
+        rs_up,
+    );
+    reg.register(
+        "lvs_director_check_up",
+        "Whether one check passes",
+        check_up,
+    );
     if let Some(Ok(table)) = &s.ipvs {
-        let counters: [Metric<lvs_ipvs::Stats>; 5] = [
-            ("connections_total", "Connections scheduled.", |s| s.conns),
-            ("in_packets_total", "Incoming packets.", |s| s.in_pkts),
-            ("out_packets_total", "Outgoing packets.", |s| s.out_pkts),
-            ("in_bytes_total", "Incoming bytes.", |s| s.in_bytes),
-            ("out_bytes_total", "Outgoing bytes.", |s| s.out_bytes),
-        ];
-        for (name, help, get) in counters {
-            let _ = writeln!(
-                o,
-                "# HELP lvs_ipvs_service_{name} {help}\n# TYPE lvs_ipvs_service_{name} counter"
-            );
-            for vs in table {
-                let _ = writeln!(
-                    o,
-                    "lvs_ipvs_service_{name}{{service=\"{}\"}} {}",
-                    label(&key_text(&vs.service.service.key).replace("  ", " ")),
-                    get(&vs.service.stats)
-                );
-            }
-            let _ = writeln!(
-                o,
-                "# HELP lvs_ipvs_destination_{name} {help}\n# TYPE lvs_ipvs_destination_{name} counter"
-            );
-            for vs in table {
-                for d in &vs.destinations {
-                    let _ = writeln!(
-                        o,
-                        "lvs_ipvs_destination_{name}{{service=\"{}\",destination=\"{}\"}} {}",
-                        label(&key_text(&vs.service.service.key).replace("  ", " ")),
-                        d.dest.addr,
-                        get(&d.stats)
-                    );
-                }
-            }
-        }
-        let gauges: [Metric<lvs_ipvs::DestinationEntry>; 3] = [
-            ("active_connections", "Active connections.", |d| {
-                d.active_conns.into()
-            }),
-            ("inactive_connections", "Inactive connections.", |d| {
-                d.inactive_conns.into()
-            }),
-            ("weight", "Weight in the table.", |d| d.dest.weight.into()),
-        ];
-        for (name, help, get) in gauges {
-            let _ = writeln!(
-                o,
-                "# HELP lvs_ipvs_destination_{name} {help}\n# TYPE lvs_ipvs_destination_{name} gauge"
-            );
-            for vs in table {
-                let svc = label(&key_text(&vs.service.service.key).replace("  ", " "));
-                for d in &vs.destinations {
-                    let _ = writeln!(
-                        o,
-                        "lvs_ipvs_destination_{name}{{service=\"{svc}\",destination=\"{}\"}} {}",
-                        d.dest.addr,
-                        get(d)
-                    );
-                }
-            }
-        }
+        register_ipvs(&mut reg, table);
     }
-    o
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &reg);
+    out
+}
+
+/// IPVS counters (kernel totals, so each scrape's fresh counter is set to
+/// the total) and destination gauges.
+fn register_ipvs(reg: &mut Registry, table: &[VirtualServerEntry]) {
+    let counters: [Metric<lvs_ipvs::Stats, u64>; 5] = [
+        ("connections", "Connections scheduled", |s| s.conns),
+        ("in_packets", "Incoming packets", |s| s.in_pkts),
+        ("out_packets", "Outgoing packets", |s| s.out_pkts),
+        ("in_bytes", "Incoming bytes", |s| s.in_bytes),
+        ("out_bytes", "Outgoing bytes", |s| s.out_bytes),
+    ];
+    let service =
+        |vs: &VirtualServerEntry| escape(&key_text(&vs.service.service.key).replace("  ", " "));
+    for (name, help, get) in counters {
+        let per_service = Counters::<labels::Service>::default();
+        let per_dest = Counters::<labels::Destination>::default();
+        for vs in table {
+            per_service
+                .get_or_create(&labels::Service {
+                    service: service(vs),
+                })
+                .inc_by(get(&vs.service.stats));
+            for d in &vs.destinations {
+                per_dest
+                    .get_or_create(&labels::Destination {
+                        service: service(vs),
+                        destination: d.dest.addr.to_string(),
+                    })
+                    .inc_by(get(&d.stats));
+            }
+        }
+        reg.register(format!("lvs_ipvs_service_{name}"), help, per_service);
+        reg.register(format!("lvs_ipvs_destination_{name}"), help, per_dest);
+    }
+    let gauges: [Metric<lvs_ipvs::DestinationEntry, i64>; 3] = [
+        ("active_connections", "Active connections", |d| {
+            d.active_conns.into()
+        }),
+        ("inactive_connections", "Inactive connections", |d| {
+            d.inactive_conns.into()
+        }),
+        ("weight", "Weight in the table", |d| d.dest.weight.into()),
+    ];
+    for (name, help, get) in gauges {
+        let family = Gauges::<labels::Destination>::default();
+        for vs in table {
+            for d in &vs.destinations {
+                family
+                    .get_or_create(&labels::Destination {
+                        service: service(vs),
+                        destination: d.dest.addr.to_string(),
+                    })
+                    .set(get(d));
+            }
+        }
+        reg.register(format!("lvs_ipvs_destination_{name}"), help, family);
+    }
 }
