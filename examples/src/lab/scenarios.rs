@@ -559,6 +559,26 @@ fn ms_after(event: Option<Seen>, fault: Instant) -> String {
     }
 }
 
+/// When NODE01's checks reached the backend after the kill, as offsets
+/// from it (`+2.00 +4.01`): shows whether time went to the check schedule
+/// or to acting on the result.
+fn checks_after(watch: Option<&Watch>, killed_at: Instant) -> String {
+    let Some(w) = watch else {
+        return "not watched".to_string();
+    };
+    let offsets: Vec<String> = w
+        .drain()
+        .iter()
+        .filter(|s| s.at > killed_at)
+        .map(|s| format!("+{:.2}", s.at.duration_since(killed_at).as_secs_f64()))
+        .collect();
+    if offsets.is_empty() {
+        "none".to_string()
+    } else {
+        offsets.join(" ")
+    }
+}
+
 fn watch_or_note(host: &Netns, filter: Filter, what: &str) -> Option<Watch> {
     match Watch::start(host, LAB_IFACE, filter) {
         Ok(w) => Some(w),
@@ -593,6 +613,7 @@ fn http_backend_flap(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &
         let removed = wait_until(Duration::from_secs(60), || {
             !real_servers(&lab.node01, &http_key()).contains(&www2)
         });
+        let seen = checks_after(checks.as_ref(), killed_at);
         let samples = prober.finish();
         let failed_now = failed(&samples);
         fig.http_removal.push(removed);
@@ -627,7 +648,7 @@ fn http_backend_flap(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &
             );
         }
         println!(
-            "  HTTP backend killed {}/{} ({}): removed after {}, {failed_now} failed requests; re-added after {}",
+            "  HTTP backend killed {}/{} ({}): removed after {} (NODE01's checks at {seen}), {failed_now} failed requests; re-added after {}",
             i + 1,
             repeats.max(1),
             ms_after(check, killed_at),
@@ -672,6 +693,7 @@ fn dns_backend_stop(
         let removed = wait_until(Duration::from_secs(60), || {
             !real_servers(&lab.node01, &dns_key()).contains(&gone)
         });
+        let seen = checks_after(checks.as_ref(), killed_at);
         fig.dns_removal.push(removed);
         if i == 0 {
             let now = dns_answers(&lab.frontal, Ipv4Addr::new(172, 20, 0, 80), 4);
@@ -691,7 +713,7 @@ fn dns_backend_stop(
         });
         fig.dns_readd.push(back);
         println!(
-            "  DNS backend killed {}/{} ({}): removed after {}; re-added after {}",
+            "  DNS backend killed {}/{} ({}): removed after {} (NODE01's checks at {seen}); re-added after {}",
             i + 1,
             repeats.max(1),
             ms_after(check, killed_at),
