@@ -686,3 +686,19 @@ fn udp_check_with_short_timeout_and_no_reply_warns() {
     let (_, w) = ok(&base.replace("X", "connect_timeout 1 require_reply"));
     assert!(w.is_empty(), "{w:?}");
 }
+
+#[test]
+fn vrrp_multicast_groups_must_be_multicast() {
+    let (c, _) =
+        ok("global_defs {\n  vrrp_mcast_group4 224.0.0.99\n  vrrp_mcast_group6 ff02::99\n}\n");
+    assert_eq!(c.global.vrrp_mcast_group4.to_string(), "224.0.0.99");
+    assert_eq!(c.global.vrrp_mcast_group6.to_string(), "ff02::99");
+    let p = positions(
+        "global_defs {\n  vrrp_mcast_group4 10.0.0.1\n  vrrp_mcast_group6 2001:db8::1\n}\n",
+    );
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].0, p[0].1), (2, 21), "{p:?}");
+    assert!(p[0].2.contains("an IPv4 multicast address"), "{p:?}");
+    assert_eq!((p[1].0, p[1].1), (3, 21), "{p:?}");
+    assert!(p[1].2.contains("an IPv6 multicast address"), "{p:?}");
+}

@@ -510,3 +510,89 @@ fn netns_track_interface_weight_lowers_priority_and_moves_the_vip() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An IPv6 instance (keepalived: IPv6 VIPs make it VRRPv3 over IPv6): adverts
+/// from the link-local address to ff02::12, one Master, the VIP (nodad) only
+/// there, and on handover the client's neighbour entry for the VIP moves to
+/// the new Master's MAC by unsolicited NA alone.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_ipv6_instance_elects_one_master_and_moves_the_vip_by_na() {
+    require_root("director IPv6 VRRP test");
+    require_program("ping");
+    const VIP6: &str = "2001:db8::83";
+    let conf = |id: &str, state: &str, prio: u8| {
+        format!(
+            "global_defs {{ router_id {id} }}
+vrrp_instance VI_6 {{
+    state {state}
+    interface ens18
+    virtual_router_id 52
+    priority {prio}
+    advert_int 1
+    virtual_ipaddress {{ {VIP6}/64 }}
+}}
+"
+        )
+    };
+    let has_vip6 = |ns: &Netns| {
+        ns.run(&["ip", "-6", "-o", "addr", "show", "dev", "ens18"])
+            .contains(&format!("inet6 {VIP6}/64"))
+    };
+    let dir = tempdir("dv6");
+    let lan = Lan::new("d6");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "2001:db8::81/64",
+        &conf("N1", "MASTER", 100),
+    );
+    let n2 = Node::new(
+        &lan,
+        &dir,
+        "n2",
+        "2001:db8::82/64",
+        &conf("N2", "BACKUP", 90),
+    );
+    let client = lan.add_host("c6", &["2001:db8::80/64"]);
+    // Started at once: each director waits for its link-local address to
+    // leave duplicate address detection.
+    let p1 = n1.start();
+    let _p2 = n2.start();
+    wait_for("NODE01 holds the IPv6 VIP", Duration::from_secs(10), || {
+        has_vip6(&n1.ns)
+    });
+    // Past NODE02's Master_Down_Interval: it hears NODE01 and stays Backup.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        has_vip6(&n1.ns) && !has_vip6(&n2.ns),
+        "one master:\n{}\n{}",
+        n1.log(),
+        n2.log()
+    );
+    assert!(n1.status().contains(": MASTER"), "{}", n1.status());
+    assert!(n2.status().contains(": BACKUP"), "{}", n2.status());
+    // The client learns the VIP's MAC (NODE01's), then never pings again.
+    wait_for("the client reaches the VIP", Duration::from_secs(5), || {
+        client
+            .try_run(&["ping", "-6", "-c", "1", "-W", "1", VIP6])
+            .status
+            .success()
+    });
+    let neigh = || client.run(&["ip", "-6", "neigh", "show", VIP6, "dev", "ens18"]);
+    let mac1 = n1.ns.mac("ens18");
+    let mac2 = n2.ns.mac("ens18");
+    assert!(neigh().contains(&mac1), "{}", neigh());
+    assert!(n1.ns.signal(p1, libc::SIGTERM, Duration::from_secs(5)));
+    wait_for("NODE02 takes the IPv6 VIP", Duration::from_secs(3), || {
+        has_vip6(&n2.ns)
+    });
+    assert!(!has_vip6(&n1.ns), "NODE01 removed its VIP on stop");
+    wait_for(
+        "the client's neighbour entry names NODE02 (unsolicited NA)",
+        Duration::from_secs(3),
+        || neigh().contains(&mac2),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -126,3 +126,20 @@ fn configured_group_is_used_and_unicast_joins_none() {
     let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
     assert_eq!(c.receive_group(), None);
 }
+
+#[test]
+fn ipv6_instance_is_v3_from_the_link_local_address_to_the_v6_group() {
+    let (i, g) = inst(
+        "global_defs {\n vrrp_mcast_group6 ff02::99\n}
+         vrrp_instance V6 { interface eth0 virtual_router_id 9 advert_int 1
+           virtual_ipaddress { 2001:db8::83/64 } }",
+    );
+    let ll: IpAddr = "fe80::1".parse().unwrap();
+    let c = vrrp_map::router_config(&i, &g, ll).unwrap();
+    assert_eq!(
+        c.advert_interval,
+        AdvertInterval::V3(lvs_vrrp::Centiseconds::new(100).unwrap())
+    );
+    assert_eq!(c.primary_address, ll);
+    assert_eq!(c.receive_group(), Some("ff02::99".parse().unwrap()));
+}

@@ -384,9 +384,17 @@ impl Builder<'_> {
                 }
                 "vrrp_mcast_group4" => {
                     if let Some(t) = c.args.first() {
-                        match t.text().parse() {
-                            Ok(a) => g.vrrp_mcast_group4 = a,
-                            Err(_) => self.invalid(c.keyword(), t, "an IPv4 multicast address"),
+                        match t.text().parse::<std::net::Ipv4Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group4 = a,
+                            _ => self.invalid(c.keyword(), t, "an IPv4 multicast address"),
+                        }
+                    }
+                }
+                "vrrp_mcast_group6" => {
+                    if let Some(t) = c.args.first() {
+                        match t.text().parse::<std::net::Ipv6Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group6 = a,
+                            _ => self.invalid(c.keyword(), t, "an IPv6 multicast address"),
                         }
                     }
                 }

@@ -61,6 +61,8 @@ pub struct GlobalDefs {
     pub vrrp_garp_interval: Duration,
     /// `vrrp_mcast_group4`. Default: 224.0.0.18.
     pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6`. Default: ff02::12.
+    pub vrrp_mcast_group6: std::net::Ipv6Addr,
     /// `vrrp_strict`. Default: false.
     pub vrrp_strict: bool,
     /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
@@ -91,6 +93,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),

@@ -194,7 +194,7 @@ impl Daemon {
         let configs = self.config.vrrp_instances.clone();
         let mut prepared = Vec::new();
         for inst in &configs {
-            prepared.push(self.prepare_instance(inst)?);
+            prepared.push(self.prepare_instance(inst).await?);
         }
         for inst in &configs {
             self.remove_leftover_vips(inst);
@@ -293,30 +293,68 @@ impl Daemon {
         Ok(())
     }
 
-    fn primary_address(&mut self, inst: &VrrpInstance) -> Result<IpAddr, DaemonError> {
+    /// The address adverts are sent from: `mcast_src_ip`/`unicast_src_ip`,
+    /// else the interface's primary IPv4 address, or for an IPv6 instance
+    /// (IPv6 VIPs) its link-local address, as keepalived and RFC 5798 §5.1.2.1
+    /// want. A link-local address still in duplicate address detection is
+    /// waited for (up to 3 s: an interface that just came up).
+    async fn primary_address(&mut self, inst: &VrrpInstance) -> Result<IpAddr, DaemonError> {
         if let Some(ip) = inst.source_ip {
             return Ok(ip);
         }
         let vips: Vec<IpAddr> = all_vips(inst).iter().map(|v| v.addr).collect();
-        let addrs = self
-            .rtnl
-            .addresses(Some(&inst.interface))
-            .map_err(|e| env(format!("vrrp_instance {}: {e}", inst.name)))?;
-        addrs
-            .iter()
-            .filter(|a| a.addr.is_ipv4() && !vips.contains(&a.addr))
-            .min_by_key(|a| (a.state.secondary, a.label.is_some()))
-            .map(|a| a.addr)
-            .ok_or_else(|| {
-                env(format!(
-                    "vrrp_instance {}: interface {} has no IPv4 address to send adverts from",
-                    inst.name, inst.interface
-                ))
-            })
+        let ipv6 = inst
+            .virtual_ipaddresses
+            .first()
+            .is_some_and(|v| v.addr.is_ipv6());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let addrs = self
+                .rtnl
+                .addresses(Some(&inst.interface))
+                .map_err(|e| env(format!("vrrp_instance {}: {e}", inst.name)))?;
+            let found = if ipv6 {
+                addrs
+                    .iter()
+                    .filter(|a| is_link_local_v6(&a.addr) && !a.state.dad_failed)
+                    .min_by_key(|a| a.state.tentative)
+                    .map(|a| (a.addr, a.state.tentative))
+            } else {
+                addrs
+                    .iter()
+                    .filter(|a| a.addr.is_ipv4() && !vips.contains(&a.addr))
+                    .min_by_key(|a| (a.state.secondary, a.label.is_some()))
+                    .map(|a| (a.addr, false))
+            };
+            match found {
+                Some((addr, false)) => return Ok(addr),
+                Some((addr, true)) if Instant::now() < deadline => {
+                    debug!(instance = %inst.name, %addr, "link-local address still tentative");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Some((addr, true)) => {
+                    return Err(env(format!(
+                        "vrrp_instance {}: link-local address {addr} on {} is still tentative (duplicate address detection) after 3 s",
+                        inst.name, inst.interface
+                    )));
+                }
+                None => {
+                    let what = if ipv6 {
+                        "no IPv6 link-local address"
+                    } else {
+                        "no IPv4 address"
+                    };
+                    return Err(env(format!(
+                        "vrrp_instance {}: interface {} has {what} to send adverts from",
+                        inst.name, inst.interface
+                    )));
+                }
+            }
+        }
     }
 
-    fn prepare_instance(&mut self, inst: &VrrpInstance) -> Result<Instance, DaemonError> {
-        let primary = self.primary_address(inst)?;
+    async fn prepare_instance(&mut self, inst: &VrrpInstance) -> Result<Instance, DaemonError> {
+        let primary = self.primary_address(inst).await?;
         let cfg = vrrp_map::router_config(inst, &self.config.global, primary)?;
         let socket = VrrpSocket::open_for(&inst.interface, &cfg).map_err(|e| {
             env(format!(
@@ -1022,7 +1060,7 @@ impl Daemon {
             let Some(cfg) = new.vrrp_instance(name).cloned() else {
                 continue;
             };
-            match self.prepare_instance(&cfg) {
+            match self.prepare_instance(&cfg).await {
                 Ok(mut inst) => {
                     inst.router.start(Instant::now());
                     info!(instance = %name, "reload: instance started");
@@ -1179,6 +1217,10 @@ fn all_vips(inst: &VrrpInstance) -> Vec<VirtualIp> {
         .chain(&inst.virtual_ipaddresses_excluded)
         .cloned()
         .collect()
+}
+
+fn is_link_local_v6(a: &IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
 }
 
 fn director_vip(inst: &VrrpInstance, v: &VirtualIp) -> DirectorVip {

@@ -17,9 +17,6 @@ pub enum MapError {
     /// `use_vmac` needs a macvlan interface director does not create.
     #[error("vrrp_instance {0}: use_vmac is not supported by director")]
     Vmac(String),
-    /// An IPv6 instance: the director's socket layer is IPv4 only for now.
-    #[error("vrrp_instance {0}: IPv6 VRRP is not supported by director yet")]
-    Ipv6(String),
     /// The advert interval does not fit the protocol version.
     #[error("vrrp_instance {name}: advert_int {cs} cs does not fit VRRP{version}")]
     Interval {
@@ -92,9 +89,6 @@ pub fn router_config(
     if inst.use_vmac.is_some() {
         return Err(MapError::Vmac(inst.name.clone()));
     }
-    if primary.is_ipv6() {
-        return Err(MapError::Ipv6(inst.name.clone()));
-    }
     let vips: Vec<IpAddr> = inst.virtual_ipaddresses.iter().map(|v| v.addr).collect();
     let mut cfg = lvs_vrrp::Config::new(
         inst.virtual_router_id,
@@ -104,7 +98,10 @@ pub fn router_config(
         vips,
     );
     cfg.unicast_peers = inst.unicast_peers.clone();
-    cfg.multicast_group = Some(IpAddr::V4(global.vrrp_mcast_group4));
+    cfg.multicast_group = Some(match primary {
+        IpAddr::V4(_) => IpAddr::V4(global.vrrp_mcast_group4),
+        IpAddr::V6(_) => IpAddr::V6(global.vrrp_mcast_group6),
+    });
     cfg.preempt = !inst.nopreempt;
     cfg.preempt_delay = inst.preempt_delay;
     cfg.start_as_master = inst.initial_state == crate::config::InitialState::Master;
