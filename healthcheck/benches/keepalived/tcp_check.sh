@@ -31,7 +31,8 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null || true
 	rm -rf "$DIR"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM HUP PIPE
 
 gcc -O2 -shared -fPIC -o "$DIR/fake_ipvs.so" "$HERE/fake_ipvs.c" -ldl
 ip netns add "$NS"
@@ -95,7 +96,7 @@ awk -v n=$((a1 - a0)) -v c=$((c1 - c0)) -v p=$((p1 - p0)) -v l=$((l1 - l0)) \
 	-v failed="$failed" 'BEGIN {
 	w = t1 - t0; r = n / w
 	printf "keepalived 2.2.7 TCP_CHECK: %d real servers, delay_loop 1, connect_timeout 1 (FIN close, SO_LINGER 5 s)\n", N
-	printf "  window            %.1f s, %d checks (%.0f/s)\n", w, n, r
+	printf "  window            %.1f s, %d checks (%.0f/s)%s\n", w, n, r, (r < 0.95 * N ? sprintf(" -- NOT sustained: %d were due", N) : "")
 	printf "  checker process   %.2f us/check = %.2f%% of one core per 1,000 checks/s\n", c / 1000 / n, c / 1e9 / w * 100 / (r / 1000)
 	printf "  parent process    %.2f us/check\n", p / 1000 / n
 	printf "  listener process  %.2f us/check\n", l / 1000 / n
