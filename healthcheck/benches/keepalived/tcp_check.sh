@@ -15,7 +15,8 @@
 # ActiveOpens (only the checker connects there). Then tcp_rate's runner phase
 # runs at the same rate in the same namespace, closing with RST (its default)
 # and with FIN (as keepalived does: SO_LINGER on, 5 s).
-# Needs root, keepalived, gcc, ip.
+# KA_WARMUP (seconds, default 5) is keepalived's start-up allowance before
+# the window; OURS=0 skips the runner runs. Needs root, keepalived, gcc, ip.
 set -eu
 BIN=${1:?usage: tcp_check.sh TCP_RATE_BINARY [checks/s] [secs]}
 N=${2:-1000}
@@ -70,7 +71,7 @@ softirq() { awk '/^cpu / { print $8 }' /proc/stat; }
 
 ip netns exec "$NS" env LD_PRELOAD="$DIR/fake_ipvs.so" keepalived -C -n -l -D \
 	-f "$DIR/keepalived.conf" -p "$DIR/k.pid" -c "$DIR/c.pid" >"$DIR/keepalived.log" 2>&1 &
-sleep 5
+sleep "${KA_WARMUP:-5}"
 if [ ! -s "$DIR/c.pid" ] || ! kill -0 "$(cat "$DIR/c.pid")" 2>/dev/null; then
 	echo "keepalived's checker process did not start:"
 	cat "$DIR/keepalived.log"
@@ -104,6 +105,7 @@ awk -v n=$((a1 - a0)) -v c=$((c1 - c0)) -v p=$((p1 - p0)) -v l=$((l1 - l0)) \
 	printf "  failed checks logged: %d\n", failed
 }'
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "${OURS:-1}" = 0 ] && exit 0
 for close in RST FIN; do
 	fin=
 	[ "$close" = FIN ] && fin=1
