@@ -36,7 +36,9 @@
 //! On loopback the listener's half of every handshake (SYN → SYN-ACK, the
 //! child socket, the RST) runs in softirq inside our `connect()`/`close()`,
 //! so it lands in the checker's CPU even with the listeners in another
-//! process: the floor shows how much that is. Knobs: `LVS_HC_BENCH_SECS`
+//! process: the floors show the kernel's part, and `perf_split.py` beside
+//! this file sorts a `perf record` of the bench into the checker's own work
+//! and the listener's. Knobs: `LVS_HC_BENCH_SECS`
 //! (window per phase, default 30), `LVS_HC_BENCH_PHASES` (subset of
 //! `floor,reuse,runner,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
 //! `LVS_HC_BENCH_PIN=1` (checker on CPU 0, listeners on CPU 1),
@@ -50,6 +52,9 @@
 //! the checker's SYN-ACK processing on CPU 0 (in softirq, charged to whatever
 //! runs there), and the connect no longer completes inside `connect()`, so
 //! the runner takes its production path (reactor registration, wake-up).
+//! Every packet then crosses CPUs with an inter-processor interrupt, which
+//! a virtual machine traps: there that cost (in `native_write_msr`) lands
+//! on the sender and can outweigh what the split removes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr};
