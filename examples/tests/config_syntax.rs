@@ -702,3 +702,28 @@ fn vrrp_multicast_groups_must_be_multicast() {
     assert_eq!((p[1].0, p[1].1), (3, 21), "{p:?}");
     assert!(p[1].2.contains("an IPv6 multicast address"), "{p:?}");
 }
+
+#[test]
+fn process_scheduling_keywords_take_the_stronger_of_vrrp_and_checker() {
+    let (c, _) = ok("global_defs {
+  vrrp_rt_priority 20
+  checker_rt_priority 10
+  vrrp_priority -5
+  checker_priority -10
+  vrrp_no_swap
+}\n");
+    assert_eq!(c.global.rt_priority, Some(20));
+    assert_eq!(c.global.nice, Some(-10));
+    assert!(c.global.no_swap);
+    let (c, _) = ok("global_defs {\n  router_id x\n}\n");
+    assert_eq!(
+        (c.global.rt_priority, c.global.nice, c.global.no_swap),
+        (None, None, false)
+    );
+    let p = positions("global_defs {\n  vrrp_rt_priority 100\n  vrrp_priority 20\n}\n");
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].0, p[0].1), (2, 20), "{p:?}");
+    assert!(p[0].2.contains("from 1 to 99"), "{p:?}");
+    assert_eq!(p[1].0, 3, "{p:?}");
+    assert!(p[1].2.contains("from -20 to 19"), "{p:?}");
+}

@@ -596,3 +596,33 @@ vrrp_instance VI_6 {{
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// keepalived's `vrrp_rt_priority` / `vrrp_priority` run the director
+/// SCHED_RR at that priority and niced, so other load cannot delay adverts.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_vrrp_rt_priority_makes_the_director_real_time() {
+    require_root("director scheduling test");
+    require_program("chrt");
+    let dir = tempdir("drt");
+    let lan = Lan::new("dr");
+    let conf = vrrp_only("RT", "MASTER", 100).replace(
+        "global_defs { router_id RT }",
+        "global_defs {\n    router_id RT\n    vrrp_rt_priority 12\n    vrrp_priority -3\n}",
+    );
+    assert!(conf.contains("vrrp_rt_priority 12"));
+    let n = Node::new(&lan, &dir, "rt", "172.20.0.81/24", &conf);
+    let pid = n.start();
+    wait_for("the director holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n.ns)
+    });
+    let chrt = n.ns.run(&["chrt", "-p", &pid.to_string()]);
+    assert!(chrt.contains("SCHED_RR"), "{chrt}");
+    assert!(chrt.contains("priority: 12"), "{chrt}");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Field 19 (after the parenthesised command) is the nice value.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let nice: i32 = after.split_whitespace().nth(16).unwrap().parse().unwrap();
+    assert_eq!(nice, -3, "{stat}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

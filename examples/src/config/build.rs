@@ -403,6 +403,19 @@ impl Builder<'_> {
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,
                 "lvs_keep_expire_nodest_conn" => g.lvs_keep_expire_nodest_conn = true,
+                "vrrp_rt_priority" | "checker_rt_priority" => {
+                    if let Some(p) = self.int(c, 1, 99) {
+                        let p = p as u8;
+                        g.rt_priority = Some(g.rt_priority.map_or(p, |q| q.max(p)));
+                    }
+                }
+                "vrrp_priority" | "checker_priority" => {
+                    if let Some(n) = self.int(c, -20, 19) {
+                        let n = n as i8;
+                        g.nice = Some(g.nice.map_or(n, |m| m.min(n)));
+                    }
+                }
+                "vrrp_no_swap" | "checker_no_swap" => g.no_swap = true,
                 "vrrp_min_garp" => {
                     if self.flag(c) == Some(true) {
                         g.vrrp_garp_master_repeat = 1;

@@ -202,6 +202,12 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("lvs_keep_expire_nodest_conn", 0, 0),
     kw("checker_log_all_failures", 0, 1),
     kw("max_auto_priority", 0, 1),
+    kw("vrrp_priority", 1, 1),
+    kw("checker_priority", 1, 1),
+    kw("vrrp_rt_priority", 1, 1),
+    kw("checker_rt_priority", 1, 1),
+    kw("vrrp_no_swap", 0, 0),
+    kw("checker_no_swap", 0, 0),
 ];
 
 const VRRP_INSTANCE: &[Kw] = &[

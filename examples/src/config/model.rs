@@ -75,6 +75,15 @@ pub struct GlobalDefs {
     /// `net.ipv4.vs.expire_nodest_conn` as it is; by default director sets
     /// it to 1 so new connections never hit a removed real server. Default: false.
     pub lvs_keep_expire_nodest_conn: bool,
+    /// `vrrp_rt_priority` / `checker_rt_priority` (1..=99): the director is
+    /// one process doing both, so it runs SCHED_RR at the higher of the two.
+    /// Default: none (normal scheduling).
+    pub rt_priority: Option<u8>,
+    /// `vrrp_priority` / `checker_priority` (nice, -20..=19): the lower
+    /// (stronger) of the two. Default: none.
+    pub nice: Option<i8>,
+    /// `vrrp_no_swap` / `checker_no_swap`: lock the process in memory.
+    pub no_swap: bool,
 }
 
 impl Default for GlobalDefs {
@@ -99,6 +108,9 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
             lvs_keep_expire_nodest_conn: false,
+            rt_priority: None,
+            nice: None,
+            no_swap: false,
         }
     }
 }

@@ -149,6 +149,7 @@ struct Daemon {
 
 /// Runs the daemon until SIGTERM/SIGINT. `config` is already validated.
 pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
+    apply_process_scheduling(&config.global);
     let rtnl = Rtnl::open(&Namespace::Current).map_err(env)?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
     let mut runner = Runner::new(EngineConfig {
@@ -1217,6 +1218,41 @@ fn all_vips(inst: &VrrpInstance) -> Vec<VirtualIp> {
         .chain(&inst.virtual_ipaddresses_excluded)
         .cloned()
         .collect()
+}
+
+/// keepalived's `vrrp_priority`/`vrrp_rt_priority`/`vrrp_no_swap` (and the
+/// checker twins) for the one director process, so a busy machine does not
+/// delay adverts and failover. Applied from the runtime's thread before any
+/// other thread starts (threads inherit the policy). Failure is a warning,
+/// as in keepalived.
+fn apply_process_scheduling(g: &config::GlobalDefs) {
+    if let Some(n) = g.nice {
+        // SAFETY: plain syscall on this process.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, libc::c_int::from(n)) } == 0 {
+            info!(nice = n, "process priority set");
+        } else {
+            warn!(nice = n, error = %std::io::Error::last_os_error(), "cannot set the process priority");
+        }
+    }
+    if let Some(p) = g.rt_priority {
+        let param = libc::sched_param {
+            sched_priority: libc::c_int::from(p),
+        };
+        // SAFETY: 0 is the calling thread; `param` is a valid sched_param.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) } == 0 {
+            info!(priority = p, "real-time scheduling SCHED_RR");
+        } else {
+            warn!(priority = p, error = %std::io::Error::last_os_error(), "cannot set real-time scheduling");
+        }
+    }
+    if g.no_swap {
+        // SAFETY: plain syscall on this process.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
+            info!("memory locked (no swap)");
+        } else {
+            warn!(error = %std::io::Error::last_os_error(), "cannot lock memory");
+        }
+    }
 }
 
 fn is_link_local_v6(a: &IpAddr) -> bool {
