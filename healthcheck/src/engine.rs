@@ -230,6 +230,12 @@ enum TimerKind {
     Watchdog,
 }
 
+/// A timer: when, the probe attempt's token, the probe slot, which kind.
+type Timer = (Instant, u64, u32, TimerKind);
+
+/// Watchdogs of one probe timeout, in instant order: (when, token, slot).
+type WatchdogQueue = VecDeque<(Instant, u64, u32)>;
+
 /// The scheduler and health state of many checks. `K` identifies what a
 /// probe does (target + check parameters): members registered with equal
 /// keys and equal policies share one probe.
@@ -243,7 +249,12 @@ pub struct Engine<K> {
     members: Vec<Option<Member>>,
     free_members: Vec<u32>,
     services: HashMap<ServiceId, Service>,
-    timers: BinaryHeap<Reverse<(Instant, u64, u32, TimerKind)>>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    /// Watchdogs, one FIFO per probe timeout: their instants (start +
+    /// timeout + slack) arrive in order, so each queue stays sorted without
+    /// a heap. Most are dead (the probe answered) by the time they reach the
+    /// front; in the heap they were most of its entries and of its cost.
+    watchdogs: Vec<(Duration, WatchdogQueue)>,
     next_token: u64,
     ready: VecDeque<u32>,
     in_flight: usize,
@@ -263,6 +274,7 @@ impl<K: Clone + Eq + Hash> Engine<K> {
             free_members: Vec::new(),
             services: HashMap::new(),
             timers: BinaryHeap::new(),
+            watchdogs: Vec::new(),
             next_token: 1,
             ready: VecDeque::new(),
             in_flight: 0,
@@ -406,13 +418,69 @@ impl<K: Clone + Eq + Hash> Engine<K> {
 
     /// The next instant [`Engine::handle_timeout`] must be called, if any.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        while let Some(&Reverse((at, token, slot, kind))) = self.timers.peek() {
+        self.next_timer().map(|(at, ..)| at)
+    }
+
+    /// The earliest live timer (heap or watchdog queue), dead ones dropped
+    /// on the way; ties ordered as one heap of `(at, token, slot, kind)` would.
+    fn next_timer(&mut self) -> Option<Timer> {
+        while let Some(&Reverse((_, token, slot, kind))) = self.timers.peek() {
             if self.timer_live(token, slot, kind) {
-                return Some(at);
+                break;
             }
             self.timers.pop();
         }
-        None
+        let mut best = self.timers.peek().map(|Reverse(t)| *t);
+        for q in 0..self.watchdogs.len() {
+            while let Some(&(at, token, slot)) = self.watchdogs[q].1.front() {
+                if self.timer_live(token, slot, TimerKind::Watchdog) {
+                    let t = (at, token, slot, TimerKind::Watchdog);
+                    if best.is_none_or(|b| t < b) {
+                        best = Some(t);
+                    }
+                    break;
+                }
+                self.watchdogs[q].1.pop_front();
+            }
+        }
+        best
+    }
+
+    /// Removes the timer [`next_timer`](Self::next_timer) returned.
+    fn pop_timer(&mut self, t: Timer) {
+        match t.3 {
+            TimerKind::Due => {
+                self.timers.pop();
+            }
+            TimerKind::Watchdog => {
+                for (_, q) in &mut self.watchdogs {
+                    if q.front()
+                        .is_some_and(|&(at, token, slot)| (at, token, slot) == (t.0, t.1, t.2))
+                    {
+                        q.pop_front();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a watchdog in its timeout's FIFO (sorted insert if the
+    /// caller's clock stepped back).
+    fn push_watchdog(&mut self, timeout: Duration, at: Instant, token: u64, slot: u32) {
+        let q = match self.watchdogs.iter().position(|(d, _)| *d == timeout) {
+            Some(i) => &mut self.watchdogs[i].1,
+            None => {
+                self.watchdogs.push((timeout, VecDeque::new()));
+                &mut self.watchdogs.last_mut().expect("just pushed").1
+            }
+        };
+        if q.back().is_none_or(|&(last, ..)| last <= at) {
+            q.push_back((at, token, slot));
+        } else {
+            let i = q.partition_point(|&(t, ..)| t <= at);
+            q.insert(i, (at, token, slot));
+        }
     }
 
     fn timer_live(&self, token: u64, slot: u32, kind: TimerKind) -> bool {
@@ -428,14 +496,11 @@ impl<K: Clone + Eq + Hash> Engine<K> {
     /// Processes every timer due at or before `now`: due probes join the
     /// ready queue, overdue probes count as timeouts.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((at, token, slot, kind))) = self.timers.peek() {
+        while let Some(t @ (at, token, slot, kind)) = self.next_timer() {
             if at > now {
                 break;
             }
-            self.timers.pop();
-            if !self.timer_live(token, slot, kind) {
-                continue;
-            }
+            self.pop_timer(t);
             match kind {
                 TimerKind::Due => {
                     if let Some(p) = self.probes[slot as usize].as_mut() {
@@ -468,19 +533,15 @@ impl<K: Clone + Eq + Hash> Engine<K> {
             };
             p.queued = false;
             let due = p.due_at.take().unwrap_or(now);
-            let deadline = now + p.policy.timeout;
+            let timeout = p.policy.timeout;
+            let deadline = now + timeout;
             p.in_flight = Some(InFlight {
                 attempt: token,
                 started: now,
             });
             let key = p.key.clone();
             self.in_flight += 1;
-            self.timers.push(Reverse((
-                deadline + slack,
-                token,
-                slot,
-                TimerKind::Watchdog,
-            )));
+            self.push_watchdog(timeout, deadline + slack, token, slot);
             return Some(ProbeRequest {
                 id: ProbeId {
                     slot,

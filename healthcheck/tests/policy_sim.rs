@@ -810,3 +810,61 @@ fn keepalived_misc_check_counts_intervals_from_the_script_start() {
     assert_eq!(ts.len(), 1);
     assert_eq!((at(t0, ts[0]), ts[0].to), (secs(22.0), Health::Down));
 }
+
+#[test]
+fn watchdogs_of_different_timeouts_and_a_clock_step_back_fire_in_deadline_order() {
+    let t0 = Instant::now();
+    let mut e = engine();
+    let long = Policy {
+        timeout: secs(10.0),
+        ..seed_tuned()
+    };
+    let short = Policy {
+        timeout: secs(1.0),
+        ..seed_tuned()
+    };
+    let ml = e
+        .add_member(t0, ServiceId(1), "long", long)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ms = e
+        .add_member(t0, ServiceId(1), "short", short.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ms2 = e
+        .add_member(t0, ServiceId(1), "short2", short)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = t0 + secs(1.0);
+    e.handle_timeout(now);
+    // Handed out in order long, short (at 1 s) and short2 at 0.5 s: the
+    // caller's clock stepped back; nothing is ever reported.
+    let mut keys = Vec::new();
+    while let Some(req) = e.poll_probe(if keys.len() < 2 { now } else { t0 + secs(0.5) }) {
+        keys.push((req.key, req.deadline));
+    }
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    // Slack 1 s: short2 at 2.5 s, short at 3 s, long at 12 s.
+    let mut fired = Vec::new();
+    while let Some(t) = e.poll_timeout() {
+        if t > t0 + secs(20.0) {
+            break;
+        }
+        e.handle_timeout(t);
+        while let Some(ev) = e.poll_event() {
+            if let Event::Transition(tr) = ev
+                && tr.reason == Some(FailReason::Timeout)
+            {
+                fired.push((tr.member, tr.at - t0));
+            }
+        }
+        // Probes due again are handed out and lost too.
+        while e.poll_probe(t).is_some() {}
+    }
+    let firsts: Vec<_> = [ms2, ms, ml]
+        .iter()
+        .map(|m| fired.iter().find(|(x, _)| x == m).map(|(_, at)| *at))
+        .collect();
+    assert_eq!(
+        firsts,
+        vec![Some(secs(2.5)), Some(secs(3.0)), Some(secs(12.0))],
+        "{fired:?}"
+    );
+}
