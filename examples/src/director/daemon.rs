@@ -35,6 +35,8 @@ use super::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
 use super::vrrp_map;
 use crate::config::{self, Change, Config, Script, VirtualIp, VirtualServerKey, VrrpInstance};
 
+/// A loop step or wake-up later than this is logged (it delays VRRP timers).
+const STALL: Duration = Duration::from_millis(250);
 /// How often link state is polled for faults and `track_interface`.
 const LINK_POLL: Duration = Duration::from_millis(100);
 /// How often the VRRP interfaces are audited for ghost addresses.
@@ -549,10 +551,12 @@ impl Daemon {
                 self.audit_ghosts();
                 next_ghost_audit = now + GHOST_AUDIT;
             }
+            let t_audit = now.elapsed();
             if now >= next_link_poll {
                 self.poll_links(now);
                 next_link_poll = now + LINK_POLL;
             }
+            let t_links = now.elapsed();
             for i in 0..self.instances.len() {
                 if self.instances[i]
                     .router
@@ -563,8 +567,23 @@ impl Daemon {
                 }
                 self.drain_actions(i, now);
             }
+            let t_vrrp = now.elapsed();
             self.pump_announcers(now);
+            let t_announce = now.elapsed();
             self.reconcile();
+            let t_step = now.elapsed();
+            // A step that blocks delays every VRRP timer: say where it went.
+            if t_step > STALL {
+                warn!(
+                    total_ms = t_step.as_millis(),
+                    ghost_audit_ms = t_audit.as_millis(),
+                    links_ms = (t_links - t_audit).as_millis(),
+                    vrrp_ms = (t_vrrp - t_links).as_millis(),
+                    announce_ms = (t_announce - t_vrrp).as_millis(),
+                    ipvs_ms = (t_step - t_announce).as_millis(),
+                    "event loop step was slow"
+                );
+            }
             let mut wake = next_link_poll.min(next_ghost_audit);
             for inst in &self.instances {
                 if let Some(t) = inst.router.poll_timeout() {
@@ -578,7 +597,13 @@ impl Daemon {
             }
             tokio::select! {
                 Some(pkt) = self.packets_rx.recv() => self.handle_packet(pkt),
-                Some(ev) = self.check_events.recv() => self.handle_check_event(ev),
+                Some(ev) = self.check_events.recv() => {
+                    let t = Instant::now();
+                    self.handle_check_event(ev);
+                    if t.elapsed() > STALL {
+                        warn!(ms = t.elapsed().as_millis(), "check event handling was slow");
+                    }
+                }
                 _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
                 _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
                 _ = sighup.recv() => self.reload().await,
@@ -597,6 +622,10 @@ impl Daemon {
                     tokio::spawn(serve_metrics(stream, body));
                 }
                 r = timer.sleep_until(wake) => {
+                    let late = wake.elapsed();
+                    if late > STALL {
+                        warn!(late_ms = late.as_millis(), "event loop woke late");
+                    }
                     if let Err(e) = r {
                         // Cannot happen with a valid timerfd; never spin on it.
                         error!(error = %e, "timer failed");
