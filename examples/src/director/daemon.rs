@@ -1,9 +1,11 @@
 //! The director's event loop: VRRP routers, VIPs and announcements, health
 //! checks, the IPVS table, signals, the control socket and metrics.
 //!
-//! One current-thread tokio runtime owns every piece of state; sockets that
-//! need waiting on (VRRP receive on lvs-vrrp's `VrrpSocket`, health probes)
-//! run as tasks feeding channels. Time enters the sans-IO cores (lvs-vrrp's
+//! One current-thread tokio runtime owns every piece of state; VRRP receive
+//! (lvs-vrrp's `VrrpSocket`) runs as a task feeding a channel. Health probes
+//! run on their own thread and runtime (lvs-healthcheck's runner), talking
+//! to the loop over channels, as keepalived keeps its checkers apart from
+//! VRRP. Time enters the sans-IO cores (lvs-vrrp's
 //! `Router`, lvs-arpguard's `Announcer`) as `Instant::now()` read here, or
 //! as the kernel's receive timestamp of an advert; the loop sleeps on
 //! lvs-vrrp's timerfd `Timer`, so VRRP timers fire on time to the
@@ -154,12 +156,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     apply_process_scheduling(&config.global);
     let rtnl = Rtnl::open(&Namespace::Current).map_err(env)?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Report,
-        ..EngineConfig::default()
-    });
-    runner.set_fail_open(ServiceId(0), FailOpen::Report);
-    let handle = runner.spawn();
+    let (check_commands, check_events) = spawn_checker_thread()?;
     let mut d = Daemon {
         opts,
         config,
@@ -169,8 +166,8 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         packets_rx,
         rtnl,
         announcers: HashMap::new(),
-        check_commands: handle.commands,
-        check_events: handle.events,
+        check_commands,
+        check_events,
         members: HashMap::new(),
         ipvs: None,
         table_dirty: false,
@@ -1247,6 +1244,37 @@ fn all_vips(inst: &VrrpInstance) -> Vec<VirtualIp> {
         .chain(&inst.virtual_ipaddresses_excluded)
         .cloned()
         .collect()
+}
+
+/// Runs the health-check runner on its own thread and runtime, as keepalived
+/// runs its checkers in a process apart from VRRP: a burst of probe work
+/// then never delays an advert or a Master_Down timer on the event loop.
+/// The thread inherits the process's scheduling (`vrrp_rt_priority` …).
+fn spawn_checker_thread() -> Result<
+    (
+        mpsc::UnboundedSender<Command>,
+        mpsc::UnboundedReceiver<Event>,
+    ),
+    DaemonError,
+> {
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| env(format!("cannot start the health-check runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name("checks".into())
+        .spawn(move || {
+            let mut runner = Runner::new(EngineConfig {
+                fail_open: FailOpen::Report,
+                ..EngineConfig::default()
+            });
+            runner.set_fail_open(ServiceId(0), FailOpen::Report);
+            rt.block_on(runner.run(events_tx, commands_rx));
+        })
+        .map_err(|e| env(format!("cannot start the health-check thread: {e}")))?;
+    Ok((commands_tx, events_rx))
 }
 
 /// keepalived's `vrrp_priority`/`vrrp_rt_priority`/`vrrp_no_swap` (and the
