@@ -303,11 +303,13 @@ fn run_vm_tests(exes: &[(TestExe, usize)], failures: &mut Vec<String>) -> Result
     Ok(total)
 }
 
-/// Builds the example binaries and runs the whole lab in one VM boot;
-/// every verdict counts as a test.
+/// Builds the example binaries (release, as operators run them and as the
+/// demo does: the side-by-side timings with keepalived are then a fair
+/// comparison) and runs the whole lab in one VM boot; every verdict counts
+/// as a test.
 fn run_lab(failures: &mut Vec<String>) -> Result<Counts, String> {
-    run_status(cargo().args(["build", "-p", "lvs-examples", "--bins", "--all-features"]))?;
-    let bin = workspace_root().join("target/debug/lab");
+    run_status(cargo().args(["build", "--release", "-p", "lvs-examples", "--bins"]))?;
+    let bin = workspace_root().join("target/release/lab");
     let (out, ok) = lab_in_vm(&bin, "lab")?;
     let mut c = Counts::default();
     for line in out.lines() {
