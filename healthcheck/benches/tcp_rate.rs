@@ -392,9 +392,16 @@ fn report(name: &str, what: &str, a: &Sample, b: &Sample, checks: u64) -> Figure
     }
 }
 
-/// The kernel floor: blocking connect, optional `SO_LINGER 0`, close, from
-/// one thread at `rate` (batches every 10 ms), no runtime and no engine.
-fn floor(ports: &[u16], rate: u64, secs: u64, reset: bool, listener: u32) -> Figures {
+/// Runs `check(port)` from this thread at `rate` (batches every 10 ms) for
+/// the warm-up and then a `secs` window; returns the samples at the
+/// window's edges and the checks made inside it. Both floors use it.
+fn paced(
+    ports: &[u16],
+    rate: u64,
+    secs: u64,
+    listener: u32,
+    mut check: impl FnMut(u16),
+) -> (Sample, Sample, u64) {
     let batch = (rate / 100).max(1) as usize;
     let mut n = 0usize;
     let mut counted = 0u64;
@@ -411,20 +418,27 @@ fn floor(ports: &[u16], rate: u64, secs: u64, reset: bool, listener: u32) -> Fig
             break;
         }
         for _ in 0..batch {
-            let port = ports[n % ports.len()];
+            check(ports[n % ports.len()]);
             n += 1;
             counted += 1;
-            if let Ok(s) = std::net::TcpStream::connect(SocketAddr::new(listen_ip(), port))
-                && reset
-            {
-                let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
-            }
         }
         tick += Duration::from_millis(10);
         std::thread::sleep(tick.saturating_duration_since(Instant::now()));
     }
     let s1 = sample(listener);
-    let s0 = s0.unwrap_or(s1);
+    (s0.unwrap_or(s1), s1, counted)
+}
+
+/// The kernel floor: blocking connect, optional `SO_LINGER 0`, close, from
+/// one thread at `rate` (batches every 10 ms), no runtime and no engine.
+fn floor(ports: &[u16], rate: u64, secs: u64, reset: bool, listener: u32) -> Figures {
+    let (s0, s1, counted) = paced(ports, rate, secs, listener, |port| {
+        if let Ok(s) = std::net::TcpStream::connect(SocketAddr::new(listen_ip(), port))
+            && reset
+        {
+            let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+        }
+    });
     report(
         "floor",
         &format!(
@@ -449,42 +463,21 @@ fn floor_reuse(ports: &[u16], rate: u64, secs: u64, listener: u32) -> Figures {
     // SAFETY: an all-zero sockaddr is valid; only the family is read.
     let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
     unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-    let batch = (rate / 100).max(1) as usize;
-    let (mut n, mut counted, mut failed) = (0usize, 0u64, 0u64);
-    let start = Instant::now();
-    let mut tick = start;
-    let mut s0 = None;
-    loop {
-        let now = Instant::now();
-        if s0.is_none() && now >= start + WARMUP {
-            s0 = Some(sample(listener));
-            counted = 0;
+    let mut failed = 0u64;
+    let (s0, s1, counted) = paced(ports, rate, secs, listener, |port| {
+        let dst = SockAddr::from(SocketAddr::new(listen_ip(), port));
+        if sock.connect(&dst).is_err() {
+            failed += 1;
         }
-        if now >= start + WARMUP + Duration::from_secs(secs) {
-            break;
-        }
-        for _ in 0..batch {
-            let port = ports[n % ports.len()];
-            n += 1;
-            counted += 1;
-            let dst = SockAddr::from(SocketAddr::new(listen_ip(), port));
-            if sock.connect(&dst).is_err() {
-                failed += 1;
-            }
-            // SAFETY: valid fd; the address and its length describe `unspec`.
-            unsafe {
-                libc::connect(
-                    sock.as_raw_fd(),
-                    &unspec,
-                    std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
-                )
-            };
-        }
-        tick += Duration::from_millis(10);
-        std::thread::sleep(tick.saturating_duration_since(Instant::now()));
-    }
-    let s1 = sample(listener);
-    let s0 = s0.unwrap_or(s1);
+        // SAFETY: valid fd; the address and its length describe `unspec`.
+        unsafe {
+            libc::connect(
+                sock.as_raw_fd(),
+                &unspec,
+                std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+            )
+        };
+    });
     let fig = report(
         "reuse",
         "one blocking socket: connect + connect(AF_UNSPEC) (RST), no runtime",
