@@ -159,34 +159,12 @@ fn netns_keepalived_v3_unicast_old_checksum() {
         c.checksum_form = ChecksumForm::MulticastPseudoHeader;
         c.strict_checksum = true;
     };
-    h.start_ours_with(90, ours);
-    h.wait_our_state_now(State::Backup, S(5));
-    let masters = h.our_masters();
-    std::thread::sleep(S(5));
-    assert_eq!(
-        h.our_masters(),
-        masters,
-        "we must accept keepalived's old-form adverts"
+    backup_handover_preempted(
+        &h,
+        ours,
+        || h.start_keepalived_with(100, extra),
+        "we must accept keepalived's old-form adverts",
     );
-    // keepalived resigns: our strict receiver takes its priority-0 advert.
-    let t = h.stop_keepalived(false);
-    let took = h.wait_our_state(State::Master, t, S(5));
-    assert!(
-        took - t < Duration::from_millis(1500),
-        "handover took {:?}",
-        took - t
-    );
-    // keepalived comes back, hears our old-form adverts and preempts us,
-    // without logging a checksum error.
-    let t = h.start_keepalived_with(100, extra);
-    h.wait_keepalived(
-        "received lower priority (90) advert from 172.20.0.82",
-        t,
-        S(10),
-    );
-    h.wait_keepalived("Entering MASTER STATE", t, S(10));
-    h.wait_our_state(State::Backup, t, S(5));
-    h.assert_keepalived_happy();
 }
 
 /// keepalived's `vrrp_mcast_group4`: both sides on 224.0.0.99. Our Backup
@@ -202,17 +180,30 @@ fn netns_keepalived_v2_configured_group() {
     let group = |c: &mut lvs_vrrp::Config| {
         c.multicast_group = Some("224.0.0.99".parse().expect("literal"));
     };
-    h.start_ours_with(90, group);
+    backup_handover_preempted(
+        &h,
+        group,
+        || h.start_keepalived_global(100, global),
+        "we must hear keepalived on 224.0.0.99",
+    );
+}
+
+/// keepalived (priority 100) is Master; ours starts at 90 with `tweak` and
+/// must stay Backup past its Master_Down_Interval (`hears`: keepalived's
+/// adverts reach it), take over within 1.5 s when keepalived resigns, and
+/// be preempted — keepalived hearing our lower-priority adverts — when
+/// `restart` brings keepalived back, with nothing odd in keepalived's log.
+fn backup_handover_preempted(
+    h: &Harness,
+    tweak: impl FnOnce(&mut lvs_vrrp::Config),
+    restart: impl Fn() -> Instant,
+    hears: &str,
+) {
+    h.start_ours_with(90, tweak);
     h.wait_our_state_now(State::Backup, S(5));
     let masters = h.our_masters();
-    // Longer than Master_Down_Interval: only keepalived's adverts on the
-    // configured group keep us Backup.
     std::thread::sleep(S(5));
-    assert_eq!(
-        h.our_masters(),
-        masters,
-        "we must hear keepalived on 224.0.0.99"
-    );
+    assert_eq!(h.our_masters(), masters, "{hears}");
     let t = h.stop_keepalived(false);
     let took = h.wait_our_state(State::Master, t, S(5));
     assert!(
@@ -220,7 +211,7 @@ fn netns_keepalived_v2_configured_group() {
         "handover took {:?}",
         took - t
     );
-    let t = h.start_keepalived_global(100, global);
+    let t = restart();
     h.wait_keepalived(
         "received lower priority (90) advert from 172.20.0.82",
         t,
