@@ -70,16 +70,11 @@ pub struct Seen {
 /// Matches one IPv4 datagram (header included, as a raw socket delivers
 /// it) against `filter`; returns the sender and, for VRRP, the priority.
 pub fn matches(filter: Filter, datagram: &[u8]) -> Option<(Ipv4Addr, u8)> {
-    let first = *datagram.first()?;
-    if first >> 4 != 4 {
+    let ip = vrrp::Ipv4Datagram::parse(datagram)?;
+    if ip.protocol != filter.protocol() {
         return None;
     }
-    let ihl = usize::from(first & 0x0f) * 4;
-    if ihl < 20 || datagram.len() < ihl || datagram[9] != filter.protocol() {
-        return None;
-    }
-    let src = Ipv4Addr::new(datagram[12], datagram[13], datagram[14], datagram[15]);
-    let payload = &datagram[ihl..];
+    let (src, payload) = (ip.source, ip.payload);
     let dport = |p: &[u8]| p.get(2..4).map(|b| u16::from_be_bytes([b[0], b[1]]));
     match filter {
         Filter::Vrrp => {
@@ -276,6 +271,9 @@ mod tests {
         d.extend_from_slice(&src);
         d.extend_from_slice(&[172, 20, 0, 86]);
         d.extend_from_slice(payload);
+        // Total length, as the kernel delivers it on a raw socket.
+        let total = u16::try_from(d.len()).expect("test datagram fits");
+        d[2..4].copy_from_slice(&total.to_be_bytes());
         d
     }
 
