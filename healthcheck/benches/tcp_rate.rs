@@ -64,6 +64,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lvs_healthcheck::checker::tcp::TcpCheck;
+use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::runner::{AsyncChecker, ProbeFuture, Runner};
 use lvs_healthcheck::{
     ConnectOptions, EngineConfig, Event, FailOpen, Health, InitialState, Outcome, Policy,
@@ -498,13 +499,24 @@ struct Lateness {
     p999: Duration,
 }
 
+/// What a runner phase's checks do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// [`TcpCheck`]: a full connection.
+    Connect,
+    /// [`TcpHalfOpenCheck`]: SYN, SYN-ACK, the kernel's reset.
+    HalfOpen,
+    /// [`NullCheck`]: no I/O.
+    Null,
+}
+
 /// The runner phase: `rate` distinct checks, interval 1 s, measured after warm-up.
 fn runner_phase(
     ports: &[u16],
     rate: u64,
     secs: u64,
     reset: bool,
-    null: bool,
+    probe: Probe,
     listener: u32,
 ) -> Figures {
     let policy = Policy {
@@ -540,12 +552,14 @@ fn runner_phase(
             );
             opts.bind_addr = Some(IpAddr::from([127, 0, 0, 2 + (i / n_listeners) as u8 % 250]));
         }
-        let mut check = TcpCheck::new(opts);
-        check.reset_on_close = reset;
-        let checker: Arc<dyn AsyncChecker> = if null {
-            Arc::new(NullCheck(i))
-        } else {
-            Arc::new(check)
+        let checker: Arc<dyn AsyncChecker> = match probe {
+            Probe::Null => Arc::new(NullCheck(i)),
+            Probe::HalfOpen => Arc::new(TcpHalfOpenCheck::new(opts)),
+            Probe::Connect => {
+                let mut check = TcpCheck::new(opts);
+                check.reset_on_close = reset;
+                Arc::new(check)
+            }
         };
         runner
             .add(ServiceId(i as u64 / 100), checker, policy.clone())
@@ -599,13 +613,23 @@ fn runner_phase(
         handle.task.abort();
         (s0.unwrap_or(s1), s1, probes, lateness, ups, downs)
     });
-    let (name, what) = if null {
-        (
+    let (name, what) = match probe {
+        Probe::Null => (
             "engine",
             format!("{rate} checks that pass without I/O, runner + engine only"),
-        )
-    } else {
-        (
+        ),
+        Probe::HalfOpen => (
+            "halfopen",
+            format!(
+                "{rate} distinct half-open TCP checks (SYN, SYN-ACK, kernel RST), interval 1 s, tokio {}",
+                if env_flag("LVS_HC_BENCH_MT") {
+                    "multi-thread"
+                } else {
+                    "current-thread"
+                }
+            ),
+        ),
+        Probe::Connect => (
             "runner",
             format!(
                 "{rate} distinct TCP checks, interval 1 s, close = {}, tokio {}",
@@ -616,7 +640,7 @@ fn runner_phase(
                     "current-thread"
                 }
             ),
-        )
+        ),
     };
     let fig = report(name, &what, &s0, &s1, probes);
     println!(
@@ -652,7 +676,8 @@ fn main() {
     let rate = env_or("LVS_HC_BENCH_RATE", 10_000);
     let secs = env_or("LVS_HC_BENCH_SECS", 30);
     let reset = !env_flag("LVS_HC_BENCH_FIN");
-    let phases = std::env::var("LVS_HC_BENCH_PHASES").unwrap_or("floor,reuse,runner,engine".into());
+    let phases =
+        std::env::var("LVS_HC_BENCH_PHASES").unwrap_or("floor,reuse,runner,halfopen,engine".into());
     let phase = |p: &str| phases.split(',').any(|x| x.trim() == p);
 
     let veth = env_flag("LVS_HC_BENCH_VETH").then(VethPair::new);
@@ -709,10 +734,10 @@ fn main() {
 
     let floor_fig = phase("floor").then(|| floor(&ports, rate, secs, reset, child.id()));
     let reuse_fig = (phase("reuse") && reset).then(|| floor_reuse(&ports, rate, secs, child.id()));
-    let runner_fig =
-        phase("runner").then(|| runner_phase(&ports, rate, secs, reset, false, child.id()));
-    let engine_fig =
-        phase("engine").then(|| runner_phase(&ports, rate, secs, reset, true, child.id()));
+    let run = |p: Probe| runner_phase(&ports, rate, secs, reset, p, child.id());
+    let runner_fig = phase("runner").then(|| run(Probe::Connect));
+    let half_open_fig = phase("halfopen").then(|| run(Probe::HalfOpen));
+    let engine_fig = phase("engine").then(|| run(Probe::Null));
     let _ = child.kill();
     let _ = child.wait();
     drop(veth);
@@ -720,7 +745,7 @@ fn main() {
     println!("summary (checker CPU only; target < 2% of one core per 1,000 checks/s):");
     let line = |name: &str, f: &Figures| {
         println!(
-            "  {name:<7} {:>7.2} us/check = {:.2}% per 1,000 checks/s at {:.0}/s",
+            "  {name:<8} {:>7.2} us/check = {:.2}% per 1,000 checks/s at {:.0}/s",
             f.per_check_us,
             f.per_check_us / 10.0,
             f.rate
@@ -730,6 +755,7 @@ fn main() {
         ("floor", &floor_fig),
         ("reuse", &reuse_fig),
         ("runner", &runner_fig),
+        ("halfopen", &half_open_fig),
         ("engine", &engine_fig),
     ] {
         if let Some(f) = f {

@@ -24,6 +24,9 @@ impl Outcome {
 pub enum Success {
     /// A TCP connection was established.
     Connected,
+    /// A SYN was answered with a SYN-ACK (a half-open check: no connection
+    /// was completed, this host's kernel reset it).
+    SynAcknowledged,
     /// A UDP reply arrived and matched the expected length/pattern (if any).
     ReplyMatched,
     /// No UDP reply and no ICMP error before the deadline, and the check was

@@ -50,6 +50,7 @@ use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
 use crate::checker::exec::ExecCheck;
 use crate::checker::http::{HttpCheck, ResponseReader};
 use crate::checker::tcp::TcpCheck;
+use crate::checker::tcp_half_open::TcpHalfOpenCheck;
 use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
 use crate::checker::{Checker, ConnectOptions};
 use crate::engine::{Engine, EngineConfig, Event, FailOpen, MemberId, ServiceId};
@@ -91,6 +92,24 @@ impl<C: Checker + 'static> AsyncChecker for Blocking<C> {
             match tokio::task::spawn_blocking(move || inner.check(deadline)).await {
                 Ok(o) => o,
                 Err(e) => Outcome::Failure(FailReason::Io(format!("checker task failed: {e}"))),
+            }
+        })
+    }
+}
+
+mod half_open;
+
+/// One shared raw socket per address family for every probe.
+impl AsyncChecker for TcpHalfOpenCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            match half_open::probe(self, deadline).await {
+                Ok(()) => Outcome::Success(Success::SynAcknowledged),
+                Err(r) => Outcome::Failure(r),
             }
         })
     }

@@ -15,6 +15,7 @@ pub mod dns;
 pub mod exec;
 pub mod http;
 pub mod tcp;
+pub mod tcp_half_open;
 pub mod udp;
 
 /// A health check others can implement. One call runs one probe.

@@ -161,6 +161,18 @@ pub(crate) fn exchange(
 /// Reads one entry of the socket error queue and names the ICMP error, if any.
 pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
     let mut data = [0u8; 512];
+    error_queue_entry(sock, &mut data)
+        .ok()
+        .and_then(|e| e.map(|(_, reason)| reason))
+}
+
+/// Reads one entry of the socket error queue into `data` (the offending
+/// packet's payload, as far as it fits): its length and the error it names,
+/// `None` for an entry without one. `WouldBlock` when the queue is empty.
+pub(crate) fn error_queue_entry(
+    sock: &impl AsRawFd,
+    data: &mut [u8],
+) -> io::Result<Option<(usize, FailReason)>> {
     let mut control = [0u64; 64];
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),
@@ -181,7 +193,7 @@ pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
         )
     };
     if n < 0 {
-        return None;
+        return Err(io::Error::last_os_error());
     }
     // SAFETY: iterating the control buffer the kernel filled, with libc's CMSG helpers.
     let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
@@ -195,12 +207,12 @@ pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
             // read_unaligned because control data alignment is not guaranteed.
             let ee: libc::sock_extended_err =
                 unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
-            return Some(classify(&ee));
+            return Ok(Some(((n as usize).min(data.len()), classify(&ee))));
         }
         // SAFETY: as above.
         cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
     }
-    None
+    Ok(None)
 }
 
 fn classify(ee: &libc::sock_extended_err) -> FailReason {
