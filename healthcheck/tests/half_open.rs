@@ -223,8 +223,26 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
         }
         out.push(runtime().block_on(AsyncChecker::check(&wrong_dev, soon(500))));
         out.push(Checker::check(&bound, soon(2000)));
+        // No route at all: the kernel refuses the SYN itself, and in a batch
+        // only that probe fails (the runner sends queued SYNs together).
+        out.push(Checker::check(&check("10.99.0.1:80"), soon(2000)));
+        out.extend(runtime().block_on(async {
+            let (a, b, c) = (
+                check("172.20.0.85:80"),
+                check("10.99.0.1:80"),
+                check("172.20.0.85:80"),
+            );
+            let (a, b, c) = tokio::join!(
+                AsyncChecker::check(&a, soon(2000)),
+                AsyncChecker::check(&b, soon(2000)),
+                AsyncChecker::check(&c, soon(2000)),
+            );
+            [a, b, c]
+        }));
         out
     });
+    let no_route = Outcome::Failure(FailReason::Unreachable(Unreachable::Net));
+    assert_eq!(&outcomes[5..], &[no_route.clone(), UP, no_route, UP]);
     assert_eq!(&outcomes[..3], &[UP, UP, UP]);
     // Bound to lo, the SYN never reaches the LAN.
     assert!(!outcomes[3].is_success(), "{:?}", outcomes[3]);
@@ -232,7 +250,7 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
 
     // The bound checks' SYNs came from the bound address, the others' from
     // the address the route picks.
-    assert_eq!((syns_from("172.20.0.81"), syns_from("172.20.0.90")), (2, 2));
+    assert_eq!((syns_from("172.20.0.81"), syns_from("172.20.0.90")), (4, 2));
     // connect_timeout caps the wait below the probe deadline (SYNs dropped).
     www1.run(&["ip", "link", "set", "ens18", "down"]);
     let start = Instant::now();

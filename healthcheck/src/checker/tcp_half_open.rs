@@ -73,7 +73,13 @@ impl TcpHalfOpenCheck {
         let src = self.source().map_err(io)?;
         let seq = next_seq();
         let port = raw.ports()[0];
-        raw.send_syn(dst, src, port, seq).map_err(io)?;
+        raw.send_syn(&Syn {
+            dst,
+            src,
+            port,
+            seq,
+        })
+        .map_err(io)?;
         let deadline = self.connect.connect_deadline(deadline);
         let mut buf = [0u8; RECV_LEN];
         loop {
@@ -419,77 +425,57 @@ impl RawTcp {
         &self.ports
     }
 
-    /// Sends the SYN of one probe, from `src` when given.
-    pub(crate) fn send_syn(
-        &self,
-        dst: SocketAddr,
-        src: Option<IpAddr>,
-        port: u16,
-        seq: u32,
-    ) -> io::Result<()> {
-        let seg = syn_segment(src, port, dst, seq);
-        // Raw sockets take the protocol, not a port, in the address: 0.
-        let to = SockAddr::from(SocketAddr::new(dst.ip(), 0));
-        let mut iov = libc::iovec {
-            iov_base: seg.as_ptr().cast_mut().cast(),
-            iov_len: seg.len(),
-        };
-        let mut control = [0u64; 8];
-        // SAFETY: zeroed msghdr is a valid "empty" header; fields set below.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = to.as_ptr().cast_mut().cast();
-        msg.msg_namelen = to.len();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        // The source we summed over must be the one sent: say it explicitly.
-        let pktinfo = match src {
-            Some(IpAddr::V4(ip)) => Some((
-                libc::SOL_IP,
-                libc::IP_PKTINFO,
-                // SAFETY: in_pktinfo is plain data; all-zero is valid.
-                {
-                    let mut info: libc::in_pktinfo = unsafe { std::mem::zeroed() };
-                    info.ipi_spec_dst.s_addr = u32::from_ne_bytes(ip.octets());
-                    as_bytes(&info)
-                },
-            )),
-            Some(IpAddr::V6(ip)) => Some((
-                libc::SOL_IPV6,
-                libc::IPV6_PKTINFO,
-                // SAFETY: in6_pktinfo is plain data; all-zero is valid.
-                {
-                    let mut info: libc::in6_pktinfo = unsafe { std::mem::zeroed() };
-                    info.ipi6_addr.s6_addr = ip.octets();
-                    as_bytes(&info)
-                },
-            )),
-            None => None,
-        };
-        if let Some((level, ty, data)) = &pktinfo {
-            msg.msg_control = control.as_mut_ptr().cast();
-            // SAFETY: CMSG_SPACE is a pure size computation.
-            msg.msg_controllen = unsafe { libc::CMSG_SPACE(data.len() as u32) } as _;
-            // SAFETY: the control buffer (64 bytes) holds one cmsg of
-            // CMSG_SPACE(≤ 20) bytes; CMSG_FIRSTHDR is non-null for it.
-            unsafe {
-                let cmsg = libc::CMSG_FIRSTHDR(&msg);
-                (*cmsg).cmsg_level = *level;
-                (*cmsg).cmsg_type = *ty;
-                (*cmsg).cmsg_len = libc::CMSG_LEN(data.len() as u32) as _;
-                std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(cmsg), data.len());
-            }
+    /// Sends the SYN of one probe.
+    pub(crate) fn send_syn(&self, syn: &Syn) -> io::Result<()> {
+        match self.send_syns(std::slice::from_ref(syn)) {
+            (_, Some(err)) => Err(err),
+            _ => Ok(()),
         }
-        loop {
-            // SAFETY: msg points at live buffers of the stated sizes.
-            let rc = unsafe { libc::sendmsg(self.sock.as_raw_fd(), &msg, 0) };
-            if rc >= 0 {
-                return Ok(());
+    }
+
+    /// Sends `syns` in order, as many per system call as `sendmmsg` takes:
+    /// how many were sent, and the error of the one after them, if any.
+    pub(crate) fn send_syns(&self, syns: &[Syn]) -> (usize, Option<io::Error>) {
+        let mut sent = 0;
+        for chunk in syns.chunks(SEND_BATCH) {
+            let mut out: Vec<Outgoing> = chunk.iter().map(Outgoing::new).collect();
+            let mut iovs: Vec<libc::iovec> = out
+                .iter_mut()
+                .map(|o| libc::iovec {
+                    iov_base: o.seg.as_mut_ptr().cast(),
+                    iov_len: o.seg.len(),
+                })
+                .collect();
+            let mut msgs: Vec<libc::mmsghdr> = out
+                .iter_mut()
+                .zip(iovs.iter_mut())
+                .map(|(o, iov)| o.header(iov))
+                .collect();
+            let mut done = 0;
+            while done < msgs.len() {
+                // SAFETY: every header points into `out` and `iovs`, which
+                // outlive the call and are not moved while it runs.
+                let rc = unsafe {
+                    libc::sendmmsg(
+                        self.sock.as_raw_fd(),
+                        msgs[done..].as_mut_ptr(),
+                        (msgs.len() - done) as u32,
+                        0,
+                    )
+                };
+                if rc > 0 {
+                    done += rc as usize;
+                    continue;
+                }
+                let err = io::Error::last_os_error();
+                if rc < 0 && err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return (sent + done, Some(err));
             }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
+            sent += done;
         }
+        (sent, None)
     }
 
     /// Receives one datagram and reads it; `Ok(None)` if it is not a reply.
@@ -513,6 +499,86 @@ impl RawTcp {
         } else {
             parse_segment(from?, data)
         }
+    }
+}
+
+/// SYNs sent per `sendmmsg`.
+const SEND_BATCH: usize = 32;
+
+/// One probe's SYN: to `dst` from `port` (and `src`, when given) with
+/// sequence `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Syn {
+    pub dst: SocketAddr,
+    pub src: Option<IpAddr>,
+    pub port: u16,
+    pub seq: u32,
+}
+
+/// A SYN laid out for `sendmsg`: the segment, the address and, when the
+/// source is given, the control message that says it (the source we summed
+/// over must be the one sent).
+struct Outgoing {
+    seg: [u8; SYN_LEN],
+    /// Raw sockets take the protocol, not a port, in the address: 0.
+    to: SockAddr,
+    control: [u64; 8],
+    control_len: usize,
+}
+
+impl Outgoing {
+    fn new(syn: &Syn) -> Outgoing {
+        let mut o = Outgoing {
+            seg: syn_segment(syn.src, syn.port, syn.dst, syn.seq),
+            to: SockAddr::from(SocketAddr::new(syn.dst.ip(), 0)),
+            control: [0; 8],
+            control_len: 0,
+        };
+        let (level, ty, data) = match syn.src {
+            Some(IpAddr::V4(ip)) => {
+                // SAFETY: in_pktinfo is plain data; all-zero is valid.
+                let mut info: libc::in_pktinfo = unsafe { std::mem::zeroed() };
+                info.ipi_spec_dst.s_addr = u32::from_ne_bytes(ip.octets());
+                (libc::SOL_IP, libc::IP_PKTINFO, as_bytes(&info))
+            }
+            Some(IpAddr::V6(ip)) => {
+                // SAFETY: in6_pktinfo is plain data; all-zero is valid.
+                let mut info: libc::in6_pktinfo = unsafe { std::mem::zeroed() };
+                info.ipi6_addr.s6_addr = ip.octets();
+                (libc::SOL_IPV6, libc::IPV6_PKTINFO, as_bytes(&info))
+            }
+            None => return o,
+        };
+        // SAFETY: a header whose control buffer is `o.control` (64 bytes),
+        // which holds one cmsg of CMSG_SPACE(≤ 20) bytes, so CMSG_FIRSTHDR
+        // is non-null and the data fits.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_control = o.control.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(data.len() as u32) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = level;
+            (*cmsg).cmsg_type = ty;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(data.len() as u32) as _;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(cmsg), data.len());
+            o.control_len = msg.msg_controllen as usize;
+        }
+        o
+    }
+
+    /// The `sendmmsg` header for this SYN, whose segment `iov` points at.
+    fn header(&mut self, iov: &mut libc::iovec) -> libc::mmsghdr {
+        // SAFETY: zeroed mmsghdr is a valid "empty" header; fields set below.
+        let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        m.msg_hdr.msg_name = self.to.as_ptr().cast_mut().cast();
+        m.msg_hdr.msg_namelen = self.to.len();
+        m.msg_hdr.msg_iov = iov;
+        m.msg_hdr.msg_iovlen = 1;
+        if self.control_len > 0 {
+            m.msg_hdr.msg_control = self.control.as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = self.control_len as _;
+        }
+        m
     }
 }
 

@@ -23,7 +23,9 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, oneshot};
 
-use crate::checker::tcp_half_open::{RECV_LEN, RawTcp, TcpHalfOpenCheck, next_seq, offending_seq};
+use crate::checker::tcp_half_open::{
+    RECV_LEN, RawTcp, Syn, TcpHalfOpenCheck, next_seq, offending_seq,
+};
 use crate::checker::udp::error_queue_entry;
 use crate::outcome::FailReason;
 
@@ -97,6 +99,11 @@ struct Prober {
     reading: AtomicBool,
     /// Told when a probe ends, for probes waiting for a free port.
     port_freed: Notify,
+    /// SYNs queued by probes, sent by the reading task in batches: probes
+    /// that start together (one timer tick) share a system call.
+    outbox: Mutex<Vec<Syn>>,
+    /// Told when the outbox stops being empty.
+    outbox_filled: Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -138,6 +145,8 @@ fn open_or_reuse(
         sources: Mutex::new(HashMap::new()),
         reading: AtomicBool::new(true),
         port_freed: Notify::new(),
+        outbox: Mutex::new(Vec::new()),
+        outbox_filled: Notify::new(),
     });
     tokio::spawn(read_answers(p.clone()));
     all.push(p.clone());
@@ -225,6 +234,19 @@ impl Prober {
         }
     }
 
+    /// Sends every queued SYN; a SYN the kernel refuses fails its probe.
+    fn flush(&self) {
+        let syns = std::mem::take(&mut *lock(&self.outbox));
+        let mut rest = &syns[..];
+        while !rest.is_empty() {
+            let (sent, err) = self.raw.get_ref().send_syns(rest);
+            let Some(err) = err else { break };
+            let failed = rest[sent];
+            self.complete(failed.seq, |_| Some(Err(FailReason::from_io(&err))));
+            rest = &rest[sent + 1..];
+        }
+    }
+
     /// Hands queued ICMP errors to the probes they quote.
     fn drain_errors(&self) {
         let mut buf = [0u8; RECV_LEN];
@@ -251,14 +273,19 @@ async fn read_answers(p: Arc<Prober>) {
     let stopped = Stopped(p);
     let p = &stopped.0;
     loop {
-        let Ok(mut ready) = p.raw.ready(Interest::READABLE | Interest::ERROR).await else {
-            return;
-        };
-        p.drain_errors();
-        // Any other error (one the kernel reports once) is consumed by the
-        // call; readiness stays set and the next turn reads on.
-        if p.drain_answers().is_ok() {
-            ready.clear_ready();
+        tokio::select! {
+            // Sending first: answers come after.
+            biased;
+            () = p.outbox_filled.notified() => p.flush(),
+            ready = p.raw.ready(Interest::READABLE | Interest::ERROR) => {
+                let Ok(mut ready) = ready else { return };
+                p.drain_errors();
+                // Any other error (one the kernel reports once) is consumed by
+                // the call; readiness stays set and the next turn reads on.
+                if p.drain_answers().is_ok() {
+                    ready.clear_ready();
+                }
+            }
         }
     }
 }
@@ -306,7 +333,19 @@ pub(super) async fn probe(check: &TcpHalfOpenCheck, deadline: Instant) -> Verdic
         }
     }
     let _forget = Forget(&p, seq);
-    p.raw.get_ref().send_syn(dst, src, port, seq).map_err(io)?;
+    let first = {
+        let mut outbox = lock(&p.outbox);
+        outbox.push(Syn {
+            dst,
+            src,
+            port,
+            seq,
+        });
+        outbox.len() == 1
+    };
+    if first {
+        p.outbox_filled.notify_one();
+    }
     let connect_deadline = check.connect.connect_deadline(deadline);
     match tokio::time::timeout_at(connect_deadline.into(), answer).await {
         Ok(Ok(verdict)) => verdict,
