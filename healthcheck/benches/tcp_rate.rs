@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p lvs-healthcheck --features tokio --bench tcp_rate`
 //!
-//! One run, four phases against the same loopback listeners, each measured
+//! One run, five phases against the same loopback listeners, each measured
 //! the same way over its own window:
 //!
 //! 1. **floor**: a bare loop of blocking `connect` + `SO_LINGER 0` + `close`
@@ -13,7 +13,9 @@
 //!    that reuses sockets, as the runner does for RST-closing checks;
 //! 3. **runner**: `LVS_HC_BENCH_RATE` (default 10,000) distinct
 //!    [`TcpCheck`]s at 1 s interval through the tokio [`Runner`];
-//! 4. **engine**: the same schedule with a check that succeeds without I/O
+//! 4. **halfopen**: the same with [`TcpHalfOpenCheck`]s (SYN from a raw
+//!    socket, SYN-ACK, this host's kernel resets; needs `CAP_NET_RAW`);
+//! 5. **engine**: the same schedule with a check that succeeds without I/O
 //!    (runner + engine cost alone).
 //!
 //! The listeners (`LVS_HC_BENCH_LISTENERS`, default 10,000) live in a child
@@ -38,9 +40,12 @@
 //! so it lands in the checker's CPU even with the listeners in another
 //! process: the floors show the kernel's part, and `perf_split.py` beside
 //! this file sorts a `perf record` of the bench into the checker's own work
-//! and the listener's. Knobs: `LVS_HC_BENCH_SECS`
+//! and the listener's. The half-open phase carries the same bias, and one
+//! more: its raw socket is shown (and filters out) the SYN and RST bound for
+//! the listener, which on a real network never enter the checker's host.
+//! Knobs: `LVS_HC_BENCH_SECS`
 //! (window per phase, default 30), `LVS_HC_BENCH_PHASES` (subset of
-//! `floor,reuse,runner,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
+//! `floor,reuse,runner,halfopen,engine`), `LVS_HC_BENCH_FIN=1` (close with FIN),
 //! `LVS_HC_BENCH_PIN=1` (checker on CPU 0, listeners on CPU 1),
 //! `LVS_HC_BENCH_MT=1` (multi-thread runtime, one worker).
 //!

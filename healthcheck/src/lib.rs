@@ -8,8 +8,10 @@
 //!   / `delay_before_retry` ([`KeepalivedTiming`]), jitter, de-duplication of
 //!   identical probes, a concurrency budget and a fail-open guard. It never
 //!   reads a clock: every call takes `now`.
-//! - [`checker`]s do the I/O for one probe: TCP, UDP (with ICMP errors from
-//!   the socket error queue), DNS, HTTP GET, and program execution. The
+//! - [`checker`]s do the I/O for one probe: TCP (a full connection, or
+//!   half-open: a SYN from a raw socket, for about half the work on both
+//!   ends), UDP (with ICMP errors from the socket error queue), DNS, HTTP
+//!   GET, and program execution. The
 //!   [`Checker`] trait lets you add your own. With the `tokio` feature,
 //!   `runner::Runner` drives both and yields events.
 //!
