@@ -218,6 +218,13 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
         // Three runtimes one after another on one thread: each probe must
         // find a reader, not the stale socket of a runtime that is gone.
         let mut out = Vec::new();
+        // First on this thread, a probe that fails before the socket's
+        // task ever runs (no route: no source address); its runtime goes.
+        let first = runtime().block_on(AsyncChecker::check(&check("10.99.0.1:80"), soon(2000)));
+        assert_eq!(
+            first,
+            Outcome::Failure(FailReason::Unreachable(Unreachable::Net))
+        );
         for c in [&check("172.20.0.85:80"), &bound, &check("172.20.0.85:80")] {
             out.push(runtime().block_on(AsyncChecker::check(c, soon(2000))));
         }

@@ -14,7 +14,8 @@
 # /proc/PID/schedstat run time; checks counted are the namespace's TCP
 # ActiveOpens (only the checker connects there). Then tcp_rate's runner phase
 # runs at the same rate in the same namespace, closing with RST (its default)
-# and with FIN (as keepalived does: SO_LINGER on, 5 s).
+# and with FIN (as keepalived does: SO_LINGER on, 5 s), then its half-open
+# check (SYN from a raw socket; no connection) at that rate too.
 # KA_WARMUP (seconds, default 5) is keepalived's start-up allowance before
 # the window; OURS=0 skips the runner runs. Needs root, keepalived, gcc, ip.
 set -eu
@@ -114,3 +115,7 @@ for close in RST FIN; do
 		grep -v '^summary\|^  runner  '
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
+ip netns exec "$NS" env LVS_HC_BENCH_RATE="$N" LVS_HC_BENCH_LISTENERS="$N" \
+	LVS_HC_BENCH_SECS="$SECS" LVS_HC_BENCH_PHASES=halfopen "$BIN" |
+	grep -v '^summary\|^  halfopen '
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

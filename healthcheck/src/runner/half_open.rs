@@ -148,7 +148,9 @@ fn open_or_reuse(
         outbox: Mutex::new(Vec::new()),
         outbox_filled: Notify::new(),
     });
-    tokio::spawn(read_answers(p.clone()));
+    // The guard travels inside the future: a task dropped before its first
+    // poll (its runtime shut down at once) still marks the socket stale.
+    tokio::spawn(read_answers(Stopped(p.clone())));
     all.push(p.clone());
     Ok(p)
 }
@@ -260,17 +262,19 @@ impl Prober {
     }
 }
 
-/// The reading task: wakes when answers or errors are queued.
-async fn read_answers(p: Arc<Prober>) {
-    /// Marks the socket stale and releases its probes however the task ends.
-    struct Stopped(Arc<Prober>);
-    impl Drop for Stopped {
-        fn drop(&mut self) {
-            self.0.reading.store(false, Ordering::Release);
-            *lock(&self.0.in_flight) = InFlight::default();
-        }
+/// Marks the socket stale and releases its probes however the reading task
+/// ends.
+struct Stopped(Arc<Prober>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.reading.store(false, Ordering::Release);
+        *lock(&self.0.in_flight) = InFlight::default();
     }
-    let stopped = Stopped(p);
+}
+
+/// The reading task: sends queued SYNs, reads answers and errors.
+async fn read_answers(stopped: Stopped) {
     let p = &stopped.0;
     loop {
         tokio::select! {
