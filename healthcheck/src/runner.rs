@@ -34,15 +34,17 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use socket2::{Protocol, Type};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinSet;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 
@@ -214,6 +216,25 @@ impl TcpCheck {
             Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
         };
         (result, Some(sock))
+    }
+}
+
+/// A probe that did not finish at its first poll, with its cancel timer.
+type Running = Pin<Box<dyn Future<Output = (crate::engine::ProbeId, Outcome)> + Send>>;
+
+/// The results of every running probe that has finished; pending if none has.
+fn finished(
+    running: &mut FuturesUnordered<Running>,
+    cx: &mut Context<'_>,
+) -> Poll<Vec<(crate::engine::ProbeId, Outcome)>> {
+    let mut done = Vec::new();
+    while let Poll::Ready(Some(result)) = running.poll_next_unpin(cx) {
+        done.push(result);
+    }
+    if done.is_empty() {
+        Poll::Pending
+    } else {
+        Poll::Ready(done)
     }
 }
 
@@ -744,7 +765,11 @@ impl Runner {
         events: mpsc::UnboundedSender<Event>,
         mut commands: mpsc::UnboundedReceiver<Command>,
     ) {
-        let mut tasks: JoinSet<(crate::engine::ProbeId, Outcome)> = JoinSet::new();
+        // Probes that did not finish at once, polled by this task itself: a
+        // task per probe cost a spawn, a scheduling round and a join each,
+        // and answers arriving together (a batch of half-open replies) then
+        // queued hundreds of tasks ahead of this loop.
+        let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
         let mut commands_open = true;
         loop {
             let now = Instant::now();
@@ -766,24 +791,30 @@ impl Runner {
                 let mut probe: ProbeFuture<'static> =
                     Box::pin(async move { checker.check(deadline).await });
                 // Poll once right here: a probe that finishes at once (a
-                // loopback handshake, a refused port) needs no task. A future
-                // must wake the waker of its latest poll, so handing it to a
-                // task afterwards loses nothing.
+                // loopback handshake, a refused port) is never queued. A
+                // future must wake the waker of its latest poll, so queueing
+                // it afterwards loses nothing.
                 let mut cx = Context::from_waker(Waker::noop());
                 match probe.as_mut().poll(&mut cx) {
                     Poll::Ready(outcome) => {
                         self.engine.handle_result(now, id, outcome);
                     }
                     Poll::Pending => {
-                        tasks.spawn(async move {
+                        running.push(Box::pin(async move {
                             // Not at the deadline itself: the checker's own
                             // verdict at its deadline (silence accepted, its
                             // timeout) must win over this one.
-                            let outcome = tokio::time::timeout_at(cancel_at.into(), probe)
-                                .await
-                                .unwrap_or(Outcome::Failure(FailReason::Timeout));
+                            let guarded = tokio::time::timeout_at(cancel_at.into(), probe);
+                            let outcome = match AssertUnwindSafe(guarded).catch_unwind().await {
+                                Ok(Ok(outcome)) => outcome,
+                                Ok(Err(_)) => Outcome::Failure(FailReason::Timeout),
+                                // A checker's bug fails its probe, not the runner.
+                                Err(_) => {
+                                    Outcome::Failure(FailReason::Io("the checker panicked".into()))
+                                }
+                            };
                             (id, outcome)
-                        });
+                        }));
                     }
                 }
             }
@@ -800,16 +831,11 @@ impl Runner {
                 }
             };
             tokio::select! {
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                // Every result already there in one go.
+                done = std::future::poll_fn(|cx| finished(&mut running, cx)), if !running.is_empty() => {
                     let now = Instant::now();
-                    if let Ok((id, outcome)) = joined {
+                    for (id, outcome) in done {
                         self.engine.handle_result(now, id, outcome);
-                    }
-                    // Take every other result that is already there in one go.
-                    while let Some(joined) = tasks.try_join_next() {
-                        if let Ok((id, outcome)) = joined {
-                            self.engine.handle_result(now, id, outcome);
-                        }
                     }
                 }
                 cmd = commands.recv(), if commands_open => match cmd {

@@ -296,3 +296,66 @@ async fn async_http_and_exec() {
         Outcome::Failure(FailReason::Timeout)
     );
 }
+
+/// A probe that is pending once, then panics.
+#[derive(Debug)]
+struct PanicsLater;
+
+impl AsyncChecker for PanicsLater {
+    fn identity(&self) -> String {
+        "panics later".into()
+    }
+
+    fn check(&self, _deadline: std::time::Instant) -> lvs_healthcheck::runner::ProbeFuture<'_> {
+        Box::pin(async {
+            tokio::task::yield_now().await;
+            panic!("a checker bug");
+        })
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_panicking_checker_fails_its_probe_and_the_runner_goes_on() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let up_addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let mut runner = Runner::new(EngineConfig::default());
+    let bad = runner
+        .add(ServiceId(1), Arc::new(PanicsLater), fast_policy())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let good = runner
+        .add(
+            ServiceId(2),
+            Arc::new(TcpCheck::new(ConnectOptions::new(up_addr))),
+            fast_policy(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut handle = runner.spawn();
+    let mut seen = [
+        next_transition(&mut handle.events).await,
+        next_transition(&mut handle.events).await,
+    ];
+    seen.sort_by_key(|t| t.member);
+    assert_eq!((seen[0].member, seen[0].to), (bad, Health::Down));
+    assert_eq!(
+        seen[0].reason,
+        Some(FailReason::Io("the checker panicked".into()))
+    );
+    assert_eq!((seen[1].member, seen[1].to), (good, Health::Up));
+    // Still probing both a while later.
+    let before = handle.stats.probes();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        handle.stats.probes() >= before + 4,
+        "{} -> {}",
+        before,
+        handle.stats.probes()
+    );
+    assert!(handle.commands.send(Command::Shutdown).is_ok());
+    tokio::time::timeout(Duration::from_secs(5), handle.task)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(listener);
+}
