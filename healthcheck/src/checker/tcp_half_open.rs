@@ -12,6 +12,15 @@
 //! receives for local sockets. It is what load balancers call a "TCP half
 //! open" monitor; keepalived's `TCP_CHECK` makes full connections.
 //!
+//! On the tokio runner answers arrive in batches (SYNs that fall due
+//! together leave in one `sendmmsg`); at thousands of checks per second,
+//! count intervals from the probe's start ([`Policy::from_start`]) or add
+//! [`Policy::interval_jitter`], or a batch's probes all fall due again at
+//! the same instant and batches merge into bursts.
+//!
+//! [`Policy::from_start`]: crate::Policy::from_start
+//! [`Policy::interval_jitter`]: crate::Policy::interval_jitter
+//!
 //! Each probe carries its own initial sequence number; the reply's
 //! acknowledgement names the probe. Source ports are reserved by binding
 //! ordinary TCP sockets that never listen, so no local connection can take
