@@ -727,3 +727,34 @@ fn process_scheduling_keywords_take_the_stronger_of_vrrp_and_checker() {
     assert_eq!(p[1].0, 3, "{p:?}");
     assert!(p[1].2.contains("from -20 to 19"), "{p:?}");
 }
+
+#[test]
+fn lvs_half_open_turns_a_tcp_check_half_open_and_belongs_only_there() {
+    let rs = |check: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\n  real_server 10.0.0.2 80 {{\n    {check}\n  }}\n}}\n"
+        )
+    };
+    let (cfg, _) = ok(&rs("TCP_CHECK { connect_timeout 3 lvs_half_open }"));
+    let c = &cfg.virtual_servers[0].real_servers[0].checks[0];
+    assert_eq!(c.kind, CheckKind::TcpHalfOpen);
+    assert_eq!(c.common.connect_timeout, Duration::from_secs(3));
+    let (cfg, _) = ok(&rs("TCP_CHECK { connect_timeout 3 }"));
+    assert_eq!(
+        cfg.virtual_servers[0].real_servers[0].checks[0].kind,
+        CheckKind::Tcp
+    );
+    // A flag takes no value; other checks do not know it.
+    let p = positions(&rs("TCP_CHECK {\n lvs_half_open yes\n }"));
+    assert_eq!((p.len(), p[0].0), (1, 4), "{p:?}");
+    assert!(p[0].2.contains("unexpected `yes`"), "{}", p[0].2);
+    let p = positions(&rs("UDP_CHECK {\n lvs_half_open\n }"));
+    assert_eq!((p.len(), p[0].0), (1, 4), "{p:?}");
+    assert!(
+        p[0].2.contains(
+            "`lvs_half_open` is not allowed in a `UDP_CHECK` block: it belongs inside a `TCP_CHECK`"
+        ),
+        "{}",
+        p[0].2
+    );
+}

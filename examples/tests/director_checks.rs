@@ -75,3 +75,68 @@ async fn a_reply_is_checked_against_require_reply() {
         Outcome::Failure(FailReason::ReplyMismatch)
     );
 }
+
+/// `TCP_CHECK { lvs_half_open }` from a configuration to a probe's verdict:
+/// a SYN-ACK from a listening port, a reset from a closed one, and the
+/// listener never sees a connection. Raw sockets need root; a namespace
+/// of its own keeps the probes off the host's loopback.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_lvs_half_open_tcp_check_runs_half_open() {
+    lvs_testenv::require_root("netns_lvs_half_open_tcp_check_runs_half_open");
+    lvs_testenv::require_program("ip");
+    let ns = lvs_testenv::Netns::new("hodir");
+    ns.run(&["ip", "link", "set", "lo", "up"]);
+    let (listener, open, closed) = ns.enter(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (open, closed) = (
+            l.local_addr().unwrap().port(),
+            closed.local_addr().unwrap().port(),
+        );
+        (l, open, closed)
+    });
+    let text = format!(
+        "virtual_server 127.0.0.1 80 {{\n  real_server 127.0.0.1 {open} {{\n    TCP_CHECK {{\n      connect_timeout 2\n      lvs_half_open\n    }}\n  }}\n  real_server 127.0.0.1 {closed} {{\n    TCP_CHECK {{\n      lvs_half_open\n    }}\n  }}\n}}\n"
+    );
+    let (cfg, _) = lvs_examples::config::parse_str("t.conf", &text).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    let outcomes = ns.enter(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut out = Vec::new();
+            for rs in &cfg.virtual_servers[0].real_servers {
+                let probes = lvs_examples::director::checks::probes(rs, &rs.checks[0]);
+                assert_eq!(probes.len(), 1);
+                assert!(
+                    probes[0].description.starts_with("TCP_CHECK (half-open) "),
+                    "{}",
+                    probes[0].description
+                );
+                let deadline = Instant::now() + Duration::from_secs(2);
+                out.push(probes[0].checker.check(deadline).await);
+            }
+            out
+        })
+    });
+    assert_eq!(
+        outcomes,
+        vec![
+            Outcome::Success(Success::SynAcknowledged),
+            Outcome::Failure(FailReason::Refused)
+        ]
+    );
+    let accepted = listener.accept().map(|_| ()).unwrap_err();
+    assert_eq!(accepted.kind(), std::io::ErrorKind::WouldBlock);
+}

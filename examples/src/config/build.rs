@@ -1429,6 +1429,7 @@ impl Builder<'_> {
             min_reply_length: 0,
             max_reply_length: 255,
         };
+        let mut half_open = false;
         let mut dns_type: Option<DnsQueryType> = None;
         let mut dns_name: Option<String> = None;
         let mut http = HttpCheck {
@@ -1539,6 +1540,7 @@ impl Builder<'_> {
                 }
                 "misc_timeout" => misc.timeout = self.secs(c),
                 "misc_dynamic" => misc.dynamic = true,
+                "lvs_half_open" => half_open = true,
                 "user" => {
                     misc.user = Self::string(c).map(|user| ScriptUser {
                         user,
@@ -1564,6 +1566,7 @@ impl Builder<'_> {
         common.warmup = t.warmup.unwrap_or(common.delay_loop);
         common.alpha = t.alpha.unwrap_or(false);
         let kind = match kw {
+            "TCP_CHECK" if half_open => CheckKind::TcpHalfOpen,
             "TCP_CHECK" => CheckKind::Tcp,
             "UDP_CHECK" => {
                 // Without require_reply, silence counts as success: only an ICMP

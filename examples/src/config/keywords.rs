@@ -343,7 +343,9 @@ macro_rules! common_check {
     };
 }
 
-const TCP_CHECK: &[Kw] = common_check!();
+// `lvs_half_open` is ours, not keepalived's (which would refuse it): a SYN
+// from a raw socket instead of a full connection.
+const TCP_CHECK: &[Kw] = common_check!(kw("lvs_half_open", 0, 0));
 const UDP_CHECK: &[Kw] = common_check!(
     var("payload", 1),
     var("require_reply", 0),

@@ -590,6 +590,9 @@ pub struct CheckCommon {
 pub enum CheckKind {
     /// `TCP_CHECK`: a TCP connect succeeds.
     Tcp,
+    /// `TCP_CHECK` with `lvs_half_open` (an lvs keyword): a SYN is answered
+    /// with a SYN-ACK; no connection is made (needs `CAP_NET_RAW`).
+    TcpHalfOpen,
     /// `UDP_CHECK`: a datagram is not answered by an ICMP error (or is answered).
     Udp(UdpCheck),
     /// `DNS_CHECK`: a query is answered.

@@ -9,6 +9,7 @@ use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
+use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
 use lvs_healthcheck::runner::{AsyncChecker, Blocking, ProbeFuture};
 use lvs_healthcheck::{Checker, FailReason, Outcome, Success, Unreachable};
@@ -174,6 +175,11 @@ pub fn probes(rs: &RealServer, check: &Check) -> Vec<Probe> {
         CheckKind::Tcp => vec![Probe {
             description: format!("TCP_CHECK {dst}"),
             checker: Arc::new(TcpCheck::new(o)),
+            policy: timing(KeepalivedCheck::Tcp, check).policy(),
+        }],
+        CheckKind::TcpHalfOpen => vec![Probe {
+            description: format!("TCP_CHECK (half-open) {dst}"),
+            checker: Arc::new(TcpHalfOpenCheck::new(o)),
             policy: timing(KeepalivedCheck::Tcp, check).policy(),
         }],
         CheckKind::Udp(u) => {

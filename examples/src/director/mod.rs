@@ -21,6 +21,10 @@
 //! configuration has virtual servers, unless `--keep-expire-nodest-conn`
 //! is given or `global_defs` has `lvs_keep_expire_nodest_conn` (a director
 //! keyword keepalived does not know).
+//!
+//! `lvs_half_open` inside a `TCP_CHECK` (another keyword of ours) makes it a
+//! half-open check: a SYN from a raw socket, up on SYN-ACK, no connection
+//! (lvs-healthcheck's `TcpHalfOpenCheck`; the director runs as root).
 
 pub mod checks;
 pub mod daemon;
