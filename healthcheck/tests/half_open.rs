@@ -179,18 +179,34 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
     lvs_testenv::require_program("ip");
     lvs_testenv::require_program("nft");
     let lan = lvs_testenv::Lan::new("hs");
-    let director = lan.add_host("dir", &["172.20.0.81/24", "172.20.0.90/24"]);
-    let www1 = lan.add_host("www", &["172.20.0.85/24"]);
-    let _l = www1.enter(|| TcpListener::bind("172.20.0.85:80").unwrap_or_else(|e| panic!("{e}")));
+    let director = lan.add_host(
+        "dir",
+        &[
+            "172.20.0.81/24",
+            "172.20.0.90/24",
+            "fd00::81/64",
+            "fd00::90/64",
+        ],
+    );
+    let www1 = lan.add_host("www", &["172.20.0.85/24", "fd00::85/64"]);
+    let _l = www1.enter(|| {
+        let bind = |a: &str| TcpListener::bind(a).unwrap_or_else(|e| panic!("{a}: {e}"));
+        (bind("172.20.0.85:80"), bind("[fd00::85]:80"))
+    });
     // The backend counts SYNs to port 80 from each director address.
     www1.run(&["nft", "add", "table", "inet", "t"]);
     www1.run(&[
         "nft", "add", "chain", "inet", "t", "in", "{", "type", "filter", "hook", "input",
         "priority", "0", ";", "}",
     ]);
-    for src in ["172.20.0.81", "172.20.0.90"] {
+    for (family, src) in [
+        ("ip", "172.20.0.81"),
+        ("ip", "172.20.0.90"),
+        ("ip6", "fd00::81"),
+        ("ip6", "fd00::90"),
+    ] {
         www1.run(&[
-            "nft", "add", "rule", "inet", "t", "in", "ip", "saddr", src, "tcp", "flags", "syn",
+            "nft", "add", "rule", "inet", "t", "in", family, "saddr", src, "tcp", "flags", "syn",
             "tcp", "dport", "80", "counter",
         ]);
     }
@@ -230,6 +246,14 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
         }
         out.push(runtime().block_on(AsyncChecker::check(&wrong_dev, soon(500))));
         out.push(Checker::check(&bound, soon(2000)));
+        // IPv6 from a bound source: the kernel sums the checksum over it.
+        let mut bound6 = check("[fd00::85]:80");
+        bound6.connect.bind_addr = Some("fd00::90".parse().unwrap_or_else(|e| panic!("{e}")));
+        let v6 = [
+            Checker::check(&bound6, soon(2000)),
+            runtime().block_on(AsyncChecker::check(&bound6, soon(2000))),
+        ];
+        assert_eq!(v6, [UP, UP]);
         // No route at all: the kernel refuses the SYN itself, and in a batch
         // only that probe fails (the runner sends queued SYNs together).
         out.push(Checker::check(&check("10.99.0.1:80"), soon(2000)));
@@ -258,6 +282,7 @@ fn netns_half_open_survives_its_runtime_and_honours_source_and_device() {
     // The bound checks' SYNs came from the bound address, the others' from
     // the address the route picks.
     assert_eq!((syns_from("172.20.0.81"), syns_from("172.20.0.90")), (4, 2));
+    assert_eq!((syns_from("fd00::81"), syns_from("fd00::90")), (0, 2));
     // connect_timeout caps the wait below the probe deadline (SYNs dropped).
     www1.run(&["ip", "link", "set", "ens18", "down"]);
     let start = Instant::now();
