@@ -1,5 +1,7 @@
 //! The tokio runner (feature `tokio`): drives an [`Engine`] on real time,
-//! runs each probe as a task, and sends the engine's events to a channel.
+//! runs the probes inside its own task (one that cannot finish at its first
+//! poll waits in a set the task polls), and sends the engine's events to a
+//! channel. A checker that panics fails its probe.
 //!
 //! # Deadlines
 //!
