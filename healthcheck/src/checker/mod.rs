@@ -98,21 +98,42 @@ impl ConnectOptions {
             if ty == Type::STREAM {
                 // Pick the source port at connect time, per destination, not at
                 // bind time: otherwise every bound probe holds a port host-wide.
-                let on: libc::c_int = 1;
-                // SAFETY: valid fd, pointer to a c_int of the stated size.
-                unsafe {
-                    libc::setsockopt(
-                        sock.as_raw_fd(),
-                        libc::IPPROTO_IP,
-                        libc::IP_BIND_ADDRESS_NO_PORT,
-                        (&on as *const libc::c_int).cast(),
-                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                    )
-                };
+                let _ = set_option(
+                    &sock,
+                    libc::IPPROTO_IP,
+                    libc::IP_BIND_ADDRESS_NO_PORT,
+                    &(1 as libc::c_int),
+                );
             }
             sock.bind(&SockAddr::from(SocketAddr::new(ip, 0)))?;
         }
         Ok(sock)
+    }
+}
+
+/// Sets socket option `level`/`name` to `value`, a plain-data value of the
+/// type the kernel expects for it (`c_int`, `sock_fprog`, …).
+pub(crate) fn set_option<T>(
+    sock: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: valid fd; the pointer and length describe `value`, alive
+    // during the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

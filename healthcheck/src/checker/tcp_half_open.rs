@@ -41,7 +41,7 @@ use std::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::udp::error_queue_entry;
-use super::{Checker, ConnectOptions, wait_fd};
+use super::{Checker, ConnectOptions, set_option, wait_fd};
 use crate::outcome::{FailReason, Outcome, Success};
 
 /// Sends a SYN and reads the answer; never completes a connection.
@@ -394,10 +394,15 @@ impl RawTcp {
             (libc::SOL_IP, libc::IP_RECVERR)
         } else {
             // The kernel computes the checksum at offset 16 of what we send.
-            set_int(&sock, libc::SOL_IPV6, libc::IPV6_CHECKSUM, 16)?;
+            set_option(
+                &sock,
+                libc::SOL_IPV6,
+                libc::IPV6_CHECKSUM,
+                &(16 as libc::c_int),
+            )?;
             (libc::SOL_IPV6, libc::IPV6_RECVERR)
         };
-        set_int(&sock, level, opt, 1)?;
+        set_option(&sock, level, opt, &(1 as libc::c_int))?;
         // Replies come in bursts as probes do; the default buffer is small.
         let _ = sock.set_recv_buffer_size(1 << 20);
         let prog = port_filter(ipv4, &list);
@@ -405,19 +410,8 @@ impl RawTcp {
             len: prog.len() as u16,
             filter: prog.as_ptr().cast_mut(),
         };
-        // SAFETY: valid fd; `fprog` points at `prog`, alive during the call.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&fprog as *const libc::sock_fprog).cast(),
-                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        // `fprog` points at `prog`, alive during the call.
+        set_option(&sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)?;
         // Whatever arrived before the filter was attached is not ours.
         let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); RECV_LEN];
         while sock.recv(&mut scratch).is_ok() {}
@@ -543,35 +537,21 @@ impl Outgoing {
             control: [0; 8],
             control_len: 0,
         };
-        let (level, ty, data) = match syn.src {
+        o.control_len = match syn.src {
             Some(IpAddr::V4(ip)) => {
                 // SAFETY: in_pktinfo is plain data; all-zero is valid.
                 let mut info: libc::in_pktinfo = unsafe { std::mem::zeroed() };
                 info.ipi_spec_dst.s_addr = u32::from_ne_bytes(ip.octets());
-                (libc::SOL_IP, libc::IP_PKTINFO, as_bytes(&info))
+                put_cmsg(&mut o.control, libc::SOL_IP, libc::IP_PKTINFO, info)
             }
             Some(IpAddr::V6(ip)) => {
                 // SAFETY: in6_pktinfo is plain data; all-zero is valid.
                 let mut info: libc::in6_pktinfo = unsafe { std::mem::zeroed() };
                 info.ipi6_addr.s6_addr = ip.octets();
-                (libc::SOL_IPV6, libc::IPV6_PKTINFO, as_bytes(&info))
+                put_cmsg(&mut o.control, libc::SOL_IPV6, libc::IPV6_PKTINFO, info)
             }
-            None => return o,
+            None => 0,
         };
-        // SAFETY: a header whose control buffer is `o.control` (64 bytes),
-        // which holds one cmsg of CMSG_SPACE(≤ 20) bytes, so CMSG_FIRSTHDR
-        // is non-null and the data fits.
-        unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_control = o.control.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(data.len() as u32) as _;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = level;
-            (*cmsg).cmsg_type = ty;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(data.len() as u32) as _;
-            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(cmsg), data.len());
-            o.control_len = msg.msg_controllen as usize;
-        }
         o
     }
 
@@ -597,37 +577,30 @@ impl AsRawFd for RawTcp {
     }
 }
 
-fn set_int(
-    sock: &Socket,
+/// Writes one control message carrying `value` (a pktinfo struct, at most
+/// 20 bytes) at the start of `control`; returns the `msg_controllen` to give.
+fn put_cmsg<T: Copy>(
+    control: &mut [u64; 8],
     level: libc::c_int,
-    opt: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: valid fd, pointer to a c_int of the stated size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            opt,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// The bytes of a plain-data kernel struct.
-fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
-    // SAFETY: T is a plain C struct (Copy, no padding read as meaningful);
-    // the slice covers exactly its size and lives as long as `value`.
+    ty: libc::c_int,
+    value: T,
+) -> usize {
+    let len = std::mem::size_of::<T>() as u32;
+    // SAFETY: a header whose control buffer is `control` (64 bytes), which
+    // holds one cmsg of CMSG_SPACE(≤ 20) ≤ 40 bytes, so CMSG_FIRSTHDR is
+    // non-null and the data fits; the data may be unaligned for T.
     unsafe {
-        std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+        debug_assert!(msg.msg_controllen as usize <= std::mem::size_of_val(control));
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = level;
+        (*cmsg).cmsg_type = ty;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(len) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<T>(), value);
+        msg.msg_controllen as usize
     }
-    .to_vec()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use socket2::{Protocol, SockAddr, Socket, Type};
 
-use super::{Checker, ConnectOptions, wait_fd};
+use super::{Checker, ConnectOptions, set_option, wait_fd};
 use crate::outcome::{FailReason, Outcome, Success, Unreachable};
 
 // Kernel numbers for the extended error queue (linux/errqueue.h, linux/icmp.h).
@@ -108,20 +108,7 @@ pub(crate) fn connected_socket(opts: &ConnectOptions) -> io::Result<Socket> {
     } else {
         (libc::SOL_IPV6, libc::IPV6_RECVERR)
     };
-    let on: libc::c_int = 1;
-    // SAFETY: valid fd, pointer to a c_int of the stated size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    set_option(&sock, level, name, &(1 as libc::c_int))?;
     sock.connect(&SockAddr::from(dst))?;
     Ok(sock)
 }
