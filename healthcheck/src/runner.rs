@@ -221,6 +221,12 @@ impl TcpCheck {
     }
 }
 
+/// The outcome of a probe whose checker panicked: a checker's bug fails its
+/// probe, not the runner.
+fn panicked() -> Outcome {
+    Outcome::Failure(FailReason::Io("the checker panicked".into()))
+}
+
 /// A probe that did not finish at its first poll, with its cancel timer.
 type Running = Pin<Box<dyn Future<Output = (crate::engine::ProbeId, Outcome)> + Send>>;
 
@@ -768,9 +774,7 @@ impl Runner {
         mut commands: mpsc::UnboundedReceiver<Command>,
     ) {
         // Probes that did not finish at once, polled by this task itself: a
-        // task per probe cost a spawn, a scheduling round and a join each,
-        // and answers arriving together (a batch of half-open replies) then
-        // queued hundreds of tasks ahead of this loop.
+        // task per probe cost a spawn, a scheduling round and a join each.
         let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
         let mut commands_open = true;
         loop {
@@ -797,11 +801,16 @@ impl Runner {
                 // future must wake the waker of its latest poll, so queueing
                 // it afterwards loses nothing.
                 let mut cx = Context::from_waker(Waker::noop());
-                match probe.as_mut().poll(&mut cx) {
-                    Poll::Ready(outcome) => {
+                let first =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| probe.as_mut().poll(&mut cx)));
+                match first {
+                    Ok(Poll::Ready(outcome)) => {
                         self.engine.handle_result(now, id, outcome);
                     }
-                    Poll::Pending => {
+                    Err(_) => {
+                        self.engine.handle_result(now, id, panicked());
+                    }
+                    Ok(Poll::Pending) => {
                         running.push(Box::pin(async move {
                             // Not at the deadline itself: the checker's own
                             // verdict at its deadline (silence accepted, its
@@ -810,10 +819,7 @@ impl Runner {
                             let outcome = match AssertUnwindSafe(guarded).catch_unwind().await {
                                 Ok(Ok(outcome)) => outcome,
                                 Ok(Err(_)) => Outcome::Failure(FailReason::Timeout),
-                                // A checker's bug fails its probe, not the runner.
-                                Err(_) => {
-                                    Outcome::Failure(FailReason::Io("the checker panicked".into()))
-                                }
+                                Err(_) => panicked(),
                             };
                             (id, outcome)
                         }));

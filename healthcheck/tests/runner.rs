@@ -301,6 +301,20 @@ async fn async_http_and_exec() {
 #[derive(Debug)]
 struct PanicsLater;
 
+/// A probe that panics at its first poll.
+#[derive(Debug)]
+struct PanicsAtOnce;
+
+impl AsyncChecker for PanicsAtOnce {
+    fn identity(&self) -> String {
+        "panics at once".into()
+    }
+
+    fn check(&self, _deadline: std::time::Instant) -> lvs_healthcheck::runner::ProbeFuture<'_> {
+        Box::pin(async { panic!("a checker bug") })
+    }
+}
+
 impl AsyncChecker for PanicsLater {
     fn identity(&self) -> String {
         "panics later".into()
@@ -331,18 +345,22 @@ async fn a_panicking_checker_fails_its_probe_and_the_runner_goes_on() {
             fast_policy(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
+    let at_once = runner
+        .add(ServiceId(3), Arc::new(PanicsAtOnce), fast_policy())
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut handle = runner.spawn();
     let mut seen = [
         next_transition(&mut handle.events).await,
         next_transition(&mut handle.events).await,
+        next_transition(&mut handle.events).await,
     ];
     seen.sort_by_key(|t| t.member);
+    let panicked = Some(FailReason::Io("the checker panicked".into()));
     assert_eq!((seen[0].member, seen[0].to), (bad, Health::Down));
-    assert_eq!(
-        seen[0].reason,
-        Some(FailReason::Io("the checker panicked".into()))
-    );
+    assert_eq!(seen[0].reason, panicked);
     assert_eq!((seen[1].member, seen[1].to), (good, Health::Up));
+    assert_eq!((seen[2].member, seen[2].to), (at_once, Health::Down));
+    assert_eq!(seen[2].reason, panicked);
     // Still probing both a while later.
     let before = handle.stats.probes();
     tokio::time::sleep(Duration::from_millis(300)).await;
