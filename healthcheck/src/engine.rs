@@ -451,7 +451,7 @@ impl<K: Clone + Eq + Hash> Engine<K> {
     /// `(at, token, slot, kind)` would.
     fn next_timer(&mut self) -> Option<(Timer, TimerSource)> {
         while let Some(&Reverse((_, token, slot, kind))) = self.timers.peek() {
-            if self.timer_live(token, slot, kind) {
+            if timer_live(&self.probes, token, slot, kind) {
                 break;
             }
             self.timers.pop();
@@ -525,10 +525,6 @@ impl<K: Clone + Eq + Hash> Engine<K> {
             let i = q.partition_point(|&(t, ..)| t <= at);
             q.insert(i, (at, token, slot));
         }
-    }
-
-    fn timer_live(&self, token: u64, slot: u32, kind: TimerKind) -> bool {
-        timer_live(&self.probes, token, slot, kind)
     }
 
     /// Processes every timer due at or before `now`: due probes join the
