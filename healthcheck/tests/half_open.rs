@@ -1,5 +1,6 @@
 //! Half-open TCP checks against real listeners in network namespaces (raw
 //! sockets need root): blocking and on the tokio runner, IPv4 and IPv6.
+#![cfg(feature = "tokio")]
 
 mod common;
 
@@ -84,7 +85,7 @@ fn netns_half_open_tells_listening_closed_dropped_and_unreachable_apart() {
                 .collect();
             let deadline = soon(1000);
             let probes = checks.iter().map(|c| AsyncChecker::check(c, deadline));
-            futures_join(probes.collect()).await
+            futures_util::future::join_all(probes).await
         })
     });
     for (i, got) in outcomes.iter().take(200).enumerate() {
@@ -143,33 +144,6 @@ fn netns_half_open_tells_listening_closed_dropped_and_unreachable_apart() {
         "{:?}",
         start.elapsed()
     );
-}
-
-/// Polls every future to completion on this task, in order of the results.
-async fn futures_join(probes: Vec<lvs_healthcheck::runner::ProbeFuture<'_>>) -> Vec<Outcome> {
-    let mut probes: Vec<Option<_>> = probes.into_iter().map(Some).collect();
-    let mut results: Vec<Option<Outcome>> = vec![None; probes.len()];
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, result) in probes.iter_mut().zip(results.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(o) => {
-                        *result = Some(o);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().flatten().collect()
 }
 
 #[test]
