@@ -632,6 +632,11 @@ fn runner_phase(
         handle.task.abort();
         (s0.unwrap_or(s1), s1, probes, lateness, ups, downs)
     });
+    let flavour = if env_flag("LVS_HC_BENCH_MT") {
+        "multi-thread"
+    } else {
+        "current-thread"
+    };
     let (name, what) = match probe {
         Probe::Null => (
             "engine",
@@ -640,24 +645,14 @@ fn runner_phase(
         Probe::HalfOpen => (
             "halfopen",
             format!(
-                "{rate} distinct half-open TCP checks (SYN, SYN-ACK, kernel RST), interval 1 s, tokio {}",
-                if env_flag("LVS_HC_BENCH_MT") {
-                    "multi-thread"
-                } else {
-                    "current-thread"
-                }
+                "{rate} distinct half-open TCP checks (SYN, SYN-ACK, kernel RST), interval 1 s, tokio {flavour}"
             ),
         ),
         Probe::Connect => (
             "runner",
             format!(
-                "{rate} distinct TCP checks, interval 1 s, close = {}, tokio {}",
+                "{rate} distinct TCP checks, interval 1 s, close = {}, tokio {flavour}",
                 if reset { "RST" } else { "FIN" },
-                if env_flag("LVS_HC_BENCH_MT") {
-                    "multi-thread"
-                } else {
-                    "current-thread"
-                }
             ),
         ),
     };
