@@ -1,0 +1,153 @@
+//! What the core asks its driver to do, and the ids it names things by.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use lvs_healthcheck::FailReason;
+use lvs_ipvs::{Op, ServiceKey};
+use lvs_vrrp::{Reason, State, Transmit};
+
+use crate::config::{Probe, Script, Vip};
+
+/// A running VRRP instance. A restarted instance (changed on reload) gets
+/// a new id, so a packet read for the old one is never fed to the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(pub u32);
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "instance#{}", self.0)
+    }
+}
+
+/// One probe of one real server, named by the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbeKey(pub u64);
+
+impl fmt::Display for ProbeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "probe#{}", self.0)
+    }
+}
+
+/// Output of the core, drained with [`Director::poll_command`](crate::Director::poll_command)
+/// and carried out in order.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Open the VRRP sockets of a new instance (before its first advert).
+    OpenInstance {
+        /// The instance.
+        instance: InstanceId,
+        /// Its name.
+        name: String,
+        /// Its interface.
+        interface: String,
+        /// The router it runs (group, unicast peers, family).
+        router: lvs_vrrp::Config,
+    },
+    /// Close the sockets of an instance that stopped.
+    CloseInstance {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// Send an advertisement on the instance's socket.
+    SendAdvert {
+        /// The instance.
+        instance: InstanceId,
+        /// The advert.
+        transmit: Transmit,
+    },
+    /// Configure a VIP (its `interface` is always set).
+    AddVip {
+        /// The instance.
+        instance: InstanceId,
+        /// The address and where it lives.
+        vip: Vip,
+    },
+    /// Remove a VIP (its `interface` is always set).
+    RemoveVip {
+        /// The instance.
+        instance: InstanceId,
+        /// The address and where it lives.
+        vip: Vip,
+    },
+    /// Send one burst of gratuitous ARPs / unsolicited NAs for an address.
+    Announce {
+        /// The interface.
+        interface: String,
+        /// The address.
+        addr: IpAddr,
+        /// Packets in the burst.
+        count: u32,
+        /// Gap between them.
+        interval: Duration,
+        /// Source MAC when the virtual MAC is in use.
+        mac: Option<[u8; 6]>,
+    },
+    /// Stop announcing an address (cancel a burst in progress).
+    Withdraw {
+        /// The interface.
+        interface: String,
+        /// The address.
+        addr: IpAddr,
+    },
+    /// Run a program (notify scripts), without a shell and without waiting.
+    RunScript {
+        /// The program.
+        script: Script,
+        /// Arguments appended to its own.
+        args: Vec<String>,
+    },
+    /// Start checking a real server with this probe.
+    AddProbe {
+        /// The core's name for it; results come back with it.
+        probe: ProbeKey,
+        /// The virtual server.
+        service: ServiceKey,
+        /// The real server.
+        real_server: SocketAddr,
+        /// What to run and when.
+        spec: Probe,
+    },
+    /// Stop a probe.
+    RemoveProbe {
+        /// The probe.
+        probe: ProbeKey,
+    },
+    /// Change IPVS: a minimal delta, in order. Report the outcome with
+    /// [`Director::handle_ipvs_result`](crate::Director::handle_ipvs_result).
+    Ipvs(Vec<Op>),
+    /// Make the kernel's whole table equal to this one (the safety net:
+    /// at start, periodically, and after a failed write). Report the
+    /// outcome with [`Director::handle_ipvs_result`](crate::Director::handle_ipvs_result).
+    IpvsReconcile(Vec<lvs_ipvs::VirtualServer>),
+    /// An instance changed state (for logs and embedders; nothing to do).
+    Transition {
+        /// The instance.
+        instance: InstanceId,
+        /// Its name.
+        name: String,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+        /// Its priority now.
+        priority: u8,
+    },
+    /// A real server went up or down (for logs and embedders; the IPVS
+    /// change is its own command).
+    RealServerChanged {
+        /// The virtual server.
+        service: ServiceKey,
+        /// The real server.
+        real_server: SocketAddr,
+        /// Whether it is up now.
+        up: bool,
+        /// Why it went down.
+        reason: Option<FailReason>,
+    },
+}

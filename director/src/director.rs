@@ -1,0 +1,853 @@
+//! The sans-IO director: VRRP routers, VIPs, real-server health and the
+//! IPVS table kept in step, with time and I/O left to the caller.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use lvs_healthcheck::FailReason;
+use lvs_ipvs::{Op, ServiceKey, SyncState};
+use lvs_vrrp::{Action, DropReason, FaultReason, Reason, RecvMeta, Router, State};
+use tracing::{debug, info, warn};
+
+use crate::command::{Command, InstanceId, ProbeKey};
+use crate::config::{
+    ConfigError, DirectorConfig, Probe, RealServer, Vip, VirtualServer, VrrpInstance,
+};
+use crate::status::{InstanceStatus, ProbeStatus, RealServerStatus, ServiceStatus, Status};
+use crate::table::{self, Health};
+
+/// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
+const RETRY_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between retries of a failed IPVS write.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What a probe reported (the driver translates its checker's events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckEvent {
+    /// The probe's verdict on pool membership changed.
+    Pool {
+        /// In the pool (up) or not.
+        in_pool: bool,
+        /// The failure that took it out, if any.
+        reason: Option<FailReason>,
+    },
+    /// A dynamic check asked for a weight.
+    Weight(u32),
+}
+
+/// What changed in a reload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReloadSummary {
+    /// Instances started (new or changed).
+    pub instances_started: usize,
+    /// Instances stopped (removed or changed).
+    pub instances_stopped: usize,
+    /// Instances updated in place, their router untouched.
+    pub instances_updated: usize,
+    /// Virtual servers added, removed or changed.
+    pub virtual_servers_changed: usize,
+    /// IPVS operations sent for the change.
+    pub ipvs_ops: usize,
+}
+
+impl ReloadSummary {
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self == ReloadSummary::default()
+    }
+}
+
+struct Instance {
+    id: InstanceId,
+    cfg: VrrpInstance,
+    router: Router,
+    /// `Some(up)` once the link state is known.
+    link_up: Option<bool>,
+    tracks: HashMap<String, bool>,
+    last_reason: Option<Reason>,
+}
+
+struct ProbeState {
+    key: ProbeKey,
+    up: bool,
+    last_failure: Option<FailReason>,
+    weight: Option<u32>,
+}
+
+struct Service {
+    cfg: VirtualServer,
+    /// Per real server (same order as `cfg.real_servers`), its probes.
+    probes: Vec<Vec<ProbeState>>,
+    /// What the kernel was last asked to hold for this service.
+    applied: lvs_ipvs::VirtualServer,
+}
+
+impl Service {
+    fn health(&self) -> Vec<Health> {
+        self.probes
+            .iter()
+            .map(|ps| Health {
+                up: ps.iter().all(|p| p.up),
+                dynamic_weight: ps.iter().rev().find_map(|p| p.weight),
+            })
+            .collect()
+    }
+}
+
+/// The composed load balancer, sans IO.
+///
+/// See the [crate docs](crate) for the driving contract.
+pub struct Director {
+    config: DirectorConfig,
+    instances: Vec<Instance>,
+    services: BTreeMap<ServiceKey, Service>,
+    /// Where each probe's state lives: service, real server index, probe index.
+    probe_index: HashMap<ProbeKey, (ServiceKey, usize, usize)>,
+    next_instance: u32,
+    next_probe: u64,
+    commands: VecDeque<Command>,
+    reconcile_at: Instant,
+    retry: Option<Duration>,
+    sync_running: Option<SyncState>,
+    stopped: bool,
+}
+
+impl Director {
+    /// Validates `config` and starts: probes added, the whole IPVS table
+    /// reconciled (an existing table is adopted), leftover VIPs of
+    /// instances that do not start as Master removed, routers started.
+    ///
+    /// Every instance whose [`source`](VrrpInstance::source) is
+    /// [`Interface`](crate::SourceAddress::Interface) must have its
+    /// `router.primary_address` filled in already.
+    pub fn new(now: Instant, config: DirectorConfig) -> Result<Director, ConfigError> {
+        config.validate()?;
+        let mut d = Director {
+            config: config.clone(),
+            instances: Vec::new(),
+            services: BTreeMap::new(),
+            probe_index: HashMap::new(),
+            next_instance: 0,
+            next_probe: 0,
+            commands: VecDeque::new(),
+            reconcile_at: now + config.reconcile_period(),
+            retry: None,
+            sync_running: None,
+            stopped: false,
+        };
+        // Routers first, so a refused router changes nothing.
+        let routers = config
+            .instances
+            .iter()
+            .map(|i| new_router(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        for vs in &config.virtual_servers {
+            let svc = d.new_service(vs.clone(), None);
+            d.services.insert(vs.service.key, svc);
+        }
+        d.reindex();
+        if !d.services.is_empty() {
+            d.commands.push_back(Command::IpvsReconcile(d.full_table()));
+        }
+        for (cfg, router) in config.instances.iter().zip(routers) {
+            if !cfg.router.start_as_master {
+                // A previous run killed without cleaning up may have left them.
+                for vip in &cfg.vips {
+                    d.commands.push_back(Command::RemoveVip {
+                        instance: InstanceId(d.next_instance),
+                        vip: placed(cfg, vip),
+                    });
+                }
+            }
+            d.start_instance(now, cfg.clone(), router);
+        }
+        Ok(d)
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> &DirectorConfig {
+        &self.config
+    }
+
+    /// The next command to carry out, in order.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let routers = self
+            .instances
+            .iter()
+            .filter_map(|i| i.router.poll_timeout());
+        let ipvs = (!self.stopped && !self.services.is_empty()).then_some(self.reconcile_at);
+        routers.chain(ipvs).min()
+    }
+
+    /// Runs every timer due at `now`: VRRP timers, the periodic or retried
+    /// full IPVS reconcile.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.instances.len() {
+            if self.instances[i]
+                .router
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
+                self.instances[i].router.handle_timeout(now);
+                self.drain_router(i);
+            }
+        }
+        if !self.stopped && !self.services.is_empty() && now >= self.reconcile_at {
+            self.commands
+                .push_back(Command::IpvsReconcile(self.full_table()));
+            self.reconcile_at = now + self.retry.unwrap_or(self.config.reconcile_period());
+        }
+    }
+
+    /// Feeds a VRRP packet (IP payload) received for `instance` at `now`.
+    pub fn handle_vrrp(
+        &mut self,
+        now: Instant,
+        instance: InstanceId,
+        meta: &RecvMeta,
+        payload: &[u8],
+    ) -> Result<(), DropReason> {
+        let Some(i) = self.instances.iter().position(|x| x.id == instance) else {
+            // A packet read for an instance that has since stopped.
+            return Ok(());
+        };
+        let r = self.instances[i].router.handle_packet(now, meta, payload);
+        self.drain_router(i);
+        r
+    }
+
+    /// Tells the link state of `interface` (administratively up and with
+    /// carrier). The instance on it faults when it goes down (unless it does
+    /// not track its link); instances tracking it change priority or fault.
+    pub fn handle_link(&mut self, now: Instant, interface: &str, up: bool) {
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            if inst.cfg.track_link && inst.cfg.interface == interface && inst.link_up != Some(up) {
+                // The first report only matters when it is "down".
+                if inst.link_up.is_some() || !up {
+                    info!(instance = %inst.cfg.name, %interface, up, "interface link changed");
+                    inst.router.set_fault(now, FaultReason::LinkDown, !up);
+                }
+                inst.link_up = Some(up);
+            }
+            for t in inst
+                .cfg
+                .track_interfaces
+                .iter()
+                .filter(|t| t.interface == interface)
+            {
+                let name = t.track_name();
+                let state = up != t.reverse;
+                if inst.tracks.get(&name) != Some(&state) {
+                    if let Err(e) = inst.router.set_track(now, &name, state) {
+                        warn!(error = %e, "tracked interface");
+                    }
+                    inst.tracks.insert(name, state);
+                }
+            }
+            self.drain_router(i);
+        }
+    }
+
+    /// Feeds a probe's verdict. A change of the real server's health becomes
+    /// one IPVS delta for its service (usually one operation).
+    pub fn handle_check(&mut self, _now: Instant, probe: ProbeKey, event: CheckEvent) {
+        let Some(&(key, rs, p)) = self.probe_index.get(&probe) else {
+            return; // a probe removed by a reload
+        };
+        let Some(svc) = self.services.get_mut(&key) else {
+            return;
+        };
+        let before = svc.health()[rs];
+        let state = &mut svc.probes[rs][p];
+        match event {
+            CheckEvent::Pool { in_pool, reason } => {
+                state.up = in_pool;
+                if reason.is_some() {
+                    state.last_failure = reason;
+                }
+            }
+            CheckEvent::Weight(w) => state.weight = Some(w),
+        }
+        let after = svc.health()[rs];
+        if before == after {
+            return;
+        }
+        let cfg = &svc.cfg.real_servers[rs];
+        let addr = cfg.destination.addr;
+        if before.up != after.up {
+            let reason = if after.up {
+                None
+            } else {
+                svc.probes[rs]
+                    .iter()
+                    .find(|p| !p.up)
+                    .and_then(|p| p.last_failure.clone())
+            };
+            let script = if after.up {
+                &cfg.notify_up
+            } else {
+                &cfg.notify_down
+            };
+            if let Some(s) = script {
+                self.commands.push_back(Command::RunScript {
+                    script: s.clone(),
+                    args: Vec::new(),
+                });
+            }
+            self.commands.push_back(Command::RealServerChanged {
+                service: key,
+                real_server: addr,
+                up: after.up,
+                reason,
+            });
+        }
+        self.update_service(&key);
+    }
+
+    /// Reports how the last [`Command::Ipvs`] or [`Command::IpvsReconcile`]
+    /// went. A failure schedules a full reconcile, retried with backoff
+    /// (1 s doubling to 30 s) until one succeeds.
+    pub fn handle_ipvs_result(&mut self, now: Instant, ok: bool) {
+        if ok {
+            if self.retry.take().is_some() {
+                info!("IPVS table repaired");
+                self.reconcile_at = now + self.config.reconcile_period();
+            }
+            return;
+        }
+        let next = self.retry.map_or(RETRY_MIN, |r| (r * 2).min(RETRY_MAX));
+        self.retry = Some(next);
+        self.reconcile_at = self.reconcile_at.min(now + next);
+        warn!(
+            retry_in_ms = next.as_millis() as u64,
+            "IPVS write failed: full reconcile scheduled"
+        );
+    }
+
+    /// Replaces the configuration without stopping timers: instances whose
+    /// router is unchanged keep running (their adverts keep their
+    /// schedule), changed ones restart, removed ones resign; only the
+    /// probes and IPVS entries of what changed are touched. A configuration
+    /// that does not validate changes nothing.
+    pub fn apply_config(
+        &mut self,
+        now: Instant,
+        new: DirectorConfig,
+    ) -> Result<ReloadSummary, ConfigError> {
+        new.validate()?;
+        let mut summary = ReloadSummary::default();
+        // Routers of new or changed instances first: a refusal changes nothing.
+        let mut starting = Vec::new();
+        for cfg in &new.instances {
+            let running = self.instances.iter().find(|i| i.cfg.name == cfg.name);
+            match running {
+                Some(r) if same_router(&r.cfg, cfg) => {}
+                _ => starting.push((cfg.clone(), new_router(cfg)?)),
+            }
+        }
+        // Stop removed and changed instances.
+        let mut i = 0;
+        while i < self.instances.len() {
+            let name = self.instances[i].cfg.name.clone();
+            match new.instance(&name) {
+                Some(cfg) if same_router(&self.instances[i].cfg, cfg) => {
+                    if self.instances[i].cfg != *cfg {
+                        self.instances[i].cfg = cfg.clone();
+                        summary.instances_updated += 1;
+                    }
+                    i += 1;
+                }
+                _ => {
+                    self.stop_instance(now, i);
+                    summary.instances_stopped += 1;
+                }
+            }
+        }
+        for (cfg, router) in starting {
+            self.start_instance(now, cfg, router);
+            summary.instances_started += 1;
+        }
+        // Virtual servers.
+        let before = self.commands.len();
+        let old_keys: Vec<ServiceKey> = self.services.keys().copied().collect();
+        for key in old_keys {
+            if new.virtual_server(&key).is_none()
+                && let Some(svc) = self.services.remove(&key)
+            {
+                for p in svc.probes.iter().flatten() {
+                    self.commands
+                        .push_back(Command::RemoveProbe { probe: p.key });
+                }
+                let ops = table::delta(Some(&svc.applied), None);
+                self.push_ipvs(ops);
+                summary.virtual_servers_changed += 1;
+            }
+        }
+        for vs in &new.virtual_servers {
+            let key = vs.service.key;
+            match self.services.remove(&key) {
+                None => {
+                    let svc = self.new_service(vs.clone(), None);
+                    let ops = table::delta(None, Some(&svc.applied));
+                    self.services.insert(key, svc);
+                    self.push_ipvs(ops);
+                    summary.virtual_servers_changed += 1;
+                }
+                Some(old) if old.cfg == *vs => {
+                    self.services.insert(key, old);
+                }
+                Some(old) => {
+                    let svc = self.new_service(vs.clone(), Some(old));
+                    self.services.insert(key, svc);
+                    self.update_service(&key);
+                    summary.virtual_servers_changed += 1;
+                }
+            }
+        }
+        summary.ipvs_ops = self
+            .commands
+            .iter()
+            .skip(before)
+            .map(|c| match c {
+                Command::Ipvs(ops) => ops.len(),
+                _ => 0,
+            })
+            .sum();
+        self.reindex();
+        if self.sync_changed(&new) {
+            self.stop_sync();
+            self.config.sync_daemon = new.sync_daemon.clone();
+            if let Some(state) = self.sync_instance_state() {
+                self.sync_follow(state);
+            }
+        }
+        self.config = new;
+        Ok(summary)
+    }
+
+    /// Resigns every instance (priority-0 adverts), removes every VIP,
+    /// stops the sync daemon and the probes. The IPVS table stays for the
+    /// next start to adopt.
+    pub fn shutdown(&mut self, now: Instant) {
+        while !self.instances.is_empty() {
+            self.stop_instance(now, 0);
+        }
+        self.stop_sync();
+        for svc in self.services.values() {
+            for p in svc.probes.iter().flatten() {
+                self.commands
+                    .push_back(Command::RemoveProbe { probe: p.key });
+            }
+        }
+        self.stopped = true;
+    }
+
+    /// The state of every instance and real server, from the core's own
+    /// records (no kernel read).
+    pub fn status(&self) -> Status {
+        let instances = self
+            .instances
+            .iter()
+            .map(|i| InstanceStatus {
+                name: i.cfg.name.clone(),
+                interface: i.cfg.interface.clone(),
+                vrid: i.cfg.router.vrid,
+                state: i.router.state(),
+                priority: i.cfg.router.priority,
+                effective_priority: i.router.effective_priority(),
+                master: i.router.master(),
+                vips: i.cfg.vips.iter().map(|v| (v.addr, v.prefix_len)).collect(),
+                last_reason: i.last_reason.clone(),
+            })
+            .collect();
+        let services = self
+            .services
+            .values()
+            .map(|svc| {
+                let health = svc.health();
+                ServiceStatus {
+                    key: svc.cfg.service.key,
+                    real_servers: svc
+                        .cfg
+                        .real_servers
+                        .iter()
+                        .zip(&svc.probes)
+                        .zip(health)
+                        .map(|((rs, ps), h)| RealServerStatus {
+                            addr: rs.destination.addr,
+                            up: h.up,
+                            weight: svc
+                                .applied
+                                .destinations
+                                .iter()
+                                .find(|d| d.addr == rs.destination.addr)
+                                .map(|d| d.weight),
+                            probes: ps
+                                .iter()
+                                .zip(&rs.probes)
+                                .map(|(p, spec)| ProbeStatus {
+                                    description: spec.description.clone(),
+                                    up: p.up,
+                                    last_failure: p.last_failure.clone(),
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                    destinations: svc.applied.destinations.clone(),
+                }
+            })
+            .collect();
+        Status {
+            name: self.config.name.clone(),
+            instances,
+            services,
+            ipvs_retrying: self.retry.is_some(),
+        }
+    }
+
+    /// The state of the instance named `name`.
+    pub fn instance_state(&self, name: &str) -> Option<State> {
+        self.instances
+            .iter()
+            .find(|i| i.cfg.name == name)
+            .map(|i| i.router.state())
+    }
+
+    /// The id the instance named `name` runs under now.
+    pub fn instance_id(&self, name: &str) -> Option<InstanceId> {
+        self.instances
+            .iter()
+            .find(|i| i.cfg.name == name)
+            .map(|i| i.id)
+    }
+
+    /// The whole desired IPVS table, in configuration order of the keys.
+    pub fn desired_table(&self) -> Vec<lvs_ipvs::VirtualServer> {
+        self.full_table()
+    }
+
+    // ---- internals ----
+
+    fn full_table(&self) -> Vec<lvs_ipvs::VirtualServer> {
+        self.services.values().map(|s| s.applied.clone()).collect()
+    }
+
+    fn push_ipvs(&mut self, ops: Vec<Op>) {
+        if !ops.is_empty() {
+            self.commands.push_back(Command::Ipvs(ops));
+        }
+    }
+
+    /// Recomputes one service's entry and sends the delta.
+    fn update_service(&mut self, key: &ServiceKey) {
+        let Some(svc) = self.services.get_mut(key) else {
+            return;
+        };
+        let want = table::desired(&svc.cfg, &svc.health());
+        let ops = table::delta(Some(&svc.applied), Some(&want));
+        svc.applied = want;
+        self.push_ipvs(ops);
+    }
+
+    /// A service's state; probes of real servers that are unchanged in
+    /// `old` keep their keys and health, the rest are added / removed.
+    fn new_service(&mut self, cfg: VirtualServer, old: Option<Service>) -> Service {
+        let key = cfg.service.key;
+        let mut old_probes: HashMap<SocketAddr, (RealServer, Vec<ProbeState>)> = HashMap::new();
+        let mut applied = None;
+        if let Some(old) = old {
+            applied = Some(old.applied);
+            for (rs, ps) in old.cfg.real_servers.into_iter().zip(old.probes) {
+                old_probes.insert(rs.destination.addr, (rs, ps));
+            }
+        }
+        let mut probes = Vec::with_capacity(cfg.real_servers.len());
+        for rs in &cfg.real_servers {
+            match old_probes.remove(&rs.destination.addr) {
+                Some((old_rs, ps)) if old_rs.probes == rs.probes => probes.push(ps),
+                other => {
+                    if let Some((_, ps)) = other {
+                        self.remove_probes(&ps);
+                    }
+                    probes.push(self.add_probes(key, rs));
+                }
+            }
+        }
+        for (_, (_, ps)) in old_probes {
+            self.remove_probes(&ps);
+        }
+        let mut svc = Service {
+            cfg,
+            probes,
+            applied: lvs_ipvs::VirtualServer {
+                service: lvs_ipvs::Service::new(key, lvs_ipvs::Scheduler::RoundRobin),
+                destinations: Vec::new(),
+            },
+        };
+        svc.applied = applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health()));
+        svc
+    }
+
+    fn add_probes(&mut self, service: ServiceKey, rs: &RealServer) -> Vec<ProbeState> {
+        rs.probes
+            .iter()
+            .map(|spec: &Probe| {
+                let key = ProbeKey(self.next_probe);
+                self.next_probe += 1;
+                self.commands.push_back(Command::AddProbe {
+                    probe: key,
+                    service,
+                    real_server: rs.destination.addr,
+                    spec: spec.clone(),
+                });
+                ProbeState {
+                    key,
+                    up: spec.policy.initial == lvs_healthcheck::InitialState::Up,
+                    last_failure: None,
+                    weight: None,
+                }
+            })
+            .collect()
+    }
+
+    fn remove_probes(&mut self, ps: &[ProbeState]) {
+        for p in ps {
+            self.commands
+                .push_back(Command::RemoveProbe { probe: p.key });
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.probe_index.clear();
+        for (key, svc) in &self.services {
+            for (r, ps) in svc.probes.iter().enumerate() {
+                for (p, st) in ps.iter().enumerate() {
+                    self.probe_index.insert(st.key, (*key, r, p));
+                }
+            }
+        }
+    }
+
+    fn start_instance(&mut self, now: Instant, cfg: VrrpInstance, mut router: Router) {
+        let id = InstanceId(self.next_instance);
+        self.next_instance += 1;
+        self.commands.push_back(Command::OpenInstance {
+            instance: id,
+            name: cfg.name.clone(),
+            interface: cfg.interface.clone(),
+            router: router.config().clone(),
+        });
+        router.start(now);
+        info!(instance = %cfg.name, vrid = cfg.router.vrid, priority = cfg.router.priority,
+              interface = %cfg.interface, "VRRP instance started");
+        self.instances.push(Instance {
+            id,
+            cfg,
+            router,
+            link_up: None,
+            tracks: HashMap::new(),
+            last_reason: None,
+        });
+        let i = self.instances.len() - 1;
+        self.drain_router(i);
+    }
+
+    fn stop_instance(&mut self, now: Instant, i: usize) {
+        self.instances[i].router.shutdown(now);
+        self.drain_router(i);
+        let inst = self.instances.remove(i);
+        // Whatever state it was in, none of its VIPs stays behind.
+        for vip in &inst.cfg.vips {
+            self.commands.push_back(Command::RemoveVip {
+                instance: inst.id,
+                vip: placed(&inst.cfg, vip),
+            });
+        }
+        self.commands
+            .push_back(Command::CloseInstance { instance: inst.id });
+    }
+
+    fn drain_router(&mut self, i: usize) {
+        while let Some(action) = self.instances[i].router.poll_action() {
+            let inst = &self.instances[i];
+            let id = inst.id;
+            match action {
+                Action::Transmit(transmit) => {
+                    self.commands.push_back(Command::SendAdvert {
+                        instance: id,
+                        transmit,
+                    });
+                }
+                Action::AddAddresses { .. } => {
+                    for vip in &inst.cfg.vips {
+                        self.commands.push_back(Command::AddVip {
+                            instance: id,
+                            vip: placed(&inst.cfg, vip),
+                        });
+                    }
+                }
+                Action::RemoveAddresses { .. } => {
+                    for vip in &inst.cfg.vips {
+                        let v = placed(&inst.cfg, vip);
+                        self.commands.push_back(Command::Withdraw {
+                            interface: v.interface.clone().unwrap_or_default(),
+                            addr: v.addr,
+                        });
+                        self.commands.push_back(Command::RemoveVip {
+                            instance: id,
+                            vip: v,
+                        });
+                    }
+                }
+                Action::Announce(a) => {
+                    // The router names the advertised VIPs; the excluded ones go too.
+                    for vip in inst
+                        .cfg
+                        .vips
+                        .iter()
+                        .filter(|v| !v.advertised || a.addresses.contains(&v.addr))
+                    {
+                        self.commands.push_back(Command::Announce {
+                            interface: inst.cfg.vip_interface(vip).to_string(),
+                            addr: vip.addr,
+                            count: a.count,
+                            interval: a.interval,
+                            mac: a.mac,
+                        });
+                    }
+                }
+                Action::StateChanged { from, to, reason } => {
+                    let priority = inst.router.effective_priority();
+                    let name = inst.cfg.name.clone();
+                    let notify = inst.cfg.notify.clone();
+                    self.instances[i].last_reason = Some(reason.clone());
+                    self.commands.push_back(Command::Transition {
+                        instance: id,
+                        name: name.clone(),
+                        from,
+                        to,
+                        reason,
+                        priority,
+                    });
+                    let (script, word) = match to {
+                        State::Master => (&notify.master, "MASTER"),
+                        State::Backup => (&notify.backup, "BACKUP"),
+                        State::Fault => (&notify.fault, "FAULT"),
+                        State::Initialize => (&notify.stop, "STOP"),
+                    };
+                    if let Some(s) = script {
+                        self.commands.push_back(Command::RunScript {
+                            script: s.clone(),
+                            args: Vec::new(),
+                        });
+                    }
+                    if let Some(s) = &notify.any {
+                        self.commands.push_back(Command::RunScript {
+                            script: s.clone(),
+                            args: vec![
+                                "INSTANCE".into(),
+                                name.clone(),
+                                word.into(),
+                                priority.to_string(),
+                            ],
+                        });
+                    }
+                    if self
+                        .config
+                        .sync_daemon
+                        .as_ref()
+                        .is_some_and(|s| s.instance == name)
+                    {
+                        self.sync_follow(to);
+                    }
+                }
+                Action::AddressMismatch { from } => {
+                    warn!(instance = %inst.cfg.name, %from, "advert with a different address list");
+                }
+                other => debug!(action = ?other, "VRRP action without a command"),
+            }
+        }
+    }
+
+    fn sync_changed(&self, new: &DirectorConfig) -> bool {
+        self.config.sync_daemon != new.sync_daemon
+    }
+
+    fn sync_instance_state(&self) -> Option<State> {
+        let sd = self.config.sync_daemon.as_ref()?;
+        self.instance_state(&sd.instance)
+    }
+
+    /// The sync daemon runs as master while its instance is Master, as
+    /// backup otherwise (keepalived's behaviour).
+    fn sync_follow(&mut self, to: State) {
+        let Some(sd) = self.config.sync_daemon.clone() else {
+            return;
+        };
+        let want = match to {
+            State::Master => SyncState::Master,
+            State::Backup | State::Fault => SyncState::Backup,
+            State::Initialize => return,
+        };
+        if self.sync_running == Some(want) {
+            return;
+        }
+        let mut ops = Vec::new();
+        if let Some(running) = self.sync_running.take() {
+            ops.push(Op::StopDaemon(running));
+        }
+        let mut daemon = sd.daemon;
+        daemon.state = want;
+        ops.push(Op::StartDaemon(daemon));
+        self.sync_running = Some(want);
+        self.push_ipvs(ops);
+    }
+
+    fn stop_sync(&mut self) {
+        if let Some(running) = self.sync_running.take() {
+            self.push_ipvs(vec![Op::StopDaemon(running)]);
+        }
+    }
+}
+
+/// The VIP with its interface resolved.
+fn placed(inst: &VrrpInstance, vip: &Vip) -> Vip {
+    let mut v = vip.clone();
+    v.interface = Some(inst.vip_interface(vip).to_string());
+    v
+}
+
+fn new_router(cfg: &VrrpInstance) -> Result<Router, ConfigError> {
+    Router::new(cfg.router_config()).map_err(|source| ConfigError::Router {
+        instance: cfg.name.clone(),
+        source,
+    })
+}
+
+/// Whether a reload can keep the running router of `old` for `new`: same
+/// wire behaviour, same addresses in the same places.
+fn same_router(old: &VrrpInstance, new: &VrrpInstance) -> bool {
+    old.router_config() == new.router_config()
+        && old.interface == new.interface
+        && old.vips == new.vips
+        && old.track_link == new.track_link
+}
+
+impl std::fmt::Debug for Director {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Director")
+            .field("instances", &self.instances.len())
+            .field("services", &self.services.len())
+            .field("pending_commands", &self.commands.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,113 @@
+//! A whole highly available IPVS director as a library: VRRP instances
+//! holding VIPs, health-checked real servers, and the kernel's IPVS table
+//! kept in step — what keepalived does, composed from lvs-vrrp,
+//! lvs-healthcheck, lvs-ipvs and lvs-arpguard.
+//!
+//! Two layers, as quinn-proto and quinn:
+//! - [`Director`], sans IO: it owns one state per fact (each router, each
+//!   probe's verdict, what the kernel was asked to hold) and never reads a
+//!   clock, opens a socket or spawns a thread.
+//! - With the `tokio` feature, `driver::run` carries out its commands:
+//!   VRRP sockets, VIPs and gratuitous ARP through lvs-arpguard, probes on
+//!   lvs-healthcheck's runner on a thread of their own, IPVS writes on a
+//!   thread of their own, link events from rtnetlink. Signals, pid files,
+//!   control sockets and process scheduling belong to the program.
+//!
+//! The typed configuration is [`DirectorConfig`]; the keepalived
+//! configuration language converts to it in the `lvs-keepalived-conf` crate.
+//!
+//! # Driving contract
+//!
+//! 1. [`Director::new`] with a validated config and `now`.
+//! 2. Feed inputs as they happen, each with `now`:
+//!    [`handle_vrrp`](Director::handle_vrrp) (a VRRP packet for an
+//!    instance), [`handle_check`](Director::handle_check) (a probe's
+//!    verdict), [`handle_link`](Director::handle_link) (an interface's
+//!    link/carrier), [`handle_ipvs_result`](Director::handle_ipvs_result)
+//!    (how an IPVS command went), [`apply_config`](Director::apply_config)
+//!    (a reload: the diff is applied without stopping timers).
+//! 3. At [`poll_timeout`](Director::poll_timeout), call
+//!    [`handle_timeout`](Director::handle_timeout).
+//! 4. After each call, drain [`poll_command`](Director::poll_command) and
+//!    carry out every [`Command`] in order: send adverts, add/remove VIPs,
+//!    announce, start/stop probes, write IPVS deltas
+//!    ([`Command::Ipvs`]: one real server going down is one operation) or a
+//!    whole table ([`Command::IpvsReconcile`], at start, periodically and
+//!    after a failed write, with backoff).
+//!
+//! # Example
+//!
+//! The seed lab's NODE01 on a virtual clock: Master of VRID 1 holding
+//! 172.20.0.83, round robin over two checked backends; one backend's
+//! probe fails and IPVS gets exactly one delete.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use lvs_director::{CheckEvent, Check, Command, Director, DirectorConfig, Probe, RealServer,
+//!                    SourceAddress, VirtualServer, VrrpInstance};
+//! use lvs_healthcheck::{ConnectOptions, FailReason, KeepalivedCheck, KeepalivedTiming};
+//! use lvs_healthcheck::checker::tcp::TcpCheck;
+//! use lvs_ipvs::{Destination, ForwardMethod, Op, Scheduler, Service, ServiceKey};
+//! use lvs_vrrp::{AdvertInterval, Seconds};
+//!
+//! let vip = "172.20.0.83".parse()?;
+//! let mut router = lvs_vrrp::Config::new(1, 100, AdvertInterval::V2(Seconds(1)),
+//!                                        "172.20.0.81".parse()?, vec![vip]);
+//! router.start_as_master = true;
+//! let mut node01 = VrrpInstance::new("VI_1", "ens18", router);
+//! node01.source = SourceAddress::Fixed("172.20.0.81".parse()?);
+//!
+//! let policy = KeepalivedTiming::new(KeepalivedCheck::Tcp).policy();
+//! let backend = |addr: &str| -> Result<RealServer, std::net::AddrParseError> {
+//!     let addr = addr.parse()?;
+//!     let check = Check::Tcp(TcpCheck::new(ConnectOptions::new(addr)));
+//!     Ok(RealServer::new(Destination::new(addr, ForwardMethod::DirectRoute))
+//!         .with_probe(Probe::new(check, policy.clone())))
+//! };
+//! let http = ServiceKey::tcp("172.20.0.83:80".parse()?);
+//! let vs = VirtualServer::new(Service::new(http, Scheduler::RoundRobin))
+//!     .with_real_server(backend("172.20.0.85:80")?)
+//!     .with_real_server(backend("172.20.0.86:80")?);
+//!
+//! let mut config = DirectorConfig::new();
+//! config.instances.push(node01);
+//! config.virtual_servers.push(vs);
+//!
+//! let now = Instant::now();
+//! let mut director = Director::new(now, config)?;
+//! let mut probes = Vec::new();
+//! while let Some(cmd) = director.poll_command() {
+//!     if let Command::AddProbe { probe, real_server, .. } = cmd {
+//!         probes.push((probe, real_server));
+//!     }
+//! }
+//! assert_eq!(director.instance_state("VI_1"), Some(lvs_vrrp::State::Master));
+//!
+//! // WWW2's check fails: one netlink operation, not a table rebuild.
+//! let (www2, addr) = probes[1];
+//! let later = now + Duration::from_secs(3);
+//! director.handle_check(later, www2, CheckEvent::Pool {
+//!     in_pool: false,
+//!     reason: Some(FailReason::Refused),
+//! });
+//! let ipvs: Vec<Command> = std::iter::from_fn(|| director.poll_command())
+//!     .filter(|c| matches!(c, Command::Ipvs(_)))
+//!     .collect();
+//! assert_eq!(ipvs, vec![Command::Ipvs(vec![Op::DeleteDestination(http, addr)])]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod config;
+mod director;
+pub mod status;
+mod table;
+
+pub use command::{Command, InstanceId, ProbeKey};
+pub use config::{
+    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script,
+    SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
+};
+pub use director::{CheckEvent, Director, ReloadSummary};
+pub use status::Status;

@@ -1,0 +1,171 @@
+//! The IPVS entry a virtual server should have given its real servers'
+//! health, and the minimal delta between two such entries (pure).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use lvs_ipvs::{Destination, Op, VirtualServer as IpvsVirtualServer};
+
+use crate::config::VirtualServer;
+
+/// What the checks say about one real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Health {
+    /// Every probe passes (or it has none).
+    pub up: bool,
+    /// A weight asked for by a dynamic (`misc_dynamic`) check.
+    pub dynamic_weight: Option<u32>,
+}
+
+/// The desired kernel entry of `vs`, `health[i]` being the health of
+/// `vs.real_servers[i]`: a healthy server with its weight, a failed one
+/// removed, or kept at weight 0 under `inhibit_on_failure`; the sorry
+/// server while the live weight is below the quorum.
+pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> IpvsVirtualServer {
+    let mut destinations = Vec::with_capacity(vs.real_servers.len());
+    let mut live: u64 = 0;
+    for (rs, h) in vs.real_servers.iter().zip(health) {
+        let weight = h.dynamic_weight.unwrap_or(rs.destination.weight);
+        if h.up {
+            live += u64::from(weight);
+            destinations.push(rs.destination.with_weight(weight));
+        } else if rs.inhibit_on_failure {
+            destinations.push(rs.destination.with_weight(0));
+        }
+    }
+    if live < u64::from(vs.quorum)
+        && let Some(sorry) = vs.sorry_server
+        && !destinations.iter().any(|d| d.addr == sorry.addr)
+    {
+        destinations.push(sorry);
+    }
+    IpvsVirtualServer {
+        service: vs.service.clone(),
+        destinations,
+    }
+}
+
+/// The operations that turn `old` into `new` (same service key, or `None`
+/// for a service that is not there).
+pub(crate) fn delta(old: Option<&IpvsVirtualServer>, new: Option<&IpvsVirtualServer>) -> Vec<Op> {
+    let mut ops = Vec::new();
+    match (old, new) {
+        (None, None) => {}
+        (Some(o), None) => ops.push(Op::DeleteService(o.service.key)),
+        (None, Some(n)) => {
+            ops.push(Op::AddService(n.service.clone()));
+            let key = n.service.key;
+            ops.extend(n.destinations.iter().map(|d| Op::AddDestination(key, *d)));
+        }
+        (Some(o), Some(n)) => {
+            let key = n.service.key;
+            if o.service != n.service {
+                ops.push(Op::EditService(n.service.clone()));
+            }
+            let have: HashMap<SocketAddr, &Destination> =
+                o.destinations.iter().map(|d| (d.addr, d)).collect();
+            let want: HashMap<SocketAddr, &Destination> =
+                n.destinations.iter().map(|d| (d.addr, d)).collect();
+            for d in &o.destinations {
+                if !want.contains_key(&d.addr) {
+                    ops.push(Op::DeleteDestination(key, d.addr));
+                }
+            }
+            for d in &n.destinations {
+                match have.get(&d.addr) {
+                    None => ops.push(Op::AddDestination(key, *d)),
+                    Some(h) if **h != *d => ops.push(Op::EditDestination(key, *d)),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RealServer;
+    use lvs_ipvs::{ForwardMethod, Scheduler, Service, ServiceKey};
+
+    fn vs() -> VirtualServer {
+        let dr = |a: &str| {
+            RealServer::new(Destination::new(
+                a.parse().expect("address"),
+                ForwardMethod::DirectRoute,
+            ))
+        };
+        VirtualServer::new(Service::new(
+            ServiceKey::tcp("172.20.0.83:80".parse().expect("address")),
+            Scheduler::RoundRobin,
+        ))
+        .with_real_server(dr("172.20.0.85:80"))
+        .with_real_server(dr("172.20.0.86:80"))
+    }
+
+    const UP: Health = Health {
+        up: true,
+        dynamic_weight: None,
+    };
+    const DOWN: Health = Health {
+        up: false,
+        dynamic_weight: None,
+    };
+
+    #[test]
+    fn one_server_down_is_one_delete() {
+        let v = vs();
+        let before = desired(&v, &[UP, UP]);
+        let after = desired(&v, &[UP, DOWN]);
+        let ops = delta(Some(&before), Some(&after));
+        assert_eq!(
+            ops,
+            vec![Op::DeleteDestination(
+                v.service.key,
+                "172.20.0.86:80".parse().expect("address")
+            )]
+        );
+        assert!(delta(Some(&after), Some(&after)).is_empty());
+    }
+
+    #[test]
+    fn inhibit_is_one_edit_to_weight_zero() {
+        let mut v = vs();
+        v.real_servers[0].inhibit_on_failure = true;
+        let ops = delta(
+            Some(&desired(&v, &[UP, UP])),
+            Some(&desired(&v, &[DOWN, UP])),
+        );
+        assert_eq!(ops.len(), 1);
+        assert!(matches!(&ops[0], Op::EditDestination(_, d) if d.weight == 0));
+    }
+
+    #[test]
+    fn sorry_server_below_quorum() {
+        let mut v = vs();
+        let sorry = Destination::new(
+            "172.20.0.99:80".parse().expect("address"),
+            ForwardMethod::Masquerade,
+        );
+        v.sorry_server = Some(sorry);
+        let d = desired(&v, &[DOWN, DOWN]);
+        assert_eq!(d.destinations, vec![sorry]);
+        let d = desired(&v, &[UP, DOWN]);
+        assert_eq!(d.destinations.len(), 1);
+        assert_ne!(d.destinations[0].addr, sorry.addr);
+    }
+
+    #[test]
+    fn added_and_removed_services() {
+        let v = vs();
+        let d = desired(&v, &[UP, UP]);
+        let add = delta(None, Some(&d));
+        assert_eq!(add.len(), 3);
+        assert!(matches!(add[0], Op::AddService(_)));
+        assert_eq!(
+            delta(Some(&d), None),
+            vec![Op::DeleteService(v.service.key)]
+        );
+    }
+}
