@@ -530,15 +530,21 @@ impl Director {
             .map(|i| i.id)
     }
 
-    /// The whole desired IPVS table, in configuration order of the keys.
+    /// The whole desired IPVS table, in configuration order.
     pub fn desired_table(&self) -> Vec<lvs_ipvs::VirtualServer> {
         self.full_table()
     }
 
     // ---- internals ----
 
+    /// In configuration order, as the kernel's table is written.
     fn full_table(&self) -> Vec<lvs_ipvs::VirtualServer> {
-        self.services.values().map(|s| s.applied.clone()).collect()
+        self.config
+            .virtual_servers
+            .iter()
+            .filter_map(|vs| self.services.get(&vs.service.key))
+            .map(|s| s.applied.clone())
+            .collect()
     }
 
     fn push_ipvs(&mut self, ops: Vec<Op>) {

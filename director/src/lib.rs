@@ -101,6 +101,10 @@
 pub mod command;
 pub mod config;
 mod director;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod driver;
+pub mod report;
 pub mod status;
 mod table;
 
@@ -110,4 +114,7 @@ pub use config::{
     SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
-pub use status::Status;
+pub use status::{Report, Status};
+
+#[cfg(feature = "tokio")]
+pub use driver::{Handle, run};

@@ -1,11 +1,10 @@
 //! A snapshot of the director's state, from the core's own records: what a
 //! status command or a metrics scrape shows, without reading the kernel.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use lvs_healthcheck::FailReason;
-use lvs_ipvs::{Destination, ServiceKey};
+use lvs_ipvs::{Destination, ServiceKey, VirtualServerEntry};
 use lvs_vrrp::{Reason, State};
 
 /// The whole director.
@@ -84,70 +83,26 @@ pub struct ProbeStatus {
     pub last_failure: Option<FailReason>,
 }
 
-fn state_word(s: State) -> &'static str {
-    match s {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "INIT",
-    }
+/// [`Status`] with what only the driver knows: ghost addresses found on the
+/// VRRP interfaces and the kernel's table (read on the IPVS thread).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Report {
+    /// The core's view.
+    pub status: Status,
+    /// Ghost addresses found on the VRRP interfaces, each with its fix.
+    pub ghosts: Vec<String>,
+    /// The kernel's table (`None` without IPVS).
+    pub ipvs: Option<Result<Vec<VirtualServerEntry>, String>>,
 }
 
-impl Status {
-    /// The human view, as `director status` prints it.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "director {}",
-            self.name.as_deref().unwrap_or("director")
-        );
-        for i in &self.instances {
-            let vips: Vec<String> = i.vips.iter().map(|(a, l)| format!("{a}/{l}")).collect();
-            let _ = writeln!(
-                out,
-                "VRRP {} vrid {} on {}: {} priority {} (effective {}), master {}, VIPs {}{}",
-                i.name,
-                i.vrid,
-                i.interface,
-                state_word(i.state),
-                i.priority,
-                i.effective_priority,
-                i.master.map_or("-".to_string(), |m| m.to_string()),
-                vips.join(" "),
-                i.last_reason
-                    .as_ref()
-                    .map(|r| format!(" ({r:?})"))
-                    .unwrap_or_default(),
-            );
+impl Report {
+    /// A report of `status` with nothing else known.
+    pub fn new(status: Status) -> Report {
+        Report {
+            status,
+            ghosts: Vec::new(),
+            ipvs: None,
         }
-        for s in &self.services {
-            let _ = writeln!(out, "virtual server {}", s.key);
-            for rs in &s.real_servers {
-                let _ = writeln!(
-                    out,
-                    "  -> {} {} weight {}",
-                    rs.addr,
-                    if rs.up { "UP" } else { "DOWN" },
-                    rs.weight.map_or("-".to_string(), |w| w.to_string()),
-                );
-                for p in &rs.probes {
-                    let _ = writeln!(
-                        out,
-                        "     {} {}{}",
-                        p.description,
-                        if p.up { "up" } else { "down" },
-                        p.last_failure
-                            .as_ref()
-                            .map(|f| format!(" (last failure: {f:?})"))
-                            .unwrap_or_default(),
-                    );
-                }
-            }
-        }
-        if self.ipvs_retrying {
-            let _ = writeln!(out, "IPVS: a write failed; full reconcile retrying");
-        }
-        out
     }
 }

@@ -1,10 +1,12 @@
-//! Config → desired IPVS table, with failed servers and inhibit_on_failure.
+//! Config → desired IPVS table, with failed servers and inhibit_on_failure,
+//! through the conversion to lvs-director's typed config and its core.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use lvs_director::{CheckEvent, Command, Director};
 use lvs_examples::config::{self, Config};
-use lvs_examples::director::desired::{self, HealthMap, RealServerHealth};
+use lvs_examples::director::convert;
 use lvs_ipvs::{ForwardMethod, PersistenceMask, Scheduler, ServiceKey};
 
 fn lab() -> Config {
@@ -21,22 +23,69 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-fn down(cfg: &Config, vs: usize, rs: &str) -> HealthMap {
-    let mut h = HealthMap::new();
-    h.insert(
-        (cfg.virtual_servers[vs].key(), sa(rs)),
-        RealServerHealth {
-            up: false,
-            dynamic_weight: None,
-        },
-    );
-    h
+/// What the probes of some real servers say (the rest stay as they start).
+#[derive(Default)]
+struct Verdicts(Vec<(usize, SocketAddr, CheckEvent)>);
+
+impl Verdicts {
+    fn down(mut self, vs: usize, rs: &str) -> Self {
+        let ev = CheckEvent::Pool {
+            in_pool: false,
+            reason: None,
+        };
+        self.0.push((vs, sa(rs), ev));
+        self
+    }
+    fn weight(mut self, vs: usize, rs: &str, w: u32) -> Self {
+        self.0.push((vs, sa(rs), CheckEvent::Weight(w)));
+        self
+    }
+}
+
+fn down(_cfg: &Config, vs: usize, rs: &str) -> Verdicts {
+    Verdicts::default().down(vs, rs)
+}
+
+/// The table the director's core wants for `cfg` after `verdicts`.
+fn table(cfg: &Config, verdicts: &Verdicts) -> Vec<lvs_ipvs::VirtualServer> {
+    let mut typed = convert::director_config(cfg, false).expect("converts");
+    typed.instances.clear();
+    let keys: Vec<ServiceKey> = typed
+        .virtual_servers
+        .iter()
+        .map(|v| v.service.key)
+        .collect();
+    let now = Instant::now();
+    let mut d = Director::new(now, typed).expect("valid");
+    let mut probes = Vec::new();
+    while let Some(c) = d.poll_command() {
+        if let Command::AddProbe {
+            probe,
+            service,
+            real_server,
+            ..
+        } = c
+        {
+            probes.push((probe, service, real_server));
+        }
+    }
+    for (vs, rs, ev) in &verdicts.0 {
+        let mut found = false;
+        for (probe, service, real_server) in &probes {
+            if *service == keys[*vs] && real_server == rs {
+                d.handle_check(now, *probe, ev.clone());
+                found = true;
+            }
+        }
+        assert!(found, "{rs} has no probe");
+    }
+    d.desired_table()
 }
 
 #[test]
 fn lab_config_maps_to_the_seed_table() {
     let cfg = lab();
-    let t = desired::table(&cfg, &HealthMap::new());
+    let t = table(&cfg, &Verdicts::default());
     assert_eq!(t.len(), 2);
     assert_eq!(t[0].service.key, ServiceKey::tcp(sa("172.20.0.83:80")));
     assert_eq!(t[0].service.scheduler, Scheduler::RoundRobin);
@@ -61,7 +110,7 @@ fn lab_config_maps_to_the_seed_table() {
 #[test]
 fn a_failed_server_is_removed() {
     let cfg = lab();
-    let t = desired::table(&cfg, &down(&cfg, 0, "172.20.0.86:80"));
+    let t = table(&cfg, &down(&cfg, 0, "172.20.0.86:80"));
     let addrs: Vec<_> = t[0].destinations.iter().map(|d| d.addr).collect();
     assert_eq!(addrs, vec![sa("172.20.0.85:80")]);
     // The other service is untouched.
@@ -76,15 +125,8 @@ fn inhibit_on_failure_keeps_the_server_at_weight_zero() {
            real_server 10.0.1.2 80 { weight 3 TCP_CHECK { connect_timeout 1 } }
          }",
     );
-    let mut h = down(&cfg, 0, "10.0.1.1:80");
-    h.insert(
-        (cfg.virtual_servers[0].key(), sa("10.0.1.2:80")),
-        RealServerHealth {
-            up: false,
-            dynamic_weight: None,
-        },
-    );
-    let t = desired::table(&cfg, &h);
+    let h = down(&cfg, 0, "10.0.1.1:80").down(0, "10.0.1.2:80");
+    let t = table(&cfg, &h);
     let d: Vec<_> = t[0]
         .destinations
         .iter()
@@ -92,7 +134,7 @@ fn inhibit_on_failure_keeps_the_server_at_weight_zero() {
         .collect();
     assert_eq!(d, vec![(sa("10.0.1.1:80"), ForwardMethod::Masquerade, 0)]);
     // Healthy again: configured weights.
-    let t = desired::table(&cfg, &HealthMap::new());
+    let t = table(&cfg, &Verdicts::default());
     let w: Vec<_> = t[0].destinations.iter().map(|d| d.weight).collect();
     assert_eq!(w, vec![5, 3]);
     assert_eq!(t[0].service.scheduler, Scheduler::WeightedRoundRobin);
@@ -106,7 +148,7 @@ fn persistence_and_granularity_map_to_the_service() {
            real_server 10.0.1.1 443 { }
          }",
     );
-    let t = desired::table(&cfg, &HealthMap::new());
+    let t = table(&cfg, &Verdicts::default());
     let p = t[0].service.persistence.expect("persistent");
     assert_eq!(p.timeout, Duration::from_secs(600));
     assert_eq!(
@@ -125,10 +167,10 @@ fn sorry_server_joins_when_every_server_is_down() {
            real_server 10.0.1.1 80 { TCP_CHECK { } }
          }",
     );
-    let t = desired::table(&cfg, &down(&cfg, 0, "10.0.1.1:80"));
+    let t = table(&cfg, &down(&cfg, 0, "10.0.1.1:80"));
     let addrs: Vec<_> = t[0].destinations.iter().map(|d| d.addr).collect();
     assert_eq!(addrs, vec![sa("10.0.9.9:80")]);
-    let t = desired::table(&cfg, &HealthMap::new());
+    let t = table(&cfg, &Verdicts::default());
     let addrs: Vec<_> = t[0].destinations.iter().map(|d| d.addr).collect();
     assert_eq!(addrs, vec![sa("10.0.1.1:80")]);
 }
@@ -136,15 +178,8 @@ fn sorry_server_joins_when_every_server_is_down() {
 #[test]
 fn dynamic_weight_replaces_the_configured_one() {
     let cfg = lab();
-    let mut h = HealthMap::new();
-    h.insert(
-        (cfg.virtual_servers[0].key(), sa("172.20.0.85:80")),
-        RealServerHealth {
-            up: true,
-            dynamic_weight: Some(7),
-        },
-    );
-    let t = desired::table(&cfg, &h);
+    let h = Verdicts::default().weight(0, "172.20.0.85:80", 7);
+    let t = table(&cfg, &h);
     assert_eq!(t[0].destinations[0].weight, 7);
     assert_eq!(t[0].destinations[1].weight, 1);
 }

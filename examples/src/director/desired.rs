@@ -1,40 +1,15 @@
-//! The IPVS table the director wants: the configuration minus the real
-//! servers whose checks failed (pure; unit-tested without a kernel).
+//! keepalived's `virtual_server` settings as lvs-ipvs types (pure).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use lvs_ipvs::{
-    Destination, Family, ForwardMethod, PersistenceMask, SchedFlags, Scheduler, Service,
-    ServiceKey, VirtualServer,
+    Family, ForwardMethod, PersistenceMask, SchedFlags, Scheduler, Service, ServiceKey,
 };
 
 use crate::config::{
-    Config, ForwardingMethod, Protocol, RealServer, Scheduler as CfgScheduler,
-    VirtualServer as CfgVirtualServer, VirtualServerAddr, VirtualServerKey,
+    ForwardingMethod, Protocol, Scheduler as CfgScheduler, VirtualServer as CfgVirtualServer,
+    VirtualServerAddr,
 };
-
-/// What the health checks say about one real server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RealServerHealth {
-    /// Every check of the server passes (or it has none).
-    pub up: bool,
-    /// A weight asked for by a `misc_dynamic` check, replacing the configured one.
-    pub dynamic_weight: Option<u32>,
-}
-
-impl Default for RealServerHealth {
-    fn default() -> Self {
-        RealServerHealth {
-            up: true,
-            dynamic_weight: None,
-        }
-    }
-}
-
-/// Health of every real server, by virtual server and real server address;
-/// a server missing from the map counts as up.
-pub type HealthMap = HashMap<(VirtualServerKey, SocketAddr), RealServerHealth>;
 
 /// The kernel scheduler for a configured `lb_algo`.
 pub fn scheduler(s: CfgScheduler) -> Scheduler {
@@ -112,53 +87,4 @@ pub fn service(vs: &CfgVirtualServer) -> Service {
         svc = svc.with_persistence(timeout, mask);
     }
     svc
-}
-
-fn destination(rs: &RealServer, weight: u32) -> Destination {
-    let mut d = Destination::new(rs.addr, forwarding(rs.forwarding)).with_weight(weight);
-    d.upper_threshold = rs.upper_threshold.unwrap_or(0);
-    d.lower_threshold = rs.lower_threshold.unwrap_or(0);
-    d
-}
-
-/// The desired entry of one virtual server given its servers' health:
-/// a healthy server with its weight, a failed one removed — or kept with
-/// weight 0 under `inhibit_on_failure`. When the live weight falls below
-/// `quorum` and a `sorry_server` is configured, the sorry server is added.
-pub fn virtual_server(vs: &CfgVirtualServer, health: &HealthMap) -> VirtualServer {
-    let key = vs.key();
-    let mut destinations = Vec::new();
-    let mut live_weight: u64 = 0;
-    for rs in &vs.real_servers {
-        let h = health.get(&(key, rs.addr)).copied().unwrap_or_default();
-        let weight = h
-            .dynamic_weight
-            .unwrap_or_else(|| u32::try_from(rs.weight).unwrap_or(0));
-        if h.up {
-            live_weight += u64::from(weight);
-            destinations.push(destination(rs, weight));
-        } else if rs.inhibit_on_failure {
-            destinations.push(destination(rs, 0));
-        }
-    }
-    if live_weight < u64::from(vs.quorum)
-        && let Some(sorry) = vs.sorry_server
-        && !destinations.iter().any(|d| d.addr == sorry)
-    {
-        destinations
-            .push(Destination::new(sorry, forwarding(vs.sorry_server_forwarding)).with_weight(1));
-    }
-    VirtualServer {
-        service: service(vs),
-        destinations,
-    }
-}
-
-/// The whole desired table: every configured virtual server, in file order.
-pub fn table(config: &Config, health: &HealthMap) -> Vec<VirtualServer> {
-    config
-        .virtual_servers
-        .iter()
-        .map(|vs| virtual_server(vs, health))
-        .collect()
 }

@@ -1,10 +1,8 @@
-//! Rendering of `director status` and of the metrics endpoint; check mapping.
+//! Rendering of the status view and of the metrics text from a snapshot.
 
 use std::net::SocketAddr;
 
-use lvs_examples::config;
-use lvs_examples::director::checks;
-use lvs_examples::director::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
+use lvs_director::report::{self as status, CheckView, InstanceView, RealServerView, Snapshot};
 use lvs_ipvs::{
     Destination, DestinationEntry, ForwardMethod, Scheduler, Service, ServiceEntry, ServiceKey,
     Stats, VirtualServerEntry,
@@ -168,43 +166,6 @@ fn metrics_are_prometheus_text() {
         text.ends_with("# EOF\n"),
         "OpenMetrics text ends with # EOF"
     );
-}
-
-#[test]
-fn udp_check_is_up_unless_unreachable_and_dns_keeps_keepalived_defaults() {
-    let (cfg, warnings) = config::parse_str(
-        "t.conf",
-        "virtual_server 10.0.0.1 53 { protocol UDP lb_kind DR delay_loop 5
-           real_server 10.0.1.1 53 { UDP_CHECK { connect_timeout 3 } DNS_CHECK { } }
-         }",
-    )
-    .expect("valid");
-    let rs = &cfg.virtual_servers[0].real_servers[0];
-    let udp = checks::probes(rs, &rs.checks[0]);
-    assert_eq!(udp.len(), 1);
-    assert_eq!(udp[0].description, "UDP_CHECK 10.0.1.1:53");
-    let dbg = format!("{:?}", udp[0].checker);
-    assert!(dbg.contains("silent_is_up: true"), "{dbg}");
-    assert_eq!(udp[0].policy.fall, 2); // retry 1
-    let dns = checks::probes(rs, &rs.checks[1]);
-    let dbg = format!("{:?}", dns[0].checker);
-    assert!(
-        dbg.contains("qtype: 6") && dbg.contains("name: \".\""),
-        "{dbg}"
-    );
-    assert_eq!(dns[0].policy.fall, 4); // DNS_CHECK default retry 3
-    // The parser warns about `.` SOA, which forwarders refuse.
-    assert!(
-        warnings.iter().any(|w| w.to_string().contains("SOA")),
-        "{warnings:?}"
-    );
-}
-
-#[test]
-fn require_reply_nibbles_become_pattern_and_mask() {
-    let (p, m) = checks::reply_pattern(&[Some(0xa), None, Some(1), Some(2), Some(3)]);
-    assert_eq!(p, vec![0xa0, 0x12, 0x30]);
-    assert_eq!(m, vec![0x0f, 0x00, 0x0f]);
 }
 
 #[test]

@@ -1,16 +1,19 @@
-//! The live view `director status` prints and the OpenMetrics text the
-//! `--metrics` endpoint serves (prometheus-client), both rendered from one
-//! [`Snapshot`] (pure).
+//! The live view a `status` command prints and (feature `metrics`) the
+//! OpenMetrics text a metrics endpoint serves (prometheus-client), both
+//! rendered from one [`Snapshot`] of a [`Report`] (pure).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use lvs_ipvs::VirtualServerEntry;
-use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+#[cfg(feature = "metrics")]
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+use crate::status::Report;
 
 /// One VRRP instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,62 @@ pub struct Snapshot {
     pub ipvs: Option<Result<Vec<VirtualServerEntry>, String>>,
     /// Ghost addresses found on the VRRP interfaces, each with its fix.
     pub ghosts: Vec<String>,
+}
+
+impl Snapshot {
+    /// The view of `report`, for the process `pid` running `config_file`.
+    pub fn new(report: &Report, pid: u32, config_file: &str) -> Snapshot {
+        let st = &report.status;
+        let instances = st
+            .instances
+            .iter()
+            .map(|i| InstanceView {
+                name: i.name.clone(),
+                interface: i.interface.clone(),
+                vrid: i.vrid,
+                state: format!("{:?}", i.state),
+                priority: i.priority,
+                effective_priority: i.effective_priority,
+                master: i.master,
+                vips: i.vips.iter().map(|(a, l)| format!("{a}/{l}")).collect(),
+                last_reason: i
+                    .last_reason
+                    .as_ref()
+                    .map_or_else(|| "not started".to_string(), |r| format!("{r:?}")),
+            })
+            .collect();
+        let real_servers = st
+            .services
+            .iter()
+            .flat_map(|s| {
+                let vs = key_text(&s.key).replace("  ", " ");
+                s.real_servers.iter().map(move |r| RealServerView {
+                    virtual_server: vs.clone(),
+                    addr: r.addr,
+                    up: r.up,
+                    weight: r.weight,
+                    checks: r
+                        .probes
+                        .iter()
+                        .map(|p| CheckView {
+                            description: p.description.clone(),
+                            up: p.up,
+                            last_failure: p.last_failure.as_ref().map(|f| f.to_string()),
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        Snapshot {
+            router_id: st.name.clone().unwrap_or_else(|| "director".into()),
+            pid,
+            config_file: config_file.to_string(),
+            instances,
+            real_servers,
+            ipvs: report.ipvs.clone(),
+            ghosts: report.ghosts.clone(),
+        }
+    }
 }
 
 fn fwd(f: lvs_ipvs::ForwardMethod) -> &'static str {
@@ -199,9 +258,11 @@ pub fn render(s: &Snapshot) -> String {
     o
 }
 
+#[cfg(feature = "metrics")]
 /// A metric: name suffix, help text, and how to read it.
 type Metric<T, V> = (&'static str, &'static str, fn(&T) -> V);
 
+#[cfg(feature = "metrics")]
 /// Label sets of the exposed families (field order = label order).
 mod labels {
     use prometheus_client::encoding::EncodeLabelSet;
@@ -242,6 +303,7 @@ mod labels {
     }
 }
 
+#[cfg(feature = "metrics")]
 /// A label value as the text format wants it: prometheus-client 0.24
 /// writes values verbatim, and a MISC_CHECK description may hold quotes.
 fn escape(v: &str) -> String {
@@ -250,9 +312,12 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+#[cfg(feature = "metrics")]
 type Gauges<L> = Family<L, Gauge>;
+#[cfg(feature = "metrics")]
 type Counters<L> = Family<L, Counter>;
 
+#[cfg(feature = "metrics")]
 /// The metrics endpoint's body: OpenMetrics text (which Prometheus scrapes),
 /// encoded by prometheus-client from a registry built for this snapshot.
 pub fn metrics(s: &Snapshot) -> String {
@@ -329,6 +394,7 @@ pub fn metrics(s: &Snapshot) -> String {
     out
 }
 
+#[cfg(feature = "metrics")]
 /// IPVS counters (kernel totals, so each scrape's fresh counter is set to
 /// the total) and destination gauges.
 fn register_ipvs(reg: &mut Registry, table: &[VirtualServerEntry]) {

@@ -1,0 +1,136 @@
+//! Probes on lvs-healthcheck's runner, on a thread and runtime of their
+//! own (as keepalived keeps its checkers apart from VRRP): a burst of probe
+//! work never delays an advert. The core names probes by [`ProbeKey`]; the
+//! runner by `MemberId`; the map between them lives on the probe thread.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use lvs_healthcheck::runner::{AsyncChecker, Command as RunnerCommand, Runner};
+use lvs_healthcheck::{EngineConfig, Event, FailOpen, MemberId, ServiceId};
+use lvs_ipvs::ServiceKey;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error};
+
+use crate::command::ProbeKey;
+use crate::config::{Check, Probe};
+use crate::director::CheckEvent;
+
+/// A request from the event loop.
+pub(crate) enum Request {
+    Add {
+        probe: ProbeKey,
+        service: ServiceKey,
+        spec: Probe,
+    },
+    Remove(ProbeKey),
+}
+
+/// The checker that runs a configured check.
+pub(crate) fn checker(check: &Check) -> Arc<dyn AsyncChecker> {
+    match check {
+        Check::Tcp(c) => Arc::new(c.clone()),
+        Check::TcpHalfOpen(c) => Arc::new(c.clone()),
+        Check::Udp(c) => Arc::new(c.clone()),
+        Check::Dns(c) => Arc::new(c.clone()),
+        Check::Http(c) => Arc::new(c.clone()),
+        Check::Exec(c) => Arc::new(c.clone()),
+    }
+}
+
+/// A stable id per virtual server for the engine's per-service logic
+/// (all-down suspicion, fail-open).
+fn service_id(key: &ServiceKey) -> ServiceId {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    ServiceId(h.finish())
+}
+
+/// Starts the probe thread; verdicts come back on `verdicts`.
+pub(crate) fn start(
+    verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
+) -> std::io::Result<mpsc::UnboundedSender<Request>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("checks".into())
+        .spawn(move || rt.block_on(serve(rx, verdicts)))?;
+    Ok(tx)
+}
+
+async fn serve(
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
+) {
+    let runner = Runner::new(EngineConfig {
+        fail_open: FailOpen::Report,
+        ..EngineConfig::default()
+    });
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let task = tokio::spawn(runner.run(events_tx, commands_rx));
+    let mut by_member: HashMap<MemberId, ProbeKey> = HashMap::new();
+    let mut by_probe: HashMap<ProbeKey, MemberId> = HashMap::new();
+    loop {
+        tokio::select! {
+            req = requests.recv() => match req {
+                Some(Request::Add { probe, service, spec }) => {
+                    let (reply, rx) = oneshot::channel();
+                    let _ = commands.send(RunnerCommand::Add {
+                        service: service_id(&service),
+                        checker: checker(&spec.check),
+                        policy: spec.policy,
+                        reply,
+                    });
+                    // The runner answers at once; its events for this member
+                    // are read only after the map knows it.
+                    match rx.await {
+                        Ok(Ok(id)) => {
+                            debug!(check = %spec.description, "health check added");
+                            by_member.insert(id, probe);
+                            by_probe.insert(probe, id);
+                        }
+                        Ok(Err(e)) => error!(check = %spec.description, error = %e, "health check refused"),
+                        Err(_) => break,
+                    }
+                }
+                Some(Request::Remove(probe)) => {
+                    if let Some(id) = by_probe.remove(&probe) {
+                        by_member.remove(&id);
+                        let _ = commands.send(RunnerCommand::Remove(id));
+                    }
+                }
+                None => break,
+            },
+            ev = events.recv() => {
+                let Some(ev) = ev else { break };
+                let (member, event) = match ev {
+                    Event::Transition(t) => (t.member, CheckEvent::Pool {
+                        in_pool: t.in_pool,
+                        reason: t.reason,
+                    }),
+                    Event::Pool { member, in_pool, .. } => (member, CheckEvent::Pool { in_pool, reason: None }),
+                    Event::Weight { member, weight, .. } => (member, CheckEvent::Weight(u32::from(weight))),
+                    Event::AllDown { service, .. } => {
+                        tracing::warn!(service = service.0, "every real server of a virtual server is down");
+                        continue;
+                    }
+                    other => {
+                        debug!(event = ?other, "health event");
+                        continue;
+                    }
+                };
+                if let Some(probe) = by_member.get(&member)
+                    && verdicts.send((*probe, event)).is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = commands.send(RunnerCommand::Shutdown);
+    let _ = task.await;
+}

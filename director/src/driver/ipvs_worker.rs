@@ -1,0 +1,177 @@
+//! IPVS writes on a thread of their own: a netlink round trip (or a whole
+//! reconcile of a large table) never delays a VRRP timer.
+
+use std::sync::mpsc as std_mpsc;
+
+use lvs_ipvs::{Error as IpvsError, IpvsHandle, Op, Removal, VirtualServer, VirtualServerEntry};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use crate::config::IpvsSetup;
+
+/// Where `net.ipv4.vs.expire_nodest_conn` lives.
+const EXPIRE_NODEST_CONN: &str = "/proc/sys/net/ipv4/vs/expire_nodest_conn";
+
+/// Work for the IPVS thread.
+pub(crate) enum Job {
+    /// A delta from the core.
+    Ops(Vec<Op>),
+    /// A whole table from the core.
+    Reconcile(Vec<VirtualServer>),
+    /// A read of the kernel's table (status, metrics).
+    Dump(oneshot::Sender<Result<Vec<VirtualServerEntry>, String>>),
+}
+
+/// The IPVS thread's side of the core's `handle_ipvs_result`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub ok: bool,
+}
+
+/// A running IPVS thread.
+pub(crate) struct Worker {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl Worker {
+    /// Opens IPVS (failing when the kernel has none), applies `setup`, and
+    /// starts the thread; outcomes of writes come back on `outcomes`.
+    pub(crate) fn start(
+        setup: &IpvsSetup,
+        outcomes: mpsc::UnboundedSender<Outcome>,
+    ) -> Result<Worker, IpvsError> {
+        let mut h = IpvsHandle::open()?;
+        let info = h.info()?;
+        let (a, b, c) = info.version_triple();
+        info!(version = %format!("{a}.{b}.{c}"), "IPVS available");
+        if setup.flush {
+            info!("flushing the IPVS table (lvs_flush)");
+            h.flush()?;
+        } else if let Ok(table) = h.table()
+            && !table.is_empty()
+        {
+            info!(
+                services = table.len(),
+                "adopting the existing IPVS table (reconcile, no flush)"
+            );
+        }
+        if let Some(t) = &setup.timeouts
+            && let Err(e) = h.set_timeouts(t)
+        {
+            warn!(error = %e, "cannot set the IPVS timeouts");
+        }
+        if setup.expire_nodest_conn {
+            set_expire_nodest_conn();
+        }
+        let (jobs, rx) = std_mpsc::channel();
+        std::thread::Builder::new()
+            .name("ipvs".into())
+            .spawn(move || serve(h, rx, outcomes))
+            .map_err(IpvsError::Io)?;
+        Ok(Worker { jobs })
+    }
+
+    /// Queues a job (dropped when the thread has ended).
+    pub(crate) fn send(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+}
+
+fn set_expire_nodest_conn() {
+    match std::fs::read_to_string(EXPIRE_NODEST_CONN) {
+        Ok(v) if v.trim() == "1" => {}
+        _ => match std::fs::write(EXPIRE_NODEST_CONN, "1\n") {
+            Ok(()) => info!(
+                "set net.ipv4.vs.expire_nodest_conn=1 (new connections never hit a removed real server)"
+            ),
+            Err(e) => warn!(error = %e, "cannot set net.ipv4.vs.expire_nodest_conn=1"),
+        },
+    }
+}
+
+fn serve(
+    mut h: IpvsHandle,
+    jobs: std_mpsc::Receiver<Job>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut pending = Some(first);
+        while let Some(job) = pending.take() {
+            let ok = match job {
+                Job::Ops(mut ops) => {
+                    // Deltas queued behind each other leave in one batch.
+                    loop {
+                        match jobs.try_recv() {
+                            Ok(Job::Ops(more)) => ops.extend(more),
+                            Ok(other) => {
+                                pending = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    apply(&mut h, &ops)
+                }
+                Job::Reconcile(table) => reconcile(&mut h, &table),
+                Job::Dump(reply) => {
+                    let _ = reply.send(h.table().map_err(|e| e.to_string()));
+                    continue;
+                }
+            };
+            if outcomes.send(Outcome { ok }).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether a failed sync-daemon operation is harmless (already in the
+/// wanted state); a reconcile cannot repair daemons, so they never count
+/// as a table failure.
+fn daemon_op(op: &Op) -> bool {
+    matches!(op, Op::StartDaemon(_) | Op::StopDaemon(_))
+}
+
+fn apply(h: &mut IpvsHandle, ops: &[Op]) -> bool {
+    match h.apply(ops) {
+        Ok(results) => {
+            let mut ok = true;
+            for (op, r) in ops.iter().zip(results) {
+                match r {
+                    Ok(()) => info!(op = ?op, "IPVS updated"),
+                    Err(IpvsError::DaemonRunning) => {
+                        info!(op = ?op, "IPVS sync daemon already running")
+                    }
+                    Err(e) if daemon_op(op) => warn!(op = ?op, error = %e, "IPVS sync daemon"),
+                    Err(e) => {
+                        error!(op = ?op, error = %e, "IPVS update failed");
+                        ok = false;
+                    }
+                }
+            }
+            ok
+        }
+        Err(e) => {
+            error!(error = %e, "cannot write to IPVS");
+            false
+        }
+    }
+}
+
+fn reconcile(h: &mut IpvsHandle, table: &[VirtualServer]) -> bool {
+    match h.reconcile(table, Removal::Delete) {
+        Ok(report) => {
+            for (op, r) in report.ops.iter().zip(&report.results) {
+                match r {
+                    Ok(()) => info!(op = ?op, "IPVS updated (reconcile)"),
+                    Err(e) => error!(op = ?op, error = %e, "IPVS update failed"),
+                }
+            }
+            report.is_ok()
+        }
+        Err(e) => {
+            error!(error = %e, "cannot reconcile the IPVS table");
+            false
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! The tokio driver: runs a [`Director`] on real sockets.
+//!
+//! [`run`] starts everything and returns a [`Handle`]; the event loop runs
+//! as a task on the caller's runtime (a current-thread runtime is enough).
+//! IPVS writes run on a thread of their own, probes on lvs-healthcheck's
+//! runner on another thread and runtime, so neither ever delays a VRRP
+//! timer; the loop sleeps on lvs-vrrp's timerfd `Timer`, so VRRP timers
+//! fire to the microsecond. Link changes come from a link watcher task.
+//! Status comes from the core's own records; only [`Handle::status`]'s
+//! kernel table is read, on the IPVS thread.
+//!
+//! Signals, pid files, control sockets, metrics endpoints and process
+//! scheduling are the program's: this module installs none of them.
+
+mod addresses;
+mod checks;
+mod ipvs_worker;
+mod links;
+mod resolve;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lvs_arpguard::audit::GhostAuditSpec;
+use lvs_vrrp::RecvMeta;
+use lvs_vrrp::driver::{Timer, VrrpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use crate::command::{Command, InstanceId, ProbeKey};
+use crate::config::{ConfigError, DirectorConfig, Script};
+use crate::director::{CheckEvent, Director, ReloadSummary};
+use crate::status::Report;
+
+use addresses::Addresses;
+use ipvs_worker::{Job, Worker};
+
+/// A loop step or wake-up later than this is logged (it delays VRRP timers).
+const STALL: Duration = Duration::from_millis(250);
+/// How often the VRRP interfaces are audited for ghost addresses.
+const GHOST_AUDIT: Duration = Duration::from_secs(5);
+
+/// Why the director could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration has virtual servers (or a sync daemon) and the
+    /// kernel has no IPVS.
+    #[error(
+        "the configuration has virtual servers but IPVS is unavailable: {0} \
+         (load it with `modprobe ip_vs`, or remove the virtual servers to run VRRP only)"
+    )]
+    IpvsUnavailable(lvs_ipvs::Error),
+    /// The configuration does not validate.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An instance's sockets or addresses.
+    #[error("{0}")]
+    Instance(String),
+    /// Netlink, threads, timers.
+    #[error("{0}")]
+    Env(String),
+}
+
+/// Why a reload was refused; the running configuration stays in force.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The new configuration does not validate.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A new instance's source address cannot be found.
+    #[error("{0}")]
+    Source(String),
+    /// The new configuration needs IPVS and the kernel has none.
+    #[error("IPVS is unavailable: {0}")]
+    IpvsUnavailable(lvs_ipvs::Error),
+    /// The director has stopped.
+    #[error("the director has stopped")]
+    Stopped,
+}
+
+enum Request {
+    Reload(
+        DirectorConfig,
+        oneshot::Sender<Result<ReloadSummary, ReloadError>>,
+    ),
+    /// A reload whose source addresses are resolved.
+    Resolved(
+        Result<DirectorConfig, String>,
+        oneshot::Sender<Result<ReloadSummary, ReloadError>>,
+    ),
+    Status(oneshot::Sender<Report>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Controls a running director; dropping it stops the director too.
+#[derive(Debug)]
+pub struct Handle {
+    requests: mpsc::UnboundedSender<Request>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Handle {
+    /// Applies a new configuration without stopping VRRP timers (the
+    /// core's [`Director::apply_config`]); source addresses of new
+    /// instances are looked up off the event loop.
+    pub async fn reload(&self, config: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Reload(config, tx))
+            .map_err(|_| ReloadError::Stopped)?;
+        rx.await.map_err(|_| ReloadError::Stopped)?
+    }
+
+    /// The live view: the core's state, ghost findings, the kernel table.
+    /// `None` once the director has stopped.
+    pub async fn status(&self) -> Option<Report> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(Request::Status(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Resigns every instance (priority-0 adverts), removes the VIPs, stops
+    /// the probes and the sync daemon, and waits for the loop to end. The
+    /// IPVS table stays for the next start to adopt.
+    pub async fn shutdown(mut self) {
+        let (tx, rx) = oneshot::channel();
+        if self.requests.send(Request::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            let (tx, _rx) = oneshot::channel();
+            let _ = self.requests.send(Request::Shutdown(tx));
+        }
+    }
+}
+
+/// One advert from an instance's reader task.
+struct Received {
+    instance: InstanceId,
+    meta: RecvMeta,
+    payload: Vec<u8>,
+    /// Kernel receive time: a busy loop does not delay the Backup's timer.
+    arrival: Instant,
+}
+
+struct OpenInstance {
+    name: String,
+    socket: Arc<VrrpSocket>,
+    reader: tokio::task::JoinHandle<()>,
+    /// The audit of this instance's interface.
+    audit: GhostAuditSpec,
+}
+
+impl Drop for OpenInstance {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+struct Loop {
+    core: Director,
+    addresses: Addresses,
+    instances: HashMap<InstanceId, OpenInstance>,
+    packets_tx: mpsc::UnboundedSender<Received>,
+    ipvs: Option<Worker>,
+    ipvs_outcomes: mpsc::UnboundedSender<ipvs_worker::Outcome>,
+    probes: mpsc::UnboundedSender<checks::Request>,
+    /// Set while the start-up commands run: errors are fatal then.
+    starting: bool,
+}
+
+/// Starts a director from `config`: source addresses resolved, IPVS opened
+/// (when the configuration has virtual servers or a sync daemon), the probe
+/// thread started, the core created and its first commands carried out
+/// (leftover VIPs removed, sockets opened, the table reconciled). Errors
+/// before the loop runs are returned; afterwards they are logged.
+pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
+    let mut addresses = Addresses::open().map_err(|e| StartError::Env(e.to_string()))?;
+    resolve::resolve_sources(addresses.rtnl(), &mut config)
+        .await
+        .map_err(StartError::Instance)?;
+    config.validate()?;
+    let (outcomes_tx, outcomes_rx) = mpsc::unbounded_channel();
+    let ipvs = if needs_ipvs(&config) {
+        Some(
+            Worker::start(&config.ipvs_setup, outcomes_tx.clone())
+                .map_err(StartError::IpvsUnavailable)?,
+        )
+    } else {
+        info!("no virtual server in the configuration: IPVS is not touched");
+        None
+    };
+    let (verdicts_tx, verdicts_rx) = mpsc::unbounded_channel();
+    let probes = checks::start(verdicts_tx)
+        .map_err(|e| StartError::Env(format!("cannot start the health-check thread: {e}")))?;
+    let (packets_tx, packets_rx) = mpsc::unbounded_channel();
+    let core = Director::new(Instant::now(), config)?;
+    let mut lp = Loop {
+        core,
+        addresses,
+        instances: HashMap::new(),
+        packets_tx,
+        ipvs,
+        ipvs_outcomes: outcomes_tx,
+        probes,
+        starting: true,
+    };
+    lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
+    lp.starting = false;
+    let timer = Timer::new().map_err(|e| StartError::Env(format!("cannot create a timer: {e}")))?;
+    let (links_tx, links_rx) = mpsc::unbounded_channel();
+    let links = tokio::spawn(links::watch(links_tx));
+    let (requests, requests_rx) = mpsc::unbounded_channel();
+    let inputs = Inputs {
+        packets: packets_rx,
+        verdicts: verdicts_rx,
+        links: links_rx,
+        outcomes: outcomes_rx,
+        requests: requests_rx,
+        requests_tx: requests.clone(),
+        timer,
+    };
+    let task = tokio::spawn(async move {
+        lp.run(inputs).await;
+        links.abort();
+    });
+    Ok(Handle {
+        requests,
+        task: Some(task),
+    })
+}
+
+fn needs_ipvs(cfg: &DirectorConfig) -> bool {
+    !cfg.virtual_servers.is_empty() || cfg.sync_daemon.is_some()
+}
+
+struct Inputs {
+    packets: mpsc::UnboundedReceiver<Received>,
+    verdicts: mpsc::UnboundedReceiver<(ProbeKey, CheckEvent)>,
+    links: mpsc::UnboundedReceiver<(String, bool)>,
+    outcomes: mpsc::UnboundedReceiver<ipvs_worker::Outcome>,
+    requests: mpsc::UnboundedReceiver<Request>,
+    requests_tx: mpsc::UnboundedSender<Request>,
+    timer: Timer,
+}
+
+impl Loop {
+    async fn run(&mut self, mut inp: Inputs) {
+        let mut next_audit = Instant::now() + Duration::from_secs(1);
+        loop {
+            let now = Instant::now();
+            if now >= next_audit {
+                let specs: Vec<GhostAuditSpec> =
+                    self.instances.values().map(|i| i.audit.clone()).collect();
+                self.addresses.audit(&specs);
+                next_audit = now + GHOST_AUDIT;
+            }
+            if self.core.poll_timeout().is_some_and(|t| t <= now) {
+                self.core.handle_timeout(now);
+            }
+            self.step(now);
+            self.addresses.pump(now);
+            let took = now.elapsed();
+            if took > STALL {
+                warn!(ms = took.as_millis() as u64, "event loop step was slow");
+            }
+            let wake = [self.core.poll_timeout(), self.addresses.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(next_audit)
+                .min(next_audit);
+            tokio::select! {
+                Some(p) = inp.packets.recv() => {
+                    if let Err(reason) = self.core.handle_vrrp(p.arrival, p.instance, &p.meta, &p.payload) {
+                        debug!(instance = %p.instance, from = %p.meta.source, ?reason, "advert dropped");
+                    }
+                }
+                Some((probe, ev)) = inp.verdicts.recv() => self.core.handle_check(Instant::now(), probe, ev),
+                Some((name, up)) = inp.links.recv() => self.core.handle_link(Instant::now(), &name, up),
+                Some(o) = inp.outcomes.recv() => self.core.handle_ipvs_result(Instant::now(), o.ok),
+                Some(req) = inp.requests.recv() => {
+                    if self.request(req, &inp.requests_tx) {
+                        return;
+                    }
+                }
+                r = inp.timer.sleep_until(wake) => {
+                    let late = wake.elapsed();
+                    if late > STALL {
+                        warn!(late_ms = late.as_millis() as u64, "event loop woke late");
+                    }
+                    if let Err(e) = r {
+                        // Cannot happen with a valid timerfd; never spin on it.
+                        error!(error = %e, "timer failed");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out the core's commands; errors are logged.
+    fn step(&mut self, now: Instant) {
+        if let Err(e) = self.carry_out(now) {
+            error!("{e}");
+        }
+    }
+
+    /// Handles a request; true when the loop must end.
+    fn request(&mut self, req: Request, requests: &mpsc::UnboundedSender<Request>) -> bool {
+        match req {
+            Request::Reload(mut cfg, reply) => {
+                // Source addresses may take a while (DAD): look them up in a
+                // task of their own, with a netlink socket of its own.
+                let requests = requests.clone();
+                tokio::spawn(async move {
+                    let r = match lvs_arpguard::Rtnl::open(&lvs_arpguard::Namespace::Current) {
+                        Ok(mut rtnl) => resolve::resolve_sources(&mut rtnl, &mut cfg)
+                            .await
+                            .map(|()| cfg),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = requests.send(Request::Resolved(r, reply));
+                });
+            }
+            Request::Resolved(cfg, reply) => {
+                let r = match cfg {
+                    Err(e) => Err(ReloadError::Source(e)),
+                    Ok(cfg) => self.reload(cfg),
+                };
+                let _ = reply.send(r);
+            }
+            Request::Status(reply) => {
+                let status = self.core.status();
+                let ghosts = self.addresses.ghosts().to_vec();
+                match &self.ipvs {
+                    None => {
+                        let _ = reply.send(Report {
+                            status,
+                            ghosts,
+                            ipvs: None,
+                        });
+                    }
+                    Some(w) => {
+                        let (tx, rx) = oneshot::channel();
+                        w.send(Job::Dump(tx));
+                        tokio::spawn(async move {
+                            let table = rx
+                                .await
+                                .unwrap_or_else(|_| Err("IPVS thread stopped".into()));
+                            let _ = reply.send(Report {
+                                status,
+                                ghosts,
+                                ipvs: Some(table),
+                            });
+                        });
+                    }
+                }
+            }
+            Request::Shutdown(reply) => {
+                let now = Instant::now();
+                self.core.shutdown(now);
+                self.step(now);
+                self.addresses.pump(now);
+                info!("director stopped; the IPVS table is left in place for the next start");
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn reload(&mut self, cfg: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
+        cfg.validate()?;
+        if self.ipvs.is_none() && needs_ipvs(&cfg) {
+            let w = Worker::start(&cfg.ipvs_setup, self.ipvs_outcomes.clone())
+                .map_err(ReloadError::IpvsUnavailable)?;
+            self.ipvs = Some(w);
+        }
+        let summary = self.core.apply_config(Instant::now(), cfg)?;
+        Ok(summary)
+    }
+
+    fn carry_out(&mut self, now: Instant) -> Result<(), String> {
+        while let Some(cmd) = self.core.poll_command() {
+            self.command(now, cmd)?;
+        }
+        Ok(())
+    }
+
+    fn name(&self, id: InstanceId) -> String {
+        self.instances
+            .get(&id)
+            .map_or_else(|| id.to_string(), |i| i.name.clone())
+    }
+
+    fn command(&mut self, now: Instant, cmd: Command) -> Result<(), String> {
+        match cmd {
+            Command::OpenInstance {
+                instance,
+                name,
+                interface,
+                router,
+            } => match self.open_instance(instance, &name, &interface, &router) {
+                Ok(()) => {}
+                Err(e) if self.starting => return Err(e),
+                Err(e) => error!("{e}"),
+            },
+            Command::CloseInstance { instance } => {
+                self.instances.remove(&instance);
+            }
+            Command::SendAdvert { instance, transmit } => {
+                if let Some(i) = self.instances.get(&instance)
+                    && let Err(e) = i.socket.try_send(&transmit)
+                {
+                    warn!(instance = %i.name, destination = %transmit.destination, error = %e, "cannot send advert");
+                }
+            }
+            Command::AddVip { instance, vip } => {
+                let name = self.name(instance);
+                self.addresses.add_vip(&name, &vip);
+            }
+            Command::RemoveVip { instance, vip } => {
+                let name = self.name(instance);
+                let leftover = self.starting && !self.instances.contains_key(&instance);
+                self.addresses.remove_vip(&name, &vip, leftover);
+            }
+            Command::Announce {
+                interface,
+                addr,
+                count,
+                interval,
+                mac,
+            } => self
+                .addresses
+                .announce(&interface, addr, count, interval, mac, now),
+            Command::Withdraw { interface, addr } => self.addresses.withdraw(&interface, addr),
+            Command::RunScript { script, args } => spawn_script(&script, &args),
+            Command::AddProbe {
+                probe,
+                service,
+                spec,
+                ..
+            } => {
+                let _ = self.probes.send(checks::Request::Add {
+                    probe,
+                    service,
+                    spec,
+                });
+            }
+            Command::RemoveProbe { probe } => {
+                let _ = self.probes.send(checks::Request::Remove(probe));
+            }
+            Command::Ipvs(ops) => match &self.ipvs {
+                Some(w) => w.send(Job::Ops(ops)),
+                None => warn!("an IPVS change without IPVS (no virtual server at start)"),
+            },
+            Command::IpvsReconcile(table) => {
+                if let Some(w) = &self.ipvs {
+                    w.send(Job::Reconcile(table));
+                }
+            }
+            Command::Transition {
+                name,
+                from,
+                to,
+                reason,
+                priority,
+                ..
+            } => {
+                info!(instance = %name, from = ?from, to = ?to, reason = ?reason, priority, "VRRP transition");
+            }
+            Command::RealServerChanged {
+                service,
+                real_server,
+                up,
+                reason,
+            } => {
+                let reason = reason.map(|r| r.to_string()).unwrap_or_default();
+                info!(virtual_server = %service, %real_server, up, %reason, "real server check changed");
+            }
+        }
+        Ok(())
+    }
+
+    fn open_instance(
+        &mut self,
+        id: InstanceId,
+        name: &str,
+        interface: &str,
+        router: &lvs_vrrp::Config,
+    ) -> Result<(), String> {
+        let socket = VrrpSocket::open_for(interface, router).map_err(|e| {
+            format!("vrrp_instance {name}: cannot open the VRRP sockets on {interface}: {e}")
+        })?;
+        let socket = Arc::new(socket);
+        let tx = self.packets_tx.clone();
+        let rx_socket = socket.clone();
+        let task_name = name.to_string();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                match rx_socket.recv(&mut buf).await {
+                    Ok((meta, payload, arrival)) => {
+                        let r = Received {
+                            instance: id,
+                            meta,
+                            payload: payload.to_vec(),
+                            arrival,
+                        };
+                        if tx.send(r).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(instance = %task_name, error = %e, "VRRP receive error");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        let cfg = self.core.config().instance(name);
+        let vips: Vec<(IpAddr, u8)> = cfg
+            .map(|c| c.vips.iter().map(|v| (v.addr, v.prefix_len)).collect())
+            .unwrap_or_default();
+        let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.0).collect();
+        let mut expected = self.addresses.static_addresses(interface, &vip_addrs);
+        expected.extend(vips.iter().copied());
+        info!(instance = %name, source = %router.primary_address, "VRRP sockets open");
+        self.instances.insert(
+            id,
+            OpenInstance {
+                name: name.to_string(),
+                socket,
+                reader,
+                audit: GhostAuditSpec {
+                    iface: interface.to_string(),
+                    expected,
+                    vips: vip_addrs,
+                },
+            },
+        );
+        Ok(())
+    }
+}
+
+fn spawn_script(s: &Script, extra: &[String]) {
+    let Some((program, args)) = s.argv.split_first() else {
+        return;
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .args(extra)
+        .stdin(std::process::Stdio::null());
+    match cmd.spawn() {
+        Ok(mut child) => {
+            let argv = s.argv.join(" ");
+            info!(script = %argv, "notify script started");
+            tokio::spawn(async move {
+                match child.wait().await {
+                    Ok(st) if st.success() => {}
+                    Ok(st) => warn!(script = %argv, status = %st, "notify script failed"),
+                    Err(e) => warn!(script = %argv, error = %e, "notify script"),
+                }
+            });
+        }
+        Err(e) => error!(script = %s.argv.join(" "), error = %e, "cannot run notify script"),
+    }
+}

@@ -1,0 +1,289 @@
+//! From a validated keepalived configuration to lvs-director's typed
+//! [`DirectorConfig`] (pure).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use lvs_director::{
+    Check, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script, SourceAddress,
+    SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
+};
+use lvs_healthcheck::checker::dns::DnsCheck;
+use lvs_healthcheck::checker::exec::ExecCheck;
+use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::tcp::TcpCheck;
+use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
+use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
+use lvs_healthcheck::{ConnectOptions, KeepalivedCheck, KeepalivedTiming};
+use lvs_ipvs::{Destination, SyncDaemon, SyncState, Timeouts};
+
+use super::desired;
+use super::vrrp_map::{self, MapError};
+use crate::config::{self, CheckKind, Config, DnsQueryType};
+
+/// The typed configuration `cfg` describes. `keep_expire_nodest_conn`
+/// leaves `net.ipv4.vs.expire_nodest_conn` alone (also set by
+/// `lvs_keep_expire_nodest_conn` in `global_defs`).
+pub fn director_config(
+    cfg: &Config,
+    keep_expire_nodest_conn: bool,
+) -> Result<DirectorConfig, MapError> {
+    let mut out = DirectorConfig::new();
+    out.name = cfg.global.router_id.clone();
+    for inst in &cfg.vrrp_instances {
+        out.instances.push(instance(inst, &cfg.global)?);
+    }
+    out.virtual_servers = cfg.virtual_servers.iter().map(virtual_server).collect();
+    let g = &cfg.global;
+    out.sync_daemon = sync_daemon(cfg);
+    let t = &g.lvs_timeouts;
+    let mut setup = IpvsSetup::default();
+    setup.flush = g.lvs_flush;
+    setup.timeouts = (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
+        tcp: t.tcp.unwrap_or_default(),
+        tcp_fin: t.tcpfin.unwrap_or_default(),
+        udp: t.udp.unwrap_or_default(),
+    });
+    setup.expire_nodest_conn = !(keep_expire_nodest_conn || g.lvs_keep_expire_nodest_conn);
+    out.ipvs_setup = setup;
+    Ok(out)
+}
+
+fn script(s: &Option<config::Script>) -> Option<Script> {
+    s.as_ref().and_then(|s| Script::new(s.argv.iter().cloned()))
+}
+
+fn instance(inst: &config::VrrpInstance, g: &config::GlobalDefs) -> Result<VrrpInstance, MapError> {
+    // The source address is looked up from the interface when the driver
+    // starts the instance; a placeholder of the right family until then.
+    let v6 = inst
+        .virtual_ipaddresses
+        .first()
+        .is_some_and(|v| v.addr.is_ipv6());
+    let placeholder = if v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let router = vrrp_map::router_config(inst, g, inst.source_ip.unwrap_or(placeholder))?;
+    let mut out = VrrpInstance::new(&inst.name, &inst.interface, router);
+    out.source = inst
+        .source_ip
+        .map_or(SourceAddress::Interface, SourceAddress::Fixed);
+    let vip = |v: &config::VirtualIp, advertised: bool| {
+        let mut x = Vip::new(v.addr).with_prefix(v.prefix_len);
+        x.interface = v.dev.clone();
+        x.label = v.label.clone();
+        x.advertised = advertised;
+        x
+    };
+    out.vips = inst
+        .virtual_ipaddresses
+        .iter()
+        .map(|v| vip(v, true))
+        .chain(
+            inst.virtual_ipaddresses_excluded
+                .iter()
+                .map(|v| vip(v, false)),
+        )
+        .collect();
+    out.track_interfaces = inst
+        .track_interfaces
+        .iter()
+        .map(|t| {
+            let mut x = TrackInterface::new(&t.interface);
+            x.weight = t.weight;
+            x.reverse = t.reverse;
+            x
+        })
+        .collect();
+    out.track_link = !inst.dont_track_primary;
+    let mut notify = Notify::default();
+    notify.master = script(&inst.notify_master);
+    notify.backup = script(&inst.notify_backup);
+    notify.fault = script(&inst.notify_fault);
+    notify.stop = script(&inst.notify_stop);
+    notify.any = script(&inst.notify);
+    out.notify = notify;
+    Ok(out)
+}
+
+fn sync_daemon(cfg: &Config) -> Option<SyncDaemonConfig> {
+    if let Some(sd) = &cfg.global.lvs_sync_daemon {
+        let name = sd
+            .vrrp_instance
+            .clone()
+            .or_else(|| cfg.vrrp_instances.first().map(|i| i.name.clone()))?;
+        let vrid = cfg.vrrp_instance(&name).map_or(0, |i| i.virtual_router_id);
+        let mut d = SyncDaemon::new(
+            SyncState::Master,
+            &sd.interface,
+            u32::from(sd.sync_id.unwrap_or(vrid)),
+        );
+        d.max_len = sd.maxlen;
+        d.port = sd.port;
+        d.ttl = sd.ttl;
+        d.group = sd.group;
+        return Some(SyncDaemonConfig::new(d, &name));
+    }
+    cfg.vrrp_instances.iter().find_map(|i| {
+        i.lvs_sync_daemon_interface.as_ref().map(|iface| {
+            SyncDaemonConfig::new(
+                SyncDaemon::new(SyncState::Master, iface, u32::from(i.virtual_router_id)),
+                &i.name,
+            )
+        })
+    })
+}
+
+fn virtual_server(vs: &config::VirtualServer) -> VirtualServer {
+    let mut out = VirtualServer::new(desired::service(vs));
+    out.quorum = vs.quorum;
+    out.sorry_server = vs.sorry_server.map(|s| {
+        Destination::new(s, desired::forwarding(vs.sorry_server_forwarding)).with_weight(1)
+    });
+    for rs in &vs.real_servers {
+        let mut d = Destination::new(rs.addr, desired::forwarding(rs.forwarding))
+            .with_weight(u32::try_from(rs.weight).unwrap_or(0));
+        d.upper_threshold = rs.upper_threshold.unwrap_or(0);
+        d.lower_threshold = rs.lower_threshold.unwrap_or(0);
+        let mut r = RealServer::new(d);
+        r.inhibit_on_failure = rs.inhibit_on_failure;
+        r.notify_up = script(&rs.notify_up);
+        r.notify_down = script(&rs.notify_down);
+        r.probes = rs.checks.iter().flat_map(|c| probes(rs, c)).collect();
+        out.real_servers.push(r);
+    }
+    out
+}
+
+fn connect(rs: &config::RealServer, check: &config::Check) -> ConnectOptions {
+    let c = &check.common;
+    let mut o = ConnectOptions::new(rs.addr);
+    o.connect_ip = c.connect_ip;
+    o.connect_port = c.connect_port;
+    o.bind_addr = c.bind_to;
+    o.bind_device = c.bind_if.clone();
+    o.connect_timeout = Some(c.connect_timeout);
+    o
+}
+
+/// The DNS query type number of a `DNS_CHECK type`.
+pub fn dns_qtype(t: DnsQueryType) -> u16 {
+    match t {
+        DnsQueryType::A => 1,
+        DnsQueryType::Ns => 2,
+        DnsQueryType::Cname => 5,
+        DnsQueryType::Soa => 6,
+        DnsQueryType::Mx => 15,
+        DnsQueryType::Txt => 16,
+        DnsQueryType::Aaaa => 28,
+    }
+}
+
+/// keepalived's `require_reply` nibble pattern (`None` = `X` wildcard) as
+/// bytes plus a mask of ignored bits.
+pub fn reply_pattern(nibbles: &[Option<u8>]) -> (Vec<u8>, Vec<u8>) {
+    let mut pattern = Vec::new();
+    let mut mask = Vec::new();
+    for pair in nibbles.chunks(2) {
+        let hi = pair.first().copied().flatten();
+        let lo = pair.get(1).copied().flatten();
+        let lo_missing = pair.len() < 2;
+        pattern.push((hi.unwrap_or(0) << 4) | lo.unwrap_or(0));
+        mask.push(
+            (if hi.is_none() { 0xf0 } else { 0 })
+                | (if lo.is_none() || lo_missing { 0x0f } else { 0 }),
+        );
+    }
+    (pattern, mask)
+}
+
+fn timing(kind: KeepalivedCheck, check: &config::Check) -> KeepalivedTiming {
+    let c = &check.common;
+    KeepalivedTiming {
+        delay_loop: Some(c.delay_loop),
+        retry: Some(c.retry),
+        delay_before_retry: Some(c.delay_before_retry),
+        connect_timeout: Some(c.connect_timeout),
+        warmup: Some(c.warmup),
+        alpha: c.alpha,
+        ..KeepalivedTiming::new(kind)
+    }
+}
+
+/// The probes of one checker (HTTP_GET gives one per `url`; the server is
+/// up only while all of its probes are).
+pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
+    let o = connect(rs, check);
+    let dst = o.destination();
+    let mk = |c: Check, kind: KeepalivedCheck, description: String| {
+        let mut p = Probe::new(c, timing(kind, check).policy());
+        p.description = description;
+        p
+    };
+    match &check.kind {
+        CheckKind::Tcp => vec![mk(
+            Check::Tcp(TcpCheck::new(o)),
+            KeepalivedCheck::Tcp,
+            format!("TCP_CHECK {dst}"),
+        )],
+        CheckKind::TcpHalfOpen => vec![mk(
+            Check::TcpHalfOpen(TcpHalfOpenCheck::new(o)),
+            KeepalivedCheck::Tcp,
+            format!("TCP_CHECK (half-open) {dst}"),
+        )],
+        CheckKind::Udp(u) => {
+            // keepalived's UDP_CHECK: up unless an ICMP error comes back,
+            // unless a reply is required (then lengths and pattern apply).
+            let reply = u.require_reply.as_ref().map(|nibbles| {
+                let (pattern, mask) = reply_pattern(nibbles);
+                ReplyMatch {
+                    min_len: u.min_reply_length as usize,
+                    max_len: u.max_reply_length as usize,
+                    pattern,
+                    mask: Some(mask),
+                }
+            });
+            let c = UdpCheck::keepalived(o, u.payload.clone().unwrap_or_default(), reply);
+            vec![mk(
+                Check::Udp(c),
+                KeepalivedCheck::Udp,
+                format!("UDP_CHECK {dst}"),
+            )]
+        }
+        CheckKind::Dns(d) => {
+            let mut c = DnsCheck::new(o, &d.name);
+            c.qtype = dns_qtype(d.query_type);
+            vec![mk(
+                Check::Dns(c),
+                KeepalivedCheck::Dns,
+                format!("DNS_CHECK {dst} {:?} {}", d.query_type, d.name),
+            )]
+        }
+        CheckKind::Http(h) => h
+            .urls
+            .iter()
+            .map(|u| {
+                let mut c = HttpCheck::new(o.clone(), &u.path);
+                c.status = u.status_codes.clone();
+                c.virtual_host = u.virtualhost.clone().or_else(|| h.virtualhost.clone());
+                c.body_md5 = u.digest.as_deref().and_then(HttpCheck::parse_md5_hex);
+                mk(
+                    Check::Http(c),
+                    KeepalivedCheck::Http,
+                    format!("HTTP_GET http://{dst}{}", u.path),
+                )
+            })
+            .collect(),
+        CheckKind::Misc(m) => {
+            let args: Vec<&str> = m.argv.iter().skip(1).map(String::as_str).collect();
+            let mut c = ExecCheck::new(m.argv.first().map_or("", String::as_str), &args);
+            c.dynamic_weight = m.dynamic;
+            let mut t = timing(KeepalivedCheck::Misc, check);
+            t.connect_timeout = Some(m.timeout.unwrap_or(check.common.delay_loop));
+            let mut p = Probe::new(Check::Exec(c), t.policy());
+            p.description = format!("MISC_CHECK {}", m.argv.join(" "));
+            vec![p]
+        }
+    }
+}
