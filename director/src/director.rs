@@ -142,7 +142,7 @@ impl Director {
         let routers = config
             .instances
             .iter()
-            .map(|i| new_router(i))
+            .map(new_router)
             .collect::<Result<Vec<_>, _>>()?;
         for vs in &config.virtual_servers {
             let svc = d.new_service(vs.clone(), None);
