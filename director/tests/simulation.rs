@@ -427,6 +427,87 @@ fn split_brain_and_heal() {
 }
 
 #[test]
+fn failed_ipvs_write_is_repaired_with_backoff() {
+    let mut w = World::lab();
+    w.run_to(10.5);
+    w.nodes[NODE01].ipvs_failing = true;
+    w.kill_backend("172.20.0.86:80");
+    // The delete at 13 s fails; full reconciles after 1, 2, 4 s, all failing.
+    w.run_to(20.5);
+    assert!(w.nodes[NODE01].director.status().ipvs_retrying);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.86:80"])
+    );
+    w.nodes[NODE01].ipvs_failing = false;
+    // The next one, 8 s after the last failure, succeeds; then only the
+    // periodic reconcile, 60 s later.
+    w.run_to(87.0);
+    let ops = w.ipvs_ops(NODE01, w.start);
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].0, w.at(13.0));
+    let got = w.reconciles(NODE01, w.at(1.0));
+    eprintln!(
+        "reconciles after the failed write: {:?}",
+        got.iter().map(|t| *t - w.at(13.0)).collect::<Vec<_>>()
+    );
+    assert_eq!(got, vec![w.at(14.0), w.at(16.0), w.at(20.0), w.at(28.0)]);
+    assert!(!w.nodes[NODE01].director.status().ipvs_retrying);
+    let desired = w.nodes[NODE01].director.desired_table();
+    assert_eq!(w.nodes[NODE01].kernel, desired);
+    assert_eq!(w.kernel_dests(NODE01, http()), set(&["172.20.0.85:80"]));
+    // The reconcile carried the full table.
+    let full = w
+        .log_since(NODE01, w.at(28.0))
+        .find_map(|l| match &l.cmd {
+            Command::IpvsReconcile(t) => Some(t.clone()),
+            _ => None,
+        })
+        .expect("reconcile");
+    assert_eq!(full, desired);
+    w.run_to(88.0);
+    assert_eq!(w.reconciles(NODE01, w.at(29.0)), vec![w.at(88.0)]);
+    // NODE02's writes never failed: one delete, no retries.
+    assert_eq!(w.ipvs_ops(NODE02, w.start).len(), 1);
+    assert_eq!(w.reconciles(NODE02, w.at(1.0)), vec![w.at(60.0)]);
+    no_ipvs_errors(&w);
+}
+
+#[test]
+fn a_later_successful_delta_does_not_cancel_the_repair() {
+    let mut w = World::lab();
+    w.run_to(10.5);
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(12.5);
+    w.nodes[NODE01].ipvs_failing = true;
+    // The delete at 13 s fails and is lost in the kernel...
+    w.run_to(13.2);
+    w.nodes[NODE01].ipvs_failing = false;
+    // ...then a reload's delta succeeds before the retry is due.
+    let cfg = config(
+        NODE01,
+        vec![virtual_server(
+            http(),
+            &["172.20.0.85:80", "172.20.0.86:80", "172.20.0.87:80"],
+        )],
+    );
+    w.apply_config(NODE01, cfg);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.86:80", "172.20.0.87:80"])
+    );
+    w.run_to(14.5);
+    // The repair still came 1 s after the failure and fixed the table.
+    assert_eq!(w.reconciles(NODE01, w.at(13.0)), vec![w.at(14.0)]);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.87:80"])
+    );
+    assert!(!w.nodes[NODE01].director.status().ipvs_retrying);
+    no_ipvs_errors(&w);
+}
+
+#[test]
 fn link_down_faults_and_link_up_returns() {
     let mut w = World::lab();
     // A first "up" report changes nothing.
