@@ -21,6 +21,9 @@ use crate::table::{self, Health};
 const RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait between retries of a failed IPVS write.
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// Most IPVS writes remembered while awaiting their results: a driver
+/// that reports none (no IPVS) must not grow the record without end.
+const UNREPORTED_MAX: usize = 1024;
 
 /// What a probe reported (the driver translates its checker's events).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -552,14 +555,21 @@ impl Director {
     fn push_ipvs(&mut self, ops: Vec<Op>) {
         if !ops.is_empty() {
             self.commands.push_back(Command::Ipvs(ops));
-            self.ipvs_unreported.push_back(false);
+            self.note_unreported(false);
         }
     }
 
     fn push_reconcile(&mut self) {
         self.commands
             .push_back(Command::IpvsReconcile(self.full_table()));
-        self.ipvs_unreported.push_back(true);
+        self.note_unreported(true);
+    }
+
+    fn note_unreported(&mut self, reconcile: bool) {
+        if self.ipvs_unreported.len() >= UNREPORTED_MAX {
+            self.ipvs_unreported.pop_front();
+        }
+        self.ipvs_unreported.push_back(reconcile);
     }
 
     /// Recomputes one service's entry and sends the delta.
