@@ -559,3 +559,99 @@ fn link_down_faults_and_link_up_returns() {
     assert!(w.ipvs_ops(NODE01, w.start).is_empty());
     no_ipvs_errors(&w);
 }
+
+#[test]
+fn reload_with_the_same_config_does_nothing() {
+    let mut w = World::lab();
+    w.run_to(5.3);
+    let t = w.now;
+    for node in [NODE01, NODE02] {
+        let summary = w.apply_config(node, lab_config(node));
+        assert!(summary.is_empty(), "node {node}: {summary:?}");
+        assert_eq!(w.log_since(node, t).count(), 0, "node {node}");
+    }
+    w.run_to(10.0);
+    assert_steady("NODE01 adverts", &w.adverts(NODE01, w.start), ADVERT);
+    assert_eq!(w.masters(), vec![NODE01]);
+}
+
+#[test]
+fn reload_keeps_the_verdicts_of_unchanged_servers() {
+    let mut w = World::lab();
+    w.run_to(10.5);
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(14.0);
+    assert_eq!(w.kernel_dests(NODE01, http()), set(&["172.20.0.85:80"]));
+    let t = w.now;
+    let cfg = config(
+        NODE01,
+        vec![virtual_server(
+            http(),
+            &["172.20.0.85:80", "172.20.0.86:80", "172.20.0.87:80"],
+        )],
+    );
+    w.apply_config(NODE01, cfg);
+    // Only the new server is added: the failed one stays out, its probe
+    // (and its down count) untouched.
+    let www3 = sa("172.20.0.87:80");
+    assert_eq!(
+        w.ipvs_ops(NODE01, t),
+        vec![(
+            t,
+            Op::AddDestination(http(), Destination::new(www3, ForwardMethod::DirectRoute))
+        )]
+    );
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.87:80"])
+    );
+    let st = w.nodes[NODE01].director.status();
+    let down: Vec<_> = st.services[0]
+        .real_servers
+        .iter()
+        .filter(|r| !r.up)
+        .map(|r| r.addr)
+        .collect();
+    assert_eq!(down, vec![sa("172.20.0.86:80")]);
+    // It still comes back by its own probe.
+    w.revive_backend("172.20.0.86:80");
+    w.run_to(18.0);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.86:80", "172.20.0.87:80"])
+    );
+    no_ipvs_errors(&w);
+}
+
+#[test]
+fn reload_raising_the_backup_priority_moves_the_master() {
+    let mut w = World::lab();
+    w.run_to(5.3);
+    let t = w.now;
+    let mut cfg = lab_config(NODE02);
+    cfg.instances[0].router.priority = 110;
+    let summary = w.apply_config(NODE02, cfg);
+    // A router change restarts the instance under a new id.
+    assert_eq!(
+        (summary.instances_stopped, summary.instances_started),
+        (1, 1)
+    );
+    assert_eq!(w.state(NODE02), Some(State::Backup));
+    w.run_to(12.0);
+    // NODE02 ignores the lower-priority Master (preempt) and takes over after
+    // its own Master_Down_Interval; NODE01 yields at its first advert.
+    let mdi = AdvertInterval::V2(Seconds(1)).master_down_interval(110);
+    let became = w.became_master(NODE02, t).expect("NODE02 Master");
+    assert_close(
+        "preempt after reload",
+        became - t,
+        mdi,
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.masters(), vec![NODE02]);
+    assert!(w.holds_vip(NODE02) && !w.holds_vip(NODE01));
+    // IPVS untouched by a VRRP-only change.
+    assert!(w.ipvs_ops(NODE02, t).is_empty());
+    assert!(w.reconciles(NODE02, t).is_empty());
+    no_ipvs_errors(&w);
+}
