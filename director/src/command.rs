@@ -33,6 +33,9 @@ impl fmt::Display for ProbeKey {
 
 /// Output of the core, drained with [`Director::poll_command`](crate::Director::poll_command)
 /// and carried out in order.
+// `AddProbe` carries a whole probe spec; commands are drained one at a
+// time as they come, so boxing it would only cost an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Command {

@@ -21,6 +21,9 @@ use crate::table::{self, Health};
 const RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait between retries of a failed IPVS write.
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// Most IPVS writes remembered while awaiting their results: a driver
+/// that reports none (no IPVS) must not grow the record without end.
+const UNREPORTED_MAX: usize = 1024;
 
 /// What a probe reported (the driver translates its checker's events).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +114,10 @@ pub struct Director {
     commands: VecDeque<Command>,
     reconcile_at: Instant,
     retry: Option<Duration>,
+    /// The IPVS writes sent and not yet reported, oldest first: `true` for
+    /// a full reconcile. Only a reconcile's success repairs a failed write;
+    /// a later delta succeeding leaves the lost change lost.
+    ipvs_unreported: VecDeque<bool>,
     sync_running: Option<SyncState>,
     stopped: bool,
 }
@@ -135,6 +142,7 @@ impl Director {
             commands: VecDeque::new(),
             reconcile_at: now + config.reconcile_period(),
             retry: None,
+            ipvs_unreported: VecDeque::new(),
             sync_running: None,
             stopped: false,
         };
@@ -142,7 +150,7 @@ impl Director {
         let routers = config
             .instances
             .iter()
-            .map(|i| new_router(i))
+            .map(new_router)
             .collect::<Result<Vec<_>, _>>()?;
         for vs in &config.virtual_servers {
             let svc = d.new_service(vs.clone(), None);
@@ -150,7 +158,7 @@ impl Director {
         }
         d.reindex();
         if !d.services.is_empty() {
-            d.commands.push_back(Command::IpvsReconcile(d.full_table()));
+            d.push_reconcile();
         }
         for (cfg, router) in config.instances.iter().zip(routers) {
             if !cfg.router.start_as_master {
@@ -201,9 +209,10 @@ impl Director {
             }
         }
         if !self.stopped && !self.services.is_empty() && now >= self.reconcile_at {
-            self.commands
-                .push_back(Command::IpvsReconcile(self.full_table()));
-            self.reconcile_at = now + self.retry.unwrap_or(self.config.reconcile_period());
+            self.push_reconcile();
+            // While retrying, the next attempt is timed from this one's
+            // failure report (handle_ipvs_result), so the backoff doubles.
+            self.reconcile_at = now + self.config.reconcile_period();
         }
     }
 
@@ -313,12 +322,14 @@ impl Director {
         self.update_service(&key);
     }
 
-    /// Reports how the last [`Command::Ipvs`] or [`Command::IpvsReconcile`]
-    /// went. A failure schedules a full reconcile, retried with backoff
-    /// (1 s doubling to 30 s) until one succeeds.
+    /// Reports how a [`Command::Ipvs`] or [`Command::IpvsReconcile`] went:
+    /// once per such command, in the order they were drained. A failure
+    /// schedules a full reconcile, retried with backoff (1 s doubling to
+    /// 30 s, timed from each failure) until a reconcile succeeds.
     pub fn handle_ipvs_result(&mut self, now: Instant, ok: bool) {
+        let reconcile = self.ipvs_unreported.pop_front().unwrap_or(false);
         if ok {
-            if self.retry.take().is_some() {
+            if reconcile && self.retry.take().is_some() {
                 info!("IPVS table repaired");
                 self.reconcile_at = now + self.config.reconcile_period();
             }
@@ -550,7 +561,21 @@ impl Director {
     fn push_ipvs(&mut self, ops: Vec<Op>) {
         if !ops.is_empty() {
             self.commands.push_back(Command::Ipvs(ops));
+            self.note_unreported(false);
         }
+    }
+
+    fn push_reconcile(&mut self) {
+        self.commands
+            .push_back(Command::IpvsReconcile(self.full_table()));
+        self.note_unreported(true);
+    }
+
+    fn note_unreported(&mut self, reconcile: bool) {
+        if self.ipvs_unreported.len() >= UNREPORTED_MAX {
+            self.ipvs_unreported.pop_front();
+        }
+        self.ipvs_unreported.push_back(reconcile);
     }
 
     /// Recomputes one service's entry and sends the delta.
