@@ -22,7 +22,7 @@ pub(crate) enum Request {
     Add {
         probe: ProbeKey,
         service: ServiceKey,
-        spec: Probe,
+        spec: Box<Probe>,
     },
     Remove(ProbeKey),
 }

@@ -97,12 +97,17 @@ fn serve(
     while let Ok(first) = jobs.recv() {
         let mut pending = Some(first);
         while let Some(job) = pending.take() {
-            let ok = match job {
+            // The core wants one outcome per command, in order.
+            let (ok, commands) = match job {
                 Job::Ops(mut ops) => {
                     // Deltas queued behind each other leave in one batch.
+                    let mut commands = 1;
                     loop {
                         match jobs.try_recv() {
-                            Ok(Job::Ops(more)) => ops.extend(more),
+                            Ok(Job::Ops(more)) => {
+                                ops.extend(more);
+                                commands += 1;
+                            }
                             Ok(other) => {
                                 pending = Some(other);
                                 break;
@@ -110,16 +115,18 @@ fn serve(
                             Err(_) => break,
                         }
                     }
-                    apply(&mut h, &ops)
+                    (apply(&mut h, &ops), commands)
                 }
-                Job::Reconcile(table) => reconcile(&mut h, &table),
+                Job::Reconcile(table) => (reconcile(&mut h, &table), 1),
                 Job::Dump(reply) => {
                     let _ = reply.send(h.table().map_err(|e| e.to_string()));
                     continue;
                 }
             };
-            if outcomes.send(Outcome { ok }).is_err() {
-                return;
+            for _ in 0..commands {
+                if outcomes.send(Outcome { ok }).is_err() {
+                    return;
+                }
             }
         }
     }

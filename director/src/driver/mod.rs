@@ -457,7 +457,7 @@ impl Loop {
                 let _ = self.probes.send(checks::Request::Add {
                     probe,
                     service,
-                    spec,
+                    spec: Box::new(spec),
                 });
             }
             Command::RemoveProbe { probe } => {
