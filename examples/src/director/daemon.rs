@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig};
+use lvs_arpguard::announce::{Announcer, AnnouncerConfig};
 use lvs_arpguard::audit::{GhostAuditSpec, audit_ghosts};
 use lvs_arpguard::packet::PacketSocket;
 use lvs_arpguard::{Change as AddrChange, DirectorVip, MacAddr, Namespace, Rtnl};
@@ -712,7 +712,6 @@ impl Daemon {
                 }
                 Action::Announce(a) => {
                     let cfg = inst.cfg.clone();
-                    let schedule = AnnounceSchedule::single_burst(a.count, a.interval);
                     let mut addrs: Vec<IpAddr> = a.addresses.clone();
                     addrs.extend(cfg.virtual_ipaddresses_excluded.iter().map(|v| v.addr));
                     for addr in addrs {
@@ -721,10 +720,13 @@ impl Daemon {
                         };
                         let iface = v.dev.clone().unwrap_or_else(|| cfg.interface.clone());
                         match self.announcer(&iface) {
-                            Ok(an) => {
-                                an.announcer
-                                    .announce_with(addr, schedule, a.mac.map(MacAddr), now)
-                            }
+                            Ok(an) => an.announcer.announce_with(
+                                addr,
+                                a.count,
+                                a.interval,
+                                a.mac.map(MacAddr),
+                                now,
+                            ),
                             Err(e) => warn!(iface = %iface, error = %e, "cannot announce VIP"),
                         }
                     }
