@@ -212,7 +212,22 @@ pub enum AnnounceReason {
     Refresh,
 }
 
-/// A gratuitous ARP / unsolicited NA burst for lvs-arpguard to send.
+/// One gratuitous ARP / unsolicited NA burst to send now: `count` packets
+/// per address, `interval` apart, nothing after — the router emits the
+/// next burst (repeat, refresh) itself when
+/// [`AnnounceSchedule`](crate::AnnounceSchedule) says so. With
+/// lvs-arpguard, pass each one on once:
+///
+/// ```text
+/// Action::Announce(a) => {
+///     for addr in &a.addresses {
+///         announcer.announce_with(*addr, a.count, a.interval, a.mac.map(MacAddr), now);
+///     }
+/// }
+/// ```
+///
+/// (`MacAddr(bytes)` wraps the `[u8; 6]`; the announcer's own
+/// `announce(addr, now)` also sends a single burst, of its default size.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
     /// Addresses to announce.
@@ -249,7 +264,7 @@ pub enum Action {
         /// Virtual MAC that was in use, if configured.
         mac: Option<[u8; 6]>,
     },
-    /// Announce the addresses.
+    /// Announce the addresses: one burst (see [`Announcement`]).
     Announce(Announcement),
     /// The state changed.
     StateChanged {
