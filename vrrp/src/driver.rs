@@ -533,7 +533,9 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
 /// advertises). Without the watch, nothing tells the router, which stays
 /// Master holding its addresses on a dead link; callers can still report
 /// the link themselves with [`Router::set_fault`] through
-/// [`router_mut`](Self::router_mut).
+/// [`router_mut`](Self::router_mut). A deleted interface keeps the router
+/// in Fault for good: its sockets went with it, so a recreated interface
+/// needs a new driver.
 ///
 /// # Errors
 ///
@@ -554,6 +556,39 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
 /// after which it asks for the link state afresh). Those mean the host is
 /// out of resources; the router's state is unchanged, and calling
 /// `next_action` again retries.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use lvs_vrrp::driver::{Driver, VrrpSocket};
+/// use lvs_vrrp::{Action, AdvertInterval, Config, Router, Seconds};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let primary: IpAddr = Ipv4Addr::new(172, 20, 0, 81).into();
+/// let vip: IpAddr = Ipv4Addr::new(172, 20, 0, 83).into();
+/// let cfg = Config::new(1, 100, AdvertInterval::V2(Seconds(1)), primary, vec![vip]);
+/// let socket = VrrpSocket::open_for("ens18", &cfg)?;
+/// let mut driver = Driver::new(Router::new(cfg).map_err(std::io::Error::other)?, socket)?;
+/// // Link down or no carrier: Fault, and the addresses are given up.
+/// driver.watch_link()?;
+/// driver.start();
+/// loop {
+///     match driver.next_action().await? {
+///         // Prefix, label and device of each VIP are the caller's.
+///         Action::AddAddresses { addresses, .. } => { /* ip addr add */ }
+///         Action::RemoveAddresses { addresses, .. } => { /* ip addr del */ }
+///         // One burst, sent once: lvs-arpguard's
+///         // announce_with(addr, a.count, a.interval, a.mac.map(MacAddr), now).
+///         Action::Announce(a) => {}
+///         Action::StateChanged { from, to, reason } => {
+///             println!("{from} -> {to}: {reason}");
+///         }
+///         _ => {}
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Driver {
     router: Router,

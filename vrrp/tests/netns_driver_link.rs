@@ -6,6 +6,8 @@
 //! Before the driver watched its link, the first advert sent on the dead
 //! link ended `next_action` with `ENETUNREACH` and the VIP stayed.
 //!
+//! A router started on a link without carrier starts in Fault.
+//!
 //! Run as root: `cargo test -p lvs-vrrp --features tokio -- --ignored netns_driver`
 
 use std::net::IpAddr;
@@ -24,6 +26,8 @@ const VIP_CIDR: &str = "172.20.0.83/24";
 /// What the driver thread reports.
 enum Event {
     Action(Action),
+    /// What the link watch found before the router started.
+    LinkAtStart(Option<bool>),
     /// `next_action` returned an error: the driver ended.
     Ended(std::io::Error),
 }
@@ -49,26 +53,46 @@ fn ip(ns: &str, args: &[&str]) {
     );
 }
 
-/// Runs a driver inside `ns` until `stop` fires, carrying out address
+/// How the driver thread reaches the namespace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The thread enters it; sockets and link watch open there.
+    Enter,
+    /// The thread stays in the test's namespace and opens the sockets and
+    /// the link watch in it by file (`*_in_netns`).
+    ByFile,
+}
+
+/// Runs a driver on `ns`'s `vr0` until `stop` fires, carrying out address
 /// actions with `ip addr` before reporting them.
 fn driver_thread(
     ns: &Netns,
+    reach: Reach,
     cfg: Config,
     events: mpsc::Sender<Event>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Counters {
     let name = ns.name().to_string();
-    ns.enter(move || {
+    let file = ns.file();
+    let run = move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let socket = VrrpSocket::open_for(IFACE, &cfg).expect("raw sockets");
+            let socket = match reach {
+                Reach::Enter => VrrpSocket::open_for(IFACE, &cfg),
+                Reach::ByFile => VrrpSocket::open_for_in_netns(&file, IFACE, &cfg),
+            }
+            .expect("raw sockets");
             let mut driver =
                 Driver::new(Router::new(cfg).expect("config"), socket).expect("driver timer");
-            driver.watch_link().expect("link watch");
-            assert_eq!(driver.link_up(), Some(true), "{IFACE} starts up");
+            match reach {
+                Reach::Enter => driver.watch_link(),
+                Reach::ByFile => driver.watch_link_in_netns(&file),
+            }
+            .expect("link watch");
+            let _ = events.send(Event::LinkAtStart(driver.link_up()));
             driver.start();
             let apply = |a: &Action| match a {
                 Action::AddAddresses { .. } => {
@@ -103,7 +127,11 @@ fn driver_thread(
                 receive_errors: driver.receive_errors().0,
             }
         })
-    })
+    };
+    match reach {
+        Reach::Enter => ns.enter(run),
+        Reach::ByFile => run(),
+    }
 }
 
 /// The actions seen so far, and a way to wait for more.
@@ -129,6 +157,7 @@ impl Log {
                         return batch;
                     }
                 }
+                Ok(Event::LinkAtStart(_)) => {}
                 Ok(Event::Ended(e)) => {
                     panic!("the driver ended while waiting for {what}: {e}; saw {batch:?}")
                 }
@@ -142,7 +171,7 @@ impl Log {
         let deadline = Instant::now() + quiet;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.rx.recv_timeout(left) {
-                Ok(Event::Action(Action::Announce(_))) => {}
+                Ok(Event::Action(Action::Announce(_)) | Event::LinkAtStart(_)) => {}
                 Ok(Event::Action(a)) => panic!("unexpected {a:?} while the link was down"),
                 Ok(Event::Ended(e)) => panic!("the driver ended while the link was down: {e}"),
                 Err(_) => return,
@@ -220,9 +249,9 @@ fn down_and_up(log: &mut Log, ours: &Netns, how: &str, down: impl Fn(), up: impl
     assert!(vip_present(ours), "{how}: the VIP must be back");
 }
 
-#[test]
-#[ignore = "needs root + netns (cargo xtask test)"]
-fn netns_driver_resigns_on_link_down_and_returns_on_link_up() {
+/// Two namespaces joined by the veth pair `vr0` (ours) / `vr1` (peer),
+/// both ends up.
+fn veth_pair() -> (Netns, Netns) {
     lvs_testenv::require_root("the VRRP driver's link watch");
     let ours = Netns::new("vdl");
     let peer = Netns::new("vdp");
@@ -243,21 +272,39 @@ fn netns_driver_resigns_on_link_down_and_returns_on_link_up() {
     ours.run(&["ip", "link", "set", IFACE, "up"]);
     peer.run(&["ip", "addr", "add", "172.20.0.82/24", "dev", PEER_IFACE]);
     peer.run(&["ip", "link", "set", PEER_IFACE, "up"]);
+    (ours, peer)
+}
 
+fn config() -> Config {
     let primary: IpAddr = "172.20.0.81".parse().expect("literal");
     let vip: IpAddr = "172.20.0.83".parse().expect("literal");
     // 100 ms adverts: Master_Down_Interval is 0.36 s.
     let interval = AdvertInterval::V3(Centiseconds::new(10).expect("12 bits"));
-    let cfg = Config::new(1, 100, interval, primary, vec![vip]);
+    Config::new(1, 100, interval, primary, vec![vip])
+}
 
+fn link_at_start(log: &Log) -> Option<bool> {
+    match log.rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Event::LinkAtStart(up)) => up,
+        Ok(Event::Ended(e)) => panic!("the driver ended at once: {e}"),
+        Ok(Event::Action(a)) => panic!("{a:?} before the link state"),
+        Err(_) => panic!("the driver thread did not start"),
+    }
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_driver_resigns_on_link_down_and_returns_on_link_up() {
+    let (ours, peer) = veth_pair();
     let (tx, rx) = mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     std::thread::scope(|s| {
-        let driver = s.spawn(|| driver_thread(&ours, cfg, tx, stopped));
+        let driver = s.spawn(|| driver_thread(&ours, Reach::Enter, config(), tx, stopped));
         let mut log = Log {
             rx,
             seen: Vec::new(),
         };
+        assert_eq!(link_at_start(&log), Some(true), "{IFACE} starts up");
         log.wait("Master (no peer)", transition(State::Master));
         assert!(vip_present(&ours), "the Master holds the VIP");
 
@@ -300,5 +347,49 @@ fn netns_driver_resigns_on_link_down_and_returns_on_link_up() {
             .filter(|a| transition(State::Master)(a))
             .count();
         assert_eq!(masters, 3);
+    });
+}
+
+/// A router whose link has no carrier when it starts goes straight to
+/// Fault, never holding the VIP; with carrier it runs. Sockets and link
+/// watch are opened by namespace file from outside the namespace.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_driver_starts_in_fault_on_a_link_without_carrier() {
+    let (ours, peer) = veth_pair();
+    peer.run(&["ip", "link", "set", PEER_IFACE, "down"]);
+    let (tx, rx) = mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    std::thread::scope(|s| {
+        let driver = s.spawn(|| driver_thread(&ours, Reach::ByFile, config(), tx, stopped));
+        let mut log = Log {
+            rx,
+            seen: Vec::new(),
+        };
+        assert_eq!(link_at_start(&log), Some(false), "{IFACE} has no carrier");
+        let batch = log.wait("Fault at start", transition(State::Fault));
+        assert!(
+            matches!(
+                batch.as_slice(),
+                [Action::StateChanged {
+                    from: State::Initialize,
+                    reason: Reason::Fault(FaultReason::LinkDown),
+                    ..
+                }]
+            ),
+            "{batch:?}"
+        );
+        log.stays_quiet(Duration::from_millis(500));
+        assert!(!vip_present(&ours));
+
+        peer.run(&["ip", "link", "set", PEER_IFACE, "up"]);
+        log.wait("Backup with carrier", transition(State::Backup));
+        log.wait("Master (no peer)", transition(State::Master));
+        assert!(vip_present(&ours), "the Master holds the VIP");
+
+        let _ = stop.send(());
+        let counters = driver.join().expect("driver thread");
+        assert_eq!(counters.receive_errors, 0);
+        assert!(!vip_present(&ours), "shutdown removes the VIP");
     });
 }
