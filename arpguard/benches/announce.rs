@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig, RateLimit};
+use lvs_arpguard::announce::{Announcer, AnnouncerConfig, RateLimit};
 use lvs_arpguard::wire::{GarpForm, MacAddr, garp_frame, parse_arp_frame, unsolicited_na_frame};
 
 const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x82]);
@@ -32,12 +32,6 @@ fn failover(c: &mut Criterion) {
         group.bench_function(format!("{n} VIPs, burst 5"), |b| {
             b.iter(|| {
                 let mut cfg = AnnouncerConfig::new(MAC);
-                cfg.schedule = AnnounceSchedule {
-                    burst: 5,
-                    interval: Duration::ZERO,
-                    repeat_after: None,
-                    refresh: None,
-                };
                 cfg.rate_limit = RateLimit {
                     frames: u32::MAX,
                     per: Duration::from_secs(1),
@@ -45,7 +39,8 @@ fn failover(c: &mut Criterion) {
                 let mut a = Announcer::new(cfg);
                 let now = Instant::now();
                 for i in 0..n {
-                    a.announce(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)), now);
+                    let vip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+                    a.announce_with(vip, 5, Duration::ZERO, None, now);
                 }
                 let mut sent = 0usize;
                 while let Some(t) = a.poll_transmit(now) {

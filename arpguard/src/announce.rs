@@ -4,8 +4,30 @@
 //! [`Announcer`] is sans-IO: the caller passes `now` in, takes frames out
 //! with [`Announcer::poll_transmit`], and sleeps until
 //! [`Announcer::poll_timeout`]. [`drive_until`] is a small blocking driver
-//! over a [`PacketSocket`]. The schedule is the plain-data
-//! [`AnnounceSchedule`], which lvs-vrrp's announce action converts into.
+//! over a [`PacketSocket`].
+//!
+//! # One burst per request
+//!
+//! The announcer sends the burst it is asked for — `count` announcements
+//! per VIP, `interval` apart — and nothing after it. *When* bursts happen
+//! is the caller's decision. With VRRP, lvs-vrrp's `Router` owns that
+//! schedule (keepalived's `garp_master_repeat`, `garp_interval`,
+//! `garp_master_delay`, `garp_master_refresh`, in its `AnnounceSchedule`)
+//! and emits one `Action::Announce` per burst: on becoming Master, the
+//! delayed repeat, each refresh. Hand each action to the announcer once,
+//! and each burst is sent once:
+//!
+//! ```text
+//! Action::Announce(a) => {
+//!     for addr in &a.addresses {
+//!         announcer.announce_with(*addr, a.count, a.interval, a.mac.map(MacAddr), now);
+//!     }
+//! }
+//! ```
+//!
+//! lvs-vrrp's MACs are plain `[u8; 6]`; [`MacAddr(bytes)`](MacAddr) (or
+//! `MacAddr::from(bytes)`) is the whole conversion. Neither crate depends
+//! on the other.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -15,43 +37,9 @@ use crate::error::Result;
 use crate::packet::PacketSocket;
 use crate::wire::{GarpForm, MacAddr, garp_frame, unsolicited_na_frame};
 
-/// When to announce one VIP (keepalived's `garp_master_*` knobs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnnounceSchedule {
-    /// Announcements per burst (`garp_master_repeat`); at least 1 is sent.
-    pub burst: u32,
-    /// Gap between announcements of a burst (`garp_interval`).
-    pub interval: Duration,
-    /// A second burst this long after the first ends (`garp_master_delay`).
-    pub repeat_after: Option<Duration>,
-    /// Then one announcement every period, for as long as the VIP is held
-    /// (`garp_master_refresh`).
-    pub refresh: Option<Duration>,
-}
-
-impl AnnounceSchedule {
-    /// One burst of `count` announcements `interval` apart, nothing after.
-    pub fn single_burst(count: u32, interval: Duration) -> AnnounceSchedule {
-        AnnounceSchedule {
-            burst: count,
-            interval,
-            repeat_after: None,
-            refresh: None,
-        }
-    }
-}
-
-impl Default for AnnounceSchedule {
-    /// keepalived's defaults: 5 at once, again 5 s later, no refresh.
-    fn default() -> AnnounceSchedule {
-        AnnounceSchedule {
-            burst: 5,
-            interval: Duration::ZERO,
-            repeat_after: Some(Duration::from_secs(5)),
-            refresh: None,
-        }
-    }
-}
+/// Announcements in the burst [`Announcer::announce`] sends: keepalived's
+/// `garp_master_repeat` default.
+pub const DEFAULT_BURST: u32 = 5;
 
 /// A token bucket shared by all VIPs, so a failover of hundreds of VIPs
 /// does not flood the segment.
@@ -92,8 +80,6 @@ pub struct AnnouncerConfig {
     pub mac: MacAddr,
     /// IPv4 frame forms.
     pub arp_forms: ArpForms,
-    /// Schedule applied to each VIP.
-    pub schedule: AnnounceSchedule,
     /// Limit across all VIPs.
     pub rate_limit: RateLimit,
     /// Set the Router flag in NAs (the director routes for the VIP).
@@ -106,7 +92,6 @@ impl AnnouncerConfig {
         AnnouncerConfig {
             mac,
             arp_forms: ArpForms::default(),
-            schedule: AnnounceSchedule::default(),
             rate_limit: RateLimit::default(),
             na_router: false,
         }
@@ -135,23 +120,16 @@ pub struct Transmit {
     pub frame: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    First,
-    Repeat,
-    Refresh,
-}
-
+/// The burst under way for one VIP.
 #[derive(Debug, Clone)]
 struct VipState {
     next: Instant,
     left_in_burst: u32,
-    phase: Phase,
-    schedule: AnnounceSchedule,
+    interval: Duration,
     mac: MacAddr,
 }
 
-/// Sans-IO announcement scheduler for many VIPs.
+/// Sans-IO sender of announcement bursts for many VIPs.
 #[derive(Debug)]
 pub struct Announcer {
     config: AnnouncerConfig,
@@ -181,19 +159,23 @@ impl Announcer {
         &self.config
     }
 
-    /// Starts (or restarts) announcing `vip` from `now` with the configured
-    /// schedule and MAC.
+    /// One burst of [`DEFAULT_BURST`] announcements of `vip`, all due at
+    /// `now`, from the configured MAC.
     pub fn announce(&mut self, vip: IpAddr, now: Instant) {
-        self.announce_with(vip, self.config.schedule, None, now);
+        self.announce_with(vip, DEFAULT_BURST, Duration::ZERO, None, now);
     }
 
-    /// Starts (or restarts) announcing `vip` with its own schedule and,
-    /// optionally, its own source MAC (e.g. one burst as lvs-vrrp's
-    /// `Action::Announce` asks: [`AnnounceSchedule::single_burst`]).
+    /// One burst of `count` announcements of `vip` (at least 1), the first
+    /// due at `now`, the next ones `interval` apart, from `mac` or the
+    /// configured MAC; nothing after it. A burst still under way for `vip`
+    /// is replaced. This is the call for each address of an lvs-vrrp
+    /// `Action::Announce(a)`: `announce_with(addr, a.count, a.interval,
+    /// a.mac.map(MacAddr), now)`.
     pub fn announce_with(
         &mut self,
         vip: IpAddr,
-        schedule: AnnounceSchedule,
+        count: u32,
+        interval: Duration,
         mac: Option<MacAddr>,
         now: Instant,
     ) {
@@ -201,22 +183,22 @@ impl Announcer {
             vip,
             VipState {
                 next: now,
-                left_in_burst: schedule.burst.max(1),
-                phase: Phase::First,
-                schedule,
+                left_in_burst: count.max(1),
+                interval,
                 mac: mac.unwrap_or(self.config.mac),
             },
         );
         self.earliest = Some(self.earliest.map_or(now, |e| e.min(now)));
     }
 
-    /// Stops announcing `vip` (the VIP was released) and drops its queued frames.
+    /// Stops announcing `vip` (the VIP was released): ends its burst and
+    /// drops its queued frames.
     pub fn withdraw(&mut self, vip: IpAddr) {
         self.vips.remove(&vip);
         self.queue.retain(|(v, _, _)| *v != vip);
     }
 
-    /// VIPs currently scheduled.
+    /// VIPs with a burst under way.
     pub fn vips(&self) -> impl Iterator<Item = &IpAddr> {
         self.vips.keys()
     }
@@ -241,25 +223,12 @@ impl Announcer {
             if st.next > now {
                 continue;
             }
-            let schedule = st.schedule;
             due.push((*vip, st.mac));
             st.left_in_burst = st.left_in_burst.saturating_sub(1);
             if st.left_in_burst > 0 {
-                st.next = now + schedule.interval;
-                continue;
-            }
-            match (st.phase, schedule.repeat_after, schedule.refresh) {
-                (Phase::First, Some(delay), _) => {
-                    st.phase = Phase::Repeat;
-                    st.left_in_burst = schedule.burst.max(1);
-                    st.next = now + delay;
-                }
-                (_, _, Some(period)) => {
-                    st.phase = Phase::Refresh;
-                    st.left_in_burst = 1;
-                    st.next = now + period;
-                }
-                _ => finished.push(*vip),
+                st.next = now + st.interval;
+            } else {
+                finished.push(*vip);
             }
         }
         for vip in finished {

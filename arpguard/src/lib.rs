@@ -20,8 +20,9 @@
 //!   replaced atomically in one `nft -f -` transaction. (a) is the default.
 //! - **Announcements from the director** ([`announce`]): gratuitous ARP in
 //!   request and reply forms and IPv6 unsolicited neighbour advertisements,
-//!   on a schedule (burst, interval, repeat, refresh), rate-limited across
-//!   VIPs, from the interface's or the virtual MAC, sent on an
+//!   in the bursts the caller asks for (count, interval; with VRRP, one per
+//!   lvs-vrrp `Action::Announce`: the router decides when), rate-limited
+//!   across VIPs, from the interface's or the virtual MAC, sent on an
 //!   `AF_PACKET` socket ([`packet`]).
 //! - **Audits** ([`probe`], [`audit`]): who answers `who-has VIP` on the
 //!   segment (more than one MAC, or a backend's, is a leak, named by its
@@ -48,26 +49,27 @@
 //!
 //! [`announce::Announcer`] is sans-IO: pass `now` in, take frames out with
 //! `poll_transmit(now)` until it returns `None`, then sleep until
-//! `poll_timeout()` (or until a new VIP is announced). It never reads the
+//! `poll_timeout()` (or until a new burst is asked for). It never reads the
 //! clock. [`announce::drive_until`] is a blocking driver for a packet socket.
+//!
+//! Each call sends one burst and nothing after it: repeats and refreshes
+//! are the caller's to ask for. Next to lvs-vrrp, its `Router` asks — one
+//! `Action::Announce` per burst, carrying the count, interval and MAC to
+//! pass on (the MAC as `[u8; 6]`: wrap it, `MacAddr(bytes)`); see
+//! [`announce`] for the few lines that do it.
 //!
 //! ```
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use std::time::{Duration, Instant};
-//! use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig, FrameKind};
+//! use lvs_arpguard::announce::{Announcer, AnnouncerConfig, FrameKind};
 //! use lvs_arpguard::wire::{parse_arp_frame, ArpOperation, MacAddr};
 //!
-//! let mut config = AnnouncerConfig::new(MacAddr::vrrp_v4(1));
-//! config.schedule = AnnounceSchedule {
-//!     burst: 2,
-//!     interval: Duration::from_millis(100),
-//!     repeat_after: None,
-//!     refresh: None,
-//! };
-//! let mut announcer = Announcer::new(config);
+//! let mut announcer = Announcer::new(AnnouncerConfig::new(MacAddr::vrrp_v4(1)));
 //! let t0 = Instant::now();
 //! let vip = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83));
-//! announcer.announce(vip, t0);
+//! // One burst of 2 announcements 100 ms apart (as an lvs-vrrp
+//! // Announcement with count 2, interval 100 ms would ask).
+//! announcer.announce_with(vip, 2, Duration::from_millis(100), None, t0);
 //!
 //! // First round: the request form (RFC 5227 announcement), then the reply form.
 //! let first = announcer.poll_transmit(t0).unwrap();
@@ -79,8 +81,12 @@
 //! assert_eq!(announcer.poll_transmit(t0).unwrap().kind, FrameKind::GarpReply);
 //! assert!(announcer.poll_transmit(t0).is_none());
 //!
-//! // The second round is due one interval later.
-//! assert_eq!(announcer.poll_timeout(), Some(t0 + Duration::from_millis(100)));
+//! // The second round is due one interval later; then the burst is over.
+//! let t1 = t0 + Duration::from_millis(100);
+//! assert_eq!(announcer.poll_timeout(), Some(t1));
+//! assert_eq!(announcer.poll_transmit(t1).unwrap().kind, FrameKind::GarpRequest);
+//! assert_eq!(announcer.poll_transmit(t1).unwrap().kind, FrameKind::GarpReply);
+//! assert_eq!(announcer.poll_timeout(), None);
 //! ```
 //!
 //! A backend, in its namespace (needs root):

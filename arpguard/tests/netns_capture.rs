@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig, ArpForms, FrameKind};
+use lvs_arpguard::announce::{Announcer, AnnouncerConfig, ArpForms, FrameKind};
 use lvs_arpguard::packet::PacketSocket;
 use lvs_arpguard::wire::{ArpOperation, parse_arp_frame, parse_na_frame};
 use lvs_arpguard::{MacAddr, Namespace};
@@ -82,16 +82,10 @@ fn netns_tcpdump_decodes_captured_garp_and_na_and_bytes_match() {
     }
     let mut cfg = AnnouncerConfig::new(vmac);
     cfg.arp_forms = ArpForms::Both;
-    cfg.schedule = AnnounceSchedule {
-        burst: 1,
-        interval: Duration::ZERO,
-        repeat_after: None,
-        refresh: None,
-    };
     let mut announcer = Announcer::new(cfg);
     let now = Instant::now();
-    announcer.announce(IpAddr::V4(vip4), now);
-    announcer.announce(IpAddr::V6(vip6), now);
+    announcer.announce_with(IpAddr::V4(vip4), 1, Duration::ZERO, None, now);
+    announcer.announce_with(IpAddr::V6(vip6), 1, Duration::ZERO, None, now);
     let socket =
         PacketSocket::open_sender(&Namespace::from_file(node02.file()), LAB_IFACE).unwrap();
     let mut frames = Vec::new();

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig, drive_until};
+use lvs_arpguard::announce::{Announcer, AnnouncerConfig, drive_until};
 use lvs_arpguard::audit::{
     BackendCheck, GhostAuditSpec, GhostKind, SuppressionMode, audit_ghosts, verify_backend,
 };
@@ -297,17 +297,10 @@ fn netns_after_failover_frontal_learns_node02_from_the_announcement_alone() {
     director_vip().add(&mut n2).unwrap();
 
     let interval = Duration::from_millis(500);
-    let mut cfg = AnnouncerConfig::new(mac(&lab.node02));
-    cfg.schedule = AnnounceSchedule {
-        burst: 3,
-        interval,
-        repeat_after: None,
-        refresh: None,
-    };
-    let mut announcer = Announcer::new(cfg);
+    let mut announcer = Announcer::new(AnnouncerConfig::new(mac(&lab.node02)));
     let socket = PacketSocket::open_sender(&ns(&lab.node02), LAB_IFACE).unwrap();
     let start = Instant::now();
-    announcer.announce(IpAddr::V4(VIP), start);
+    announcer.announce_with(IpAddr::V4(VIP), 3, interval, None, start);
     // Only the first round: nothing else may teach FRONTAL the new MAC.
     let sent = drive_until(&mut announcer, &socket, start + Duration::from_millis(1)).unwrap();
     assert_eq!(sent, 2, "request + reply form");
@@ -366,13 +359,10 @@ fn netns_unsolicited_na_moves_frontal_ipv6_entry() {
     assert_eq!(neigh_mac(&frontal, "2001:db8::83"), Some(mac(&node01)));
     dvip.remove(&mut Rtnl::open(&ns(&node01)).unwrap()).unwrap();
     dvip.add(&mut Rtnl::open(&ns(&node02)).unwrap()).unwrap();
-    let mut cfg = AnnouncerConfig::new(mac(&node02));
-    cfg.schedule.burst = 1;
-    cfg.schedule.repeat_after = None;
-    let mut announcer = Announcer::new(cfg);
+    let mut announcer = Announcer::new(AnnouncerConfig::new(mac(&node02)));
     let socket = PacketSocket::open_sender(&ns(&node02), LAB_IFACE).unwrap();
     let start = Instant::now();
-    announcer.announce(IpAddr::V6(vip6), start);
+    announcer.announce_with(IpAddr::V6(vip6), 1, Duration::ZERO, None, start);
     assert_eq!(drive_until(&mut announcer, &socket, start).unwrap(), 1);
     let mut ok = false;
     while start.elapsed() < Duration::from_millis(500) {

@@ -32,9 +32,12 @@ pub struct Track {
     pub initially_up: bool,
 }
 
-/// Gratuitous ARP / unsolicited NA schedule on becoming Master, emitted as
-/// [`Action::Announce`](crate::Action::Announce) for lvs-arpguard to send.
-/// Defaults follow keepalived: 5 packets at once, again 5 s later.
+/// When a Master announces its addresses (gratuitous ARP / unsolicited NA):
+/// the one schedule of the stack. The [`Router`](crate::Router) emits one
+/// [`Action::Announce`](crate::Action::Announce) per burst — on becoming
+/// Master, the repeat, each refresh — and the sender (lvs-arpguard's
+/// `Announcer::announce_with`) sends just that burst, adding no repeats of
+/// its own. Defaults follow keepalived: 5 packets at once, again 5 s later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnnounceSchedule {
     /// Packets per burst per address (keepalived `garp_master_repeat`).
@@ -70,7 +73,9 @@ pub struct Config {
     /// Our primary address on the interface: advert source, tie-breaker.
     /// For IPv6, the interface's link-local address.
     pub primary_address: IpAddr,
-    /// The virtual addresses, all of the primary address's family.
+    /// The virtual addresses, all of the primary address's family. Bare
+    /// addresses: the protocol carries no prefix, label or device, so where
+    /// each lives is the composing layer's choice (see the crate docs).
     pub virtual_addresses: Vec<IpAddr>,
     /// Unicast peers; empty means the multicast group.
     pub unicast_peers: Vec<IpAddr>,
@@ -101,7 +106,9 @@ pub struct Config {
     pub strict_checksum: bool,
     /// Policy on address-list mismatch.
     pub address_check: AddressCheck,
-    /// Use the virtual MAC 00-00-5E-00-01-VRID (IPv6: 00-00-5E-00-02-VRID).
+    /// Use the virtual MAC 00-00-5E-00-01-VRID (IPv6: 00-00-5E-00-02-VRID),
+    /// reported as `[u8; 6]` in the address and announce actions (see
+    /// [`virtual_mac`](fn@virtual_mac)).
     pub virtual_mac: bool,
     /// Announcement schedule.
     pub announce: AnnounceSchedule,
@@ -235,7 +242,9 @@ impl Config {
     }
 }
 
-/// The virtual MAC address of `vrid` (RFC 5798 §7.3).
+/// The virtual MAC address of `vrid` (RFC 5798 §7.3), as plain bytes so
+/// this crate needs no MAC type; lvs-arpguard's is one wrap away:
+/// `lvs_arpguard::MacAddr(virtual_mac(family, vrid))`.
 pub const fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
     let kind = match family {
         Family::V4 => 0x01,

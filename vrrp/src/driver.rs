@@ -519,6 +519,76 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
 /// A [`Router`] on a [`VrrpSocket`]: transmits advertisements itself and
 /// returns every other [`Action`] to the caller, which applies addresses,
 /// announcements and logs. The driver reads the clock; the router does not.
+///
+/// # The interface going down
+///
+/// Call [`watch_link`](Self::watch_link) (or
+/// [`watch_link_in_netns`](Self::watch_link_in_netns)) once to have the
+/// driver follow its interface over rtnetlink, as keepalived does: when the
+/// interface is administratively down, has no carrier or is deleted, the
+/// driver raises [`FaultReason::LinkDown`](crate::FaultReason::LinkDown)
+/// on the router (a Master resigns: [`Action::RemoveAddresses`], then
+/// [`Action::StateChanged`] to [`State::Fault`](crate::State::Fault)); when
+/// it is back, the driver clears it (Backup, then Master if no one else
+/// advertises). Without the watch, nothing tells the router, which stays
+/// Master holding its addresses on a dead link; callers can still report
+/// the link themselves with [`Router::set_fault`] through
+/// [`router_mut`](Self::router_mut). A deleted interface keeps the router
+/// in Fault for good: its sockets went with it, so a recreated interface
+/// needs a new driver.
+///
+/// # Errors
+///
+/// A failure on the wire never ends [`next_action`](Self::next_action):
+///
+/// * a failed send (`ENETUNREACH` / `ENETDOWN` while the link is down, a
+///   full buffer, an ICMP error reported on the socket) loses that one
+///   advertisement, as the wire would; it is counted in
+///   [`send_errors`](Self::send_errors) and the driver goes on;
+/// * a failed receive is counted in [`receive_errors`](Self::receive_errors)
+///   and the driver goes on;
+/// * a received packet the router rejects is counted in
+///   [`drops`](Self::drops).
+///
+/// `next_action` returns an error only when the driver's own machinery
+/// fails: its [`Timer`] (`timerfd`), the tokio registration of a socket,
+/// or the link watch's rtnetlink socket (other than a notification overrun,
+/// after which it asks for the link state afresh). Those mean the host is
+/// out of resources; the router's state is unchanged, and calling
+/// `next_action` again retries.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use lvs_vrrp::driver::{Driver, VrrpSocket};
+/// use lvs_vrrp::{Action, AdvertInterval, Config, Router, Seconds};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let primary: IpAddr = Ipv4Addr::new(172, 20, 0, 81).into();
+/// let vip: IpAddr = Ipv4Addr::new(172, 20, 0, 83).into();
+/// let cfg = Config::new(1, 100, AdvertInterval::V2(Seconds(1)), primary, vec![vip]);
+/// let socket = VrrpSocket::open_for("ens18", &cfg)?;
+/// let mut driver = Driver::new(Router::new(cfg).map_err(std::io::Error::other)?, socket)?;
+/// // Link down or no carrier: Fault, and the addresses are given up.
+/// driver.watch_link()?;
+/// driver.start();
+/// loop {
+///     match driver.next_action().await? {
+///         // Prefix, label and device of each VIP are the caller's.
+///         Action::AddAddresses { addresses, .. } => { /* ip addr add */ }
+///         Action::RemoveAddresses { addresses, .. } => { /* ip addr del */ }
+///         // One burst, sent once: lvs-arpguard's
+///         // announce_with(addr, a.count, a.interval, a.mac.map(MacAddr), now).
+///         Action::Announce(a) => {}
+///         Action::StateChanged { from, to, reason } => {
+///             println!("{from} -> {to}: {reason}");
+///         }
+///         _ => {}
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Driver {
     router: Router,
@@ -527,6 +597,12 @@ pub struct Driver {
     buf: Vec<u8>,
     last_drop: Option<DropReason>,
     drops: u64,
+    send_errors: u64,
+    last_send_error: Option<io::Error>,
+    receive_errors: u64,
+    last_receive_error: Option<io::Error>,
+    link: Option<link::LinkWatch>,
+    link_up: Option<bool>,
     pending: VecDeque<Action>,
 }
 
@@ -541,8 +617,56 @@ impl Driver {
             buf: vec![0u8; 65_536],
             last_drop: None,
             drops: 0,
+            send_errors: 0,
+            last_send_error: None,
+            receive_errors: 0,
+            last_receive_error: None,
+            link: None,
+            link_up: None,
             pending: VecDeque::new(),
         })
+    }
+
+    /// Follows the socket's interface in the current network namespace:
+    /// link down or no carrier is a
+    /// [`FaultReason::LinkDown`](crate::FaultReason::LinkDown) fault, raised
+    /// and cleared by the driver (see [the type's documentation](Self)).
+    /// Applies the link's state right away, so calling it before
+    /// [`start`](Self::start) makes a router on a dead link start in Fault.
+    /// Must be called inside a tokio runtime.
+    pub fn watch_link(&mut self) -> io::Result<()> {
+        let (watch, up) = link::LinkWatch::open(self.socket.ifindex)?;
+        self.set_link(watch, up);
+        Ok(())
+    }
+
+    /// [`watch_link`](Self::watch_link) for a socket opened in another
+    /// network namespace (e.g. with [`VrrpSocket::open_for_in_netns`]):
+    /// `netns` must be the namespace the interface lives in.
+    pub fn watch_link_in_netns(&mut self, netns: &File) -> io::Result<()> {
+        let (watch, up) = link::LinkWatch::open_in_netns(netns, self.socket.ifindex)?;
+        self.set_link(watch, up);
+        Ok(())
+    }
+
+    fn set_link(&mut self, watch: link::LinkWatch, up: bool) {
+        self.link = Some(watch);
+        self.link_changed(up);
+    }
+
+    fn link_changed(&mut self, up: bool) {
+        if self.link_up == Some(up) {
+            return;
+        }
+        self.link_up = Some(up);
+        self.router
+            .set_fault(Instant::now(), crate::router::FaultReason::LinkDown, !up);
+    }
+
+    /// Whether the watched interface is up with carrier; `None` without
+    /// [`watch_link`](Self::watch_link).
+    pub fn link_up(&self) -> Option<bool> {
+        self.link_up
     }
 
     /// The router.
@@ -561,13 +685,32 @@ impl Driver {
         (self.drops, self.last_drop.as_ref())
     }
 
+    /// Advertisements that could not be sent so far, and the last error.
+    pub fn send_errors(&self) -> (u64, Option<&io::Error>) {
+        (self.send_errors, self.last_send_error.as_ref())
+    }
+
+    /// Receive calls that failed so far, and the last error.
+    pub fn receive_errors(&self) -> (u64, Option<&io::Error>) {
+        (self.receive_errors, self.last_receive_error.as_ref())
+    }
+
     /// Starts the router now.
     pub fn start(&mut self) {
         self.router.start(Instant::now());
     }
 
+    /// Sends one advertisement; a failure is counted, never returned.
+    async fn transmit(&mut self, t: &Transmit) {
+        if let Err(e) = self.socket.send(t).await {
+            self.send_errors += 1;
+            self.last_send_error = Some(e);
+        }
+    }
+
     /// Runs the protocol until the router has something for the caller.
     /// Cancel-safe between packets: dropping the future loses no action.
+    /// See [the type's documentation](Self) for which errors end it.
     pub async fn next_action(&mut self) -> io::Result<Action> {
         loop {
             if let Some(a) = self.pending.pop_front() {
@@ -575,7 +718,7 @@ impl Driver {
             }
             while let Some(a) = self.router.poll_action() {
                 match a {
-                    Action::Transmit(t) => self.socket.send(&t).await?,
+                    Action::Transmit(t) => self.transmit(&t).await,
                     other => self.pending.push_back(other),
                 }
             }
@@ -590,33 +733,51 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
-                r = self.socket.recv(&mut self.buf) => {
-                    let (meta, payload, arrival) = r?;
-                    if let Err(e) = self.router.handle_packet(arrival, &meta, payload) {
-                        self.drops += 1;
-                        self.last_drop = Some(e);
-                    }
+            let link = self.link.as_mut();
+            let link_change = async move {
+                match link {
+                    Some(w) => w.changed().await,
+                    None => std::future::pending().await,
                 }
+            };
+            tokio::select! {
+                r = self.socket.recv(&mut self.buf) => match r {
+                    Ok((meta, payload, arrival)) => {
+                        if let Err(e) = self.router.handle_packet(arrival, &meta, payload) {
+                            self.drops += 1;
+                            self.last_drop = Some(e);
+                        }
+                    }
+                    Err(e) => {
+                        self.receive_errors += 1;
+                        self.last_receive_error = Some(e);
+                    }
+                },
                 r = sleep => {
                     r?;
                     self.router.handle_timeout(Instant::now());
                 }
+                r = link_change => self.link_changed(r?),
             }
         }
     }
 
     /// Resigns (priority-0 advertisement if Master) and returns the
     /// remaining actions (address removal, state change) for the caller.
-    pub async fn shutdown(&mut self) -> io::Result<Vec<Action>> {
+    /// A failed send of the resignation is counted in
+    /// [`send_errors`](Self::send_errors): the peers then take over after
+    /// Master_Down_Interval instead of Skew_Time.
+    pub async fn shutdown(&mut self) -> Vec<Action> {
         self.router.shutdown(Instant::now());
         let mut rest: Vec<Action> = self.pending.drain(..).collect();
         while let Some(a) = self.router.poll_action() {
             match a {
-                Action::Transmit(t) => self.socket.send(&t).await?,
+                Action::Transmit(t) => self.transmit(&t).await,
                 other => rest.push(other),
             }
         }
-        Ok(rest)
+        rest
     }
 }
+
+mod link;

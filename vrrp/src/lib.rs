@@ -16,11 +16,35 @@
 //! 4. After each of these calls, drain [`Router::poll_action`] until `None`
 //!    and carry out the [`Action`]s: send advertisements (IP protocol 112,
 //!    TTL 255), add/remove the virtual addresses, hand announcements to
-//!    lvs-arpguard, log state changes.
+//!    lvs-arpguard, log state changes ([`State`], [`Reason`],
+//!    [`FaultReason`] and [`DropReason`] print as keepalived's logs do).
 //!
 //! Tracked signals and faults come in through [`Router::set_track`] and
 //! [`Router::set_fault`]. Every `now` is a [`std::time::Instant`] the
 //! caller supplies, so simulations run on a virtual clock.
+//!
+//! # Next to lvs-arpguard
+//!
+//! The two crates do not depend on each other; the caller joins them.
+//!
+//! * **Announcements**: the [`Router`] owns the schedule
+//!   ([`AnnounceSchedule`]: burst size, gap, repeat, refresh) and emits one
+//!   [`Action::Announce`] per burst. lvs-arpguard's `Announcer` only sends
+//!   the burst it is given: call `announce_with(addr, a.count, a.interval,
+//!   a.mac.map(MacAddr), now)` once per address of each action (see
+//!   [`Announcement`]), and do not give it a schedule of its own.
+//! * **MACs** are `[u8; 6]` here ([`virtual_mac`], [`Router::virtual_mac`],
+//!   the `mac` of the address and announce actions) and
+//!   `lvs_arpguard::MacAddr` there: `MacAddr(bytes)` (or
+//!   `MacAddr::from(bytes)`) converts.
+//! * **Where a VIP lives**: [`Config::virtual_addresses`] are bare
+//!   [`IpAddr`](std::net::IpAddr)s because that is all an advertisement
+//!   carries. The prefix length, the label (`ens18:0`) and the device of
+//!   each VIP (keepalived's `virtual_ipaddress { 10.0.0.1/24 dev eth1
+//!   label eth1:0 }`) belong to the layer that composes the crates — the
+//!   lvs-director crate's `DirectorConfig` — which looks them up when it
+//!   carries out [`Action::AddAddresses`] / [`Action::RemoveAddresses`]
+//!   (e.g. with lvs-arpguard's `DirectorVip`).
 //!
 //! # Interoperability notes
 //!
@@ -42,7 +66,10 @@
 //!
 //! `tokio` adds the `driver` module: raw protocol-112 sockets (TTL 255, group join,
 //! unicast, created in any network namespace) and a `Driver` that runs a
-//! [`Router`] on them and hands its other actions to the caller.
+//! [`Router`] on them and hands its other actions to the caller. With
+//! `Driver::watch_link` it also follows its interface over rtnetlink (link
+//! down or no carrier is a [`FaultReason::LinkDown`] fault); a failed send
+//! or receive is counted, never fatal.
 //!
 //! # Example
 //!

@@ -24,6 +24,18 @@ pub enum State {
     Fault,
 }
 
+/// keepalived's words: `MASTER`, `BACKUP`, `FAULT`, `INIT`.
+impl core::fmt::Display for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        })
+    }
+}
+
 /// Why a fault holds the router in [`State::Fault`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -34,6 +46,18 @@ pub enum FaultReason {
     Track(String),
     /// Any other reason the caller names.
     Other(String),
+}
+
+/// Lowercase words for logs: `link down`, `track NAME down`, or the
+/// caller's own text.
+impl core::fmt::Display for FaultReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FaultReason::LinkDown => f.write_str("link down"),
+            FaultReason::Track(name) => write!(f, "track {name} down"),
+            FaultReason::Other(text) => f.write_str(text),
+        }
+    }
 }
 
 /// Why the state changed.
@@ -60,6 +84,24 @@ pub enum Reason {
     Fault(FaultReason),
     /// The last fault cleared.
     FaultCleared,
+}
+
+/// Lowercase words for logs, e.g. `master down`, `higher priority 120
+/// from 10.0.0.2`, `fault: link down`.
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::AddressOwner => f.write_str("address owner"),
+            Reason::MasterDown => f.write_str("master down"),
+            Reason::HigherPriority { from, priority } => {
+                write!(f, "higher priority {priority} from {from}")
+            }
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::Fault(why) => write!(f, "fault: {why}"),
+            Reason::FaultCleared => f.write_str("fault cleared"),
+        }
+    }
 }
 
 /// Why a received packet was dropped: one variant per receive check of
@@ -124,7 +166,7 @@ pub enum DropReason {
     #[error("our own advertisement")]
     OwnAdvertisement,
     /// Not running (Initialize or Fault): nothing to do with it.
-    #[error("router not active ({0:?})")]
+    #[error("router not active ({0})")]
     Inactive(State),
 }
 
@@ -170,7 +212,22 @@ pub enum AnnounceReason {
     Refresh,
 }
 
-/// A gratuitous ARP / unsolicited NA burst for lvs-arpguard to send.
+/// One gratuitous ARP / unsolicited NA burst to send now: `count` packets
+/// per address, `interval` apart, nothing after — the router emits the
+/// next burst (repeat, refresh) itself when
+/// [`AnnounceSchedule`](crate::AnnounceSchedule) says so. With
+/// lvs-arpguard, pass each one on once:
+///
+/// ```text
+/// Action::Announce(a) => {
+///     for addr in &a.addresses {
+///         announcer.announce_with(*addr, a.count, a.interval, a.mac.map(MacAddr), now);
+///     }
+/// }
+/// ```
+///
+/// (`MacAddr(bytes)` wraps the `[u8; 6]`; the announcer's own
+/// `announce(addr, now)` also sends a single burst, of its default size.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
     /// Addresses to announce.
@@ -207,7 +264,7 @@ pub enum Action {
         /// Virtual MAC that was in use, if configured.
         mac: Option<[u8; 6]>,
     },
-    /// Announce the addresses.
+    /// Announce the addresses: one burst (see [`Announcement`]).
     Announce(Announcement),
     /// The state changed.
     StateChanged {
@@ -880,4 +937,58 @@ fn ip_greater(a: &IpAddr, b: &IpAddr) -> bool {
 fn next_tick(at: Instant, now: Instant, period: Duration) -> Instant {
     let next = at + period;
     if next <= now { now + period } else { next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_and_reasons_print_as_keepalived_logs_them() {
+        let shown: Vec<String> = [
+            State::Initialize,
+            State::Backup,
+            State::Master,
+            State::Fault,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(shown, ["INIT", "BACKUP", "MASTER", "FAULT"]);
+        let from = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 2));
+        let reasons = [
+            (Reason::Startup, "startup"),
+            (Reason::AddressOwner, "address owner"),
+            (Reason::MasterDown, "master down"),
+            (
+                Reason::HigherPriority {
+                    from,
+                    priority: 120,
+                },
+                "higher priority 120 from 10.0.0.2",
+            ),
+            (Reason::Shutdown, "shutdown"),
+            (Reason::Fault(FaultReason::LinkDown), "fault: link down"),
+            (
+                Reason::Fault(FaultReason::Track("eth1".into())),
+                "fault: track eth1 down",
+            ),
+            (
+                Reason::Fault(FaultReason::Other("disk full".into())),
+                "fault: disk full",
+            ),
+            (Reason::FaultCleared, "fault cleared"),
+        ];
+        for (reason, text) in reasons {
+            assert_eq!(reason.to_string(), text);
+        }
+        assert_eq!(
+            DropReason::Inactive(State::Fault).to_string(),
+            "router not active (FAULT)"
+        );
+        assert_eq!(
+            DropReason::HopLimit(64).to_string(),
+            "TTL/hop limit 64, must be 255"
+        );
+    }
 }

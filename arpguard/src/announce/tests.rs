@@ -23,38 +23,88 @@ fn simulate(a: &mut Announcer, start: Instant, horizon: Duration) -> Vec<(u128, 
     out
 }
 
-#[test]
-fn one_vip_follows_burst_repeat_and_refresh() {
+/// The bursts lvs-vrrp's Router asks for with keepalived's defaults plus a
+/// 60 s refresh: `Action::Announce` on becoming Master, its repeat 5 s
+/// later, then one per refresh (count 5, no gap; see lvs-vrrp's
+/// `announcement_schedule_on_becoming_master` simulation).
+const ROUTER_ANNOUNCES: [u64; 4] = [0, 5, 60, 120];
+
+/// Replays [`ROUTER_ANNOUNCES`] through `request` (one call per
+/// `Action::Announce`); returns every frame's time in ms since the first.
+fn replay(request: impl Fn(&mut Announcer, IpAddr, Instant)) -> Vec<u128> {
     let mut cfg = AnnouncerConfig::new(MAC);
     cfg.arp_forms = ArpForms::Request;
-    cfg.schedule = AnnounceSchedule {
-        burst: 3,
-        interval: Duration::from_millis(100),
-        repeat_after: Some(Duration::from_secs(1)),
-        refresh: Some(Duration::from_secs(10)),
-    };
     let mut a = Announcer::new(cfg);
     let t0 = Instant::now();
-    a.announce(IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)), t0);
-    let times: Vec<u128> = simulate(&mut a, t0, Duration::from_secs(25))
+    let vip = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83));
+    let mut times = Vec::new();
+    for (i, at) in ROUTER_ANNOUNCES.iter().enumerate() {
+        let now = t0 + Duration::from_secs(*at);
+        request(&mut a, vip, now);
+        let until = ROUTER_ANNOUNCES
+            .get(i + 1)
+            .map_or(Duration::from_secs(600), |next| {
+                Duration::from_secs(next - at)
+            });
+        times.extend(
+            simulate(&mut a, now, until - Duration::from_millis(1))
+                .into_iter()
+                .map(|(ms, _)| ms + u128::from(*at) * 1000),
+        );
+        assert_eq!(a.poll_timeout(), None, "idle after the burst at {at} s");
+    }
+    times
+}
+
+#[test]
+fn each_request_is_one_burst_and_nothing_more() {
+    let expected: Vec<u128> = ROUTER_ANNOUNCES
+        .iter()
+        .flat_map(|at| [u128::from(*at) * 1000; 5])
+        .collect();
+    // As the docs say: the action's count, interval and MAC.
+    let with = replay(|a, vip, now| a.announce_with(vip, 5, Duration::ZERO, None, now));
+    assert_eq!(
+        with, expected,
+        "5 announcements per Action::Announce, no extra burst"
+    );
+    // The plain call adds no schedule of its own either.
+    let plain = replay(|a, vip, now| a.announce(vip, now));
+    assert_eq!(plain, expected);
+}
+
+#[test]
+fn a_burst_spreads_over_its_interval_then_ends() {
+    let mut cfg = AnnouncerConfig::new(MAC);
+    cfg.arp_forms = ArpForms::Request;
+    let mut a = Announcer::new(cfg);
+    let t0 = Instant::now();
+    a.announce_with(
+        IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)),
+        3,
+        Duration::from_millis(100),
+        None,
+        t0,
+    );
+    let times: Vec<u128> = simulate(&mut a, t0, Duration::from_secs(60))
         .into_iter()
         .map(|(t, _)| t)
         .collect();
-    assert_eq!(times, [0, 100, 200, 1200, 1300, 1400, 11400, 21400]);
+    assert_eq!(times, [0, 100, 200]);
+    assert_eq!(a.vips().count(), 0);
 }
 
 #[test]
 fn without_repeat_or_refresh_the_announcer_goes_idle() {
-    let mut cfg = AnnouncerConfig::new(MAC);
-    cfg.schedule = AnnounceSchedule {
-        burst: 1,
-        interval: Duration::ZERO,
-        repeat_after: None,
-        refresh: None,
-    };
-    let mut a = Announcer::new(cfg);
+    let mut a = Announcer::new(AnnouncerConfig::new(MAC));
     let t0 = Instant::now();
-    a.announce(IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)), t0);
+    a.announce_with(
+        IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)),
+        1,
+        Duration::ZERO,
+        None,
+        t0,
+    );
     let frames = simulate(&mut a, t0, Duration::from_secs(60));
     let kinds: Vec<FrameKind> = frames.iter().map(|(_, t)| t.kind).collect();
     assert_eq!(kinds, [FrameKind::GarpRequest, FrameKind::GarpReply]);
@@ -65,12 +115,6 @@ fn without_repeat_or_refresh_the_announcer_goes_idle() {
 #[test]
 fn many_vips_share_the_rate_limit() {
     let mut cfg = AnnouncerConfig::new(MAC);
-    cfg.schedule = AnnounceSchedule {
-        burst: 1,
-        interval: Duration::ZERO,
-        repeat_after: None,
-        refresh: None,
-    };
     cfg.rate_limit = RateLimit {
         frames: 10,
         per: Duration::from_secs(1),
@@ -78,7 +122,13 @@ fn many_vips_share_the_rate_limit() {
     let mut a = Announcer::new(cfg);
     let t0 = Instant::now();
     for i in 0..100u8 {
-        a.announce(IpAddr::V4(Ipv4Addr::new(10, 0, 1, i)), t0);
+        a.announce_with(
+            IpAddr::V4(Ipv4Addr::new(10, 0, 1, i)),
+            1,
+            Duration::ZERO,
+            None,
+            t0,
+        );
     }
     let frames = simulate(&mut a, t0, Duration::from_secs(60));
     assert_eq!(frames.len(), 200, "every VIP gets both forms");
@@ -128,7 +178,7 @@ fn frames_carry_the_configured_virtual_mac() {
             }
         }
     }
-    // Default schedule: a burst of 5 with no gap, all due at once.
+    // announce(): a burst of DEFAULT_BURST (5) with no gap, all due at once.
     assert_eq!(
         saw,
         (10, 5),
@@ -149,18 +199,13 @@ fn withdrawn_vips_are_not_announced_any_more() {
 }
 
 #[test]
-fn a_single_burst_with_its_own_mac_overrides_the_defaults() {
+fn a_burst_with_its_own_mac_overrides_the_defaults() {
     let mut a = Announcer::new(AnnouncerConfig::new(MAC));
     let t0 = Instant::now();
     let vip = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83));
     let other = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 84));
     let vmac = MacAddr::from([0, 0, 0x5e, 0, 1, 7]);
-    a.announce_with(
-        vip,
-        AnnounceSchedule::single_burst(2, Duration::from_millis(300)),
-        Some(vmac),
-        t0,
-    );
+    a.announce_with(vip, 2, Duration::from_millis(300), Some(vmac), t0);
     a.announce(other, t0);
     let frames = simulate(&mut a, t0, Duration::from_secs(1));
     let of_vip: Vec<(u128, MacAddr)> = frames

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig};
+use lvs_arpguard::announce::{Announcer, AnnouncerConfig};
 use lvs_arpguard::audit::{GhostAuditSpec, audit_ghosts};
 use lvs_arpguard::packet::PacketSocket;
 use lvs_arpguard::{Change, DirectorVip, MacAddr, Namespace, Rtnl};
@@ -82,12 +82,9 @@ impl Addresses {
         now: Instant,
     ) {
         match self.announcer(iface) {
-            Ok(a) => a.announcer.announce_with(
-                addr,
-                AnnounceSchedule::single_burst(count, interval),
-                mac.map(MacAddr),
-                now,
-            ),
+            Ok(a) => a
+                .announcer
+                .announce_with(addr, count, interval, mac.map(MacAddr), now),
             Err(e) => warn!(iface, error = %e, "cannot announce VIP"),
         }
     }

@@ -583,7 +583,7 @@ fn our_thread(
                     }
                     Some(Cmd::Shutdown) => {
                         if let Some(mut d) = driver.take() {
-                            for a in d.shutdown().await.expect("shutdown") {
+                            for a in d.shutdown().await {
                                 record(a);
                             }
                         }
