@@ -6,3 +6,8 @@ pub mod config;
 pub mod director;
 pub mod ipvsadm;
 pub mod lab;
+
+/// The README's examples, compiled as doctests (they use every crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

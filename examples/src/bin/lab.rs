@@ -106,6 +106,8 @@ fn main() -> ExitCode {
     if wants("mixed") {
         all.extend(scenarios::mixed_run(&env, [Kind::Ours, Kind::Keepalived]));
         all.extend(scenarios::mixed_run(&env, [Kind::Keepalived, Kind::Ours]));
+        // The README's embedding example against the director.
+        all.extend(scenarios::mixed_run(&env, [Kind::Embedded, Kind::Ours]));
     }
     if wants("sync") {
         let (v, survived) = scenarios::sync_run(&env, Kind::Ours);
