@@ -211,26 +211,23 @@ async fn accept_tcp(l: Option<&tokio::net::TcpListener>) -> Option<tokio::net::T
     }
 }
 
-/// Answers one metrics request (any path) with the OpenMetrics body.
-async fn serve_metrics(mut stream: tokio::net::TcpStream, body: String) {
-    let mut req = Vec::new();
-    let mut buf = [0u8; 1024];
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16384 {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => req.extend_from_slice(&buf[..n]),
-            }
+/// Answers one metrics request (any path) with the OpenMetrics body, over
+/// hyper's HTTP/1 server (one request per connection: the body is this
+/// connection's snapshot).
+async fn serve_metrics(stream: tokio::net::TcpStream, body: String) {
+    let body = bytes::Bytes::from(body);
+    let service = hyper::service::service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+        let body = http_body_util::Full::new(body.clone());
+        async move {
+            hyper::Response::builder()
+                .header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                .body(body)
         }
-    })
-    .await;
-    let head = format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
 }
 
 async fn snapshot(handle: &Handle, file: &Path) -> Option<Snapshot> {
