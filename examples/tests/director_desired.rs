@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lvs_examples::config::{self, Config};
 use lvs_examples::director::desired::{self, HealthMap, RealServerHealth};
 use lvs_ipvs::{ForwardMethod, PersistenceMask, Scheduler, ServiceKey};
+use lvs_keepalived_conf::{self as config, Config};
 
 fn lab() -> Config {
     config::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf"))

@@ -2,13 +2,13 @@
 
 use std::net::SocketAddr;
 
-use lvs_examples::config;
 use lvs_examples::director::checks;
 use lvs_examples::director::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
 use lvs_ipvs::{
     Destination, DestinationEntry, ForwardMethod, Scheduler, Service, ServiceEntry, ServiceKey,
     Stats, VirtualServerEntry,
 };
+use lvs_keepalived_conf as config;
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()

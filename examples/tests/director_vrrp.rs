@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use lvs_examples::config;
 use lvs_examples::director::vrrp_map::{self, MapError};
+use lvs_keepalived_conf as config;
 use lvs_vrrp::{AdvertInterval, Auth, Seconds};
 
 fn inst(text: &str) -> (config::VrrpInstance, config::GlobalDefs) {

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lvs_examples::config;
 use lvs_examples::director::{self, Options};
+use lvs_keepalived_conf as config;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -15,7 +15,7 @@ use lvs_healthcheck::runner::{AsyncChecker, Blocking, ProbeFuture};
 use lvs_healthcheck::{Checker, FailReason, Outcome, Success, Unreachable};
 use lvs_healthcheck::{ConnectOptions, KeepalivedCheck, KeepalivedTiming, Policy};
 
-use crate::config::{Check, CheckKind, DnsQueryType, RealServer};
+use lvs_keepalived_conf::{Check, CheckKind, DnsQueryType, RealServer};
 
 /// One probe of a real server, ready for the runner.
 #[derive(Debug, Clone)]

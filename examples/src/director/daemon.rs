@@ -35,7 +35,9 @@ use super::checks;
 use super::desired::{self, HealthMap};
 use super::status::{self, CheckView, InstanceView, RealServerView, Snapshot};
 use super::vrrp_map;
-use crate::config::{self, Change, Config, Script, VirtualIp, VirtualServerKey, VrrpInstance};
+use lvs_keepalived_conf::{
+    self as config, Change, Config, Script, VirtualIp, VirtualServerKey, VrrpInstance,
+};
 
 /// A loop step or wake-up later than this is logged (it delays VRRP timers).
 const STALL: Duration = Duration::from_millis(250);

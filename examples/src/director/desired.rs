@@ -9,7 +9,7 @@ use lvs_ipvs::{
     ServiceKey, VirtualServer,
 };
 
-use crate::config::{
+use lvs_keepalived_conf::{
     Config, ForwardingMethod, Protocol, RealServer, Scheduler as CfgScheduler,
     VirtualServer as CfgVirtualServer, VirtualServerAddr, VirtualServerKey,
 };

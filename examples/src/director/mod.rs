@@ -1,6 +1,6 @@
 //! `director`: a keepalived-class daemon composed from the lvs crates.
 //!
-//! - configuration: [`crate::config`] (keepalived syntax, refused as a whole
+//! - configuration: [`lvs_keepalived_conf`] (keepalived syntax, refused as a whole
 //!   on any error);
 //! - VRRP per `vrrp_instance`: lvs-vrrp's sans-IO router on lvs-vrrp's
 //!   raw protocol-112 socket pair (`lvs_vrrp::driver::VrrpSocket`, group

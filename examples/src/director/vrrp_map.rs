@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use lvs_vrrp::{AdvertInterval, AnnounceSchedule, Auth, Centiseconds, Seconds, Track};
 
-use crate::config::{Authentication, GlobalDefs, TrackInterface, VrrpInstance, VrrpVersion};
+use lvs_keepalived_conf::{Authentication, GlobalDefs, TrackInterface, VrrpInstance, VrrpVersion};
 
 /// Why an instance cannot run under director.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +104,7 @@ pub fn router_config(
     });
     cfg.preempt = !inst.nopreempt;
     cfg.preempt_delay = inst.preempt_delay;
-    cfg.start_as_master = inst.initial_state == crate::config::InitialState::Master;
+    cfg.start_as_master = inst.initial_state == lvs_keepalived_conf::InitialState::Master;
     cfg.accept_mode = inst.accept;
     cfg.auth = match &inst.authentication {
         None => Auth::None,

@@ -6,13 +6,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lvs_examples::config::{
-    self, Centiseconds, CheckKind, ConfigError, ErrorKind, ForwardingMethod, InitialState,
-    Protocol, Scheduler, VirtualServerAddr, VrrpVersion,
+use lvs_keepalived_conf::{
+    self as config, Centiseconds, CheckKind, ConfigError, ErrorKind, ForwardingMethod,
+    InitialState, Protocol, Scheduler, VirtualServerAddr, VrrpVersion,
 };
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/lab")
+        .join(name)
 }
 
 fn ip(s: &str) -> IpAddr {

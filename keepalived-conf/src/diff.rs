@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::model::{Config, RealServer, VirtualServer, VirtualServerKey};
+use crate::model::{Config, RealServer, VirtualServer, VirtualServerKey};
 
 /// One item added, removed or changed, identified by `K`.
 #[derive(Clone, Debug, PartialEq, Eq)]

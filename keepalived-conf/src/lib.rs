@@ -6,7 +6,7 @@
 //! and prints like a compiler diagnostic:
 //!
 //! ```
-//! use lvs_examples::config;
+//! use lvs_keepalived_conf as config;
 //!
 //! let errors = config::parse_str("node01.conf", "vrp_instance VI_1 {\n}\n").unwrap_err();
 //! assert_eq!(
@@ -33,6 +33,8 @@
 //! logs them and runs with what is left); keepalived keywords that director
 //! cannot honour (`vrrp_script`, `SSL_GET`, ...) are refused rather than
 //! ignored, while purely cosmetic ones (`smtp_alert`, ...) are warnings.
+
+#![warn(missing_docs)]
 
 mod build;
 mod diff;

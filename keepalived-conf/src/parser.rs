@@ -7,10 +7,10 @@
 //! three statements, not one. Errors are collected and parsing resumes after
 //! the bad statement (skipping its block), so one run reports every problem once.
 
-use super::error::{ConfigError, ErrorKind, Location, Note, Warning};
-use super::keywords::{ALL_CTX, Ctx, Kw, UNSUPPORTED};
-use super::lexer::{Token, TokenKind};
-use super::suggest::suggest;
+use crate::error::{ConfigError, ErrorKind, Location, Note, Warning};
+use crate::keywords::{ALL_CTX, Ctx, Kw, UNSUPPORTED};
+use crate::lexer::{Token, TokenKind};
+use crate::suggest::suggest;
 
 /// A parsed statement.
 #[derive(Clone, Debug)]

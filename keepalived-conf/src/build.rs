@@ -4,12 +4,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::error::{ConfigError, ErrorKind, Location, Warning};
-use super::lexer::{Token, TokenKind};
-use super::model::*;
-use super::parser::{Body, Node};
-use super::suggest::suggest;
-use super::values::*;
+use crate::error::{ConfigError, ErrorKind, Location, Warning};
+use crate::lexer::{Token, TokenKind};
+use crate::model::*;
+use crate::parser::{Body, Node};
+use crate::suggest::suggest;
+use crate::values::*;
 
 /// Upper bound for timers, in seconds (a day is plenty; keeps arithmetic sane).
 const MAX_TIMER_SECS: u64 = 86_400;

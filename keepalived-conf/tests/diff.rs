@@ -2,12 +2,16 @@
 
 use std::path::Path;
 
-use lvs_examples::config::{self, Change, Config, VirtualServerChange, diff};
+use lvs_keepalived_conf::{self as config, Change, Config, VirtualServerChange, diff};
 
 fn lab(name: &str) -> Config {
-    config::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name))
-        .expect("lab config loads")
-        .0
+    config::load(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/lab")
+            .join(name),
+    )
+    .expect("lab config loads")
+    .0
 }
 
 fn parse(text: &str) -> Config {

@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use lvs_examples::config::{
-    self, Authentication, Centiseconds, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
-    ForwardingMethod, Script, VirtualServerAddr, VrrpVersion, Warning,
+use lvs_keepalived_conf::{
+    self as config, Authentication, Centiseconds, CheckKind, Config, ConfigError, DnsQueryType,
+    ErrorKind, ForwardingMethod, Script, VirtualServerAddr, VrrpVersion, Warning,
 };
 
 fn ok(text: &str) -> (Config, Vec<Warning>) {
@@ -585,7 +585,7 @@ fn keepalived_corrections_are_applied_with_warnings() {
     let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
     let vs = &cfg.virtual_servers[0];
     // No protocol: UDP, as keepalived 2.2.7 does ("no protocol set - defaulting to UDP").
-    assert_eq!(vs.protocol, lvs_examples::config::Protocol::Udp);
+    assert_eq!(vs.protocol, lvs_keepalived_conf::Protocol::Udp);
     assert!(
         w.iter().any(|w| w
             .starts_with("t.conf:1:1: warning: virtual_server UDP 10.0.0.1:80 has no `protocol`")),
