@@ -1,9 +1,14 @@
-//! The validated configuration: plain std types, units in the types, every
+//! The validated configuration: std types and the lvs libraries' own types
+//! (`lvs_ipvs::Scheduler`, `lvs_ipvs::ForwardMethod`, `lvs_ipvs::Protocol`,
+//! `lvs_vrrp::Version`, `lvs_vrrp::AdvertInterval`), units in the types, every
 //! keepalived default already applied (each default is documented on its field).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
+use lvs_vrrp::{AdvertInterval, Seconds, Version};
 
 /// A whole configuration file (with its includes), validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +51,7 @@ pub struct GlobalDefs {
     /// `enable_script_security`. Default: false.
     pub enable_script_security: bool,
     /// `vrrp_version 2|3`. Default: 2.
-    pub vrrp_version: VrrpVersion,
+    pub vrrp_version: Version,
     /// `vrrp_garp_master_delay` seconds: delay of the second burst of
     /// gratuitous ARPs after becoming master; zero means none. Default: 5 s.
     pub vrrp_garp_master_delay: Duration,
@@ -95,7 +100,7 @@ impl Default for GlobalDefs {
             smtp_server: None,
             script_user: None,
             enable_script_security: false,
-            vrrp_version: VrrpVersion::V2,
+            vrrp_version: Version::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
@@ -154,26 +159,6 @@ pub struct LvsTimeouts {
     pub udp: Option<Duration>,
 }
 
-/// VRRP protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VrrpVersion {
-    /// RFC 3768: whole-second advert intervals.
-    V2,
-    /// RFC 5798: centisecond advert intervals.
-    V3,
-}
-
-/// An interval in centiseconds (VRRPv3's advert unit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Centiseconds(pub u16);
-
-impl Centiseconds {
-    /// As a `Duration`.
-    pub fn to_duration(self) -> Duration {
-        Duration::from_millis(u64::from(self.0) * 10)
-    }
-}
-
 /// The state a VRRP instance starts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitialState {
@@ -196,11 +181,11 @@ pub struct VrrpInstance {
     pub virtual_router_id: u8,
     /// `priority` 1..=255. Default: 100.
     pub priority: u8,
-    /// `advert_int`, seconds (fractional only with VRRPv3), kept in centiseconds.
-    /// Default: 1 s (100 cs).
-    pub advert_int: Centiseconds,
-    /// `version`. Default: the global `vrrp_version`.
-    pub version: VrrpVersion,
+    /// `advert_int` in the unit of the instance's VRRP version (`version`,
+    /// default the global `vrrp_version`, or 3 when the first VIP is IPv6):
+    /// whole seconds for VRRPv2, centiseconds (fractions allowed) for VRRPv3.
+    /// Default: 1 s. [`VrrpInstance::version`] reads the version off it.
+    pub advert_int: AdvertInterval,
     /// `virtual_ipaddress { ... }`.
     pub virtual_ipaddresses: Vec<VirtualIp>,
     /// `virtual_ipaddress_excluded { ... }` (not carried in adverts).
@@ -243,6 +228,25 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
     pub dont_track_primary: bool,
+}
+
+impl VrrpInstance {
+    /// The VRRP version the instance speaks (`version`, or the global
+    /// `vrrp_version`, or 3 for IPv6 VIPs).
+    pub fn version(&self) -> Version {
+        match self.advert_int {
+            AdvertInterval::V2(_) => Version::V2,
+            AdvertInterval::V3(_) => Version::V3,
+        }
+    }
+}
+
+/// The default advertisement interval (1 s) in `version`'s unit.
+pub(crate) fn default_advert_int(version: Version) -> AdvertInterval {
+    match version {
+        Version::V2 => AdvertInterval::V2(Seconds(1)),
+        Version::V3 => AdvertInterval::V3(Seconds(1).to_centiseconds()),
+    }
 }
 
 /// One `virtual_ipaddress` entry: `ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] [no_track]`.
@@ -316,99 +320,6 @@ pub struct VrrpSyncGroup {
     pub notify: Option<Script>,
 }
 
-/// Transport protocol of a virtual server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP (keepalived's choice when `protocol` is missing).
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        })
-    }
-}
-
-/// IPVS forwarding method (`lb_kind` / `lvs_method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ForwardingMethod {
-    /// Masquerading (keepalived's default).
-    Nat,
-    /// Direct routing (`-g`).
-    Dr,
-    /// IP-in-IP tunnelling (`-i`).
-    Tun,
-}
-
-/// IPVS scheduler (`lb_algo` / `lvs_sched`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scheduler {
-    /// Round robin.
-    Rr,
-    /// Weighted round robin.
-    Wrr,
-    /// Least connection.
-    Lc,
-    /// Weighted least connection (keepalived's default).
-    Wlc,
-    /// Locality-based least connection.
-    Lblc,
-    /// LBLC with replication.
-    Lblcr,
-    /// Destination hashing.
-    Dh,
-    /// Source hashing.
-    Sh,
-    /// Shortest expected delay.
-    Sed,
-    /// Never queue.
-    Nq,
-    /// Weighted failover.
-    Fo,
-    /// Weighted overflow.
-    Ovf,
-    /// Maglev hashing.
-    Mh,
-    /// Weighted random twos choice.
-    Twos,
-}
-
-impl Scheduler {
-    /// Every scheduler with its kernel name.
-    pub const ALL: &'static [(Scheduler, &'static str)] = &[
-        (Scheduler::Rr, "rr"),
-        (Scheduler::Wrr, "wrr"),
-        (Scheduler::Lc, "lc"),
-        (Scheduler::Wlc, "wlc"),
-        (Scheduler::Lblc, "lblc"),
-        (Scheduler::Lblcr, "lblcr"),
-        (Scheduler::Dh, "dh"),
-        (Scheduler::Sh, "sh"),
-        (Scheduler::Sed, "sed"),
-        (Scheduler::Nq, "nq"),
-        (Scheduler::Fo, "fo"),
-        (Scheduler::Ovf, "ovf"),
-        (Scheduler::Mh, "mh"),
-        (Scheduler::Twos, "twos"),
-    ];
-
-    /// The kernel's name for it (`ip_vs_<name>` module).
-    pub fn as_str(self) -> &'static str {
-        Scheduler::ALL
-            .iter()
-            .find(|(s, _)| *s == self)
-            .map_or("wlc", |(_, n)| n)
-    }
-}
-
 /// Scheduler flags (`ipvsadm -b`) and one-packet scheduling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SchedulerFlags {
@@ -451,9 +362,18 @@ pub struct VirtualServerKey {
 impl fmt::Display for VirtualServerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.addr {
-            VirtualServerAddr::Socket(s) => write!(f, "{} {}", self.protocol, s),
+            VirtualServerAddr::Socket(s) => write!(f, "{} {}", protocol_name(self.protocol), s),
             VirtualServerAddr::Fwmark(m) => write!(f, "FWM {m}"),
         }
+    }
+}
+
+/// How keepalived (and `ipvsadm`) write a protocol.
+pub(crate) fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+        Protocol::Sctp => "SCTP",
     }
 }
 
@@ -467,12 +387,14 @@ pub struct VirtualServer {
     pub protocol: Protocol,
     /// `delay_loop` seconds (fractional). Default: 60 s. Default for checks.
     pub delay_loop: Duration,
-    /// `lb_algo` / `lvs_sched`. Default: wlc.
+    /// `lb_algo` / `lvs_sched`; `twos` (no lvs-ipvs variant yet) is
+    /// `Scheduler::Other("twos")`. Default: wlc.
     pub scheduler: Scheduler,
     /// Scheduler flags.
     pub scheduler_flags: SchedulerFlags,
-    /// `lb_kind` / `lvs_method`. Default: NAT. Default for real servers.
-    pub forwarding: ForwardingMethod,
+    /// `lb_kind` / `lvs_method`: NAT is `Masquerade`, DR `DirectRoute`, TUN
+    /// [`ForwardMethod::IPIP`]. Default: NAT. Default for real servers.
+    pub forwarding: ForwardMethod,
     /// `persistence_timeout [S]`; without a value 360 s. Default: none, except
     /// 360 s for an address service on port 0 (as keepalived forces it).
     pub persistence_timeout: Option<Duration>,
@@ -492,7 +414,7 @@ pub struct VirtualServer {
     /// `sorry_server_inhibit`.
     pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`. Default: the virtual server's method.
-    pub sorry_server_forwarding: ForwardingMethod,
+    pub sorry_server_forwarding: ForwardMethod,
     /// `alpha`: real servers start down until a check passes. Default: false.
     pub alpha: bool,
     /// `omega`: run quorum/down notifiers on shutdown. Default: false.
@@ -525,7 +447,7 @@ pub struct RealServer {
     /// `weight`. Default: 1.
     pub weight: i32,
     /// `lvs_method`. Default: the virtual server's.
-    pub forwarding: ForwardingMethod,
+    pub forwarding: ForwardMethod,
     /// `inhibit_on_failure` (here or on the virtual server): on failure set the
     /// weight to 0 instead of removing the server. Default: false.
     pub inhibit_on_failure: bool,

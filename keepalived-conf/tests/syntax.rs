@@ -5,10 +5,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
 use lvs_keepalived_conf::{
-    self as config, Authentication, Centiseconds, CheckKind, Config, ConfigError, DnsQueryType,
-    ErrorKind, ForwardingMethod, Script, VirtualServerAddr, VrrpVersion, Warning,
+    self as config, Authentication, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
+    Script, VirtualServerAddr, Warning,
 };
+use lvs_vrrp::{AdvertInterval, Centiseconds, Version};
 
 fn ok(text: &str) -> (Config, Vec<Warning>) {
     config::parse_str("t.conf", text).unwrap_or_else(|e| {
@@ -77,8 +79,8 @@ fn check_defaults_follow_keepalived_per_type() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.delay_loop, Duration::from_secs(60));
-    assert_eq!(vs.scheduler.as_str(), "wlc");
-    assert_eq!(vs.forwarding, ForwardingMethod::Nat);
+    assert_eq!(vs.scheduler, Scheduler::WeightedLeastConnection);
+    assert_eq!(vs.forwarding, ForwardMethod::Masquerade);
     let checks = &vs.real_servers[0].checks;
     let retry: Vec<u32> = checks.iter().map(|c| c.common.retry).collect();
     assert_eq!(retry, vec![1, 1, 3, 1, 0]);
@@ -175,8 +177,11 @@ vrrp_instance VI_1 {
 }
 "#);
     let v = &cfg.vrrp_instances[0];
-    assert_eq!(v.version, VrrpVersion::V3);
-    assert_eq!(v.advert_int, Centiseconds(25));
+    assert_eq!(v.version(), Version::V3);
+    assert_eq!(
+        v.advert_int,
+        AdvertInterval::V3(Centiseconds::new(25).unwrap())
+    );
     assert!(v.nopreempt);
     assert_eq!(v.preempt_delay, Duration::from_millis(2500));
     assert_eq!(v.source_ip, Some("172.20.0.81".parse::<IpAddr>().unwrap()));
@@ -267,8 +272,8 @@ virtual_server fwmark 12 {
     );
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.addr, VirtualServerAddr::Fwmark(12));
-    assert_eq!(vs.scheduler.as_str(), "wrr");
-    assert_eq!(vs.forwarding, ForwardingMethod::Tun);
+    assert_eq!(vs.scheduler, Scheduler::WeightedRoundRobin);
+    assert_eq!(vs.forwarding, ForwardMethod::IPIP);
     assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(360)));
     assert_eq!(vs.quorum, 2);
     assert_eq!(vs.sorry_server, Some("10.0.0.99:0".parse().unwrap()));
@@ -585,7 +590,7 @@ fn keepalived_corrections_are_applied_with_warnings() {
     let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
     let vs = &cfg.virtual_servers[0];
     // No protocol: UDP, as keepalived 2.2.7 does ("no protocol set - defaulting to UDP").
-    assert_eq!(vs.protocol, lvs_keepalived_conf::Protocol::Udp);
+    assert_eq!(vs.protocol, Protocol::Udp);
     assert!(
         w.iter().any(|w| w
             .starts_with("t.conf:1:1: warning: virtual_server UDP 10.0.0.1:80 has no `protocol`")),
@@ -757,4 +762,37 @@ fn lvs_half_open_turns_a_tcp_check_half_open_and_belongs_only_there() {
         "{}",
         p[0].2
     );
+}
+
+#[test]
+fn the_model_speaks_the_libraries_types() {
+    // lvs-ipvs's Scheduler / ForwardMethod / Protocol and lvs-vrrp's Version /
+    // AdvertInterval come out of the parser directly: nothing to map back.
+    let (cfg, _) = ok(
+        "global_defs { vrrp_version 2 }\n\
+         vrrp_instance V { interface e virtual_router_id 1 advert_int 100 virtual_ipaddress { 10.0.0.1 } }\n\
+         vrrp_instance W { interface e virtual_router_id 2 version 3 advert_int 0.05 virtual_ipaddress { 10.0.0.2 } }\n\
+         virtual_server 10.0.0.1 80 { protocol SCTP lb_algo twos lb_kind TUN real_server 10.0.0.2 80 { } }\n\
+         virtual_server 10.0.0.1 81 { protocol TCP lb_algo MH real_server 10.0.0.2 81 { lvs_method DR } }\n",
+    );
+    // VRRPv2 counts whole seconds beyond what a VRRPv3 field can hold.
+    assert_eq!(
+        cfg.vrrp_instances[0].advert_int,
+        AdvertInterval::V2(lvs_vrrp::Seconds(100))
+    );
+    assert_eq!(cfg.vrrp_instances[0].version(), Version::V2);
+    assert_eq!(
+        cfg.vrrp_instances[1].advert_int,
+        AdvertInterval::V3(Centiseconds::new(5).unwrap())
+    );
+    assert_eq!(cfg.vrrp_instances[1].version(), Version::V3);
+    let a = &cfg.virtual_servers[0];
+    assert_eq!(a.protocol, Protocol::Sctp);
+    assert_eq!(a.scheduler, Scheduler::Other("twos".into()));
+    assert_eq!(a.forwarding, ForwardMethod::IPIP);
+    assert_eq!(a.real_servers[0].forwarding, ForwardMethod::IPIP);
+    let b = &cfg.virtual_servers[1];
+    assert_eq!(b.scheduler, Scheduler::Maglev);
+    assert_eq!(b.forwarding, ForwardMethod::Masquerade);
+    assert_eq!(b.real_servers[0].forwarding, ForwardMethod::DirectRoute);
 }

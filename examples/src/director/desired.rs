@@ -5,13 +5,11 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use lvs_ipvs::{
-    Destination, Family, ForwardMethod, PersistenceMask, SchedFlags, Scheduler, Service,
-    ServiceKey, VirtualServer,
+    Destination, Family, PersistenceMask, Protocol, SchedFlags, Service, ServiceKey, VirtualServer,
 };
 
 use lvs_keepalived_conf::{
-    Config, ForwardingMethod, Protocol, RealServer, Scheduler as CfgScheduler,
-    VirtualServer as CfgVirtualServer, VirtualServerAddr, VirtualServerKey,
+    Config, RealServer, VirtualServer as CfgVirtualServer, VirtualServerAddr, VirtualServerKey,
 };
 
 /// What the health checks say about one real server.
@@ -36,35 +34,6 @@ impl Default for RealServerHealth {
 /// a server missing from the map counts as up.
 pub type HealthMap = HashMap<(VirtualServerKey, SocketAddr), RealServerHealth>;
 
-/// The kernel scheduler for a configured `lb_algo`.
-pub fn scheduler(s: CfgScheduler) -> Scheduler {
-    match s {
-        CfgScheduler::Rr => Scheduler::RoundRobin,
-        CfgScheduler::Wrr => Scheduler::WeightedRoundRobin,
-        CfgScheduler::Lc => Scheduler::LeastConnection,
-        CfgScheduler::Wlc => Scheduler::WeightedLeastConnection,
-        CfgScheduler::Lblc => Scheduler::LocalityBasedLeastConnection,
-        CfgScheduler::Lblcr => Scheduler::LocalityBasedLeastConnectionReplication,
-        CfgScheduler::Dh => Scheduler::DestinationHashing,
-        CfgScheduler::Sh => Scheduler::SourceHashing,
-        CfgScheduler::Sed => Scheduler::ShortestExpectedDelay,
-        CfgScheduler::Nq => Scheduler::NeverQueue,
-        CfgScheduler::Fo => Scheduler::WeightedFailover,
-        CfgScheduler::Ovf => Scheduler::WeightedOverflow,
-        CfgScheduler::Mh => Scheduler::Maglev,
-        other => Scheduler::Other(other.as_str().to_string()),
-    }
-}
-
-/// The kernel forwarding method for a configured `lb_kind`.
-pub fn forwarding(f: ForwardingMethod) -> ForwardMethod {
-    match f {
-        ForwardingMethod::Nat => ForwardMethod::Masquerade,
-        ForwardingMethod::Dr => ForwardMethod::DirectRoute,
-        ForwardingMethod::Tun => ForwardMethod::IPIP,
-    }
-}
-
 /// The kernel service key of a configured virtual server. A fwmark service
 /// takes its family from its first real server (IPv4 without any).
 pub fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
@@ -87,7 +56,7 @@ pub fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
 /// The kernel service (without destinations) of a configured virtual server.
 pub fn service(vs: &CfgVirtualServer) -> Service {
     let key = service_key(vs);
-    let mut svc = Service::new(key, scheduler(vs.scheduler));
+    let mut svc = Service::new(key, vs.scheduler.clone());
     let f = vs.scheduler_flags;
     let mut flags = SchedFlags::empty();
     if f.sh_fallback || f.mh_fallback || f.flag_1 {
@@ -115,7 +84,7 @@ pub fn service(vs: &CfgVirtualServer) -> Service {
 }
 
 fn destination(rs: &RealServer, weight: u32) -> Destination {
-    let mut d = Destination::new(rs.addr, forwarding(rs.forwarding)).with_weight(weight);
+    let mut d = Destination::new(rs.addr, rs.forwarding).with_weight(weight);
     d.upper_threshold = rs.upper_threshold.unwrap_or(0);
     d.lower_threshold = rs.lower_threshold.unwrap_or(0);
     d
@@ -145,8 +114,7 @@ pub fn virtual_server(vs: &CfgVirtualServer, health: &HealthMap) -> VirtualServe
         && let Some(sorry) = vs.sorry_server
         && !destinations.iter().any(|d| d.addr == sorry)
     {
-        destinations
-            .push(Destination::new(sorry, forwarding(vs.sorry_server_forwarding)).with_weight(1));
+        destinations.push(Destination::new(sorry, vs.sorry_server_forwarding).with_weight(1));
     }
     VirtualServer {
         service: service(vs),

@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 
-use lvs_vrrp::{AdvertInterval, AnnounceSchedule, Auth, Centiseconds, Seconds, Track};
+use lvs_vrrp::{AnnounceSchedule, Auth, Track};
 
-use lvs_keepalived_conf::{Authentication, GlobalDefs, TrackInterface, VrrpInstance, VrrpVersion};
+use lvs_keepalived_conf::{Authentication, GlobalDefs, TrackInterface, VrrpInstance};
 
 /// Why an instance cannot run under director.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,16 +17,6 @@ pub enum MapError {
     /// `use_vmac` needs a macvlan interface director does not create.
     #[error("vrrp_instance {0}: use_vmac is not supported by director")]
     Vmac(String),
-    /// The advert interval does not fit the protocol version.
-    #[error("vrrp_instance {name}: advert_int {cs} cs does not fit VRRP{version}")]
-    Interval {
-        /// Instance.
-        name: String,
-        /// Interval in centiseconds.
-        cs: u16,
-        /// 2 or 3.
-        version: u8,
-    },
     /// lvs-vrrp refused the configuration.
     #[error("vrrp_instance {name}: {source}")]
     Router {
@@ -58,27 +48,6 @@ pub fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> AnnounceSc
     }
 }
 
-/// The advertisement interval in the unit of the instance's version.
-pub fn advert_interval(inst: &VrrpInstance) -> Result<AdvertInterval, MapError> {
-    let cs = inst.advert_int.0;
-    let bad = |version| MapError::Interval {
-        name: inst.name.clone(),
-        cs,
-        version,
-    };
-    match inst.version {
-        VrrpVersion::V2 => {
-            if cs == 0 || !cs.is_multiple_of(100) || cs / 100 > 255 {
-                return Err(bad(2));
-            }
-            Ok(AdvertInterval::V2(Seconds((cs / 100) as u8)))
-        }
-        VrrpVersion::V3 => Centiseconds::new(cs)
-            .map(AdvertInterval::V3)
-            .map_err(|_| bad(3)),
-    }
-}
-
 /// The router configuration of `inst`, whose primary address on its
 /// interface is `primary`.
 pub fn router_config(
@@ -93,7 +62,7 @@ pub fn router_config(
     let mut cfg = lvs_vrrp::Config::new(
         inst.virtual_router_id,
         inst.priority,
-        advert_interval(inst)?,
+        inst.advert_int,
         primary,
         vips,
     );

@@ -8,6 +8,8 @@ use crate::model::*;
 use crate::parser::Node;
 use crate::values::*;
 
+use lvs_vrrp::Version;
+
 use super::{Builder, items, nodes};
 
 impl Builder<'_> {
@@ -105,11 +107,11 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn version(&mut self, n: &Node) -> Option<VrrpVersion> {
+    pub(super) fn version(&mut self, n: &Node) -> Option<Version> {
         let t = n.args.first()?;
         match t.text() {
-            "2" => Some(VrrpVersion::V2),
-            "3" => Some(VrrpVersion::V3),
+            "2" => Some(Version::V2),
+            "3" => Some(Version::V3),
             _ => {
                 self.invalid(n.keyword(), t, "2 or 3");
                 None

@@ -18,6 +18,7 @@ use crate::model::*;
 use crate::parser::{Body, Node};
 use crate::suggest::suggest;
 use crate::values::*;
+use lvs_ipvs::ForwardMethod;
 
 /// Upper bound for timers, in seconds (a day is plenty; keeps arithmetic sane).
 const MAX_TIMER_SECS: u64 = 86_400;
@@ -148,12 +149,12 @@ impl Builder<'_> {
         n.args.first().map(|t| t.text().to_string())
     }
 
-    fn forwarding(&mut self, n: &Node) -> Option<ForwardingMethod> {
+    fn forwarding(&mut self, n: &Node) -> Option<ForwardMethod> {
         let t = n.args.first()?;
         match t.text().to_ascii_uppercase().as_str() {
-            "NAT" => Some(ForwardingMethod::Nat),
-            "DR" => Some(ForwardingMethod::Dr),
-            "TUN" => Some(ForwardingMethod::Tun),
+            "NAT" => Some(ForwardMethod::Masquerade),
+            "DR" => Some(ForwardMethod::DirectRoute),
+            "TUN" => Some(ForwardMethod::IPIP),
             _ => {
                 self.invalid(n.keyword(), t, "NAT, DR or TUN");
                 None

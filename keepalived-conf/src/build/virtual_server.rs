@@ -10,6 +10,8 @@ use crate::parser::Node;
 use crate::suggest::suggest;
 use crate::values::*;
 
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
+
 use super::{Builder, Timers, nodes};
 
 impl Builder<'_> {
@@ -58,9 +60,9 @@ impl Builder<'_> {
             addr,
             protocol: Protocol::Udp,
             delay_loop: Duration::from_secs(60),
-            scheduler: Scheduler::Wlc,
+            scheduler: Scheduler::WeightedLeastConnection,
             scheduler_flags: SchedulerFlags::default(),
-            forwarding: ForwardingMethod::Nat,
+            forwarding: ForwardMethod::Masquerade,
             persistence_timeout: None,
             persistence_granularity: None,
             quorum: 1,
@@ -69,7 +71,7 @@ impl Builder<'_> {
             quorum_down: None,
             sorry_server: None,
             sorry_server_inhibit: false,
-            sorry_server_forwarding: ForwardingMethod::Nat,
+            sorry_server_forwarding: ForwardMethod::Masquerade,
             alpha: false,
             omega: false,
             ha_suspend: false,
@@ -88,17 +90,13 @@ impl Builder<'_> {
             match c.keyword() {
                 "lb_algo" | "lvs_sched" => {
                     if let Some(t) = c.args.first() {
-                        match Scheduler::ALL
-                            .iter()
-                            .find(|(_, n)| n.eq_ignore_ascii_case(t.text()))
-                        {
-                            Some((s, _)) => vs.scheduler = *s,
+                        let names = scheduler_names();
+                        match names.iter().find(|n| n.eq_ignore_ascii_case(t.text())) {
+                            Some(name) => vs.scheduler = Scheduler::from(*name),
                             None => {
-                                let s = suggest(t.text(), Scheduler::ALL.iter().map(|(_, n)| *n))
+                                let s = suggest(t.text(), names.iter().copied())
                                     .map(|s| format!(" (did you mean `{s}`?)"))
                                     .unwrap_or_default();
-                                let names: Vec<&str> =
-                                    Scheduler::ALL.iter().map(|(_, n)| *n).collect();
                                 self.invalid(
                                     c.keyword(),
                                     t,
@@ -304,7 +302,7 @@ impl Builder<'_> {
         let (ip, given) = (ip?, given?);
         if let VirtualServerAddr::Socket(s) = vs.addr
             && s.is_ipv4() != ip.is_ipv4()
-            && vs.forwarding != ForwardingMethod::Tun
+            && !matches!(vs.forwarding, ForwardMethod::Tunnel { .. })
         {
             self.invalid(
                 "real_server",
@@ -367,15 +365,15 @@ impl Builder<'_> {
     pub(super) fn resolve_port(
         &mut self,
         given: Option<u16>,
-        fwd: ForwardingMethod,
+        fwd: ForwardMethod,
         vs_addr: VirtualServerAddr,
         loc: &Location,
         what: &str,
     ) -> u16 {
         let given = given.filter(|p| *p != 0);
         match (vs_addr, fwd) {
-            (VirtualServerAddr::Socket(s), ForwardingMethod::Nat) => given.unwrap_or(s.port()),
-            (VirtualServerAddr::Fwmark(_), ForwardingMethod::Nat) => given.unwrap_or(0),
+            (VirtualServerAddr::Socket(s), ForwardMethod::Masquerade) => given.unwrap_or(s.port()),
+            (VirtualServerAddr::Fwmark(_), ForwardMethod::Masquerade) => given.unwrap_or(0),
             (VirtualServerAddr::Fwmark(_), _) => {
                 if let Some(p) = given {
                     self.warn(
@@ -405,4 +403,12 @@ impl Builder<'_> {
             },
         }
     }
+}
+
+/// The schedulers `lb_algo` accepts: the kernel's, and `twos` (weighted random
+/// twos choice, Linux 6.x), which lvs-ipvs names `Scheduler::Other("twos")`.
+fn scheduler_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Scheduler::ALL.iter().map(Scheduler::name).collect();
+    names.push("twos");
+    names
 }

@@ -10,6 +10,8 @@ use crate::parser::Node;
 use crate::suggest::suggest;
 use crate::values::*;
 
+use lvs_vrrp::{AdvertInterval, Centiseconds, Seconds, Version};
+
 use super::{Builder, items, nodes};
 
 impl Builder<'_> {
@@ -130,18 +132,14 @@ impl Builder<'_> {
         };
         let version = version.unwrap_or(
             if vips.first().is_some_and(|v: &VirtualIp| v.addr.is_ipv6()) {
-                VrrpVersion::V3
+                Version::V3
             } else {
                 g.vrrp_version
             },
         );
-        let advert_int = match advert {
-            None => Centiseconds(100),
-            Some(t) => match self.advert_int(t, version) {
-                Some(a) => a,
-                None => Centiseconds(100),
-            },
-        };
+        let advert_int = advert
+            .and_then(|t| self.advert_int(t, version))
+            .unwrap_or_else(|| default_advert_int(version));
         if vips
             .iter()
             .any(|v| v.addr.is_ipv4() != vips[0].addr.is_ipv4())
@@ -156,7 +154,7 @@ impl Builder<'_> {
                 },
             );
         }
-        if version == VrrpVersion::V3 && auth.is_some() {
+        if version == Version::V3 && auth.is_some() {
             self.warn(
                 n.loc(),
                 format!(
@@ -187,7 +185,6 @@ impl Builder<'_> {
             virtual_router_id: vrid,
             priority,
             advert_int,
-            version,
             virtual_ipaddresses: vips,
             virtual_ipaddresses_excluded: vips_ex,
             nopreempt,
@@ -211,7 +208,7 @@ impl Builder<'_> {
         })
     }
 
-    pub(super) fn advert_int(&mut self, t: &Token, version: VrrpVersion) -> Option<Centiseconds> {
+    pub(super) fn advert_int(&mut self, t: &Token, version: Version) -> Option<AdvertInterval> {
         let Some(d) = parse_seconds(t.text(), 255) else {
             self.invalid(
                 "advert_int",
@@ -222,7 +219,7 @@ impl Builder<'_> {
         };
         let micros = d.as_micros();
         match version {
-            VrrpVersion::V2 => {
+            Version::V2 => {
                 if micros % 1_000_000 != 0 || d.is_zero() {
                     self.invalid(
                         "advert_int",
@@ -231,9 +228,11 @@ impl Builder<'_> {
                     );
                     return None;
                 }
-                u16::try_from(micros / 10_000).ok().map(Centiseconds)
+                u8::try_from(micros / 1_000_000)
+                    .ok()
+                    .map(|s| AdvertInterval::V2(Seconds(s)))
             }
-            VrrpVersion::V3 => {
+            Version::V3 => {
                 if micros % 10_000 != 0 || d.is_zero() || micros > 40_950_000 {
                     self.invalid(
                         "advert_int",
@@ -242,7 +241,10 @@ impl Builder<'_> {
                     );
                     return None;
                 }
-                u16::try_from(micros / 10_000).ok().map(Centiseconds)
+                u16::try_from(micros / 10_000)
+                    .ok()
+                    .and_then(|cs| Centiseconds::new(cs).ok())
+                    .map(AdvertInterval::V3)
             }
         }
     }
