@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use lvs_examples::director::vrrp_map::{self, MapError};
+use lvs_examples::director::vrrp_map;
 use lvs_keepalived_conf as config;
 use lvs_vrrp::{AdvertInterval, Auth, Seconds};
 
@@ -100,13 +100,22 @@ fn vrrp_v3_keeps_centiseconds() {
 
 #[test]
 fn vmac_is_refused_clearly() {
-    let (i, g) = inst(
+    // Refused when the configuration is loaded (lvs-keepalived-conf's keyword
+    // table), with its line, before any router is built.
+    let e = config::parse_str(
+        "t.conf",
         "vrrp_instance V { interface eth0 virtual_router_id 7 use_vmac
            virtual_ipaddress { 172.20.0.83 } }",
+    )
+    .unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].to_string().starts_with(
+            "t.conf:1:54: error: `use_vmac` is keepalived syntax that director does not support"
+        ),
+        "{}",
+        e[0]
     );
-    let e = vrrp_map::router_config(&i, &g, PRIMARY).unwrap_err();
-    assert_eq!(e, MapError::Vmac("V".into()));
-    assert!(e.to_string().contains("use_vmac"));
 }
 
 #[test]

@@ -37,8 +37,6 @@ pub struct ConfigDiff {
     pub global_changed: bool,
     /// VRRP instances, by name.
     pub vrrp_instances: Vec<Change<String>>,
-    /// VRRP sync groups changed in any way (added, removed or edited), by name.
-    pub vrrp_sync_groups: Vec<Change<String>>,
     /// Virtual servers, by service identity.
     pub virtual_servers: Vec<VirtualServerChange>,
 }
@@ -124,7 +122,6 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     ConfigDiff {
         global_changed: old.global != new.global,
         vrrp_instances: by_name(&old.vrrp_instances, &new.vrrp_instances, |v| &v.name),
-        vrrp_sync_groups: by_name(&old.vrrp_sync_groups, &new.vrrp_sync_groups, |g| &g.name),
         virtual_servers: vs,
     }
 }

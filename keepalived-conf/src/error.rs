@@ -98,11 +98,14 @@ pub enum ErrorKind {
         /// Where it is valid, e.g. "inside a `virtual_server` block".
         belongs_in: String,
     },
-    /// Valid keepalived syntax that this implementation refuses to half-apply.
-    #[error("`{keyword}` is keepalived syntax that director does not support")]
+    /// Valid keepalived syntax that this implementation refuses to half-apply
+    /// (see [`crate::keywords`]).
+    #[error("`{keyword}` is keepalived syntax that director does not support: {reason}")]
     Unsupported {
-        /// The keyword found.
+        /// The keyword (or keyword and value form, e.g. `auth_type AH`) found.
         keyword: String,
+        /// What director would do differently, from the keyword table.
+        reason: String,
     },
     /// A `}` with no open block.
     #[error("unexpected `}}`: no block is open here")]

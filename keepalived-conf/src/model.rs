@@ -17,8 +17,6 @@ pub struct Config {
     pub global: GlobalDefs,
     /// Each `vrrp_instance`, in file order.
     pub vrrp_instances: Vec<VrrpInstance>,
-    /// Each `vrrp_sync_group`, in file order.
-    pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     /// Each `virtual_server`, in file order.
     pub virtual_servers: Vec<VirtualServer>,
 }
@@ -40,16 +38,6 @@ impl Config {
 pub struct GlobalDefs {
     /// `router_id`. Default: none (keepalived uses the host name).
     pub router_id: Option<String>,
-    /// `notification_email { ... }` (parsed; director sends no mail).
-    pub notification_email: Vec<String>,
-    /// `notification_email_from` (parsed; director sends no mail).
-    pub notification_email_from: Option<String>,
-    /// `smtp_server ADDR [PORT]` as written (parsed; director sends no mail).
-    pub smtp_server: Option<String>,
-    /// `script_user USER [GROUP]`. Default: none (keepalived uses `keepalived_script` or root).
-    pub script_user: Option<ScriptUser>,
-    /// `enable_script_security`. Default: false.
-    pub enable_script_security: bool,
     /// `vrrp_version 2|3`. Default: 2.
     pub vrrp_version: Version,
     /// `vrrp_garp_master_delay` seconds: delay of the second burst of
@@ -95,11 +83,6 @@ impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
             router_id: None,
-            notification_email: Vec::new(),
-            notification_email_from: None,
-            smtp_server: None,
-            script_user: None,
-            enable_script_security: false,
             vrrp_version: Version::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
@@ -118,15 +101,6 @@ impl Default for GlobalDefs {
             no_swap: false,
         }
     }
-}
-
-/// The user (and group) scripts run as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScriptUser {
-    /// User name.
-    pub user: String,
-    /// Group name; `None` means the user's primary group.
-    pub group: Option<String>,
 }
 
 /// IPVS connection-sync daemon settings.
@@ -222,8 +196,6 @@ pub struct VrrpInstance {
     pub garp_master_refresh_repeat: u32,
     /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
     pub accept: bool,
-    /// `use_vmac [NAME]`: `Some(name)`, the name defaulting to `vrrp.<VRID>`.
-    pub use_vmac: Option<String>,
     /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
@@ -249,23 +221,18 @@ pub(crate) fn default_advert_int(version: Version) -> AdvertInterval {
     }
 }
 
-/// One `virtual_ipaddress` entry: `ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] [no_track]`.
+/// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L]` (the
+/// other options are warned about or refused, see [`crate::keywords`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VirtualIp {
     /// The address.
     pub addr: IpAddr,
     /// Prefix length. Default: 32 (IPv4) / 128 (IPv6), as keepalived.
     pub prefix_len: u8,
-    /// `brd`.
-    pub broadcast: Option<IpAddr>,
     /// `dev`. Default: the instance's interface.
     pub dev: Option<String>,
-    /// `scope` as written (`global`, `host`, `link`, `site`, `nowhere`).
-    pub scope: Option<String>,
     /// `label`.
     pub label: Option<String>,
-    /// `no_track`.
-    pub no_track: bool,
 }
 
 /// One `track_interface` entry.
@@ -284,8 +251,6 @@ pub struct TrackInterface {
 pub enum Authentication {
     /// `auth_type PASS`; only the first 8 bytes are used on the wire.
     Pass(String),
-    /// `auth_type AH`.
-    Ah(String),
 }
 
 /// A program to run, parsed to argv (no shell is involved).
@@ -301,23 +266,6 @@ pub struct Script {
     pub user: Option<String>,
     /// Group to run as.
     pub group: Option<String>,
-}
-
-/// `vrrp_sync_group NAME { group { ... } ... }`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VrrpSyncGroup {
-    /// Group name.
-    pub name: String,
-    /// Member instance names (each checked to exist).
-    pub instances: Vec<String>,
-    /// `notify_master`.
-    pub notify_master: Option<Script>,
-    /// `notify_backup`.
-    pub notify_backup: Option<Script>,
-    /// `notify_fault`.
-    pub notify_fault: Option<Script>,
-    /// `notify`.
-    pub notify: Option<Script>,
 }
 
 /// Scheduler flags (`ipvsadm -b`) and one-packet scheduling.
@@ -403,24 +351,12 @@ pub struct VirtualServer {
     /// `quorum`: minimum live weight. Default: 1; lowered to the total real
     /// server weight if above it (as keepalived does, with a warning).
     pub quorum: u32,
-    /// `hysteresis`. Default: 0.
-    pub hysteresis: u32,
-    /// `quorum_up`.
-    pub quorum_up: Option<Script>,
-    /// `quorum_down`.
-    pub quorum_down: Option<Script>,
     /// `sorry_server IP [PORT]`.
     pub sorry_server: Option<SocketAddr>,
-    /// `sorry_server_inhibit`.
-    pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`. Default: the virtual server's method.
     pub sorry_server_forwarding: ForwardMethod,
     /// `alpha`: real servers start down until a check passes. Default: false.
     pub alpha: bool,
-    /// `omega`: run quorum/down notifiers on shutdown. Default: false.
-    pub omega: bool,
-    /// `ha_suspend`. Default: false.
-    pub ha_suspend: bool,
     /// `virtualhost` (HTTP_GET Host header). Default: none.
     pub virtualhost: Option<String>,
     /// `real_server` entries, in file order; never empty (a virtual server
@@ -484,12 +420,8 @@ pub struct CheckCommon {
     pub connect_port: Option<u16>,
     /// `bindto`: source address.
     pub bind_to: Option<IpAddr>,
-    /// `bind_port`: source port.
-    pub bind_port: Option<u16>,
     /// `bind_if`.
     pub bind_if: Option<String>,
-    /// `fwmark` put on check packets.
-    pub fwmark: Option<u32>,
     /// `connect_timeout`. Default: 5 s.
     pub connect_timeout: Duration,
     /// `retry` (alias `nb_get_retry`): extra attempts before declaring a
@@ -503,8 +435,6 @@ pub struct CheckCommon {
     pub delay_loop: Duration,
     /// `alpha`. Default: the real server's.
     pub alpha: bool,
-    /// `log_all_failures`. Default: false.
-    pub log_all_failures: bool,
 }
 
 /// What a checker does.
@@ -572,12 +502,8 @@ pub struct DnsCheck {
 pub struct HttpCheck {
     /// `url { ... }` blocks; at least one.
     pub urls: Vec<HttpUrl>,
-    /// `http_protocol` 1.0, 1.0C or 1.1 as written. Default: 1.0.
-    pub http_protocol: String,
-    /// `virtualhost`. Default: the real/virtual server's.
+    /// `virtualhost`. Default: the real server's, then the virtual server's.
     pub virtualhost: Option<String>,
-    /// `fast_recovery`. Default: false.
-    pub fast_recovery: bool,
 }
 
 /// One `url { ... }`.
@@ -602,6 +528,4 @@ pub struct MiscCheck {
     pub timeout: Option<Duration>,
     /// `misc_dynamic`: exit status adjusts the weight. Default: false.
     pub dynamic: bool,
-    /// `user USER [GROUP]`.
-    pub user: Option<ScriptUser>,
 }

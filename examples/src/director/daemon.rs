@@ -221,17 +221,8 @@ impl Daemon {
 
     /// Says which accepted settings director does not act on (yet).
     fn warn_unsupported(&self) {
-        for g in &self.config.vrrp_sync_groups {
-            warn!(group = %g.name, "vrrp_sync_group is not implemented: its instances change state independently");
-        }
-        for vs in &self.config.virtual_servers {
-            if vs.quorum_up.is_some() || vs.quorum_down.is_some() {
-                warn!(virtual_server = %vs.key(), "quorum_up/quorum_down scripts are not run");
-            }
-            if vs.ha_suspend {
-                warn!(virtual_server = %vs.key(), "ha_suspend is not implemented: checks run in every VRRP state");
-            }
-        }
+        // vrrp_sync_group, quorum_up/quorum_down and ha_suspend are decided
+        // by lvs-keepalived-conf's keyword table (refused or warned at load).
         for i in &self.config.vrrp_instances {
             let scripts = [
                 &i.notify_master,

@@ -11,12 +11,6 @@ use lvs_keepalived_conf::{Authentication, GlobalDefs, TrackInterface, VrrpInstan
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MapError {
-    /// `auth_type AH` is obsolete and not implemented.
-    #[error("vrrp_instance {0}: auth_type AH is not supported (use PASS or none)")]
-    AhAuth(String),
-    /// `use_vmac` needs a macvlan interface director does not create.
-    #[error("vrrp_instance {0}: use_vmac is not supported by director")]
-    Vmac(String),
     /// lvs-vrrp refused the configuration.
     #[error("vrrp_instance {name}: {source}")]
     Router {
@@ -55,9 +49,6 @@ pub fn router_config(
     global: &GlobalDefs,
     primary: IpAddr,
 ) -> Result<lvs_vrrp::Config, MapError> {
-    if inst.use_vmac.is_some() {
-        return Err(MapError::Vmac(inst.name.clone()));
-    }
     let vips: Vec<IpAddr> = inst.virtual_ipaddresses.iter().map(|v| v.addr).collect();
     let mut cfg = lvs_vrrp::Config::new(
         inst.virtual_router_id,
@@ -84,7 +75,6 @@ pub fn router_config(
             }
             Auth::SimpleText(data)
         }
-        Some(Authentication::Ah(_)) => return Err(MapError::AhAuth(inst.name.clone())),
     };
     cfg.announce = announce_schedule(inst, global);
     cfg.tracks = inst

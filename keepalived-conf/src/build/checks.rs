@@ -12,7 +12,15 @@ use crate::values::*;
 use super::{Builder, Timers, nodes};
 
 impl Builder<'_> {
-    pub(super) fn check(&mut self, n: &Node, parent: &Timers, vs: &VirtualServer) -> Option<Check> {
+    /// One checker of a real server; `host` is the real (or else virtual)
+    /// server's `virtualhost`, the default for HTTP_GET.
+    pub(super) fn check(
+        &mut self,
+        n: &Node,
+        parent: &Timers,
+        vs: &VirtualServer,
+        host: Option<&String>,
+    ) -> Option<Check> {
         let kw = n.keyword();
         if !matches!(
             kw,
@@ -25,16 +33,13 @@ impl Builder<'_> {
             connect_ip: None,
             connect_port: None,
             bind_to: None,
-            bind_port: None,
             bind_if: None,
-            fwmark: None,
             connect_timeout: Duration::ZERO,
             retry: 0,
             delay_before_retry: Duration::ZERO,
             warmup: Duration::ZERO,
             delay_loop: Duration::ZERO,
             alpha: false,
-            log_all_failures: false,
         };
         let mut udp = UdpCheck {
             payload: None,
@@ -47,15 +52,12 @@ impl Builder<'_> {
         let mut dns_name: Option<String> = None;
         let mut http = HttpCheck {
             urls: Vec::new(),
-            http_protocol: "1.0".into(),
             virtualhost: None,
-            fast_recovery: false,
         };
         let mut misc = MiscCheck {
             argv: Vec::new(),
             timeout: None,
             dynamic: false,
-            user: None,
         };
         for c in nodes(n) {
             if self.timers_kw(c, &mut t) {
@@ -68,10 +70,7 @@ impl Builder<'_> {
                     common.connect_port = first.and_then(|a| self.port("connect_port", a))
                 }
                 "bindto" => common.bind_to = first.and_then(|a| self.ip("bindto", a)),
-                "bind_port" => common.bind_port = first.and_then(|a| self.port("bind_port", a)),
                 "bind_if" => common.bind_if = Self::string(c),
-                "fwmark" => common.fwmark = self.u32v(c),
-                "log_all_failures" => common.log_all_failures = self.flag(c).unwrap_or(false),
                 "payload" => {
                     udp.payload = match parse_hex_nibbles(c.args.iter().map(|a| a.text()), false) {
                         Some(nib) => Some(
@@ -124,16 +123,6 @@ impl Builder<'_> {
                         http.urls.push(u)
                     }
                 }
-                "http_protocol" => {
-                    if let Some(a) = first {
-                        if ["1.0", "1.0C", "1.0c", "1.1"].contains(&a.text()) {
-                            http.http_protocol = a.text().to_ascii_uppercase();
-                        } else {
-                            self.invalid("http_protocol", a, "1.0, 1.0C or 1.1");
-                        }
-                    }
-                }
-                "fast_recovery" => http.fast_recovery = self.flag(c).unwrap_or(false),
                 "virtualhost" => http.virtualhost = Self::string(c),
                 "misc_path" => {
                     misc.argv = match first.map(|a| &a.kind) {
@@ -154,13 +143,7 @@ impl Builder<'_> {
                 "misc_timeout" => misc.timeout = self.secs(c),
                 "misc_dynamic" => misc.dynamic = true,
                 "lvs_half_open" => half_open = true,
-                "user" => {
-                    misc.user = Self::string(c).map(|user| ScriptUser {
-                        user,
-                        group: c.args.get(1).map(|a| a.text().to_string()),
-                    })
-                }
-                _ => self.ignored(c),
+                _ => self.unhandled(c),
             }
         }
         let t = t.over(parent);
@@ -237,7 +220,7 @@ impl Builder<'_> {
                     return None;
                 }
                 if http.virtualhost.is_none() {
-                    http.virtualhost = vs.virtualhost.clone();
+                    http.virtualhost = host.cloned();
                 }
                 CheckKind::Http(http)
             }
@@ -305,7 +288,7 @@ impl Builder<'_> {
                     }
                 }
                 "virtualhost" => u.virtualhost = Self::string(c),
-                _ => {}
+                _ => self.unhandled(c),
             }
         }
         if !has_path {

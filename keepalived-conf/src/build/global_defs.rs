@@ -10,37 +10,13 @@ use crate::values::*;
 
 use lvs_vrrp::Version;
 
-use super::{Builder, items, nodes};
+use super::{Builder, nodes};
 
 impl Builder<'_> {
     pub(super) fn global_defs(&mut self, n: &Node, g: &mut GlobalDefs) {
         for c in nodes(n) {
             match c.keyword() {
                 "router_id" => g.router_id = Self::string(c),
-                "notification_email" => {
-                    g.notification_email = items(c)
-                        .iter()
-                        .flatten()
-                        .map(|t| t.text().to_string())
-                        .collect()
-                }
-                "notification_email_from" => g.notification_email_from = Self::string(c),
-                "smtp_server" => {
-                    g.smtp_server = Some(
-                        c.args
-                            .iter()
-                            .map(|t| t.text())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    )
-                }
-                "script_user" => {
-                    g.script_user = Self::string(c).map(|user| ScriptUser {
-                        user,
-                        group: c.args.get(1).map(|t| t.text().to_string()),
-                    })
-                }
-                "enable_script_security" => g.enable_script_security = true,
                 "vrrp_version" => {
                     if let Some(v) = self.version(c) {
                         g.vrrp_version = v
@@ -102,7 +78,7 @@ impl Builder<'_> {
                         g.vrrp_garp_master_delay = Duration::ZERO;
                     }
                 }
-                _ => self.ignored(c),
+                _ => self.unhandled(c),
             }
         }
     }

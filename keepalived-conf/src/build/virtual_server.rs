@@ -39,12 +39,7 @@ impl Builder<'_> {
                 VirtualServerAddr::Fwmark(m?)
             }
             "group" => {
-                self.error(
-                    &first.location,
-                    ErrorKind::Unsupported {
-                        keyword: "virtual_server group".into(),
-                    },
-                );
+                self.value_form("", "virtual_server group", &first.location);
                 return None;
             }
             _ => {
@@ -66,15 +61,9 @@ impl Builder<'_> {
             persistence_timeout: None,
             persistence_granularity: None,
             quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
             sorry_server: None,
-            sorry_server_inhibit: false,
             sorry_server_forwarding: ForwardMethod::Masquerade,
             alpha: false,
-            omega: false,
-            ha_suspend: false,
             virtualhost: None,
             real_servers: Vec::new(),
         };
@@ -135,19 +124,13 @@ impl Builder<'_> {
                     }
                 }
                 "quorum" => vs.quorum = self.u32v(c).unwrap_or(vs.quorum),
-                "hysteresis" => vs.hysteresis = self.u32v(c).unwrap_or(vs.hysteresis),
-                "quorum_up" => vs.quorum_up = self.script(c),
-                "quorum_down" => vs.quorum_down = self.script(c),
                 "sorry_server" => {
                     if let Some(t) = c.args.first() {
                         sorry_port = Some((t, c.args.get(1)));
                     }
                 }
-                "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(c).unwrap_or(true),
                 "sorry_server_lvs_method" => sorry_fwd = self.forwarding(c),
                 "inhibit_on_failure" => inhibit = self.flag(c).unwrap_or(inhibit),
-                "omega" => vs.omega = self.flag(c).unwrap_or(vs.omega),
-                "ha_suspend" => vs.ha_suspend = true,
                 "virtualhost" => vs.virtualhost = Self::string(c),
                 "ops" => vs.scheduler_flags.ops = true,
                 "flag-1" => vs.scheduler_flags.flag_1 = true,
@@ -158,7 +141,7 @@ impl Builder<'_> {
                 "mh-port" => vs.scheduler_flags.mh_port = true,
                 "mh-fallback" => vs.scheduler_flags.mh_fallback = true,
                 "real_server" => {}
-                _ => self.ignored(c),
+                _ => self.unhandled(c),
             }
         }
         let vs_port = match vs.addr {
@@ -191,13 +174,6 @@ impl Builder<'_> {
                 "`ops` (one-packet scheduling) needs UDP: cleared, as keepalived does",
             );
             vs.scheduler_flags.ops = false;
-        }
-        if !by_address && vs.ha_suspend {
-            self.warn(
-                n.loc(),
-                "`ha_suspend` cannot be used with fwmark: cleared, as keepalived does",
-            );
-            vs.ha_suspend = false;
         }
         vs.sorry_server_forwarding = sorry_fwd.unwrap_or(vs.forwarding);
         if let Some((ip_tok, port_tok)) = sorry_port {
@@ -270,17 +246,6 @@ impl Builder<'_> {
             );
             vs.quorum = u32::try_from(weight_sum).unwrap_or(u32::MAX);
         }
-        if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
-            let h = vs.quorum.saturating_sub(1);
-            self.warn(
-                n.loc(),
-                format!(
-                    "hysteresis {} >= quorum {}: lowered to {h}, as keepalived does",
-                    vs.hysteresis, vs.quorum
-                ),
-            );
-            vs.hysteresis = h;
-        }
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
         Some(vs)
@@ -323,11 +288,13 @@ impl Builder<'_> {
             checks: Vec::new(),
         };
         let mut timers = Timers::default();
+        let mut virtualhost = None;
         for c in nodes(n) {
             if self.timers_kw(c, &mut timers) {
                 continue;
             }
             match c.keyword() {
+                "virtualhost" => virtualhost = Self::string(c),
                 "weight" => {
                     rs.weight = self
                         .int(c, 0, 65535)
@@ -343,7 +310,7 @@ impl Builder<'_> {
                 "uthreshold" => rs.upper_threshold = self.u32v(c),
                 "lthreshold" => rs.lower_threshold = self.u32v(c),
                 "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "MISC_CHECK" => {}
-                _ => self.ignored(c),
+                _ => self.unhandled(c),
             }
         }
         let port = self.resolve_port(given, rs.forwarding, vs.addr, n.loc(), "real_server");
@@ -351,7 +318,8 @@ impl Builder<'_> {
         let timers = timers.over(vs_timers);
         rs.alpha = timers.alpha.unwrap_or(rs.alpha);
         for c in nodes(n) {
-            if let Some(check) = self.check(c, &timers, vs) {
+            let host = virtualhost.as_ref().or(vs.virtualhost.as_ref());
+            if let Some(check) = self.check(c, &timers, vs, host) {
                 rs.checks.push(check);
             }
         }

@@ -1,4 +1,4 @@
-//! `vrrp_instance` (addresses, peers, tracking, authentication) and `vrrp_sync_group`.
+//! `vrrp_instance`: addresses, peers, tracking, authentication.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -39,7 +39,6 @@ impl Builder<'_> {
         let mut garp_refresh = g.vrrp_garp_master_refresh;
         let mut garp_refresh_repeat = g.vrrp_garp_master_refresh_repeat;
         let mut accept = !g.vrrp_strict;
-        let mut use_vmac = None;
         let mut sync_if = None;
         let mut dont_track_primary = false;
         let errors_before = self.errors.len();
@@ -99,10 +98,9 @@ impl Builder<'_> {
                 }
                 "accept" => accept = true,
                 "no_accept" => accept = false,
-                "use_vmac" => use_vmac = Some(Self::string(c)),
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
                 "dont_track_primary" => dont_track_primary = true,
-                _ => self.ignored(c),
+                _ => self.unhandled(c),
             }
         }
         let block = format!("vrrp_instance `{name}`");
@@ -177,8 +175,6 @@ impl Builder<'_> {
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
         Some(VrrpInstance {
-            use_vmac: use_vmac
-                .map(|name: Option<String>| name.unwrap_or_else(|| format!("vrrp.{vrid}"))),
             name,
             initial_state: state,
             interface,
@@ -281,11 +277,8 @@ impl Builder<'_> {
                 let mut vip = VirtualIp {
                     addr,
                     prefix_len,
-                    broadcast: None,
                     dev: None,
-                    scope: None,
                     label: None,
-                    no_track: false,
                 };
                 i += 1;
                 while i < line.len() && parse_prefix(line[i].text()).is_none() {
@@ -302,27 +295,17 @@ impl Builder<'_> {
                             );
                             break;
                         };
-                        match o {
-                            "brd" => vip.broadcast = self.ip("brd", v),
-                            "dev" => vip.dev = Some(v.text().to_string()),
-                            "scope" => {
-                                if ["global", "site", "link", "host", "nowhere"].contains(&v.text())
-                                {
-                                    vip.scope = Some(v.text().to_string())
-                                } else {
-                                    self.invalid("scope", v, "global, site, link, host or nowhere")
-                                }
+                        if self.value_form("virtual_ipaddress", o, &opt.location) {
+                            match o {
+                                "dev" => vip.dev = Some(v.text().to_string()),
+                                "label" => vip.label = Some(v.text().to_string()),
+                                _ => self.invalid(n.keyword(), opt, "a supported address option"),
                             }
-                            "label" => vip.label = Some(v.text().to_string()),
-                            _ => self.warn(&opt.location, format!("`{o}` is ignored by director")),
                         }
                         i += 2;
                     } else if FLAGS.contains(&o) {
-                        if o == "no_track" {
-                            vip.no_track = true;
-                        } else {
-                            self.warn(&opt.location, format!("`{o}` is ignored by director"));
-                        }
+                        // No flag is implemented; the table says why each is harmless.
+                        self.value_form("virtual_ipaddress", o, &opt.location);
                         i += 1;
                     } else {
                         let s = suggest(o, WITH_VALUE.iter().chain(FLAGS).copied())
@@ -350,10 +333,7 @@ impl Builder<'_> {
                 let t = &line[i];
                 match t.text() {
                     "min_ttl" | "max_ttl" => {
-                        self.warn(
-                            &t.location,
-                            format!("`{}` is ignored by director", t.text()),
-                        );
+                        self.value_form("unicast_peer", t.text(), &t.location);
                         i += 2;
                     }
                     _ => {
@@ -420,7 +400,7 @@ impl Builder<'_> {
             match c.keyword() {
                 "auth_type" => kind = c.args.first(),
                 "auth_pass" => pass = Self::string(c),
-                _ => {}
+                _ => self.unhandled(c),
             }
         }
         let pass = pass.unwrap_or_default();
@@ -445,37 +425,15 @@ impl Builder<'_> {
                 }
                 Some(Authentication::Pass(pass))
             }
-            Some((_, k)) if k == "AH" => Some(Authentication::Ah(pass)),
+            Some((t, k)) if k == "AH" => {
+                self.value_form("authentication", "auth_type AH", &t.location);
+                None
+            }
             Some((t, _)) => {
                 self.invalid("auth_type", t, "PASS or AH");
                 None
             }
         }
-    }
-
-    pub(super) fn sync_group(&mut self, n: &Node) -> Option<VrrpSyncGroup> {
-        let name = n.args.first()?.text().to_string();
-        let mut g = VrrpSyncGroup {
-            name,
-            instances: Vec::new(),
-            notify_master: None,
-            notify_backup: None,
-            notify_fault: None,
-            notify: None,
-        };
-        for c in nodes(n) {
-            match c.keyword() {
-                "group" => g
-                    .instances
-                    .extend(items(c).iter().flatten().map(|t| t.text().to_string())),
-                "notify_master" => g.notify_master = self.script(c),
-                "notify_backup" => g.notify_backup = self.script(c),
-                "notify_fault" => g.notify_fault = self.script(c),
-                "notify" => g.notify = self.script(c),
-                _ => self.ignored(c),
-            }
-        }
-        Some(g)
     }
 }
 
