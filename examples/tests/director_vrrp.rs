@@ -75,11 +75,8 @@ fn backup_options_map() {
 
 #[test]
 fn track_reverse_inverts_link_state() {
-    let t = config::TrackInterface {
-        interface: "eth1".into(),
-        weight: 0,
-        reverse: true,
-    };
+    let mut t = config::TrackInterface::new("eth1");
+    t.reverse = true;
     assert!(!vrrp_map::track_up(&t, true));
     assert!(vrrp_map::track_up(&t, false));
 }

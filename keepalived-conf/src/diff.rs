@@ -18,6 +18,7 @@ pub enum Change<K> {
 
 /// A change of one virtual server.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VirtualServerChange {
     /// Which virtual server.
     pub key: VirtualServerKey,
@@ -32,6 +33,7 @@ pub struct VirtualServerChange {
 
 /// Everything that differs between two configurations; empty when equal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigDiff {
     /// `global_defs` differ.
     pub global_changed: bool,

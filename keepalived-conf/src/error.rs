@@ -223,6 +223,7 @@ fn detail_text(s: &Option<String>) -> String {
 /// `node01.conf:1:1: error: unknown keyword `vrp_instance` at the top level (did you mean `vrrp_instance`?)`
 /// followed by one `note:` line per note and per include level.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// Where the problem is (absent only for a top file that cannot be read).
     pub location: Option<Location>,
@@ -293,6 +294,7 @@ impl fmt::Display for ConfigError {
 /// Something keepalived accepts but that is likely to bite, or that director
 /// ignores. Warnings never stop a configuration from loading.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Warning {
     /// Where it applies.
     pub location: Option<Location>,

@@ -11,7 +11,8 @@ use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
 use lvs_vrrp::{AdvertInterval, Seconds, Version};
 
 /// A whole configuration file (with its includes), validated.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// `global_defs`.
     pub global: GlobalDefs,
@@ -35,6 +36,7 @@ impl Config {
 
 /// `global_defs`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GlobalDefs {
     /// `router_id`. Default: none (keepalived uses the host name).
     pub router_id: Option<String>,
@@ -105,6 +107,7 @@ impl Default for GlobalDefs {
 
 /// IPVS connection-sync daemon settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LvsSyncDaemon {
     /// Interface the sync traffic uses.
     pub interface: String,
@@ -122,8 +125,24 @@ pub struct LvsSyncDaemon {
     pub group: Option<IpAddr>,
 }
 
+impl LvsSyncDaemon {
+    /// Sync traffic on `interface`, every other setting the kernel's default.
+    pub fn new(interface: impl Into<String>) -> Self {
+        LvsSyncDaemon {
+            interface: interface.into(),
+            vrrp_instance: None,
+            sync_id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        }
+    }
+}
+
 /// IPVS protocol timeouts; `None` leaves a value unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LvsTimeouts {
     /// Established TCP.
     pub tcp: Option<Duration>,
@@ -144,6 +163,7 @@ pub enum InitialState {
 
 /// `vrrp_instance NAME { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct VrrpInstance {
     /// The instance name.
     pub name: String,
@@ -224,6 +244,7 @@ pub(crate) fn default_advert_int(version: Version) -> AdvertInterval {
 /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L]` (the
 /// other options are warned about or refused, see [`crate::keywords`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VirtualIp {
     /// The address.
     pub addr: IpAddr,
@@ -235,8 +256,21 @@ pub struct VirtualIp {
     pub label: Option<String>,
 }
 
+impl VirtualIp {
+    /// `addr/prefix_len` on the instance's interface, without a label.
+    pub fn new(addr: IpAddr, prefix_len: u8) -> Self {
+        VirtualIp {
+            addr,
+            prefix_len,
+            dev: None,
+            label: None,
+        }
+    }
+}
+
 /// One `track_interface` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrackInterface {
     /// Interface name.
     pub interface: String,
@@ -244,6 +278,17 @@ pub struct TrackInterface {
     pub weight: i16,
     /// `reverse`.
     pub reverse: bool,
+}
+
+impl TrackInterface {
+    /// Tracks `interface` with weight 0 (down means FAULT), not reversed.
+    pub fn new(interface: impl Into<String>) -> Self {
+        TrackInterface {
+            interface: interface.into(),
+            weight: 0,
+            reverse: false,
+        }
+    }
 }
 
 /// `authentication { auth_type ...; auth_pass ... }`.
@@ -259,6 +304,7 @@ pub enum Authentication {
 /// a quoted command is split like a shell would split words (single and double
 /// quotes, backslash), but nothing is expanded or run through `sh`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,
@@ -268,8 +314,20 @@ pub struct Script {
     pub group: Option<String>,
 }
 
+impl Script {
+    /// Runs `argv` (program first) as director's own user.
+    pub fn new(argv: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Script {
+            argv: argv.into_iter().map(Into::into).collect(),
+            user: None,
+            group: None,
+        }
+    }
+}
+
 /// Scheduler flags (`ipvsadm -b`) and one-packet scheduling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SchedulerFlags {
     /// `flag-1`.
     pub flag_1: bool,
@@ -327,6 +385,7 @@ pub(crate) fn protocol_name(p: Protocol) -> &'static str {
 
 /// `virtual_server ... { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct VirtualServer {
     /// Address or firewall mark.
     pub addr: VirtualServerAddr,
@@ -376,6 +435,7 @@ impl VirtualServer {
 
 /// `real_server IP [PORT] { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RealServer {
     /// Address and port. The port defaults to the virtual server's; with DR
     /// or TUN it is always the virtual server's (0 for fwmark services).
@@ -413,6 +473,7 @@ pub struct Check {
 /// Settings shared by all checkers (checker, then real server, then virtual
 /// server values, then keepalived's defaults).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CheckCommon {
     /// `connect_ip`. Default: the real server's address.
     pub connect_ip: Option<IpAddr>,
@@ -457,6 +518,7 @@ pub enum CheckKind {
 
 /// `UDP_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UdpCheck {
     /// `payload HEX`: bytes sent. Default: random bytes.
     pub payload: Option<Vec<u8>>,
@@ -490,6 +552,7 @@ pub enum DnsQueryType {
 
 /// `DNS_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DnsCheck {
     /// `type`. Default: SOA.
     pub query_type: DnsQueryType,
@@ -499,6 +562,7 @@ pub struct DnsCheck {
 
 /// `HTTP_GET` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpCheck {
     /// `url { ... }` blocks; at least one.
     pub urls: Vec<HttpUrl>,
@@ -508,6 +572,7 @@ pub struct HttpCheck {
 
 /// One `url { ... }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpUrl {
     /// `path` (required).
     pub path: String,
@@ -519,8 +584,21 @@ pub struct HttpUrl {
     pub virtualhost: Option<String>,
 }
 
+impl HttpUrl {
+    /// `url { path PATH }`: any 2xx status, no digest, no own virtualhost.
+    pub fn new(path: impl Into<String>) -> Self {
+        HttpUrl {
+            path: path.into(),
+            digest: None,
+            status_codes: vec![(200, 299)],
+            virtualhost: None,
+        }
+    }
+}
+
 /// `MISC_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MiscCheck {
     /// `misc_path` as argv (no shell).
     pub argv: Vec<String>,

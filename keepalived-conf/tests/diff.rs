@@ -46,18 +46,18 @@ fn real_server_level_changes() {
     assert!(!d.global_changed);
     assert!(d.vrrp_instances.is_empty());
     let vs80 = old.virtual_servers[0].key();
+    let c: &VirtualServerChange = &d.virtual_servers[0];
     assert_eq!(
-        d.virtual_servers[0],
-        VirtualServerChange {
-            key: vs80,
-            change: Change::Changed(()),
-            service_changed: false,
-            real_servers: vec![
-                Change::Changed("10.0.0.2:80".parse().unwrap()),
-                Change::Removed("10.0.0.3:80".parse().unwrap()),
-                Change::Added("10.0.0.4:80".parse().unwrap()),
-            ],
-        }
+        (c.key, &c.change, c.service_changed),
+        (vs80, &Change::Changed(()), false)
+    );
+    assert_eq!(
+        c.real_servers,
+        vec![
+            Change::Changed("10.0.0.2:80".parse().unwrap()),
+            Change::Removed("10.0.0.3:80".parse().unwrap()),
+            Change::Added("10.0.0.4:80".parse().unwrap()),
+        ]
     );
     assert_eq!(d.virtual_servers[1].key, old.virtual_servers[1].key());
     assert_eq!(d.virtual_servers[1].change, Change::Removed(()));

@@ -192,18 +192,9 @@ vrrp_instance VI_1 {
     assert_eq!(v.virtual_ipaddresses[0].label.as_deref(), Some("ens18:1"));
     assert_eq!(v.virtual_ipaddresses[1].prefix_len, 32);
     assert_eq!(v.virtual_ipaddresses_excluded.len(), 1);
-    assert_eq!(
-        v.notify_master,
-        Some(Script {
-            argv: vec![
-                "/usr/local/bin/notify.sh".into(),
-                "MASTER".into(),
-                "VI 1".into()
-            ],
-            user: Some("root".into()),
-            group: None,
-        })
-    );
+    let mut notify = Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]);
+    notify.user = Some("root".into());
+    assert_eq!(v.notify_master, Some(notify));
     assert_eq!(v.notify_backup.as_ref().map(|s| s.argv.len()), Some(1));
     assert_eq!(v.garp_master_delay, Duration::from_secs(1));
     assert_eq!(v.garp_master_repeat, 2);
@@ -930,4 +921,28 @@ fn the_keyword_table_is_public() {
     ));
     assert!(matches!(find("", "vrrp_script"), Some(Support::Refused(_))));
     assert!(keywords::all().count() > 150);
+}
+
+#[test]
+fn growing_structs_are_built_by_constructors() {
+    // #[non_exhaustive] model structs are built outside the crate through
+    // Default and constructors, and compare equal to what the parser makes.
+    let (cfg, _) = ok(&format!(
+        "{VI}  track_interface {{ eth1 }}\n  notify_master /bin/true\n}}\n"
+    ));
+    let v = &cfg.vrrp_instances[0];
+    assert_eq!(
+        v.track_interfaces,
+        vec![config::TrackInterface::new("eth1")]
+    );
+    assert_eq!(
+        v.virtual_ipaddresses,
+        vec![config::VirtualIp::new("10.0.0.1".parse().unwrap(), 24)]
+    );
+    assert_eq!(v.notify_master, Some(Script::new(["/bin/true"])));
+    let (cfg, _) = ok("global_defs { router_id x }\n");
+    let mut want = config::GlobalDefs::default();
+    want.router_id = Some("x".into());
+    assert_eq!(cfg.global, want);
+    assert_eq!(config::Config::default().vrrp_instances.len(), 0);
 }

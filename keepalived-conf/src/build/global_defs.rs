@@ -97,15 +97,7 @@ impl Builder<'_> {
 
     pub(super) fn lvs_sync_daemon(&mut self, n: &Node) -> Option<LvsSyncDaemon> {
         let mut args = n.args.iter();
-        let mut d = LvsSyncDaemon {
-            interface: args.next()?.text().to_string(),
-            vrrp_instance: None,
-            sync_id: None,
-            maxlen: None,
-            port: None,
-            ttl: None,
-            group: None,
-        };
+        let mut d = LvsSyncDaemon::new(args.next()?.text());
         while let Some(t) = args.next() {
             let opt = t.text();
             let value_of = |args: &mut std::slice::Iter<'_, Token>| args.next().cloned();

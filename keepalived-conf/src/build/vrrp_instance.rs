@@ -274,12 +274,7 @@ impl Builder<'_> {
                     self.invalid(n.keyword(), t, "an address such as `172.20.0.83/24`");
                     break;
                 };
-                let mut vip = VirtualIp {
-                    addr,
-                    prefix_len,
-                    dev: None,
-                    label: None,
-                };
+                let mut vip = VirtualIp::new(addr, prefix_len);
                 i += 1;
                 while i < line.len() && parse_prefix(line[i].text()).is_none() {
                     let opt = &line[i];
@@ -380,11 +375,7 @@ impl Builder<'_> {
                         i += 1;
                     }
                     name => {
-                        out.push(TrackInterface {
-                            interface: name.to_string(),
-                            weight: 0,
-                            reverse: false,
-                        });
+                        out.push(TrackInterface::new(name));
                         i += 1;
                     }
                 }
