@@ -3,7 +3,7 @@
 //! ([`Support`]). This one table drives the parser (it is what lets a
 //! one-line block be split into statements, and what unknown words are
 //! compared against for suggestions) and the "not supported" decision,
-//! which [`decide`] alone turns into an error or a warning.
+//! which one function alone turns into an error or a warning.
 
 use crate::error::{ConfigError, ErrorKind, Location, Warning};
 

@@ -846,10 +846,10 @@ fn keywords_that_would_change_behaviour_are_refused_with_why_and_where() {
 
 #[test]
 fn vip_options_are_decided_by_the_table() {
-    let (cfg, w) = ok(&format!(
-        "vrrp_instance V {{\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {{\n  \
-         10.0.0.1/24 dev eth1 label eth1:v brd 10.0.0.255 no_track\n }}\n}}\n"
-    ));
+    let (cfg, w) = ok(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  \
+         10.0.0.1/24 dev eth1 label eth1:v brd 10.0.0.255 no_track\n }\n}\n",
+    );
     let v = &cfg.vrrp_instances[0].virtual_ipaddresses[0];
     assert_eq!(
         (v.dev.as_deref(), v.label.as_deref()),
