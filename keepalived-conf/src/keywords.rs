@@ -44,7 +44,8 @@ impl Support {
 /// the keyword that opens the enclosing block (`""` for the top level), in the
 /// order of the table. Value forms decided on their own (`auth_type AH`,
 /// `virtual_server group`, the options of `virtual_ipaddress` entries, ...)
-/// are listed under the block they appear in.
+/// are listed under the block they appear in (`"*"`: wherever a script is
+/// given, e.g. `notify_master CMD USER`).
 ///
 /// ```
 /// use lvs_keepalived_conf::keywords::{self, Support};
@@ -193,10 +194,11 @@ const fn refused(name: &'static str, reason: &'static str) -> Kw {
 const MAIL: &str = "director sends no mail";
 const SNMP: &str = "director has no SNMP agent";
 const LOGGING: &str = "it only changes what is logged";
-const RUN_AS: &str = "scripts run as director's own user (as with a per-script USER)";
+const RUN_AS: &str = "scripts run as director's own user";
 const TRACKING: &str = "tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them";
 const ROUTES: &str = "director manages addresses only, not routes or rules";
 const CHECKER: &str = "this checker is not implemented";
+const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
 
 /// A kind of block (its contents follow one grammar).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,7 +317,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("vrrp_garp_master_delay", 1, 1),
     kw("vrrp_garp_master_repeat", 1, 1),
     kw("vrrp_garp_master_refresh", 1, 1),
-    kw("vrrp_garp_master_refresh_repeat", 1, 1),
+    kw("vrrp_garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("vrrp_garp_interval", 1, 1),
     kw("vrrp_gna_interval", 1, 1)
         .warned("unsolicited neighbour advertisements are paced by vrrp_garp_interval"),
@@ -371,7 +373,7 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("garp_master_delay", 1, 1),
     kw("garp_master_repeat", 1, 1),
     kw("garp_master_refresh", 1, 1),
-    kw("garp_master_refresh_repeat", 1, 1),
+    kw("garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("accept", 0, 0),
     kw("no_accept", 0, 0),
     refused(
@@ -562,6 +564,7 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
         "$",
         Support::Refused("parameters and substitutions (`$NAME`) are not implemented"),
     ),
+    ("*", "SCRIPT USER [GROUP]", Support::Warned(RUN_AS)),
     (
         "authentication",
         "auth_type AH",
@@ -622,6 +625,8 @@ pub(crate) fn markdown_table() -> String {
     for (block, kw, support) in all() {
         let block = if block.is_empty() {
             "(top level)".to_string()
+        } else if block == "*" {
+            "(any script)".to_string()
         } else {
             format!("`{block}`")
         };

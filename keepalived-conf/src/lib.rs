@@ -90,13 +90,13 @@
 //! | `global_defs` | `smtp_alert_vrrp` | warned | director sends no mail |
 //! | `global_defs` | `smtp_alert_checker` | warned | director sends no mail |
 //! | `global_defs` | `no_email_faults` | warned | director sends no mail |
-//! | `global_defs` | `script_user` | warned | scripts run as director's own user (as with a per-script USER) |
+//! | `global_defs` | `script_user` | warned | scripts run as director's own user |
 //! | `global_defs` | `enable_script_security` | warned | director does not check who may write the scripts it runs |
 //! | `global_defs` | `vrrp_version` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_refresh` | implemented |  |
-//! | `global_defs` | `vrrp_garp_master_refresh_repeat` | implemented |  |
+//! | `global_defs` | `vrrp_garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `global_defs` | `vrrp_garp_interval` | implemented |  |
 //! | `global_defs` | `vrrp_gna_interval` | warned | unsolicited neighbour advertisements are paced by vrrp_garp_interval |
 //! | `global_defs` | `vrrp_min_garp` | implemented |  |
@@ -142,7 +142,7 @@
 //! | `vrrp_instance` | `garp_master_delay` | implemented |  |
 //! | `vrrp_instance` | `garp_master_repeat` | implemented |  |
 //! | `vrrp_instance` | `garp_master_refresh` | implemented |  |
-//! | `vrrp_instance` | `garp_master_refresh_repeat` | implemented |  |
+//! | `vrrp_instance` | `garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `vrrp_instance` | `accept` | implemented |  |
 //! | `vrrp_instance` | `no_accept` | implemented |  |
 //! | `vrrp_instance` | `use_vmac` | refused | director does not create macvlan interfaces, so the VIPs would move without the virtual MAC |
@@ -297,7 +297,7 @@
 //! | `MISC_CHECK` | `misc_path` | implemented |  |
 //! | `MISC_CHECK` | `misc_timeout` | implemented |  |
 //! | `MISC_CHECK` | `misc_dynamic` | implemented |  |
-//! | `MISC_CHECK` | `user` | warned | scripts run as director's own user (as with a per-script USER) |
+//! | `MISC_CHECK` | `user` | warned | scripts run as director's own user |
 //! | `MISC_CHECK` | `retry` | implemented |  |
 //! | `MISC_CHECK` | `delay_before_retry` | implemented |  |
 //! | `MISC_CHECK` | `warmup` | implemented |  |
@@ -307,6 +307,7 @@
 //! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
 //! | (top level) | `@` | refused | conditional lines (`@name`) are not implemented |
 //! | (top level) | `$` | refused | parameters and substitutions (`$NAME`) are not implemented |
+//! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
 //! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
 //! | `virtual_ipaddress` | `dev` | implemented |  |
 //! | `virtual_ipaddress` | `label` | implemented |  |

@@ -50,8 +50,6 @@ pub struct GlobalDefs {
     /// `vrrp_garp_master_refresh` seconds: periodic refresh while master.
     /// Default: none.
     pub vrrp_garp_master_refresh: Option<Duration>,
-    /// `vrrp_garp_master_refresh_repeat`. Default: 1.
-    pub vrrp_garp_master_refresh_repeat: u32,
     /// `vrrp_garp_interval` (fractional seconds) between gratuitous ARPs. Default: 0.
     pub vrrp_garp_interval: Duration,
     /// `vrrp_mcast_group4`. Default: 224.0.0.18.
@@ -89,7 +87,6 @@ impl Default for GlobalDefs {
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
-            vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
@@ -212,8 +209,6 @@ pub struct VrrpInstance {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh`. Default: global `vrrp_garp_master_refresh`.
     pub garp_master_refresh: Option<Duration>,
-    /// `garp_master_refresh_repeat`. Default: global value.
-    pub garp_master_refresh_repeat: u32,
     /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
     pub accept: bool,
     /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).
@@ -300,18 +295,16 @@ pub enum Authentication {
 
 /// A program to run, parsed to argv (no shell is involved).
 ///
-/// `notify_master /path/script arg` or `notify_master "/path/script 'an arg'" USER [GROUP]`:
+/// `notify_master /path/script` or `notify_master "/path/script 'an arg'"`:
 /// a quoted command is split like a shell would split words (single and double
-/// quotes, backslash), but nothing is expanded or run through `sh`.
+/// quotes, backslash), but nothing is expanded or run through `sh`. A
+/// `USER [GROUP]` after the command is accepted with a warning: scripts run
+/// as director's own user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,
-    /// User to run as; default: global `script_user`.
-    pub user: Option<String>,
-    /// Group to run as.
-    pub group: Option<String>,
 }
 
 impl Script {
@@ -319,8 +312,6 @@ impl Script {
     pub fn new(argv: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Script {
             argv: argv.into_iter().map(Into::into).collect(),
-            user: None,
-            group: None,
         }
     }
 }

@@ -192,9 +192,10 @@ vrrp_instance VI_1 {
     assert_eq!(v.virtual_ipaddresses[0].label.as_deref(), Some("ens18:1"));
     assert_eq!(v.virtual_ipaddresses[1].prefix_len, 32);
     assert_eq!(v.virtual_ipaddresses_excluded.len(), 1);
-    let mut notify = Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]);
-    notify.user = Some("root".into());
-    assert_eq!(v.notify_master, Some(notify));
+    assert_eq!(
+        v.notify_master,
+        Some(Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]))
+    );
     assert_eq!(v.notify_backup.as_ref().map(|s| s.argv.len()), Some(1));
     assert_eq!(v.garp_master_delay, Duration::from_secs(1));
     assert_eq!(v.garp_master_repeat, 2);
@@ -945,4 +946,23 @@ fn growing_structs_are_built_by_constructors() {
     want.router_id = Some("x".into());
     assert_eq!(cfg.global, want);
     assert_eq!(config::Config::default().vrrp_instances.len(), 0);
+}
+
+#[test]
+fn a_scripts_user_is_warned_about_not_kept() {
+    let (cfg, w) = ok(&format!(
+        "{VI}  notify_master /bin/x.sh nobody nogroup\n}}\n"
+    ));
+    assert_eq!(
+        cfg.vrrp_instances[0].notify_master,
+        Some(Script::new(["/bin/x.sh"]))
+    );
+    let w: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        w,
+        vec![
+            "t.conf:5:27: warning: `notify_master USER [GROUP]` is accepted for compatibility \
+             and ignored by director: scripts run as director's own user"
+        ]
+    );
 }

@@ -190,7 +190,6 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
 
 impl Daemon {
     async fn start_and_loop(&mut self) -> Result<(), DaemonError> {
-        self.warn_unsupported();
         self.setup_ipvs()?;
         // Routers first: a config error in an instance stops us before any change.
         let configs = self.config.vrrp_instances.clone();
@@ -217,27 +216,6 @@ impl Daemon {
             self.instances.push(inst);
         }
         self.main_loop().await
-    }
-
-    /// Says which accepted settings director does not act on (yet).
-    fn warn_unsupported(&self) {
-        // vrrp_sync_group, quorum_up/quorum_down and ha_suspend are decided
-        // by lvs-keepalived-conf's keyword table (refused or warned at load).
-        for i in &self.config.vrrp_instances {
-            let scripts = [
-                &i.notify_master,
-                &i.notify_backup,
-                &i.notify_fault,
-                &i.notify_stop,
-                &i.notify,
-            ];
-            if scripts.iter().any(|s| {
-                s.as_ref()
-                    .is_some_and(|s| s.user.is_some() || s.group.is_some())
-            }) {
-                warn!(instance = %i.name, "notify scripts run as the director's user; USER/GROUP is ignored");
-            }
-        }
     }
 
     fn setup_ipvs(&mut self) -> Result<(), DaemonError> {

@@ -31,10 +31,6 @@ impl Builder<'_> {
                 "vrrp_garp_master_refresh" => {
                     g.vrrp_garp_master_refresh = self.secs(c).filter(|d| !d.is_zero())
                 }
-                "vrrp_garp_master_refresh_repeat" => {
-                    g.vrrp_garp_master_refresh_repeat =
-                        self.u32v(c).unwrap_or(g.vrrp_garp_master_refresh_repeat)
-                }
                 "vrrp_garp_interval" => {
                     g.vrrp_garp_interval = self.secs(c).unwrap_or(g.vrrp_garp_interval)
                 }

@@ -194,11 +194,16 @@ impl Builder<'_> {
             });
             return None;
         }
-        Some(Script {
-            argv,
-            user: n.args.get(1).map(|t| t.text().to_string()),
-            group: n.args.get(2).map(|t| t.text().to_string()),
-        })
+        if let Some(user) = n.args.get(1) {
+            keywords::decide(
+                keywords::value_form("*", "SCRIPT USER [GROUP]"),
+                &format!("{} USER [GROUP]", n.keyword()),
+                &user.location,
+                self.errors,
+                self.warnings,
+            );
+        }
+        Some(Script::new(argv))
     }
 
     fn timers_kw(&mut self, n: &Node, t: &mut Timers) -> bool {

@@ -37,7 +37,6 @@ impl Builder<'_> {
         let mut garp_delay = g.vrrp_garp_master_delay;
         let mut garp_repeat = g.vrrp_garp_master_repeat;
         let mut garp_refresh = g.vrrp_garp_master_refresh;
-        let mut garp_refresh_repeat = g.vrrp_garp_master_refresh_repeat;
         let mut accept = !g.vrrp_strict;
         let mut sync_if = None;
         let mut dont_track_primary = false;
@@ -93,9 +92,6 @@ impl Builder<'_> {
                 "garp_master_delay" => garp_delay = self.secs(c).unwrap_or(garp_delay),
                 "garp_master_repeat" => garp_repeat = self.u32v(c).unwrap_or(garp_repeat),
                 "garp_master_refresh" => garp_refresh = self.secs(c).filter(|d| !d.is_zero()),
-                "garp_master_refresh_repeat" => {
-                    garp_refresh_repeat = self.u32v(c).unwrap_or(garp_refresh_repeat)
-                }
                 "accept" => accept = true,
                 "no_accept" => accept = false,
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
@@ -197,7 +193,6 @@ impl Builder<'_> {
             garp_master_delay: garp_delay,
             garp_master_repeat: garp_repeat,
             garp_master_refresh: garp_refresh,
-            garp_master_refresh_repeat: garp_refresh_repeat,
             accept,
             lvs_sync_daemon_interface: sync_if,
             dont_track_primary,
