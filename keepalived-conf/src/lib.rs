@@ -28,12 +28,23 @@
 //! let check = &cfg.virtual_servers[0].real_servers[0].checks[0];
 //! assert_eq!(check.common.retry, 1);
 //! assert_eq!(check.common.delay_before_retry, std::time::Duration::from_secs(2));
+//! assert_eq!(cfg.virtual_servers[0].scheduler, config::lvs_ipvs::Scheduler::RoundRobin);
+//!
+//! // A keepalived keyword director does not honour is refused, with why.
+//! let errors = config::parse_str(
+//!     "lb.conf",
+//!     "virtual_server 10.0.0.1 80 {\n hysteresis 1\n real_server 10.0.0.2 80 { }\n}\n",
+//! )
+//! .unwrap_err();
+//! assert!(errors[0].to_string().starts_with(
+//!     "lb.conf:2:2: error: `hysteresis` is keepalived syntax that director does not support: "
+//! ));
 //! ```
 //!
 //! The model uses the lvs libraries' own types where they exist
 //! (`lvs_ipvs::Scheduler`, `lvs_ipvs::ForwardMethod`, `lvs_ipvs::Protocol`,
-//! `lvs_vrrp::Version`, `lvs_vrrp::AdvertInterval`), so a program driving
-//! those crates needs no mapping of its own. Nothing here is async or does I/O
+//! `lvs_vrrp::Version`, `lvs_vrrp::AdvertInterval`; both crates are
+//! re-exported), so a program driving those crates needs no mapping of its own. Nothing here is async or does I/O
 //! beyond reading the files.
 //!
 //! Differences from keepalived, on purpose: the input is split into tokens,
@@ -343,6 +354,9 @@ mod values;
 
 use std::path::Path;
 use std::sync::Arc;
+
+/// The crates whose types the model uses, re-exported so their versions match.
+pub use {lvs_ipvs, lvs_vrrp};
 
 pub use diff::{Change, ConfigDiff, VirtualServerChange, diff};
 pub use error::{ConfigError, ErrorKind, Location, Note, SourceFile, Warning};
