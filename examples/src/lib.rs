@@ -2,8 +2,6 @@
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod config;
-pub mod director;
 pub mod ipvsadm;
 pub mod lab;
 

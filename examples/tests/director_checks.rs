@@ -97,7 +97,7 @@ fn netns_lvs_half_open_tcp_check_runs_half_open() {
     let text = format!(
         "virtual_server 127.0.0.1 80 {{\n  real_server 127.0.0.1 {open} {{\n    TCP_CHECK {{\n      connect_timeout 2\n      lvs_half_open\n    }}\n  }}\n  real_server 127.0.0.1 {closed} {{\n    TCP_CHECK {{\n      lvs_half_open\n    }}\n  }}\n}}\n"
     );
-    let (cfg, _) = lvs_examples::config::parse_str("t.conf", &text).unwrap_or_else(|e| {
+    let (cfg, _) = lvs_keepalived_conf::parse_str("t.conf", &text).unwrap_or_else(|e| {
         panic!(
             "{}",
             e.iter()
@@ -114,7 +114,7 @@ fn netns_lvs_half_open_tcp_check_runs_half_open() {
         rt.block_on(async {
             let mut out = Vec::new();
             for rs in &cfg.virtual_servers[0].real_servers {
-                let probes = lvs_examples::director::convert::probes(rs, &rs.checks[0]);
+                let probes = lvs_keepalived_conf::to_director::probes(rs, &rs.checks[0]);
                 assert_eq!(probes.len(), 1);
                 assert!(
                     probes[0].description.starts_with("TCP_CHECK (half-open) "),

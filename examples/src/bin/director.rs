@@ -20,8 +20,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use lvs_director::report::{self, Snapshot};
 use lvs_director::{DirectorConfig, Handle};
-use lvs_examples::config;
-use lvs_examples::director::convert;
+use lvs_keepalived_conf as config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -89,8 +88,11 @@ fn load(path: &Path, keep_expire: bool) -> Result<(config::Config, DirectorConfi
     for w in &warnings {
         eprintln!("{w}");
     }
-    let typed = convert::director_config(&cfg, keep_expire)
+    let mut typed = DirectorConfig::try_from(&cfg)
         .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
+    if keep_expire {
+        typed.ipvs_setup.expire_nodest_conn = false;
+    }
     Ok((cfg, typed))
 }
 
@@ -220,7 +222,10 @@ async fn serve_metrics(stream: tokio::net::TcpStream, body: String) {
         let body = http_body_util::Full::new(body.clone());
         async move {
             hyper::Response::builder()
-                .header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                .header(
+                    "Content-Type",
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                )
                 .body(body)
         }
     });

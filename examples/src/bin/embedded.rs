@@ -13,7 +13,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     // VRRP instance VI_1 on ens18: VRID 1, priority 100, starts as Master; adverts
     // leave from the interface's own address (the 0.0.0.0 is filled in at start).
     let vip = "172.20.0.83".parse()?;

@@ -1,7 +1,7 @@
 //! keepalived checkers as lvs-director probes (the conversion).
 
-use lvs_examples::config;
-use lvs_examples::director::convert;
+use lvs_keepalived_conf as config;
+use lvs_keepalived_conf::to_director as convert;
 
 #[test]
 fn udp_check_is_up_unless_unreachable_and_dns_keeps_keepalived_defaults() {

@@ -1,24 +1,34 @@
-//! VRRP instance → lvs-vrrp configuration.
+//! VRRP instance → lvs-director instance → lvs-vrrp router configuration.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use lvs_examples::config;
-use lvs_examples::director::vrrp_map::{self, MapError};
+use lvs_director::DirectorConfig;
+use lvs_keepalived_conf as config;
 use lvs_vrrp::{AdvertInterval, Auth, Seconds};
 
-fn inst(text: &str) -> (config::VrrpInstance, config::GlobalDefs) {
-    let (cfg, _) = config::parse_str("t.conf", text).expect("valid");
-    (cfg.vrrp_instances[0].clone(), cfg.global)
+fn inst(text: &str) -> config::Config {
+    config::parse_str("t.conf", text).expect("valid").0
+}
+
+/// The router the first instance runs, its source address being `primary`.
+fn router(cfg: &config::Config, primary: IpAddr) -> lvs_vrrp::Config {
+    let mut typed = DirectorConfig::try_from(cfg).expect("converts");
+    let mut i = typed.instances.remove(0);
+    i.router.primary_address = primary;
+    i.router_config()
 }
 
 const PRIMARY: IpAddr = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 81));
 
 #[test]
 fn lab_node01_instance() {
-    let (cfg, _) =
-        config::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf")).expect("valid");
-    let c = vrrp_map::router_config(&cfg.vrrp_instances[0], &cfg.global, PRIMARY).unwrap();
+    let (cfg, _) = config::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/lab/node01.conf"
+    ))
+    .expect("valid");
+    let c = router(&cfg, PRIMARY);
     assert_eq!(c.vrid, 1);
     assert_eq!(c.priority, 100);
     assert_eq!(c.advert_interval, AdvertInterval::V2(Seconds(1)));
@@ -40,7 +50,7 @@ fn lab_node01_instance() {
 
 #[test]
 fn backup_options_map() {
-    let (i, g) = inst(
+    let i = inst(
         "vrrp_instance V { state BACKUP interface eth0 virtual_router_id 7 priority 90
            advert_int 2 nopreempt preempt_delay 10
            unicast_peer { 172.20.0.82 }
@@ -49,7 +59,7 @@ fn backup_options_map() {
            virtual_ipaddress { 172.20.0.83/24 }
          }",
     );
-    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    let c = router(&i, PRIMARY);
     assert!(!c.start_as_master);
     assert!(!c.preempt);
     assert_eq!(c.preempt_delay, Duration::from_secs(10));
@@ -74,24 +84,28 @@ fn backup_options_map() {
 }
 
 #[test]
-fn track_reverse_inverts_link_state() {
-    let t = config::TrackInterface {
-        interface: "eth1".into(),
-        weight: 0,
-        reverse: true,
-    };
-    assert!(!vrrp_map::track_up(&t, true));
-    assert!(vrrp_map::track_up(&t, false));
+fn track_reverse_is_carried_over() {
+    let cfg = inst(
+        "vrrp_instance V { interface eth0 virtual_router_id 7
+           track_interface { eth1 weight -20 reverse }
+           virtual_ipaddress { 172.20.0.83 } }",
+    );
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    let t = &typed.instances[0].track_interfaces[0];
+    assert_eq!(
+        (t.interface.as_str(), t.weight, t.reverse),
+        ("eth1", -20, true)
+    );
 }
 
 #[test]
 fn vrrp_v3_keeps_centiseconds() {
-    let (i, g) = inst(
+    let i = inst(
         "global_defs { vrrp_version 3 }
          vrrp_instance V { interface eth0 virtual_router_id 7 advert_int 0.5
            virtual_ipaddress { 172.20.0.83 } }",
     );
-    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    let c = router(&i, PRIMARY);
     match c.advert_interval {
         AdvertInterval::V3(cs) => assert_eq!(cs.get(), 50),
         other => panic!("{other:?}"),
@@ -100,13 +114,22 @@ fn vrrp_v3_keeps_centiseconds() {
 
 #[test]
 fn vmac_is_refused_clearly() {
-    let (i, g) = inst(
+    // Refused when the configuration is loaded (lvs-keepalived-conf's keyword
+    // table), with its line, before any router is built.
+    let e = config::parse_str(
+        "t.conf",
         "vrrp_instance V { interface eth0 virtual_router_id 7 use_vmac
            virtual_ipaddress { 172.20.0.83 } }",
+    )
+    .unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].to_string().starts_with(
+            "t.conf:1:54: error: `use_vmac` is keepalived syntax that director does not support"
+        ),
+        "{}",
+        e[0]
     );
-    let e = vrrp_map::router_config(&i, &g, PRIMARY).unwrap_err();
-    assert_eq!(e, MapError::Vmac("V".into()));
-    assert!(e.to_string().contains("use_vmac"));
 }
 
 #[test]
@@ -114,28 +137,28 @@ fn configured_group_is_used_and_unicast_joins_none() {
     let text = "global_defs { vrrp_mcast_group4 224.0.0.99 }
         vrrp_instance V { interface eth0 virtual_router_id 7
           virtual_ipaddress { 172.20.0.83 } }";
-    let (i, g) = inst(text);
-    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    let i = inst(text);
+    let c = router(&i, PRIMARY);
     let custom = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 99));
     assert_eq!(c.group(), custom);
     assert_eq!(c.receive_group(), Some(custom));
-    let (i, g) = inst(&text.replace(
+    let i = inst(&text.replace(
         "virtual_ipaddress",
         "unicast_peer { 172.20.0.82 } virtual_ipaddress",
     ));
-    let c = vrrp_map::router_config(&i, &g, PRIMARY).unwrap();
+    let c = router(&i, PRIMARY);
     assert_eq!(c.receive_group(), None);
 }
 
 #[test]
 fn ipv6_instance_is_v3_from_the_link_local_address_to_the_v6_group() {
-    let (i, g) = inst(
+    let i = inst(
         "global_defs {\n vrrp_mcast_group6 ff02::99\n}
          vrrp_instance V6 { interface eth0 virtual_router_id 9 advert_int 1
            virtual_ipaddress { 2001:db8::83/64 } }",
     );
     let ll: IpAddr = "fe80::1".parse().unwrap();
-    let c = vrrp_map::router_config(&i, &g, ll).unwrap();
+    let c = router(&i, ll);
     assert_eq!(
         c.advert_interval,
         AdvertInterval::V3(lvs_vrrp::Centiseconds::new(100).unwrap())

@@ -1,19 +1,23 @@
-//! The validated configuration: plain std types, units in the types, every
+//! The validated configuration: std types and the lvs libraries' own types
+//! (`lvs_ipvs::Scheduler`, `lvs_ipvs::ForwardMethod`, `lvs_ipvs::Protocol`,
+//! `lvs_vrrp::Version`, `lvs_vrrp::AdvertInterval`), units in the types, every
 //! keepalived default already applied (each default is documented on its field).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
+use lvs_vrrp::{AdvertInterval, Seconds, Version};
+
 /// A whole configuration file (with its includes), validated.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// `global_defs`.
     pub global: GlobalDefs,
     /// Each `vrrp_instance`, in file order.
     pub vrrp_instances: Vec<VrrpInstance>,
-    /// Each `vrrp_sync_group`, in file order.
-    pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     /// Each `virtual_server`, in file order.
     pub virtual_servers: Vec<VirtualServer>,
 }
@@ -32,21 +36,12 @@ impl Config {
 
 /// `global_defs`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GlobalDefs {
     /// `router_id`. Default: none (keepalived uses the host name).
     pub router_id: Option<String>,
-    /// `notification_email { ... }` (parsed; director sends no mail).
-    pub notification_email: Vec<String>,
-    /// `notification_email_from` (parsed; director sends no mail).
-    pub notification_email_from: Option<String>,
-    /// `smtp_server ADDR [PORT]` as written (parsed; director sends no mail).
-    pub smtp_server: Option<String>,
-    /// `script_user USER [GROUP]`. Default: none (keepalived uses `keepalived_script` or root).
-    pub script_user: Option<ScriptUser>,
-    /// `enable_script_security`. Default: false.
-    pub enable_script_security: bool,
     /// `vrrp_version 2|3`. Default: 2.
-    pub vrrp_version: VrrpVersion,
+    pub vrrp_version: Version,
     /// `vrrp_garp_master_delay` seconds: delay of the second burst of
     /// gratuitous ARPs after becoming master; zero means none. Default: 5 s.
     pub vrrp_garp_master_delay: Duration,
@@ -55,8 +50,6 @@ pub struct GlobalDefs {
     /// `vrrp_garp_master_refresh` seconds: periodic refresh while master.
     /// Default: none.
     pub vrrp_garp_master_refresh: Option<Duration>,
-    /// `vrrp_garp_master_refresh_repeat`. Default: 1.
-    pub vrrp_garp_master_refresh_repeat: u32,
     /// `vrrp_garp_interval` (fractional seconds) between gratuitous ARPs. Default: 0.
     pub vrrp_garp_interval: Duration,
     /// `vrrp_mcast_group4`. Default: 224.0.0.18.
@@ -90,16 +83,10 @@ impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
             router_id: None,
-            notification_email: Vec::new(),
-            notification_email_from: None,
-            smtp_server: None,
-            script_user: None,
-            enable_script_security: false,
-            vrrp_version: VrrpVersion::V2,
+            vrrp_version: Version::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
-            vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
@@ -115,17 +102,9 @@ impl Default for GlobalDefs {
     }
 }
 
-/// The user (and group) scripts run as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScriptUser {
-    /// User name.
-    pub user: String,
-    /// Group name; `None` means the user's primary group.
-    pub group: Option<String>,
-}
-
 /// IPVS connection-sync daemon settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LvsSyncDaemon {
     /// Interface the sync traffic uses.
     pub interface: String,
@@ -143,8 +122,24 @@ pub struct LvsSyncDaemon {
     pub group: Option<IpAddr>,
 }
 
+impl LvsSyncDaemon {
+    /// Sync traffic on `interface`, every other setting the kernel's default.
+    pub fn new(interface: impl Into<String>) -> Self {
+        LvsSyncDaemon {
+            interface: interface.into(),
+            vrrp_instance: None,
+            sync_id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        }
+    }
+}
+
 /// IPVS protocol timeouts; `None` leaves a value unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LvsTimeouts {
     /// Established TCP.
     pub tcp: Option<Duration>,
@@ -152,26 +147,6 @@ pub struct LvsTimeouts {
     pub tcpfin: Option<Duration>,
     /// UDP.
     pub udp: Option<Duration>,
-}
-
-/// VRRP protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VrrpVersion {
-    /// RFC 3768: whole-second advert intervals.
-    V2,
-    /// RFC 5798: centisecond advert intervals.
-    V3,
-}
-
-/// An interval in centiseconds (VRRPv3's advert unit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Centiseconds(pub u16);
-
-impl Centiseconds {
-    /// As a `Duration`.
-    pub fn to_duration(self) -> Duration {
-        Duration::from_millis(u64::from(self.0) * 10)
-    }
 }
 
 /// The state a VRRP instance starts in.
@@ -185,6 +160,7 @@ pub enum InitialState {
 
 /// `vrrp_instance NAME { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct VrrpInstance {
     /// The instance name.
     pub name: String,
@@ -196,11 +172,11 @@ pub struct VrrpInstance {
     pub virtual_router_id: u8,
     /// `priority` 1..=255. Default: 100.
     pub priority: u8,
-    /// `advert_int`, seconds (fractional only with VRRPv3), kept in centiseconds.
-    /// Default: 1 s (100 cs).
-    pub advert_int: Centiseconds,
-    /// `version`. Default: the global `vrrp_version`.
-    pub version: VrrpVersion,
+    /// `advert_int` in the unit of the instance's VRRP version (`version`,
+    /// default the global `vrrp_version`, or 3 when the first VIP is IPv6):
+    /// whole seconds for VRRPv2, centiseconds (fractions allowed) for VRRPv3.
+    /// Default: 1 s. [`VrrpInstance::version`] reads the version off it.
+    pub advert_int: AdvertInterval,
     /// `virtual_ipaddress { ... }`.
     pub virtual_ipaddresses: Vec<VirtualIp>,
     /// `virtual_ipaddress_excluded { ... }` (not carried in adverts).
@@ -233,39 +209,63 @@ pub struct VrrpInstance {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh`. Default: global `vrrp_garp_master_refresh`.
     pub garp_master_refresh: Option<Duration>,
-    /// `garp_master_refresh_repeat`. Default: global value.
-    pub garp_master_refresh_repeat: u32,
     /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
     pub accept: bool,
-    /// `use_vmac [NAME]`: `Some(name)`, the name defaulting to `vrrp.<VRID>`.
-    pub use_vmac: Option<String>,
     /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
     pub dont_track_primary: bool,
 }
 
-/// One `virtual_ipaddress` entry: `ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] [no_track]`.
+impl VrrpInstance {
+    /// The VRRP version the instance speaks (`version`, or the global
+    /// `vrrp_version`, or 3 for IPv6 VIPs).
+    pub fn version(&self) -> Version {
+        match self.advert_int {
+            AdvertInterval::V2(_) => Version::V2,
+            AdvertInterval::V3(_) => Version::V3,
+        }
+    }
+}
+
+/// The default advertisement interval (1 s) in `version`'s unit.
+pub(crate) fn default_advert_int(version: Version) -> AdvertInterval {
+    match version {
+        Version::V2 => AdvertInterval::V2(Seconds(1)),
+        Version::V3 => AdvertInterval::V3(Seconds(1).to_centiseconds()),
+    }
+}
+
+/// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L]` (the
+/// other options are warned about or refused, see [`crate::keywords`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VirtualIp {
     /// The address.
     pub addr: IpAddr,
     /// Prefix length. Default: 32 (IPv4) / 128 (IPv6), as keepalived.
     pub prefix_len: u8,
-    /// `brd`.
-    pub broadcast: Option<IpAddr>,
     /// `dev`. Default: the instance's interface.
     pub dev: Option<String>,
-    /// `scope` as written (`global`, `host`, `link`, `site`, `nowhere`).
-    pub scope: Option<String>,
     /// `label`.
     pub label: Option<String>,
-    /// `no_track`.
-    pub no_track: bool,
+}
+
+impl VirtualIp {
+    /// `addr/prefix_len` on the instance's interface, without a label.
+    pub fn new(addr: IpAddr, prefix_len: u8) -> Self {
+        VirtualIp {
+            addr,
+            prefix_len,
+            dev: None,
+            label: None,
+        }
+    }
 }
 
 /// One `track_interface` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrackInterface {
     /// Interface name.
     pub interface: String,
@@ -275,142 +275,50 @@ pub struct TrackInterface {
     pub reverse: bool,
 }
 
+impl TrackInterface {
+    /// Tracks `interface` with weight 0 (down means FAULT), not reversed.
+    pub fn new(interface: impl Into<String>) -> Self {
+        TrackInterface {
+            interface: interface.into(),
+            weight: 0,
+            reverse: false,
+        }
+    }
+}
+
 /// `authentication { auth_type ...; auth_pass ... }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Authentication {
     /// `auth_type PASS`; only the first 8 bytes are used on the wire.
     Pass(String),
-    /// `auth_type AH`.
-    Ah(String),
 }
 
 /// A program to run, parsed to argv (no shell is involved).
 ///
-/// `notify_master /path/script arg` or `notify_master "/path/script 'an arg'" USER [GROUP]`:
+/// `notify_master /path/script` or `notify_master "/path/script 'an arg'"`:
 /// a quoted command is split like a shell would split words (single and double
-/// quotes, backslash), but nothing is expanded or run through `sh`.
+/// quotes, backslash), but nothing is expanded or run through `sh`. A
+/// `USER [GROUP]` after the command is accepted with a warning: scripts run
+/// as director's own user.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,
-    /// User to run as; default: global `script_user`.
-    pub user: Option<String>,
-    /// Group to run as.
-    pub group: Option<String>,
 }
 
-/// `vrrp_sync_group NAME { group { ... } ... }`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VrrpSyncGroup {
-    /// Group name.
-    pub name: String,
-    /// Member instance names (each checked to exist).
-    pub instances: Vec<String>,
-    /// `notify_master`.
-    pub notify_master: Option<Script>,
-    /// `notify_backup`.
-    pub notify_backup: Option<Script>,
-    /// `notify_fault`.
-    pub notify_fault: Option<Script>,
-    /// `notify`.
-    pub notify: Option<Script>,
-}
-
-/// Transport protocol of a virtual server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP (keepalived's choice when `protocol` is missing).
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        })
-    }
-}
-
-/// IPVS forwarding method (`lb_kind` / `lvs_method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ForwardingMethod {
-    /// Masquerading (keepalived's default).
-    Nat,
-    /// Direct routing (`-g`).
-    Dr,
-    /// IP-in-IP tunnelling (`-i`).
-    Tun,
-}
-
-/// IPVS scheduler (`lb_algo` / `lvs_sched`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scheduler {
-    /// Round robin.
-    Rr,
-    /// Weighted round robin.
-    Wrr,
-    /// Least connection.
-    Lc,
-    /// Weighted least connection (keepalived's default).
-    Wlc,
-    /// Locality-based least connection.
-    Lblc,
-    /// LBLC with replication.
-    Lblcr,
-    /// Destination hashing.
-    Dh,
-    /// Source hashing.
-    Sh,
-    /// Shortest expected delay.
-    Sed,
-    /// Never queue.
-    Nq,
-    /// Weighted failover.
-    Fo,
-    /// Weighted overflow.
-    Ovf,
-    /// Maglev hashing.
-    Mh,
-    /// Weighted random twos choice.
-    Twos,
-}
-
-impl Scheduler {
-    /// Every scheduler with its kernel name.
-    pub const ALL: &'static [(Scheduler, &'static str)] = &[
-        (Scheduler::Rr, "rr"),
-        (Scheduler::Wrr, "wrr"),
-        (Scheduler::Lc, "lc"),
-        (Scheduler::Wlc, "wlc"),
-        (Scheduler::Lblc, "lblc"),
-        (Scheduler::Lblcr, "lblcr"),
-        (Scheduler::Dh, "dh"),
-        (Scheduler::Sh, "sh"),
-        (Scheduler::Sed, "sed"),
-        (Scheduler::Nq, "nq"),
-        (Scheduler::Fo, "fo"),
-        (Scheduler::Ovf, "ovf"),
-        (Scheduler::Mh, "mh"),
-        (Scheduler::Twos, "twos"),
-    ];
-
-    /// The kernel's name for it (`ip_vs_<name>` module).
-    pub fn as_str(self) -> &'static str {
-        Scheduler::ALL
-            .iter()
-            .find(|(s, _)| *s == self)
-            .map_or("wlc", |(_, n)| n)
+impl Script {
+    /// Runs `argv` (program first) as director's own user.
+    pub fn new(argv: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Script {
+            argv: argv.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
 /// Scheduler flags (`ipvsadm -b`) and one-packet scheduling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SchedulerFlags {
     /// `flag-1`.
     pub flag_1: bool,
@@ -451,14 +359,24 @@ pub struct VirtualServerKey {
 impl fmt::Display for VirtualServerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.addr {
-            VirtualServerAddr::Socket(s) => write!(f, "{} {}", self.protocol, s),
+            VirtualServerAddr::Socket(s) => write!(f, "{} {}", protocol_name(self.protocol), s),
             VirtualServerAddr::Fwmark(m) => write!(f, "FWM {m}"),
         }
     }
 }
 
+/// How keepalived (and `ipvsadm`) write a protocol.
+pub(crate) fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+        Protocol::Sctp => "SCTP",
+    }
+}
+
 /// `virtual_server ... { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct VirtualServer {
     /// Address or firewall mark.
     pub addr: VirtualServerAddr,
@@ -467,12 +385,14 @@ pub struct VirtualServer {
     pub protocol: Protocol,
     /// `delay_loop` seconds (fractional). Default: 60 s. Default for checks.
     pub delay_loop: Duration,
-    /// `lb_algo` / `lvs_sched`. Default: wlc.
+    /// `lb_algo` / `lvs_sched`; `twos` (no lvs-ipvs variant yet) is
+    /// `Scheduler::Other("twos")`. Default: wlc.
     pub scheduler: Scheduler,
     /// Scheduler flags.
     pub scheduler_flags: SchedulerFlags,
-    /// `lb_kind` / `lvs_method`. Default: NAT. Default for real servers.
-    pub forwarding: ForwardingMethod,
+    /// `lb_kind` / `lvs_method`: NAT is `Masquerade`, DR `DirectRoute`, TUN
+    /// [`ForwardMethod::IPIP`]. Default: NAT. Default for real servers.
+    pub forwarding: ForwardMethod,
     /// `persistence_timeout [S]`; without a value 360 s. Default: none, except
     /// 360 s for an address service on port 0 (as keepalived forces it).
     pub persistence_timeout: Option<Duration>,
@@ -481,24 +401,12 @@ pub struct VirtualServer {
     /// `quorum`: minimum live weight. Default: 1; lowered to the total real
     /// server weight if above it (as keepalived does, with a warning).
     pub quorum: u32,
-    /// `hysteresis`. Default: 0.
-    pub hysteresis: u32,
-    /// `quorum_up`.
-    pub quorum_up: Option<Script>,
-    /// `quorum_down`.
-    pub quorum_down: Option<Script>,
     /// `sorry_server IP [PORT]`.
     pub sorry_server: Option<SocketAddr>,
-    /// `sorry_server_inhibit`.
-    pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`. Default: the virtual server's method.
-    pub sorry_server_forwarding: ForwardingMethod,
+    pub sorry_server_forwarding: ForwardMethod,
     /// `alpha`: real servers start down until a check passes. Default: false.
     pub alpha: bool,
-    /// `omega`: run quorum/down notifiers on shutdown. Default: false.
-    pub omega: bool,
-    /// `ha_suspend`. Default: false.
-    pub ha_suspend: bool,
     /// `virtualhost` (HTTP_GET Host header). Default: none.
     pub virtualhost: Option<String>,
     /// `real_server` entries, in file order; never empty (a virtual server
@@ -518,6 +426,7 @@ impl VirtualServer {
 
 /// `real_server IP [PORT] { ... }`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RealServer {
     /// Address and port. The port defaults to the virtual server's; with DR
     /// or TUN it is always the virtual server's (0 for fwmark services).
@@ -525,7 +434,7 @@ pub struct RealServer {
     /// `weight`. Default: 1.
     pub weight: i32,
     /// `lvs_method`. Default: the virtual server's.
-    pub forwarding: ForwardingMethod,
+    pub forwarding: ForwardMethod,
     /// `inhibit_on_failure` (here or on the virtual server): on failure set the
     /// weight to 0 instead of removing the server. Default: false.
     pub inhibit_on_failure: bool,
@@ -555,6 +464,7 @@ pub struct Check {
 /// Settings shared by all checkers (checker, then real server, then virtual
 /// server values, then keepalived's defaults).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CheckCommon {
     /// `connect_ip`. Default: the real server's address.
     pub connect_ip: Option<IpAddr>,
@@ -562,12 +472,8 @@ pub struct CheckCommon {
     pub connect_port: Option<u16>,
     /// `bindto`: source address.
     pub bind_to: Option<IpAddr>,
-    /// `bind_port`: source port.
-    pub bind_port: Option<u16>,
     /// `bind_if`.
     pub bind_if: Option<String>,
-    /// `fwmark` put on check packets.
-    pub fwmark: Option<u32>,
     /// `connect_timeout`. Default: 5 s.
     pub connect_timeout: Duration,
     /// `retry` (alias `nb_get_retry`): extra attempts before declaring a
@@ -581,8 +487,6 @@ pub struct CheckCommon {
     pub delay_loop: Duration,
     /// `alpha`. Default: the real server's.
     pub alpha: bool,
-    /// `log_all_failures`. Default: false.
-    pub log_all_failures: bool,
 }
 
 /// What a checker does.
@@ -605,6 +509,7 @@ pub enum CheckKind {
 
 /// `UDP_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UdpCheck {
     /// `payload HEX`: bytes sent. Default: random bytes.
     pub payload: Option<Vec<u8>>,
@@ -638,6 +543,7 @@ pub enum DnsQueryType {
 
 /// `DNS_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DnsCheck {
     /// `type`. Default: SOA.
     pub query_type: DnsQueryType,
@@ -647,19 +553,17 @@ pub struct DnsCheck {
 
 /// `HTTP_GET` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpCheck {
     /// `url { ... }` blocks; at least one.
     pub urls: Vec<HttpUrl>,
-    /// `http_protocol` 1.0, 1.0C or 1.1 as written. Default: 1.0.
-    pub http_protocol: String,
-    /// `virtualhost`. Default: the real/virtual server's.
+    /// `virtualhost`. Default: the real server's, then the virtual server's.
     pub virtualhost: Option<String>,
-    /// `fast_recovery`. Default: false.
-    pub fast_recovery: bool,
 }
 
 /// One `url { ... }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpUrl {
     /// `path` (required).
     pub path: String,
@@ -671,8 +575,21 @@ pub struct HttpUrl {
     pub virtualhost: Option<String>,
 }
 
+impl HttpUrl {
+    /// `url { path PATH }`: any 2xx status, no digest, no own virtualhost.
+    pub fn new(path: impl Into<String>) -> Self {
+        HttpUrl {
+            path: path.into(),
+            digest: None,
+            status_codes: vec![(200, 299)],
+            virtualhost: None,
+        }
+    }
+}
+
 /// `MISC_CHECK` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MiscCheck {
     /// `misc_path` as argv (no shell).
     pub argv: Vec<String>,
@@ -680,6 +597,4 @@ pub struct MiscCheck {
     pub timeout: Option<Duration>,
     /// `misc_dynamic`: exit status adjusts the weight. Default: false.
     pub dynamic: bool,
-    /// `user USER [GROUP]`.
-    pub user: Option<ScriptUser>,
 }

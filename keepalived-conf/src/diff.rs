@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::model::{Config, RealServer, VirtualServer, VirtualServerKey};
+use crate::model::{Config, RealServer, VirtualServer, VirtualServerKey};
 
 /// One item added, removed or changed, identified by `K`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,7 @@ pub enum Change<K> {
 
 /// A change of one virtual server.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VirtualServerChange {
     /// Which virtual server.
     pub key: VirtualServerKey,
@@ -32,13 +33,12 @@ pub struct VirtualServerChange {
 
 /// Everything that differs between two configurations; empty when equal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigDiff {
     /// `global_defs` differ.
     pub global_changed: bool,
     /// VRRP instances, by name.
     pub vrrp_instances: Vec<Change<String>>,
-    /// VRRP sync groups changed in any way (added, removed or edited), by name.
-    pub vrrp_sync_groups: Vec<Change<String>>,
     /// Virtual servers, by service identity.
     pub virtual_servers: Vec<VirtualServerChange>,
 }
@@ -124,7 +124,6 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     ConfigDiff {
         global_changed: old.global != new.global,
         vrrp_instances: by_name(&old.vrrp_instances, &new.vrrp_instances, |v| &v.name),
-        vrrp_sync_groups: by_name(&old.vrrp_sync_groups, &new.vrrp_sync_groups, |g| &g.name),
         virtual_servers: vs,
     }
 }

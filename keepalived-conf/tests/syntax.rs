@@ -5,10 +5,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use lvs_examples::config::{
-    self, Authentication, Centiseconds, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
-    ForwardingMethod, Script, VirtualServerAddr, VrrpVersion, Warning,
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
+use lvs_keepalived_conf::{
+    self as config, Authentication, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
+    Script, VirtualServerAddr, Warning,
 };
+use lvs_vrrp::{AdvertInterval, Centiseconds, Version};
 
 fn ok(text: &str) -> (Config, Vec<Warning>) {
     config::parse_str("t.conf", text).unwrap_or_else(|e| {
@@ -77,8 +79,8 @@ fn check_defaults_follow_keepalived_per_type() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.delay_loop, Duration::from_secs(60));
-    assert_eq!(vs.scheduler.as_str(), "wlc");
-    assert_eq!(vs.forwarding, ForwardingMethod::Nat);
+    assert_eq!(vs.scheduler, Scheduler::WeightedLeastConnection);
+    assert_eq!(vs.forwarding, ForwardMethod::Masquerade);
     let checks = &vs.real_servers[0].checks;
     let retry: Vec<u32> = checks.iter().map(|c| c.common.retry).collect();
     assert_eq!(retry, vec![1, 1, 3, 1, 0]);
@@ -171,12 +173,14 @@ vrrp_instance VI_1 {
     garp_master_repeat 2
     garp_master_refresh 30
     lvs_sync_daemon_interface ens19
-    use_vmac
 }
 "#);
     let v = &cfg.vrrp_instances[0];
-    assert_eq!(v.version, VrrpVersion::V3);
-    assert_eq!(v.advert_int, Centiseconds(25));
+    assert_eq!(v.version(), Version::V3);
+    assert_eq!(
+        v.advert_int,
+        AdvertInterval::V3(Centiseconds::new(25).unwrap())
+    );
     assert!(v.nopreempt);
     assert_eq!(v.preempt_delay, Duration::from_millis(2500));
     assert_eq!(v.source_ip, Some("172.20.0.81".parse::<IpAddr>().unwrap()));
@@ -190,22 +194,13 @@ vrrp_instance VI_1 {
     assert_eq!(v.virtual_ipaddresses_excluded.len(), 1);
     assert_eq!(
         v.notify_master,
-        Some(Script {
-            argv: vec![
-                "/usr/local/bin/notify.sh".into(),
-                "MASTER".into(),
-                "VI 1".into()
-            ],
-            user: Some("root".into()),
-            group: None,
-        })
+        Some(Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]))
     );
     assert_eq!(v.notify_backup.as_ref().map(|s| s.argv.len()), Some(1));
     assert_eq!(v.garp_master_delay, Duration::from_secs(1));
     assert_eq!(v.garp_master_repeat, 2);
     assert_eq!(v.garp_master_refresh, Some(Duration::from_secs(30)));
     assert_eq!(v.lvs_sync_daemon_interface.as_deref(), Some("ens19"));
-    assert_eq!(v.use_vmac.as_deref(), Some("vrrp.51"));
 }
 
 #[test]
@@ -217,11 +212,9 @@ virtual_server fwmark 12 {
     persistence_timeout
     persistence_granularity 255.255.255.0
     quorum 2
-    hysteresis 1
     sorry_server 10.0.0.99 8080
     inhibit_on_failure
     alpha
-    omega
     ha_suspend
     virtualhost www.example.org
     smtp_alert
@@ -240,39 +233,40 @@ virtual_server fwmark 12 {
     }
 }
 "#);
-    // smtp_alert ignored; keepalived's corrections for fwmark services said out loud.
+    // ha_suspend and smtp_alert ignored by name; keepalived's corrections for
+    // fwmark services said out loud.
     let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(w.len(), 4, "{w:#?}");
     assert!(
-        w[0].starts_with("t.conf:2:1: warning: `ha_suspend` cannot be used with fwmark"),
+        w[0].starts_with("t.conf:8:18: warning: sorry_server port 8080 is ignored"),
         "{}",
         w[0]
     );
-    assert!(
-        w[1].starts_with("t.conf:9:18: warning: sorry_server port 8080 is ignored"),
-        "{}",
-        w[1]
+    assert_eq!(
+        w[1],
+        "t.conf:11:5: warning: `ha_suspend` is accepted for compatibility and ignored by \
+         director: health checks run in every VRRP state"
     );
     assert!(
         w[2].starts_with(
-            "t.conf:15:5: warning: `smtp_alert` is accepted for compatibility and ignored"
+            "t.conf:13:5: warning: `smtp_alert` is accepted for compatibility and ignored"
         ),
         "{}",
         w[2]
     );
     assert!(
-        w[3].starts_with("t.conf:16:5: warning: real_server port 80 is ignored"),
+        w[3].starts_with("t.conf:14:5: warning: real_server port 80 is ignored"),
         "{}",
         w[3]
     );
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.addr, VirtualServerAddr::Fwmark(12));
-    assert_eq!(vs.scheduler.as_str(), "wrr");
-    assert_eq!(vs.forwarding, ForwardingMethod::Tun);
+    assert_eq!(vs.scheduler, Scheduler::WeightedRoundRobin);
+    assert_eq!(vs.forwarding, ForwardMethod::IPIP);
     assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(360)));
     assert_eq!(vs.quorum, 2);
     assert_eq!(vs.sorry_server, Some("10.0.0.99:0".parse().unwrap()));
-    assert!(vs.alpha && vs.omega && !vs.ha_suspend);
+    assert!(vs.alpha);
     let a = &vs.real_servers[0];
     assert_eq!(a.weight, 5);
     assert!(!a.inhibit_on_failure);
@@ -503,7 +497,7 @@ fn script_with_extra_unquoted_words_is_refused() {
 
 #[test]
 fn global_defs_keywords() {
-    let (cfg, _) = ok(
+    let (cfg, warnings) = ok(
         "global_defs {\n router_id R\n script_user nobody nogroup\n enable_script_security\n\
          notification_email { a@b.c d@e.f }\n lvs_sync_daemon ens19 VI_1 id 5 port 8849\n\
          lvs_timeouts tcp 900 udp 30\n vrrp_garp_master_refresh 60\n}\n{VI}}\n"
@@ -511,12 +505,27 @@ fn global_defs_keywords() {
             .as_str(),
     );
     let g = &cfg.global;
-    assert_eq!(
-        g.script_user.as_ref().map(|u| u.group.as_deref()),
-        Some(Some("nogroup"))
+    // Accepted, and each said to be ignored, at its line.
+    let w: Vec<(u32, &str)> = warnings
+        .iter()
+        .map(|w| (w.location.as_ref().unwrap().line, w.message.as_str()))
+        .collect();
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(
+        w[0].0 == 3 && w[0].1.starts_with("`script_user` is accepted"),
+        "{w:?}"
     );
-    assert!(g.enable_script_security);
-    assert_eq!(g.notification_email.len(), 2);
+    assert!(
+        w[1].0 == 4 && w[1].1.starts_with("`enable_script_security` is accepted"),
+        "{w:?}"
+    );
+    assert!(
+        w[2].0 == 5
+            && w[2]
+                .1
+                .ends_with("ignored by director: director sends no mail"),
+        "{w:?}"
+    );
     let s = g.lvs_sync_daemon.as_ref().unwrap();
     assert_eq!(
         (
@@ -533,14 +542,16 @@ fn global_defs_keywords() {
 }
 
 #[test]
-fn sync_group_members_must_exist() {
+fn sync_groups_are_refused_at_their_line() {
     let p = positions(&format!(
         "{VI}}}\nvrrp_sync_group G {{\n group {{ VI_1 VI_2 }}\n}}\n"
     ));
-    assert_eq!(p.len(), 1);
+    assert_eq!(p.len(), 1, "{p:?}");
     assert!(
-        p[0].2
-            .contains("names vrrp_instance `VI_2`, which is not defined (did you mean `VI_1`?)"),
+        p[0].2.starts_with(
+            "t.conf:6:1: error: `vrrp_sync_group` is keepalived syntax that director does not \
+             support: director runs each vrrp_instance on its own"
+        ),
         "{}",
         p[0].2
     );
@@ -577,7 +588,7 @@ fn conditional_lines_are_refused() {
 #[test]
 fn keepalived_corrections_are_applied_with_warnings() {
     let (cfg, warnings) = ok(
-        "virtual_server 10.0.0.1 80 {\n lb_kind DR\n quorum 5\n hysteresis 9\n ops\n\
+        "virtual_server 10.0.0.1 80 {\n lb_kind DR\n quorum 5\n delay_loop 3\n ops\n\
          real_server 10.0.0.2 8080 { weight 2 }\n}\n\
          virtual_server 10.0.0.1 0 {\n protocol TCP\n real_server 10.0.0.3 { }\n}\n\
          virtual_server 10.0.0.1 81 {\n protocol TCP\n}\n",
@@ -585,7 +596,7 @@ fn keepalived_corrections_are_applied_with_warnings() {
     let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
     let vs = &cfg.virtual_servers[0];
     // No protocol: UDP, as keepalived 2.2.7 does ("no protocol set - defaulting to UDP").
-    assert_eq!(vs.protocol, lvs_examples::config::Protocol::Udp);
+    assert_eq!(vs.protocol, Protocol::Udp);
     assert!(
         w.iter().any(|w| w
             .starts_with("t.conf:1:1: warning: virtual_server UDP 10.0.0.1:80 has no `protocol`")),
@@ -598,7 +609,7 @@ fn keepalived_corrections_are_applied_with_warnings() {
             .any(|w| w.starts_with("t.conf:6:1: warning: real_server port 8080 differs")),
         "{w:#?}"
     );
-    assert_eq!((vs.quorum, vs.hysteresis), (2, 1));
+    assert_eq!(vs.quorum, 2);
     assert!(vs.scheduler_flags.ops, "ops stays with UDP");
     // Port 0 forces persistence.
     let vs0 = &cfg.virtual_servers[1];
@@ -756,5 +767,202 @@ fn lvs_half_open_turns_a_tcp_check_half_open_and_belongs_only_there() {
         ),
         "{}",
         p[0].2
+    );
+}
+
+#[test]
+fn the_model_speaks_the_libraries_types() {
+    // lvs-ipvs's Scheduler / ForwardMethod / Protocol and lvs-vrrp's Version /
+    // AdvertInterval come out of the parser directly: nothing to map back.
+    let (cfg, _) = ok("global_defs { vrrp_version 2 }\n\
+         vrrp_instance V { interface e virtual_router_id 1 advert_int 100 virtual_ipaddress { 10.0.0.1 } }\n\
+         vrrp_instance W { interface e virtual_router_id 2 version 3 advert_int 0.05 virtual_ipaddress { 10.0.0.2 } }\n\
+         virtual_server 10.0.0.1 80 { protocol SCTP lb_algo twos lb_kind TUN real_server 10.0.0.2 80 { } }\n\
+         virtual_server 10.0.0.1 81 { protocol TCP lb_algo MH real_server 10.0.0.2 81 { lvs_method DR } }\n");
+    // VRRPv2 counts whole seconds beyond what a VRRPv3 field can hold.
+    assert_eq!(
+        cfg.vrrp_instances[0].advert_int,
+        AdvertInterval::V2(lvs_vrrp::Seconds(100))
+    );
+    assert_eq!(cfg.vrrp_instances[0].version(), Version::V2);
+    assert_eq!(
+        cfg.vrrp_instances[1].advert_int,
+        AdvertInterval::V3(Centiseconds::new(5).unwrap())
+    );
+    assert_eq!(cfg.vrrp_instances[1].version(), Version::V3);
+    let a = &cfg.virtual_servers[0];
+    assert_eq!(a.protocol, Protocol::Sctp);
+    assert_eq!(a.scheduler, Scheduler::Other("twos".into()));
+    assert_eq!(a.forwarding, ForwardMethod::IPIP);
+    assert_eq!(a.real_servers[0].forwarding, ForwardMethod::IPIP);
+    let b = &cfg.virtual_servers[1];
+    assert_eq!(b.scheduler, Scheduler::Maglev);
+    assert_eq!(b.forwarding, ForwardMethod::Masquerade);
+    assert_eq!(b.real_servers[0].forwarding, ForwardMethod::DirectRoute);
+}
+
+#[test]
+fn keywords_that_would_change_behaviour_are_refused_with_why_and_where() {
+    let vs = |kw: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\n protocol TCP\n quorum 1\n {kw}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
+        )
+    };
+    for (kw, why) in [
+        ("hysteresis 1", "director's quorum has no hysteresis"),
+        ("omega", "director does not run notify_down scripts"),
+        ("sorry_server_inhibit", "instead of keeping it at weight 0"),
+        (
+            "quorum_up /bin/true",
+            "director does not run quorum scripts",
+        ),
+    ] {
+        let p = positions(&vs(kw));
+        assert_eq!(p.len(), 1, "{kw}: {p:?}");
+        let name = kw.split(' ').next().unwrap();
+        assert!(
+            p[0].2.starts_with(&format!(
+                "t.conf:4:2: error: `{name}` is keepalived syntax that director does not support: "
+            )),
+            "{}",
+            p[0].2
+        );
+        assert!(p[0].2.contains(why), "{}", p[0].2);
+    }
+    // Value forms are decided by the same table.
+    let p = positions(&format!(
+        "{VI}  authentication {{\n    auth_type AH\n  }}\n  use_vmac\n}}\n"
+    ));
+    let got: Vec<(u32, u32, bool)> = p
+        .iter()
+        .map(|(l, c, m)| (*l, *c, m.contains("does not support")))
+        .collect();
+    assert_eq!(got, vec![(6, 15, true), (8, 3, true)], "{p:#?}");
+    assert!(p[0].2.contains("`auth_type AH`"), "{}", p[0].2);
+    let p = positions(
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK { fwmark 3 }\n }\n}\n",
+    );
+    assert_eq!((p.len(), p[0].0, p[0].1), (1, 3, 15), "{p:?}");
+}
+
+#[test]
+fn vip_options_are_decided_by_the_table() {
+    let (cfg, w) = ok(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  \
+         10.0.0.1/24 dev eth1 label eth1:v brd 10.0.0.255 no_track\n }\n}\n",
+    );
+    let v = &cfg.vrrp_instances[0].virtual_ipaddresses[0];
+    assert_eq!(
+        (v.dev.as_deref(), v.label.as_deref()),
+        (Some("eth1"), Some("eth1:v"))
+    );
+    let w: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(
+        w[0].starts_with("t.conf:5:37: warning: `brd` is accepted"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].starts_with("t.conf:5:52: warning: `no_track` is accepted"),
+        "{w:?}"
+    );
+    let p = positions(&format!(
+        "{VI}  virtual_ipaddress {{ 10.0.0.2 scope host }}\n}}\n"
+    ));
+    assert_eq!((p.len(), p[0].0), (1, 5), "{p:?}");
+    assert!(
+        p[0].2
+            .contains("`scope` is keepalived syntax that director does not support")
+    );
+}
+
+#[test]
+fn http_get_takes_the_real_servers_virtualhost_first() {
+    let (cfg, w) = ok(
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n virtualhost vs.example\n\
+         real_server 10.0.0.2 80 {\n  virtualhost rs.example\n  HTTP_GET { url { path / } }\n }\n\
+         real_server 10.0.0.3 80 {\n  HTTP_GET { url { path / } }\n }\n}\n",
+    );
+    assert!(w.is_empty(), "{w:?}");
+    let host = |i: usize| match &cfg.virtual_servers[0].real_servers[i].checks[0].kind {
+        CheckKind::Http(h) => h.virtualhost.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(host(0).as_deref(), Some("rs.example"));
+    assert_eq!(host(1).as_deref(), Some("vs.example"));
+}
+
+#[test]
+fn the_keyword_table_is_public() {
+    use lvs_keepalived_conf::keywords::{self, Support};
+    let find = |block: &str, kw: &str| {
+        keywords::all()
+            .find(|(b, k, _)| *b == block && *k == kw)
+            .map(|(_, _, s)| s)
+    };
+    assert_eq!(
+        find("vrrp_instance", "priority"),
+        Some(Support::Implemented)
+    );
+    assert!(matches!(
+        find("virtual_server", "hysteresis"),
+        Some(Support::Refused(_))
+    ));
+    assert!(matches!(
+        find("virtual_server", "omega"),
+        Some(Support::Refused(_))
+    ));
+    assert!(matches!(
+        find("virtual_server", "sorry_server_inhibit"),
+        Some(Support::Refused(_))
+    ));
+    assert!(matches!(
+        find("global_defs", "smtp_alert"),
+        Some(Support::Warned(_))
+    ));
+    assert!(matches!(find("", "vrrp_script"), Some(Support::Refused(_))));
+    assert!(keywords::all().count() > 150);
+}
+
+#[test]
+fn growing_structs_are_built_by_constructors() {
+    // #[non_exhaustive] model structs are built outside the crate through
+    // Default and constructors, and compare equal to what the parser makes.
+    let (cfg, _) = ok(&format!(
+        "{VI}  track_interface {{ eth1 }}\n  notify_master /bin/true\n}}\n"
+    ));
+    let v = &cfg.vrrp_instances[0];
+    assert_eq!(
+        v.track_interfaces,
+        vec![config::TrackInterface::new("eth1")]
+    );
+    assert_eq!(
+        v.virtual_ipaddresses,
+        vec![config::VirtualIp::new("10.0.0.1".parse().unwrap(), 24)]
+    );
+    assert_eq!(v.notify_master, Some(Script::new(["/bin/true"])));
+    let (cfg, _) = ok("global_defs { router_id x }\n");
+    let mut want = config::GlobalDefs::default();
+    want.router_id = Some("x".into());
+    assert_eq!(cfg.global, want);
+    assert_eq!(config::Config::default().vrrp_instances.len(), 0);
+}
+
+#[test]
+fn a_scripts_user_is_warned_about_not_kept() {
+    let (cfg, w) = ok(&format!(
+        "{VI}  notify_master /bin/x.sh nobody nogroup\n}}\n"
+    ));
+    assert_eq!(
+        cfg.vrrp_instances[0].notify_master,
+        Some(Script::new(["/bin/x.sh"]))
+    );
+    let w: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        w,
+        vec![
+            "t.conf:5:27: warning: `notify_master USER [GROUP]` is accepted for compatibility \
+             and ignored by director: scripts run as director's own user"
+        ]
     );
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::error::{ConfigError, ErrorKind, Location, SourceFile};
+use crate::error::{ConfigError, ErrorKind, Location, SourceFile};
 
 /// What a token is.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,13 +6,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lvs_examples::config::{
-    self, Centiseconds, CheckKind, ConfigError, ErrorKind, ForwardingMethod, InitialState,
-    Protocol, Scheduler, VirtualServerAddr, VrrpVersion,
+use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
+use lvs_keepalived_conf::{
+    self as config, CheckKind, ConfigError, ErrorKind, InitialState, VirtualServerAddr,
 };
+use lvs_vrrp::{AdvertInterval, Seconds, Version};
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/lab")
+        .join(name)
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -48,7 +51,7 @@ fn check_node(file: &str, router_id: &str, state: InitialState, priority: u8) {
         .collect();
     assert_eq!(w, vec![(50, 9), (56, 9)]);
     assert_eq!(cfg.global.router_id.as_deref(), Some(router_id));
-    assert_eq!(cfg.global.vrrp_version, VrrpVersion::V2);
+    assert_eq!(cfg.global.vrrp_version, Version::V2);
 
     assert_eq!(cfg.vrrp_instances.len(), 1);
     let vi = &cfg.vrrp_instances[0];
@@ -57,8 +60,8 @@ fn check_node(file: &str, router_id: &str, state: InitialState, priority: u8) {
     assert_eq!(vi.interface, "ens18");
     assert_eq!(vi.virtual_router_id, 1);
     assert_eq!(vi.priority, priority);
-    assert_eq!(vi.advert_int, Centiseconds(100));
-    assert_eq!(vi.version, VrrpVersion::V2);
+    assert_eq!(vi.advert_int, AdvertInterval::V2(Seconds(1)));
+    assert_eq!(vi.version(), Version::V2);
     assert_eq!(vi.virtual_ipaddresses.len(), 1);
     assert_eq!(vi.virtual_ipaddresses[0].addr, ip("172.20.0.83"));
     assert_eq!(vi.virtual_ipaddresses[0].prefix_len, 24);
@@ -73,15 +76,15 @@ fn check_node(file: &str, router_id: &str, state: InitialState, priority: u8) {
     assert_eq!(http.addr, VirtualServerAddr::Socket(sa("172.20.0.83:80")));
     assert_eq!(http.protocol, Protocol::Tcp);
     assert_eq!(http.delay_loop, Duration::from_secs(2));
-    assert_eq!(http.scheduler, Scheduler::Rr);
-    assert_eq!(http.forwarding, ForwardingMethod::Dr);
+    assert_eq!(http.scheduler, Scheduler::RoundRobin);
+    assert_eq!(http.forwarding, ForwardMethod::DirectRoute);
     assert_eq!(http.persistence_timeout, None);
     assert_eq!(http.quorum, 1);
     let addrs: Vec<SocketAddr> = http.real_servers.iter().map(|r| r.addr).collect();
     assert_eq!(addrs, vec![sa("172.20.0.85:80"), sa("172.20.0.86:80")]);
     for rs in &http.real_servers {
         assert_eq!(rs.weight, 1);
-        assert_eq!(rs.forwarding, ForwardingMethod::Dr);
+        assert_eq!(rs.forwarding, ForwardMethod::DirectRoute);
         assert!(!rs.inhibit_on_failure);
         assert_eq!(rs.checks.len(), 1);
         let c = &rs.checks[0];
@@ -97,8 +100,8 @@ fn check_node(file: &str, router_id: &str, state: InitialState, priority: u8) {
     assert_eq!(dns.addr, VirtualServerAddr::Socket(sa("172.20.0.83:53")));
     assert_eq!(dns.protocol, Protocol::Udp);
     assert_eq!(dns.delay_loop, Duration::from_secs(5));
-    assert_eq!(dns.scheduler, Scheduler::Sh);
-    assert_eq!(dns.forwarding, ForwardingMethod::Dr);
+    assert_eq!(dns.scheduler, Scheduler::SourceHashing);
+    assert_eq!(dns.forwarding, ForwardMethod::DirectRoute);
     let addrs: Vec<SocketAddr> = dns.real_servers.iter().map(|r| r.addr).collect();
     assert_eq!(addrs, vec![sa("172.20.0.85:53"), sa("172.20.0.86:53")]);
     for rs in &dns.real_servers {

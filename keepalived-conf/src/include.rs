@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{ConfigError, ErrorKind, Location, SourceFile, Warning};
-use super::lexer::{Token, TokenKind, lex};
+use crate::error::{ConfigError, ErrorKind, Location, SourceFile, Warning};
+use crate::lexer::{Token, TokenKind, lex};
 
 /// How deep includes may nest.
 const MAX_DEPTH: usize = 32;

@@ -2,47 +2,13 @@
 
 use std::net::IpAddr;
 
-use lvs_ipvs::{
-    Family, ForwardMethod, PersistenceMask, SchedFlags, Scheduler, Service, ServiceKey,
-};
+use lvs_ipvs::{Family, PersistenceMask, Protocol, SchedFlags, Service, ServiceKey};
 
-use crate::config::{
-    ForwardingMethod, Protocol, Scheduler as CfgScheduler, VirtualServer as CfgVirtualServer,
-    VirtualServerAddr,
-};
-
-/// The kernel scheduler for a configured `lb_algo`.
-pub fn scheduler(s: CfgScheduler) -> Scheduler {
-    match s {
-        CfgScheduler::Rr => Scheduler::RoundRobin,
-        CfgScheduler::Wrr => Scheduler::WeightedRoundRobin,
-        CfgScheduler::Lc => Scheduler::LeastConnection,
-        CfgScheduler::Wlc => Scheduler::WeightedLeastConnection,
-        CfgScheduler::Lblc => Scheduler::LocalityBasedLeastConnection,
-        CfgScheduler::Lblcr => Scheduler::LocalityBasedLeastConnectionReplication,
-        CfgScheduler::Dh => Scheduler::DestinationHashing,
-        CfgScheduler::Sh => Scheduler::SourceHashing,
-        CfgScheduler::Sed => Scheduler::ShortestExpectedDelay,
-        CfgScheduler::Nq => Scheduler::NeverQueue,
-        CfgScheduler::Fo => Scheduler::WeightedFailover,
-        CfgScheduler::Ovf => Scheduler::WeightedOverflow,
-        CfgScheduler::Mh => Scheduler::Maglev,
-        other => Scheduler::Other(other.as_str().to_string()),
-    }
-}
-
-/// The kernel forwarding method for a configured `lb_kind`.
-pub fn forwarding(f: ForwardingMethod) -> ForwardMethod {
-    match f {
-        ForwardingMethod::Nat => ForwardMethod::Masquerade,
-        ForwardingMethod::Dr => ForwardMethod::DirectRoute,
-        ForwardingMethod::Tun => ForwardMethod::IPIP,
-    }
-}
+use crate::{VirtualServer as CfgVirtualServer, VirtualServerAddr};
 
 /// The kernel service key of a configured virtual server. A fwmark service
 /// takes its family from its first real server (IPv4 without any).
-pub fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
+pub(crate) fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
     match vs.addr {
         VirtualServerAddr::Socket(addr) => match vs.protocol {
             Protocol::Tcp => ServiceKey::tcp(addr),
@@ -60,9 +26,9 @@ pub fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
 }
 
 /// The kernel service (without destinations) of a configured virtual server.
-pub fn service(vs: &CfgVirtualServer) -> Service {
+pub(crate) fn service(vs: &CfgVirtualServer) -> Service {
     let key = service_key(vs);
-    let mut svc = Service::new(key, scheduler(vs.scheduler));
+    let mut svc = Service::new(key, vs.scheduler.clone());
     let f = vs.scheduler_flags;
     let mut flags = SchedFlags::empty();
     if f.sh_fallback || f.mh_fallback || f.flag_1 {

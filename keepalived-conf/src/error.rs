@@ -98,11 +98,14 @@ pub enum ErrorKind {
         /// Where it is valid, e.g. "inside a `virtual_server` block".
         belongs_in: String,
     },
-    /// Valid keepalived syntax that this implementation refuses to half-apply.
-    #[error("`{keyword}` is keepalived syntax that director does not support")]
+    /// Valid keepalived syntax that this implementation refuses to half-apply
+    /// (see [`crate::keywords`]).
+    #[error("`{keyword}` is keepalived syntax that director does not support: {reason}")]
     Unsupported {
-        /// The keyword found.
+        /// The keyword (or keyword and value form, e.g. `auth_type AH`) found.
         keyword: String,
+        /// What director would do differently, from the keyword table.
+        reason: String,
     },
     /// A `}` with no open block.
     #[error("unexpected `}}`: no block is open here")]
@@ -220,6 +223,7 @@ fn detail_text(s: &Option<String>) -> String {
 /// `node01.conf:1:1: error: unknown keyword `vrp_instance` at the top level (did you mean `vrrp_instance`?)`
 /// followed by one `note:` line per note and per include level.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// Where the problem is (absent only for a top file that cannot be read).
     pub location: Option<Location>,
@@ -290,6 +294,7 @@ impl fmt::Display for ConfigError {
 /// Something keepalived accepts but that is likely to bite, or that director
 /// ignores. Warnings never stop a configuration from loading.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Warning {
     /// Where it applies.
     pub location: Option<Location>,

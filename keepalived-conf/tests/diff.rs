@@ -2,12 +2,16 @@
 
 use std::path::Path;
 
-use lvs_examples::config::{self, Change, Config, VirtualServerChange, diff};
+use lvs_keepalived_conf::{self as config, Change, Config, VirtualServerChange, diff};
 
 fn lab(name: &str) -> Config {
-    config::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name))
-        .expect("lab config loads")
-        .0
+    config::load(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/lab")
+            .join(name),
+    )
+    .expect("lab config loads")
+    .0
 }
 
 fn parse(text: &str) -> Config {
@@ -42,18 +46,18 @@ fn real_server_level_changes() {
     assert!(!d.global_changed);
     assert!(d.vrrp_instances.is_empty());
     let vs80 = old.virtual_servers[0].key();
+    let c: &VirtualServerChange = &d.virtual_servers[0];
     assert_eq!(
-        d.virtual_servers[0],
-        VirtualServerChange {
-            key: vs80,
-            change: Change::Changed(()),
-            service_changed: false,
-            real_servers: vec![
-                Change::Changed("10.0.0.2:80".parse().unwrap()),
-                Change::Removed("10.0.0.3:80".parse().unwrap()),
-                Change::Added("10.0.0.4:80".parse().unwrap()),
-            ],
-        }
+        (c.key, &c.change, c.service_changed),
+        (vs80, &Change::Changed(()), false)
+    );
+    assert_eq!(
+        c.real_servers,
+        vec![
+            Change::Changed("10.0.0.2:80".parse().unwrap()),
+            Change::Removed("10.0.0.3:80".parse().unwrap()),
+            Change::Added("10.0.0.4:80".parse().unwrap()),
+        ]
     );
     assert_eq!(d.virtual_servers[1].key, old.virtual_servers[1].key());
     assert_eq!(d.virtual_servers[1].change, Change::Removed(()));

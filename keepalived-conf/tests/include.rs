@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lvs_examples::config::{self, ErrorKind};
+use lvs_keepalived_conf::{self as config, ErrorKind};
 
 /// A fresh scratch directory under the target dir (no extra dependency).
 fn scratch(name: &str) -> PathBuf {

@@ -1,5 +1,9 @@
 //! From a validated keepalived configuration to lvs-director's typed
-//! [`DirectorConfig`] (pure).
+//! [`DirectorConfig`] (pure): `DirectorConfig::try_from(&config)`.
+//!
+//! A VRRP instance without `mcast_src_ip`/`unicast_src_ip` gets
+//! [`SourceAddress::Interface`]: its router's primary address is a
+//! placeholder of the right family until lvs-director's driver looks it up.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -16,17 +20,23 @@ use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
 use lvs_healthcheck::{ConnectOptions, KeepalivedCheck, KeepalivedTiming};
 use lvs_ipvs::{Destination, SyncDaemon, SyncState, Timeouts};
 
-use super::desired;
-use super::vrrp_map::{self, MapError};
-use crate::config::{self, CheckKind, Config, DnsQueryType};
+use crate::{self as config, CheckKind, Config, DnsQueryType};
 
-/// The typed configuration `cfg` describes. `keep_expire_nodest_conn`
-/// leaves `net.ipv4.vs.expire_nodest_conn` alone (also set by
-/// `lvs_keep_expire_nodest_conn` in `global_defs`).
-pub fn director_config(
-    cfg: &Config,
-    keep_expire_nodest_conn: bool,
-) -> Result<DirectorConfig, MapError> {
+mod ipvs;
+mod vrrp;
+
+pub use vrrp::ToDirectorError;
+
+impl TryFrom<&Config> for DirectorConfig {
+    type Error = ToDirectorError;
+
+    /// The typed configuration `cfg` describes.
+    fn try_from(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
+        director_config(cfg)
+    }
+}
+
+fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     let mut out = DirectorConfig::new();
     out.name = cfg.global.router_id.clone();
     for inst in &cfg.vrrp_instances {
@@ -43,7 +53,7 @@ pub fn director_config(
         tcp_fin: t.tcpfin.unwrap_or_default(),
         udp: t.udp.unwrap_or_default(),
     });
-    setup.expire_nodest_conn = !(keep_expire_nodest_conn || g.lvs_keep_expire_nodest_conn);
+    setup.expire_nodest_conn = !g.lvs_keep_expire_nodest_conn;
     out.ipvs_setup = setup;
     Ok(out)
 }
@@ -52,7 +62,10 @@ fn script(s: &Option<config::Script>) -> Option<Script> {
     s.as_ref().and_then(|s| Script::new(s.argv.iter().cloned()))
 }
 
-fn instance(inst: &config::VrrpInstance, g: &config::GlobalDefs) -> Result<VrrpInstance, MapError> {
+fn instance(
+    inst: &config::VrrpInstance,
+    g: &config::GlobalDefs,
+) -> Result<VrrpInstance, ToDirectorError> {
     // The source address is looked up from the interface when the driver
     // starts the instance; a placeholder of the right family until then.
     let v6 = inst
@@ -64,7 +77,7 @@ fn instance(inst: &config::VrrpInstance, g: &config::GlobalDefs) -> Result<VrrpI
     } else {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     };
-    let router = vrrp_map::router_config(inst, g, inst.source_ip.unwrap_or(placeholder))?;
+    let router = vrrp::router_config(inst, g, inst.source_ip.unwrap_or(placeholder))?;
     let mut out = VrrpInstance::new(&inst.name, &inst.interface, router);
     out.source = inst
         .source_ip
@@ -136,13 +149,13 @@ fn sync_daemon(cfg: &Config) -> Option<SyncDaemonConfig> {
 }
 
 fn virtual_server(vs: &config::VirtualServer) -> VirtualServer {
-    let mut out = VirtualServer::new(desired::service(vs));
+    let mut out = VirtualServer::new(ipvs::service(vs));
     out.quorum = vs.quorum;
-    out.sorry_server = vs.sorry_server.map(|s| {
-        Destination::new(s, desired::forwarding(vs.sorry_server_forwarding)).with_weight(1)
-    });
+    out.sorry_server = vs
+        .sorry_server
+        .map(|s| Destination::new(s, vs.sorry_server_forwarding).with_weight(1));
     for rs in &vs.real_servers {
-        let mut d = Destination::new(rs.addr, desired::forwarding(rs.forwarding))
+        let mut d = Destination::new(rs.addr, rs.forwarding)
             .with_weight(u32::try_from(rs.weight).unwrap_or(0));
         d.upper_threshold = rs.upper_threshold.unwrap_or(0);
         d.lower_threshold = rs.lower_threshold.unwrap_or(0);

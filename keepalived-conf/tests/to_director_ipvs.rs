@@ -1,18 +1,20 @@
-//! Config → desired IPVS table, with failed servers and inhibit_on_failure,
+//! keepalived config → desired IPVS table, with failed servers and inhibit_on_failure,
 //! through the conversion to lvs-director's typed config and its core.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use lvs_director::{CheckEvent, Command, Director};
-use lvs_examples::config::{self, Config};
-use lvs_examples::director::convert;
+use lvs_director::{CheckEvent, Command, Director, DirectorConfig};
 use lvs_ipvs::{ForwardMethod, PersistenceMask, Scheduler, ServiceKey};
+use lvs_keepalived_conf::{self as config, Config};
 
 fn lab() -> Config {
-    config::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf"))
-        .expect("node01.conf is valid")
-        .0
+    config::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/lab/node01.conf"
+    ))
+    .expect("node01.conf is valid")
+    .0
 }
 
 fn parse(text: &str) -> Config {
@@ -48,7 +50,7 @@ fn down(_cfg: &Config, vs: usize, rs: &str) -> Verdicts {
 
 /// The table the director's core wants for `cfg` after `verdicts`.
 fn table(cfg: &Config, verdicts: &Verdicts) -> Vec<lvs_ipvs::VirtualServer> {
-    let mut typed = convert::director_config(cfg, false).expect("converts");
+    let mut typed = DirectorConfig::try_from(cfg).expect("converts");
     typed.instances.clear();
     let keys: Vec<ServiceKey> = typed
         .virtual_servers

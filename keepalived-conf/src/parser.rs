@@ -7,10 +7,10 @@
 //! three statements, not one. Errors are collected and parsing resumes after
 //! the bad statement (skipping its block), so one run reports every problem once.
 
-use super::error::{ConfigError, ErrorKind, Location, Note, Warning};
-use super::keywords::{ALL_CTX, Ctx, Kw, UNSUPPORTED};
-use super::lexer::{Token, TokenKind};
-use super::suggest::suggest;
+use crate::error::{ConfigError, ErrorKind, Location, Note, Warning};
+use crate::keywords::{self, ALL_CTX, Ctx, Kw, Support};
+use crate::lexer::{Token, TokenKind};
+use crate::suggest::suggest;
 
 /// A parsed statement.
 #[derive(Clone, Debug)]
@@ -144,11 +144,25 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                 }
                 TokenKind::Word(w) => match ctx.lookup(w) {
+                    Some(kw) if matches!(kw.support, Support::Refused(_)) => {
+                        keywords::decide(kw.support, w, &tok.location, self.errors, self.warnings);
+                        self.skip_statement(w, tok);
+                    }
                     Some(kw) => {
                         let node = self.parse_statement(kw, ctx);
+                        // Warned keywords are checked for their values, then
+                        // dropped: the model has no place for them.
+                        let keep = keywords::decide(
+                            kw.support,
+                            w,
+                            &tok.location,
+                            self.errors,
+                            self.warnings,
+                        );
                         // A value keyword given twice: keepalived keeps the last one
                         // silently; say so, since the first one is then dead text.
-                        if kw.block.is_none()
+                        if keep
+                            && kw.block.is_none()
                             && let Some(prev) = nodes.iter().find(|n| n.keyword() == node.keyword())
                         {
                             self.warnings.push(Warning {
@@ -173,16 +187,13 @@ impl<'a> Parser<'a> {
                                 ));
                             }
                         }
-                        nodes.push(node);
+                        if keep {
+                            nodes.push(node);
+                        }
                     }
                     None => {
                         self.unknown_keyword(ctx, tok, last_closed.as_ref());
-                        self.pos += 1;
-                        self.skip_rest_of_line(tok);
-                        if let Some(next) = self.peek().filter(|t| t.kind == TokenKind::Open) {
-                            let _ = next;
-                            self.skip_block(w, &tok.location);
-                        }
+                        self.skip_statement(w, tok);
                     }
                 },
             }
@@ -199,13 +210,12 @@ impl<'a> Parser<'a> {
         let context = ctx.describe();
         // `@id` conditional lines and `$NAME` parameters are keepalived
         // preprocessor features this parser does not implement.
-        if UNSUPPORTED.contains(&word) || word.starts_with('@') || word.starts_with('$') {
-            self.errors.push(ConfigError::new(
-                &tok.location,
-                ErrorKind::Unsupported {
-                    keyword: word.to_string(),
-                },
-            ));
+        let support = match word.chars().next() {
+            Some(p @ ('@' | '$')) => Some(keywords::value_form("", &p.to_string())),
+            _ => keywords::refused_anywhere(word),
+        };
+        if let Some(support) = support {
+            keywords::decide(support, word, &tok.location, self.errors, self.warnings);
             return;
         }
         let homes: Vec<Ctx> = ALL_CTX
@@ -276,6 +286,16 @@ impl<'a> Parser<'a> {
             );
         }
         self.errors.push(err);
+    }
+
+    /// Skips a statement that is not parsed (unknown or refused): the
+    /// keyword, the rest of its line, and its block if one follows.
+    fn skip_statement(&mut self, word: &str, tok: &Token) {
+        self.pos += 1;
+        self.skip_rest_of_line(tok);
+        if self.peek().is_some_and(|t| t.kind == TokenKind::Open) {
+            self.skip_block(word, &tok.location);
+        }
     }
 
     fn skip_rest_of_line(&mut self, first: &Token) {

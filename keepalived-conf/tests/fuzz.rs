@@ -1,7 +1,7 @@
 //! Arbitrary input never panics the parser, and whatever is accepted is
 //! accepted again identically (parsing is deterministic).
 
-use lvs_examples::config;
+use lvs_keepalived_conf as config;
 use proptest::prelude::*;
 
 /// Fragments of real syntax, so generated inputs get deep into the parser.
@@ -130,7 +130,7 @@ proptest! {
 
     #[test]
     fn truncating_a_valid_config_never_panics(cut in 0usize..2000) {
-        let text = include_str!("../lab/node01.conf");
+        let text = include_str!("../../examples/lab/node01.conf");
         let cut = cut.min(text.len());
         if text.is_char_boundary(cut) {
             let _ = config::parse_str("node01.conf", &text[..cut]);

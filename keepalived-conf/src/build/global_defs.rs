@@ -1,0 +1,189 @@
+//! `global_defs`: process-wide settings, VRRP defaults and IPVS globals.
+
+use std::time::Duration;
+
+use crate::error::ErrorKind;
+use crate::lexer::Token;
+use crate::model::*;
+use crate::parser::Node;
+use crate::values::*;
+
+use lvs_vrrp::Version;
+
+use super::{Builder, nodes};
+
+impl Builder<'_> {
+    pub(super) fn global_defs(&mut self, n: &Node, g: &mut GlobalDefs) {
+        for c in nodes(n) {
+            match c.keyword() {
+                "router_id" => g.router_id = Self::string(c),
+                "vrrp_version" => {
+                    if let Some(v) = self.version(c) {
+                        g.vrrp_version = v
+                    }
+                }
+                "vrrp_garp_master_delay" => {
+                    g.vrrp_garp_master_delay = self.secs(c).unwrap_or(g.vrrp_garp_master_delay)
+                }
+                "vrrp_garp_master_repeat" => {
+                    g.vrrp_garp_master_repeat = self.u32v(c).unwrap_or(g.vrrp_garp_master_repeat)
+                }
+                "vrrp_garp_master_refresh" => {
+                    g.vrrp_garp_master_refresh = self.secs(c).filter(|d| !d.is_zero())
+                }
+                "vrrp_garp_interval" => {
+                    g.vrrp_garp_interval = self.secs(c).unwrap_or(g.vrrp_garp_interval)
+                }
+                "vrrp_mcast_group4" => {
+                    if let Some(t) = c.args.first() {
+                        match t.text().parse::<std::net::Ipv4Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group4 = a,
+                            _ => self.invalid(c.keyword(), t, "an IPv4 multicast address"),
+                        }
+                    }
+                }
+                "vrrp_mcast_group6" => {
+                    if let Some(t) = c.args.first() {
+                        match t.text().parse::<std::net::Ipv6Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group6 = a,
+                            _ => self.invalid(c.keyword(), t, "an IPv6 multicast address"),
+                        }
+                    }
+                }
+                "vrrp_strict" => g.vrrp_strict = true,
+                "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
+                "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
+                "lvs_flush" => g.lvs_flush = true,
+                "lvs_keep_expire_nodest_conn" => g.lvs_keep_expire_nodest_conn = true,
+                "vrrp_rt_priority" | "checker_rt_priority" => {
+                    if let Some(p) = self.int(c, 1, 99) {
+                        let p = p as u8;
+                        g.rt_priority = Some(g.rt_priority.map_or(p, |q| q.max(p)));
+                    }
+                }
+                "vrrp_priority" | "checker_priority" => {
+                    if let Some(n) = self.int(c, -20, 19) {
+                        let n = n as i8;
+                        g.nice = Some(g.nice.map_or(n, |m| m.min(n)));
+                    }
+                }
+                "vrrp_no_swap" | "checker_no_swap" => g.no_swap = true,
+                "vrrp_min_garp" => {
+                    if self.flag(c) == Some(true) {
+                        g.vrrp_garp_master_repeat = 1;
+                        g.vrrp_garp_master_delay = Duration::ZERO;
+                    }
+                }
+                _ => self.unhandled(c),
+            }
+        }
+    }
+
+    pub(super) fn version(&mut self, n: &Node) -> Option<Version> {
+        let t = n.args.first()?;
+        match t.text() {
+            "2" => Some(Version::V2),
+            "3" => Some(Version::V3),
+            _ => {
+                self.invalid(n.keyword(), t, "2 or 3");
+                None
+            }
+        }
+    }
+
+    pub(super) fn lvs_sync_daemon(&mut self, n: &Node) -> Option<LvsSyncDaemon> {
+        let mut args = n.args.iter();
+        let mut d = LvsSyncDaemon::new(args.next()?.text());
+        while let Some(t) = args.next() {
+            let opt = t.text();
+            let value_of = |args: &mut std::slice::Iter<'_, Token>| args.next().cloned();
+            match opt {
+                "inst" | "id" | "maxlen" | "port" | "ttl" | "group" => {
+                    let Some(v) = value_of(&mut args) else {
+                        self.error(
+                            &t.location,
+                            ErrorKind::MissingArgument {
+                                keyword: format!("lvs_sync_daemon {opt}"),
+                                expected: "a value".into(),
+                            },
+                        );
+                        return None;
+                    };
+                    let num = |max: i64| parse_int(v.text(), 1, max);
+                    let bad = match opt {
+                        "inst" => {
+                            d.vrrp_instance = Some(v.text().to_string());
+                            None
+                        }
+                        "id" => match parse_int(v.text(), 0, 255) {
+                            Some(x) => {
+                                d.sync_id = u8::try_from(x).ok();
+                                None
+                            }
+                            None => Some("an integer from 0 to 255"),
+                        },
+                        "maxlen" => match num(65507) {
+                            Some(x) => {
+                                d.maxlen = u16::try_from(x).ok();
+                                None
+                            }
+                            None => Some("an integer from 1 to 65507"),
+                        },
+                        "port" => match num(65535) {
+                            Some(x) => {
+                                d.port = u16::try_from(x).ok();
+                                None
+                            }
+                            None => Some("a port from 1 to 65535"),
+                        },
+                        "ttl" => match num(255) {
+                            Some(x) => {
+                                d.ttl = u8::try_from(x).ok();
+                                None
+                            }
+                            None => Some("an integer from 1 to 255"),
+                        },
+                        _ => match v.text().parse() {
+                            Ok(a) => {
+                                d.group = Some(a);
+                                None
+                            }
+                            Err(_) => Some("a multicast address"),
+                        },
+                    };
+                    if let Some(expected) = bad {
+                        self.invalid(&format!("lvs_sync_daemon {opt}"), &v, expected);
+                    }
+                }
+                // The instance name may be given without `inst` (old syntax).
+                _ if d.vrrp_instance.is_none() => d.vrrp_instance = Some(opt.to_string()),
+                _ => self.invalid(
+                    "lvs_sync_daemon",
+                    t,
+                    "one of inst, id, maxlen, port, ttl, group",
+                ),
+            }
+        }
+        Some(d)
+    }
+
+    pub(super) fn lvs_timeouts(&mut self, n: &Node, out: &mut LvsTimeouts) {
+        for pair in n.args.chunks(2) {
+            let [k, v] = pair else {
+                self.invalid(n.keyword(), &pair[0], "pairs such as `tcp 900 udp 300`");
+                return;
+            };
+            let Some(d) = parse_seconds(v.text(), 86_400 * 31).filter(|d| d.subsec_nanos() == 0)
+            else {
+                self.invalid(n.keyword(), v, "whole seconds");
+                continue;
+            };
+            match k.text() {
+                "tcp" => out.tcp = Some(d),
+                "tcpfin" => out.tcpfin = Some(d),
+                "udp" => out.udp = Some(d),
+                _ => self.invalid(n.keyword(), k, "tcp, tcpfin or udp"),
+            }
+        }
+    }
+}

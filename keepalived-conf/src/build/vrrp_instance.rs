@@ -1,0 +1,430 @@
+//! `vrrp_instance`: addresses, peers, tracking, authentication.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::error::ErrorKind;
+use crate::lexer::Token;
+use crate::model::*;
+use crate::parser::Node;
+use crate::suggest::suggest;
+use crate::values::*;
+
+use lvs_vrrp::{AdvertInterval, Centiseconds, Seconds, Version};
+
+use super::{Builder, items, nodes};
+
+impl Builder<'_> {
+    // ---- VRRP ----
+
+    pub(super) fn vrrp_instance(&mut self, n: &Node, g: &GlobalDefs) -> Option<VrrpInstance> {
+        let name = n.args.first()?.text().to_string();
+        let mut state = InitialState::Backup;
+        let mut interface = None;
+        let mut vrid = None;
+        let mut priority = 100u8;
+        let mut advert: Option<&Token> = None;
+        let mut version = None;
+        let mut vips = Vec::new();
+        let mut vips_ex = Vec::new();
+        let mut nopreempt = false;
+        let mut preempt_delay = Duration::ZERO;
+        let mut source_ip = None;
+        let mut peers = Vec::new();
+        let mut tracks = Vec::new();
+        let mut auth = None;
+        let (mut nm, mut nb, mut nf, mut ns, mut nall) = (None, None, None, None, None);
+        let mut garp_delay = g.vrrp_garp_master_delay;
+        let mut garp_repeat = g.vrrp_garp_master_repeat;
+        let mut garp_refresh = g.vrrp_garp_master_refresh;
+        let mut accept = !g.vrrp_strict;
+        let mut sync_if = None;
+        let mut dont_track_primary = false;
+        let errors_before = self.errors.len();
+        for c in nodes(n) {
+            match c.keyword() {
+                "state" => {
+                    if let Some(t) = c.args.first() {
+                        match t.text().to_ascii_uppercase().as_str() {
+                            "MASTER" => state = InitialState::Master,
+                            "BACKUP" => state = InitialState::Backup,
+                            _ => self.invalid("state", t, "MASTER or BACKUP"),
+                        }
+                    }
+                }
+                "interface" => interface = Self::string(c),
+                "virtual_router_id" => {
+                    vrid = self.int(c, 1, 255).and_then(|v| u8::try_from(v).ok())
+                }
+                "priority" => {
+                    priority = self
+                        .int(c, 1, 255)
+                        .and_then(|v| u8::try_from(v).ok())
+                        .unwrap_or(priority)
+                }
+                "advert_int" => advert = c.args.first(),
+                "version" => version = self.version(c).or(version),
+                "virtual_ipaddress" => vips.extend(self.vips(c)),
+                "virtual_ipaddress_excluded" => vips_ex.extend(self.vips(c)),
+                "nopreempt" => nopreempt = true,
+                "preempt" => nopreempt = false,
+                "preempt_delay" => {
+                    if let Some(t) = c.args.first() {
+                        match parse_seconds(t.text(), 1000) {
+                            Some(d) => preempt_delay = d,
+                            None => self.invalid("preempt_delay", t, "seconds from 0 to 1000"),
+                        }
+                    }
+                }
+                "unicast_src_ip" | "mcast_src_ip" => {
+                    if let Some(t) = c.args.first() {
+                        source_ip = self.ip(c.keyword(), t).or(source_ip);
+                    }
+                }
+                "unicast_peer" => peers.extend(self.unicast_peers(c)),
+                "track_interface" => tracks.extend(self.track_interfaces(c)),
+                "authentication" => auth = self.authentication(c),
+                "notify_master" => nm = self.script(c),
+                "notify_backup" => nb = self.script(c),
+                "notify_fault" => nf = self.script(c),
+                "notify_stop" => ns = self.script(c),
+                "notify" => nall = self.script(c),
+                "garp_master_delay" => garp_delay = self.secs(c).unwrap_or(garp_delay),
+                "garp_master_repeat" => garp_repeat = self.u32v(c).unwrap_or(garp_repeat),
+                "garp_master_refresh" => garp_refresh = self.secs(c).filter(|d| !d.is_zero()),
+                "accept" => accept = true,
+                "no_accept" => accept = false,
+                "lvs_sync_daemon_interface" => sync_if = Self::string(c),
+                "dont_track_primary" => dont_track_primary = true,
+                _ => self.unhandled(c),
+            }
+        }
+        let block = format!("vrrp_instance `{name}`");
+        let Some(interface) = interface else {
+            self.error(
+                n.loc(),
+                ErrorKind::MissingRequired {
+                    block,
+                    keyword: "interface".into(),
+                    detail: None,
+                },
+            );
+            return None;
+        };
+        let Some(vrid) = vrid else {
+            if self.errors.len() == errors_before {
+                self.error(
+                    n.loc(),
+                    ErrorKind::MissingRequired {
+                        block,
+                        keyword: "virtual_router_id".into(),
+                        detail: Some("1 to 255, the same on every router of the group".into()),
+                    },
+                );
+            }
+            return None;
+        };
+        let version = version.unwrap_or(
+            if vips.first().is_some_and(|v: &VirtualIp| v.addr.is_ipv6()) {
+                Version::V3
+            } else {
+                g.vrrp_version
+            },
+        );
+        let advert_int = advert
+            .and_then(|t| self.advert_int(t, version))
+            .unwrap_or_else(|| default_advert_int(version));
+        if vips
+            .iter()
+            .any(|v| v.addr.is_ipv4() != vips[0].addr.is_ipv4())
+        {
+            self.error(
+                n.loc(),
+                ErrorKind::Invalid {
+                    message: format!(
+                        "{block}: virtual_ipaddress mixes IPv4 and IPv6 (adverts carry one family; \
+                         put the other family in virtual_ipaddress_excluded)"
+                    ),
+                },
+            );
+        }
+        if version == Version::V3 && auth.is_some() {
+            self.warn(
+                n.loc(),
+                format!(
+                    "{block}: `authentication` does not exist in VRRP version 3 and is ignored"
+                ),
+            );
+            auth = None;
+        }
+        if vips.is_empty() {
+            self.warn(n.loc(), format!("{block} has no virtual_ipaddress"));
+        }
+        if nopreempt && state == InitialState::Master {
+            self.warn(
+                n.loc(),
+                format!(
+                    "{block}: `nopreempt` has no effect with `state MASTER` (use `state BACKUP`)"
+                ),
+            );
+        }
+        // Returned even when invalid (the whole config is refused anyway) so
+        // that duplicates of it are still reported.
+        Some(VrrpInstance {
+            name,
+            initial_state: state,
+            interface,
+            virtual_router_id: vrid,
+            priority,
+            advert_int,
+            virtual_ipaddresses: vips,
+            virtual_ipaddresses_excluded: vips_ex,
+            nopreempt,
+            preempt_delay,
+            source_ip,
+            unicast_peers: peers,
+            track_interfaces: tracks,
+            authentication: auth,
+            notify_master: nm,
+            notify_backup: nb,
+            notify_fault: nf,
+            notify_stop: ns,
+            notify: nall,
+            garp_master_delay: garp_delay,
+            garp_master_repeat: garp_repeat,
+            garp_master_refresh: garp_refresh,
+            accept,
+            lvs_sync_daemon_interface: sync_if,
+            dont_track_primary,
+        })
+    }
+
+    pub(super) fn advert_int(&mut self, t: &Token, version: Version) -> Option<AdvertInterval> {
+        let Some(d) = parse_seconds(t.text(), 255) else {
+            self.invalid(
+                "advert_int",
+                t,
+                "seconds, e.g. `1` (or `0.5` with VRRP version 3)",
+            );
+            return None;
+        };
+        let micros = d.as_micros();
+        match version {
+            Version::V2 => {
+                if micros % 1_000_000 != 0 || d.is_zero() {
+                    self.invalid(
+                        "advert_int",
+                        t,
+                        "whole seconds from 1 to 255 with VRRP version 2 (fractions need `version 3`)",
+                    );
+                    return None;
+                }
+                u8::try_from(micros / 1_000_000)
+                    .ok()
+                    .map(|s| AdvertInterval::V2(Seconds(s)))
+            }
+            Version::V3 => {
+                if micros % 10_000 != 0 || d.is_zero() || micros > 40_950_000 {
+                    self.invalid(
+                        "advert_int",
+                        t,
+                        "0.01 to 40.95 seconds in steps of 0.01 with VRRP version 3",
+                    );
+                    return None;
+                }
+                u16::try_from(micros / 10_000)
+                    .ok()
+                    .and_then(|cs| Centiseconds::new(cs).ok())
+                    .map(AdvertInterval::V3)
+            }
+        }
+    }
+
+    pub(super) fn vips(&mut self, n: &Node) -> Vec<VirtualIp> {
+        const WITH_VALUE: &[&str] = &[
+            "brd",
+            "dev",
+            "scope",
+            "label",
+            "peer",
+            "preferred_lft",
+            "track_group",
+        ];
+        const FLAGS: &[&str] = &[
+            "no_track",
+            "home",
+            "-nodad",
+            "nodad",
+            "mngtmpaddr",
+            "noprefixroute",
+            "autojoin",
+            "use_vmac",
+        ];
+        let mut out = Vec::new();
+        for line in items(n) {
+            let mut i = 0;
+            while i < line.len() {
+                let t = &line[i];
+                let Some((addr, prefix_len)) = parse_prefix(t.text()) else {
+                    self.invalid(n.keyword(), t, "an address such as `172.20.0.83/24`");
+                    break;
+                };
+                let mut vip = VirtualIp::new(addr, prefix_len);
+                i += 1;
+                while i < line.len() && parse_prefix(line[i].text()).is_none() {
+                    let opt = &line[i];
+                    let o = opt.text();
+                    if WITH_VALUE.contains(&o) {
+                        let Some(v) = line.get(i + 1) else {
+                            self.error(
+                                &opt.location,
+                                ErrorKind::MissingArgument {
+                                    keyword: o.to_string(),
+                                    expected: "a value".into(),
+                                },
+                            );
+                            break;
+                        };
+                        if self.value_form("virtual_ipaddress", o, &opt.location) {
+                            match o {
+                                "dev" => vip.dev = Some(v.text().to_string()),
+                                "label" => vip.label = Some(v.text().to_string()),
+                                _ => self.invalid(n.keyword(), opt, "a supported address option"),
+                            }
+                        }
+                        i += 2;
+                    } else if FLAGS.contains(&o) {
+                        // No flag is implemented; the table says why each is harmless.
+                        self.value_form("virtual_ipaddress", o, &opt.location);
+                        i += 1;
+                    } else {
+                        let s = suggest(o, WITH_VALUE.iter().chain(FLAGS).copied())
+                            .map(|s| format!(" (did you mean `{s}`?)"))
+                            .unwrap_or_default();
+                        self.invalid(
+                            n.keyword(),
+                            opt,
+                            &format!("an address option such as dev, label, brd, scope{s}"),
+                        );
+                        i += 1;
+                    }
+                }
+                out.push(vip);
+            }
+        }
+        out
+    }
+
+    pub(super) fn unicast_peers(&mut self, n: &Node) -> Vec<IpAddr> {
+        let mut out = Vec::new();
+        for line in items(n) {
+            let mut i = 0;
+            while i < line.len() {
+                let t = &line[i];
+                match t.text() {
+                    "min_ttl" | "max_ttl" => {
+                        self.value_form("unicast_peer", t.text(), &t.location);
+                        i += 2;
+                    }
+                    _ => {
+                        if let Some(a) = self.ip("unicast_peer", t) {
+                            out.push(a);
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn track_interfaces(&mut self, n: &Node) -> Vec<TrackInterface> {
+        let mut out: Vec<TrackInterface> = Vec::new();
+        for line in items(n) {
+            let mut i = 0;
+            while i < line.len() {
+                let t = &line[i];
+                match t.text() {
+                    "weight" => {
+                        let Some(last) = out.last_mut() else {
+                            self.invalid("track_interface", t, "an interface name before `weight`");
+                            break;
+                        };
+                        match line.get(i + 1).and_then(|v| parse_int(v.text(), -253, 253)) {
+                            Some(w) => last.weight = i16::try_from(w).unwrap_or(0),
+                            None => {
+                                let bad = line.get(i + 1).unwrap_or(t);
+                                self.invalid(
+                                    "track_interface weight",
+                                    bad,
+                                    "an integer from -253 to 253",
+                                );
+                            }
+                        }
+                        i += 2;
+                    }
+                    "reverse" | "noreverse" => {
+                        if let Some(last) = out.last_mut() {
+                            last.reverse = t.text() == "reverse";
+                        }
+                        i += 1;
+                    }
+                    name => {
+                        out.push(TrackInterface::new(name));
+                        i += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn authentication(&mut self, n: &Node) -> Option<Authentication> {
+        let mut kind: Option<&Token> = None;
+        let mut pass = None;
+        for c in nodes(n) {
+            match c.keyword() {
+                "auth_type" => kind = c.args.first(),
+                "auth_pass" => pass = Self::string(c),
+                _ => self.unhandled(c),
+            }
+        }
+        let pass = pass.unwrap_or_default();
+        match kind.map(|t| (t, t.text().to_ascii_uppercase())) {
+            None => {
+                self.error(
+                    n.loc(),
+                    ErrorKind::MissingRequired {
+                        block: "authentication".into(),
+                        keyword: "auth_type".into(),
+                        detail: Some("PASS or AH".into()),
+                    },
+                );
+                None
+            }
+            Some((_, k)) if k == "PASS" => {
+                if pass.len() > 8 {
+                    self.warn(
+                        n.loc(),
+                        "auth_pass is longer than 8 characters; only the first 8 are used",
+                    );
+                }
+                Some(Authentication::Pass(pass))
+            }
+            Some((t, k)) if k == "AH" => {
+                self.value_form("authentication", "auth_type AH", &t.location);
+                None
+            }
+            Some((t, _)) => {
+                self.invalid("auth_type", t, "PASS or AH");
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn family(v: &VrrpInstance) -> bool {
+    v.virtual_ipaddresses
+        .first()
+        .is_none_or(|a| a.addr.is_ipv4())
+}

@@ -1,0 +1,799 @@
+//! The keyword table: which keywords each block accepts, how many values
+//! each takes, which open a block, and what director does with each
+//! ([`Support`]). This one table drives the parser (it is what lets a
+//! one-line block be split into statements, and what unknown words are
+//! compared against for suggestions) and the "not supported" decision,
+//! which one function alone turns into an error or a warning.
+
+use crate::error::{ConfigError, ErrorKind, Location, Warning};
+
+/// What director does with a keyword (or with one form of a keyword's value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Support {
+    /// Parsed into the model and acted on.
+    Implemented,
+    /// Recognised and refused with this reason: running without it would
+    /// not do what the configuration says, so the configuration is not loaded.
+    Refused(&'static str),
+    /// Accepted with a warning naming it: it does not change what director
+    /// does (mail, SNMP, logging detail, ...); the text says why.
+    Warned(&'static str),
+}
+
+impl Support {
+    /// `implemented`, `refused` or `warned`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Support::Implemented => "implemented",
+            Support::Refused(_) => "refused",
+            Support::Warned(_) => "warned",
+        }
+    }
+
+    /// The reason given for a refusal or a warning.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Support::Implemented => None,
+            Support::Refused(r) | Support::Warned(r) => Some(r),
+        }
+    }
+}
+
+/// Every keyword this crate knows, as `(block, keyword, support)`: `block` is
+/// the keyword that opens the enclosing block (`""` for the top level), in the
+/// order of the table. Value forms decided on their own (`auth_type AH`,
+/// `virtual_server group`, the options of `virtual_ipaddress` entries, ...)
+/// are listed under the block they appear in (`"*"`: wherever a script is
+/// given, e.g. `notify_master CMD USER`).
+///
+/// ```
+/// use lvs_keepalived_conf::keywords::{self, Support};
+///
+/// let omega = keywords::all()
+///     .find(|(block, kw, _)| *block == "virtual_server" && *kw == "omega")
+///     .unwrap();
+/// assert!(matches!(omega.2, Support::Refused(_)));
+/// ```
+pub fn all() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
+    ALL_CTX
+        .iter()
+        .flat_map(|c| {
+            let block = c.opener().unwrap_or("");
+            c.keywords().iter().map(move |k| (block, k.name, k.support))
+        })
+        .chain(VALUE_FORMS.iter().copied())
+}
+
+/// The one place a keyword's [`Support`] becomes a diagnostic: an
+/// [`ErrorKind::Unsupported`] error or a warning, at `loc`. Returns whether
+/// the keyword is implemented (and so is to be built).
+pub(crate) fn decide(
+    support: Support,
+    what: &str,
+    loc: &Location,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<Warning>,
+) -> bool {
+    match support {
+        Support::Implemented => true,
+        Support::Refused(reason) => {
+            errors.push(ConfigError::new(
+                loc,
+                ErrorKind::Unsupported {
+                    keyword: what.to_string(),
+                    reason: reason.to_string(),
+                },
+            ));
+            false
+        }
+        Support::Warned(reason) => {
+            warnings.push(Warning::new(
+                loc,
+                format!("`{what}` is accepted for compatibility and ignored by director: {reason}"),
+            ));
+            false
+        }
+    }
+}
+
+/// The support of a value form listed in [`VALUE_FORMS`].
+pub(crate) fn value_form(block: &str, form: &str) -> Support {
+    VALUE_FORMS
+        .iter()
+        .find(|(b, f, _)| *b == block && *f == form)
+        .map_or(Support::Implemented, |(_, _, s)| *s)
+}
+
+/// A keyword refused in some block, if `word` is one: such a keyword is
+/// refused wherever it is written (not reported as misplaced).
+pub(crate) fn refused_anywhere(word: &str) -> Option<Support> {
+    ALL_CTX
+        .iter()
+        .filter_map(|c| c.lookup(word))
+        .map(|k| k.support)
+        .find(|s| matches!(s, Support::Refused(_)))
+}
+
+/// Every context, for "belongs inside" hints.
+pub(crate) const ALL_CTX: &[Ctx] = &[
+    Ctx::Root,
+    Ctx::GlobalDefs,
+    Ctx::VrrpInstance,
+    Ctx::Authentication,
+    Ctx::VirtualServer,
+    Ctx::RealServer,
+    Ctx::TcpCheck,
+    Ctx::UdpCheck,
+    Ctx::DnsCheck,
+    Ctx::HttpGet,
+    Ctx::Url,
+    Ctx::MiscCheck,
+];
+
+/// One keyword: its name, how many values it takes, the block it opens, and
+/// what director does with it. Refused keywords are skipped with their line
+/// and block, so their arity does not matter.
+#[derive(Debug)]
+pub(crate) struct Kw {
+    pub name: &'static str,
+    pub min: u8,
+    /// `None`: any number (up to the end of the line).
+    pub max: Option<u8>,
+    pub block: Option<Ctx>,
+    pub support: Support,
+}
+
+impl Kw {
+    const fn warned(mut self, reason: &'static str) -> Kw {
+        self.support = Support::Warned(reason);
+        self
+    }
+}
+
+const fn kw(name: &'static str, min: u8, max: u8) -> Kw {
+    Kw {
+        name,
+        min,
+        max: Some(max),
+        block: None,
+        support: Support::Implemented,
+    }
+}
+
+const fn var(name: &'static str, min: u8) -> Kw {
+    Kw {
+        name,
+        min,
+        max: None,
+        block: None,
+        support: Support::Implemented,
+    }
+}
+
+const fn blk(name: &'static str, min: u8, max: u8, ctx: Ctx) -> Kw {
+    Kw {
+        name,
+        min,
+        max: Some(max),
+        block: Some(ctx),
+        support: Support::Implemented,
+    }
+}
+
+const fn refused(name: &'static str, reason: &'static str) -> Kw {
+    Kw {
+        name,
+        min: 0,
+        max: None,
+        block: None,
+        support: Support::Refused(reason),
+    }
+}
+
+const MAIL: &str = "director sends no mail";
+const SNMP: &str = "director has no SNMP agent";
+const LOGGING: &str = "it only changes what is logged";
+const RUN_AS: &str = "scripts run as director's own user";
+const TRACKING: &str = "tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them";
+const ROUTES: &str = "director manages addresses only, not routes or rules";
+const CHECKER: &str = "this checker is not implemented";
+const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
+
+/// A kind of block (its contents follow one grammar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    Root,
+    GlobalDefs,
+    VrrpInstance,
+    Authentication,
+    VirtualServer,
+    RealServer,
+    TcpCheck,
+    UdpCheck,
+    DnsCheck,
+    HttpGet,
+    Url,
+    MiscCheck,
+    /// A block whose lines are list entries, not keywords
+    /// (`virtual_ipaddress`, `unicast_peer`, ...).
+    List,
+}
+
+impl Ctx {
+    /// "at the top level", "in a `vrrp_instance` block", ...
+    pub fn describe(self) -> String {
+        match self.opener() {
+            Some(o) => format!("in a `{o}` block"),
+            None => "at the top level".to_string(),
+        }
+    }
+
+    /// The keyword that opens this kind of block.
+    pub fn opener(self) -> Option<&'static str> {
+        Some(match self {
+            Ctx::Root => return None,
+            Ctx::GlobalDefs => "global_defs",
+            Ctx::VrrpInstance => "vrrp_instance",
+            Ctx::Authentication => "authentication",
+            Ctx::VirtualServer => "virtual_server",
+            Ctx::RealServer => "real_server",
+            Ctx::TcpCheck => "TCP_CHECK",
+            Ctx::UdpCheck => "UDP_CHECK",
+            Ctx::DnsCheck => "DNS_CHECK",
+            Ctx::HttpGet => "HTTP_GET",
+            Ctx::Url => "url",
+            Ctx::MiscCheck => "MISC_CHECK",
+            Ctx::List => return None,
+        })
+    }
+
+    pub fn keywords(self) -> &'static [Kw] {
+        match self {
+            Ctx::Root => ROOT,
+            Ctx::GlobalDefs => GLOBAL_DEFS,
+            Ctx::VrrpInstance => VRRP_INSTANCE,
+            Ctx::Authentication => AUTHENTICATION,
+            Ctx::VirtualServer => VIRTUAL_SERVER,
+            Ctx::RealServer => REAL_SERVER,
+            Ctx::TcpCheck | Ctx::UdpCheck | Ctx::DnsCheck => match self {
+                Ctx::TcpCheck => TCP_CHECK,
+                Ctx::UdpCheck => UDP_CHECK,
+                _ => DNS_CHECK,
+            },
+            Ctx::HttpGet => HTTP_GET,
+            Ctx::Url => URL,
+            Ctx::MiscCheck => MISC_CHECK,
+            Ctx::List => &[],
+        }
+    }
+
+    pub fn lookup(self, word: &str) -> Option<&'static Kw> {
+        self.keywords().iter().find(|k| k.name == word)
+    }
+}
+
+const ROOT: &[Kw] = &[
+    blk("global_defs", 0, 0, Ctx::GlobalDefs),
+    blk("vrrp_instance", 1, 1, Ctx::VrrpInstance),
+    blk("virtual_server", 1, 2, Ctx::VirtualServer),
+    refused(
+        "vrrp_sync_group",
+        "director runs each vrrp_instance on its own, so the group's members would not change state together",
+    ),
+    refused("vrrp_script", TRACKING),
+    refused("vrrp_track_file", TRACKING),
+    refused("vrrp_track_process", TRACKING),
+    refused("bfd_instance", TRACKING),
+    refused("static_ipaddress", ROUTES),
+    refused("static_routes", ROUTES),
+    refused("static_rules", ROUTES),
+    refused(
+        "garp_group",
+        "per-interface gratuitous ARP groups are not implemented",
+    ),
+    refused(
+        "virtual_server_group",
+        "virtual server groups are not implemented",
+    ),
+    refused("SSL", "HTTPS checks are not implemented"),
+];
+
+const GLOBAL_DEFS: &[Kw] = &[
+    kw("router_id", 1, 1),
+    blk("notification_email", 0, 0, Ctx::List).warned(MAIL),
+    kw("notification_email_from", 1, 1).warned(MAIL),
+    kw("smtp_server", 1, 2).warned(MAIL),
+    kw("smtp_helo_name", 1, 1).warned(MAIL),
+    kw("smtp_connect_timeout", 1, 1).warned(MAIL),
+    kw("smtp_alert", 0, 1).warned(MAIL),
+    kw("smtp_alert_vrrp", 0, 1).warned(MAIL),
+    kw("smtp_alert_checker", 0, 1).warned(MAIL),
+    kw("no_email_faults", 0, 0).warned(MAIL),
+    kw("script_user", 1, 2).warned(RUN_AS),
+    kw("enable_script_security", 0, 0)
+        .warned("director does not check who may write the scripts it runs"),
+    kw("vrrp_version", 1, 1),
+    kw("vrrp_garp_master_delay", 1, 1),
+    kw("vrrp_garp_master_repeat", 1, 1),
+    kw("vrrp_garp_master_refresh", 1, 1),
+    kw("vrrp_garp_master_refresh_repeat", 1, 1).warned(REFRESH),
+    kw("vrrp_garp_interval", 1, 1),
+    kw("vrrp_gna_interval", 1, 1)
+        .warned("unsolicited neighbour advertisements are paced by vrrp_garp_interval"),
+    kw("vrrp_min_garp", 0, 1),
+    kw("vrrp_mcast_group4", 1, 1),
+    kw("vrrp_mcast_group6", 1, 1),
+    kw("vrrp_strict", 0, 0),
+    kw("vrrp_skip_check_adv_addr", 0, 1).warned(
+        "adverts with another address list are handled as lvs-vrrp does (VRRPv2 drops, VRRPv3 reports)",
+    ),
+    kw("default_interface", 1, 1).warned("every vrrp_instance names its `interface`"),
+    var("lvs_sync_daemon", 1),
+    kw("lvs_timeouts", 2, 6),
+    kw("lvs_flush", 0, 0),
+    kw("lvs_keep_expire_nodest_conn", 0, 0),
+    kw("checker_log_all_failures", 0, 1).warned(LOGGING),
+    kw("max_auto_priority", 0, 1)
+        .warned("real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority"),
+    kw("vrrp_priority", 1, 1),
+    kw("checker_priority", 1, 1),
+    kw("vrrp_rt_priority", 1, 1),
+    kw("checker_rt_priority", 1, 1),
+    kw("vrrp_no_swap", 0, 0),
+    kw("checker_no_swap", 0, 0),
+    refused(
+        "net_namespace",
+        "director runs in the namespace it is started in",
+    ),
+];
+
+const VRRP_INSTANCE: &[Kw] = &[
+    kw("state", 1, 1),
+    kw("interface", 1, 1),
+    kw("virtual_router_id", 1, 1),
+    kw("priority", 1, 1),
+    kw("advert_int", 1, 1),
+    kw("version", 1, 1),
+    blk("virtual_ipaddress", 0, 0, Ctx::List),
+    blk("virtual_ipaddress_excluded", 0, 0, Ctx::List),
+    kw("nopreempt", 0, 0),
+    kw("preempt", 0, 0),
+    kw("preempt_delay", 1, 1),
+    kw("unicast_src_ip", 1, 1),
+    kw("mcast_src_ip", 1, 1),
+    blk("unicast_peer", 0, 0, Ctx::List),
+    blk("track_interface", 0, 0, Ctx::List),
+    blk("authentication", 0, 0, Ctx::Authentication),
+    var("notify_master", 1),
+    var("notify_backup", 1),
+    var("notify_fault", 1),
+    var("notify_stop", 1),
+    var("notify", 1),
+    kw("garp_master_delay", 1, 1),
+    kw("garp_master_repeat", 1, 1),
+    kw("garp_master_refresh", 1, 1),
+    kw("garp_master_refresh_repeat", 1, 1).warned(REFRESH),
+    kw("accept", 0, 0),
+    kw("no_accept", 0, 0),
+    refused(
+        "use_vmac",
+        "director does not create macvlan interfaces, so the VIPs would move without the virtual MAC",
+    ),
+    kw("vmac_xmit_base", 0, 0).warned("it only matters with use_vmac, which is refused"),
+    kw("lvs_sync_daemon_interface", 1, 1),
+    kw("dont_track_primary", 0, 0),
+    kw("smtp_alert", 0, 1).warned(MAIL),
+    kw("debug", 0, 1).warned(LOGGING),
+    refused("track_script", TRACKING),
+    refused("track_file", TRACKING),
+    refused("track_process", TRACKING),
+    refused("track_bfd", TRACKING),
+    refused("virtual_routes", ROUTES),
+    refused("virtual_rules", ROUTES),
+    refused(
+        "mcast_dst_ip",
+        "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
+    ),
+];
+
+const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
+
+const VIRTUAL_SERVER: &[Kw] = &[
+    kw("delay_loop", 1, 1),
+    kw("lb_algo", 1, 1),
+    kw("lvs_sched", 1, 1),
+    kw("lb_kind", 1, 1),
+    kw("lvs_method", 1, 1),
+    kw("protocol", 1, 1),
+    kw("persistence_timeout", 0, 1),
+    kw("persistence_granularity", 1, 1),
+    kw("quorum", 1, 1),
+    refused(
+        "hysteresis",
+        "director's quorum has no hysteresis: the sorry server would come and go at the quorum itself",
+    ),
+    refused("quorum_up", "director does not run quorum scripts"),
+    refused("quorum_down", "director does not run quorum scripts"),
+    kw("sorry_server", 1, 2),
+    refused(
+        "sorry_server_inhibit",
+        "director removes the sorry server when the quorum is back instead of keeping it at weight 0",
+    ),
+    kw("sorry_server_lvs_method", 1, 1),
+    kw("inhibit_on_failure", 0, 1),
+    kw("alpha", 0, 1),
+    refused(
+        "omega",
+        "director does not run notify_down scripts when it stops or drops a virtual server",
+    ),
+    kw("ha_suspend", 0, 0).warned("health checks run in every VRRP state"),
+    kw("virtualhost", 1, 1),
+    kw("connect_timeout", 1, 1),
+    kw("retry", 1, 1),
+    kw("delay_before_retry", 1, 1),
+    kw("warmup", 1, 1),
+    kw("ops", 0, 0),
+    kw("flag-1", 0, 0),
+    kw("flag-2", 0, 0),
+    kw("flag-3", 0, 0),
+    kw("sh-port", 0, 0),
+    kw("sh-fallback", 0, 0),
+    kw("mh-port", 0, 0),
+    kw("mh-fallback", 0, 0),
+    kw("smtp_alert", 0, 1).warned(MAIL),
+    kw("snmp_name", 1, 1).warned(SNMP),
+    blk("real_server", 1, 2, Ctx::RealServer),
+    refused(
+        "persistence_engine",
+        "persistence engines (SIP) are not implemented",
+    ),
+];
+
+const REAL_SERVER: &[Kw] = &[
+    kw("weight", 1, 1),
+    kw("inhibit_on_failure", 0, 1),
+    var("notify_up", 1),
+    var("notify_down", 1),
+    kw("lvs_method", 1, 1),
+    kw("connect_timeout", 1, 1),
+    kw("retry", 1, 1),
+    kw("delay_before_retry", 1, 1),
+    kw("warmup", 1, 1),
+    kw("delay_loop", 1, 1),
+    kw("alpha", 0, 1),
+    kw("virtualhost", 1, 1),
+    kw("uthreshold", 1, 1),
+    kw("lthreshold", 1, 1),
+    kw("smtp_alert", 0, 1).warned(MAIL),
+    kw("snmp_name", 1, 1).warned(SNMP),
+    blk("TCP_CHECK", 0, 0, Ctx::TcpCheck),
+    blk("UDP_CHECK", 0, 0, Ctx::UdpCheck),
+    blk("DNS_CHECK", 0, 0, Ctx::DnsCheck),
+    blk("HTTP_GET", 0, 0, Ctx::HttpGet),
+    blk("MISC_CHECK", 0, 0, Ctx::MiscCheck),
+    refused("SSL_GET", CHECKER),
+    refused("SMTP_CHECK", CHECKER),
+    refused("PING_CHECK", CHECKER),
+    refused("BFD_CHECK", CHECKER),
+    refused("FILE_CHECK", CHECKER),
+];
+
+/// Options every connecting checker takes (keepalived's "generic connection options").
+macro_rules! common_check {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            kw("connect_ip", 1, 1),
+            kw("connect_port", 1, 1),
+            kw("bindto", 1, 1),
+            refused("bind_port", "director does not bind checks to a source port"),
+            kw("bind_if", 1, 1),
+            refused(
+                "fwmark",
+                "director does not mark check packets, so they would take the unmarked route",
+            ),
+            kw("connect_timeout", 1, 1),
+            kw("retry", 1, 1),
+            kw("nb_get_retry", 1, 1),
+            kw("delay_before_retry", 1, 1),
+            kw("warmup", 1, 1),
+            kw("delay_loop", 1, 1),
+            kw("alpha", 0, 1),
+            kw("log_all_failures", 0, 1).warned(LOGGING),
+            $($extra),*
+        ]
+    };
+}
+
+// `lvs_half_open` is ours, not keepalived's (which would refuse it): a SYN
+// from a raw socket instead of a full connection.
+const TCP_CHECK: &[Kw] = common_check!(kw("lvs_half_open", 0, 0));
+const UDP_CHECK: &[Kw] = common_check!(
+    var("payload", 1),
+    var("require_reply", 0),
+    kw("min_reply_length", 1, 1),
+    kw("max_reply_length", 1, 1),
+);
+const DNS_CHECK: &[Kw] = common_check!(kw("type", 1, 1), kw("name", 1, 1));
+const HTTP_GET: &[Kw] = common_check!(
+    blk("url", 0, 0, Ctx::Url),
+    kw("http_protocol", 1, 1).warned(
+        "director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close`",
+    ),
+    refused(
+        "fast_recovery",
+        "not implemented: a recovering server is re-checked on the normal schedule",
+    ),
+    kw("virtualhost", 1, 1),
+);
+const URL: &[Kw] = &[
+    kw("path", 1, 1),
+    kw("digest", 1, 1),
+    var("status_code", 1),
+    kw("virtualhost", 1, 1),
+    refused("regex", "body regular expressions are not implemented"),
+];
+const MISC_CHECK: &[Kw] = &[
+    var("misc_path", 1),
+    kw("misc_timeout", 1, 1),
+    kw("misc_dynamic", 0, 0),
+    kw("user", 1, 2).warned(RUN_AS),
+    kw("retry", 1, 1),
+    kw("delay_before_retry", 1, 1),
+    kw("warmup", 1, 1),
+    kw("delay_loop", 1, 1),
+    kw("alpha", 0, 1),
+    kw("log_all_failures", 0, 1).warned(LOGGING),
+];
+
+/// Forms of a keyword's value, and options inside list entries, that are
+/// decided on their own; any other form of an implemented keyword is implemented.
+const VALUE_FORMS: &[(&str, &str, Support)] = &[
+    (
+        "",
+        "virtual_server group",
+        Support::Refused("virtual server groups are not implemented"),
+    ),
+    (
+        "",
+        "@",
+        Support::Refused("conditional lines (`@name`) are not implemented"),
+    ),
+    (
+        "",
+        "$",
+        Support::Refused("parameters and substitutions (`$NAME`) are not implemented"),
+    ),
+    ("*", "SCRIPT USER [GROUP]", Support::Warned(RUN_AS)),
+    (
+        "authentication",
+        "auth_type AH",
+        Support::Refused("IPsec-AH authentication (RFC 2338) is obsolete and not implemented"),
+    ),
+    ("virtual_ipaddress", "dev", Support::Implemented),
+    ("virtual_ipaddress", "label", Support::Implemented),
+    ("virtual_ipaddress", "brd", Support::Warned(VIP_OPTION)),
+    (
+        "virtual_ipaddress",
+        "scope",
+        Support::Refused(
+            "VIPs are added with global scope, which changes source address selection",
+        ),
+    ),
+    (
+        "virtual_ipaddress",
+        "no_track",
+        Support::Warned("director never tracks the interfaces VIPs are on"),
+    ),
+    ("virtual_ipaddress", "peer", Support::Warned(VIP_OPTION)),
+    (
+        "virtual_ipaddress",
+        "preferred_lft",
+        Support::Warned(VIP_OPTION),
+    ),
+    (
+        "virtual_ipaddress",
+        "track_group",
+        Support::Warned(VIP_OPTION),
+    ),
+    ("virtual_ipaddress", "home", Support::Warned(VIP_OPTION)),
+    ("virtual_ipaddress", "-nodad", Support::Warned(VIP_OPTION)),
+    ("virtual_ipaddress", "nodad", Support::Warned(VIP_OPTION)),
+    (
+        "virtual_ipaddress",
+        "mngtmpaddr",
+        Support::Warned(VIP_OPTION),
+    ),
+    (
+        "virtual_ipaddress",
+        "noprefixroute",
+        Support::Warned(VIP_OPTION),
+    ),
+    ("virtual_ipaddress", "autojoin", Support::Warned(VIP_OPTION)),
+    ("virtual_ipaddress", "use_vmac", Support::Warned(VIP_OPTION)),
+    ("unicast_peer", "min_ttl", Support::Warned(PEER_TTL)),
+    ("unicast_peer", "max_ttl", Support::Warned(PEER_TTL)),
+];
+
+const VIP_OPTION: &str = "the address is added without this option";
+const PEER_TTL: &str = "adverts are accepted whatever their TTL";
+
+/// The keyword table as the markdown table in the crate documentation.
+#[cfg(test)]
+pub(crate) fn markdown_table() -> String {
+    let mut out = String::from("| block | keyword | support | why |\n|---|---|---|---|\n");
+    for (block, kw, support) in all() {
+        let block = if block.is_empty() {
+            "(top level)".to_string()
+        } else if block == "*" {
+            "(any script)".to_string()
+        } else {
+            format!("`{block}`")
+        };
+        out.push_str(&format!(
+            "| {block} | `{kw}` | {} | {} |\n",
+            support.label(),
+            support.reason().unwrap_or("")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration that puts `kw` (with its minimum number of values, and
+    /// an empty block if it opens one) inside `ctx`, everything around it valid.
+    fn placed(ctx: Ctx, k: &Kw) -> String {
+        let mut stmt = k.name.to_string();
+        for _ in 0..k.min {
+            stmt.push_str(" 1");
+        }
+        if k.block.is_some() {
+            stmt.push_str(" { }");
+        }
+        let rs = |inner: &str| {
+            format!(
+                "virtual_server 10.0.0.1 80 {{\n real_server 10.0.0.2 80 {{\n{inner}\n }}\n}}\n"
+            )
+        };
+        let check = |name: &str, inner: &str| rs(&format!("  {name} {{\n{inner}\n  }}"));
+        match ctx {
+            Ctx::Root => format!("{stmt}\n"),
+            Ctx::GlobalDefs => format!("global_defs {{\n{stmt}\n}}\n"),
+            Ctx::VrrpInstance => format!("vrrp_instance V {{\n{stmt}\n}}\n"),
+            Ctx::Authentication => {
+                format!("vrrp_instance V {{\n authentication {{\n{stmt}\n }}\n}}\n")
+            }
+            Ctx::VirtualServer => format!(
+                "virtual_server 10.0.0.1 80 {{\n{stmt}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
+            ),
+            Ctx::RealServer => rs(&stmt),
+            Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
+            Ctx::List => unreachable!("lists hold entries, not keywords"),
+            other => check(other.opener().unwrap_or("?"), &stmt),
+        }
+    }
+
+    fn each_keyword(mut f: impl FnMut(Ctx, &Kw, String)) {
+        for &ctx in ALL_CTX {
+            for k in ctx.keywords() {
+                f(ctx, k, placed(ctx, k));
+            }
+        }
+    }
+
+    #[test]
+    fn every_implemented_keyword_is_built() {
+        // The builders turn an implemented keyword they do not handle into an
+        // internal error; no keyword of the table may reach it.
+        each_keyword(|_, k, text| {
+            if k.support != Support::Implemented {
+                return;
+            }
+            if let Err(errors) = crate::parse_str("t.conf", &text) {
+                for e in errors {
+                    assert!(
+                        !e.to_string().contains("internal error"),
+                        "`{}` is not built:\n{text}\n{e}",
+                        k.name
+                    );
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn refused_keywords_are_errors_with_their_reason_and_place() {
+        each_keyword(|_, k, text| {
+            let Support::Refused(reason) = k.support else {
+                return;
+            };
+            let errors = crate::parse_str("t.conf", &text).expect_err(&text);
+            let e = errors
+                .iter()
+                .find(|e| matches!(&e.kind, ErrorKind::Unsupported { keyword, .. } if keyword == k.name))
+                .unwrap_or_else(|| panic!("`{}` not refused: {errors:?}", k.name));
+            let line = text
+                .lines()
+                .position(|l| l.split_whitespace().next() == Some(k.name))
+                .expect("keyword line")
+                + 1;
+            let loc = e.location.as_ref().expect("location");
+            assert_eq!(loc.line as usize, line, "{e}");
+            assert!(e.to_string().ends_with(reason), "{e}");
+        });
+    }
+
+    #[test]
+    fn warned_keywords_are_named_in_a_warning_at_their_place() {
+        each_keyword(|_, k, text| {
+            let Support::Warned(reason) = k.support else {
+                return;
+            };
+            // Other problems of the surrounding snippet do not matter here.
+            let mut errors = Vec::new();
+            let mut warnings = Vec::new();
+            let file = std::sync::Arc::new(crate::SourceFile {
+                path: "t.conf".into(),
+                included_from: None,
+            });
+            let tokens = crate::lexer::lex(&text, &file, &mut errors);
+            crate::parser::Parser::new(&tokens, &mut errors, &mut warnings).parse();
+            let w = warnings
+                .iter()
+                .find(|w| w.message.starts_with(&format!("`{}` is accepted", k.name)))
+                .unwrap_or_else(|| panic!("`{}` not warned: {warnings:?}", k.name));
+            assert!(w.message.ends_with(reason), "{w}");
+            let line = text
+                .lines()
+                .position(|l| l.split_whitespace().next() == Some(k.name))
+                .expect("keyword line")
+                + 1;
+            assert_eq!(w.location.as_ref().map(|l| l.line as usize), Some(line));
+        });
+    }
+
+    #[test]
+    fn the_documented_table_is_the_code_table() {
+        let lib = include_str!("lib.rs");
+        let begin = "//! <!-- keyword table: begin -->\n";
+        let end = "//! <!-- keyword table: end -->\n";
+        let (Some(b), Some(e)) = (lib.find(begin), lib.find(end)) else {
+            panic!("lib.rs lacks the keyword table markers");
+        };
+        let documented: String = lib[b + begin.len()..e]
+            .lines()
+            .map(|l| {
+                format!(
+                    "{}\n",
+                    l.strip_prefix("//! ")
+                        .unwrap_or(l.trim_start_matches("//!"))
+                )
+            })
+            .collect();
+        let table = markdown_table();
+        if documented != table && std::env::var_os("UPDATE_KEYWORD_TABLE").is_some() {
+            let rendered: String = table.lines().map(|l| format!("//! {l}\n")).collect();
+            let new = format!("{}{rendered}{}", &lib[..b + begin.len()], &lib[e..]);
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs"), new)
+                .expect("rewrite lib.rs");
+            return;
+        }
+        assert_eq!(
+            documented, table,
+            "the keyword table in lib.rs is stale; rerun with UPDATE_KEYWORD_TABLE=1"
+        );
+    }
+
+    #[test]
+    fn a_keyword_has_one_entry_per_block() {
+        for &ctx in ALL_CTX {
+            let names: Vec<&str> = ctx.keywords().iter().map(|k| k.name).collect();
+            for (i, n) in names.iter().enumerate() {
+                assert!(!names[..i].contains(n), "`{n}` twice {}", ctx.describe());
+            }
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! keepalived's configuration language, parsed into a validated model, with
+//! compiler-style diagnostics. This is the configuration front end of the lvs
+//! `director` (a keepalived-class daemon); it is usable on its own to check
+//! or read keepalived configurations.
+//!
+//! [`load`] reads a file (following `include`s), and either returns the whole
+//! [`Config`] with [`Warning`]s, or refuses it with every [`ConfigError`]
+//! found — nothing is half-accepted. Each error carries file, line and column
+//! and prints like a compiler diagnostic:
+//!
+//! ```
+//! use lvs_keepalived_conf as config;
+//!
+//! let errors = config::parse_str("node01.conf", "vrp_instance VI_1 {\n}\n").unwrap_err();
+//! assert_eq!(
+//!     errors[0].to_string(),
+//!     "node01.conf:1:1: error: unknown keyword `vrp_instance` at the top level \
+//!      (did you mean `vrrp_instance`?)"
+//! );
+//!
+//! let (cfg, _warnings) = config::parse_str(
+//!     "lb.conf",
+//!     "virtual_server 172.20.0.83 80 { lb_algo rr lb_kind DR\n\
+//!        real_server 172.20.0.85 80 { TCP_CHECK { connect_timeout 3 retry 1 delay_before_retry 2 } }\n\
+//!      }\n",
+//! )
+//! .unwrap();
+//! let check = &cfg.virtual_servers[0].real_servers[0].checks[0];
+//! assert_eq!(check.common.retry, 1);
+//! assert_eq!(check.common.delay_before_retry, std::time::Duration::from_secs(2));
+//! assert_eq!(cfg.virtual_servers[0].scheduler, config::lvs_ipvs::Scheduler::RoundRobin);
+//!
+//! // A keepalived keyword director does not honour is refused, with why.
+//! let errors = config::parse_str(
+//!     "lb.conf",
+//!     "virtual_server 10.0.0.1 80 {\n hysteresis 1\n real_server 10.0.0.2 80 { }\n}\n",
+//! )
+//! .unwrap_err();
+//! assert!(errors[0].to_string().starts_with(
+//!     "lb.conf:2:2: error: `hysteresis` is keepalived syntax that director does not support: "
+//! ));
+//! ```
+//!
+//! The model uses the lvs libraries' own types where they exist
+//! (`lvs_ipvs::Scheduler`, `lvs_ipvs::ForwardMethod`, `lvs_ipvs::Protocol`,
+//! `lvs_vrrp::Version`, `lvs_vrrp::AdvertInterval`; both crates are
+//! re-exported), so a program driving those crates needs no mapping of its own. Nothing here is async or does I/O
+//! beyond reading the files.
+//!
+//! Differences from keepalived, on purpose: the input is split into tokens,
+//! not lines, so several keywords on one line all count; unknown keywords,
+//! misplaced blocks, unclosed blocks and bad values are errors (keepalived
+//! logs them and runs with what is left).
+//!
+//! # What is supported
+//!
+//! Every keyword has one entry in one table ([`keywords::all`]), which both
+//! the parser and the "not supported" decision read. A keyword is
+//!
+//! - **implemented**: parsed into the model and acted on by director;
+//! - **refused**: recognised, and the configuration is not loaded, with an
+//!   error at the keyword naming why — running without it would not do
+//!   what the file says (`vrrp_script`, `SSL_GET`, `use_vmac`, ...);
+//! - **warned**: accepted with a warning at the keyword naming it, because
+//!   it does not change what director does (mail, SNMP, logging detail,
+//!   ...). It is not in the model.
+//!
+//! Nothing is parsed and then silently left unused. Three keywords keepalived
+//! users may well have are refused rather than warned, because each changes
+//! what keepalived would do and director does not do it: `hysteresis` (the
+//! sorry server would come and go at the quorum itself instead of with
+//! keepalived's margin), `omega` (the `notify_down` scripts it asks for at
+//! shutdown would not run) and `sorry_server_inhibit` (the sorry server would
+//! be removed instead of kept at weight 0, so its connections would not
+//! drain). The whole table:
+//!
+//! <!-- keyword table: begin -->
+//! | block | keyword | support | why |
+//! |---|---|---|---|
+//! | (top level) | `global_defs` | implemented |  |
+//! | (top level) | `vrrp_instance` | implemented |  |
+//! | (top level) | `virtual_server` | implemented |  |
+//! | (top level) | `vrrp_sync_group` | refused | director runs each vrrp_instance on its own, so the group's members would not change state together |
+//! | (top level) | `vrrp_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `bfd_instance` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `static_ipaddress` | refused | director manages addresses only, not routes or rules |
+//! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
+//! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
+//! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
+//! | (top level) | `virtual_server_group` | refused | virtual server groups are not implemented |
+//! | (top level) | `SSL` | refused | HTTPS checks are not implemented |
+//! | `global_defs` | `router_id` | implemented |  |
+//! | `global_defs` | `notification_email` | warned | director sends no mail |
+//! | `global_defs` | `notification_email_from` | warned | director sends no mail |
+//! | `global_defs` | `smtp_server` | warned | director sends no mail |
+//! | `global_defs` | `smtp_helo_name` | warned | director sends no mail |
+//! | `global_defs` | `smtp_connect_timeout` | warned | director sends no mail |
+//! | `global_defs` | `smtp_alert` | warned | director sends no mail |
+//! | `global_defs` | `smtp_alert_vrrp` | warned | director sends no mail |
+//! | `global_defs` | `smtp_alert_checker` | warned | director sends no mail |
+//! | `global_defs` | `no_email_faults` | warned | director sends no mail |
+//! | `global_defs` | `script_user` | warned | scripts run as director's own user |
+//! | `global_defs` | `enable_script_security` | warned | director does not check who may write the scripts it runs |
+//! | `global_defs` | `vrrp_version` | implemented |  |
+//! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
+//! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |
+//! | `global_defs` | `vrrp_garp_master_refresh` | implemented |  |
+//! | `global_defs` | `vrrp_garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
+//! | `global_defs` | `vrrp_garp_interval` | implemented |  |
+//! | `global_defs` | `vrrp_gna_interval` | warned | unsolicited neighbour advertisements are paced by vrrp_garp_interval |
+//! | `global_defs` | `vrrp_min_garp` | implemented |  |
+//! | `global_defs` | `vrrp_mcast_group4` | implemented |  |
+//! | `global_defs` | `vrrp_mcast_group6` | implemented |  |
+//! | `global_defs` | `vrrp_strict` | implemented |  |
+//! | `global_defs` | `vrrp_skip_check_adv_addr` | warned | adverts with another address list are handled as lvs-vrrp does (VRRPv2 drops, VRRPv3 reports) |
+//! | `global_defs` | `default_interface` | warned | every vrrp_instance names its `interface` |
+//! | `global_defs` | `lvs_sync_daemon` | implemented |  |
+//! | `global_defs` | `lvs_timeouts` | implemented |  |
+//! | `global_defs` | `lvs_flush` | implemented |  |
+//! | `global_defs` | `lvs_keep_expire_nodest_conn` | implemented |  |
+//! | `global_defs` | `checker_log_all_failures` | warned | it only changes what is logged |
+//! | `global_defs` | `max_auto_priority` | warned | real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority |
+//! | `global_defs` | `vrrp_priority` | implemented |  |
+//! | `global_defs` | `checker_priority` | implemented |  |
+//! | `global_defs` | `vrrp_rt_priority` | implemented |  |
+//! | `global_defs` | `checker_rt_priority` | implemented |  |
+//! | `global_defs` | `vrrp_no_swap` | implemented |  |
+//! | `global_defs` | `checker_no_swap` | implemented |  |
+//! | `global_defs` | `net_namespace` | refused | director runs in the namespace it is started in |
+//! | `vrrp_instance` | `state` | implemented |  |
+//! | `vrrp_instance` | `interface` | implemented |  |
+//! | `vrrp_instance` | `virtual_router_id` | implemented |  |
+//! | `vrrp_instance` | `priority` | implemented |  |
+//! | `vrrp_instance` | `advert_int` | implemented |  |
+//! | `vrrp_instance` | `version` | implemented |  |
+//! | `vrrp_instance` | `virtual_ipaddress` | implemented |  |
+//! | `vrrp_instance` | `virtual_ipaddress_excluded` | implemented |  |
+//! | `vrrp_instance` | `nopreempt` | implemented |  |
+//! | `vrrp_instance` | `preempt` | implemented |  |
+//! | `vrrp_instance` | `preempt_delay` | implemented |  |
+//! | `vrrp_instance` | `unicast_src_ip` | implemented |  |
+//! | `vrrp_instance` | `mcast_src_ip` | implemented |  |
+//! | `vrrp_instance` | `unicast_peer` | implemented |  |
+//! | `vrrp_instance` | `track_interface` | implemented |  |
+//! | `vrrp_instance` | `authentication` | implemented |  |
+//! | `vrrp_instance` | `notify_master` | implemented |  |
+//! | `vrrp_instance` | `notify_backup` | implemented |  |
+//! | `vrrp_instance` | `notify_fault` | implemented |  |
+//! | `vrrp_instance` | `notify_stop` | implemented |  |
+//! | `vrrp_instance` | `notify` | implemented |  |
+//! | `vrrp_instance` | `garp_master_delay` | implemented |  |
+//! | `vrrp_instance` | `garp_master_repeat` | implemented |  |
+//! | `vrrp_instance` | `garp_master_refresh` | implemented |  |
+//! | `vrrp_instance` | `garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
+//! | `vrrp_instance` | `accept` | implemented |  |
+//! | `vrrp_instance` | `no_accept` | implemented |  |
+//! | `vrrp_instance` | `use_vmac` | refused | director does not create macvlan interfaces, so the VIPs would move without the virtual MAC |
+//! | `vrrp_instance` | `vmac_xmit_base` | warned | it only matters with use_vmac, which is refused |
+//! | `vrrp_instance` | `lvs_sync_daemon_interface` | implemented |  |
+//! | `vrrp_instance` | `dont_track_primary` | implemented |  |
+//! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
+//! | `vrrp_instance` | `debug` | warned | it only changes what is logged |
+//! | `vrrp_instance` | `track_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_bfd` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `virtual_routes` | refused | director manages addresses only, not routes or rules |
+//! | `vrrp_instance` | `virtual_rules` | refused | director manages addresses only, not routes or rules |
+//! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
+//! | `authentication` | `auth_type` | implemented |  |
+//! | `authentication` | `auth_pass` | implemented |  |
+//! | `virtual_server` | `delay_loop` | implemented |  |
+//! | `virtual_server` | `lb_algo` | implemented |  |
+//! | `virtual_server` | `lvs_sched` | implemented |  |
+//! | `virtual_server` | `lb_kind` | implemented |  |
+//! | `virtual_server` | `lvs_method` | implemented |  |
+//! | `virtual_server` | `protocol` | implemented |  |
+//! | `virtual_server` | `persistence_timeout` | implemented |  |
+//! | `virtual_server` | `persistence_granularity` | implemented |  |
+//! | `virtual_server` | `quorum` | implemented |  |
+//! | `virtual_server` | `hysteresis` | refused | director's quorum has no hysteresis: the sorry server would come and go at the quorum itself |
+//! | `virtual_server` | `quorum_up` | refused | director does not run quorum scripts |
+//! | `virtual_server` | `quorum_down` | refused | director does not run quorum scripts |
+//! | `virtual_server` | `sorry_server` | implemented |  |
+//! | `virtual_server` | `sorry_server_inhibit` | refused | director removes the sorry server when the quorum is back instead of keeping it at weight 0 |
+//! | `virtual_server` | `sorry_server_lvs_method` | implemented |  |
+//! | `virtual_server` | `inhibit_on_failure` | implemented |  |
+//! | `virtual_server` | `alpha` | implemented |  |
+//! | `virtual_server` | `omega` | refused | director does not run notify_down scripts when it stops or drops a virtual server |
+//! | `virtual_server` | `ha_suspend` | warned | health checks run in every VRRP state |
+//! | `virtual_server` | `virtualhost` | implemented |  |
+//! | `virtual_server` | `connect_timeout` | implemented |  |
+//! | `virtual_server` | `retry` | implemented |  |
+//! | `virtual_server` | `delay_before_retry` | implemented |  |
+//! | `virtual_server` | `warmup` | implemented |  |
+//! | `virtual_server` | `ops` | implemented |  |
+//! | `virtual_server` | `flag-1` | implemented |  |
+//! | `virtual_server` | `flag-2` | implemented |  |
+//! | `virtual_server` | `flag-3` | implemented |  |
+//! | `virtual_server` | `sh-port` | implemented |  |
+//! | `virtual_server` | `sh-fallback` | implemented |  |
+//! | `virtual_server` | `mh-port` | implemented |  |
+//! | `virtual_server` | `mh-fallback` | implemented |  |
+//! | `virtual_server` | `smtp_alert` | warned | director sends no mail |
+//! | `virtual_server` | `snmp_name` | warned | director has no SNMP agent |
+//! | `virtual_server` | `real_server` | implemented |  |
+//! | `virtual_server` | `persistence_engine` | refused | persistence engines (SIP) are not implemented |
+//! | `real_server` | `weight` | implemented |  |
+//! | `real_server` | `inhibit_on_failure` | implemented |  |
+//! | `real_server` | `notify_up` | implemented |  |
+//! | `real_server` | `notify_down` | implemented |  |
+//! | `real_server` | `lvs_method` | implemented |  |
+//! | `real_server` | `connect_timeout` | implemented |  |
+//! | `real_server` | `retry` | implemented |  |
+//! | `real_server` | `delay_before_retry` | implemented |  |
+//! | `real_server` | `warmup` | implemented |  |
+//! | `real_server` | `delay_loop` | implemented |  |
+//! | `real_server` | `alpha` | implemented |  |
+//! | `real_server` | `virtualhost` | implemented |  |
+//! | `real_server` | `uthreshold` | implemented |  |
+//! | `real_server` | `lthreshold` | implemented |  |
+//! | `real_server` | `smtp_alert` | warned | director sends no mail |
+//! | `real_server` | `snmp_name` | warned | director has no SNMP agent |
+//! | `real_server` | `TCP_CHECK` | implemented |  |
+//! | `real_server` | `UDP_CHECK` | implemented |  |
+//! | `real_server` | `DNS_CHECK` | implemented |  |
+//! | `real_server` | `HTTP_GET` | implemented |  |
+//! | `real_server` | `MISC_CHECK` | implemented |  |
+//! | `real_server` | `SSL_GET` | refused | this checker is not implemented |
+//! | `real_server` | `SMTP_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `PING_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `FILE_CHECK` | refused | this checker is not implemented |
+//! | `TCP_CHECK` | `connect_ip` | implemented |  |
+//! | `TCP_CHECK` | `connect_port` | implemented |  |
+//! | `TCP_CHECK` | `bindto` | implemented |  |
+//! | `TCP_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `TCP_CHECK` | `bind_if` | implemented |  |
+//! | `TCP_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `TCP_CHECK` | `connect_timeout` | implemented |  |
+//! | `TCP_CHECK` | `retry` | implemented |  |
+//! | `TCP_CHECK` | `nb_get_retry` | implemented |  |
+//! | `TCP_CHECK` | `delay_before_retry` | implemented |  |
+//! | `TCP_CHECK` | `warmup` | implemented |  |
+//! | `TCP_CHECK` | `delay_loop` | implemented |  |
+//! | `TCP_CHECK` | `alpha` | implemented |  |
+//! | `TCP_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `TCP_CHECK` | `lvs_half_open` | implemented |  |
+//! | `UDP_CHECK` | `connect_ip` | implemented |  |
+//! | `UDP_CHECK` | `connect_port` | implemented |  |
+//! | `UDP_CHECK` | `bindto` | implemented |  |
+//! | `UDP_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `UDP_CHECK` | `bind_if` | implemented |  |
+//! | `UDP_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `UDP_CHECK` | `connect_timeout` | implemented |  |
+//! | `UDP_CHECK` | `retry` | implemented |  |
+//! | `UDP_CHECK` | `nb_get_retry` | implemented |  |
+//! | `UDP_CHECK` | `delay_before_retry` | implemented |  |
+//! | `UDP_CHECK` | `warmup` | implemented |  |
+//! | `UDP_CHECK` | `delay_loop` | implemented |  |
+//! | `UDP_CHECK` | `alpha` | implemented |  |
+//! | `UDP_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `UDP_CHECK` | `payload` | implemented |  |
+//! | `UDP_CHECK` | `require_reply` | implemented |  |
+//! | `UDP_CHECK` | `min_reply_length` | implemented |  |
+//! | `UDP_CHECK` | `max_reply_length` | implemented |  |
+//! | `DNS_CHECK` | `connect_ip` | implemented |  |
+//! | `DNS_CHECK` | `connect_port` | implemented |  |
+//! | `DNS_CHECK` | `bindto` | implemented |  |
+//! | `DNS_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `DNS_CHECK` | `bind_if` | implemented |  |
+//! | `DNS_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `DNS_CHECK` | `connect_timeout` | implemented |  |
+//! | `DNS_CHECK` | `retry` | implemented |  |
+//! | `DNS_CHECK` | `nb_get_retry` | implemented |  |
+//! | `DNS_CHECK` | `delay_before_retry` | implemented |  |
+//! | `DNS_CHECK` | `warmup` | implemented |  |
+//! | `DNS_CHECK` | `delay_loop` | implemented |  |
+//! | `DNS_CHECK` | `alpha` | implemented |  |
+//! | `DNS_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `DNS_CHECK` | `type` | implemented |  |
+//! | `DNS_CHECK` | `name` | implemented |  |
+//! | `HTTP_GET` | `connect_ip` | implemented |  |
+//! | `HTTP_GET` | `connect_port` | implemented |  |
+//! | `HTTP_GET` | `bindto` | implemented |  |
+//! | `HTTP_GET` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `HTTP_GET` | `bind_if` | implemented |  |
+//! | `HTTP_GET` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `HTTP_GET` | `connect_timeout` | implemented |  |
+//! | `HTTP_GET` | `retry` | implemented |  |
+//! | `HTTP_GET` | `nb_get_retry` | implemented |  |
+//! | `HTTP_GET` | `delay_before_retry` | implemented |  |
+//! | `HTTP_GET` | `warmup` | implemented |  |
+//! | `HTTP_GET` | `delay_loop` | implemented |  |
+//! | `HTTP_GET` | `alpha` | implemented |  |
+//! | `HTTP_GET` | `log_all_failures` | warned | it only changes what is logged |
+//! | `HTTP_GET` | `url` | implemented |  |
+//! | `HTTP_GET` | `http_protocol` | warned | director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close` |
+//! | `HTTP_GET` | `fast_recovery` | refused | not implemented: a recovering server is re-checked on the normal schedule |
+//! | `HTTP_GET` | `virtualhost` | implemented |  |
+//! | `url` | `path` | implemented |  |
+//! | `url` | `digest` | implemented |  |
+//! | `url` | `status_code` | implemented |  |
+//! | `url` | `virtualhost` | implemented |  |
+//! | `url` | `regex` | refused | body regular expressions are not implemented |
+//! | `MISC_CHECK` | `misc_path` | implemented |  |
+//! | `MISC_CHECK` | `misc_timeout` | implemented |  |
+//! | `MISC_CHECK` | `misc_dynamic` | implemented |  |
+//! | `MISC_CHECK` | `user` | warned | scripts run as director's own user |
+//! | `MISC_CHECK` | `retry` | implemented |  |
+//! | `MISC_CHECK` | `delay_before_retry` | implemented |  |
+//! | `MISC_CHECK` | `warmup` | implemented |  |
+//! | `MISC_CHECK` | `delay_loop` | implemented |  |
+//! | `MISC_CHECK` | `alpha` | implemented |  |
+//! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
+//! | (top level) | `@` | refused | conditional lines (`@name`) are not implemented |
+//! | (top level) | `$` | refused | parameters and substitutions (`$NAME`) are not implemented |
+//! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
+//! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
+//! | `virtual_ipaddress` | `dev` | implemented |  |
+//! | `virtual_ipaddress` | `label` | implemented |  |
+//! | `virtual_ipaddress` | `brd` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `scope` | refused | VIPs are added with global scope, which changes source address selection |
+//! | `virtual_ipaddress` | `no_track` | warned | director never tracks the interfaces VIPs are on |
+//! | `virtual_ipaddress` | `peer` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `preferred_lft` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `track_group` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `home` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `-nodad` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `nodad` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `mngtmpaddr` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `noprefixroute` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `autojoin` | warned | the address is added without this option |
+//! | `virtual_ipaddress` | `use_vmac` | warned | the address is added without this option |
+//! | `unicast_peer` | `min_ttl` | warned | adverts are accepted whatever their TTL |
+//! | `unicast_peer` | `max_ttl` | warned | adverts are accepted whatever their TTL |
+//! <!-- keyword table: end -->
+
+#![warn(missing_docs)]
+
+mod build;
+mod diff;
+mod error;
+mod include;
+pub mod keywords;
+mod lexer;
+mod model;
+mod parser;
+mod suggest;
+pub mod to_director;
+mod values;
+
+use std::path::Path;
+use std::sync::Arc;
+
+/// The crates whose types the model uses, re-exported so their versions match.
+pub use {lvs_ipvs, lvs_vrrp};
+
+pub use diff::{Change, ConfigDiff, VirtualServerChange, diff};
+pub use error::{ConfigError, ErrorKind, Location, Note, SourceFile, Warning};
+pub use keywords::Support;
+pub use model::*;
+pub use suggest::edit_distance;
+pub use to_director::ToDirectorError;
+pub use values::split_words;
+
+/// The outcome of loading: the model and its warnings, or every error.
+pub type LoadResult = Result<(Config, Vec<Warning>), Vec<ConfigError>>;
+
+/// Reads and validates the configuration at `path` (and its includes).
+pub fn load(path: impl AsRef<Path>) -> LoadResult {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut tokens = Vec::new();
+    include::Loader::new(&mut errors, &mut warnings).load_file(path.as_ref(), None, &mut tokens);
+    finish(&tokens, errors, warnings)
+}
+
+/// Validates configuration text as if read from a file at `path` (used in
+/// messages and as the base of relative `include`s; the file itself is not read).
+pub fn parse_str(path: impl AsRef<Path>, text: &str) -> LoadResult {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut tokens = Vec::new();
+    let file = Arc::new(SourceFile {
+        path: path.as_ref().to_path_buf(),
+        included_from: None,
+    });
+    include::Loader::new(&mut errors, &mut warnings).load_str(text, &file, &mut tokens);
+    finish(&tokens, errors, warnings)
+}
+
+fn finish(
+    tokens: &[lexer::Token],
+    mut errors: Vec<ConfigError>,
+    mut warnings: Vec<Warning>,
+) -> LoadResult {
+    let tree = parser::Parser::new(tokens, &mut errors, &mut warnings).parse();
+    let config = build::Builder {
+        errors: &mut errors,
+        warnings: &mut warnings,
+    }
+    .build(&tree);
+    // Report in reading order: by file (first token seen), line, column.
+    let mut files: Vec<*const SourceFile> = Vec::new();
+    for t in tokens {
+        let p = Arc::as_ptr(&t.location.file);
+        if files.last() != Some(&p) && !files.contains(&p) {
+            files.push(p);
+        }
+    }
+    let key = |l: Option<&Location>| match l {
+        None => (0, 0, 0),
+        Some(l) => {
+            let p = Arc::as_ptr(&l.file);
+            let f = files.iter().position(|x| *x == p).unwrap_or(files.len());
+            (f + 1, l.line, l.column)
+        }
+    };
+    errors.sort_by_key(|e| key(e.location.as_ref()));
+    warnings.sort_by_key(|w| key(w.location.as_ref()));
+    if errors.is_empty() {
+        Ok((config, warnings))
+    } else {
+        Err(errors)
+    }
+}

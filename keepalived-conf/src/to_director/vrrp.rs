@@ -1,0 +1,74 @@
+//! From a configured `vrrp_instance` to an lvs-vrrp router configuration
+//! (its tracked interfaces are added by lvs-director from the instance).
+
+use std::net::IpAddr;
+
+use lvs_vrrp::{AnnounceSchedule, Auth};
+
+use crate::{Authentication, GlobalDefs, VrrpInstance};
+
+/// Why a configuration cannot be converted to lvs-director's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToDirectorError {
+    /// lvs-vrrp refused the configuration.
+    #[error("vrrp_instance {name}: {source}")]
+    Router {
+        /// Instance.
+        name: String,
+        /// Why.
+        source: lvs_vrrp::ConfigError,
+    },
+}
+
+/// keepalived's gratuitous ARP knobs as lvs-vrrp's announcement schedule.
+pub(crate) fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> AnnounceSchedule {
+    AnnounceSchedule {
+        burst: inst.garp_master_repeat.max(1),
+        interval: global.vrrp_garp_interval,
+        repeat_after: (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay),
+        refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
+    }
+}
+
+/// The router configuration of `inst`, whose primary address on its
+/// interface is `primary`.
+pub(crate) fn router_config(
+    inst: &VrrpInstance,
+    global: &GlobalDefs,
+    primary: IpAddr,
+) -> Result<lvs_vrrp::Config, ToDirectorError> {
+    let vips: Vec<IpAddr> = inst.virtual_ipaddresses.iter().map(|v| v.addr).collect();
+    let mut cfg = lvs_vrrp::Config::new(
+        inst.virtual_router_id,
+        inst.priority,
+        inst.advert_int,
+        primary,
+        vips,
+    );
+    cfg.unicast_peers = inst.unicast_peers.clone();
+    cfg.multicast_group = Some(match primary {
+        IpAddr::V4(_) => IpAddr::V4(global.vrrp_mcast_group4),
+        IpAddr::V6(_) => IpAddr::V6(global.vrrp_mcast_group6),
+    });
+    cfg.preempt = !inst.nopreempt;
+    cfg.preempt_delay = inst.preempt_delay;
+    cfg.start_as_master = inst.initial_state == crate::InitialState::Master;
+    cfg.accept_mode = inst.accept;
+    cfg.auth = match &inst.authentication {
+        None => Auth::None,
+        Some(Authentication::Pass(p)) => {
+            let mut data = [0u8; 8];
+            for (d, b) in data.iter_mut().zip(p.as_bytes()) {
+                *d = *b;
+            }
+            Auth::SimpleText(data)
+        }
+    };
+    cfg.announce = announce_schedule(inst, global);
+    cfg.validate().map_err(|source| ToDirectorError::Router {
+        name: inst.name.clone(),
+        source,
+    })?;
+    Ok(cfg)
+}
