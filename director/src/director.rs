@@ -161,16 +161,17 @@ impl Director {
             d.push_reconcile();
         }
         for (cfg, router) in config.instances.iter().zip(routers) {
+            let id = d.start_instance(now, cfg.clone(), router);
             if !cfg.router.start_as_master {
-                // A previous run killed without cleaning up may have left them.
+                // A previous run killed without cleaning up may have left
+                // them; a Backup adds none before Master_Down_Interval.
                 for vip in &cfg.vips {
                     d.commands.push_back(Command::RemoveVip {
-                        instance: InstanceId(d.next_instance),
+                        instance: id,
                         vip: placed(cfg, vip),
                     });
                 }
             }
-            d.start_instance(now, cfg.clone(), router);
         }
         Ok(d)
     }
@@ -668,7 +669,12 @@ impl Director {
         }
     }
 
-    fn start_instance(&mut self, now: Instant, cfg: VrrpInstance, mut router: Router) {
+    fn start_instance(
+        &mut self,
+        now: Instant,
+        cfg: VrrpInstance,
+        mut router: Router,
+    ) -> InstanceId {
         let id = InstanceId(self.next_instance);
         self.next_instance += 1;
         self.commands.push_back(Command::OpenInstance {
@@ -690,6 +696,7 @@ impl Director {
         });
         let i = self.instances.len() - 1;
         self.drain_router(i);
+        id
     }
 
     fn stop_instance(&mut self, now: Instant, i: usize) {

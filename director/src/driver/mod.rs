@@ -434,7 +434,8 @@ impl Loop {
             }
             Command::RemoveVip { instance, vip } => {
                 let name = self.name(instance);
-                let leftover = self.starting && !self.instances.contains_key(&instance);
+                // At start, only leftovers of an earlier run are removed.
+                let leftover = self.starting;
                 self.addresses.remove_vip(&name, &vip, leftover);
             }
             Command::Announce {
