@@ -75,7 +75,7 @@ impl std::fmt::Display for GhostFinding {
 fn is_link_local(addr: &IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
     }
 }
 

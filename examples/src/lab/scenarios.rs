@@ -12,7 +12,7 @@
 
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,7 +157,7 @@ fn holds_vip(host: &Netns) -> bool {
 
 /// The real servers of `key` in `host`'s IPVS table (empty when unreadable).
 fn real_servers(host: &Netns, key: &ServiceKey) -> Vec<SocketAddr> {
-    let Ok(mut ipvs) = IpvsHandle::open_in_netns(host.path()) else {
+    let Ok(mut ipvs) = IpvsHandle::open_in_netns(host.as_fd()) else {
         return Vec::new();
     };
     ipvs.destinations(key)
@@ -197,18 +197,16 @@ impl Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd changes only this thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            if rc != 0 {
-                return Vec::new();
-            }
             let vip = SocketAddr::new(VIP.into(), 80);
-            probe_until(
-                vip,
-                Duration::from_millis(20),
-                Duration::from_millis(300),
-                &flag,
-            )
+            lvs_sys::in_netns(file.as_fd(), || {
+                probe_until(
+                    vip,
+                    Duration::from_millis(20),
+                    Duration::from_millis(300),
+                    &flag,
+                )
+            })
+            .unwrap_or_default()
         });
         Prober { stop, handle }
     }

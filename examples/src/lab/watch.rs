@@ -8,7 +8,7 @@
 
 use std::io::{self, Read};
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -107,13 +107,7 @@ fn open(filter: Filter, iface: &str) -> io::Result<Socket> {
     // Wake up now and then to notice the stop flag.
     sock.set_read_timeout(Some(Duration::from_millis(100)))?;
     if filter == Filter::Vrrp {
-        let name = std::ffi::CString::new(iface)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
-        // SAFETY: `name` is a valid NUL-terminated string for the call.
-        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if index == 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let index = lvs_sys::ifindex(iface)?;
         // The host must be a member of the group for the kernel to accept
         // the adverts at all (the watching host may run no VRRP itself).
         sock.join_multicast_v4_n(&vrrp::MULTICAST_V4, &InterfaceIndexOrAddress::Index(index))?;
@@ -131,12 +125,8 @@ impl Watch {
         let (ready_tx, ready_rx) = sync_channel::<io::Result<()>>(1);
         let (seen_tx, seen) = sync_channel::<Seen>(4096);
         let handle = std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd changes only this thread.
-            let sock = if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                open(filter, &iface)
-            };
+            // Created in the namespace; read from this thread, which needn't be.
+            let sock = lvs_sys::in_netns(file.as_fd(), || open(filter, &iface)).and_then(|r| r);
             let mut sock = match sock {
                 Ok(s) => {
                     let _ = ready_tx.send(Ok(()));
