@@ -6,7 +6,7 @@
 //! thread that called `setns(2)` first; the caller's thread never moves.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -41,19 +41,9 @@ impl Namespace {
     pub fn run<R: Send, F: FnOnce() -> Result<R> + Send>(&self, f: F) -> Result<R> {
         match self {
             Namespace::Current => f(),
-            Namespace::File(file) => std::thread::scope(|s| {
-                s.spawn(|| {
-                    // SAFETY: setns with a valid fd only changes this helper
-                    // thread's network namespace; the thread ends after `f`.
-                    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                    if rc != 0 {
-                        return Err(Error::Namespace(std::io::Error::last_os_error()));
-                    }
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }),
+            Namespace::File(file) => {
+                lvs_sys::in_netns(file.as_fd(), f).map_err(Error::Namespace)?
+            }
         }
     }
 }

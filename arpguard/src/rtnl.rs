@@ -30,6 +30,7 @@ const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
 
 /// A network interface as rtnetlink reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
     /// Interface index.
     pub index: u32,
@@ -41,6 +42,11 @@ pub struct Link {
     pub up: bool,
     /// The loopback device.
     pub loopback: bool,
+    /// The link has carrier (`IFLA_CARRIER`; `IFF_LOWER_UP` when the
+    /// message has no carrier attribute): a cable, or a veth peer that is
+    /// up. [`crate::watch::Watcher`] reports its changes, so nothing needs
+    /// to poll `/sys/class/net/*/carrier`.
+    pub carrier: bool,
 }
 
 /// State of a neighbour cache entry (`ip neigh` prints it in capitals).
@@ -414,12 +420,14 @@ fn errno(e: &Error) -> Option<i32> {
     }
 }
 
-fn link_from(msg: &LinkMessage) -> Link {
+pub(crate) fn link_from(msg: &LinkMessage) -> Link {
     let mut name = String::new();
     let mut mac = None;
+    let mut carrier = None;
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::Carrier(c) => carrier = Some(*c != 0),
             LinkAttribute::Address(bytes) => {
                 if let Ok(b) = <[u8; 6]>::try_from(bytes.as_slice()) {
                     mac = Some(MacAddr(b));
@@ -434,6 +442,7 @@ fn link_from(msg: &LinkMessage) -> Link {
         mac,
         up: msg.header.flags.contains(LinkFlags::Up),
         loopback: msg.header.link_layer_type == LinkLayerType::Loopback,
+        carrier: carrier.unwrap_or_else(|| msg.header.flags.contains(LinkFlags::LowerUp)),
     }
 }
 

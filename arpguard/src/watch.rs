@@ -8,14 +8,13 @@
 //! re-checks every `period`.
 
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::NetlinkMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::LinkAttribute;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::{BackendVip, BackendVipUndo};
@@ -45,6 +44,10 @@ pub enum WatchEvent {
         name: Option<String>,
         /// `RTM_DELLINK`.
         removed: bool,
+        /// Whether the link has carrier now ([`crate::Link::carrier`]);
+        /// `None` for a removed link. A carrier change (a cable pulled, a
+        /// veth peer set down) arrives as one of these events.
+        carrier: Option<bool>,
     },
     /// An address was added or removed.
     Address {
@@ -92,22 +95,10 @@ impl Watcher {
 
     /// Waits up to `timeout` for events; an empty list means none came.
     pub fn wait(&mut self, timeout: Duration) -> Result<Vec<WatchEvent>> {
-        let mut pfd = libc::pollfd {
-            fd: self.socket.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: pfd is one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(Vec::new());
-            }
-            return Err(Error::io("poll netlink socket", e));
-        }
-        if rc == 0 {
+        let deadline = Instant::now() + timeout;
+        let ready = lvs_sys::poll_until(self.socket.as_fd(), lvs_sys::PollFlags::IN, deadline)
+            .map_err(|e| Error::io("poll netlink socket", e))?;
+        if ready.is_empty() {
             return Ok(Vec::new());
         }
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
@@ -144,13 +135,13 @@ pub fn parse_events(mut buf: &[u8]) -> Vec<WatchEvent> {
             Ok(m) => match m.payload {
                 netlink_packet_core::NetlinkPayload::InnerMessage(inner) => match inner {
                     RouteNetlinkMessage::NewLink(ref l) | RouteNetlinkMessage::DelLink(ref l) => {
+                        let removed = matches!(inner, RouteNetlinkMessage::DelLink(_));
+                        let link = crate::rtnl::link_from(l);
                         WatchEvent::Link {
-                            index: l.header.index,
-                            name: l.attributes.iter().find_map(|a| match a {
-                                LinkAttribute::IfName(n) => Some(n.clone()),
-                                _ => None,
-                            }),
-                            removed: matches!(inner, RouteNetlinkMessage::DelLink(_)),
+                            index: link.index,
+                            name: (!link.name.is_empty()).then_some(link.name),
+                            removed,
+                            carrier: (!removed).then_some(link.carrier),
                         }
                     }
                     RouteNetlinkMessage::NewAddress(ref a)

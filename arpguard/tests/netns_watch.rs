@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use lvs_arpguard::sysctl::{ArpSysctls, SysctlScope};
-use lvs_arpguard::watch::{BackendGuard, Repair, Watcher};
-use lvs_arpguard::{BackendVip, Namespace};
-use lvs_testenv::{LAB_IFACE, Lan, require_root};
+use lvs_arpguard::watch::{BackendGuard, Repair, WatchEvent, Watcher};
+use lvs_arpguard::{BackendVip, Namespace, Rtnl};
+use lvs_testenv::{LAB_IFACE, Lan, Netns, require_root};
 
 #[test]
 #[ignore = "needs root + netns (cargo xtask test)"]
@@ -63,4 +63,66 @@ fn netns_guard_restores_a_deleted_vip_and_a_lowered_sysctl() {
         (0, 0)
     );
     assert!(!www1.run(&["ip", "addr"]).contains("172.20.0.83"));
+}
+
+/// Waits up to 2 s for a link event on `iface` with carrier `want`.
+fn wait_carrier(watcher: &mut Watcher, iface: &str, want: bool) -> Vec<WatchEvent> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        for e in watcher.wait(Duration::from_millis(100)).unwrap() {
+            let hit = matches!(&e, WatchEvent::Link { name: Some(n), carrier: Some(c), removed: false, .. }
+                if n == iface && *c == want);
+            seen.push(e);
+            if hit {
+                return seen;
+            }
+        }
+    }
+    panic!("no link event with carrier {want} on {iface} within 2 s: {seen:?}");
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_link_carrier_follows_the_veth_peer() {
+    require_root("the link watch");
+    let here = Netns::new("ca");
+    let there = Netns::new("cb");
+    here.run(&[
+        "ip",
+        "link",
+        "add",
+        "va",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vb",
+        "netns",
+        there.name(),
+    ]);
+    here.run(&["ip", "link", "set", "va", "up"]);
+    there.run(&["ip", "link", "set", "vb", "up"]);
+    let ns = Namespace::from_file(here.file());
+    let mut rtnl = Rtnl::open(&ns).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !rtnl.link("va").unwrap().carrier {
+        assert!(
+            Instant::now() < deadline,
+            "va never got carrier with its peer up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut watcher = Watcher::open(&ns).unwrap();
+
+    // The peer goes down: this end stays administratively up, loses carrier.
+    there.run(&["ip", "link", "set", "vb", "down"]);
+    wait_carrier(&mut watcher, "va", false);
+    let va = rtnl.link("va").unwrap();
+    assert!(va.up && !va.carrier, "{va:?}");
+
+    there.run(&["ip", "link", "set", "vb", "up"]);
+    wait_carrier(&mut watcher, "va", true);
+    let va = rtnl.link("va").unwrap();
+    assert!(va.up && va.carrier, "{va:?}");
 }
