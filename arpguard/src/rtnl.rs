@@ -277,16 +277,29 @@ impl Rtnl {
 
     /// Sets an interface administratively up.
     pub fn set_up(&mut self, name: &str) -> Result<Change> {
+        self.set_admin(name, true)
+    }
+
+    /// Sets an interface administratively down (its peer, for a veth,
+    /// then loses carrier).
+    pub fn set_down(&mut self, name: &str) -> Result<Change> {
+        self.set_admin(name, false)
+    }
+
+    fn set_admin(&mut self, name: &str, up: bool) -> Result<Change> {
         let link = self.link(name)?;
-        if link.up {
+        if link.up == up {
             return Ok(Change::Unchanged);
         }
         let mut msg = LinkMessage::default();
         msg.header.index = link.index;
-        msg.header.flags = LinkFlags::Up;
+        if up {
+            msg.header.flags = LinkFlags::Up;
+        }
         msg.header.change_mask = LinkFlags::Up;
+        let state = if up { "up" } else { "down" };
         self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, &|| {
-            format!("RTM_SETLINK {name} up")
+            format!("RTM_SETLINK {name} {state}")
         })?;
         Ok(Change::Applied)
     }

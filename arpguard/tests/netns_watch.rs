@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use lvs_arpguard::sysctl::{ArpSysctls, SysctlScope};
 use lvs_arpguard::watch::{BackendGuard, Repair, WatchEvent, Watcher};
-use lvs_arpguard::{BackendVip, Namespace, Rtnl};
+use lvs_arpguard::{BackendVip, Change, Namespace, Rtnl};
 use lvs_testenv::{LAB_IFACE, Lan, Netns, require_root};
 
 #[test]
@@ -116,12 +116,14 @@ fn netns_link_carrier_follows_the_veth_peer() {
     let mut watcher = Watcher::open(&ns).unwrap();
 
     // The peer goes down: this end stays administratively up, loses carrier.
-    there.run(&["ip", "link", "set", "vb", "down"]);
+    let mut peer = Rtnl::open(&Namespace::from_file(there.file())).unwrap();
+    assert_eq!(peer.set_down("vb").unwrap(), Change::Applied);
+    assert_eq!(peer.set_down("vb").unwrap(), Change::Unchanged);
     wait_carrier(&mut watcher, "va", false);
     let va = rtnl.link("va").unwrap();
     assert!(va.up && !va.carrier, "{va:?}");
 
-    there.run(&["ip", "link", "set", "vb", "up"]);
+    assert_eq!(peer.set_up("vb").unwrap(), Change::Applied);
     wait_carrier(&mut watcher, "va", true);
     let va = rtnl.link("va").unwrap();
     assert!(va.up && va.carrier, "{va:?}");

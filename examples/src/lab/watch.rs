@@ -2,13 +2,13 @@
 //! the protocol it disturbs: a raw IPv4 socket inside one host's namespace
 //! reports, with the moment it saw them, the VRRP adverts on the segment or
 //! the health-check packets a director sends to a backend. And a link
-//! switch that cuts a host's interface with one `ioctl`, so the cut lands
+//! switch that cuts a host's interface with one rtnetlink request, so the cut lands
 //! within a millisecond of when it is asked for (an `ip link set` costs
 //! 130–165 ms under emulation).
 
 use std::io::{self, Read};
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -199,56 +199,35 @@ impl Drop for Watch {
     }
 }
 
-/// Sets one interface of one namespace up or down through `SIOCSIFFLAGS`
-/// on a socket created inside that namespace (the ioctl acts on the
+/// Sets one interface of one namespace up or down with one `RTM_SETLINK`
+/// on an rtnetlink socket opened inside that namespace (it acts on the
 /// socket's namespace, whatever thread calls it).
 #[derive(Debug)]
 pub struct LinkSwitch {
-    sock: Socket,
-    name: [libc::c_char; libc::IFNAMSIZ],
+    rtnl: std::sync::Mutex<lvs_arpguard::Rtnl>,
+    iface: String,
 }
 
 impl LinkSwitch {
     /// A switch for `iface` in `host`.
     pub fn open(host: &Netns, iface: &str) -> io::Result<LinkSwitch> {
-        if iface.len() >= libc::IFNAMSIZ || iface.contains('\0') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad interface name {iface:?}"),
-            ));
-        }
-        let mut name = [0 as libc::c_char; libc::IFNAMSIZ];
-        for (d, s) in name.iter_mut().zip(iface.bytes()) {
-            *d = s as libc::c_char;
-        }
-        let sock = host.enter(|| Socket::new(Domain::IPV4, Type::DGRAM, None))?;
-        Ok(LinkSwitch { sock, name })
+        let ns = lvs_arpguard::Namespace::from_file(host.file());
+        let rtnl = lvs_arpguard::Rtnl::open(&ns).map_err(io::Error::other)?;
+        Ok(LinkSwitch {
+            rtnl: std::sync::Mutex::new(rtnl),
+            iface: iface.to_string(),
+        })
     }
 
     /// Brings the interface up (`true`) or down (`false`).
     pub fn set(&self, up: bool) -> io::Result<()> {
-        // SAFETY: ifreq is plain data; all-zero is a valid value.
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        req.ifr_name = self.name;
-        let fd = self.sock.as_raw_fd();
-        // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of `req`,
-        // which lives for the call.
-        if unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
-        let flags = unsafe { req.ifr_ifru.ifru_flags };
-        let up_flag = libc::IFF_UP as libc::c_short;
-        req.ifr_ifru.ifru_flags = if up {
-            flags | up_flag
+        let mut rtnl = self.rtnl.lock().unwrap_or_else(|e| e.into_inner());
+        let done = if up {
+            rtnl.set_up(&self.iface)
         } else {
-            flags & !up_flag
+            rtnl.set_down(&self.iface)
         };
-        // SAFETY: as above; SIOCSIFFLAGS reads the name and the flags.
-        if unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        done.map(|_| ()).map_err(io::Error::other)
     }
 }
 
