@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
+use std::os::fd::BorrowedFd;
 
 /// `ETH_P_ARP`: receive ARP frames only.
 pub const ETH_P_ARP: u16 = 0x0806;
@@ -25,9 +25,9 @@ pub struct PacketSocket {
 impl PacketSocket {
     /// Opens a socket on `iface` in `ns` that receives frames of EtherType
     /// `protocol` (see [`ETH_P_ARP`]).
-    pub fn open(ns: &Namespace, iface: &str, protocol: u16) -> Result<PacketSocket> {
+    pub fn open(ns: Option<BorrowedFd<'_>>, iface: &str, protocol: u16) -> Result<PacketSocket> {
         let name = iface.to_string();
-        ns.run(move || {
+        crate::netns::run(ns, move || {
             let ifindex = match lvs_sys::ifindex(&name) {
                 Ok(i) => i,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -87,7 +87,7 @@ impl PacketSocket {
     }
 
     /// Opens a send-only socket.
-    pub fn open_sender(ns: &Namespace, iface: &str) -> Result<PacketSocket> {
+    pub fn open_sender(ns: Option<BorrowedFd<'_>>, iface: &str) -> Result<PacketSocket> {
         PacketSocket::open(ns, iface, ETH_P_NONE)
     }
 

@@ -18,8 +18,8 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::InterfaceAddress;
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::wire::MacAddr;
+use std::os::fd::BorrowedFd;
 
 // errno values the idempotent operations treat as "already in that state".
 const EEXIST: i32 = libc::EEXIST;
@@ -123,8 +123,8 @@ pub enum Change {
 
 impl Rtnl {
     /// Opens a socket in `ns`.
-    pub fn open(ns: &Namespace) -> Result<Rtnl> {
-        ns.run(|| {
+    pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Rtnl> {
+        crate::netns::run(ns, || {
             let mut socket =
                 Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("socket(NETLINK_ROUTE)", e))?;
             socket

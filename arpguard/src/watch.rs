@@ -8,7 +8,7 @@
 //! re-checks every `period`.
 
 use std::net::IpAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,6 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::{BackendVip, BackendVipUndo};
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::rtnl::Rtnl;
 use crate::sysctl::{SysctlChange, SysctlRecord, SysctlScope, apply_sysctls};
 
@@ -72,8 +71,8 @@ pub struct Watcher {
 
 impl Watcher {
     /// Subscribes in `ns`.
-    pub fn open(ns: &Namespace) -> Result<Watcher> {
-        ns.run(|| {
+    pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Watcher> {
+        crate::netns::run(ns, || {
             let mut socket =
                 Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("socket(NETLINK_ROUTE)", e))?;
             socket
@@ -179,7 +178,9 @@ pub enum Repair {
 /// A backend's VIP and sysctl suppression, kept in place.
 #[derive(Debug)]
 pub struct BackendGuard {
-    ns: Namespace,
+    // Our own handle on the namespace (a dup of the caller's fd), so the
+    // guard outlives the borrow it was installed with.
+    ns: Option<OwnedFd>,
     vip: BackendVip,
     ifaces: Vec<String>,
     scope: SysctlScope,
@@ -188,16 +189,21 @@ pub struct BackendGuard {
 }
 
 impl BackendGuard {
-    /// Puts the VIP in place and applies the sysctls on `ifaces`.
+    /// Puts the VIP in place and applies the sysctls on `ifaces`, in `ns`
+    /// (`None`: the caller's namespace).
     pub fn install(
-        ns: Namespace,
+        ns: Option<BorrowedFd<'_>>,
         vip: BackendVip,
         ifaces: &[&str],
         scope: SysctlScope,
     ) -> Result<BackendGuard> {
-        let mut rtnl = Rtnl::open(&ns)?;
+        let owned = ns
+            .map(|fd| fd.try_clone_to_owned())
+            .transpose()
+            .map_err(Error::Namespace)?;
+        let mut rtnl = Rtnl::open(ns)?;
         let vip_undo = vip.install(&mut rtnl)?;
-        let record = match apply_sysctls(&ns, ifaces, scope) {
+        let record = match apply_sysctls(ns, ifaces, scope) {
             Ok(r) => r,
             Err(e) => {
                 let _ = vip_undo.undo(&mut rtnl);
@@ -205,7 +211,7 @@ impl BackendGuard {
             }
         };
         Ok(BackendGuard {
-            ns,
+            ns: owned,
             vip,
             ifaces: ifaces.iter().map(|s| s.to_string()).collect(),
             scope,
@@ -214,10 +220,14 @@ impl BackendGuard {
         })
     }
 
+    fn ns(&self) -> Option<BorrowedFd<'_>> {
+        self.ns.as_ref().map(AsFd::as_fd)
+    }
+
     /// Re-applies whatever is missing and says what it did.
     pub fn repair(&mut self) -> Result<Vec<Repair>> {
         let mut repairs = Vec::new();
-        let mut rtnl = Rtnl::open(&self.ns)?;
+        let mut rtnl = Rtnl::open(self.ns())?;
         if !self.vip.is_present(&mut rtnl)? {
             let again = self.vip.install(&mut rtnl)?;
             if again.address_added {
@@ -225,7 +235,7 @@ impl BackendGuard {
             }
         }
         let ifaces: Vec<&str> = self.ifaces.iter().map(String::as_str).collect();
-        let fresh = apply_sysctls(&self.ns, &ifaces, self.scope)?;
+        let fresh = apply_sysctls(self.ns(), &ifaces, self.scope)?;
         for change in fresh.changes {
             // Keep the value from before the first install for undo.
             match self
@@ -271,9 +281,9 @@ impl BackendGuard {
 
     /// Restores the previous sysctl values and removes what the install added.
     pub fn undo(self) -> Result<()> {
-        self.record.undo(&self.ns)?;
+        self.record.undo(self.ns())?;
         if let Some(u) = &self.vip_undo {
-            let mut rtnl = Rtnl::open(&self.ns)?;
+            let mut rtnl = Rtnl::open(self.ns())?;
             u.undo(&mut rtnl)?;
         }
         Ok(())

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use lvs_arpguard::announce::{AnnounceSchedule, Announcer, AnnouncerConfig};
 use lvs_arpguard::audit::{GhostAuditSpec, audit_ghosts};
 use lvs_arpguard::packet::PacketSocket;
-use lvs_arpguard::{Change as AddrChange, DirectorVip, MacAddr, Namespace, Rtnl};
+use lvs_arpguard::{Change as AddrChange, DirectorVip, MacAddr, Rtnl};
 use lvs_healthcheck::runner::{Command, Runner};
 use lvs_healthcheck::{EngineConfig, Event, FailOpen, MemberId, ServiceId};
 use lvs_ipvs::{IpvsHandle, Removal, SyncDaemon, SyncState};
@@ -154,7 +154,7 @@ struct Daemon {
 /// Runs the daemon until SIGTERM/SIGINT. `config` is already validated.
 pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     apply_process_scheduling(&config.global);
-    let rtnl = Rtnl::open(&Namespace::Current).map_err(env)?;
+    let rtnl = Rtnl::open(None).map_err(env)?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
     let (check_commands, check_events) = spawn_checker_thread()?;
     let mut d = Daemon {
@@ -753,8 +753,7 @@ impl Daemon {
             let mac = link
                 .mac
                 .ok_or_else(|| format!("{iface} has no Ethernet address"))?;
-            let socket =
-                PacketSocket::open_sender(&Namespace::Current, iface).map_err(|e| e.to_string())?;
+            let socket = PacketSocket::open_sender(None, iface).map_err(|e| e.to_string())?;
             self.announcers.insert(
                 iface.to_string(),
                 Announcing {

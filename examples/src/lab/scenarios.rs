@@ -431,18 +431,6 @@ pub fn full_run(env: &Env, kind: Kind) -> (Vec<Verdict>, Figures) {
 }
 
 fn arp_owner(lab: &SeedLab, out: &mut Vec<Verdict>, owner: &Netns, owner_name: &str) {
-    let ns = match lvs_arpguard::Namespace::open(lab.frontal.path()) {
-        Ok(ns) => ns,
-        Err(e) => {
-            verdict(
-                out,
-                "3. ARP for the VIP answered by the master only",
-                false,
-                e.to_string(),
-            );
-            return;
-        }
-    };
     let hosts: Vec<Ipv4Addr> = [81, 82, 85, 86]
         .iter()
         .map(|l| Ipv4Addr::new(172, 20, 0, *l))
@@ -453,7 +441,7 @@ fn arp_owner(lab: &SeedLab, out: &mut Vec<Verdict>, owner: &Netns, owner_name: &
         identify: hosts,
     };
     let owner_mac = owner.mac(LAB_IFACE);
-    match lvs_arpguard::probe::probe(&ns, LAB_IFACE, VIP, &opts) {
+    match lvs_arpguard::probe::probe(Some(lab.frontal.as_fd()), LAB_IFACE, VIP, &opts) {
         Ok(report) => {
             let macs: Vec<String> = report.macs().iter().map(|m| m.to_string()).collect();
             let pass = macs.len() == 1 && macs[0].eq_ignore_ascii_case(&owner_mac);
@@ -501,12 +489,8 @@ fn ghost(lab: &SeedLab, out: &mut Vec<Verdict>) {
         ],
         vips: vec![IpAddr::V4(VIP)],
     };
-    let found = lvs_arpguard::Namespace::open(lab.node01.path()).and_then(|ns| {
-        ns.run(|| {
-            let mut rtnl = lvs_arpguard::Rtnl::open(&lvs_arpguard::Namespace::Current)?;
-            lvs_arpguard::audit::audit_ghosts(&mut rtnl, &spec)
-        })
-    });
+    let found = lvs_arpguard::Rtnl::open(Some(lab.node01.as_fd()))
+        .and_then(|mut rtnl| lvs_arpguard::audit::audit_ghosts(&mut rtnl, &spec));
     let _ = lab
         .node01
         .try_run(&["ip", "addr", "del", "172.20.0.97/24", "dev", LAB_IFACE]);

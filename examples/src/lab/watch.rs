@@ -211,8 +211,7 @@ pub struct LinkSwitch {
 impl LinkSwitch {
     /// A switch for `iface` in `host`.
     pub fn open(host: &Netns, iface: &str) -> io::Result<LinkSwitch> {
-        let ns = lvs_arpguard::Namespace::from_file(host.file());
-        let rtnl = lvs_arpguard::Rtnl::open(&ns).map_err(io::Error::other)?;
+        let rtnl = lvs_arpguard::Rtnl::open(Some(host.as_fd())).map_err(io::Error::other)?;
         Ok(LinkSwitch {
             rtnl: std::sync::Mutex::new(rtnl),
             iface: iface.to_string(),
