@@ -22,22 +22,45 @@
 //! Link-local IPv6 checks need no helper: use
 //! [`std::net::Ipv6Addr::is_unicast_link_local`].
 //!
-//! ```
-//! use std::fs::File;
-//! use std::os::fd::AsFd;
+//! A datagram with its control messages, no privileges needed:
 //!
-//! // Our own namespace, entered through its fd: the closure runs on a helper
-//! // thread that joined it, and sees the same loopback interface.
-//! let ns = File::open("/proc/self/ns/net")?;
-//! let lo = lvs_sys::in_netns(ns.as_fd(), || lvs_sys::ifindex("lo"))??;
-//! assert_eq!(lo, lvs_sys::ifindex("lo")?);
+//! ```
+//! use std::net::UdpSocket;
+//! use std::os::fd::AsFd;
+//! use std::time::{Duration, Instant};
+//! use lvs_sys::{PollFlags, cmsgs, poll_until, recv_msg, set_int_option};
+//!
+//! assert_eq!(lvs_sys::ifindex("lo")?, 1);
+//! let rx = UdpSocket::bind("127.0.0.1:0")?;
+//! // Ask for the destination address of each datagram (IP_PKTINFO).
+//! set_int_option(rx.as_fd(), libc::SOL_IP, libc::IP_PKTINFO, 1)?;
+//! UdpSocket::bind("127.0.0.1:0")?.send_to(b"ping", rx.local_addr()?)?;
+//! let ready = poll_until(rx.as_fd(), PollFlags::IN, Instant::now() + Duration::from_secs(5))?;
+//! assert!(ready.contains(PollFlags::IN));
+//!
+//! let (mut buf, mut control) = ([0u8; 64], [0u8; 64]);
+//! let got = recv_msg(rx.as_fd(), &mut buf, &mut control, 0)?;
+//! assert_eq!(&buf[..got.len], b"ping");
+//! let pktinfo = cmsgs(&control[..got.control_len])
+//!     .find(|c| (c.level, c.ty) == (libc::SOL_IP, libc::IP_PKTINFO))
+//!     .expect("asked for");
+//! assert_eq!(pktinfo.data[8..12], [127, 0, 0, 1]); // in_pktinfo.ipi_addr
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! (Entering a namespace needs `CAP_SYS_ADMIN`; for the caller's own
-//! namespace the kernel still checks it, so the example runs as root, as the
-//! lvs test suite does. Without the capability [`in_netns`] returns
-//! `PermissionDenied`.)
+//! Opening a socket in another namespace (needs `CAP_SYS_ADMIN`; without it
+//! [`in_netns`] returns `PermissionDenied` and runs nothing):
+//!
+//! ```no_run
+//! use std::fs::File;
+//! use std::net::UdpSocket;
+//! use std::os::fd::AsFd;
+//!
+//! let ns = File::open("/run/netns/node01")?;
+//! let sock = lvs_sys::in_netns(ns.as_fd(), || UdpSocket::bind("0.0.0.0:0"))??;
+//! // `sock` lives in node01's namespace; this thread never left its own.
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
@@ -150,7 +173,7 @@ pub struct RecvMsg {
     pub len: usize,
     /// How many bytes of the control buffer the kernel filled.
     pub control_len: usize,
-    /// The sender, when it is an IP socket address.
+    /// The sender, when the kernel named one and it is an IP socket address.
     pub from: Option<SocketAddr>,
     /// The payload did not fit the buffer (`MSG_TRUNC`).
     pub truncated: bool,
@@ -166,8 +189,11 @@ pub fn recv_msg(
     flags: libc::c_int,
 ) -> io::Result<RecvMsg> {
     let sock = socket2::SockRef::from(&fd);
-    // A placeholder the kernel overwrites (with its length) when it names a sender.
-    let mut from = socket2::SockAddr::from(SocketAddr::from(([0u8; 16], 0)));
+    // A placeholder the kernel overwrites when it names a sender. socket2
+    // does not hand back the returned name length, so an untouched
+    // placeholder ([::]:0, never a real sender) is how "no sender" shows.
+    let placeholder = SocketAddr::from(([0u8; 16], 0));
+    let mut from = socket2::SockAddr::from(placeholder);
     let mut bufs = [socket2::MaybeUninitSlice::new(as_uninit(buf))];
     let mut msg = socket2::MsgHdrMut::new()
         .with_addr(&mut from)
@@ -176,11 +202,10 @@ pub fn recv_msg(
     let len = sock.recvmsg(&mut msg, flags)?;
     let control_len = msg.control_len();
     let recv_flags = msg.flags();
-    drop(msg);
     Ok(RecvMsg {
         len,
         control_len,
-        from: from.as_socket(),
+        from: from.as_socket().filter(|a| *a != placeholder),
         truncated: recv_flags.is_truncated(),
     })
 }
@@ -345,6 +370,58 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// Deletes the named namespace on drop.
+    struct TempNetns(String);
+
+    impl Drop for TempNetns {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", &self.0])
+                .status();
+        }
+    }
+
+    fn ip(args: &[&str]) {
+        let st = std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ip {}", args.join(" "));
+    }
+
+    #[test]
+    #[ignore = "needs root + netns (cargo xtask test)"]
+    fn netns_in_netns_runs_inside_and_leaves_the_caller_where_it_was() {
+        assert!(rustix::process::geteuid().is_root(), "needs root");
+        let ns = TempNetns(format!("lvssys{}", std::process::id()));
+        ip(&["netns", "add", &ns.0]);
+        ip(&["-n", &ns.0, "link", "add", "lvsd0", "type", "veth", "peer", "name", "lvsd1"]);
+        let file = std::fs::File::open(format!("/run/netns/{}", ns.0)).unwrap();
+        let inside = in_netns(file.as_fd(), || ifindex("lvsd0")).unwrap();
+        assert!(inside.is_ok(), "{inside:?}");
+        // This thread never moved: the veth is not here.
+        assert_eq!(
+            ifindex("lvsd0").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        // A socket made inside stays there.
+        let sock = in_netns(file.as_fd(), || UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)))
+            .unwrap()
+            .unwrap();
+        let ours = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        ours.send_to(b"x", sock.local_addr().unwrap()).unwrap();
+        let ready = poll_until(
+            sock.as_fd(),
+            PollFlags::IN,
+            Instant::now() + Duration::from_millis(200),
+        )
+        .unwrap();
+        assert!(
+            ready.is_empty(),
+            "a datagram crossed namespaces over loopback"
+        );
     }
 
     #[test]
