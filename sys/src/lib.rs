@@ -397,7 +397,9 @@ mod tests {
         assert!(rustix::process::geteuid().is_root(), "needs root");
         let ns = TempNetns(format!("lvssys{}", std::process::id()));
         ip(&["netns", "add", &ns.0]);
-        ip(&["-n", &ns.0, "link", "add", "lvsd0", "type", "veth", "peer", "name", "lvsd1"]);
+        ip(&[
+            "-n", &ns.0, "link", "add", "lvsd0", "type", "veth", "peer", "name", "lvsd1",
+        ]);
         let file = std::fs::File::open(format!("/run/netns/{}", ns.0)).unwrap();
         let inside = in_netns(file.as_fd(), || ifindex("lvsd0")).unwrap();
         assert!(inside.is_ok(), "{inside:?}");
