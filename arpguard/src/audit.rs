@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use crate::addr::{BackendVip, InterfaceAddress};
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::nft;
 use crate::probe::{Leak, ProbeOptions, ProbeReport, probe};
 use crate::rtnl::Rtnl;
 use crate::sysctl::ArpSysctls;
 use crate::wire::MacAddr;
+use std::os::fd::BorrowedFd;
 
 /// What the IPVS interface should hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl std::fmt::Display for GhostFinding {
 fn is_link_local(addr: &IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
     }
 }
 
@@ -146,9 +146,9 @@ pub enum SuppressionMode {
 
 /// A backend to check.
 #[derive(Debug, Clone)]
-pub struct BackendCheck {
-    /// The backend's namespace.
-    pub namespace: Namespace,
+pub struct BackendCheck<'ns> {
+    /// The backend's namespace (`None`: the caller's).
+    pub namespace: Option<BorrowedFd<'ns>>,
     /// Its segment-facing interface.
     pub iface: String,
     /// Where its VIP should be.
@@ -157,7 +157,7 @@ pub struct BackendCheck {
     pub mode: SuppressionMode,
     /// A peer on the same segment to probe from (the backend cannot see
     /// its own replies); `None` skips the leak probe.
-    pub probe_from: Option<(Namespace, String)>,
+    pub probe_from: Option<(Option<BorrowedFd<'ns>>, String)>,
     /// Probe window.
     pub probe_window: Duration,
 }
@@ -216,8 +216,8 @@ impl BackendReport {
 /// Checks a backend in one call: VIP present, suppression in force,
 /// and (with a peer to probe from) that the backend does not answer ARP
 /// for the VIP.
-pub fn verify_backend(check: &BackendCheck) -> Result<BackendReport> {
-    let ns = &check.namespace;
+pub fn verify_backend(check: &BackendCheck<'_>) -> Result<BackendReport> {
+    let ns = check.namespace;
     let mut rtnl = Rtnl::open(ns)?;
     let vip_present = check.vip.is_present(&mut rtnl)?;
     let mac = rtnl.link(&check.iface)?.mac;
@@ -241,7 +241,7 @@ pub fn verify_backend(check: &BackendCheck) -> Result<BackendReport> {
                 window: check.probe_window,
                 ..ProbeOptions::default()
             };
-            let report = probe(peer, iface, v4, &opts)?;
+            let report = probe(*peer, iface, v4, &opts)?;
             let own_ip = rtnl
                 .addresses(Some(&check.iface))?
                 .into_iter()

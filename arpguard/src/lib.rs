@@ -10,7 +10,10 @@
 //!   director's interface with an optional label such as `ens18:0`
 //!   ([`DirectorVip`]), and typed listings ([`InterfaceAddress`]: dynamic,
 //!   permanent, secondary, label, lifetimes). All idempotent, all through
-//!   rtnetlink, all in any network namespace ([`Namespace`]).
+//!   rtnetlink, all in any network namespace: every such call takes
+//!   `ns: Option<BorrowedFd<'_>>`, `None` for the caller's namespace or the
+//!   fd of another one (`File::open("/run/netns/NAME")?.as_fd()`), entered
+//!   on a helper thread so the caller's thread never moves.
 //! - **Suppression on backends**, two modes: (a) [`sysctl`] — `arp_ignore=1`
 //!   and `arp_announce=2` where they take effect (the kernel uses
 //!   `max(conf/all, conf/<iface>)` of the *segment* interface, so `lo` is
@@ -94,17 +97,20 @@
 //! ```no_run
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use lvs_arpguard::sysctl::{apply_sysctls, ArpSysctls, SysctlScope};
-//! use lvs_arpguard::{BackendVip, Namespace, Rtnl};
+//! use std::fs::File;
+//! use std::os::fd::AsFd;
+//! use lvs_arpguard::{BackendVip, Rtnl};
 //!
-//! # fn main() -> lvs_arpguard::Result<()> {
-//! let ns = Namespace::open("/run/netns/www1")?;
-//! let mut rtnl = Rtnl::open(&ns)?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let www1 = File::open("/run/netns/www1")?;
+//! let ns = Some(www1.as_fd());
+//! let mut rtnl = Rtnl::open(ns)?;
 //! let vip = BackendVip::on_lo(IpAddr::V4(Ipv4Addr::new(172, 20, 0, 83)));
 //! let vip_undo = vip.install(&mut rtnl)?;
-//! let record = apply_sysctls(&ns, &["ens18"], SysctlScope::Interfaces)?;
-//! assert!(ArpSysctls::read(&ns, "ens18")?.suppresses());
+//! let record = apply_sysctls(ns, &["ens18"], SysctlScope::Interfaces)?;
+//! assert!(ArpSysctls::read(ns, "ens18")?.suppresses());
 //! // ... and to take it all back:
-//! record.undo(&ns)?;
+//! record.undo(ns)?;
 //! vip_undo.undo(&mut rtnl)?;
 //! # Ok(())
 //! # }
@@ -115,7 +121,7 @@ pub mod addr;
 pub mod announce;
 pub mod audit;
 mod error;
-pub mod netns;
+mod netns;
 pub mod nft;
 pub mod packet;
 pub mod probe;
@@ -126,6 +132,5 @@ pub mod wire;
 
 pub use addr::{AddressState, BackendVip, BackendVipUndo, DirectorVip, InterfaceAddress};
 pub use error::{Error, Result};
-pub use netns::Namespace;
 pub use rtnl::{Change, Link, NeighState, Neighbour, Rtnl};
 pub use wire::MacAddr;

@@ -1,59 +1,27 @@
 //! Running work inside a network namespace.
 //!
+//! Every namespace-aware call of this crate takes `ns: Option<BorrowedFd<'_>>`:
+//! `None` acts where the calling thread is, `Some(fd)` inside the namespace
+//! behind `fd` (`File::open("/run/netns/NAME")?.as_fd()`, `/proc/PID/ns/net`).
+//!
 //! Sockets (netlink, packet) stay bound to the namespace they were created
 //! in, and `/proc/sys/net` and child processes follow the creating thread's
 //! namespace. So everything namespace-specific is done on a short-lived
-//! thread that called `setns(2)` first; the caller's thread never moves.
+//! thread that joined it first ([`lvs_sys::in_netns`]); the caller's thread
+//! never moves.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::path::Path;
-use std::sync::Arc;
+use std::os::fd::BorrowedFd;
 
 use crate::error::{Error, Result};
 
-/// Where to act: the caller's own network namespace or another one.
-#[derive(Debug, Clone, Default)]
-pub enum Namespace {
-    /// The calling thread's namespace.
-    #[default]
-    Current,
-    /// The namespace behind this open file (`/run/netns/NAME`, `/proc/PID/ns/net`).
-    File(Arc<File>),
-}
-
-impl Namespace {
-    /// Opens a namespace file, e.g. `/run/netns/node01`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Namespace> {
-        let path = path.as_ref();
-        let file =
-            File::open(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
-        Ok(Namespace::File(Arc::new(file)))
-    }
-
-    /// Wraps an already open namespace file.
-    pub fn from_file(file: File) -> Namespace {
-        Namespace::File(Arc::new(file))
-    }
-
-    /// Runs `f` inside the namespace (on a helper thread unless it is
-    /// [`Namespace::Current`]) and returns its result.
-    pub fn run<R: Send, F: FnOnce() -> Result<R> + Send>(&self, f: F) -> Result<R> {
-        match self {
-            Namespace::Current => f(),
-            Namespace::File(file) => std::thread::scope(|s| {
-                s.spawn(|| {
-                    // SAFETY: setns with a valid fd only changes this helper
-                    // thread's network namespace; the thread ends after `f`.
-                    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                    if rc != 0 {
-                        return Err(Error::Namespace(std::io::Error::last_os_error()));
-                    }
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }),
-        }
+/// Runs `f` inside `ns` (on a helper thread unless it is `None`) and
+/// returns its result.
+pub(crate) fn run<R: Send, F: FnOnce() -> Result<R> + Send>(
+    ns: Option<BorrowedFd<'_>>,
+    f: F,
+) -> Result<R> {
+    match ns {
+        None => f(),
+        Some(fd) => lvs_sys::in_netns(fd, f).map_err(Error::Namespace)?,
     }
 }

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
+use std::os::fd::BorrowedFd;
 
 /// Name of the crate's table in the `arp` family.
 pub const TABLE: &str = "lvs_arpguard";
@@ -75,7 +75,7 @@ impl NftSuppression {
     }
 
     /// Installs or atomically replaces the table in `ns`.
-    pub fn install(&self, ns: &Namespace) -> Result<()> {
+    pub fn install(&self, ns: Option<BorrowedFd<'_>>) -> Result<()> {
         if self.iface.is_empty() || self.iface.len() > 15 || self.iface.contains('"') {
             return Err(Error::NoSuchInterface(self.iface.clone()));
         }
@@ -84,7 +84,7 @@ impl NftSuppression {
 }
 
 /// Deletes the table (absent is fine).
-pub fn remove(ns: &Namespace) -> Result<()> {
+pub fn remove(ns: Option<BorrowedFd<'_>>) -> Result<()> {
     nft_script(
         ns,
         "remove",
@@ -93,7 +93,7 @@ pub fn remove(ns: &Namespace) -> Result<()> {
 }
 
 /// The table as `nft list table` prints it, or `None` when absent.
-pub fn list(ns: &Namespace) -> Result<Option<String>> {
+pub fn list(ns: Option<BorrowedFd<'_>>) -> Result<Option<String>> {
     let out = nft(ns, &["list", "table", "arp", TABLE], None)?;
     if out.status.success() {
         Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
@@ -103,7 +103,7 @@ pub fn list(ns: &Namespace) -> Result<Option<String>> {
 }
 
 /// Whether the installed table drops requests for `vip` on input.
-pub fn drops_requests_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
+pub fn drops_requests_for(ns: Option<BorrowedFd<'_>>, vip: Ipv4Addr) -> Result<bool> {
     Ok(list(ns)?.is_some_and(|t| {
         t.lines()
             .any(|l| l.contains(&NftSuppression::input_rule(&vip)) && l.contains(" drop"))
@@ -111,14 +111,14 @@ pub fn drops_requests_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
 }
 
 /// Whether the installed table rewrites `vip` as ARP sender on output.
-pub fn rewrites_source_for(ns: &Namespace, vip: Ipv4Addr) -> Result<bool> {
+pub fn rewrites_source_for(ns: Option<BorrowedFd<'_>>, vip: Ipv4Addr) -> Result<bool> {
     Ok(list(ns)?.is_some_and(|t| {
         t.lines()
             .any(|l| l.contains(&format!("arp saddr ip {vip} ")) && l.contains("arp saddr ip set "))
     }))
 }
 
-fn nft_script(ns: &Namespace, action: &'static str, script: &str) -> Result<()> {
+fn nft_script(ns: Option<BorrowedFd<'_>>, action: &'static str, script: &str) -> Result<()> {
     let out = nft(ns, &["-f", "-"], Some(script))?;
     if !out.status.success() {
         return Err(Error::Nft {
@@ -129,10 +129,14 @@ fn nft_script(ns: &Namespace, action: &'static str, script: &str) -> Result<()> 
     Ok(())
 }
 
-fn nft(ns: &Namespace, args: &[&str], stdin: Option<&str>) -> Result<std::process::Output> {
+fn nft(
+    ns: Option<BorrowedFd<'_>>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<std::process::Output> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let stdin = stdin.map(str::to_string);
-    ns.run(move || {
+    crate::netns::run(ns, move || {
         // Spawned from the thread inside `ns`, so nft runs in that namespace.
         let mut child = Command::new("nft")
             .args(&args)

@@ -1,11 +1,11 @@
 //! A raw `AF_PACKET` socket bound to one interface of one namespace.
 
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
+use std::os::fd::BorrowedFd;
 
 /// `ETH_P_ARP`: receive ARP frames only.
 pub const ETH_P_ARP: u16 = 0x0806;
@@ -25,44 +25,51 @@ pub struct PacketSocket {
 impl PacketSocket {
     /// Opens a socket on `iface` in `ns` that receives frames of EtherType
     /// `protocol` (see [`ETH_P_ARP`]).
-    pub fn open(ns: &Namespace, iface: &str, protocol: u16) -> Result<PacketSocket> {
+    pub fn open(ns: Option<BorrowedFd<'_>>, iface: &str, protocol: u16) -> Result<PacketSocket> {
         let name = iface.to_string();
-        ns.run(move || {
-            let cname = std::ffi::CString::new(name.clone())
-                .map_err(|_| Error::NoSuchInterface(name.clone()))?;
-            // SAFETY: cname is a valid NUL-terminated string.
-            let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-            if ifindex == 0 {
-                return Err(Error::NoSuchInterface(name));
-            }
-            let proto_be = protocol.to_be();
-            // SAFETY: plain socket(2) call; the fd is owned right below.
-            let raw = unsafe {
-                libc::socket(
-                    libc::AF_PACKET,
-                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                    i32::from(proto_be),
-                )
+        crate::netns::run(ns, move || {
+            let ifindex = match lvs_sys::ifindex(&name) {
+                Ok(i) => i,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::NoSuchInterface(name));
+                }
+                Err(e) => return Err(Error::io(format!("ifindex of {name}"), e)),
             };
-            if raw < 0 {
-                return Err(Error::io(
-                    "socket(AF_PACKET)",
-                    std::io::Error::last_os_error(),
-                ));
-            }
-            // SAFETY: raw is a fresh valid fd nobody else owns.
-            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-            // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
-            let mut sll: libc::sockaddr_ll = unsafe { mem::zeroed() };
-            sll.sll_family = libc::AF_PACKET as u16;
-            sll.sll_protocol = proto_be;
-            sll.sll_ifindex = ifindex as i32;
-            // SAFETY: sll is a valid sockaddr_ll of the given length.
+            let proto_be = protocol.to_be();
+            let fd = rustix::net::socket_with(
+                rustix::net::AddressFamily::PACKET,
+                rustix::net::SocketType::RAW,
+                rustix::net::SocketFlags::CLOEXEC,
+                // Protocol 0 (None): a send-only socket.
+                std::num::NonZeroU32::new(u32::from(proto_be)).map(rustix::net::Protocol::from_raw),
+            );
+            let fd =
+                fd.map_err(|e| Error::io(format!("socket(AF_PACKET) for {name}"), e.into()))?;
+            // Frames this host sends are not ours to read (Linux 4.20+; older
+            // kernels loop them back, and `recv` then also returns them).
+            let _ = lvs_sys::set_int_option(
+                fd.as_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_IGNORE_OUTGOING,
+                1,
+            );
+            let sll = libc::sockaddr_ll {
+                sll_family: libc::AF_PACKET as u16,
+                sll_protocol: proto_be,
+                sll_ifindex: ifindex as i32,
+                sll_hatype: 0,
+                sll_pkttype: 0,
+                sll_halen: 0,
+                sll_addr: [0; 8],
+            };
+            // No safe sockaddr_ll binding in rustix or socket2.
+            // SAFETY: `sll` is a valid sockaddr_ll and the length is its size;
+            // the kernel only reads it during the call.
             let rc = unsafe {
                 libc::bind(
                     fd.as_raw_fd(),
-                    &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-                    mem::size_of::<libc::sockaddr_ll>() as u32,
+                    (&sll as *const libc::sockaddr_ll).cast(),
+                    mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
                 )
             };
             if rc != 0 {
@@ -80,7 +87,7 @@ impl PacketSocket {
     }
 
     /// Opens a send-only socket.
-    pub fn open_sender(ns: &Namespace, iface: &str) -> Result<PacketSocket> {
+    pub fn open_sender(ns: Option<BorrowedFd<'_>>, iface: &str) -> Result<PacketSocket> {
         PacketSocket::open(ns, iface, ETH_P_NONE)
     }
 
@@ -96,21 +103,8 @@ impl PacketSocket {
 
     /// Sends one complete Ethernet frame.
     pub fn send(&self, frame: &[u8]) -> Result<()> {
-        // SAFETY: frame is a valid readable buffer of frame.len() bytes.
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                frame.as_ptr() as *const libc::c_void,
-                frame.len(),
-                0,
-            )
-        };
-        if n < 0 {
-            return Err(Error::io(
-                format!("send frame on {}", self.iface),
-                std::io::Error::last_os_error(),
-            ));
-        }
+        rustix::net::send(&self.fd, frame, rustix::net::SendFlags::empty())
+            .map_err(|e| Error::io(format!("send frame on {}", self.iface), e.into()))?;
         Ok(())
     }
 
@@ -119,49 +113,17 @@ impl PacketSocket {
     pub fn recv(&self, buf: &mut [u8], timeout: Duration) -> Result<Option<usize>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: pfd is one valid pollfd.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(Error::io("poll AF_PACKET", e));
-            }
-            if rc == 0 {
+            let ready = lvs_sys::poll_until(self.fd.as_fd(), lvs_sys::PollFlags::IN, deadline)
+                .map_err(|e| Error::io("poll AF_PACKET", e))?;
+            if ready.is_empty() {
                 return Ok(None);
             }
-            // SAFETY: zeroed sockaddr_ll is valid; recvfrom fills it.
-            let mut sll: libc::sockaddr_ll = unsafe { mem::zeroed() };
-            let mut len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: buf is writable for buf.len() bytes; sll/len are valid.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr() as *mut libc::c_void,
-                    buf.len(),
-                    0,
-                    &mut sll as *mut libc::sockaddr_ll as *mut libc::sockaddr,
-                    &mut len,
-                )
-            };
-            if n < 0 {
-                return Err(Error::io(
-                    "recvfrom AF_PACKET",
-                    std::io::Error::last_os_error(),
-                ));
+            match rustix::net::recv(&self.fd, &mut *buf, rustix::net::RecvFlags::DONTWAIT) {
+                Ok((n, _)) => return Ok(Some(n)),
+                // A spurious wake-up: wait on until the deadline.
+                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(Error::io("recv AF_PACKET", e.into())),
             }
-            if sll.sll_pkttype == libc::PACKET_OUTGOING {
-                continue;
-            }
-            return Ok(Some(n as usize));
         }
     }
 }

@@ -9,10 +9,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::packet::{ETH_P_ARP, PacketSocket};
 use crate::rtnl::Rtnl;
 use crate::wire::{ArpOperation, MacAddr, arp_request_frame, parse_arp_frame};
+use std::os::fd::BorrowedFd;
 
 /// Probe settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +124,7 @@ impl ProbeReport {
 
 /// Sends `who-has vip` on `iface` in `ns` and collects every answer.
 pub fn probe(
-    ns: &Namespace,
+    ns: Option<BorrowedFd<'_>>,
     iface: &str,
     vip: Ipv4Addr,
     opts: &ProbeOptions,

@@ -18,8 +18,8 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::InterfaceAddress;
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::wire::MacAddr;
+use std::os::fd::BorrowedFd;
 
 // errno values the idempotent operations treat as "already in that state".
 const EEXIST: i32 = libc::EEXIST;
@@ -30,6 +30,7 @@ const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
 
 /// A network interface as rtnetlink reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
     /// Interface index.
     pub index: u32,
@@ -41,6 +42,11 @@ pub struct Link {
     pub up: bool,
     /// The loopback device.
     pub loopback: bool,
+    /// The link has carrier (`IFLA_CARRIER`; `IFF_LOWER_UP` when the
+    /// message has no carrier attribute): a cable, or a veth peer that is
+    /// up. [`crate::watch::Watcher`] reports its changes, so nothing needs
+    /// to poll `/sys/class/net/*/carrier`.
+    pub carrier: bool,
 }
 
 /// State of a neighbour cache entry (`ip neigh` prints it in capitals).
@@ -117,8 +123,8 @@ pub enum Change {
 
 impl Rtnl {
     /// Opens a socket in `ns`.
-    pub fn open(ns: &Namespace) -> Result<Rtnl> {
-        ns.run(|| {
+    pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Rtnl> {
+        crate::netns::run(ns, || {
             let mut socket =
                 Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("socket(NETLINK_ROUTE)", e))?;
             socket
@@ -271,16 +277,29 @@ impl Rtnl {
 
     /// Sets an interface administratively up.
     pub fn set_up(&mut self, name: &str) -> Result<Change> {
+        self.set_admin(name, true)
+    }
+
+    /// Sets an interface administratively down (its peer, for a veth,
+    /// then loses carrier).
+    pub fn set_down(&mut self, name: &str) -> Result<Change> {
+        self.set_admin(name, false)
+    }
+
+    fn set_admin(&mut self, name: &str, up: bool) -> Result<Change> {
         let link = self.link(name)?;
-        if link.up {
+        if link.up == up {
             return Ok(Change::Unchanged);
         }
         let mut msg = LinkMessage::default();
         msg.header.index = link.index;
-        msg.header.flags = LinkFlags::Up;
+        if up {
+            msg.header.flags = LinkFlags::Up;
+        }
         msg.header.change_mask = LinkFlags::Up;
+        let state = if up { "up" } else { "down" };
         self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, &|| {
-            format!("RTM_SETLINK {name} up")
+            format!("RTM_SETLINK {name} {state}")
         })?;
         Ok(Change::Applied)
     }
@@ -414,12 +433,14 @@ fn errno(e: &Error) -> Option<i32> {
     }
 }
 
-fn link_from(msg: &LinkMessage) -> Link {
+pub(crate) fn link_from(msg: &LinkMessage) -> Link {
     let mut name = String::new();
     let mut mac = None;
+    let mut carrier = None;
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::Carrier(c) => carrier = Some(*c != 0),
             LinkAttribute::Address(bytes) => {
                 if let Ok(b) = <[u8; 6]>::try_from(bytes.as_slice()) {
                     mac = Some(MacAddr(b));
@@ -434,6 +455,7 @@ fn link_from(msg: &LinkMessage) -> Link {
         mac,
         up: msg.header.flags.contains(LinkFlags::Up),
         loopback: msg.header.link_layer_type == LinkLayerType::Loopback,
+        carrier: carrier.unwrap_or_else(|| msg.header.flags.contains(LinkFlags::LowerUp)),
     }
 }
 

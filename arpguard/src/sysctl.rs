@@ -8,7 +8,7 @@
 //! arrives there. [`ArpSysctls::effective`] computes the value the kernel uses.
 
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
+use std::os::fd::BorrowedFd;
 
 /// `arp_ignore=1`: reply only if the target address is configured on the
 /// interface the request came in on.
@@ -57,9 +57,9 @@ pub struct ArpSysctls {
 
 impl ArpSysctls {
     /// Reads both scopes for `iface` in `ns`.
-    pub fn read(ns: &Namespace, iface: &str) -> Result<ArpSysctls> {
+    pub fn read(ns: Option<BorrowedFd<'_>>, iface: &str) -> Result<ArpSysctls> {
         let iface = iface.to_string();
-        ns.run(move || {
+        crate::netns::run(ns, move || {
             let at = |scope: &str| -> Result<ArpValues> {
                 Ok(ArpValues {
                     arp_ignore: read_u32(&path(scope, "arp_ignore"))?,
@@ -133,12 +133,16 @@ pub struct SysctlRecord {
 /// Sets `arp_ignore=1` (unless already a suppressing value, see
 /// [`ignore_suppresses`]) and `arp_announce=2` on `ifaces` (and `all` if
 /// asked), and returns what it changed.
-pub fn apply_sysctls(ns: &Namespace, ifaces: &[&str], scope: SysctlScope) -> Result<SysctlRecord> {
+pub fn apply_sysctls(
+    ns: Option<BorrowedFd<'_>>,
+    ifaces: &[&str],
+    scope: SysctlScope,
+) -> Result<SysctlRecord> {
     let mut scopes: Vec<String> = ifaces.iter().map(|s| s.to_string()).collect();
     if scope == SysctlScope::InterfacesAndAll {
         scopes.push("all".into());
     }
-    ns.run(move || {
+    crate::netns::run(ns, move || {
         let mut record = SysctlRecord::default();
         for s in &scopes {
             if !std::path::Path::new(&format!("/proc/sys/net/ipv4/conf/{s}")).exists() {
@@ -190,9 +194,9 @@ fn restore(changes: &[SysctlChange]) -> Vec<Error> {
 impl SysctlRecord {
     /// Writes back the previous values (newest first). Values someone else
     /// changed since are left alone.
-    pub fn undo(&self, ns: &Namespace) -> Result<()> {
+    pub fn undo(&self, ns: Option<BorrowedFd<'_>>) -> Result<()> {
         let changes = self.changes.clone();
-        ns.run(move || {
+        crate::netns::run(ns, move || {
             let still_ours: Vec<SysctlChange> = changes
                 .into_iter()
                 .filter(|c| read_u32(&c.path).map(|v| v == c.written).unwrap_or(false))

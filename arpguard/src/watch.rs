@@ -8,19 +8,17 @@
 //! re-checks every `period`.
 
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::NetlinkMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::LinkAttribute;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::{BackendVip, BackendVipUndo};
 use crate::error::{Error, Result};
-use crate::netns::Namespace;
 use crate::rtnl::Rtnl;
 use crate::sysctl::{SysctlChange, SysctlRecord, SysctlScope, apply_sysctls};
 
@@ -45,6 +43,10 @@ pub enum WatchEvent {
         name: Option<String>,
         /// `RTM_DELLINK`.
         removed: bool,
+        /// Whether the link has carrier now ([`crate::Link::carrier`]);
+        /// `None` for a removed link. A carrier change (a cable pulled, a
+        /// veth peer set down) arrives as one of these events.
+        carrier: Option<bool>,
     },
     /// An address was added or removed.
     Address {
@@ -69,8 +71,8 @@ pub struct Watcher {
 
 impl Watcher {
     /// Subscribes in `ns`.
-    pub fn open(ns: &Namespace) -> Result<Watcher> {
-        ns.run(|| {
+    pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Watcher> {
+        crate::netns::run(ns, || {
             let mut socket =
                 Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("socket(NETLINK_ROUTE)", e))?;
             socket
@@ -92,22 +94,10 @@ impl Watcher {
 
     /// Waits up to `timeout` for events; an empty list means none came.
     pub fn wait(&mut self, timeout: Duration) -> Result<Vec<WatchEvent>> {
-        let mut pfd = libc::pollfd {
-            fd: self.socket.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: pfd is one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(Vec::new());
-            }
-            return Err(Error::io("poll netlink socket", e));
-        }
-        if rc == 0 {
+        let deadline = Instant::now() + timeout;
+        let ready = lvs_sys::poll_until(self.socket.as_fd(), lvs_sys::PollFlags::IN, deadline)
+            .map_err(|e| Error::io("poll netlink socket", e))?;
+        if ready.is_empty() {
             return Ok(Vec::new());
         }
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
@@ -144,13 +134,13 @@ pub fn parse_events(mut buf: &[u8]) -> Vec<WatchEvent> {
             Ok(m) => match m.payload {
                 netlink_packet_core::NetlinkPayload::InnerMessage(inner) => match inner {
                     RouteNetlinkMessage::NewLink(ref l) | RouteNetlinkMessage::DelLink(ref l) => {
+                        let removed = matches!(inner, RouteNetlinkMessage::DelLink(_));
+                        let link = crate::rtnl::link_from(l);
                         WatchEvent::Link {
-                            index: l.header.index,
-                            name: l.attributes.iter().find_map(|a| match a {
-                                LinkAttribute::IfName(n) => Some(n.clone()),
-                                _ => None,
-                            }),
-                            removed: matches!(inner, RouteNetlinkMessage::DelLink(_)),
+                            index: link.index,
+                            name: (!link.name.is_empty()).then_some(link.name),
+                            removed,
+                            carrier: (!removed).then_some(link.carrier),
                         }
                     }
                     RouteNetlinkMessage::NewAddress(ref a)
@@ -188,7 +178,9 @@ pub enum Repair {
 /// A backend's VIP and sysctl suppression, kept in place.
 #[derive(Debug)]
 pub struct BackendGuard {
-    ns: Namespace,
+    // Our own handle on the namespace (a dup of the caller's fd), so the
+    // guard outlives the borrow it was installed with.
+    ns: Option<OwnedFd>,
     vip: BackendVip,
     ifaces: Vec<String>,
     scope: SysctlScope,
@@ -197,16 +189,21 @@ pub struct BackendGuard {
 }
 
 impl BackendGuard {
-    /// Puts the VIP in place and applies the sysctls on `ifaces`.
+    /// Puts the VIP in place and applies the sysctls on `ifaces`, in `ns`
+    /// (`None`: the caller's namespace).
     pub fn install(
-        ns: Namespace,
+        ns: Option<BorrowedFd<'_>>,
         vip: BackendVip,
         ifaces: &[&str],
         scope: SysctlScope,
     ) -> Result<BackendGuard> {
-        let mut rtnl = Rtnl::open(&ns)?;
+        let owned = ns
+            .map(|fd| fd.try_clone_to_owned())
+            .transpose()
+            .map_err(Error::Namespace)?;
+        let mut rtnl = Rtnl::open(ns)?;
         let vip_undo = vip.install(&mut rtnl)?;
-        let record = match apply_sysctls(&ns, ifaces, scope) {
+        let record = match apply_sysctls(ns, ifaces, scope) {
             Ok(r) => r,
             Err(e) => {
                 let _ = vip_undo.undo(&mut rtnl);
@@ -214,7 +211,7 @@ impl BackendGuard {
             }
         };
         Ok(BackendGuard {
-            ns,
+            ns: owned,
             vip,
             ifaces: ifaces.iter().map(|s| s.to_string()).collect(),
             scope,
@@ -223,10 +220,14 @@ impl BackendGuard {
         })
     }
 
+    fn ns(&self) -> Option<BorrowedFd<'_>> {
+        self.ns.as_ref().map(AsFd::as_fd)
+    }
+
     /// Re-applies whatever is missing and says what it did.
     pub fn repair(&mut self) -> Result<Vec<Repair>> {
         let mut repairs = Vec::new();
-        let mut rtnl = Rtnl::open(&self.ns)?;
+        let mut rtnl = Rtnl::open(self.ns())?;
         if !self.vip.is_present(&mut rtnl)? {
             let again = self.vip.install(&mut rtnl)?;
             if again.address_added {
@@ -234,7 +235,7 @@ impl BackendGuard {
             }
         }
         let ifaces: Vec<&str> = self.ifaces.iter().map(String::as_str).collect();
-        let fresh = apply_sysctls(&self.ns, &ifaces, self.scope)?;
+        let fresh = apply_sysctls(self.ns(), &ifaces, self.scope)?;
         for change in fresh.changes {
             // Keep the value from before the first install for undo.
             match self
@@ -280,9 +281,9 @@ impl BackendGuard {
 
     /// Restores the previous sysctl values and removes what the install added.
     pub fn undo(self) -> Result<()> {
-        self.record.undo(&self.ns)?;
+        self.record.undo(self.ns())?;
         if let Some(u) = &self.vip_undo {
-            let mut rtnl = Rtnl::open(&self.ns)?;
+            let mut rtnl = Rtnl::open(self.ns())?;
             u.undo(&mut rtnl)?;
         }
         Ok(())

@@ -2,16 +2,17 @@
 //! Needs root: `cargo test -p lvs-arpguard -- --ignored netns_`.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use lvs_arpguard::nft::{self, NftSuppression};
 use lvs_arpguard::sysctl::{SysctlScope, apply_sysctls};
-use lvs_arpguard::{BackendVip, Change, DirectorVip, Error, Namespace, Rtnl};
+use lvs_arpguard::{BackendVip, Change, DirectorVip, Error, Rtnl};
 use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 83);
 
-fn ns(host: &Netns) -> Namespace {
-    Namespace::from_file(host.file())
+fn ns(host: &Netns) -> Option<BorrowedFd<'_>> {
+    Some(host.as_fd())
 }
 
 #[test]
@@ -20,7 +21,7 @@ fn netns_vips_are_idempotent_typed_and_stay_in_their_namespace() {
     require_root("address management");
     let lan = Lan::new("ad");
     let host = lan.add_host("h", &["172.20.0.81/24"]);
-    let mut rtnl = Rtnl::open(&ns(&host)).unwrap();
+    let mut rtnl = Rtnl::open(ns(&host)).unwrap();
 
     let lo = BackendVip::on_lo(IpAddr::V4(VIP));
     let first = lo.install(&mut rtnl).unwrap();
@@ -92,10 +93,7 @@ fn netns_vips_are_idempotent_typed_and_stay_in_their_namespace() {
     assert!(matches!(missing.add(&mut rtnl), Err(Error::NoSuchInterface(n)) if n == "nosuch0"));
 
     // None of it leaked into the test's own namespace.
-    let mine = Rtnl::open(&Namespace::Current)
-        .unwrap()
-        .addresses(None)
-        .unwrap();
+    let mine = Rtnl::open(None).unwrap().addresses(None).unwrap();
     assert!(
         !mine
             .iter()
@@ -133,7 +131,7 @@ fn netns_teardown_leaves_no_sysctl_address_link_or_table_behind() {
     host.run(&["sysctl", "-qw", "net.ipv4.conf.ens18.arp_announce=1"]);
     let before = snapshot(&host);
     let n = ns(&host);
-    let mut rtnl = Rtnl::open(&n).unwrap();
+    let mut rtnl = Rtnl::open(n).unwrap();
 
     let vip_lo = BackendVip::on_lo(IpAddr::V4(VIP))
         .install(&mut rtnl)
@@ -141,21 +139,21 @@ fn netns_teardown_leaves_no_sysctl_address_link_or_table_behind() {
     let vip_lo2 = BackendVip::on_lo(IpAddr::V4(Ipv4Addr::new(172, 20, 0, 84)))
         .install(&mut rtnl)
         .unwrap();
-    let sysctls = apply_sysctls(&n, &[LAB_IFACE], SysctlScope::InterfacesAndAll).unwrap();
+    let sysctls = apply_sysctls(n, &[LAB_IFACE], SysctlScope::InterfacesAndAll).unwrap();
     assert_eq!(sysctls.changes.len(), 4, "{sysctls:#?}");
     NftSuppression {
         vips: vec![VIP, Ipv4Addr::new(172, 20, 0, 84)],
         iface: LAB_IFACE.into(),
         real_source: Ipv4Addr::new(172, 20, 0, 85),
     }
-    .install(&n)
+    .install(n)
     .unwrap();
     let during = snapshot(&host);
     assert_ne!(before, during);
     assert!(during.contains("lvs_arpguard") && during.contains("172.20.0.84/32"));
 
-    nft::remove(&n).unwrap();
-    sysctls.undo(&n).unwrap();
+    nft::remove(n).unwrap();
+    sysctls.undo(n).unwrap();
     vip_lo2.undo(&mut rtnl).unwrap();
     vip_lo.undo(&mut rtnl).unwrap();
     let after = snapshot(&host);
@@ -169,7 +167,7 @@ fn vm_backend_vip_on_a_dummy_interface_is_created_and_removed() {
     // The development kernel has no CONFIG_DUMMY; the VM's Debian kernel has.
     require_root("dummy interfaces");
     let host = Netns::new("dm");
-    let mut rtnl = Rtnl::open(&ns(&host)).unwrap();
+    let mut rtnl = Rtnl::open(ns(&host)).unwrap();
     let before = host.run(&["ip", "-br", "link"]);
     let dummy = BackendVip::on_dummy("vip0", IpAddr::V4(VIP));
     let undo = dummy.install(&mut rtnl).unwrap();

@@ -3,12 +3,13 @@
 //! Needs root: `cargo test -p lvs-arpguard -- --ignored netns_`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
+use lvs_arpguard::MacAddr;
 use lvs_arpguard::announce::{Announcer, AnnouncerConfig, ArpForms, FrameKind};
 use lvs_arpguard::packet::PacketSocket;
 use lvs_arpguard::wire::{ArpOperation, parse_arp_frame, parse_na_frame};
-use lvs_arpguard::{MacAddr, Namespace};
 use lvs_testenv::{LAB_IFACE, Lan, require_program, require_root};
 
 /// Records of a classic little-endian pcap file (what `tcpdump -w` writes).
@@ -86,8 +87,7 @@ fn netns_tcpdump_decodes_captured_garp_and_na_and_bytes_match() {
     let now = Instant::now();
     announcer.announce_with(IpAddr::V4(vip4), 1, Duration::ZERO, None, now);
     announcer.announce_with(IpAddr::V6(vip6), 1, Duration::ZERO, None, now);
-    let socket =
-        PacketSocket::open_sender(&Namespace::from_file(node02.file()), LAB_IFACE).unwrap();
+    let socket = PacketSocket::open_sender(Some(node02.as_fd()), LAB_IFACE).unwrap();
     let mut frames = Vec::new();
     while let Some(t) = announcer.poll_transmit(now) {
         socket.send(&t.frame).unwrap();

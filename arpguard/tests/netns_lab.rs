@@ -3,6 +3,7 @@
 //! `cargo test -p lvs-arpguard -- --ignored netns_`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use lvs_arpguard::packet::{ETH_P_ARP, PacketSocket};
 use lvs_arpguard::probe::{ProbeOptions, probe};
 use lvs_arpguard::sysctl::{ArpSysctls, SysctlScope, apply_sysctls};
 use lvs_arpguard::wire::{ArpOperation, parse_arp_frame};
-use lvs_arpguard::{BackendVip, Change, DirectorVip, MacAddr, Namespace, NeighState, Rtnl};
+use lvs_arpguard::{BackendVip, Change, DirectorVip, MacAddr, NeighState, Rtnl};
 use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 83);
@@ -33,8 +34,8 @@ struct Lab {
     www2: Arc<Netns>,
 }
 
-fn ns(host: &Netns) -> Namespace {
-    Namespace::from_file(host.file())
+fn ns(host: &Netns) -> Option<BorrowedFd<'_>> {
+    Some(host.as_fd())
 }
 
 fn mac(host: &Netns) -> MacAddr {
@@ -60,10 +61,10 @@ fn lab(tag: &str) -> Lab {
     let node02 = lan.add_host("n2", &["172.20.0.82/24"]);
     let www1 = lan.add_host("w1", &["172.20.0.85/24"]);
     let www2 = lan.add_host("w2", &["172.20.0.86/24"]);
-    let mut rtnl = Rtnl::open(&ns(&node01)).unwrap();
+    let mut rtnl = Rtnl::open(ns(&node01)).unwrap();
     assert_eq!(director_vip().add(&mut rtnl).unwrap(), Change::Applied);
     for backend in [&www1, &www2] {
-        let mut rtnl = Rtnl::open(&ns(backend)).unwrap();
+        let mut rtnl = Rtnl::open(ns(backend)).unwrap();
         BackendVip::on_lo(IpAddr::V4(VIP))
             .install(&mut rtnl)
             .unwrap();
@@ -84,7 +85,7 @@ fn probe_from_frontal(lab: &Lab) -> lvs_arpguard::probe::ProbeReport {
         identify: vec![NODE01, NODE02, WWW1, WWW2],
         ..ProbeOptions::default()
     };
-    probe(&ns(&lab.frontal), LAB_IFACE, VIP, &opts).unwrap()
+    probe(ns(&lab.frontal), LAB_IFACE, VIP, &opts).unwrap()
 }
 
 fn only_node01_answers(lab: &Lab) {
@@ -94,7 +95,7 @@ fn only_node01_answers(lab: &Lab) {
     assert_eq!(report.answers[0].host, Some(NODE01));
 }
 
-fn check(host: &Arc<Netns>, lab: &Lab, mode: SuppressionMode) -> BackendCheck {
+fn check<'a>(host: &'a Arc<Netns>, lab: &'a Lab, mode: SuppressionMode) -> BackendCheck<'a> {
     BackendCheck {
         namespace: ns(host),
         iface: LAB_IFACE.into(),
@@ -124,7 +125,7 @@ fn netns_without_suppression_the_backends_answer_for_the_vip() {
     lab.frontal
         .run(&["ping", "-c", "1", "-W", "2", "172.20.0.85"]);
     let plain = probe(
-        &ns(&lab.frontal),
+        ns(&lab.frontal),
         LAB_IFACE,
         VIP,
         &ProbeOptions {
@@ -153,16 +154,16 @@ fn netns_sysctl_mode_only_node01_answers() {
     let lab = lab("sysc");
     let mut records = Vec::new();
     for backend in [&lab.www1, &lab.www2] {
-        let record = apply_sysctls(&ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
+        let record = apply_sysctls(ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
         assert_eq!(record.changes.len(), 2, "{record:#?}");
-        let s = ArpSysctls::read(&ns(backend), LAB_IFACE).unwrap();
+        let s = ArpSysctls::read(ns(backend), LAB_IFACE).unwrap();
         assert_eq!((s.all.arp_ignore, s.all.arp_announce), (0, 0));
         assert_eq!(
             (s.effective().arp_ignore, s.effective().arp_announce),
             (1, 2)
         );
         // Applying again changes nothing.
-        let again = apply_sysctls(&ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
+        let again = apply_sysctls(ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
         assert!(again.changes.is_empty());
         records.push((backend, record));
     }
@@ -171,7 +172,7 @@ fn netns_sysctl_mode_only_node01_answers() {
     assert!(verdict.is_ok(), "{:?}", verdict.problems());
     // Undo brings the seed's bug back: the suppression really was what silenced them.
     for (backend, record) in &records {
-        record.undo(&ns(backend)).unwrap();
+        record.undo(ns(backend)).unwrap();
     }
     assert_eq!(probe_from_frontal(&lab).answers.len(), 3);
 }
@@ -181,25 +182,25 @@ fn netns_sysctl_mode_only_node01_answers() {
 fn netns_lo_sysctls_do_not_suppress_but_all_does() {
     let lab = lab("slo");
     // The common mistake: setting it on lo, where the VIP is, changes nothing.
-    let lo = apply_sysctls(&ns(&lab.www1), &["lo"], SysctlScope::Interfaces).unwrap();
-    let s = ArpSysctls::read(&ns(&lab.www1), LAB_IFACE).unwrap();
+    let lo = apply_sysctls(ns(&lab.www1), &["lo"], SysctlScope::Interfaces).unwrap();
+    let s = ArpSysctls::read(ns(&lab.www1), LAB_IFACE).unwrap();
     assert!(!s.suppresses(), "{s:?}");
     let report = probe_from_frontal(&lab);
     assert!(report.macs().contains(&mac(&lab.www1)));
-    lo.undo(&ns(&lab.www1)).unwrap();
+    lo.undo(ns(&lab.www1)).unwrap();
     // conf/all alone takes effect through max(all, iface).
-    let all = apply_sysctls(&ns(&lab.www1), &[], SysctlScope::InterfacesAndAll).unwrap();
-    let s = ArpSysctls::read(&ns(&lab.www1), LAB_IFACE).unwrap();
+    let all = apply_sysctls(ns(&lab.www1), &[], SysctlScope::InterfacesAndAll).unwrap();
+    let s = ArpSysctls::read(ns(&lab.www1), LAB_IFACE).unwrap();
     assert_eq!((s.iface_values.arp_ignore, s.all.arp_ignore), (0, 1));
     assert!(s.suppresses());
     assert!(!probe_from_frontal(&lab).macs().contains(&mac(&lab.www1)));
-    all.undo(&ns(&lab.www1)).unwrap();
+    all.undo(ns(&lab.www1)).unwrap();
 }
 
 /// ARP requests WWW1 sends while resolving FRONTAL for a packet sourced
 /// from the VIP; returns their sender protocol addresses.
 fn arp_sources_when_replying_from_vip(lab: &Lab) -> Vec<Ipv4Addr> {
-    let capture = PacketSocket::open(&ns(&lab.frontal), LAB_IFACE, ETH_P_ARP).unwrap();
+    let capture = PacketSocket::open(ns(&lab.frontal), LAB_IFACE, ETH_P_ARP).unwrap();
     lab.www1.run(&["ip", "neigh", "flush", "dev", LAB_IFACE]);
     let _ = lab.www1.try_run(&[
         "ping",
@@ -238,18 +239,18 @@ fn netns_nftables_mode_only_node01_answers_and_the_vip_is_never_an_arp_source() 
             iface: LAB_IFACE.into(),
             real_source: real,
         };
-        table.install(&ns(backend)).unwrap();
+        table.install(ns(backend)).unwrap();
         // Replaced atomically by the full set: the old VIP's rule is gone.
         let table = NftSuppression {
             vips: vec![VIP],
             ..table
         };
-        table.install(&ns(backend)).unwrap();
-        let listed = nft::list(&ns(backend)).unwrap().unwrap();
+        table.install(ns(backend)).unwrap();
+        let listed = nft::list(ns(backend)).unwrap().unwrap();
         assert!(!listed.contains("172.20.0.99"), "{listed}");
-        assert!(nft::drops_requests_for(&ns(backend), VIP).unwrap());
-        assert!(nft::rewrites_source_for(&ns(backend), VIP).unwrap());
-        let s = ArpSysctls::read(&ns(backend), LAB_IFACE).unwrap();
+        assert!(nft::drops_requests_for(ns(backend), VIP).unwrap());
+        assert!(nft::rewrites_source_for(ns(backend), VIP).unwrap());
+        let s = ArpSysctls::read(ns(backend), LAB_IFACE).unwrap();
         assert!(!s.suppresses(), "nft mode must work with default sysctls");
     }
     only_node01_answers(&lab);
@@ -258,9 +259,9 @@ fn netns_nftables_mode_only_node01_answers_and_the_vip_is_never_an_arp_source() 
     assert!(sources.iter().all(|s| *s == WWW1), "{sources:?}");
     let verdict = verify_backend(&check(&lab.www1, &lab, SuppressionMode::Nftables)).unwrap();
     assert!(verdict.is_ok(), "{:?}", verdict.problems());
-    nft::remove(&ns(&lab.www1)).unwrap();
-    nft::remove(&ns(&lab.www1)).unwrap();
-    assert_eq!(nft::list(&ns(&lab.www1)).unwrap(), None);
+    nft::remove(ns(&lab.www1)).unwrap();
+    nft::remove(ns(&lab.www1)).unwrap();
+    assert_eq!(nft::list(ns(&lab.www1)).unwrap(), None);
 }
 
 fn neigh_mac(host: &Netns, addr: &str) -> Option<MacAddr> {
@@ -279,7 +280,7 @@ fn neigh_mac(host: &Netns, addr: &str) -> Option<MacAddr> {
 fn netns_after_failover_frontal_learns_node02_from_the_announcement_alone() {
     let lab = lab("fo");
     for backend in [&lab.www1, &lab.www2] {
-        apply_sysctls(&ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
+        apply_sysctls(ns(backend), &[LAB_IFACE], SysctlScope::Interfaces).unwrap();
     }
     // The seed's client had talked to the VIP: FRONTAL holds NODE01's MAC.
     lab.frontal
@@ -290,15 +291,15 @@ fn netns_after_failover_frontal_learns_node02_from_the_announcement_alone() {
     );
 
     // Failover: the VIP leaves NODE01 and comes up on NODE02.
-    let mut n1 = Rtnl::open(&ns(&lab.node01)).unwrap();
+    let mut n1 = Rtnl::open(ns(&lab.node01)).unwrap();
     assert_eq!(director_vip().remove(&mut n1).unwrap(), Change::Applied);
     assert_eq!(director_vip().remove(&mut n1).unwrap(), Change::Unchanged);
-    let mut n2 = Rtnl::open(&ns(&lab.node02)).unwrap();
+    let mut n2 = Rtnl::open(ns(&lab.node02)).unwrap();
     director_vip().add(&mut n2).unwrap();
 
     let interval = Duration::from_millis(500);
     let mut announcer = Announcer::new(AnnouncerConfig::new(mac(&lab.node02)));
-    let socket = PacketSocket::open_sender(&ns(&lab.node02), LAB_IFACE).unwrap();
+    let socket = PacketSocket::open_sender(ns(&lab.node02), LAB_IFACE).unwrap();
     let start = Instant::now();
     announcer.announce_with(IpAddr::V4(VIP), 3, interval, None, start);
     // Only the first round: nothing else may teach FRONTAL the new MAC.
@@ -320,7 +321,7 @@ fn netns_after_failover_frontal_learns_node02_from_the_announcement_alone() {
     });
     eprintln!("FRONTAL learned NODE02's MAC {learned:?} after the first announcement");
     // The same fact, typed, from rtnetlink.
-    let typed = Rtnl::open(&ns(&lab.frontal))
+    let typed = Rtnl::open(ns(&lab.frontal))
         .unwrap()
         .neighbours(Some(LAB_IFACE))
         .unwrap();
@@ -354,13 +355,13 @@ fn netns_unsolicited_na_moves_frontal_ipv6_entry() {
         prefix_len: 64,
         label: None,
     };
-    dvip.add(&mut Rtnl::open(&ns(&node01)).unwrap()).unwrap();
+    dvip.add(&mut Rtnl::open(ns(&node01)).unwrap()).unwrap();
     frontal.run(&["ping", "-6", "-c", "1", "-W", "2", "2001:db8::83"]);
     assert_eq!(neigh_mac(&frontal, "2001:db8::83"), Some(mac(&node01)));
-    dvip.remove(&mut Rtnl::open(&ns(&node01)).unwrap()).unwrap();
-    dvip.add(&mut Rtnl::open(&ns(&node02)).unwrap()).unwrap();
+    dvip.remove(&mut Rtnl::open(ns(&node01)).unwrap()).unwrap();
+    dvip.add(&mut Rtnl::open(ns(&node02)).unwrap()).unwrap();
     let mut announcer = Announcer::new(AnnouncerConfig::new(mac(&node02)));
-    let socket = PacketSocket::open_sender(&ns(&node02), LAB_IFACE).unwrap();
+    let socket = PacketSocket::open_sender(ns(&node02), LAB_IFACE).unwrap();
     let start = Instant::now();
     announcer.announce_with(IpAddr::V6(vip6), 1, Duration::ZERO, None, start);
     assert_eq!(drive_until(&mut announcer, &socket, start).unwrap(), 1);
@@ -383,7 +384,7 @@ fn netns_ipv6_vip_on_lo_gets_no_neighbour_advertisement() {
     let frontal = lan.add_host("fr", &["2001:db8::80/64"]);
     let www1 = lan.add_host("w1", &["2001:db8::85/64"]);
     let vip6: IpAddr = "2001:db8::83".parse().unwrap();
-    let mut rtnl = Rtnl::open(&ns(&www1)).unwrap();
+    let mut rtnl = Rtnl::open(ns(&www1)).unwrap();
     BackendVip::on_lo(vip6).install(&mut rtnl).unwrap();
     // Default sysctls, no nft: Linux answers NS only for addresses on the
     // interface the solicitation arrived on, so a VIP on lo stays silent.
@@ -419,7 +420,7 @@ fn netns_ghost_audit_catches_a_dhcp_address_and_a_duplicate_vip() {
     require_root("ghost audit");
     let lan = Lan::new("gh");
     let node01 = lan.add_host("n1", &["172.20.0.81/24"]);
-    let mut rtnl = Rtnl::open(&ns(&node01)).unwrap();
+    let mut rtnl = Rtnl::open(ns(&node01)).unwrap();
     director_vip().add(&mut rtnl).unwrap();
     let spec = GhostAuditSpec {
         iface: LAB_IFACE.into(),

@@ -4,6 +4,7 @@
 //! the table without a single write.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -85,7 +86,7 @@ fn vm_director_programs_ipvs_follows_checks_and_adopts_on_restart() {
     let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/node01.conf");
     let args = [DIRECTOR, "-f", conf, "--control", control.to_str().unwrap()];
     let p1 = n1.spawn_logged(&args, &log1);
-    let mut ipvs = IpvsHandle::open_in_netns(n1.path()).unwrap();
+    let mut ipvs = IpvsHandle::open_in_netns(n1.as_fd()).unwrap();
     let all80: Vec<SocketAddr> = vec![
         "172.20.0.85:80".parse().unwrap(),
         "172.20.0.86:80".parse().unwrap(),
@@ -165,7 +166,7 @@ fn vm_director_runs_the_sync_daemon_by_vrrp_state() {
         control.to_str().unwrap(),
     ];
     let p1 = n1.spawn_logged(&args, &dir.join("d.log"));
-    let mut ipvs = IpvsHandle::open_in_netns(n1.path()).unwrap();
+    let mut ipvs = IpvsHandle::open_in_netns(n1.as_fd()).unwrap();
     wait_for("the master sync daemon", Duration::from_secs(30), || {
         ipvs.daemons().unwrap().iter().any(|d| {
             d.state == lvs_ipvs::SyncState::Master && d.interface == "ens18" && d.sync_id == 1

@@ -140,9 +140,12 @@ fn pin_to(cpu: usize) {
 /// Moves the calling thread into the network namespace at `path`.
 fn enter_netns(path: &str) {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    // SAFETY: setns on an open namespace fd; only this thread changes.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+    // The bench thread stays there (unlike lvs_sys::in_netns's helper thread).
+    rustix::thread::move_into_link_name_space(
+        std::os::fd::AsFd::as_fd(&f),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .unwrap_or_else(|e| panic!("setns {path}: {e}"));
 }
 
 /// The listeners' address (loopback unless the veth mode set another).

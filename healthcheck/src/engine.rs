@@ -73,6 +73,11 @@ pub enum FailOpen {
 }
 
 /// Engine-wide settings.
+///
+/// [`EngineConfig::default()`], field by field: `seed`
+/// `0x6c76_7368_6300_0001` (fixed, so schedules are reproducible),
+/// `max_in_flight` 1024, `fail_open` [`FailOpen::Report`],
+/// `all_down_window` 10 s, `watchdog_slack` 1 s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Seed of the jitter generator (same seed, same schedule).

@@ -68,7 +68,7 @@ pub mod checker;
 pub mod engine;
 pub mod outcome;
 pub mod policy;
-pub mod rng;
+mod rng;
 #[cfg(feature = "tokio")]
 pub mod runner;
 

@@ -26,6 +26,17 @@ pub enum Health {
     Unknown,
 }
 
+/// `up`, `down` or `unknown`, for logs and status output.
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Health::Up => "up",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        })
+    }
+}
+
 /// A configuration the policy cannot run with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -86,7 +97,21 @@ pub struct Policy {
 
 impl Default for Policy {
     /// keepalived's `TCP_CHECK` defaults: `delay_loop 60`, `retry 1`,
-    /// `delay_before_retry 1`, `connect_timeout 5`.
+    /// `delay_before_retry 1`, `connect_timeout 5`. Field by field:
+    ///
+    /// | field | value |
+    /// |---|---|
+    /// | `interval`, `rise_interval`, `down_interval` | 60 s |
+    /// | `fast_interval` (retry delay) | 1 s |
+    /// | `timeout` | 5 s |
+    /// | `rise` / `fall` | 1 / 2 |
+    /// | `initial` | [`InitialState::Up`]: members start **up** |
+    /// | `first_result_decides` | `true` (a first failure takes a member down at once) |
+    /// | `startup_grace` | 0 |
+    /// | `initial_delay` | 1 s |
+    /// | `initial_jitter` | 60 s (keepalived's `warmup` = `delay_loop`) |
+    /// | `interval_jitter` | 0 |
+    /// | `from_start` | `false` (intervals count from the result) |
     fn default() -> Self {
         KeepalivedTiming::new(KeepalivedCheck::Tcp).policy()
     }
@@ -241,6 +266,36 @@ impl KeepalivedTiming {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn default_policy_is_what_its_doc_says() {
+        let p = super::Policy::default();
+        assert_eq!(p.interval, Duration::from_secs(60));
+        assert_eq!((p.rise_interval, p.down_interval), (p.interval, p.interval));
+        assert_eq!(p.fast_interval, Duration::from_secs(1));
+        assert_eq!(p.timeout, Duration::from_secs(5));
+        assert_eq!((p.rise, p.fall), (1, 2));
+        assert_eq!(p.initial, super::InitialState::Up);
+        assert!(p.first_result_decides && !p.from_start);
+        assert_eq!(
+            (p.startup_grace, p.interval_jitter),
+            (Duration::ZERO, Duration::ZERO)
+        );
+        assert_eq!(p.initial_delay, Duration::from_secs(1));
+        assert_eq!(p.initial_jitter, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn health_displays_in_lower_case() {
+        use super::Health;
+        let shown: Vec<String> = [Health::Up, Health::Down, Health::Unknown]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["up", "down", "unknown"]);
+    }
+
     use super::*;
 
     #[test]

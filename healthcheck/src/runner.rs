@@ -36,6 +36,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use lvs_sys::PollFlags;
 use socket2::{Protocol, Type};
 use tokio::sync::{mpsc, oneshot};
 
@@ -181,11 +183,11 @@ impl TcpCheck {
         // Fast path: over loopback or a veth the handshake (or the RST) is
         // often already done when connect() returns; a zero-timeout poll
         // then saves registering with the reactor and a task wake-up.
-        let ready = match crate::checker::poll_now(&sock, libc::POLLOUT) {
+        let ready = match lvs_sys::poll_until(sock.as_fd(), PollFlags::OUT, Instant::now()) {
             Ok(r) => r,
             Err(e) => return (Err(FailReason::from_io(&e)), Some(sock)),
         };
-        if ready == 0 {
+        if ready.is_empty() {
             // A connecting socket is a stream fd like any other for the reactor.
             let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
                 Ok(s) => s,
@@ -210,7 +212,7 @@ impl TcpCheck {
         }
         // Writable with neither error nor hang-up: the handshake completed,
         // and `SO_ERROR` would only say 0 again (one syscall per probe saved).
-        if ready == libc::POLLOUT {
+        if ready == PollFlags::OUT {
             return (Ok(()), Some(sock));
         }
         let result = match sock.take_error() {
@@ -259,7 +261,6 @@ fn finished(
 mod tcp_pool {
     use std::cell::RefCell;
     use std::io;
-    use std::os::fd::AsRawFd;
     use std::time::Duration;
 
     use socket2::{Domain, Protocol, Socket, Type};
@@ -316,22 +317,8 @@ mod tcp_pool {
     }
 
     fn disconnect(sock: &Socket) -> io::Result<()> {
-        // SAFETY: an all-zero sockaddr is valid; only the family is read.
-        let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
-        unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-        // SAFETY: valid fd; the address and its length describe `unspec`.
-        let rc = unsafe {
-            libc::connect(
-                sock.as_raw_fd(),
-                &unspec,
-                std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        // connect(AF_UNSPEC) dissolves the association.
+        rustix::net::connect_unspec(sock).map_err(io::Error::from)
     }
 }
 
@@ -547,9 +534,13 @@ impl AsyncChecker for ExecCheck {
                 Ok(Ok(status)) => self.judge(status),
                 Ok(Err(e)) => Outcome::Failure(FailReason::Io(e.to_string())),
                 Err(_) => {
-                    if let Some(pid) = child.id() {
-                        // SAFETY: signalling the process group we created; no memory involved.
-                        unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+                    // The child leads the process group we created for it.
+                    let group = child.id().and_then(|p| i32::try_from(p).ok());
+                    if let Some(group) = group.and_then(rustix::process::Pid::from_raw) {
+                        let _ = rustix::process::kill_process_group(
+                            group,
+                            rustix::process::Signal::KILL,
+                        );
                     }
                     let _ = child.wait().await;
                     Outcome::Failure(FailReason::Timeout)

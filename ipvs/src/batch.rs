@@ -53,6 +53,37 @@ pub enum Op {
     SetTimeouts(Timeouts),
 }
 
+/// One line for logs: `add service TCP 172.20.0.83:80 rr`,
+/// `delete destination 172.20.0.85:80 from TCP 172.20.0.83:80`, ….
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let daemon = |s: &SyncState| match s {
+            SyncState::Master => "master",
+            SyncState::Backup => "backup",
+        };
+        match self {
+            Op::AddService(s) => write!(f, "add service {} {}", s.key, s.scheduler),
+            Op::EditService(s) => write!(f, "edit service {} {}", s.key, s.scheduler),
+            Op::DeleteService(k) => write!(f, "delete service {k}"),
+            Op::AddDestination(k, d) => write!(f, "add destination {} to {k}", d.addr),
+            Op::EditDestination(k, d) => write!(f, "edit destination {} of {k}", d.addr),
+            Op::DeleteDestination(k, a) => write!(f, "delete destination {a} from {k}"),
+            Op::Zero(Some(k)) => write!(f, "zero counters of {k}"),
+            Op::Zero(None) => f.write_str("zero all counters"),
+            Op::Flush => f.write_str("flush"),
+            Op::StartDaemon(d) => write!(
+                f,
+                "start {} sync daemon on {} (sync id {})",
+                daemon(&d.state),
+                d.interface,
+                d.sync_id
+            ),
+            Op::StopDaemon(s) => write!(f, "stop {} sync daemon", daemon(s)),
+            Op::SetTimeouts(_) => f.write_str("set timeouts"),
+        }
+    }
+}
+
 /// What a request was, for mapping its errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OpKind {
@@ -280,6 +311,9 @@ impl IpvsHandle {
     /// Applies `ops` in order with many requests in flight, returning one
     /// result per operation (a failed operation does not stop the others).
     /// The outer error is for socket-level failures only.
+    ///
+    /// The outer error is [`Error::IpvsUnavailable`] when the kernel has no
+    /// `ip_vs` (nothing was sent then).
     pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<Result<(), Error>>, Error> {
         let mut results: Vec<Option<Result<(), Error>>> = Vec::with_capacity(ops.len());
         results.resize_with(ops.len(), || None);

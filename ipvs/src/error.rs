@@ -67,13 +67,8 @@ pub enum Error {
     #[error("netlink socket: {0}")]
     Io(#[from] io::Error),
     /// Entering the requested network namespace failed.
-    #[error("cannot enter network namespace {path}: {source}")]
-    Netns {
-        /// The namespace file.
-        path: String,
-        /// Why.
-        source: io::Error,
-    },
+    #[error("cannot enter the network namespace: {0}")]
+    Netns(#[source] io::Error),
 }
 
 /// The hint of [`Error::IpvsUnavailable`].

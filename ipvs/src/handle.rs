@@ -23,8 +23,7 @@ use netlink_packet_core::{Emitable, NlasIterator, ParseableParametrized};
 use netlink_packet_generic::GenlHeader;
 use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
 use std::io;
-use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 const NLMSG_HDRLEN: usize = 16;
@@ -43,8 +42,6 @@ const DEST_ATTR: u16 = 2;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-const SOL_NETLINK: libc::c_int = 270;
-const NETLINK_CAP_ACK: libc::c_int = 10;
 /// The largest dump datagram the kernel builds (it sizes them to the
 /// receiver's buffer, capped at 32 KiB).
 const RECV_BUF: usize = 32 * 1024;
@@ -85,49 +82,48 @@ pub(crate) enum Reply {
 
 impl IpvsHandle {
     /// Opens a handle in the caller's network namespace.
+    ///
+    /// This only opens netlink sockets: it succeeds on a kernel without the
+    /// `ip_vs` module, and every request then fails with
+    /// [`Error::IpvsUnavailable`]. Ask [`IpvsHandle::is_available`] to know
+    /// up front. (Opening stays cheap and lazy on purpose: a daemon may start
+    /// before `ip_vs` is loaded, and the handle picks the family up on its
+    /// next request once it is.)
     pub fn open() -> Result<IpvsHandle, Error> {
         let sock = Socket::new(NETLINK_GENERIC)?;
         let bulk = Socket::new(NETLINK_GENERIC)?;
         IpvsHandle::with_sockets(sock, bulk)
     }
 
-    /// Opens a handle inside the network namespace at `netns` (e.g.
-    /// `/run/netns/NAME` or `/proc/PID/ns/net`). The socket is created on a
-    /// short-lived thread that joined the namespace, so the caller's thread
-    /// stays where it was; the socket keeps talking to that namespace.
-    pub fn open_in_netns(netns: impl AsRef<Path>) -> Result<IpvsHandle, Error> {
-        let path = netns.as_ref().to_path_buf();
-        let shown = path.display().to_string();
-        let (sock, bulk) = std::thread::spawn(move || -> Result<(Socket, Socket), Error> {
-            let file = std::fs::File::open(&path).map_err(|source| Error::Netns {
-                path: path.display().to_string(),
-                source,
-            })?;
-            // SAFETY: setns on a valid fd only changes this thread's namespace.
-            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(Error::Netns {
-                    path: path.display().to_string(),
-                    source: io::Error::last_os_error(),
-                });
-            }
+    /// Opens a handle inside the network namespace `netns`, e.g.
+    /// `File::open("/run/netns/NAME")?.as_fd()` or `/proc/PID/ns/net`. The
+    /// sockets are created on a short-lived thread that joined the
+    /// namespace (see [`lvs_sys::in_netns`]), so the caller's thread stays
+    /// where it was; the handle keeps talking to that namespace. Like
+    /// [`IpvsHandle::open`], it succeeds without `ip_vs`.
+    pub fn open_in_netns(netns: BorrowedFd<'_>) -> Result<IpvsHandle, Error> {
+        let (sock, bulk) = lvs_sys::in_netns(netns, || -> io::Result<(Socket, Socket)> {
             Ok((Socket::new(NETLINK_GENERIC)?, Socket::new(NETLINK_GENERIC)?))
         })
-        .join()
-        .map_err(|_| Error::Netns {
-            path: shown,
-            source: io::Error::other("namespace thread panicked"),
-        })??;
+        .map_err(Error::Netns)??;
         IpvsHandle::with_sockets(sock, bulk)
+    }
+
+    /// Whether the kernel has IPVS in this handle's namespace, i.e. the
+    /// `ip_vs` module is loaded. Resolves (and caches) the family id; `false`
+    /// when that fails for any reason, [`Error::IpvsUnavailable`] above all.
+    /// A `false` handle stays usable: it asks again on its next request.
+    pub fn is_available(&mut self) -> bool {
+        self.family_id().is_ok()
     }
 
     fn with_sockets(sock: Socket, mut bulk: Socket) -> Result<IpvsHandle, Error> {
         bulk.bind_auto()?;
-        set_int_opt(&bulk, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+        // Error ACKs without the echoed request: batches stay small.
+        let _ = bulk.set_cap_ack(true);
         let sock = IpvsHandle::setup_socket(sock)?;
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         // Replies never exceed max(page-sized NLMSG_GOODSIZE, our buffer).
-        let small_recv = usize::try_from(page).unwrap_or(4096).clamp(4096, RECV_BUF);
+        let small_recv = rustix::param::page_size().clamp(4096, RECV_BUF);
         Ok(IpvsHandle {
             sock,
             bulk,
@@ -142,16 +138,16 @@ impl IpvsHandle {
 
     fn setup_socket(mut sock: Socket) -> Result<Socket, Error> {
         sock.bind_auto()?;
-        // Error ACKs without the echoed request: batches stay small.
-        set_int_opt(&sock, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+        let _ = sock.set_cap_ack(true);
         // Room for many ACKs in flight; FORCE needs CAP_NET_ADMIN, which
-        // every write needs anyway.
+        // every write needs anyway. Best effort: the defaults still work.
+        use rustix::net::sockopt;
         let size = 8 << 20;
-        if !set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size) {
-            set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
+        if sockopt::set_socket_recv_buffer_size_force(&sock, size).is_err() {
+            let _ = sockopt::set_socket_recv_buffer_size(&sock, size);
         }
-        if !set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 1 << 20) {
-            set_int_opt(&sock, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
+        if sockopt::set_socket_send_buffer_size_force(&sock, 1 << 20).is_err() {
+            let _ = sockopt::set_socket_send_buffer_size(&sock, 1 << 20);
         }
         Ok(sock)
     }
@@ -164,6 +160,8 @@ impl IpvsHandle {
     }
 
     /// The IPVS family id, resolving it if needed.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn family_id(&mut self) -> Result<u16, Error> {
         match self.family {
             Some(id) => Ok(id),
@@ -247,22 +245,22 @@ impl IpvsHandle {
     }
 
     fn recv_on(&mut self, bulk: bool) -> Result<usize, Error> {
-        let (fd, len) = if bulk {
-            (self.bulk.as_raw_fd(), self.buf.len())
+        let (sock, len) = if bulk {
+            (&self.bulk, self.buf.len())
         } else {
-            (self.sock.as_raw_fd(), self.small_recv)
+            (&self.sock, self.small_recv)
         };
         loop {
-            // SAFETY: the buffer is valid for its length.
-            let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), len, libc::MSG_TRUNC) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e.into());
-            }
-            let n = n as usize;
+            // TRUNC: the datagram's real length, to tell a truncated one.
+            let n = match rustix::net::recv(
+                sock,
+                &mut self.buf[..len],
+                rustix::net::RecvFlags::TRUNC,
+            ) {
+                Ok((_, n)) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(io::Error::from(e).into()),
+            };
             if n > len {
                 return Err(Error::decode(format!(
                     "netlink datagram of {n} bytes truncated to {len}"
@@ -470,18 +468,26 @@ impl IpvsHandle {
     }
 
     /// Adds a service.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn add_service(&mut self, service: &crate::Service) -> Result<(), Error> {
         self.run(&Op::AddService(service.clone()))
     }
     /// Changes a service's scheduler, flags or persistence.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn edit_service(&mut self, service: &crate::Service) -> Result<(), Error> {
         self.run(&Op::EditService(service.clone()))
     }
     /// Deletes a service and its destinations.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
         self.run(&Op::DeleteService(*key))
     }
     /// Adds a destination to a service.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn add_destination(
         &mut self,
         key: &ServiceKey,
@@ -490,6 +496,8 @@ impl IpvsHandle {
         self.run(&Op::AddDestination(*key, *dest))
     }
     /// Changes a destination (matched by address and port).
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn edit_destination(
         &mut self,
         key: &ServiceKey,
@@ -498,6 +506,8 @@ impl IpvsHandle {
         self.run(&Op::EditDestination(*key, *dest))
     }
     /// Deletes a destination.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn delete_destination(
         &mut self,
         key: &ServiceKey,
@@ -506,27 +516,39 @@ impl IpvsHandle {
         self.run(&Op::DeleteDestination(*key, addr))
     }
     /// Zeroes the counters of one service, or of all when `key` is `None`.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<(), Error> {
         self.run(&Op::Zero(key.copied()))
     }
     /// Deletes every service.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.run(&Op::Flush)
     }
     /// Starts a sync daemon.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), Error> {
         self.run(&Op::StartDaemon(daemon.clone()))
     }
     /// Stops the sync daemon in `state`.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn stop_daemon(&mut self, state: SyncState) -> Result<(), Error> {
         self.run(&Op::StopDaemon(state))
     }
     /// Sets timeouts; zero fields are left unchanged.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), Error> {
         self.run(&Op::SetTimeouts(*timeouts))
     }
 
     /// Runs one operation.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn run(&mut self, op: &Op) -> Result<(), Error> {
         self.apply(std::slice::from_ref(op))?
             .pop()
@@ -535,11 +557,15 @@ impl IpvsHandle {
 
     /// Sends a hand-built request and waits for its ACK, returning the
     /// replies; errors are mapped as for the command's typed method.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn send_raw(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
         self.request(OpKind::of(msg.cmd), msg)
     }
 
     /// Lists every service (one dump).
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, Error> {
         let payload = [u8::from(IpvsCmd::GetService), 1, 0, 0];
         self.dump_with(OpKind::GetService, &payload, true, |_, attrs| {
@@ -550,6 +576,8 @@ impl IpvsHandle {
     }
 
     /// Reads one service.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn service(&mut self, key: &ServiceKey) -> Result<ServiceEntry, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetService, vec![CmdAttr::Service(key.to_attrs())]);
         for m in self.request(OpKind::GetService, &msg)? {
@@ -563,6 +591,8 @@ impl IpvsHandle {
     }
 
     /// Lists the destinations of a service (one dump).
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationEntry>, Error> {
         let payload = crate::direct::key_request(IpvsCmd::GetDest, key);
         let family = key.family();
@@ -574,6 +604,8 @@ impl IpvsHandle {
     }
 
     /// Lists every service with its destinations.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn table(&mut self) -> Result<Vec<VirtualServerEntry>, Error> {
         let services = self.services()?;
         let mut out = Vec::with_capacity(services.len());
@@ -593,6 +625,8 @@ impl IpvsHandle {
     }
 
     /// Lists the running sync daemons.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetDaemon, Vec::new());
         let mut out = Vec::new();
@@ -607,6 +641,8 @@ impl IpvsHandle {
     }
 
     /// Reads the timeouts.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetConfig, Vec::new());
         let mut t = Timeouts::default();
@@ -624,6 +660,8 @@ impl IpvsHandle {
     }
 
     /// Reads version and connection table size.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn info(&mut self) -> Result<Info, Error> {
         let msg = IpvsMessage::new(IpvsCmd::GetInfo, Vec::new());
         let (mut version, mut size) = (None, None);
@@ -640,19 +678,6 @@ impl IpvsHandle {
             version: version.ok_or_else(|| Error::decode("info reply without version"))?,
             conn_table_size: size.ok_or_else(|| Error::decode("info reply without table size"))?,
         })
-    }
-}
-
-fn set_int_opt(sock: &Socket, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
-    // SAFETY: a plain int option on a valid fd.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
     }
 }
 

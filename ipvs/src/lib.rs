@@ -18,7 +18,8 @@
 //! Errors are typed ([`Error`]): `EEXIST`, `ESRCH`, `ENOENT`, `EPERM` and
 //! `EINVAL` are mapped to their meaning for the operation that failed, and a
 //! kernel without IPVS gives [`Error::IpvsUnavailable`] with a hint to load
-//! `ip_vs`.
+//! `ip_vs`. Opening a handle never needs `ip_vs` (it only opens sockets);
+//! the first request does, and [`IpvsHandle::is_available`] asks up front.
 //!
 //! The seed lab's service, programmed and read back (needs root and the
 //! `ip_vs` and `ip_vs_rr` modules):

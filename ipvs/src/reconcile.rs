@@ -149,6 +149,8 @@ impl IpvsHandle {
     /// Reads the kernel's table, plans the operations that turn it into
     /// `desired` and applies them in one batch. Sends no write request when
     /// the tables already match.
+    ///
+    /// Fails with [`Error::IpvsUnavailable`] when the kernel has no `ip_vs`.
     pub fn reconcile(
         &mut self,
         desired: &[VirtualServer],

@@ -10,7 +10,7 @@ use crate::{
     DestinationEntry, Error, Info, IpvsHandle, Op, ServiceEntry, ServiceKey, SyncDaemon, Timeouts,
     VirtualServer, VirtualServerEntry,
 };
-use std::path::PathBuf;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Arc, Mutex};
 
 /// An async IPVS handle (feature `tokio`).
@@ -28,10 +28,11 @@ impl AsyncIpvsHandle {
         })
     }
 
-    /// Opens a handle inside the network namespace at `netns`.
-    pub async fn open_in_netns(netns: impl Into<PathBuf>) -> Result<Self, Error> {
-        let path = netns.into();
-        let h = blocking(move || IpvsHandle::open_in_netns(path)).await?;
+    /// Opens a handle inside the network namespace `netns` (see
+    /// [`IpvsHandle::open_in_netns`]).
+    pub async fn open_in_netns(netns: BorrowedFd<'_>) -> Result<Self, Error> {
+        let netns = netns.try_clone_to_owned().map_err(Error::Netns)?;
+        let h = blocking(move || IpvsHandle::open_in_netns(netns.as_fd())).await?;
         Ok(AsyncIpvsHandle {
             inner: Arc::new(Mutex::new(h)),
         })

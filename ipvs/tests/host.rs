@@ -24,3 +24,24 @@ fn missing_ipvs_is_reported_with_a_hint() {
         Err(e) => panic!("unexpected error: {e}"),
     }
 }
+
+/// `is_available` answers up front what the first request would hit. On a
+/// kernel without `ip_vs` (this host, CI) it is `false` and requests fail
+/// with `IpvsUnavailable`; with `ip_vs` it is `true`. Plain (not ignored):
+/// it needs no root and holds on either kind of kernel.
+#[test]
+fn is_available_agrees_with_the_kernel() {
+    let mut h = IpvsHandle::open().expect("a generic netlink socket always opens");
+    let available = h.is_available();
+    // Read after the call: resolving the family may autoload the module.
+    let loaded = std::path::Path::new("/sys/module/ip_vs").exists();
+    assert_eq!(
+        available, loaded,
+        "is_available() = {available}, ip_vs loaded = {loaded}"
+    );
+    if !available {
+        assert!(matches!(h.timeouts(), Err(Error::IpvsUnavailable { .. })));
+        // Still usable, and still asking: the answer is not cached as false.
+        assert!(!h.is_available());
+    }
+}

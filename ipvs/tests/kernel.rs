@@ -11,6 +11,7 @@ use lvs_ipvs::{
 };
 use lvs_testenv::Netns;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 const VM: &str = "needs the IPVS kernel VM (cargo xtask test)";
@@ -20,7 +21,7 @@ const VM: &str = "needs the IPVS kernel VM (cargo xtask test)";
 fn setup(prefix: &str) -> (Netns, IpvsHandle) {
     lvs_testenv::require_root("IPVS kernel tests");
     let ns = Netns::new(prefix);
-    let mut h = IpvsHandle::open_in_netns(ns.path()).expect("netlink socket in the namespace");
+    let mut h = IpvsHandle::open_in_netns(ns.as_fd()).expect("netlink socket in the namespace");
     match h.info() {
         Ok(_) => {}
         Err(e @ Error::IpvsUnavailable { .. }) => panic!(
@@ -724,7 +725,7 @@ fn vm_async_handle() {
     let ns = Netns::new("ipvsasync");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let h = lvs_ipvs::AsyncIpvsHandle::open_in_netns(ns.path())
+        let h = lvs_ipvs::AsyncIpvsHandle::open_in_netns(ns.as_fd())
             .await
             .unwrap();
         h.info().await.expect("IPVS available in the VM");

@@ -9,13 +9,14 @@ use lvs_ipvs::{
 };
 use lvs_testenv::Netns;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 fn setup(prefix: &str) -> (Netns, IpvsHandle) {
     lvs_testenv::require_root("ipvsadm parity tests");
     lvs_testenv::require_program("ipvsadm");
     let ns = Netns::new(prefix);
-    let mut h = IpvsHandle::open_in_netns(ns.path()).expect("netlink socket in the namespace");
+    let mut h = IpvsHandle::open_in_netns(ns.as_fd()).expect("netlink socket in the namespace");
     if let Err(e) = h.info() {
         panic!("IPVS is missing ({e}); these tests need the kernel VM (cargo xtask test)");
     }

@@ -17,7 +17,7 @@
 #![warn(missing_docs)]
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,10 +28,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Call it first in every test that needs privileges: a test asked for must
 /// fail when its environment is missing, never pass silently.
 pub fn require_root(what: &str) {
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
     assert!(
-        euid == 0,
+        rustix::process::geteuid().is_root(),
         "{what} needs root (network namespaces, raw sockets); run `cargo xtask test` as root"
     );
 }
@@ -73,6 +71,8 @@ fn check(cmd: &mut Command, what: &str) -> Output {
 #[derive(Debug)]
 pub struct Netns {
     name: String,
+    // Held open so the namespace can be lent as a `BorrowedFd` ([`AsFd`]).
+    file: File,
     children: std::sync::Mutex<Vec<Child>>,
 }
 
@@ -85,8 +85,14 @@ impl Netns {
             Command::new("ip").args(["netns", "add", &name]),
             &format!("ip netns add {name}"),
         );
+        let path = format!("/run/netns/{name}");
+        let file = File::open(&path).unwrap_or_else(|e| {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+            panic!("open {path}: {e}")
+        });
         let ns = Netns {
             name,
+            file,
             children: std::sync::Mutex::new(Vec::new()),
         };
         ns.run(&["ip", "link", "set", "lo", "up"]);
@@ -103,7 +109,8 @@ impl Netns {
         format!("/run/netns/{}", self.name)
     }
 
-    /// Opens the namespace file, e.g. to hand to a library's netns-aware handle.
+    /// Opens the namespace file anew (an owned fd of its own). To lend the
+    /// namespace to a library's netns-aware call, `ns.as_fd()` is enough.
     pub fn file(&self) -> File {
         File::open(self.path()).unwrap_or_else(|e| panic!("open {}: {e}", self.path()))
     }
@@ -170,8 +177,14 @@ impl Netns {
         let Some(pos) = children.iter().position(|c| c.id() == pid) else {
             return true;
         };
-        // SAFETY: kill(2) on a child we spawned and have not reaped.
-        unsafe { libc::kill(pid as libc::pid_t, signal) };
+        // A child we spawned and have not reaped, so the pid is still ours.
+        let target = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        let sig = rustix::process::Signal::from_named_raw(signal);
+        if let (Some(target), Some(sig)) = (target, sig) {
+            let _ = rustix::process::kill_process(target, sig);
+        }
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = children[pos].try_wait() {
@@ -197,29 +210,21 @@ impl Netns {
     /// Runs `f` on a fresh thread that has entered this namespace, so sockets
     /// it opens live there. The calling thread's namespace is untouched.
     pub fn enter<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> R {
-        let file = self.file();
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                // SAFETY: setns on a valid namespace fd only changes this
-                // thread's network namespace; the thread ends after `f`.
-                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                assert!(
-                    rc == 0,
-                    "setns({}): {}",
-                    self.name,
-                    std::io::Error::last_os_error()
-                );
-                f()
-            })
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
-        })
+        lvs_sys::in_netns(self.as_fd(), f).unwrap_or_else(|e| panic!("setns({}): {e}", self.name))
     }
 
     /// The MAC address of `iface` inside this namespace, as `aa:bb:..`.
     pub fn mac(&self, iface: &str) -> String {
         let path = format!("/sys/class/net/{iface}/address");
         self.run(&["cat", &path]).trim().to_string()
+    }
+}
+
+/// The namespace as the libraries take it, e.g.
+/// `IpvsHandle::open_in_netns(ns.as_fd())`.
+impl AsFd for Netns {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
     }
 }
 

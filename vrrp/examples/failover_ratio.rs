@@ -16,6 +16,7 @@
 mod interop;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ fn observe(netns: std::fs::File) -> Seen {
             .expect("runtime");
         rt.block_on(async move {
             let primary = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 80));
-            let sock = VrrpSocket::open_in_netns(&netns, lvs_testenv::LAB_IFACE, primary)
+            let sock = VrrpSocket::open_in_netns(netns.as_fd(), lvs_testenv::LAB_IFACE, primary)
                 .expect("observer socket");
             let mut buf = vec![0u8; 2048];
             loop {

@@ -17,13 +17,15 @@
 //! of up to a millisecond late.
 
 use std::collections::VecDeque;
-use std::ffi::CString;
-use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use rustix::time::{
+    Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec, timerfd_create,
+    timerfd_settime,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
@@ -50,44 +52,9 @@ struct RawPair {
     ifindex: u32,
 }
 
-fn ifindex(interface: &str) -> io::Result<u32> {
-    let name = CString::new(interface)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
-    // SAFETY: `name` is a valid NUL-terminated string for the call's duration.
-    let idx = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if idx == 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(idx)
-    }
-}
-
-fn setsockopt_int(
-    sock: &Socket,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: passes a pointer to a live c_int and its exact size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 fn is_link_scoped(a: &Ipv6Addr) -> bool {
-    let s = a.segments()[0];
-    (s & 0xffc0) == 0xfe80 || (a.is_multicast() && (s & 0x000f) <= 2)
+    // Multicast scopes 1 (interface-local) and 2 (link-local) need one too.
+    a.is_unicast_link_local() || (a.is_multicast() && (a.segments()[0] & 0x000f) <= 2)
 }
 
 fn wrong_family(group: IpAddr) -> io::Error {
@@ -105,7 +72,7 @@ fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
 
 impl RawPair {
     fn open(interface: &str, primary: IpAddr, group: Option<IpAddr>) -> io::Result<RawPair> {
-        let ifindex = ifindex(interface)?;
+        let ifindex = lvs_sys::ifindex(interface)?;
         let proto = Some(Protocol::from(i32::from(wire::PROTOCOL)));
         let family = Family::of(&primary);
         let domain = match family {
@@ -119,7 +86,7 @@ impl RawPair {
             s.set_nonblocking(true)?;
             s.set_cloexec(true)?;
         }
-        setsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+        lvs_sys::set_int_option(rx.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         match primary {
             IpAddr::V4(addr) => {
                 match group {
@@ -145,8 +112,8 @@ impl RawPair {
                     None => {}
                 }
                 rx.set_multicast_all_v6(false)?;
-                setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-                setsockopt_int(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+                rx.set_recv_hoplimit_v6(true)?;
+                lvs_sys::set_int_option(rx.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
                 tx.set_multicast_hops_v6(u32::from(wire::TTL))?;
                 tx.set_unicast_hops_v6(u32::from(wire::TTL))?;
                 tx.set_multicast_loop_v6(false)?;
@@ -204,16 +171,21 @@ impl VrrpSocket {
     }
 
     /// Like [`open`](Self::open), but creates the sockets inside the network
-    /// namespace `netns` (e.g. `/run/netns/NAME`) from a short-lived thread;
-    /// the calling thread's namespace is untouched.
-    pub fn open_in_netns(netns: &File, interface: &str, primary: IpAddr) -> io::Result<VrrpSocket> {
+    /// namespace `netns` (e.g. `File::open("/run/netns/NAME")?.as_fd()`) from
+    /// a short-lived thread ([`lvs_sys::in_netns`]); the calling thread's
+    /// namespace is untouched.
+    pub fn open_in_netns(
+        netns: BorrowedFd<'_>,
+        interface: &str,
+        primary: IpAddr,
+    ) -> io::Result<VrrpSocket> {
         let group = Some(Family::of(&primary).multicast_group());
         Self::open_in_netns_with(netns, interface, primary, group)
     }
 
     /// [`open_for`](Self::open_for) inside the network namespace `netns`.
     pub fn open_for_in_netns(
-        netns: &File,
+        netns: BorrowedFd<'_>,
         interface: &str,
         config: &Config,
     ) -> io::Result<VrrpSocket> {
@@ -227,25 +199,12 @@ impl VrrpSocket {
 
     /// [`open_with`](Self::open_with) inside the network namespace `netns`.
     pub fn open_in_netns_with(
-        netns: &File,
+        netns: BorrowedFd<'_>,
         interface: &str,
         primary: IpAddr,
         group: Option<IpAddr>,
     ) -> io::Result<VrrpSocket> {
-        let fd = netns.as_raw_fd();
-        let pair = std::thread::scope(|s| {
-            s.spawn(|| {
-                // SAFETY: setns on a namespace fd only changes this thread's
-                // network namespace; the thread ends right after.
-                if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                RawPair::open(interface, primary, group)
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("socket thread panicked")))
-        })?;
-        pair.register()
+        lvs_sys::in_netns(netns, || RawPair::open(interface, primary, group))??.register()
     }
 
     /// Receives one VRRP message into `buf`; returns its metadata, the
@@ -313,18 +272,10 @@ pub struct Timer {
 impl Timer {
     /// A disarmed timer. Must be called inside a tokio runtime.
     pub fn new() -> io::Result<Timer> {
-        // SAFETY: plain syscall; the result is checked before use.
-        let raw = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
         // SAFETY: the AsyncFd owns the OwnedFd, whose descriptor stays open
         // and the same until the AsyncFd drops it.
         let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
@@ -335,24 +286,18 @@ impl Timer {
     /// Arms the timer `after` from now (at least 1 ns: zero would disarm it).
     fn arm(&self, after: Duration) -> io::Result<()> {
         let after = after.max(Duration::from_nanos(1));
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
+        let spec = Itimerspec {
+            it_interval: Timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             },
-            it_value: libc::timespec {
-                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: libc::c_long::from(after.subsec_nanos() as i32),
+            it_value: Timespec {
+                tv_sec: i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(after.subsec_nanos()),
             },
         };
-        // SAFETY: `spec` is a valid itimerspec; the old value is not wanted.
-        let rc =
-            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        timerfd_settime(self.fd.get_ref(), TimerfdTimerFlags::empty(), &spec)?;
+        Ok(())
     }
 
     /// Waits until `deadline` (returns at once if it has passed).
@@ -367,20 +312,10 @@ impl Timer {
             self.arm(left)?;
             let mut guard = self.fd.readable().await?;
             let mut expirations = [0u8; 8];
-            // SAFETY: reads at most 8 bytes into a live 8-byte buffer.
             let read = guard.try_io(|fd| {
-                let n = unsafe {
-                    libc::read(
-                        fd.as_raw_fd(),
-                        expirations.as_mut_ptr().cast(),
-                        expirations.len(),
-                    )
-                };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(())
-                }
+                rustix::io::read(fd.get_ref(), &mut expirations)
+                    .map(|_| ())
+                    .map_err(io::Error::from)
             });
             if let Ok(Err(e)) = read {
                 return Err(e);
@@ -419,55 +354,46 @@ fn arrival_instant(ts: Option<libc::timespec>) -> Instant {
     now.checked_sub(age).unwrap_or(now)
 }
 
+/// A `struct timespec` from control-message bytes.
+fn timespec_from(data: &[u8]) -> Option<libc::timespec> {
+    const S: usize = std::mem::size_of::<libc::time_t>();
+    const N: usize = std::mem::size_of::<libc::c_long>();
+    Some(libc::timespec {
+        tv_sec: libc::time_t::from_ne_bytes(data.get(..S)?.try_into().ok()?),
+        tv_nsec: libc::c_long::from_ne_bytes(data.get(S..S + N)?.try_into().ok()?),
+    })
+}
+
+/// An `int` from control-message bytes.
+fn int_from(data: &[u8]) -> Option<libc::c_int> {
+    Some(libc::c_int::from_ne_bytes(data.get(..4)?.try_into().ok()?))
+}
+
 /// One `recvmsg`: IPv4 raw sockets deliver the IP header (TTL and addresses
 /// come from it); IPv6 raw sockets deliver the payload only (hop limit and
 /// destination come from ancillary data). Both carry a receive timestamp.
 fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<Received>> {
-    // SAFETY: all-zero sockaddr_storage and msghdr are valid values.
-    let mut src: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut control = [0u64; 32];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: see above; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut src as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: msg describes valid buffers owned by this frame.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = n as usize;
+    let mut control = [0u8; 256];
+    let r = lvs_sys::recv_msg(sock.as_fd(), buf, &mut control, 0)?;
+    let n = r.len;
     let mut hop_limit = None;
     let mut destination = None;
     let mut stamp = None;
-    // SAFETY: the CMSG_* walk stays within msg_control as the kernel filled it.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let h = &*cmsg;
-            let data = libc::CMSG_DATA(cmsg);
-            match (h.cmsg_level, h.cmsg_type) {
-                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
-                    stamp = Some(std::ptr::read_unaligned(data.cast::<libc::timespec>()));
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                    let v: libc::c_int = std::ptr::read_unaligned(data.cast());
-                    hop_limit = u8::try_from(v).ok();
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                    let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
-                    destination = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                }
-                _ => {}
+    for c in lvs_sys::cmsgs(&control[..r.control_len]) {
+        match (c.level, c.ty) {
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => stamp = timespec_from(c.data),
+            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                hop_limit = int_from(c.data).and_then(|v| u8::try_from(v).ok());
             }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                // struct in6_pktinfo { struct in6_addr ipi6_addr; int ipi6_ifindex; }
+                destination = c
+                    .data
+                    .get(..16)
+                    .and_then(|a| <[u8; 16]>::try_from(a).ok())
+                    .map(Ipv6Addr::from);
+            }
+            _ => {}
         }
     }
     let arrival = arrival_instant(stamp);
@@ -496,15 +422,12 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
             let (Some(hop_limit), Some(destination)) = (hop_limit, destination) else {
                 return Ok(None);
             };
-            if i32::from(src.ss_family) != libc::AF_INET6 {
+            let Some(std::net::SocketAddr::V6(src)) = r.from else {
                 return Ok(None);
-            }
-            // SAFETY: ss_family says the storage holds a sockaddr_in6.
-            let sin6: libc::sockaddr_in6 =
-                unsafe { std::ptr::read_unaligned((&src as *const libc::sockaddr_storage).cast()) };
+            };
             Ok(Some(Received {
                 meta: RecvMeta {
-                    source: IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)),
+                    source: IpAddr::V6(*src.ip()),
                     destination: IpAddr::V6(destination),
                     hop_limit,
                 },
@@ -643,7 +566,7 @@ impl Driver {
     /// [`watch_link`](Self::watch_link) for a socket opened in another
     /// network namespace (e.g. with [`VrrpSocket::open_for_in_netns`]):
     /// `netns` must be the namespace the interface lives in.
-    pub fn watch_link_in_netns(&mut self, netns: &File) -> io::Result<()> {
+    pub fn watch_link_in_netns(&mut self, netns: BorrowedFd<'_>) -> io::Result<()> {
         let (watch, up) = link::LinkWatch::open_in_netns(netns, self.socket.ifindex)?;
         self.set_link(watch, up);
         Ok(())

@@ -11,6 +11,7 @@
 //! Run as root: `cargo test -p lvs-vrrp --features tokio -- --ignored netns_driver`
 
 use std::net::IpAddr;
+use std::os::fd::AsFd;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -82,14 +83,14 @@ fn driver_thread(
         rt.block_on(async move {
             let socket = match reach {
                 Reach::Enter => VrrpSocket::open_for(IFACE, &cfg),
-                Reach::ByFile => VrrpSocket::open_for_in_netns(&file, IFACE, &cfg),
+                Reach::ByFile => VrrpSocket::open_for_in_netns(file.as_fd(), IFACE, &cfg),
             }
             .expect("raw sockets");
             let mut driver =
                 Driver::new(Router::new(cfg).expect("config"), socket).expect("driver timer");
             match reach {
                 Reach::Enter => driver.watch_link(),
-                Reach::ByFile => driver.watch_link_in_netns(&file),
+                Reach::ByFile => driver.watch_link_in_netns(file.as_fd()),
             }
             .expect("link watch");
             let _ = events.send(Event::LinkAtStart(driver.link_up()));

@@ -19,6 +19,7 @@ use lvs_testenv::Netns;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -126,7 +127,7 @@ fn main() {
 
     // 1. Apply from empty.
     let ours_ns = Netns::new("bnours");
-    let mut h = IpvsHandle::open_in_netns(ours_ns.path()).expect("handle");
+    let mut h = IpvsHandle::open_in_netns(ours_ns.as_fd()).expect("handle");
     if let Err(e) = h.info() {
         panic!("IPVS unavailable: {e}");
     }
@@ -142,7 +143,7 @@ fn main() {
 
     // 2. Full dump of the same table, by each tool, in the namespace that
     // ipvsadm filled (then cross-checked against ours).
-    let mut h2 = IpvsHandle::open_in_netns(theirs_ns.path()).expect("handle");
+    let mut h2 = IpvsHandle::open_in_netns(theirs_ns.as_fd()).expect("handle");
     let start = Instant::now();
     let dumped = h2.table().expect("dump");
     let ours_dump = start.elapsed();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use lvs_arpguard::announce::{Announcer, AnnouncerConfig};
 use lvs_arpguard::audit::{GhostAuditSpec, audit_ghosts};
 use lvs_arpguard::packet::PacketSocket;
-use lvs_arpguard::{Change, DirectorVip, MacAddr, Namespace, Rtnl};
+use lvs_arpguard::{Change, DirectorVip, MacAddr, Rtnl};
 use tracing::{debug, error, info, warn};
 
 use crate::config::Vip;
@@ -39,7 +39,7 @@ fn director_vip(vip: &Vip) -> DirectorVip {
 impl Addresses {
     pub(crate) fn open() -> Result<Addresses, lvs_arpguard::Error> {
         Ok(Addresses {
-            rtnl: Rtnl::open(&Namespace::Current)?,
+            rtnl: Rtnl::open(None)?,
             announcers: HashMap::new(),
             ghosts: Vec::new(),
         })
@@ -101,8 +101,7 @@ impl Addresses {
             let mac = link
                 .mac
                 .ok_or_else(|| format!("{iface} has no Ethernet address"))?;
-            let socket =
-                PacketSocket::open_sender(&Namespace::Current, iface).map_err(|e| e.to_string())?;
+            let socket = PacketSocket::open_sender(None, iface).map_err(|e| e.to_string())?;
             self.announcers.insert(
                 iface.to_string(),
                 Announcing {

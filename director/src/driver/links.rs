@@ -1,71 +1,79 @@
 //! Link state of every interface, as the core's `handle_link` wants it:
-//! administratively up and with carrier.
+//! administratively up and with carrier. lvs-arpguard's rtnetlink watcher
+//! says when a link changed (carrier included); each change is read back
+//! with one link dump, so nothing polls.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use lvs_arpguard::{Namespace, Rtnl};
+use lvs_arpguard::Rtnl;
+use lvs_arpguard::watch::{WatchEvent, Watcher};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-/// How often links are read.
-const POLL: Duration = Duration::from_millis(100);
+type Changes = mpsc::UnboundedSender<(String, bool)>;
 
-/// Carrier of `name`, read from sysfs when sysfs shows this namespace's
-/// interface (same ifindex); otherwise assumed present.
-fn carrier(name: &str, index: u32) -> bool {
-    let base = Path::new("/sys/class/net").join(name);
-    let same = std::fs::read_to_string(base.join("ifindex"))
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        == Some(index);
-    if !same {
-        return true;
+/// Starts watching links (sockets opened here, in the caller's namespace;
+/// the blocking wait on a thread of its own). Every interface is reported
+/// once at first, then on each change; one that disappears is reported down.
+pub(crate) fn start(changes: Changes) -> Result<(), String> {
+    let mut watcher = Watcher::open(None).map_err(|e| format!("cannot watch links: {e}"))?;
+    let mut rtnl = Rtnl::open(None).map_err(|e| format!("cannot read links: {e}"))?;
+    let mut known = HashMap::new();
+    if !report(&mut rtnl, &mut known, &changes) {
+        return Ok(());
     }
-    match std::fs::read_to_string(base.join("carrier")) {
-        Ok(s) => s.trim() == "1",
-        Err(_) => false,
-    }
+    std::thread::Builder::new()
+        .name("links".into())
+        .spawn(move || {
+            loop {
+                match watcher.wait(Duration::from_secs(1)) {
+                    Ok(events) => {
+                        // An overrun (`Other`) may have hidden a link change.
+                        let relevant = events
+                            .iter()
+                            .any(|e| matches!(e, WatchEvent::Link { .. } | WatchEvent::Other(_)));
+                        if relevant && !report(&mut rtnl, &mut known, &changes) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "link watch");
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+                if changes.is_closed() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the link watch thread: {e}"))?;
+    Ok(())
 }
 
-/// Watches links until `changes` is closed; every interface is reported
-/// once at first, then on each change. An interface that disappears is
-/// reported down.
-pub(crate) async fn watch(changes: mpsc::UnboundedSender<(String, bool)>) {
-    let mut rtnl = match Rtnl::open(&Namespace::Current) {
-        Ok(r) => r,
+/// Reads every link and reports the changes; false once nobody listens.
+fn report(rtnl: &mut Rtnl, known: &mut HashMap<String, bool>, changes: &Changes) -> bool {
+    let links = match rtnl.links() {
+        Ok(l) => l,
         Err(e) => {
-            warn!(error = %e, "cannot watch links");
-            return;
+            warn!(error = %e, "cannot read links");
+            return true;
         }
     };
-    let mut known: HashMap<String, bool> = HashMap::new();
-    let mut tick = tokio::time::interval(POLL);
-    loop {
-        tick.tick().await;
-        let links = match rtnl.links() {
-            Ok(l) => l,
-            Err(e) => {
-                warn!(error = %e, "cannot read links");
-                continue;
-            }
-        };
-        let mut seen = HashMap::new();
-        for l in links {
-            let up = l.up && carrier(&l.name, l.index);
-            seen.insert(l.name, up);
+    let seen: HashMap<String, bool> = links
+        .into_iter()
+        .map(|l| (l.name, l.up && l.carrier))
+        .collect();
+    for (name, was) in known.iter() {
+        if *was && !seen.contains_key(name) && changes.send((name.clone(), false)).is_err() {
+            return false;
         }
-        for (name, was) in &known {
-            if *was && !seen.contains_key(name) && changes.send((name.clone(), false)).is_err() {
-                return;
-            }
-        }
-        for (name, up) in &seen {
-            if known.get(name) != Some(up) && changes.send((name.clone(), *up)).is_err() {
-                return;
-            }
-        }
-        known = seen;
     }
+    for (name, up) in &seen {
+        if known.get(name) != Some(up) && changes.send((name.clone(), *up)).is_err() {
+            return false;
+        }
+    }
+    *known = seen;
+    true
 }

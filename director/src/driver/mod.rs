@@ -221,7 +221,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     lp.starting = false;
     let timer = Timer::new().map_err(|e| StartError::Env(format!("cannot create a timer: {e}")))?;
     let (links_tx, links_rx) = mpsc::unbounded_channel();
-    let links = tokio::spawn(links::watch(links_tx));
+    links::start(links_tx).map_err(StartError::Env)?;
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let inputs = Inputs {
         packets: packets_rx,
@@ -232,10 +232,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         requests_tx: requests.clone(),
         timer,
     };
-    let task = tokio::spawn(async move {
-        lp.run(inputs).await;
-        links.abort();
-    });
+    let task = tokio::spawn(async move { lp.run(inputs).await });
     Ok(Handle {
         requests,
         task: Some(task),
@@ -326,7 +323,7 @@ impl Loop {
                 // task of their own, with a netlink socket of its own.
                 let requests = requests.clone();
                 tokio::spawn(async move {
-                    let r = match lvs_arpguard::Rtnl::open(&lvs_arpguard::Namespace::Current) {
+                    let r = match lvs_arpguard::Rtnl::open(None) {
                         Ok(mut rtnl) => resolve::resolve_sources(&mut rtnl, &mut cfg)
                             .await
                             .map(|()| cfg),

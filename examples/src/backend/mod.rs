@@ -14,7 +14,7 @@ use std::time::Duration;
 use lvs_arpguard::audit::{BackendCheck, SuppressionMode, verify_backend};
 use lvs_arpguard::nft::{self, NftSuppression};
 use lvs_arpguard::sysctl::{SysctlChange, SysctlRecord, SysctlScope, apply_sysctls};
-use lvs_arpguard::{BackendVip, Namespace, Rtnl};
+use lvs_arpguard::{BackendVip, Rtnl};
 
 /// Directory of the default state files.
 pub const STATE_DIR: &str = "/run/lvs-backend";
@@ -234,8 +234,8 @@ fn real_source(rtnl: &mut Rtnl, iface: &str, vips: &[IpAddr]) -> Result<Ipv4Addr
 /// Prepares the backend and records what changed. Suppression goes in
 /// first, so the VIP is never answered for, not even for a moment.
 pub fn prepare(opts: &Options) -> Result<State, BackendError> {
-    let ns = Namespace::Current;
-    let mut rtnl = Rtnl::open(&ns)?;
+    let ns = None;
+    let mut rtnl = Rtnl::open(ns)?;
     let segs = segments(&mut rtnl, opts)?;
     let mut state = State::read(&opts.state)?;
     match opts.mode {
@@ -246,7 +246,7 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
             } else {
                 SysctlScope::Interfaces
             };
-            let rec = apply_sysctls(&ns, &refs, scope)?;
+            let rec = apply_sysctls(ns, &refs, scope)?;
             for c in rec.changes {
                 if !state.sysctls.iter().any(|s| s.path == c.path) {
                     state.sysctls.push(c);
@@ -265,13 +265,13 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
             if !v4.is_empty() {
                 let iface = segs[0].clone();
                 let real = real_source(&mut rtnl, &iface, &opts.vips)?;
-                let existed = nft::list(&ns)?.is_some();
+                let existed = nft::list(ns)?.is_some();
                 NftSuppression {
                     vips: v4,
                     iface,
                     real_source: real,
                 }
-                .install(&ns)?;
+                .install(ns)?;
                 state.nft_installed |= !existed;
             }
         }
@@ -303,15 +303,15 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
 /// Audits every VIP on every segment interface; returns the report lines
 /// and the problems found.
 pub fn audit(opts: &Options) -> Result<(Vec<String>, Vec<String>), BackendError> {
-    let ns = Namespace::Current;
-    let mut rtnl = Rtnl::open(&ns)?;
+    let ns = None;
+    let mut rtnl = Rtnl::open(ns)?;
     let segs = segments(&mut rtnl, opts)?;
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     for vip in &opts.vips {
         for seg in &segs {
             let check = BackendCheck {
-                namespace: ns.clone(),
+                namespace: ns,
                 iface: seg.clone(),
                 vip: BackendVip {
                     iface: opts.iface.clone(),
@@ -346,10 +346,10 @@ pub fn audit(opts: &Options) -> Result<(Vec<String>, Vec<String>), BackendError>
 /// Reverts everything recorded in the state file, then deletes it.
 /// Returns what was done, one line each.
 pub fn undo(state_path: &Path) -> Result<Vec<String>, BackendError> {
-    let ns = Namespace::Current;
+    let ns = None;
     let state = State::read(state_path)?;
     let mut done = Vec::new();
-    let mut rtnl = Rtnl::open(&ns)?;
+    let mut rtnl = Rtnl::open(ns)?;
     for v in state.vips.iter().rev() {
         let bv = BackendVip {
             iface: v.iface.clone(),
@@ -368,13 +368,13 @@ pub fn undo(state_path: &Path) -> Result<Vec<String>, BackendError> {
         SysctlRecord {
             changes: state.sysctls.clone(),
         }
-        .undo(&ns)?;
+        .undo(ns)?;
         for c in &state.sysctls {
             done.push(format!("restored {} = {}", c.path, c.previous));
         }
     }
     if state.nft_installed {
-        nft::remove(&ns)?;
+        nft::remove(ns)?;
         done.push(format!("deleted nft table arp {}", nft::TABLE));
     }
     match std::fs::remove_file(state_path) {

@@ -79,6 +79,7 @@ impl Resolver for SystemResolver {
 fn reverse_lookup(ip: IpAddr) -> Option<String> {
     let sa: socket2::SockAddr = std::net::SocketAddr::new(ip, 0).into();
     let mut host = [0 as libc::c_char; 1025];
+    // No safe getnameinfo in std or rustix.
     // SAFETY: `sa` is a valid socket address of the given length and `host`
     // a writable buffer of the given size; no service buffer is requested.
     let rc = unsafe {
@@ -95,8 +96,9 @@ fn reverse_lookup(ip: IpAddr) -> Option<String> {
     if rc != 0 {
         return None;
     }
-    // SAFETY: getnameinfo NUL-terminates the host buffer on success.
-    let name = unsafe { std::ffi::CStr::from_ptr(host.as_ptr()) };
+    // NUL-terminated on success; read it without another unsafe block.
+    let bytes: Vec<u8> = host.iter().map(|&c| c as u8).collect();
+    let name = std::ffi::CStr::from_bytes_until_nul(&bytes).ok()?;
     Some(name.to_string_lossy().into_owned())
 }
 

@@ -12,7 +12,7 @@
 
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,7 +160,7 @@ fn holds_vip(host: &Netns) -> bool {
 
 /// The real servers of `key` in `host`'s IPVS table (empty when unreadable).
 fn real_servers(host: &Netns, key: &ServiceKey) -> Vec<SocketAddr> {
-    let Ok(mut ipvs) = IpvsHandle::open_in_netns(host.path()) else {
+    let Ok(mut ipvs) = IpvsHandle::open_in_netns(host.as_fd()) else {
         return Vec::new();
     };
     ipvs.destinations(key)
@@ -200,18 +200,16 @@ impl Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd changes only this thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            if rc != 0 {
-                return Vec::new();
-            }
             let vip = SocketAddr::new(VIP.into(), 80);
-            probe_until(
-                vip,
-                Duration::from_millis(20),
-                Duration::from_millis(300),
-                &flag,
-            )
+            lvs_sys::in_netns(file.as_fd(), || {
+                probe_until(
+                    vip,
+                    Duration::from_millis(20),
+                    Duration::from_millis(300),
+                    &flag,
+                )
+            })
+            .unwrap_or_default()
         });
         Prober { stop, handle }
     }
@@ -441,18 +439,6 @@ pub fn full_run(env: &Env, kind: Kind) -> (Vec<Verdict>, Figures) {
 }
 
 fn arp_owner(lab: &SeedLab, out: &mut Vec<Verdict>, owner: &Netns, owner_name: &str) {
-    let ns = match lvs_arpguard::Namespace::open(lab.frontal.path()) {
-        Ok(ns) => ns,
-        Err(e) => {
-            verdict(
-                out,
-                "3. ARP for the VIP answered by the master only",
-                false,
-                e.to_string(),
-            );
-            return;
-        }
-    };
     let hosts: Vec<Ipv4Addr> = [81, 82, 85, 86]
         .iter()
         .map(|l| Ipv4Addr::new(172, 20, 0, *l))
@@ -463,7 +449,7 @@ fn arp_owner(lab: &SeedLab, out: &mut Vec<Verdict>, owner: &Netns, owner_name: &
         identify: hosts,
     };
     let owner_mac = owner.mac(LAB_IFACE);
-    match lvs_arpguard::probe::probe(&ns, LAB_IFACE, VIP, &opts) {
+    match lvs_arpguard::probe::probe(Some(lab.frontal.as_fd()), LAB_IFACE, VIP, &opts) {
         Ok(report) => {
             let macs: Vec<String> = report.macs().iter().map(|m| m.to_string()).collect();
             let pass = macs.len() == 1 && macs[0].eq_ignore_ascii_case(&owner_mac);
@@ -511,12 +497,8 @@ fn ghost(lab: &SeedLab, out: &mut Vec<Verdict>) {
         ],
         vips: vec![IpAddr::V4(VIP)],
     };
-    let found = lvs_arpguard::Namespace::open(lab.node01.path()).and_then(|ns| {
-        ns.run(|| {
-            let mut rtnl = lvs_arpguard::Rtnl::open(&lvs_arpguard::Namespace::Current)?;
-            lvs_arpguard::audit::audit_ghosts(&mut rtnl, &spec)
-        })
-    });
+    let found = lvs_arpguard::Rtnl::open(Some(lab.node01.as_fd()))
+        .and_then(|mut rtnl| lvs_arpguard::audit::audit_ghosts(&mut rtnl, &spec));
     let _ = lab
         .node01
         .try_run(&["ip", "addr", "del", "172.20.0.97/24", "dev", LAB_IFACE]);

@@ -1,6 +1,7 @@
 //! The seed lab's scenarios (LAB.md items), each returning a verdict.
 
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use lvs_ipvs::{
@@ -82,9 +83,9 @@ pub fn manual_ipvs(lab: &SeedLab) -> Vec<Verdict> {
         .run(&["ip", "addr", "add", "172.20.0.83/24", "dev", "ens18"]);
 
     let desired = vec![seed_http_service()];
-    let table = lab.node01.path();
+    let table = lab.node01.as_fd();
     let programmed = (|| -> Result<String, lvs_ipvs::Error> {
-        let mut ipvs = IpvsHandle::open_in_netns(&table)?;
+        let mut ipvs = IpvsHandle::open_in_netns(table)?;
         let report = ipvs.reconcile(&desired, Removal::Delete)?;
         if !report.is_ok() {
             let errs: Vec<String> = report

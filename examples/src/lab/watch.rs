@@ -2,13 +2,13 @@
 //! the protocol it disturbs: a raw IPv4 socket inside one host's namespace
 //! reports, with the moment it saw them, the VRRP adverts on the segment or
 //! the health-check packets a director sends to a backend. And a link
-//! switch that cuts a host's interface with one `ioctl`, so the cut lands
+//! switch that cuts a host's interface with one rtnetlink request, so the cut lands
 //! within a millisecond of when it is asked for (an `ip link set` costs
 //! 130–165 ms under emulation).
 
 use std::io::{self, Read};
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -107,13 +107,7 @@ fn open(filter: Filter, iface: &str) -> io::Result<Socket> {
     // Wake up now and then to notice the stop flag.
     sock.set_read_timeout(Some(Duration::from_millis(100)))?;
     if filter == Filter::Vrrp {
-        let name = std::ffi::CString::new(iface)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
-        // SAFETY: `name` is a valid NUL-terminated string for the call.
-        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if index == 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let index = lvs_sys::ifindex(iface)?;
         // The host must be a member of the group for the kernel to accept
         // the adverts at all (the watching host may run no VRRP itself).
         sock.join_multicast_v4_n(&vrrp::MULTICAST_V4, &InterfaceIndexOrAddress::Index(index))?;
@@ -131,12 +125,8 @@ impl Watch {
         let (ready_tx, ready_rx) = sync_channel::<io::Result<()>>(1);
         let (seen_tx, seen) = sync_channel::<Seen>(4096);
         let handle = std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd changes only this thread.
-            let sock = if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                open(filter, &iface)
-            };
+            // Created in the namespace; read from this thread, which needn't be.
+            let sock = lvs_sys::in_netns(file.as_fd(), || open(filter, &iface)).and_then(|r| r);
             let mut sock = match sock {
                 Ok(s) => {
                     let _ = ready_tx.send(Ok(()));
@@ -209,56 +199,34 @@ impl Drop for Watch {
     }
 }
 
-/// Sets one interface of one namespace up or down through `SIOCSIFFLAGS`
-/// on a socket created inside that namespace (the ioctl acts on the
+/// Sets one interface of one namespace up or down with one `RTM_SETLINK`
+/// on an rtnetlink socket opened inside that namespace (it acts on the
 /// socket's namespace, whatever thread calls it).
 #[derive(Debug)]
 pub struct LinkSwitch {
-    sock: Socket,
-    name: [libc::c_char; libc::IFNAMSIZ],
+    rtnl: std::sync::Mutex<lvs_arpguard::Rtnl>,
+    iface: String,
 }
 
 impl LinkSwitch {
     /// A switch for `iface` in `host`.
     pub fn open(host: &Netns, iface: &str) -> io::Result<LinkSwitch> {
-        if iface.len() >= libc::IFNAMSIZ || iface.contains('\0') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad interface name {iface:?}"),
-            ));
-        }
-        let mut name = [0 as libc::c_char; libc::IFNAMSIZ];
-        for (d, s) in name.iter_mut().zip(iface.bytes()) {
-            *d = s as libc::c_char;
-        }
-        let sock = host.enter(|| Socket::new(Domain::IPV4, Type::DGRAM, None))?;
-        Ok(LinkSwitch { sock, name })
+        let rtnl = lvs_arpguard::Rtnl::open(Some(host.as_fd())).map_err(io::Error::other)?;
+        Ok(LinkSwitch {
+            rtnl: std::sync::Mutex::new(rtnl),
+            iface: iface.to_string(),
+        })
     }
 
     /// Brings the interface up (`true`) or down (`false`).
     pub fn set(&self, up: bool) -> io::Result<()> {
-        // SAFETY: ifreq is plain data; all-zero is a valid value.
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        req.ifr_name = self.name;
-        let fd = self.sock.as_raw_fd();
-        // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of `req`,
-        // which lives for the call.
-        if unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
-        let flags = unsafe { req.ifr_ifru.ifru_flags };
-        let up_flag = libc::IFF_UP as libc::c_short;
-        req.ifr_ifru.ifru_flags = if up {
-            flags | up_flag
+        let mut rtnl = self.rtnl.lock().unwrap_or_else(|e| e.into_inner());
+        let done = if up {
+            rtnl.set_up(&self.iface)
         } else {
-            flags & !up_flag
+            rtnl.set_down(&self.iface)
         };
-        // SAFETY: as above; SIOCSIFFLAGS reads the name and the flags.
-        if unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        done.map(|_| ()).map_err(io::Error::other)
     }
 }
 

@@ -77,9 +77,9 @@ impl Checker for ExecCheck {
             }
             let now = Instant::now();
             if now >= deadline {
-                let pgid = child.id() as libc::pid_t;
-                // SAFETY: signalling the process group we created; no memory involved.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                // The child leads the process group we created for it.
+                let group = rustix::process::Pid::from_child(&child);
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
                 let _ = child.wait();
                 return Outcome::Failure(FailReason::Timeout);
             }

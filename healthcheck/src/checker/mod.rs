@@ -4,7 +4,9 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
+
+use lvs_sys::PollFlags;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -98,92 +100,16 @@ impl ConnectOptions {
             if ty == Type::STREAM {
                 // Pick the source port at connect time, per destination, not at
                 // bind time: otherwise every bound probe holds a port host-wide.
-                let _ = set_option(
-                    &sock,
+                let _ = lvs_sys::set_int_option(
+                    sock.as_fd(),
                     libc::IPPROTO_IP,
                     libc::IP_BIND_ADDRESS_NO_PORT,
-                    &(1 as libc::c_int),
+                    1,
                 );
             }
             sock.bind(&SockAddr::from(SocketAddr::new(ip, 0)))?;
         }
         Ok(sock)
-    }
-}
-
-/// Sets socket option `level`/`name` to `value`, a plain-data value of the
-/// type the kernel expects for it (`c_int`, `sock_fprog`, …).
-pub(crate) fn set_option<T>(
-    sock: &impl AsRawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-) -> io::Result<()> {
-    // SAFETY: valid fd; the pointer and length describe `value`, alive
-    // during the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Polls `fd` once without waiting; returns the ready events (0 if none).
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn poll_now(fd: &impl AsFd, events: libc::c_short) -> io::Result<libc::c_short> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_fd().as_raw_fd(),
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd on the stack, length 1.
-    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(if rc > 0 { pfd.revents } else { 0 })
-}
-
-/// Waits until `fd` has any of `events` or `deadline` passes. Returns the
-/// returned events (0 on timeout).
-pub(crate) fn wait_fd(
-    fd: &impl AsFd,
-    events: libc::c_short,
-    deadline: Instant,
-) -> io::Result<libc::c_short> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(0);
-        }
-        let mut pfd = libc::pollfd {
-            fd: fd.as_fd().as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        // Round up so we never wake just before the deadline and spin.
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd on the stack, length 1.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        if rc > 0 {
-            return Ok(pfd.revents);
-        }
     }
 }
 
@@ -198,8 +124,8 @@ pub(crate) fn connect_blocking(
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Err(FailReason::from_io(&e)),
     }
-    match wait_fd(sock, libc::POLLOUT, deadline) {
-        Ok(0) => Err(FailReason::Timeout),
+    match lvs_sys::poll_until(sock.as_fd(), PollFlags::OUT, deadline) {
+        Ok(r) if r.is_empty() => Err(FailReason::Timeout),
         Ok(_) => match sock.take_error() {
             Ok(None) => Ok(()),
             Ok(Some(e)) | Err(e) => Err(FailReason::from_io(&e)),
@@ -214,8 +140,8 @@ pub(crate) fn send_all(sock: &Socket, mut buf: &[u8], deadline: Instant) -> Resu
         match sock.send(buf) {
             Ok(n) => buf = &buf[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match wait_fd(sock, libc::POLLOUT, deadline) {
-                    Ok(0) => return Err(FailReason::Timeout),
+                match lvs_sys::poll_until(sock.as_fd(), PollFlags::OUT, deadline) {
+                    Ok(r) if r.is_empty() => return Err(FailReason::Timeout),
                     Ok(_) => {}
                     Err(e) => return Err(FailReason::from_io(&e)),
                 }
@@ -237,8 +163,8 @@ pub(crate) fn recv_some(
         match io::Read::read(&mut &*sock, buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match wait_fd(sock, libc::POLLIN, deadline) {
-                    Ok(0) => return Err(FailReason::Timeout),
+                match lvs_sys::poll_until(sock.as_fd(), PollFlags::IN, deadline) {
+                    Ok(r) if r.is_empty() => return Err(FailReason::Timeout),
                     Ok(_) => {}
                     Err(e) => return Err(FailReason::from_io(&e)),
                 }

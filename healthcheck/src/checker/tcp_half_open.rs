@@ -33,16 +33,17 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockFilter, Socket, Type};
 
 use super::udp::error_queue_entry;
-use super::{Checker, ConnectOptions, set_option, wait_fd};
+use super::{Checker, ConnectOptions};
 use crate::outcome::{FailReason, Outcome, Success};
+use lvs_sys::PollFlags;
 
 /// Sends a SYN and reads the answer; never completes a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -92,12 +93,12 @@ impl TcpHalfOpenCheck {
         let deadline = self.connect.connect_deadline(deadline);
         let mut buf = [0u8; RECV_LEN];
         loop {
-            let revents = match wait_fd(&raw.sock, libc::POLLIN, deadline) {
-                Ok(0) => return Err(FailReason::Timeout),
+            let revents = match lvs_sys::poll_until(raw.sock.as_fd(), PollFlags::IN, deadline) {
+                Ok(r) if r.is_empty() => return Err(FailReason::Timeout),
                 Ok(r) => r,
                 Err(e) => return Err(io(e)),
             };
-            if revents & libc::POLLERR != 0 {
+            if revents.contains(PollFlags::ERR) {
                 while let Ok(entry) = error_queue_entry(&raw.sock, &mut buf) {
                     if let Some((n, reason)) = entry
                         && offending_seq(&buf[..n]) == Some((dst.port(), seq))
@@ -394,24 +395,18 @@ impl RawTcp {
             (libc::SOL_IP, libc::IP_RECVERR)
         } else {
             // The kernel computes the checksum at offset 16 of what we send.
-            set_option(
-                &sock,
-                libc::SOL_IPV6,
-                libc::IPV6_CHECKSUM,
-                &(16 as libc::c_int),
-            )?;
+            lvs_sys::set_int_option(sock.as_fd(), libc::SOL_IPV6, libc::IPV6_CHECKSUM, 16)?;
             (libc::SOL_IPV6, libc::IPV6_RECVERR)
         };
-        set_option(&sock, level, opt, &(1 as libc::c_int))?;
+        lvs_sys::set_int_option(sock.as_fd(), level, opt, 1)?;
         // Replies come in bursts as probes do; the default buffer is small.
         let _ = sock.set_recv_buffer_size(1 << 20);
         let prog = port_filter(ipv4, &list);
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            filter: prog.as_ptr().cast_mut(),
-        };
-        // `fprog` points at `prog`, alive during the call.
-        set_option(&sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)?;
+        let prog: Vec<SockFilter> = prog
+            .iter()
+            .map(|o| SockFilter::new(o.code, o.jt, o.jf, o.k))
+            .collect();
+        sock.attach_filter(&prog)?;
         // Whatever arrived before the filter was attached is not ours.
         let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); RECV_LEN];
         while sock.recv(&mut scratch).is_ok() {}
@@ -483,15 +478,8 @@ impl RawTcp {
 
     /// Receives one datagram and reads it; `Ok(None)` if it is not a reply.
     pub(crate) fn recv_reply(&self, buf: &mut [u8; RECV_LEN]) -> io::Result<Option<Reply>> {
-        // SAFETY: a [u8] buffer viewed as MaybeUninit<u8>, which recv only writes.
-        let uninit = unsafe {
-            std::slice::from_raw_parts_mut(
-                buf.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
-                buf.len(),
-            )
-        };
-        let (n, from) = self.sock.recv_from(uninit)?;
-        Ok(self.read_reply(&buf[..n.min(RECV_LEN)], from.as_socket().map(|a| a.ip())))
+        let r = lvs_sys::recv_msg(self.sock.as_fd(), buf, &mut [], 0)?;
+        Ok(self.read_reply(&buf[..r.len.min(RECV_LEN)], r.from.map(|a| a.ip())))
     }
 
     /// Reads a received datagram (`from`: its source, needed for IPv6,
@@ -525,7 +513,7 @@ struct Outgoing {
     seg: [u8; SYN_LEN],
     /// Raw sockets take the protocol, not a port, in the address: 0.
     to: SockAddr,
-    control: [u64; 8],
+    control: [u8; 64],
     control_len: usize,
 }
 
@@ -534,21 +522,22 @@ impl Outgoing {
         let mut o = Outgoing {
             seg: syn_segment(syn.src, syn.port, syn.dst, syn.seq),
             to: SockAddr::from(SocketAddr::new(syn.dst.ip(), 0)),
-            control: [0; 8],
+            control: [0; 64],
             control_len: 0,
         };
         o.control_len = match syn.src {
             Some(IpAddr::V4(ip)) => {
-                // SAFETY: in_pktinfo is plain data; all-zero is valid.
-                let mut info: libc::in_pktinfo = unsafe { std::mem::zeroed() };
-                info.ipi_spec_dst.s_addr = u32::from_ne_bytes(ip.octets());
-                put_cmsg(&mut o.control, libc::SOL_IP, libc::IP_PKTINFO, info)
+                // struct in_pktinfo { int ipi_ifindex; in_addr ipi_spec_dst, ipi_addr; }:
+                // the source in ipi_spec_dst, any interface.
+                let mut info = [0u8; 12];
+                info[4..8].copy_from_slice(&ip.octets());
+                lvs_sys::put_cmsg(&mut o.control, libc::SOL_IP, libc::IP_PKTINFO, &info)
             }
             Some(IpAddr::V6(ip)) => {
-                // SAFETY: in6_pktinfo is plain data; all-zero is valid.
-                let mut info: libc::in6_pktinfo = unsafe { std::mem::zeroed() };
-                info.ipi6_addr.s6_addr = ip.octets();
-                put_cmsg(&mut o.control, libc::SOL_IPV6, libc::IPV6_PKTINFO, info)
+                // struct in6_pktinfo { in6_addr ipi6_addr; int ipi6_ifindex; }
+                let mut info = [0u8; 20];
+                info[..16].copy_from_slice(&ip.octets());
+                lvs_sys::put_cmsg(&mut o.control, libc::SOL_IPV6, libc::IPV6_PKTINFO, &info)
             }
             None => 0,
         };
@@ -577,29 +566,9 @@ impl AsRawFd for RawTcp {
     }
 }
 
-/// Writes one control message carrying `value` (a pktinfo struct, at most
-/// 20 bytes) at the start of `control`; returns the `msg_controllen` to give.
-fn put_cmsg<T: Copy>(
-    control: &mut [u64; 8],
-    level: libc::c_int,
-    ty: libc::c_int,
-    value: T,
-) -> usize {
-    let len = std::mem::size_of::<T>() as u32;
-    // SAFETY: a header whose control buffer is `control` (64 bytes), which
-    // holds one cmsg of CMSG_SPACE(≤ 20) ≤ 40 bytes, so CMSG_FIRSTHDR is
-    // non-null and the data fits; the data may be unaligned for T.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(len) as _;
-        debug_assert!(msg.msg_controllen as usize <= std::mem::size_of_val(control));
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = level;
-        (*cmsg).cmsg_type = ty;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(len) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<T>(), value);
-        msg.msg_controllen as usize
+impl AsFd for RawTcp {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
     }
 }
 

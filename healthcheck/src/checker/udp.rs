@@ -3,13 +3,14 @@
 //! silence apart.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::Instant;
 
 use socket2::{Protocol, SockAddr, Socket, Type};
 
-use super::{Checker, ConnectOptions, set_option, wait_fd};
+use super::{Checker, ConnectOptions};
 use crate::outcome::{FailReason, Outcome, Success, Unreachable};
+use lvs_sys::PollFlags;
 
 // Kernel numbers for the extended error queue (linux/errqueue.h, linux/icmp.h).
 const SO_EE_ORIGIN_ICMP: u8 = 2;
@@ -108,7 +109,7 @@ pub(crate) fn connected_socket(opts: &ConnectOptions) -> io::Result<Socket> {
     } else {
         (libc::SOL_IPV6, libc::IPV6_RECVERR)
     };
-    set_option(&sock, level, name, &(1 as libc::c_int))?;
+    lvs_sys::set_int_option(sock.as_fd(), level, name, 1)?;
     sock.connect(&SockAddr::from(dst))?;
     Ok(sock)
 }
@@ -124,10 +125,10 @@ pub(crate) fn exchange(
         return Err(error_queue(sock).unwrap_or_else(|| FailReason::from_io(&e)));
     }
     loop {
-        match wait_fd(sock, libc::POLLIN, deadline) {
-            Ok(0) => return Ok(UdpReply::Silent),
+        match lvs_sys::poll_until(sock.as_fd(), PollFlags::IN, deadline) {
+            Ok(revents) if revents.is_empty() => return Ok(UdpReply::Silent),
             Ok(revents) => {
-                if revents & libc::POLLERR != 0
+                if revents.contains(PollFlags::ERR)
                     && let Some(reason) = error_queue(sock)
                 {
                     return Err(reason);
@@ -146,7 +147,7 @@ pub(crate) fn exchange(
 }
 
 /// Reads one entry of the socket error queue and names the ICMP error, if any.
-pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
+pub(crate) fn error_queue(sock: &impl AsFd) -> Option<FailReason> {
     let mut data = [0u8; 512];
     error_queue_entry(sock, &mut data)
         .ok()
@@ -157,52 +158,48 @@ pub(crate) fn error_queue(sock: &impl AsRawFd) -> Option<FailReason> {
 /// packet's payload, as far as it fits): its length and the error it names,
 /// `None` for an entry without one. `WouldBlock` when the queue is empty.
 pub(crate) fn error_queue_entry(
-    sock: &impl AsRawFd,
+    sock: &impl AsFd,
     data: &mut [u8],
 ) -> io::Result<Option<(usize, FailReason)>> {
-    let mut control = [0u64; 64];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: zeroed msghdr is a valid "empty" header; fields set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: msg points at live buffers of the stated sizes.
-    let n = unsafe {
-        libc::recvmsg(
-            sock.as_raw_fd(),
-            &mut msg,
-            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: iterating the control buffer the kernel filled, with libc's CMSG helpers.
-    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    while !cmsg.is_null() {
-        // SAFETY: cmsg is non-null and inside `control`.
-        let hdr = unsafe { &*cmsg };
-        let is_err = (hdr.cmsg_level == libc::SOL_IP && hdr.cmsg_type == libc::IP_RECVERR)
-            || (hdr.cmsg_level == libc::SOL_IPV6 && hdr.cmsg_type == libc::IPV6_RECVERR);
-        if is_err {
-            // SAFETY: for IP(V6)_RECVERR the data starts with a sock_extended_err;
-            // read_unaligned because control data alignment is not guaranteed.
-            let ee: libc::sock_extended_err =
-                unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
-            return Ok(Some(((n as usize).min(data.len()), classify(&ee))));
-        }
-        // SAFETY: as above.
-        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
-    }
-    Ok(None)
+    let mut control = [0u8; 512];
+    let r = lvs_sys::recv_msg(
+        sock.as_fd(),
+        data,
+        &mut control,
+        libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+    )?;
+    let found = lvs_sys::cmsgs(&control[..r.control_len])
+        .filter(|c| {
+            (c.level, c.ty) == (libc::SOL_IP, libc::IP_RECVERR)
+                || (c.level, c.ty) == (libc::SOL_IPV6, libc::IPV6_RECVERR)
+        })
+        .find_map(|c| ExtendedErr::parse(c.data));
+    Ok(found.map(|ee| (r.len.min(data.len()), classify(&ee))))
 }
 
-fn classify(ee: &libc::sock_extended_err) -> FailReason {
+/// The head of `struct sock_extended_err` { u32 ee_errno; u8 ee_origin,
+/// ee_type, ee_code, ee_pad; u32 ee_info, ee_data; }, as the kernel
+/// writes it in an `IP(V6)_RECVERR` control message.
+struct ExtendedErr {
+    ee_errno: u32,
+    ee_origin: u8,
+    ee_type: u8,
+    ee_code: u8,
+}
+
+impl ExtendedErr {
+    fn parse(data: &[u8]) -> Option<ExtendedErr> {
+        let head = data.get(..8)?;
+        Some(ExtendedErr {
+            ee_errno: u32::from_ne_bytes(head[..4].try_into().ok()?),
+            ee_origin: head[4],
+            ee_type: head[5],
+            ee_code: head[6],
+        })
+    }
+}
+
+fn classify(ee: &ExtendedErr) -> FailReason {
     match (ee.ee_origin, ee.ee_type, ee.ee_code) {
         (SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, code) => FailReason::Unreachable(match code {
             3 => Unreachable::Port,

@@ -187,30 +187,40 @@ impl Prober {
     fn drain_answers(&self) -> io::Result<()> {
         let raw = self.raw.get_ref();
         let mut bufs = [[0u8; RECV_LEN]; BATCH];
-        // SAFETY: sockaddr_in6 is plain data; all-zero is valid.
-        let mut names: [libc::sockaddr_in6; BATCH] = unsafe { std::mem::zeroed() };
+        let mut names = [libc::sockaddr_in6 {
+            sin6_family: 0,
+            sin6_port: 0,
+            sin6_flowinfo: 0,
+            sin6_addr: libc::in6_addr { s6_addr: [0; 16] },
+            sin6_scope_id: 0,
+        }; BATCH];
         loop {
             let mut iovs = bufs.each_mut().map(|b| libc::iovec {
                 iov_base: b.as_mut_ptr().cast(),
                 iov_len: b.len(),
             });
-            // SAFETY: mmsghdr is plain data; all-zero is an empty header.
-            let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-            for (i, m) in msgs.iter_mut().enumerate() {
-                m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_in6).cast();
-                m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
-                m.msg_hdr.msg_iov = &mut iovs[i];
-                m.msg_hdr.msg_iovlen = 1;
-            }
-            // SAFETY: every header points at live buffers of the stated sizes.
-            let n = unsafe {
-                libc::recvmmsg(
+            // No safe recvmmsg in rustix or socket2; batching is what keeps
+            // a burst of replies cheap.
+            // SAFETY: an all-zero mmsghdr is an empty header (null pointers,
+            // zero lengths); each is then pointed at one buffer of `bufs` (via
+            // `iovs`) and one name of `names`, with their sizes, all of which
+            // outlive the call.
+            let (n, lens) = unsafe {
+                let mut msgs: [libc::mmsghdr; BATCH] = std::mem::zeroed();
+                for (i, m) in msgs.iter_mut().enumerate() {
+                    m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_in6).cast();
+                    m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
+                    m.msg_hdr.msg_iov = &mut iovs[i];
+                    m.msg_hdr.msg_iovlen = 1;
+                }
+                let n = libc::recvmmsg(
                     raw.as_raw_fd(),
                     msgs.as_mut_ptr(),
                     BATCH as u32,
                     libc::MSG_DONTWAIT,
                     std::ptr::null_mut(),
-                )
+                );
+                (n, msgs.map(|m| m.msg_len))
             };
             if n < 0 {
                 let err = io::Error::last_os_error();
@@ -221,8 +231,8 @@ impl Prober {
                 };
             }
             let n = n as usize;
-            for (i, m) in msgs.iter().enumerate().take(n) {
-                let len = (m.msg_len as usize).min(RECV_LEN);
+            for (i, len) in lens.iter().enumerate().take(n) {
+                let len = (*len as usize).min(RECV_LEN);
                 let from = self.v6.then(|| IpAddr::from(names[i].sin6_addr.s6_addr));
                 if let Some(reply) = raw.read_reply(&bufs[i][..len], from) {
                     let seq = reply.ack.wrapping_sub(1);

@@ -2,9 +2,8 @@
 //! subscribed to `RTNLGRP_LINK`, reporting whether the router's interface
 //! can carry adverts (administratively up and with carrier).
 
-use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::BorrowedFd;
 
 use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -152,20 +151,11 @@ impl LinkWatch {
     }
 
     /// [`open`](Self::open) with the socket created inside `netns`.
-    pub(super) fn open_in_netns(netns: &File, ifindex: u32) -> io::Result<(LinkWatch, bool)> {
-        let fd = netns.as_raw_fd();
-        let opened = std::thread::scope(|s| {
-            s.spawn(|| {
-                // SAFETY: setns on a namespace fd only changes this thread's
-                // network namespace; the thread ends right after.
-                if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Opened::open(ifindex)
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("link watch thread panicked")))
-        })?;
+    pub(super) fn open_in_netns(
+        netns: BorrowedFd<'_>,
+        ifindex: u32,
+    ) -> io::Result<(LinkWatch, bool)> {
+        let opened = lvs_sys::in_netns(netns, || Opened::open(ifindex))??;
         opened.register(ifindex)
     }
 

@@ -420,21 +420,23 @@ impl Keepalived {
             .ok()
             .and_then(|s| s.trim().parse().ok());
         let t = Instant::now();
-        // SAFETY: kill(2) with pids we started.
-        unsafe {
-            if kill {
-                if let Some(c) = child {
-                    libc::kill(c, libc::SIGKILL);
-                }
-                libc::kill(pid as i32, libc::SIGKILL);
-            } else {
-                libc::kill(pid as i32, libc::SIGTERM);
+        use rustix::process::{Pid, Signal, kill_process, test_kill_process};
+        // Pids we started (keepalived and its VRRP child).
+        let child = child.and_then(Pid::from_raw);
+        let parent = i32::try_from(pid).ok().and_then(Pid::from_raw);
+        if kill {
+            if let Some(c) = child {
+                let _ = kill_process(c, Signal::KILL);
             }
+            if let Some(p) = parent {
+                let _ = kill_process(p, Signal::KILL);
+            }
+        } else if let Some(p) = parent {
+            let _ = kill_process(p, Signal::TERM);
         }
         if let Some(c) = child {
-            // SAFETY: signal 0 only probes for existence.
             wait_until(Duration::from_secs(10), "keepalived's exit", || {
-                (unsafe { libc::kill(c, 0) } != 0).then_some(())
+                test_kill_process(c).is_err().then_some(())
             });
         }
         self.host.kill(pid);
@@ -528,10 +530,13 @@ fn our_thread(
     vip_cidr: &'static str,
     realtime: bool,
 ) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: setns on a namespace fd changes only this thread's namespace.
-    let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    use std::os::fd::AsFd;
+    // This thread runs the router's runtime, so it moves for good.
+    rustix::thread::move_into_link_name_space(
+        netns.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .expect("setns");
     if realtime {
         let param = libc::sched_param { sched_priority: 50 };
         // SAFETY: pid 0 is this thread; param is a valid sched_param.
