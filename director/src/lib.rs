@@ -96,6 +96,41 @@
 //! assert_eq!(ipvs, vec![Command::Ipvs(vec![Op::DeleteDestination(http, addr)])]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Coming from the four crates
+//!
+//! What an embedder composing lvs-vrrp, lvs-arpguard, lvs-healthcheck and
+//! lvs-ipvs by hand ran into, and where each stands now:
+//!
+//! - *lvs-vrrp's `Driver` ended on its interface going down* (a send
+//!   failed with `ENETUNREACH`, the VIP stayed): `Driver::watch_link`
+//!   follows link and carrier over rtnetlink and raises the `LinkDown`
+//!   fault itself; send and receive errors are counted, never fatal; which
+//!   errors end `next_action` is documented on the type. This crate's
+//!   driver does the same for every instance ([`Director::handle_link`]).
+//! - *Following both crates' examples sent extra ARP bursts*: lvs-vrrp's
+//!   `Router` is the one owner of the announcement schedule; lvs-arpguard's
+//!   `Announcer` sends the one burst it is asked for. Here each burst is one
+//!   [`Command::Announce`].
+//! - *lvs-vrrp's VIPs carry no prefix, label or interface*: where a VIP
+//!   lives is this crate's [`Vip`], inside [`VrrpInstance::vips`]; the
+//!   router's address list is derived from it ([`VrrpInstance::router_config`]).
+//! - *MACs are `[u8; 6]` in one crate and `MacAddr` in the other*:
+//!   `lvs_arpguard::MacAddr(bytes)`, documented in both crates.
+//! - *A health transition carries only a `MemberId`*: probes are named by
+//!   [`ProbeKey`] in [`Command::AddProbe`], which carries the service and the
+//!   real server; [`Command::RealServerChanged`] says which one changed.
+//! - *`IpvsHandle::open()` succeeds without the `ip_vs` module*:
+//!   `IpvsHandle::is_available()`, and each request documents
+//!   `Error::IpvsUnavailable`; `lvs_director::run` refuses to start a
+//!   configuration with virtual servers when IPVS is missing.
+//! - *`Policy::default()` (60 s, members start Up) and `EngineConfig::default()`
+//!   were undocumented*: both list every value in their docs now.
+//! - *Checks on their own thread had no helper, and could not probe another
+//!   namespace*: lvs-healthcheck's runner can be spawned on a thread of its
+//!   own, inside a network namespace if asked; this crate's driver runs its
+//!   probes that way.
+//! - *No `Display` on `State`, `Reason`, `Health`, `Op`*: all four have one.
 #![warn(missing_docs)]
 
 pub mod command;

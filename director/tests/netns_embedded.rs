@@ -7,7 +7,6 @@
 //! Run as root: `cargo test -p lvs-director --features tokio -- --ignored netns_embedded`
 
 use std::net::IpAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lvs_director::{DirectorConfig, Vip, VrrpInstance};
@@ -16,21 +15,6 @@ use lvs_vrrp::{AdvertInterval, Centiseconds, State};
 
 const IFACE: &str = "ed0";
 const PEER: &str = "ed1";
-
-fn ip(ns: &str, args: &[&str]) {
-    let out = Command::new("ip")
-        .arg("-n")
-        .arg(ns)
-        .args(args)
-        .output()
-        .expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip -n {ns} {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn has_vip(ns: &Netns) -> bool {
     ns.run(&["ip", "-4", "addr", "show", "dev", IFACE])
@@ -92,24 +76,13 @@ fn netns_embedded_director_faults_on_link_down_and_returns_on_link_up() {
     lvs_testenv::require_program("ip");
     let ns = Netns::new("emb");
     let peer = Netns::new("embp");
-    ip(
-        ns.name(),
-        &[
-            "link",
-            "add",
-            IFACE,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            PEER,
-            "netns",
-            peer.name(),
-        ],
-    );
-    ip(ns.name(), &["addr", "add", "172.20.0.81/24", "dev", IFACE]);
-    ip(ns.name(), &["link", "set", IFACE, "up"]);
-    ip(peer.name(), &["link", "set", PEER, "up"]);
+    let veth = [
+        "link", "add", IFACE, "type", "veth", "peer", "name", PEER, "netns",
+    ];
+    ns.run(&[&["ip"][..], &veth, &[peer.name()]].concat());
+    ns.run(&["ip", "addr", "add", "172.20.0.81/24", "dev", IFACE]);
+    ns.run(&["ip", "link", "set", IFACE, "up"]);
+    peer.run(&["ip", "link", "set", PEER, "up"]);
     ns.enter(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -120,11 +93,11 @@ fn netns_embedded_director_faults_on_link_down_and_returns_on_link_up() {
             wait_state(&h, State::Master, Duration::from_secs(5)).await;
             wait("VIP added", Duration::from_secs(2), || has_vip(&ns)).await;
             // Administratively down, then no carrier (the peer end down).
-            for (who, iface) in [(ns.name(), IFACE), (peer.name(), PEER)] {
-                ip(who, &["link", "set", iface, "down"]);
+            for (who, iface) in [(&ns, IFACE), (&peer, PEER)] {
+                who.run(&["ip", "link", "set", iface, "down"]);
                 wait_state(&h, State::Fault, Duration::from_secs(2)).await;
                 wait("VIP removed", Duration::from_secs(2), || !has_vip(&ns)).await;
-                ip(who, &["link", "set", iface, "up"]);
+                who.run(&["ip", "link", "set", iface, "up"]);
                 // Backup first, then Master once its Master_Down timer runs out.
                 wait_state(&h, State::Master, Duration::from_secs(5)).await;
                 wait("VIP back", Duration::from_secs(2), || has_vip(&ns)).await;

@@ -271,7 +271,13 @@ async fn serve(
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
                 info!(file = %file.display(), "SIGHUP: reloading the configuration");
-                match load(file, cli.keep_expire_nodest_conn) {
+                // Parsing a large file takes a while: off the runtime's thread,
+                // which the director's event loop shares.
+                let (path, keep) = (file.to_path_buf(), cli.keep_expire_nodest_conn);
+                let loaded = tokio::task::spawn_blocking(move || load(&path, keep))
+                    .await
+                    .unwrap_or_else(|e| Err(vec![format!("configuration loader failed: {e}")]));
+                match loaded {
                     Err(lines) => {
                         lines.iter().for_each(|l| error!("{l}"));
                         error!("reload refused: the running configuration stays in force");
