@@ -118,6 +118,13 @@ fn vm_director_programs_ipvs_follows_checks_and_adopts_on_restart() {
         dests(&mut ipvs, 80) == all80
     });
     eprintln!("www2:80 re-added after {back:?}");
+    // Its UDP socket was closed too (ICMP port unreachable fails UDP_CHECK):
+    // :53 comes back on its own schedule (delay_loop 5). The restart below
+    // must find the whole configured table in place.
+    let back53 = wait_for("www2:53 re-added", Duration::from_secs(20), || {
+        dests(&mut ipvs, 53).len() == 2
+    });
+    eprintln!("www2:53 back after {back53:?}");
 
     // Graceful stop: the table stays, the VIP goes.
     assert!(n1.signal(p1, libc::SIGTERM, Duration::from_secs(10)));
