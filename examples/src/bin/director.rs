@@ -162,11 +162,9 @@ fn status(control: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
 /// (threads inherit them). Failure is a warning, as in keepalived.
 fn apply_process_scheduling(g: &config::GlobalDefs) {
     if let Some(n) = g.nice {
-        // SAFETY: plain syscall on this process.
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, libc::c_int::from(n)) } == 0 {
-            info!(nice = n, "process priority set");
-        } else {
-            warn!(nice = n, error = %std::io::Error::last_os_error(), "cannot set the process priority");
+        match rustix::process::setpriority_process(None, i32::from(n)) {
+            Ok(()) => info!(nice = n, "process priority set"),
+            Err(e) => warn!(nice = n, error = %e, "cannot set the process priority"),
         }
     }
     if let Some(p) = g.rt_priority {
@@ -174,6 +172,7 @@ fn apply_process_scheduling(g: &config::GlobalDefs) {
             sched_priority: libc::c_int::from(p),
         };
         // SAFETY: 0 is the calling thread; `param` is a valid sched_param.
+        // (rustix has no sched_setscheduler.)
         if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) } == 0 {
             info!(priority = p, "real-time scheduling SCHED_RR");
         } else {
@@ -181,11 +180,10 @@ fn apply_process_scheduling(g: &config::GlobalDefs) {
         }
     }
     if g.no_swap {
-        // SAFETY: plain syscall on this process.
-        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
-            info!("memory locked (no swap)");
-        } else {
-            warn!(error = %std::io::Error::last_os_error(), "cannot lock memory");
+        use rustix::mm::MlockAllFlags;
+        match rustix::mm::mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE) {
+            Ok(()) => info!("memory locked (no swap)"),
+            Err(e) => warn!(error = %e, "cannot lock memory"),
         }
     }
 }
