@@ -32,6 +32,35 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # On a thread of its own
+//!
+//! [`Runner::spawn`] runs on the caller's runtime, where a burst of probe
+//! work shares the caller's thread. [`Runner::spawn_thread`] gives the
+//! runner a thread and current-thread runtime of its own (what a director
+//! wants: probes never delay its VRRP timers), and can put that thread in
+//! another network namespace, so the real servers checked are the ones
+//! that namespace reaches:
+//!
+//! ```no_run
+//! # fn demo() -> std::io::Result<()> {
+//! use std::fs::File;
+//! use std::os::fd::AsFd;
+//! use std::sync::Arc;
+//! use lvs_healthcheck::checker::tcp::TcpCheck;
+//! use lvs_healthcheck::runner::Runner;
+//! use lvs_healthcheck::{ConnectOptions, EngineConfig, Policy, ServiceId};
+//!
+//! let mut runner = Runner::new(EngineConfig::default());
+//! let www1 = TcpCheck::new(ConnectOptions::new("10.0.0.2:80".parse().unwrap()));
+//! runner.add(ServiceId(80), Arc::new(www1), Policy::default()).unwrap();
+//! let ns = File::open("/run/netns/lab")?;
+//! let mut probes = runner.spawn_thread(Some(ns.as_fd()))?;
+//! while let Some(event) = probes.events.blocking_recv() {
+//!     println!("{event:?}");
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,9 +83,11 @@ mod half_open;
 mod stats;
 mod tcp;
 mod tcp_pool;
+mod thread;
 
 pub use checkers::{AsyncChecker, Blocking, ProbeFuture};
 pub use stats::RunnerStats;
+pub use thread::RunnerThread;
 
 /// The outcome of a probe whose checker panicked: a checker's bug fails its
 /// probe, not the runner.
