@@ -22,8 +22,10 @@ impl SyncState {
     }
 }
 
-/// A connection synchronisation daemon.
+/// A connection synchronisation daemon; [`SyncDaemon::new`], then set the
+/// optional fields.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SyncDaemon {
     /// Master or backup.
     pub state: SyncState,
