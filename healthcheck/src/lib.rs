@@ -13,7 +13,9 @@
 //!   ends), UDP (with ICMP errors from the socket error queue), DNS, HTTP
 //!   GET, and program execution. The
 //!   [`Checker`] trait lets you add your own. With the `tokio` feature,
-//!   `runner::Runner` drives both and yields events.
+//!   `runner::Runner` drives both and yields events, on the caller's
+//!   runtime or (`Runner::spawn_thread`) on a thread and runtime of its
+//!   own, optionally inside another network namespace.
 //!
 //! # Driving contract
 //! Call [`Engine::handle_timeout`] at [`Engine::poll_timeout`]; run every

@@ -127,11 +127,11 @@ fn flush_request_is_identical_to_ipvsadm() {
 
 #[test]
 fn set_timeouts_request_is_identical_to_ipvsadm() {
-    let op = Op::SetTimeouts(Timeouts {
-        tcp: Duration::from_secs(900),
-        tcp_fin: Duration::from_secs(120),
-        udp: Duration::from_secs(300),
-    });
+    let op = Op::SetTimeouts(Timeouts::new(
+        Duration::from_secs(900),
+        Duration::from_secs(120),
+        Duration::from_secs(300),
+    ));
     assert_eq!(
         hex(&request_bytes(&op)),
         hex(&ipvsadm_request("set_timeout"))

@@ -47,25 +47,23 @@ fn vm_info_and_timeouts() {
     let info = h.info().unwrap();
     assert_eq!(info.version_triple().0, 1, "{info:?}");
     assert!(info.conn_table_size >= 4096, "{info:?}");
-    let t = Timeouts {
-        tcp: Duration::from_secs(901),
-        tcp_fin: Duration::from_secs(121),
-        udp: Duration::from_secs(301),
-    };
+    let t = Timeouts::new(
+        Duration::from_secs(901),
+        Duration::from_secs(121),
+        Duration::from_secs(301),
+    );
     h.set_timeouts(&t).unwrap();
     assert_eq!(h.timeouts().unwrap(), t);
     // Zero leaves a timeout unchanged.
-    h.set_timeouts(&Timeouts {
-        udp: Duration::from_secs(77),
-        ..Timeouts::default()
-    })
+    h.set_timeouts(&Timeouts::new(
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::from_secs(77),
+    ))
     .unwrap();
     assert_eq!(
         h.timeouts().unwrap(),
-        Timeouts {
-            udp: Duration::from_secs(77),
-            ..t
-        }
+        Timeouts::new(t.tcp, t.tcp_fin, Duration::from_secs(77))
     );
     let _ = VM;
 }

@@ -9,7 +9,8 @@
 //!   [`BorrowedFd`] of `/run/netns/NAME` or `/proc/PID/ns/net`, on a helper
 //!   thread, so the caller's thread never changes namespace. Sockets keep
 //!   the namespace they were created in, so this is how the crates open
-//!   sockets "in" a namespace.
+//!   sockets "in" a namespace. [`enter_netns`] moves the calling thread
+//!   itself, for a thread that is to live there (a probe runner's).
 //! - [`ifindex`]: an interface's index by name (`SIOCGIFINDEX`).
 //! - [`poll_until`]: wait for events on one descriptor until a deadline.
 //! - [`set_int_option`]: a plain `int` socket option that neither rustix nor
@@ -84,15 +85,24 @@ where
 {
     std::thread::scope(|s| {
         s.spawn(|| {
-            rustix::thread::move_into_link_name_space(
-                ns,
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )?;
+            enter_netns(ns)?;
             Ok(f())
         })
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// Moves the calling thread into the network namespace `ns` for good.
+///
+/// For a thread that is to live in `ns`: the sockets it opens from then
+/// on, and the threads and processes it starts, are in `ns`. Other threads
+/// keep their namespace. For a one-off, prefer [`in_netns`], which never
+/// moves the caller. `Err` when `ns` is not a network namespace or without
+/// `CAP_SYS_ADMIN`; the thread is then where it was.
+pub fn enter_netns(ns: BorrowedFd<'_>) -> io::Result<()> {
+    rustix::thread::move_into_link_name_space(ns, Some(rustix::thread::LinkNameSpaceType::Network))
+        .map_err(io::Error::from)
 }
 
 /// The index of the network interface `name` in the calling thread's

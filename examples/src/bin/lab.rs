@@ -11,9 +11,10 @@
 
 use std::process::ExitCode;
 
-use lvs_examples::lab::scenarios::{self, Env, Kind};
+use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
 use lvs_examples::lab::{httpd, topology::SeedLab};
+use lvs_examples::lab::{report, scenarios};
 
 const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "sync"];
 
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         return serve_http(&args[1..]);
     }
     let mut only: Vec<String> = Vec::new();
-    let mut repeats = scenarios::DEFAULT_REPEATS;
+    let mut repeats = harness::DEFAULT_REPEATS;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -126,7 +127,7 @@ fn main() -> ExitCode {
         }
     }
     if let (Some(a), Some(b)) = (&ours, &theirs) {
-        let table = scenarios::comparison(a, b);
+        let table = report::comparison(a, b);
         println!(
             "\n=== side by side ({} phase-aligned samples of each timed fault; logs in {})",
             env.repeats,

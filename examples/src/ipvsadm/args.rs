@@ -942,11 +942,11 @@ fn build(raw: Raw) -> Result<Command, ArgError> {
                 return err(format!("unexpected argument {extra}"));
             }
             let secs = |s: &str| timeout_value(s, 0).map(|v| Duration::from_secs(v.into()));
-            Ok(Command::SetTimeouts(Timeouts {
-                tcp: secs(&raw.positional[0])?,
-                tcp_fin: secs(&raw.positional[1])?,
-                udp: secs(&raw.positional[2])?,
-            }))
+            Ok(Command::SetTimeouts(Timeouts::new(
+                secs(&raw.positional[0])?,
+                secs(&raw.positional[1])?,
+                secs(&raw.positional[2])?,
+            )))
         }
         Cmd::StartDaemon => {
             let state = raw.daemon_state.unwrap_or(SyncState::Master);
@@ -1442,11 +1442,11 @@ mod tests {
     fn set_timeouts_and_daemons() {
         assert_eq!(
             p("--set 900 120 300").unwrap(),
-            Command::SetTimeouts(Timeouts {
-                tcp: Duration::from_secs(900),
-                tcp_fin: Duration::from_secs(120),
-                udp: Duration::from_secs(300),
-            })
+            Command::SetTimeouts(Timeouts::new(
+                Duration::from_secs(900),
+                Duration::from_secs(120),
+                Duration::from_secs(300)
+            ))
         );
         assert!(
             p("--set 900 120")

@@ -1005,11 +1005,11 @@ TCP  [2001:db8::10]:443 mh (mh-fallback,mh-port) persistent 120 mask 64
 
     #[test]
     fn timeouts_and_daemons() {
-        let t = Timeouts {
-            tcp: Duration::from_secs(900),
-            tcp_fin: Duration::from_secs(120),
-            udp: Duration::from_secs(300),
-        };
+        let t = Timeouts::new(
+            Duration::from_secs(900),
+            Duration::from_secs(120),
+            Duration::from_secs(300),
+        );
         assert_eq!(timeouts(&t), "Timeout (tcp tcpfin udp): 900 120 300\n");
         let mut m = SyncDaemon::new(SyncState::Master, "eth0", 5);
         m.max_len = Some(1472);

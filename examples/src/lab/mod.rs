@@ -3,8 +3,10 @@
 //! measure what an operator would see.
 
 pub mod dns;
+pub mod harness;
 pub mod httpd;
 pub mod probe;
+pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod series;

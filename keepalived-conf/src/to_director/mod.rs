@@ -48,10 +48,12 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     let t = &g.lvs_timeouts;
     let mut setup = IpvsSetup::default();
     setup.flush = g.lvs_flush;
-    setup.timeouts = (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
-        tcp: t.tcp.unwrap_or_default(),
-        tcp_fin: t.tcpfin.unwrap_or_default(),
-        udp: t.udp.unwrap_or_default(),
+    setup.timeouts = (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| {
+        Timeouts::new(
+            t.tcp.unwrap_or_default(),
+            t.tcpfin.unwrap_or_default(),
+            t.udp.unwrap_or_default(),
+        )
     });
     setup.expire_nodest_conn = !g.lvs_keep_expire_nodest_conn;
     out.ipvs_setup = setup;
