@@ -1,7 +1,8 @@
 //! Probes on lvs-healthcheck's runner, on a thread and runtime of their
-//! own (as keepalived keeps its checkers apart from VRRP): a burst of probe
-//! work never delays an advert. The core names probes by [`ProbeKey`]; the
-//! runner by `MemberId`; the map between them lives on the probe thread.
+//! own (`Runner::spawn_thread`, as keepalived keeps its checkers apart from
+//! VRRP): a burst of probe work never delays an advert. The core names
+//! probes by [`ProbeKey`]; the runner by `MemberId`; the map between them
+//! lives in one small task that translates requests and events.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -47,31 +48,28 @@ fn service_id(key: &ServiceKey) -> ServiceId {
     ServiceId(h.finish())
 }
 
-/// Starts the probe thread; verdicts come back on `verdicts`.
+/// Starts the probe thread (in the caller's network namespace); verdicts
+/// come back on `verdicts`. Must be called inside a tokio runtime (the
+/// translating task runs there).
 pub(crate) fn start(
     verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
 ) -> std::io::Result<mpsc::UnboundedSender<Request>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("checks".into())
-        .spawn(move || rt.block_on(serve(rx, verdicts)))?;
+    let runner = Runner::new(EngineConfig {
+        fail_open: FailOpen::Report,
+        ..EngineConfig::default()
+    })
+    .spawn_thread(None)?;
+    tokio::spawn(serve(rx, runner.commands, runner.events, verdicts));
     Ok(tx)
 }
 
 async fn serve(
     mut requests: mpsc::UnboundedReceiver<Request>,
+    commands: mpsc::UnboundedSender<RunnerCommand>,
+    mut events: mpsc::UnboundedReceiver<Event>,
     verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
 ) {
-    let runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Report,
-        ..EngineConfig::default()
-    });
-    let (commands, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let task = tokio::spawn(runner.run(events_tx, commands_rx));
     let mut by_member: HashMap<MemberId, ProbeKey> = HashMap::new();
     let mut by_probe: HashMap<ProbeKey, MemberId> = HashMap::new();
     loop {
@@ -131,6 +129,6 @@ async fn serve(
             }
         }
     }
+    // The runner's thread ends with it.
     let _ = commands.send(RunnerCommand::Shutdown);
-    let _ = task.await;
 }
