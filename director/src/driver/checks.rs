@@ -65,10 +65,7 @@ async fn serve(
     mut requests: mpsc::UnboundedReceiver<Request>,
     verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
 ) {
-    let runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Report,
-        ..EngineConfig::default()
-    });
+    let runner = Runner::new(EngineConfig::default().with_fail_open(FailOpen::Report));
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let task = tokio::spawn(runner.run(events_tx, commands_rx));
