@@ -231,11 +231,7 @@ impl VrrpInstance {
         cfg.tracks = self
             .track_interfaces
             .iter()
-            .map(|t| lvs_vrrp::Track {
-                name: t.track_name(),
-                weight: t.weight,
-                initially_up: true,
-            })
+            .map(|t| lvs_vrrp::Track::new(&t.track_name(), t.weight))
             .collect();
         cfg
     }
