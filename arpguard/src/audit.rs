@@ -14,6 +14,8 @@ use crate::wire::MacAddr;
 use std::os::fd::BorrowedFd;
 
 /// What the IPVS interface should hold.
+///
+/// Build it with [`GhostAuditSpec::new`] and set the public fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GhostAuditSpec {
     /// The IPVS-facing interface, e.g. `ens18`.
@@ -23,6 +25,18 @@ pub struct GhostAuditSpec {
     pub expected: Vec<(IpAddr, u8)>,
     /// VIPs: any second copy anywhere in the namespace is reported.
     pub vips: Vec<IpAddr>,
+}
+
+impl GhostAuditSpec {
+    /// An audit of `iface` with the `expected` addresses (`addr`,
+    /// `prefix_len`) and the `vips` that must not appear twice.
+    pub fn new(iface: &str, expected: Vec<(IpAddr, u8)>, vips: Vec<IpAddr>) -> GhostAuditSpec {
+        GhostAuditSpec {
+            iface: iface.to_string(),
+            expected,
+            vips,
+        }
+    }
 }
 
 /// Why an address is reported.

@@ -43,12 +43,9 @@ fn mac(host: &Netns) -> MacAddr {
 }
 
 fn director_vip() -> DirectorVip {
-    DirectorVip {
-        iface: LAB_IFACE.into(),
-        addr: IpAddr::V4(VIP),
-        prefix_len: 24,
-        label: Some("ens18:0".into()),
-    }
+    let mut vip = DirectorVip::new(LAB_IFACE, IpAddr::V4(VIP), 24);
+    vip.label = Some("ens18:0".into());
+    vip
 }
 
 /// The seed topology: VIP on NODE01's ens18 (label ens18:0), on both
@@ -349,12 +346,7 @@ fn netns_unsolicited_na_moves_frontal_ipv6_entry() {
     let node01 = lan.add_host("n1", &["2001:db8::81/64"]);
     let node02 = lan.add_host("n2", &["2001:db8::82/64"]);
     let vip6: Ipv6Addr = "2001:db8::83".parse().unwrap();
-    let dvip = DirectorVip {
-        iface: LAB_IFACE.into(),
-        addr: IpAddr::V6(vip6),
-        prefix_len: 64,
-        label: None,
-    };
+    let dvip = DirectorVip::new(LAB_IFACE, IpAddr::V6(vip6), 64);
     dvip.add(&mut Rtnl::open(ns(&node01)).unwrap()).unwrap();
     frontal.run(&["ping", "-6", "-c", "1", "-W", "2", "2001:db8::83"]);
     assert_eq!(neigh_mac(&frontal, "2001:db8::83"), Some(mac(&node01)));
@@ -422,11 +414,11 @@ fn netns_ghost_audit_catches_a_dhcp_address_and_a_duplicate_vip() {
     let node01 = lan.add_host("n1", &["172.20.0.81/24"]);
     let mut rtnl = Rtnl::open(ns(&node01)).unwrap();
     director_vip().add(&mut rtnl).unwrap();
-    let spec = GhostAuditSpec {
-        iface: LAB_IFACE.into(),
-        expected: vec![(IpAddr::V4(NODE01), 24), (IpAddr::V4(VIP), 24)],
-        vips: vec![IpAddr::V4(VIP)],
-    };
+    let spec = GhostAuditSpec::new(
+        LAB_IFACE,
+        vec![(IpAddr::V4(NODE01), 24), (IpAddr::V4(VIP), 24)],
+        vec![IpAddr::V4(VIP)],
+    );
     assert_eq!(audit_ghosts(&mut rtnl, &spec).unwrap(), vec![]);
 
     // Seed §7/§12: the DHCP client's address beside the VIP, and a stale

@@ -278,10 +278,7 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
     }
     state.write(&opts.state)?;
     for vip in &opts.vips {
-        let bv = BackendVip {
-            iface: opts.iface.clone(),
-            addr: *vip,
-        };
+        let bv = BackendVip::new(&opts.iface, *vip);
         let undo = bv.install(&mut rtnl)?;
         if !state
             .vips
@@ -313,10 +310,7 @@ pub fn audit(opts: &Options) -> Result<(Vec<String>, Vec<String>), BackendError>
             let check = BackendCheck {
                 namespace: ns,
                 iface: seg.clone(),
-                vip: BackendVip {
-                    iface: opts.iface.clone(),
-                    addr: *vip,
-                },
+                vip: BackendVip::new(&opts.iface, *vip),
                 mode: match opts.mode {
                     Mode::Sysctl => SuppressionMode::Sysctl,
                     Mode::Nft => SuppressionMode::Nftables,
@@ -351,10 +345,7 @@ pub fn undo(state_path: &Path) -> Result<Vec<String>, BackendError> {
     let mut done = Vec::new();
     let mut rtnl = Rtnl::open(ns)?;
     for v in state.vips.iter().rev() {
-        let bv = BackendVip {
-            iface: v.iface.clone(),
-            addr: v.addr,
-        };
+        let bv = BackendVip::new(&v.iface, v.addr);
         if v.added {
             bv.remove(&mut rtnl)?;
             done.push(format!("removed VIP {} from {}", v.addr, v.iface));
