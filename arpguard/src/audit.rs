@@ -159,7 +159,11 @@ pub enum SuppressionMode {
 }
 
 /// A backend to check.
+///
+/// New fields may be added: build it with [`BackendCheck::new`] and set the
+/// public fields you need (`probe_from` to add the leak probe).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackendCheck<'ns> {
     /// The backend's namespace (`None`: the caller's).
     pub namespace: Option<BorrowedFd<'ns>>,
@@ -174,6 +178,27 @@ pub struct BackendCheck<'ns> {
     pub probe_from: Option<(Option<BorrowedFd<'ns>>, String)>,
     /// Probe window.
     pub probe_window: Duration,
+}
+
+impl<'ns> BackendCheck<'ns> {
+    /// A check of the backend in `namespace` whose segment-facing interface
+    /// is `iface`: VIP placement and ARP suppression only (no leak probe;
+    /// a 500 ms window once `probe_from` is set).
+    pub fn new(
+        namespace: Option<BorrowedFd<'ns>>,
+        iface: &str,
+        vip: BackendVip,
+        mode: SuppressionMode,
+    ) -> BackendCheck<'ns> {
+        BackendCheck {
+            namespace,
+            iface: iface.to_string(),
+            vip,
+            mode,
+            probe_from: None,
+            probe_window: Duration::from_millis(500),
+        }
+    }
 }
 
 /// Outcome of [`verify_backend`].

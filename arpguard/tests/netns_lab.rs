@@ -93,14 +93,15 @@ fn only_node01_answers(lab: &Lab) {
 }
 
 fn check<'a>(host: &'a Arc<Netns>, lab: &'a Lab, mode: SuppressionMode) -> BackendCheck<'a> {
-    BackendCheck {
-        namespace: ns(host),
-        iface: LAB_IFACE.into(),
-        vip: BackendVip::on_lo(IpAddr::V4(VIP)),
+    let mut check = BackendCheck::new(
+        ns(host),
+        LAB_IFACE,
+        BackendVip::on_lo(IpAddr::V4(VIP)),
         mode,
-        probe_from: Some((ns(&lab.frontal), LAB_IFACE.into())),
-        probe_window: Duration::from_millis(300),
-    }
+    );
+    check.probe_from = Some((ns(&lab.frontal), LAB_IFACE.into()));
+    check.probe_window = Duration::from_millis(300);
+    check
 }
 
 #[test]
@@ -394,14 +395,12 @@ fn netns_ipv6_vip_on_lo_gets_no_neighbour_advertisement() {
         "2001:db8::85",
     ]);
     frontal.run(&["ping", "-6", "-c", "1", "-W", "2", "2001:db8::83"]);
-    let verdict = verify_backend(&BackendCheck {
-        namespace: ns(&www1),
-        iface: LAB_IFACE.into(),
-        vip: BackendVip::on_lo(vip6),
-        mode: SuppressionMode::Sysctl,
-        probe_from: None,
-        probe_window: Duration::ZERO,
-    })
+    let verdict = verify_backend(&BackendCheck::new(
+        ns(&www1),
+        LAB_IFACE,
+        BackendVip::on_lo(vip6),
+        SuppressionMode::Sysctl,
+    ))
     .unwrap();
     assert!(verdict.is_ok(), "{:?}", verdict.problems());
 }

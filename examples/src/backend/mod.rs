@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use lvs_arpguard::audit::{BackendCheck, SuppressionMode, verify_backend};
 use lvs_arpguard::nft::{self, NftSuppression};
@@ -307,17 +306,11 @@ pub fn audit(opts: &Options) -> Result<(Vec<String>, Vec<String>), BackendError>
     let mut problems = Vec::new();
     for vip in &opts.vips {
         for seg in &segs {
-            let check = BackendCheck {
-                namespace: ns,
-                iface: seg.clone(),
-                vip: BackendVip::new(&opts.iface, *vip),
-                mode: match opts.mode {
-                    Mode::Sysctl => SuppressionMode::Sysctl,
-                    Mode::Nft => SuppressionMode::Nftables,
-                },
-                probe_from: None,
-                probe_window: Duration::from_millis(500),
+            let mode = match opts.mode {
+                Mode::Sysctl => SuppressionMode::Sysctl,
+                Mode::Nft => SuppressionMode::Nftables,
             };
+            let check = BackendCheck::new(ns, seg, BackendVip::new(&opts.iface, *vip), mode);
             let r = verify_backend(&check)?;
             let e = r.sysctls.effective();
             lines.push(format!(
