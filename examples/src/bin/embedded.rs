@@ -37,9 +37,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rs = RealServer::new(Destination::new(addr, ForwardMethod::DirectRoute));
         http = http.with_real_server(rs.with_probe(Probe::new(check, timing.policy())));
     }
-    let mut config = DirectorConfig::new();
-    config.instances.push(vi_1);
-    config.virtual_servers.push(http);
+    let config = DirectorConfig::new()
+        .with_instance(vi_1)
+        .with_virtual_server(http);
     let director = lvs_director::run(config).await?;
     signal(SignalKind::terminate())?.recv().await;
     director.shutdown().await; // priority-0 advert, VIP removed; the IPVS table stays
