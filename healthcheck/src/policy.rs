@@ -432,6 +432,60 @@ mod tests {
     }
 
     #[test]
+    fn each_setter_sets_its_own_field() {
+        let ms = Duration::from_millis;
+        let built = Policy::new(ms(1), ms(2))
+            .with_interval(ms(10))
+            .with_fast_interval(ms(11))
+            .with_rise_interval(ms(12))
+            .with_down_interval(ms(13))
+            .with_timeout(ms(14))
+            .with_rise(2)
+            .with_fall(3)
+            .with_initial(InitialState::Down)
+            .with_first_result_decides(true)
+            .with_startup_grace(ms(15))
+            .with_initial_delay(ms(16))
+            .with_initial_jitter(ms(17))
+            .with_interval_jitter(ms(18))
+            .with_from_start(true);
+        let literal = Policy {
+            interval: ms(10),
+            fast_interval: ms(11),
+            rise_interval: ms(12),
+            down_interval: ms(13),
+            timeout: ms(14),
+            rise: 2,
+            fall: 3,
+            initial: InitialState::Down,
+            first_result_decides: true,
+            startup_grace: ms(15),
+            initial_delay: ms(16),
+            initial_jitter: ms(17),
+            interval_jitter: ms(18),
+            from_start: true,
+        };
+        assert_eq!(built, literal);
+        let t = KeepalivedTiming::new(KeepalivedCheck::Udp)
+            .with_delay_loop(ms(1))
+            .with_retry(4)
+            .with_delay_before_retry(ms(2))
+            .with_connect_timeout(ms(3))
+            .with_warmup(ms(4))
+            .with_alpha(true);
+        let literal = KeepalivedTiming {
+            check: KeepalivedCheck::Udp,
+            delay_loop: Some(ms(1)),
+            retry: Some(4),
+            delay_before_retry: Some(ms(2)),
+            connect_timeout: Some(ms(3)),
+            warmup: Some(ms(4)),
+            alpha: true,
+        };
+        assert_eq!(t, literal);
+    }
+
+    #[test]
     fn zero_values_are_rejected() {
         let p = Policy {
             fall: 0,
