@@ -133,11 +133,11 @@ fn netns_teardown_leaves_no_sysctl_address_link_or_table_behind() {
         .unwrap();
     let sysctls = apply_sysctls(n, &[LAB_IFACE], SysctlScope::InterfacesAndAll).unwrap();
     assert_eq!(sysctls.changes.len(), 4, "{sysctls:#?}");
-    NftSuppression {
-        vips: vec![VIP, Ipv4Addr::new(172, 20, 0, 84)],
-        iface: LAB_IFACE.into(),
-        real_source: Ipv4Addr::new(172, 20, 0, 85),
-    }
+    NftSuppression::new(
+        vec![VIP, Ipv4Addr::new(172, 20, 0, 84)],
+        LAB_IFACE,
+        Ipv4Addr::new(172, 20, 0, 85),
+    )
     .install(n)
     .unwrap();
     let during = snapshot(&host);

@@ -232,17 +232,10 @@ fn netns_nftables_mode_only_node01_answers_and_the_vip_is_never_an_arp_source() 
     // Without suppression WWW1 claims the VIP when it resolves a neighbour.
     assert!(arp_sources_when_replying_from_vip(&lab).contains(&VIP));
     for (backend, real) in [(&lab.www1, WWW1), (&lab.www2, WWW2)] {
-        let table = NftSuppression {
-            vips: vec![Ipv4Addr::new(172, 20, 0, 99)],
-            iface: LAB_IFACE.into(),
-            real_source: real,
-        };
+        let mut table = NftSuppression::new(vec![Ipv4Addr::new(172, 20, 0, 99)], LAB_IFACE, real);
         table.install(ns(backend)).unwrap();
         // Replaced atomically by the full set: the old VIP's rule is gone.
-        let table = NftSuppression {
-            vips: vec![VIP],
-            ..table
-        };
+        table.vips = vec![VIP];
         table.install(ns(backend)).unwrap();
         let listed = nft::list(ns(backend)).unwrap().unwrap();
         assert!(!listed.contains("172.20.0.99"), "{listed}");

@@ -265,12 +265,7 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
                 let iface = segs[0].clone();
                 let real = real_source(&mut rtnl, &iface, &opts.vips)?;
                 let existed = nft::list(ns)?.is_some();
-                NftSuppression {
-                    vips: v4,
-                    iface,
-                    real_source: real,
-                }
-                .install(ns)?;
+                NftSuppression::new(v4, &iface, real).install(ns)?;
                 state.nft_installed |= !existed;
             }
         }
