@@ -32,10 +32,7 @@ fn failover(c: &mut Criterion) {
         group.bench_function(format!("{n} VIPs, burst 5"), |b| {
             b.iter(|| {
                 let mut cfg = AnnouncerConfig::new(MAC);
-                cfg.rate_limit = RateLimit {
-                    frames: u32::MAX,
-                    per: Duration::from_secs(1),
-                };
+                cfg.rate_limit = RateLimit::new(u32::MAX, Duration::from_secs(1));
                 let mut a = Announcer::new(cfg);
                 let now = Instant::now();
                 for i in 0..n {

@@ -162,7 +162,11 @@ fn check_prefix(addr: IpAddr, prefix_len: u8) -> Result<()> {
 /// The VIP on a real server: a host route (/32 or /128) on `lo` or on a
 /// dummy interface, so the kernel accepts packets for it without the
 /// segment-facing interface owning it.
+///
+/// New fields may be added: build it with [`BackendVip::new`],
+/// [`BackendVip::on_lo`] or [`BackendVip::on_dummy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackendVip {
     /// `lo`, or the name of a dummy interface (created if missing).
     pub iface: String,
@@ -182,6 +186,14 @@ pub struct BackendVipUndo {
 }
 
 impl BackendVip {
+    /// The VIP on `iface`: `lo`, or a dummy interface (created if missing).
+    pub fn new(iface: &str, addr: IpAddr) -> BackendVip {
+        BackendVip {
+            iface: iface.into(),
+            addr,
+        }
+    }
+
     /// The VIP on `lo`.
     pub fn on_lo(addr: IpAddr) -> BackendVip {
         BackendVip {
@@ -258,7 +270,19 @@ impl BackendVipUndo {
 
 /// The VIP on the active director's segment interface (as keepalived's
 /// `virtual_ipaddress` puts it), e.g. `172.20.0.83/24 dev ens18 label ens18:0`.
+///
+/// New fields may be added: build it with [`DirectorVip::new`] and set the
+/// public fields you need:
+///
+/// ```
+/// use lvs_arpguard::DirectorVip;
+///
+/// let mut vip = DirectorVip::new("ens18", "172.20.0.83".parse().unwrap(), 24);
+/// vip.label = Some("ens18:0".into());
+/// assert_eq!(vip.prefix_len, 24);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirectorVip {
     /// Interface, e.g. `ens18`.
     pub iface: String,
@@ -271,6 +295,16 @@ pub struct DirectorVip {
 }
 
 impl DirectorVip {
+    /// `addr/prefix_len` on `iface`, without a label.
+    pub fn new(iface: &str, addr: IpAddr, prefix_len: u8) -> DirectorVip {
+        DirectorVip {
+            iface: iface.into(),
+            addr,
+            prefix_len,
+            label: None,
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         check_prefix(self.addr, self.prefix_len)?;
         if let Some(label) = &self.label {

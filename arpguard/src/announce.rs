@@ -43,12 +43,23 @@ pub const DEFAULT_BURST: u32 = 5;
 
 /// A token bucket shared by all VIPs, so a failover of hundreds of VIPs
 /// does not flood the segment.
+///
+/// New fields may be added: build it with [`RateLimit::new`] or
+/// [`RateLimit::default`] (200 frames per second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Frames allowed per `per` (also the bucket size).
     pub frames: u32,
     /// The period.
     pub per: Duration,
+}
+
+impl RateLimit {
+    /// `frames` per `per`.
+    pub fn new(frames: u32, per: Duration) -> RateLimit {
+        RateLimit { frames, per }
+    }
 }
 
 impl Default for RateLimit {
@@ -73,7 +84,21 @@ pub enum ArpForms {
 }
 
 /// Announcer settings.
+///
+/// New fields may be added: build it with [`AnnouncerConfig::new`] and set
+/// the public fields you need:
+///
+/// ```
+/// use std::time::Duration;
+/// use lvs_arpguard::announce::{AnnouncerConfig, ArpForms, RateLimit};
+///
+/// let mut cfg = AnnouncerConfig::new("02:00:00:00:00:01".parse().unwrap());
+/// cfg.arp_forms = ArpForms::Request;
+/// cfg.rate_limit = RateLimit::new(50, Duration::from_secs(1));
+/// assert!(!cfg.na_router);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AnnouncerConfig {
     /// Source MAC for the Ethernet header, ARP sender and NA option: the
     /// interface's own, or the VRRP virtual MAC when one is configured.

@@ -14,7 +14,10 @@ use crate::wire::MacAddr;
 use std::os::fd::BorrowedFd;
 
 /// What the IPVS interface should hold.
+///
+/// Build it with [`GhostAuditSpec::new`] and set the public fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GhostAuditSpec {
     /// The IPVS-facing interface, e.g. `ens18`.
     pub iface: String,
@@ -23,6 +26,18 @@ pub struct GhostAuditSpec {
     pub expected: Vec<(IpAddr, u8)>,
     /// VIPs: any second copy anywhere in the namespace is reported.
     pub vips: Vec<IpAddr>,
+}
+
+impl GhostAuditSpec {
+    /// An audit of `iface` with the `expected` addresses (`addr`,
+    /// `prefix_len`) and the `vips` that must not appear twice.
+    pub fn new(iface: &str, expected: Vec<(IpAddr, u8)>, vips: Vec<IpAddr>) -> GhostAuditSpec {
+        GhostAuditSpec {
+            iface: iface.to_string(),
+            expected,
+            vips,
+        }
+    }
 }
 
 /// Why an address is reported.
@@ -145,7 +160,11 @@ pub enum SuppressionMode {
 }
 
 /// A backend to check.
+///
+/// New fields may be added: build it with [`BackendCheck::new`] and set the
+/// public fields you need (`probe_from` to add the leak probe).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackendCheck<'ns> {
     /// The backend's namespace (`None`: the caller's).
     pub namespace: Option<BorrowedFd<'ns>>,
@@ -160,6 +179,27 @@ pub struct BackendCheck<'ns> {
     pub probe_from: Option<(Option<BorrowedFd<'ns>>, String)>,
     /// Probe window.
     pub probe_window: Duration,
+}
+
+impl<'ns> BackendCheck<'ns> {
+    /// A check of the backend in `namespace` whose segment-facing interface
+    /// is `iface`: VIP placement and ARP suppression only (no leak probe;
+    /// a 500 ms window once `probe_from` is set).
+    pub fn new(
+        namespace: Option<BorrowedFd<'ns>>,
+        iface: &str,
+        vip: BackendVip,
+        mode: SuppressionMode,
+    ) -> BackendCheck<'ns> {
+        BackendCheck {
+            namespace,
+            iface: iface.to_string(),
+            vip,
+            mode,
+            probe_from: None,
+            probe_window: Duration::from_millis(500),
+        }
+    }
 }
 
 /// Outcome of [`verify_backend`].

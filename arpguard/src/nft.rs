@@ -23,7 +23,11 @@ use std::os::fd::BorrowedFd;
 pub const TABLE: &str = "lvs_arpguard";
 
 /// The desired contents of the table.
+///
+/// New fields may be added: build it with [`NftSuppression::new`] and set
+/// the public fields you need.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NftSuppression {
     /// VIPs held on the backend (on `lo` or a dummy).
     pub vips: Vec<Ipv4Addr>,
@@ -34,6 +38,16 @@ pub struct NftSuppression {
 }
 
 impl NftSuppression {
+    /// Suppression for `vips` on a backend whose segment-facing interface
+    /// `iface` has the address `real_source`.
+    pub fn new(vips: Vec<Ipv4Addr>, iface: &str, real_source: Ipv4Addr) -> NftSuppression {
+        NftSuppression {
+            vips,
+            iface: iface.to_string(),
+            real_source,
+        }
+    }
+
     fn comment(vip: &Ipv4Addr) -> String {
         format!("comment \"lvs-arpguard: VIP {vip}\"")
     }

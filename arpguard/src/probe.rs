@@ -16,6 +16,7 @@ use std::os::fd::BorrowedFd;
 
 /// Probe settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProbeOptions {
     /// How long to collect replies.
     pub window: Duration,

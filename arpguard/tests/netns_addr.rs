@@ -50,12 +50,8 @@ fn netns_vips_are_idempotent_typed_and_stay_in_their_namespace() {
     assert!(a.state.nodad && a.state.permanent && !a.state.tentative);
 
     // The director's VIP with the seed's label.
-    let dvip = DirectorVip {
-        iface: LAB_IFACE.into(),
-        addr: IpAddr::V4(VIP),
-        prefix_len: 24,
-        label: Some("ens18:0".into()),
-    };
+    let mut dvip = DirectorVip::new(LAB_IFACE, IpAddr::V4(VIP), 24);
+    dvip.label = Some("ens18:0".into());
     assert_eq!(dvip.add(&mut rtnl).unwrap(), Change::Applied);
     assert_eq!(dvip.add(&mut rtnl).unwrap(), Change::Unchanged);
     let ens = rtnl.addresses(Some(LAB_IFACE)).unwrap();
@@ -76,20 +72,16 @@ fn netns_vips_are_idempotent_typed_and_stay_in_their_namespace() {
     assert_eq!(dvip.remove(&mut rtnl).unwrap(), Change::Unchanged);
 
     // Bad requests get specific errors.
-    let v6_label = DirectorVip {
-        addr: v6,
-        prefix_len: 64,
-        ..dvip.clone()
-    };
+    let mut v6_label = dvip.clone();
+    v6_label.addr = v6;
+    v6_label.prefix_len = 64;
     assert!(matches!(
         v6_label.add(&mut rtnl),
         Err(Error::InvalidLabel { .. })
     ));
-    let missing = DirectorVip {
-        iface: "nosuch0".into(),
-        label: None,
-        ..dvip
-    };
+    let mut missing = dvip;
+    missing.iface = "nosuch0".into();
+    missing.label = None;
     assert!(matches!(missing.add(&mut rtnl), Err(Error::NoSuchInterface(n)) if n == "nosuch0"));
 
     // None of it leaked into the test's own namespace.
@@ -141,11 +133,11 @@ fn netns_teardown_leaves_no_sysctl_address_link_or_table_behind() {
         .unwrap();
     let sysctls = apply_sysctls(n, &[LAB_IFACE], SysctlScope::InterfacesAndAll).unwrap();
     assert_eq!(sysctls.changes.len(), 4, "{sysctls:#?}");
-    NftSuppression {
-        vips: vec![VIP, Ipv4Addr::new(172, 20, 0, 84)],
-        iface: LAB_IFACE.into(),
-        real_source: Ipv4Addr::new(172, 20, 0, 85),
-    }
+    NftSuppression::new(
+        vec![VIP, Ipv4Addr::new(172, 20, 0, 84)],
+        LAB_IFACE,
+        Ipv4Addr::new(172, 20, 0, 85),
+    )
     .install(n)
     .unwrap();
     let during = snapshot(&host);

@@ -43,12 +43,9 @@ fn mac(host: &Netns) -> MacAddr {
 }
 
 fn director_vip() -> DirectorVip {
-    DirectorVip {
-        iface: LAB_IFACE.into(),
-        addr: IpAddr::V4(VIP),
-        prefix_len: 24,
-        label: Some("ens18:0".into()),
-    }
+    let mut vip = DirectorVip::new(LAB_IFACE, IpAddr::V4(VIP), 24);
+    vip.label = Some("ens18:0".into());
+    vip
 }
 
 /// The seed topology: VIP on NODE01's ens18 (label ens18:0), on both
@@ -80,11 +77,9 @@ fn lab(tag: &str) -> Lab {
 }
 
 fn probe_from_frontal(lab: &Lab) -> lvs_arpguard::probe::ProbeReport {
-    let opts = ProbeOptions {
-        window: Duration::from_millis(400),
-        identify: vec![NODE01, NODE02, WWW1, WWW2],
-        ..ProbeOptions::default()
-    };
+    let mut opts = ProbeOptions::default();
+    opts.window = Duration::from_millis(400);
+    opts.identify = vec![NODE01, NODE02, WWW1, WWW2];
     probe(ns(&lab.frontal), LAB_IFACE, VIP, &opts).unwrap()
 }
 
@@ -96,14 +91,15 @@ fn only_node01_answers(lab: &Lab) {
 }
 
 fn check<'a>(host: &'a Arc<Netns>, lab: &'a Lab, mode: SuppressionMode) -> BackendCheck<'a> {
-    BackendCheck {
-        namespace: ns(host),
-        iface: LAB_IFACE.into(),
-        vip: BackendVip::on_lo(IpAddr::V4(VIP)),
+    let mut check = BackendCheck::new(
+        ns(host),
+        LAB_IFACE,
+        BackendVip::on_lo(IpAddr::V4(VIP)),
         mode,
-        probe_from: Some((ns(&lab.frontal), LAB_IFACE.into())),
-        probe_window: Duration::from_millis(300),
-    }
+    );
+    check.probe_from = Some((ns(&lab.frontal), LAB_IFACE.into()));
+    check.probe_window = Duration::from_millis(300);
+    check
 }
 
 #[test]
@@ -124,16 +120,9 @@ fn netns_without_suppression_the_backends_answer_for_the_vip() {
     // Without `identify`, offenders are named from FRONTAL's neighbour cache.
     lab.frontal
         .run(&["ping", "-c", "1", "-W", "2", "172.20.0.85"]);
-    let plain = probe(
-        ns(&lab.frontal),
-        LAB_IFACE,
-        VIP,
-        &ProbeOptions {
-            window: Duration::from_millis(400),
-            ..ProbeOptions::default()
-        },
-    )
-    .unwrap();
+    let mut opts = ProbeOptions::default();
+    opts.window = Duration::from_millis(400);
+    let plain = probe(ns(&lab.frontal), LAB_IFACE, VIP, &opts).unwrap();
     let www1_answer = plain
         .answers
         .iter()
@@ -234,17 +223,10 @@ fn netns_nftables_mode_only_node01_answers_and_the_vip_is_never_an_arp_source() 
     // Without suppression WWW1 claims the VIP when it resolves a neighbour.
     assert!(arp_sources_when_replying_from_vip(&lab).contains(&VIP));
     for (backend, real) in [(&lab.www1, WWW1), (&lab.www2, WWW2)] {
-        let table = NftSuppression {
-            vips: vec![Ipv4Addr::new(172, 20, 0, 99)],
-            iface: LAB_IFACE.into(),
-            real_source: real,
-        };
+        let mut table = NftSuppression::new(vec![Ipv4Addr::new(172, 20, 0, 99)], LAB_IFACE, real);
         table.install(ns(backend)).unwrap();
         // Replaced atomically by the full set: the old VIP's rule is gone.
-        let table = NftSuppression {
-            vips: vec![VIP],
-            ..table
-        };
+        table.vips = vec![VIP];
         table.install(ns(backend)).unwrap();
         let listed = nft::list(ns(backend)).unwrap().unwrap();
         assert!(!listed.contains("172.20.0.99"), "{listed}");
@@ -349,12 +331,7 @@ fn netns_unsolicited_na_moves_frontal_ipv6_entry() {
     let node01 = lan.add_host("n1", &["2001:db8::81/64"]);
     let node02 = lan.add_host("n2", &["2001:db8::82/64"]);
     let vip6: Ipv6Addr = "2001:db8::83".parse().unwrap();
-    let dvip = DirectorVip {
-        iface: LAB_IFACE.into(),
-        addr: IpAddr::V6(vip6),
-        prefix_len: 64,
-        label: None,
-    };
+    let dvip = DirectorVip::new(LAB_IFACE, IpAddr::V6(vip6), 64);
     dvip.add(&mut Rtnl::open(ns(&node01)).unwrap()).unwrap();
     frontal.run(&["ping", "-6", "-c", "1", "-W", "2", "2001:db8::83"]);
     assert_eq!(neigh_mac(&frontal, "2001:db8::83"), Some(mac(&node01)));
@@ -402,14 +379,12 @@ fn netns_ipv6_vip_on_lo_gets_no_neighbour_advertisement() {
         "2001:db8::85",
     ]);
     frontal.run(&["ping", "-6", "-c", "1", "-W", "2", "2001:db8::83"]);
-    let verdict = verify_backend(&BackendCheck {
-        namespace: ns(&www1),
-        iface: LAB_IFACE.into(),
-        vip: BackendVip::on_lo(vip6),
-        mode: SuppressionMode::Sysctl,
-        probe_from: None,
-        probe_window: Duration::ZERO,
-    })
+    let verdict = verify_backend(&BackendCheck::new(
+        ns(&www1),
+        LAB_IFACE,
+        BackendVip::on_lo(vip6),
+        SuppressionMode::Sysctl,
+    ))
     .unwrap();
     assert!(verdict.is_ok(), "{:?}", verdict.problems());
 }
@@ -422,11 +397,11 @@ fn netns_ghost_audit_catches_a_dhcp_address_and_a_duplicate_vip() {
     let node01 = lan.add_host("n1", &["172.20.0.81/24"]);
     let mut rtnl = Rtnl::open(ns(&node01)).unwrap();
     director_vip().add(&mut rtnl).unwrap();
-    let spec = GhostAuditSpec {
-        iface: LAB_IFACE.into(),
-        expected: vec![(IpAddr::V4(NODE01), 24), (IpAddr::V4(VIP), 24)],
-        vips: vec![IpAddr::V4(VIP)],
-    };
+    let spec = GhostAuditSpec::new(
+        LAB_IFACE,
+        vec![(IpAddr::V4(NODE01), 24), (IpAddr::V4(VIP), 24)],
+        vec![IpAddr::V4(VIP)],
+    );
     assert_eq!(audit_ghosts(&mut rtnl, &spec).unwrap(), vec![]);
 
     // Seed §7/§12: the DHCP client's address beside the VIP, and a stale

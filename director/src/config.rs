@@ -6,7 +6,21 @@
 //! servers (an [`lvs_ipvs::Service`] plus real servers, each an
 //! [`lvs_ipvs::Destination`] with its probes). Every struct that will grow
 //! is `#[non_exhaustive]`: build it with its constructor and set the public
-//! fields you need.
+//! fields you need; `with_*` methods add to a list or set a field in one
+//! expression:
+//!
+//! ```
+//! use lvs_director::{DirectorConfig, RealServer, VirtualServer};
+//! use lvs_ipvs::{Destination, ForwardMethod, Scheduler, Service, ServiceKey};
+//!
+//! let key = ServiceKey::tcp("192.0.2.80:80".parse().unwrap());
+//! let dst = Destination::new("192.0.2.11:80".parse().unwrap(), ForwardMethod::DirectRoute);
+//! let mut web = VirtualServer::new(Service::new(key, Scheduler::RoundRobin))
+//!     .with_real_server(RealServer::new(dst));
+//! web.quorum = 1;
+//! let config = DirectorConfig::new().with_virtual_server(web);
+//! assert!(config.validate().is_ok());
+//! ```
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -43,6 +57,18 @@ impl DirectorConfig {
     /// An empty configuration (add instances and virtual servers).
     pub fn new() -> DirectorConfig {
         DirectorConfig::default()
+    }
+
+    /// Adds a VRRP instance.
+    pub fn with_instance(mut self, instance: VrrpInstance) -> DirectorConfig {
+        self.instances.push(instance);
+        self
+    }
+
+    /// Adds a virtual server.
+    pub fn with_virtual_server(mut self, vs: VirtualServer) -> DirectorConfig {
+        self.virtual_servers.push(vs);
+        self
     }
 
     /// The instance named `name`.
@@ -231,11 +257,7 @@ impl VrrpInstance {
         cfg.tracks = self
             .track_interfaces
             .iter()
-            .map(|t| lvs_vrrp::Track {
-                name: t.track_name(),
-                weight: t.weight,
-                initially_up: true,
-            })
+            .map(|t| lvs_vrrp::Track::new(&t.track_name(), t.weight))
             .collect();
         cfg
     }
@@ -310,8 +332,10 @@ impl TrackInterface {
     }
 }
 
-/// A program and its arguments (run without a shell).
+/// A program and its arguments (run without a shell). Built with
+/// [`Script::new`], which refuses an empty argv.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,

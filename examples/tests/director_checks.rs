@@ -59,10 +59,7 @@ async fn a_reply_is_checked_against_require_reply() {
         }
     });
     let deadline = || Instant::now() + Duration::from_secs(2);
-    let want = |pattern: &[u8]| ReplyMatch {
-        pattern: pattern.to_vec(),
-        ..ReplyMatch::any()
-    };
+    let want = |pattern: &[u8]| ReplyMatch::any().with_pattern(pattern.to_vec());
     assert_eq!(
         check(port, Some(want(b"pi"))).check(deadline()).await,
         Outcome::Success(Success::ReplyMatched)

@@ -85,8 +85,7 @@ use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::runner::{AsyncChecker, ProbeFuture, Runner};
 use lvs_healthcheck::{
-    ConnectOptions, EngineConfig, Event, FailOpen, Health, InitialState, Outcome, Policy,
-    ServiceId, Success,
+    ConnectOptions, EngineConfig, Event, FailOpen, Health, Outcome, Policy, ServiceId, Success,
 };
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -540,28 +539,17 @@ fn runner_phase(
     probe: Probe,
     listener: u32,
 ) -> Figures {
-    let policy = Policy {
-        interval: Duration::from_secs(1),
-        fast_interval: Duration::from_secs(1),
-        rise_interval: Duration::from_secs(1),
-        down_interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
-        rise: 1,
-        fall: 2,
-        initial: InitialState::Unknown,
-        first_result_decides: true,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::from_secs(1),
-        interval_jitter: Duration::ZERO,
+    let policy = Policy::new(Duration::from_secs(1), Duration::from_secs(1))
+        .with_fall(2)
+        .with_first_result_decides(true)
+        .with_initial_jitter(Duration::from_secs(1))
         // Intervals count from each probe's start: see the header.
-        from_start: !env_flag("LVS_HC_BENCH_FROM_RESULT"),
-    };
-    let mut runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Off,
-        max_in_flight: 4096,
-        ..EngineConfig::default()
-    });
+        .with_from_start(!env_flag("LVS_HC_BENCH_FROM_RESULT"));
+    let mut runner = Runner::new(
+        EngineConfig::default()
+            .with_fail_open(FailOpen::Off)
+            .with_max_in_flight(4096),
+    );
     let n_listeners = ports.len();
     for i in 0..rate as usize {
         let port = ports[i % n_listeners];

@@ -78,7 +78,18 @@ pub enum FailOpen {
 /// `0x6c76_7368_6300_0001` (fixed, so schedules are reproducible),
 /// `max_in_flight` 1024, `fail_open` [`FailOpen::Report`],
 /// `all_down_window` 10 s, `watchdog_slack` 1 s.
+///
+/// New settings may be added: start from [`EngineConfig::new`] (the
+/// defaults) and chain the `with_*` setters:
+///
+/// ```
+/// use lvs_healthcheck::{EngineConfig, FailOpen};
+///
+/// let config = EngineConfig::new().with_max_in_flight(64).with_fail_open(FailOpen::Hold);
+/// assert_eq!(config.max_in_flight, 64);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// Seed of the jitter generator (same seed, same schedule).
     pub seed: u64,
@@ -94,6 +105,21 @@ pub struct EngineConfig {
     /// probe then. Keep it above the latency of reporting a verdict reached
     /// at the deadline (a blocking thread waking up on a loaded host).
     pub watchdog_slack: Duration,
+}
+
+with_setters!(EngineConfig {
+    with_seed(seed: u64),
+    with_max_in_flight(max_in_flight: usize),
+    with_fail_open(fail_open: FailOpen),
+    with_all_down_window(all_down_window: Duration),
+    with_watchdog_slack(watchdog_slack: Duration),
+});
+
+impl EngineConfig {
+    /// The defaults (see above); the same as [`EngineConfig::default`].
+    pub fn new() -> EngineConfig {
+        EngineConfig::default()
+    }
 }
 
 impl Default for EngineConfig {

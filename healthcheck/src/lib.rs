@@ -17,6 +17,13 @@
 //!   runtime or (`Runner::spawn_thread`) on a thread and runtime of its
 //!   own, optionally inside another network namespace.
 //!
+//! # Building configuration
+//! Config structs that will grow ([`Policy`], [`KeepalivedTiming`],
+//! [`EngineConfig`], [`ConnectOptions`], the checkers) are
+//! `#[non_exhaustive]`: start from a constructor (`new`, `default`) and
+//! chain `with_*` setters, one per public field; the fields stay public to
+//! read and to assign.
+//!
 //! # Driving contract
 //! Call [`Engine::handle_timeout`] at [`Engine::poll_timeout`]; run every
 //! request from [`Engine::poll_probe`] and report it with
@@ -31,15 +38,13 @@
 //! };
 //!
 //! // The seed's tuned TCP_CHECK: delay_loop 2, retry 1, delay_before_retry 2.
-//! let policy = KeepalivedTiming {
-//!     delay_loop: Some(Duration::from_secs(2)),
-//!     retry: Some(1),
-//!     delay_before_retry: Some(Duration::from_secs(2)),
-//!     connect_timeout: Some(Duration::from_secs(3)),
-//!     warmup: Some(Duration::ZERO),
-//!     ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
-//! }
-//! .policy();
+//! let policy = KeepalivedTiming::new(KeepalivedCheck::Tcp)
+//!     .with_delay_loop(Duration::from_secs(2))
+//!     .with_retry(1)
+//!     .with_delay_before_retry(Duration::from_secs(2))
+//!     .with_connect_timeout(Duration::from_secs(3))
+//!     .with_warmup(Duration::ZERO)
+//!     .policy();
 //! let t0 = Instant::now(); // any instant: the engine only compares times
 //! let mut engine = Engine::new(EngineConfig::default());
 //! let www1 = engine.add_member(t0, ServiceId(80), "172.20.0.85:80", policy)?;
@@ -65,6 +70,24 @@
 //! # Ok::<(), lvs_healthcheck::PolicyError>(())
 //! ```
 #![warn(missing_docs)]
+
+/// Chainable `with_*` setters for public fields, so a `#[non_exhaustive]`
+/// config struct is still built in one expression outside this crate.
+/// `with_x(x: T) => Some` stores `Some(value)` in an `Option<T>` field.
+macro_rules! with_setters {
+    ($ty:ident { $($setter:ident($field:ident: $t:ty) $(=> $wrap:ident)?),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+                #[must_use]
+                pub fn $setter(mut self, $field: $t) -> Self {
+                    self.$field = $($wrap)?($field);
+                    self
+                }
+            )*
+        }
+    };
+}
 
 pub mod checker;
 pub mod engine;

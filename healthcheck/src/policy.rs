@@ -55,7 +55,24 @@ pub enum PolicyError {
 /// By default the next probe is scheduled from the moment the previous
 /// *result* arrives (as keepalived's socket checkers do), so a probe that
 /// times out delays the next one by its timeout; see [`Policy::from_start`].
+///
+/// New fields may be added: start from [`Policy::new`], [`Policy::default`]
+/// (keepalived's `TCP_CHECK`) or [`KeepalivedTiming::policy`] and chain the
+/// `with_*` setters:
+///
+/// ```
+/// use std::time::Duration;
+/// use lvs_healthcheck::{InitialState, Policy};
+///
+/// let p = Policy::new(Duration::from_secs(2), Duration::from_millis(500))
+///     .with_fast_interval(Duration::from_millis(500))
+///     .with_fall(3)
+///     .with_initial(InitialState::Down);
+/// assert_eq!((p.rise, p.fall), (1, 3));
+/// assert!(p.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Policy {
     /// Delay between probes while up and passing (keepalived `delay_loop`).
     pub interval: Duration,
@@ -117,7 +134,47 @@ impl Default for Policy {
     }
 }
 
+with_setters!(Policy {
+    with_interval(interval: Duration),
+    with_fast_interval(fast_interval: Duration),
+    with_rise_interval(rise_interval: Duration),
+    with_down_interval(down_interval: Duration),
+    with_timeout(timeout: Duration),
+    with_rise(rise: u32),
+    with_fall(fall: u32),
+    with_initial(initial: InitialState),
+    with_first_result_decides(first_result_decides: bool),
+    with_startup_grace(startup_grace: Duration),
+    with_initial_delay(initial_delay: Duration),
+    with_initial_jitter(initial_jitter: Duration),
+    with_interval_jitter(interval_jitter: Duration),
+    with_from_start(from_start: bool),
+});
+
 impl Policy {
+    /// A plain policy: probe every `interval` in every state, each probe
+    /// given `timeout`; one result flips the health (`rise` = `fall` = 1);
+    /// health starts [`InitialState::Unknown`]; the first probe is due at
+    /// once; no jitter, no startup grace; intervals count from the result.
+    pub fn new(interval: Duration, timeout: Duration) -> Policy {
+        Policy {
+            interval,
+            fast_interval: interval,
+            rise_interval: interval,
+            down_interval: interval,
+            timeout,
+            rise: 1,
+            fall: 1,
+            initial: InitialState::Unknown,
+            first_result_decides: false,
+            startup_grace: Duration::ZERO,
+            initial_delay: Duration::ZERO,
+            initial_jitter: Duration::ZERO,
+            interval_jitter: Duration::ZERO,
+            from_start: false,
+        }
+    }
+
     /// Checks the values make sense (non-zero thresholds and intervals).
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.rise == 0 {
@@ -181,7 +238,23 @@ pub enum KeepalivedCheck {
 /// One corner is not reproduced: when a failure interrupts an `HTTP_GET`
 /// recovery, keepalived probes again after `delay_before_retry`, this policy
 /// after the down interval.
+///
+/// New keywords may be added: start from [`KeepalivedTiming::new`] and
+/// chain the `with_*` setters (each stores `Some(value)`):
+///
+/// ```
+/// use std::time::Duration;
+/// use lvs_healthcheck::{KeepalivedCheck, KeepalivedTiming};
+///
+/// let policy = KeepalivedTiming::new(KeepalivedCheck::Tcp)
+///     .with_delay_loop(Duration::from_secs(2))
+///     .with_connect_timeout(Duration::from_secs(3))
+///     .policy();
+/// assert_eq!(policy.interval, Duration::from_secs(2));
+/// assert_eq!(policy.timeout, Duration::from_secs(3));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeepalivedTiming {
     /// Which checker (for the defaults).
     pub check: KeepalivedCheck,
@@ -206,6 +279,15 @@ pub const KEEPALIVED_BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
 pub const KEEPALIVED_DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 /// keepalived's default `connect_timeout`.
 pub const KEEPALIVED_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+with_setters!(KeepalivedTiming {
+    with_delay_loop(delay_loop: Duration) => Some,
+    with_retry(retry: u32) => Some,
+    with_delay_before_retry(delay_before_retry: Duration) => Some,
+    with_connect_timeout(connect_timeout: Duration) => Some,
+    with_warmup(warmup: Duration) => Some,
+    with_alpha(alpha: bool),
+});
 
 impl KeepalivedTiming {
     /// All keywords absent.
@@ -347,6 +429,60 @@ mod tests {
         }
         .policy();
         assert_eq!(alpha.initial, InitialState::Down);
+    }
+
+    #[test]
+    fn each_setter_sets_its_own_field() {
+        let ms = Duration::from_millis;
+        let built = Policy::new(ms(1), ms(2))
+            .with_interval(ms(10))
+            .with_fast_interval(ms(11))
+            .with_rise_interval(ms(12))
+            .with_down_interval(ms(13))
+            .with_timeout(ms(14))
+            .with_rise(2)
+            .with_fall(3)
+            .with_initial(InitialState::Down)
+            .with_first_result_decides(true)
+            .with_startup_grace(ms(15))
+            .with_initial_delay(ms(16))
+            .with_initial_jitter(ms(17))
+            .with_interval_jitter(ms(18))
+            .with_from_start(true);
+        let literal = Policy {
+            interval: ms(10),
+            fast_interval: ms(11),
+            rise_interval: ms(12),
+            down_interval: ms(13),
+            timeout: ms(14),
+            rise: 2,
+            fall: 3,
+            initial: InitialState::Down,
+            first_result_decides: true,
+            startup_grace: ms(15),
+            initial_delay: ms(16),
+            initial_jitter: ms(17),
+            interval_jitter: ms(18),
+            from_start: true,
+        };
+        assert_eq!(built, literal);
+        let t = KeepalivedTiming::new(KeepalivedCheck::Udp)
+            .with_delay_loop(ms(1))
+            .with_retry(4)
+            .with_delay_before_retry(ms(2))
+            .with_connect_timeout(ms(3))
+            .with_warmup(ms(4))
+            .with_alpha(true);
+        let literal = KeepalivedTiming {
+            check: KeepalivedCheck::Udp,
+            delay_loop: Some(ms(1)),
+            retry: Some(4),
+            delay_before_retry: Some(ms(2)),
+            connect_timeout: Some(ms(3)),
+            warmup: Some(ms(4)),
+            alpha: true,
+        };
+        assert_eq!(t, literal);
     }
 
     #[test]

@@ -148,22 +148,17 @@ fn transitions(events: &[Event]) -> Vec<&Transition> {
 /// The seed's tuned TCP_CHECK (delay_loop 2, retry 1, delay_before_retry 2,
 /// connect_timeout 3), with warmup 0 so times are exact.
 fn seed_tuned() -> Policy {
-    KeepalivedTiming {
-        delay_loop: Some(secs(2.0)),
-        retry: Some(1),
-        delay_before_retry: Some(secs(2.0)),
-        connect_timeout: Some(secs(3.0)),
-        warmup: Some(Duration::ZERO),
-        ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
-    }
-    .policy()
+    KeepalivedTiming::new(KeepalivedCheck::Tcp)
+        .with_delay_loop(secs(2.0))
+        .with_retry(1)
+        .with_delay_before_retry(secs(2.0))
+        .with_connect_timeout(secs(3.0))
+        .with_warmup(Duration::ZERO)
+        .policy()
 }
 
 fn engine() -> Engine<&'static str> {
-    Engine::new(EngineConfig {
-        fail_open: FailOpen::Off,
-        ..EngineConfig::default()
-    })
+    Engine::new(EngineConfig::default().with_fail_open(FailOpen::Off))
 }
 
 fn at(t0: Instant, t: &Transition) -> Duration {
@@ -233,10 +228,7 @@ fn keepalived_first_result_decides_and_alpha_starts_down() {
     let dead = e
         .add_member(t0, ServiceId(1), "dead", seed_tuned())
         .unwrap_or_else(|e| panic!("{e}"));
-    let alpha = Policy {
-        initial: InitialState::Down,
-        ..seed_tuned()
-    };
+    let alpha = seed_tuned().with_initial(InitialState::Down);
     let alive = e
         .add_member(t0, ServiceId(1), "alive", alpha)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -265,13 +257,11 @@ fn keepalived_first_result_decides_and_alpha_starts_down() {
 fn unknown_start_waits_for_the_first_result() {
     let t0 = Instant::now();
     let mut world = World::new(t0);
-    let policy = Policy {
-        initial: InitialState::Unknown,
-        first_result_decides: false,
-        rise: 3,
-        fall: 3,
-        ..seed_tuned()
-    };
+    let policy = seed_tuned()
+        .with_initial(InitialState::Unknown)
+        .with_first_result_decides(false)
+        .with_rise(3)
+        .with_fall(3);
     let mut e = engine();
     let m = e
         .add_member(t0, ServiceId(1), "a", policy)
@@ -294,22 +284,13 @@ fn rise_and_fall_with_fast_and_slow_intervals() {
     let t0 = Instant::now();
     let mut world = World::new(t0);
     world.set("a", &[(10.0, Backend::Refuse), (60.0, Backend::Up)]);
-    let policy = Policy {
-        interval: secs(5.0),
-        fast_interval: secs(1.0),
-        rise_interval: secs(1.0),
-        down_interval: secs(10.0),
-        timeout: secs(2.0),
-        rise: 2,
-        fall: 3,
-        initial: InitialState::Up,
-        first_result_decides: false,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::ZERO,
-        interval_jitter: Duration::ZERO,
-        from_start: false,
-    };
+    let policy = Policy::new(secs(5.0), secs(2.0))
+        .with_fast_interval(secs(1.0))
+        .with_rise_interval(secs(1.0))
+        .with_down_interval(secs(10.0))
+        .with_rise(2)
+        .with_fall(3)
+        .with_initial(InitialState::Up);
     let mut e = engine();
     e.add_member(t0, ServiceId(1), "a", policy)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -350,22 +331,10 @@ fn flapping_backend_is_damped_by_thresholds() {
         })
         .collect();
     world.set("flappy", &tl);
-    let damped = Policy {
-        interval: secs(1.0),
-        fast_interval: secs(1.0),
-        rise_interval: secs(1.0),
-        down_interval: secs(1.0),
-        timeout: secs(1.0),
-        rise: 3,
-        fall: 3,
-        initial: InitialState::Up,
-        first_result_decides: false,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::ZERO,
-        interval_jitter: Duration::ZERO,
-        from_start: false,
-    };
+    let damped = Policy::new(secs(1.0), secs(1.0))
+        .with_rise(3)
+        .with_fall(3)
+        .with_initial(InitialState::Up);
     let mut e = engine();
     e.add_member(t0, ServiceId(1), "flappy", damped.clone())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -375,11 +344,7 @@ fn flapping_backend_is_damped_by_thresholds() {
     let mut world2 = World::new(t0);
     world2.set("flappy", &tl);
     let mut e2 = engine();
-    let eager = Policy {
-        rise: 1,
-        fall: 1,
-        ..damped
-    };
+    let eager = damped.with_rise(1).with_fall(1);
     e2.add_member(t0, ServiceId(1), "flappy", eager)
         .unwrap_or_else(|e| panic!("{e}"));
     let flaps = transitions(&world2.run(&mut e2, 590.0)).len();
@@ -392,28 +357,18 @@ fn jitter_stays_in_bounds_spreads_and_replays_by_seed() {
     let keys: Vec<&'static str> = (0..1000)
         .map(|i| &*Box::leak(format!("k{i}").into_boxed_str()))
         .collect();
-    let policy = Policy {
-        interval: secs(2.0),
-        fast_interval: secs(2.0),
-        rise_interval: secs(2.0),
-        down_interval: secs(2.0),
-        timeout: secs(1.0),
-        rise: 1,
-        fall: 1,
-        initial: InitialState::Up,
-        first_result_decides: true,
-        startup_grace: Duration::ZERO,
-        initial_delay: secs(1.0),
-        initial_jitter: secs(2.0),
-        interval_jitter: secs(0.5),
-        from_start: false,
-    };
+    let policy = Policy::new(secs(2.0), secs(1.0))
+        .with_initial(InitialState::Up)
+        .with_first_result_decides(true)
+        .with_initial_delay(secs(1.0))
+        .with_initial_jitter(secs(2.0))
+        .with_interval_jitter(secs(0.5));
     let schedule = |seed: u64| {
-        let mut e: Engine<&'static str> = Engine::new(EngineConfig {
-            seed,
-            max_in_flight: usize::MAX,
-            ..EngineConfig::default()
-        });
+        let mut e: Engine<&'static str> = Engine::new(
+            EngineConfig::default()
+                .with_seed(seed)
+                .with_max_in_flight(usize::MAX),
+        );
         for k in &keys {
             e.add_member(t0, ServiceId(1), k, policy.clone())
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -470,10 +425,7 @@ fn identical_probes_are_shared_between_services() {
         .add_member(t0, ServiceId(53), "www1:53", seed_tuned())
         .unwrap_or_else(|e| panic!("{e}"));
     // The same check with other timing is another probe, too.
-    let slow = Policy {
-        interval: secs(10.0),
-        ..seed_tuned()
-    };
+    let slow = seed_tuned().with_interval(secs(10.0));
     let d = e
         .add_member(t0, ServiceId(81), "www1:80", slow)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -505,11 +457,11 @@ fn concurrency_budget_delays_probes_without_losing_them() {
     for k in keys {
         world.set(k, &[(0.0, Backend::BlackHole)]);
     }
-    let mut e: Engine<&'static str> = Engine::new(EngineConfig {
-        max_in_flight: 2,
-        fail_open: FailOpen::Off,
-        ..EngineConfig::default()
-    });
+    let mut e: Engine<&'static str> = Engine::new(
+        EngineConfig::default()
+            .with_max_in_flight(2)
+            .with_fail_open(FailOpen::Off),
+    );
     for k in keys {
         e.add_member(t0, ServiceId(1), k, seed_tuned())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -680,10 +632,7 @@ fn startup_grace_ignores_early_failures_only() {
             (40.0, Backend::Refuse),
         ],
     );
-    let policy = Policy {
-        startup_grace: secs(15.0),
-        ..seed_tuned()
-    };
+    let policy = seed_tuned().with_startup_grace(secs(15.0));
     let mut e = engine();
     e.add_member(t0, ServiceId(1), "booting", policy)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -725,13 +674,11 @@ fn dynamic_weight_is_reported_once_per_change() {
 fn seed_dns_udp_check_goes_down_six_seconds_after_its_last_success() {
     // virtual_server 172.20.0.83 53 { delay_loop 5; UDP_CHECK { connect_timeout 3 } }:
     // keepalived's UDP_CHECK defaults retry 1, delay_before_retry 1 s.
-    let policy = KeepalivedTiming {
-        delay_loop: Some(secs(5.0)),
-        connect_timeout: Some(secs(3.0)),
-        warmup: Some(Duration::ZERO),
-        ..KeepalivedTiming::new(KeepalivedCheck::Udp)
-    }
-    .policy();
+    let policy = KeepalivedTiming::new(KeepalivedCheck::Udp)
+        .with_delay_loop(secs(5.0))
+        .with_connect_timeout(secs(3.0))
+        .with_warmup(Duration::ZERO)
+        .policy();
     let t0 = Instant::now();
     let mut world = World::new(t0);
     // dnsmasq stops at 12 s: ICMP port unreachable, an immediate failure.
@@ -749,14 +696,12 @@ fn seed_dns_udp_check_goes_down_six_seconds_after_its_last_success() {
 #[test]
 fn keepalived_http_get_needs_two_good_answers_to_come_back() {
     // HTTP_GET { delay_loop 2; retry 1; connect_timeout 3 } (delay_before_retry defaults to 3).
-    let policy = KeepalivedTiming {
-        delay_loop: Some(secs(2.0)),
-        retry: Some(1),
-        connect_timeout: Some(secs(3.0)),
-        warmup: Some(Duration::ZERO),
-        ..KeepalivedTiming::new(KeepalivedCheck::Http)
-    }
-    .policy();
+    let policy = KeepalivedTiming::new(KeepalivedCheck::Http)
+        .with_delay_loop(secs(2.0))
+        .with_retry(1)
+        .with_connect_timeout(secs(3.0))
+        .with_warmup(Duration::ZERO)
+        .policy();
     let t0 = Instant::now();
     let mut world = World::new(t0);
     // Answers 500 from 10.5 s to 30 s.
@@ -786,13 +731,11 @@ fn keepalived_http_get_needs_two_good_answers_to_come_back() {
 #[test]
 fn keepalived_misc_check_counts_intervals_from_the_script_start() {
     // MISC_CHECK { misc_timeout 3 } under delay_loop 5: retry 0 by default.
-    let policy = KeepalivedTiming {
-        delay_loop: Some(secs(5.0)),
-        connect_timeout: Some(secs(3.0)),
-        warmup: Some(Duration::ZERO),
-        ..KeepalivedTiming::new(KeepalivedCheck::Misc)
-    }
-    .policy();
+    let policy = KeepalivedTiming::new(KeepalivedCheck::Misc)
+        .with_delay_loop(secs(5.0))
+        .with_connect_timeout(secs(3.0))
+        .with_warmup(Duration::ZERO)
+        .policy();
     let t0 = Instant::now();
     let mut world = World::new(t0);
     // The script takes 1 s; from 20 s it exits 1.
@@ -815,14 +758,8 @@ fn keepalived_misc_check_counts_intervals_from_the_script_start() {
 fn watchdogs_of_different_timeouts_and_a_clock_step_back_fire_in_deadline_order() {
     let t0 = Instant::now();
     let mut e = engine();
-    let long = Policy {
-        timeout: secs(10.0),
-        ..seed_tuned()
-    };
-    let short = Policy {
-        timeout: secs(1.0),
-        ..seed_tuned()
-    };
+    let long = seed_tuned().with_timeout(secs(10.0));
+    let short = seed_tuned().with_timeout(secs(1.0));
     let ml = e
         .add_member(t0, ServiceId(1), "long", long)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -86,17 +86,11 @@ fn udp_echo_closed_port_and_black_hole_are_told_apart() {
 
     let mut c = UdpCheck::new(ConnectOptions::new(echo_addr));
     c.payload = b"lvs-ping".to_vec();
-    c.reply = Some(ReplyMatch {
-        pattern: b"lvs-".to_vec(),
-        ..ReplyMatch::any()
-    });
+    c.reply = Some(ReplyMatch::any().with_pattern(b"lvs-".to_vec()));
     assert_eq!(c.check(soon(1000)), Outcome::Success(Success::ReplyMatched));
 
     let mut wrong = c.clone();
-    wrong.reply = Some(ReplyMatch {
-        pattern: b"pong".to_vec(),
-        ..ReplyMatch::any()
-    });
+    wrong.reply = Some(ReplyMatch::any().with_pattern(b"pong".to_vec()));
     assert_eq!(
         wrong.check(soon(1000)),
         Outcome::Failure(FailReason::ReplyMismatch)

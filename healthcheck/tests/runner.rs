@@ -10,28 +10,19 @@ use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_healthcheck::runner::{Blocking, Command, Runner};
 use lvs_healthcheck::{
-    ConnectOptions, EngineConfig, Event, FailOpen, FailReason, Health, InitialState, Policy,
-    ServiceId, Success, Transition,
+    ConnectOptions, EngineConfig, Event, FailOpen, FailReason, Health, Policy, ServiceId, Success,
+    Transition,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
 fn fast_policy() -> Policy {
-    Policy {
-        interval: Duration::from_millis(100),
-        fast_interval: Duration::from_millis(50),
-        rise_interval: Duration::from_millis(50),
-        down_interval: Duration::from_millis(100),
-        timeout: Duration::from_millis(500),
-        rise: 1,
-        fall: 2,
-        initial: InitialState::Unknown,
-        first_result_decides: true,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::from_millis(20),
-        interval_jitter: Duration::from_millis(10),
-        from_start: false,
-    }
+    Policy::new(Duration::from_millis(100), Duration::from_millis(500))
+        .with_fast_interval(Duration::from_millis(50))
+        .with_rise_interval(Duration::from_millis(50))
+        .with_fall(2)
+        .with_first_result_decides(true)
+        .with_initial_jitter(Duration::from_millis(20))
+        .with_interval_jitter(Duration::from_millis(10))
 }
 
 /// The next transition, waiting at most 10 s (a liveness bound, not a speed target).
@@ -62,10 +53,7 @@ async fn runner_reports_transitions_with_reasons() {
         l.local_addr().unwrap_or_else(|e| panic!("{e}"))
     };
 
-    let mut runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Report,
-        ..EngineConfig::default()
-    });
+    let mut runner = Runner::new(EngineConfig::default().with_fail_open(FailOpen::Report));
     let up = runner
         .add(
             ServiceId(1),

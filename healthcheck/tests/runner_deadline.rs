@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_healthcheck::runner::{AsyncChecker, Blocking, Command, ProbeFuture, Runner};
 use lvs_healthcheck::{
-    Checker, ConnectOptions, EngineConfig, Event, FailReason, Health, InitialState, Outcome,
-    Policy, ServiceId, Success, Transition,
+    Checker, ConnectOptions, EngineConfig, Event, FailReason, Health, Outcome, Policy, ServiceId,
+    Success, Transition,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -21,22 +21,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// One result decides: a single late-counted timeout would show as a Down.
 fn strict_policy() -> Policy {
-    Policy {
-        interval: Duration::from_millis(100),
-        fast_interval: Duration::from_millis(50),
-        rise_interval: Duration::from_millis(50),
-        down_interval: Duration::from_millis(100),
-        timeout: PROBE_TIMEOUT,
-        rise: 1,
-        fall: 1,
-        initial: InitialState::Unknown,
-        first_result_decides: true,
-        startup_grace: Duration::ZERO,
-        initial_delay: Duration::ZERO,
-        initial_jitter: Duration::ZERO,
-        interval_jitter: Duration::ZERO,
-        from_start: false,
-    }
+    Policy::new(Duration::from_millis(100), PROBE_TIMEOUT)
+        .with_fast_interval(Duration::from_millis(50))
+        .with_rise_interval(Duration::from_millis(50))
+        .with_first_result_decides(true)
 }
 
 /// The next transition, or `None` if none comes within `wait`.
@@ -231,10 +219,7 @@ const TIMEOUT_REPORTED_WITHIN: Duration = Duration::from_secs(5);
 #[tokio::test(flavor = "current_thread")]
 async fn blocking_checker_hanging_past_deadline_is_a_timeout() {
     let gate = Arc::new(Gate::default());
-    let config = EngineConfig {
-        watchdog_slack: Duration::from_millis(300),
-        ..EngineConfig::default()
-    };
+    let config = EngineConfig::default().with_watchdog_slack(Duration::from_millis(300));
     let mut runner = Runner::new(config);
     let member = runner
         .add(
@@ -263,10 +248,7 @@ async fn blocking_checker_hanging_past_deadline_is_a_timeout() {
 async fn async_checker_hanging_past_deadline_is_a_timeout_and_dropped() {
     let check = Arc::new(PendingForever::default());
     let dropped = check.dropped.clone();
-    let config = EngineConfig {
-        watchdog_slack: Duration::from_millis(300),
-        ..EngineConfig::default()
-    };
+    let config = EngineConfig::default().with_watchdog_slack(Duration::from_millis(300));
     let mut runner = Runner::new(config);
     let member = runner
         .add(ServiceId(1), check, strict_policy())

@@ -22,7 +22,17 @@ pub enum AddressCheck {
 /// As in keepalived: a positive weight is added while the signal is up, a
 /// negative weight is added while it is down, and weight 0 puts the router
 /// in Fault while the signal is down.
+///
+/// New fields may be added: build it with [`Track::new`] and set the
+/// public fields you need:
+///
+/// ```
+/// let mut t = lvs_vrrp::Track::new("http", -20);
+/// t.initially_up = false;
+/// assert_eq!((t.name.as_str(), t.weight), ("http", -20));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Track {
     /// Name the caller uses in [`Router::set_track`](crate::Router::set_track).
     pub name: String,
@@ -38,7 +48,19 @@ pub struct Track {
 /// Master, the repeat, each refresh — and the sender (lvs-arpguard's
 /// `Announcer::announce_with`) sends just that burst, adding no repeats of
 /// its own. Defaults follow keepalived: 5 packets at once, again 5 s later.
+///
+/// New fields may be added: start from [`AnnounceSchedule::default`] and
+/// set the public fields you need:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let mut s = lvs_vrrp::AnnounceSchedule::default();
+/// s.refresh = Some(Duration::from_secs(60));
+/// assert_eq!(s.burst, 5);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AnnounceSchedule {
     /// Packets per burst per address (keepalived `garp_master_repeat`).
     pub burst: u32,
@@ -62,7 +84,22 @@ impl Default for AnnounceSchedule {
 }
 
 /// One virtual router (one VRID on one interface, one family).
+///
+/// New fields may be added: build it with [`Config::new`] (the required
+/// fields; RFC / keepalived defaults for the rest) and set the public
+/// fields you need:
+///
+/// ```
+/// use lvs_vrrp::{AdvertInterval, Config, Seconds};
+///
+/// let vip = "192.0.2.100".parse().unwrap();
+/// let mut c = Config::new(51, 150, AdvertInterval::V2(Seconds(1)), "192.0.2.1".parse().unwrap(), vec![vip]);
+/// c.preempt = false;
+/// c.unicast_peers = vec!["192.0.2.2".parse().unwrap()];
+/// assert!(c.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Virtual Router Identifier, 1..=255.
     pub vrid: u8,
@@ -144,6 +181,18 @@ pub enum ConfigError {
     /// The configured group is not a multicast address.
     #[error("VRRP group {0} is not a multicast address")]
     NotMulticast(IpAddr),
+}
+
+impl Track {
+    /// A signal named `name` with `weight`, up until the caller reports
+    /// otherwise.
+    pub fn new(name: &str, weight: i16) -> Track {
+        Track {
+            name: name.to_string(),
+            weight,
+            initially_up: true,
+        }
+    }
 }
 
 impl Config {

@@ -284,11 +284,7 @@ fn address_owner_takes_over_at_once_and_ignores_adverts() {
 fn tracked_weight_lowers_priority_and_hands_over() {
     let mut s = Sim::new(11);
     let mut c1 = v2(100, 81);
-    c1.tracks.push(Track {
-        name: "http".into(),
-        weight: -20,
-        initially_up: true,
-    });
+    c1.tracks.push(Track::new("http", -20));
     let n1 = s.add(c1);
     let n2 = s.add(v2(90, 82));
     s.start_all();
@@ -313,11 +309,7 @@ fn tracked_weight_lowers_priority_and_hands_over() {
 fn fault_resigns_and_recovery_returns_to_backup() {
     let mut s = Sim::new(12);
     let mut c1 = v2(100, 81);
-    c1.tracks.push(Track {
-        name: "uplink".into(),
-        weight: 0,
-        initially_up: true,
-    });
+    c1.tracks.push(Track::new("uplink", 0));
     let n1 = s.add(c1);
     let n2 = s.add(v2(90, 82));
     s.start_all();

@@ -115,10 +115,7 @@ fn without_repeat_or_refresh_the_announcer_goes_idle() {
 #[test]
 fn many_vips_share_the_rate_limit() {
     let mut cfg = AnnouncerConfig::new(MAC);
-    cfg.rate_limit = RateLimit {
-        frames: 10,
-        per: Duration::from_secs(1),
-    };
+    cfg.rate_limit = RateLimit::new(10, Duration::from_secs(1));
     let mut a = Announcer::new(cfg);
     let t0 = Instant::now();
     for i in 0..100u8 {

@@ -28,12 +28,10 @@ pub(crate) struct Addresses {
 }
 
 fn director_vip(vip: &Vip) -> DirectorVip {
-    DirectorVip {
-        iface: vip.interface.clone().unwrap_or_default(),
-        addr: vip.addr,
-        prefix_len: vip.prefix_len,
-        label: vip.label.clone(),
-    }
+    let iface = vip.interface.as_deref().unwrap_or_default();
+    let mut v = DirectorVip::new(iface, vip.addr, vip.prefix_len);
+    v.label = vip.label.clone();
+    v
 }
 
 impl Addresses {

@@ -55,11 +55,8 @@ pub(crate) fn start(
     verdicts: mpsc::UnboundedSender<(ProbeKey, CheckEvent)>,
 ) -> std::io::Result<mpsc::UnboundedSender<Request>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let runner = Runner::new(EngineConfig {
-        fail_open: FailOpen::Report,
-        ..EngineConfig::default()
-    })
-    .spawn_thread(None)?;
+    let runner =
+        Runner::new(EngineConfig::default().with_fail_open(FailOpen::Report)).spawn_thread(None)?;
     tokio::spawn(serve(rx, runner.commands, runner.events, verdicts));
     Ok(tx)
 }

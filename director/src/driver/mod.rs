@@ -543,11 +543,7 @@ impl Loop {
                 name: name.to_string(),
                 socket,
                 reader,
-                audit: GhostAuditSpec {
-                    iface: interface.to_string(),
-                    expected,
-                    vips: vip_addrs,
-                },
+                audit: GhostAuditSpec::new(interface, expected, vip_addrs),
             },
         );
         Ok(())

@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use lvs_arpguard::audit::{BackendCheck, SuppressionMode, verify_backend};
 use lvs_arpguard::nft::{self, NftSuppression};
@@ -266,22 +265,14 @@ pub fn prepare(opts: &Options) -> Result<State, BackendError> {
                 let iface = segs[0].clone();
                 let real = real_source(&mut rtnl, &iface, &opts.vips)?;
                 let existed = nft::list(ns)?.is_some();
-                NftSuppression {
-                    vips: v4,
-                    iface,
-                    real_source: real,
-                }
-                .install(ns)?;
+                NftSuppression::new(v4, &iface, real).install(ns)?;
                 state.nft_installed |= !existed;
             }
         }
     }
     state.write(&opts.state)?;
     for vip in &opts.vips {
-        let bv = BackendVip {
-            iface: opts.iface.clone(),
-            addr: *vip,
-        };
+        let bv = BackendVip::new(&opts.iface, *vip);
         let undo = bv.install(&mut rtnl)?;
         if !state
             .vips
@@ -310,20 +301,11 @@ pub fn audit(opts: &Options) -> Result<(Vec<String>, Vec<String>), BackendError>
     let mut problems = Vec::new();
     for vip in &opts.vips {
         for seg in &segs {
-            let check = BackendCheck {
-                namespace: ns,
-                iface: seg.clone(),
-                vip: BackendVip {
-                    iface: opts.iface.clone(),
-                    addr: *vip,
-                },
-                mode: match opts.mode {
-                    Mode::Sysctl => SuppressionMode::Sysctl,
-                    Mode::Nft => SuppressionMode::Nftables,
-                },
-                probe_from: None,
-                probe_window: Duration::from_millis(500),
+            let mode = match opts.mode {
+                Mode::Sysctl => SuppressionMode::Sysctl,
+                Mode::Nft => SuppressionMode::Nftables,
             };
+            let check = BackendCheck::new(ns, seg, BackendVip::new(&opts.iface, *vip), mode);
             let r = verify_backend(&check)?;
             let e = r.sysctls.effective();
             lines.push(format!(
@@ -351,10 +333,7 @@ pub fn undo(state_path: &Path) -> Result<Vec<String>, BackendError> {
     let mut done = Vec::new();
     let mut rtnl = Rtnl::open(ns)?;
     for v in state.vips.iter().rev() {
-        let bv = BackendVip {
-            iface: v.iface.clone(),
-            addr: v.addr,
-        };
+        let bv = BackendVip::new(&v.iface, v.addr);
         if v.added {
             bv.remove(&mut rtnl)?;
             done.push(format!("removed VIP {} from {}", v.addr, v.iface));

@@ -25,12 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut vi_1 = VrrpInstance::new("VI_1", "ens18", router);
     vi_1.vips = vec![Vip::new(vip).with_prefix(24)];
     // HTTP on the VIP, round robin, DR to two backends, each with the seed's TCP_CHECK.
-    let timing = KeepalivedTiming {
-        delay_loop: Some(Duration::from_secs(2)),
-        connect_timeout: Some(Duration::from_secs(3)),
-        delay_before_retry: Some(Duration::from_secs(2)),
-        ..KeepalivedTiming::new(KeepalivedCheck::Tcp)
-    };
+    let timing = KeepalivedTiming::new(KeepalivedCheck::Tcp)
+        .with_delay_loop(Duration::from_secs(2))
+        .with_connect_timeout(Duration::from_secs(3))
+        .with_delay_before_retry(Duration::from_secs(2));
     let key = ServiceKey::tcp("172.20.0.83:80".parse()?);
     let mut http = VirtualServer::new(Service::new(key, Scheduler::RoundRobin));
     for backend in ["172.20.0.85:80", "172.20.0.86:80"] {
@@ -39,9 +37,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rs = RealServer::new(Destination::new(addr, ForwardMethod::DirectRoute));
         http = http.with_real_server(rs.with_probe(Probe::new(check, timing.policy())));
     }
-    let mut config = DirectorConfig::new();
-    config.instances.push(vi_1);
-    config.virtual_servers.push(http);
+    let config = DirectorConfig::new()
+        .with_instance(vi_1)
+        .with_virtual_server(http);
     let director = lvs_director::run(config).await?;
     signal(SignalKind::terminate())?.recv().await;
     director.shutdown().await; // priority-0 advert, VIP removed; the IPVS table stays

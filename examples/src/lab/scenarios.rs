@@ -96,11 +96,9 @@ fn arp_owner(lab: &SeedLab, out: &mut Vec<Verdict>, owner: &Netns, owner_name: &
         .iter()
         .map(|l| Ipv4Addr::new(172, 20, 0, *l))
         .collect();
-    let opts = lvs_arpguard::probe::ProbeOptions {
-        window: Duration::from_millis(800),
-        sender_ip: None,
-        identify: hosts,
-    };
+    let mut opts = lvs_arpguard::probe::ProbeOptions::default();
+    opts.window = Duration::from_millis(800);
+    opts.identify = hosts;
     let owner_mac = owner.mac(LAB_IFACE);
     match lvs_arpguard::probe::probe(Some(lab.frontal.as_fd()), LAB_IFACE, VIP, &opts) {
         Ok(report) => {
@@ -142,14 +140,14 @@ fn ghost(lab: &SeedLab, out: &mut Vec<Verdict>) {
         "preferred_lft",
         "300",
     ]);
-    let spec = lvs_arpguard::audit::GhostAuditSpec {
-        iface: LAB_IFACE.to_string(),
-        expected: vec![
+    let spec = lvs_arpguard::audit::GhostAuditSpec::new(
+        LAB_IFACE,
+        vec![
             (IpAddr::V4(Ipv4Addr::new(172, 20, 0, 81)), 24),
             (IpAddr::V4(VIP), 24),
         ],
-        vips: vec![IpAddr::V4(VIP)],
-    };
+        vec![IpAddr::V4(VIP)],
+    );
     let found = lvs_arpguard::Rtnl::open(Some(lab.node01.as_fd()))
         .and_then(|mut rtnl| lvs_arpguard::audit::audit_ghosts(&mut rtnl, &spec));
     let _ = lab

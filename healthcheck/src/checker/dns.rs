@@ -21,7 +21,11 @@ pub const RCODE_NOERROR: u16 = 0;
 pub const RCODE_NXDOMAIN: u16 = 3;
 
 /// Asks `name`/`qtype` and checks the answer.
+///
+/// Build it with [`DnsCheck::new`] or [`DnsCheck::keepalived`] and the
+/// `with_*` setters (new fields may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DnsCheck {
     /// Destination and socket options.
     pub connect: ConnectOptions,
@@ -37,6 +41,13 @@ pub struct DnsCheck {
     /// Set the RD bit (ask for recursion).
     pub recursion_desired: bool,
 }
+
+with_setters!(DnsCheck {
+    with_qtype(qtype: u16),
+    with_accepted_rcodes(accepted_rcodes: Vec<u16>),
+    with_expect_address(expect_address: IpAddr) => Some,
+    with_recursion_desired(recursion_desired: bool),
+});
 
 impl DnsCheck {
     /// An `A` query for `name`, NOERROR accepted.

@@ -10,7 +10,11 @@ use super::Checker;
 use crate::outcome::{FailReason, Outcome, Success};
 
 /// A program and its arguments.
+///
+/// Build it with [`ExecCheck::new`] and the `with_*` setters (new fields
+/// may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ExecCheck {
     /// Path of the program (looked up on `PATH` if it has no slash).
     pub program: String,
@@ -19,6 +23,10 @@ pub struct ExecCheck {
     /// keepalived `misc_dynamic`: exit 2..=255 means up with weight status−2.
     pub dynamic_weight: bool,
 }
+
+with_setters!(ExecCheck {
+    with_dynamic_weight(dynamic_weight: bool),
+});
 
 impl ExecCheck {
     /// `program args…`, plain exit-status convention.

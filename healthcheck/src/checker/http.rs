@@ -14,7 +14,21 @@ use super::{Checker, ConnectOptions, connect_blocking, recv_some, send_all};
 use crate::outcome::{FailReason, Outcome, Success};
 
 /// One GET and its acceptance rules.
+///
+/// New rules may be added: start from [`HttpCheck::new`] and chain the
+/// `with_*` setters:
+///
+/// ```
+/// use lvs_healthcheck::{ConnectOptions, checker::http::HttpCheck};
+///
+/// let opts = ConnectOptions::new("192.0.2.10:80".parse().unwrap());
+/// let check = HttpCheck::new(opts, "/health")
+///     .with_virtual_host("www.example.com".into())
+///     .with_status(vec![(200, 204)]);
+/// assert_eq!(check.status, [(200, 204)]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct HttpCheck {
     /// Destination and socket options.
     pub connect: ConnectOptions,
@@ -31,6 +45,14 @@ pub struct HttpCheck {
     /// Read at most this many body bytes (longer bodies fail body checks).
     pub max_body: usize,
 }
+
+with_setters!(HttpCheck {
+    with_virtual_host(virtual_host: String) => Some,
+    with_status(status: Vec<(u16, u16)>),
+    with_body_contains(body_contains: Vec<u8>) => Some,
+    with_body_md5(body_md5: [u8; 16]) => Some,
+    with_max_body(max_body: usize),
+});
 
 impl HttpCheck {
     /// GET `path`, any 2xx passes.

@@ -41,7 +41,21 @@ pub trait Checker: Send + Sync + fmt::Debug {
 }
 
 /// Where and how a checker connects; shared by every socket checker.
+///
+/// New options may be added: start from [`ConnectOptions::new`] and chain
+/// the `with_*` setters (each stores `Some(value)`):
+///
+/// ```
+/// use std::time::Duration;
+/// use lvs_healthcheck::ConnectOptions;
+///
+/// let opts = ConnectOptions::new("192.0.2.10:80".parse().unwrap())
+///     .with_connect_port(8080)
+///     .with_connect_timeout(Duration::from_secs(1));
+/// assert_eq!(opts.destination(), "192.0.2.10:8080".parse().unwrap());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// The real server (address and service port).
     pub real_server: SocketAddr,
@@ -56,6 +70,14 @@ pub struct ConnectOptions {
     /// Cap on the connection phase; the probe deadline caps the whole check.
     pub connect_timeout: Option<Duration>,
 }
+
+with_setters!(ConnectOptions {
+    with_connect_ip(connect_ip: IpAddr) => Some,
+    with_connect_port(connect_port: u16) => Some,
+    with_bind_addr(bind_addr: IpAddr) => Some,
+    with_bind_device(bind_device: String) => Some,
+    with_connect_timeout(connect_timeout: Duration) => Some,
+});
 
 impl ConnectOptions {
     /// Options that probe `real_server` itself with no binding.

@@ -9,7 +9,11 @@ use crate::outcome::{FailReason, Outcome, Success};
 
 /// Connects and closes. Refused and unreachable fail at once; silence fails
 /// at the deadline.
+///
+/// Build it with [`TcpCheck::new`] and the `with_*` setters (new fields
+/// may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct TcpCheck {
     /// Destination and socket options.
     pub connect: ConnectOptions,
@@ -17,6 +21,10 @@ pub struct TcpCheck {
     /// `TIME_WAIT` socket behind — useful at high probe rates.
     pub reset_on_close: bool,
 }
+
+with_setters!(TcpCheck {
+    with_reset_on_close(reset_on_close: bool),
+});
 
 impl TcpCheck {
     /// A TCP check of `connect.destination()`.

@@ -46,7 +46,10 @@ use crate::outcome::{FailReason, Outcome, Success};
 use lvs_sys::PollFlags;
 
 /// Sends a SYN and reads the answer; never completes a connection.
+///
+/// Build it with [`TcpHalfOpenCheck::new`] (new fields may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct TcpHalfOpenCheck {
     /// Destination and options (source address, device, connect timeout).
     pub connect: ConnectOptions,

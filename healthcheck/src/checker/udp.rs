@@ -20,7 +20,18 @@ const ICMPV6_DEST_UNREACH: u8 = 1;
 
 /// What a reply must look like (keepalived `require_reply`,
 /// `min_reply_length`, `max_reply_length`).
+///
+/// New rules may be added: start from [`ReplyMatch::any`] and chain the
+/// `with_*` setters:
+///
+/// ```
+/// use lvs_healthcheck::checker::udp::ReplyMatch;
+///
+/// let m = ReplyMatch::any().with_pattern(b"pong".to_vec()).with_max_len(64);
+/// assert!(m.matches(b"pong!") && !m.matches(b"ping"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ReplyMatch {
     /// Shortest acceptable reply.
     pub min_len: usize,
@@ -31,6 +42,13 @@ pub struct ReplyMatch {
     /// Bits set here are ignored in the comparison (same length as `pattern`).
     pub mask: Option<Vec<u8>>,
 }
+
+with_setters!(ReplyMatch {
+    with_min_len(min_len: usize),
+    with_max_len(max_len: usize),
+    with_pattern(pattern: Vec<u8>),
+    with_mask(mask: Vec<u8>) => Some,
+});
 
 impl ReplyMatch {
     /// Any reply of any length.
@@ -65,7 +83,11 @@ impl ReplyMatch {
 }
 
 /// Sends `payload` (possibly empty) and waits for a reply or an ICMP error.
+///
+/// Build it with [`UdpCheck::new`] or [`UdpCheck::keepalived`] and the
+/// `with_*` setters (new fields may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct UdpCheck {
     /// Destination and socket options.
     pub connect: ConnectOptions,
@@ -78,6 +100,12 @@ pub struct UdpCheck {
     /// `require_reply` behaves as if this were on.
     pub silent_is_up: bool,
 }
+
+with_setters!(UdpCheck {
+    with_payload(payload: Vec<u8>),
+    with_reply(reply: ReplyMatch) => Some,
+    with_silent_is_up(silent_is_up: bool),
+});
 
 impl UdpCheck {
     /// Sends an empty datagram; only a reply counts as up.

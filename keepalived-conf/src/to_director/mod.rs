@@ -215,15 +215,13 @@ pub fn reply_pattern(nibbles: &[Option<u8>]) -> (Vec<u8>, Vec<u8>) {
 
 fn timing(kind: KeepalivedCheck, check: &config::Check) -> KeepalivedTiming {
     let c = &check.common;
-    KeepalivedTiming {
-        delay_loop: Some(c.delay_loop),
-        retry: Some(c.retry),
-        delay_before_retry: Some(c.delay_before_retry),
-        connect_timeout: Some(c.connect_timeout),
-        warmup: Some(c.warmup),
-        alpha: c.alpha,
-        ..KeepalivedTiming::new(kind)
-    }
+    KeepalivedTiming::new(kind)
+        .with_delay_loop(c.delay_loop)
+        .with_retry(c.retry)
+        .with_delay_before_retry(c.delay_before_retry)
+        .with_connect_timeout(c.connect_timeout)
+        .with_warmup(c.warmup)
+        .with_alpha(c.alpha)
 }
 
 /// The probes of one checker (HTTP_GET gives one per `url`; the server is
@@ -252,12 +250,11 @@ pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
             // unless a reply is required (then lengths and pattern apply).
             let reply = u.require_reply.as_ref().map(|nibbles| {
                 let (pattern, mask) = reply_pattern(nibbles);
-                ReplyMatch {
-                    min_len: u.min_reply_length as usize,
-                    max_len: u.max_reply_length as usize,
-                    pattern,
-                    mask: Some(mask),
-                }
+                ReplyMatch::any()
+                    .with_min_len(u.min_reply_length as usize)
+                    .with_max_len(u.max_reply_length as usize)
+                    .with_pattern(pattern)
+                    .with_mask(mask)
             });
             let c = UdpCheck::keepalived(o, u.payload.clone().unwrap_or_default(), reply);
             vec![mk(

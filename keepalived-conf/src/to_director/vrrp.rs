@@ -23,12 +23,12 @@ pub enum ToDirectorError {
 
 /// keepalived's gratuitous ARP knobs as lvs-vrrp's announcement schedule.
 pub(crate) fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> AnnounceSchedule {
-    AnnounceSchedule {
-        burst: inst.garp_master_repeat.max(1),
-        interval: global.vrrp_garp_interval,
-        repeat_after: (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay),
-        refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
-    }
+    let mut s = AnnounceSchedule::default();
+    s.burst = inst.garp_master_repeat.max(1);
+    s.interval = global.vrrp_garp_interval;
+    s.repeat_after = (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
+    s.refresh = inst.garp_master_refresh.filter(|d| !d.is_zero());
+    s
 }
 
 /// The router configuration of `inst`, whose primary address on its
