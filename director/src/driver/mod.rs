@@ -41,6 +41,19 @@ use ipvs_worker::{Job, Worker};
 const STALL: Duration = Duration::from_millis(250);
 /// How often the VRRP interfaces are audited for ghost addresses.
 const GHOST_AUDIT: Duration = Duration::from_secs(5);
+/// A reload is applied when no core timer falls due for at least this long
+/// (right after an advert, with 1 s adverts), so applying a large diff
+/// (tens of ms) never delays one.
+const RELOAD_GAP: Duration = Duration::from_millis(250);
+/// The longest a reload waits for such a gap (centisecond adverts leave none).
+const RELOAD_WAIT: Duration = Duration::from_secs(2);
+
+/// A reload whose source addresses are resolved, waiting for a gap.
+struct PendingReload {
+    config: DirectorConfig,
+    reply: oneshot::Sender<Result<ReloadSummary, ReloadError>>,
+    since: Instant,
+}
 
 /// Why the director could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +90,10 @@ pub enum ReloadError {
     /// The new configuration needs IPVS and the kernel has none.
     #[error("IPVS is unavailable: {0}")]
     IpvsUnavailable(lvs_ipvs::Error),
+    /// A newer reload arrived before this one was applied; the newer one
+    /// is applied instead.
+    #[error("superseded by a newer reload")]
+    Superseded,
     /// The director has stopped.
     #[error("the director has stopped")]
     Stopped,
@@ -106,7 +123,10 @@ pub struct Handle {
 impl Handle {
     /// Applies a new configuration without stopping VRRP timers (the
     /// core's [`Director::apply_config`]); source addresses of new
-    /// instances are looked up off the event loop.
+    /// instances are looked up off the event loop, and the diff is applied
+    /// in the first gap of at least 250 ms before the next core timer
+    /// (right after an advert), or after 2 s without one — so its cost on a
+    /// large configuration never delays an advert at ordinary intervals.
     pub async fn reload(&self, config: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
         let (tx, rx) = oneshot::channel();
         self.requests
@@ -179,6 +199,7 @@ struct Loop {
     probes: mpsc::UnboundedSender<checks::Request>,
     /// Set while the start-up commands run: errors are fatal then.
     starting: bool,
+    pending_reload: Option<PendingReload>,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -216,6 +237,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         ipvs_outcomes: outcomes_tx,
         probes,
         starting: true,
+        pending_reload: None,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -269,16 +291,22 @@ impl Loop {
             }
             self.step(now);
             self.addresses.pump(now);
+            self.reload_in_gap(now);
             let took = now.elapsed();
             if took > STALL {
                 warn!(ms = took.as_millis() as u64, "event loop step was slow");
             }
-            let wake = [self.core.poll_timeout(), self.addresses.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(next_audit)
-                .min(next_audit);
+            let reload_by = self.pending_reload.as_ref().map(|p| p.since + RELOAD_WAIT);
+            let wake = [
+                self.core.poll_timeout(),
+                self.addresses.poll_timeout(),
+                reload_by,
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_audit)
+            .min(next_audit);
             tokio::select! {
                 Some(p) = inp.packets.recv() => {
                     if let Err(reason) = self.core.handle_vrrp(p.arrival, p.instance, &p.meta, &p.payload) {
@@ -332,13 +360,22 @@ impl Loop {
                     let _ = requests.send(Request::Resolved(r, reply));
                 });
             }
-            Request::Resolved(cfg, reply) => {
-                let r = match cfg {
-                    Err(e) => Err(ReloadError::Source(e)),
-                    Ok(cfg) => self.reload(cfg),
-                };
-                let _ = reply.send(r);
-            }
+            Request::Resolved(cfg, reply) => match cfg {
+                Err(e) => {
+                    let _ = reply.send(Err(ReloadError::Source(e)));
+                }
+                Ok(config) => {
+                    // A newer reload replaces one still waiting for its gap.
+                    if let Some(old) = self.pending_reload.take() {
+                        let _ = old.reply.send(Err(ReloadError::Superseded));
+                    }
+                    self.pending_reload = Some(PendingReload {
+                        config,
+                        reply,
+                        since: Instant::now(),
+                    });
+                }
+            },
             Request::Status(reply) => {
                 let status = self.core.status();
                 let ghosts = self.addresses.ghosts().to_vec();
@@ -379,8 +416,28 @@ impl Loop {
         false
     }
 
+    /// Applies a waiting reload when no timer is due for [`RELOAD_GAP`], or
+    /// once it has waited [`RELOAD_WAIT`].
+    fn reload_in_gap(&mut self, now: Instant) {
+        let Some(p) = &self.pending_reload else {
+            return;
+        };
+        let gap = self
+            .core
+            .poll_timeout()
+            .is_none_or(|t| t.saturating_duration_since(now) >= RELOAD_GAP);
+        if !gap && now < p.since + RELOAD_WAIT {
+            return;
+        }
+        if let Some(p) = self.pending_reload.take() {
+            let r = self.reload(p.config);
+            let _ = p.reply.send(r);
+            self.step(Instant::now());
+        }
+    }
+
+    /// The core validates; nothing changes on error.
     fn reload(&mut self, cfg: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
-        cfg.validate()?;
         if self.ipvs.is_none() && needs_ipvs(&cfg) {
             let w = Worker::start(&cfg.ipvs_setup, self.ipvs_outcomes.clone())
                 .map_err(ReloadError::IpvsUnavailable)?;

@@ -161,6 +161,16 @@ fn status(control: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
 /// checker twins) for the one director process, before any thread starts
 /// (threads inherit them). Failure is a warning, as in keepalived.
 fn apply_process_scheduling(g: &config::GlobalDefs) {
+    // One socket per probe in flight: thousands of checks need more than
+    // the usual 1,024 descriptors (keepalived raises its limit too).
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut nofile = getrlimit(Resource::Nofile);
+    if nofile.current < nofile.maximum {
+        nofile.current = nofile.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, nofile) {
+            warn!(error = %e, "cannot raise the open-file limit");
+        }
+    }
     if let Some(n) = g.nice {
         match rustix::process::setpriority_process(None, i32::from(n)) {
             Ok(()) => info!(nice = n, "process priority set"),
