@@ -78,6 +78,41 @@ pub fn blackhole_real_servers(host: &Netns) {
     host.run(&["ip", "route", "add", "10.200.0.0/15", "dev", "rs0"]);
 }
 
+/// Raises this process's open-file limit (soft and hard) to at least
+/// 65,536 (or the soft one to the hard one where that is not allowed), so the programs it starts inherit it: with 4,000 TCP checks in
+/// flight a 1,024 limit runs out (keepalived raises its own; the director
+/// does not). Returns the soft limit before and after.
+pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let before = lim.rlim_cur;
+    let want = lim.rlim_max.max(65_536);
+    let new = libc::rlimit {
+        rlim_cur: want,
+        rlim_max: want,
+    };
+    // SAFETY: setrlimit reads the struct it is given.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+        return Ok((before, want));
+    }
+    // Not allowed to raise the hard limit (no CAP_SYS_RESOURCE): up to it.
+    let new = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((before, lim.rlim_max))
+}
+
 /// `VmRSS` of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

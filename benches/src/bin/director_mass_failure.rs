@@ -30,7 +30,8 @@
 //! `keepalived --dont-fork --log-console --use-file F --pid ...` (as the
 //! lab does); any other as `PATH -f F --control ...`. Options:
 //! `--services N` (1000), `--reals N` (4), `--poll MS` (50), `--timeout SECS`
-//! (180), `--logs DIR` (keep each program's log there). Exits non-zero when
+//! (180), `--logs DIR` (keep each program's log there), `--keep-fd-limit`
+//! (do not raise the open-file limit to 65,536 for the programs). Exits non-zero when
 //! a run is broken (the program died, IPVS never filled or never emptied),
 //! not on speed; the target (director no slower than keepalived to empty
 //! the table) is printed with the figures.
@@ -50,6 +51,7 @@ struct Opts {
     poll: Duration,
     timeout: Duration,
     logs: Option<PathBuf>,
+    keep_fd_limit: bool,
     programs: Vec<(String, String)>,
 }
 
@@ -60,6 +62,7 @@ fn parse_args() -> Result<Opts, String> {
         poll: Duration::from_millis(50),
         timeout: Duration::from_secs(180),
         logs: None,
+        keep_fd_limit: false,
         programs: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -72,6 +75,7 @@ fn parse_args() -> Result<Opts, String> {
             "--poll" => o.poll = Duration::from_millis(num(value(&a)?)?),
             "--timeout" => o.timeout = Duration::from_secs(num(value(&a)?)?),
             "--logs" => o.logs = Some(PathBuf::from(value(&a)?)),
+            "--keep-fd-limit" => o.keep_fd_limit = true,
             _ => match a.split_once('=') {
                 Some((name, path)) if !name.is_empty() && !path.is_empty() => {
                     o.programs.push((name.to_string(), path.to_string()))
@@ -235,6 +239,16 @@ fn main() {
         }
     };
     lvs_testenv::require_root("the mass-failure bench");
+    if opts.keep_fd_limit {
+        println!("open-file limit left as inherited (--keep-fd-limit)");
+    } else {
+        match lvs_benches::raise_fd_limit() {
+            Ok((before, after)) => {
+                println!("open-file limit {before} -> {after} (inherited by the programs run)")
+            }
+            Err(e) => println!("cannot raise the open-file limit: {e}"),
+        }
+    }
     println!(
         "config: 1 vrrp_instance + {} virtual servers x {} real servers, TCP_CHECK connect_timeout 3 retry 1 delay_before_retry 2, delay_loop 2; all real servers unreachable",
         opts.services, opts.reals

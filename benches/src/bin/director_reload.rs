@@ -31,7 +31,9 @@
 //!
 //! Options: `--reloads N` (50), `--services N` (1000), `--reals N` (4),
 //! `--changed N` (100), `--settle SECS` (5), `--pause SECS` (0.5),
-//! `--logs DIR` (keep each director's log there). `--services 0` runs
+//! `--logs DIR` (keep each director's log there), `--keep-fd-limit` (do
+//! not raise the open-file limit to 65,536 for the directors; at 1,024
+//! 4,000 checks run out of descriptors). `--services 0` runs
 //! VRRP alone (no IPVS needed: the capture and reload loop can be tried on
 //! a host kernel). Exits non-zero when a run is broken (no Master, the
 //! director died, a reload refused or never logged), not on the gap target.
@@ -58,6 +60,7 @@ struct Opts {
     settle: Duration,
     pause: Duration,
     logs: Option<PathBuf>,
+    keep_fd_limit: bool,
     binaries: Vec<(String, String)>,
 }
 
@@ -70,6 +73,7 @@ fn parse_args() -> Result<Opts, String> {
         settle: Duration::from_secs(5),
         pause: Duration::from_millis(500),
         logs: None,
+        keep_fd_limit: false,
         binaries: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -91,6 +95,7 @@ fn parse_args() -> Result<Opts, String> {
             "--settle" => o.settle = secs(value(&a)?)?,
             "--pause" => o.pause = secs(value(&a)?)?,
             "--logs" => o.logs = Some(PathBuf::from(value(&a)?)),
+            "--keep-fd-limit" => o.keep_fd_limit = true,
             _ => match a.split_once('=') {
                 Some((name, path)) if !name.is_empty() && !path.is_empty() => {
                     o.binaries.push((name.to_string(), path.to_string()))
@@ -502,6 +507,16 @@ fn main() {
         }
     };
     lvs_testenv::require_root("the reload bench");
+    if opts.keep_fd_limit {
+        println!("open-file limit left as inherited (--keep-fd-limit)");
+    } else {
+        match lvs_benches::raise_fd_limit() {
+            Ok((before, after)) => {
+                println!("open-file limit {before} -> {after} (inherited by the programs run)")
+            }
+            Err(e) => println!("cannot raise the open-file limit: {e}"),
+        }
+    }
     println!(
         "config: 1 vrrp_instance (VRID 1, advert_int 1) + {} virtual servers x {} real servers (TCP_CHECK, unreachable); variants differ in {} real servers; {} reloads, {:?} pause",
         opts.services, opts.reals, opts.changed, opts.reloads, opts.pause
