@@ -109,27 +109,40 @@ struct RunResult {
     processes: usize,
 }
 
+/// Runs one program with its files in a fresh temporary directory (the
+/// guest's `/tmp`, in memory: its log is written there, not to the shared
+/// directory, whose writes are slow enough to hold up a logging program);
+/// the log is copied to `--logs` afterwards.
 fn run_one(opts: &Opts, name: &str, program: &str) -> RunResult {
-    let mut r = RunResult::default();
     let dir = std::env::temp_dir().join(format!("lvs-mass-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        r.error = Some(format!("create {}: {e}", dir.display()));
-        return r;
+        return RunResult {
+            error: Some(format!("create {}: {e}", dir.display())),
+            ..RunResult::default()
+        };
     }
+    let log = dir.join("program.log");
+    let r = run_in(opts, name, program, &dir, &log);
+    if let Some(keep) = &opts.logs {
+        let _ = std::fs::create_dir_all(keep);
+        let to = keep.join(format!("lvs-mass-{name}.log"));
+        match std::fs::copy(&log, &to) {
+            Ok(_) => println!("   log: {}", to.display()),
+            Err(e) => println!("   cannot keep the log {}: {e}", log.display()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn run_in(opts: &Opts, name: &str, program: &str, dir: &Path, log: &Path) -> RunResult {
+    let mut r = RunResult::default();
     let conf = dir.join("node01.conf");
     if let Err(e) = std::fs::write(&conf, keepalived_conf(opts.services, opts.reals, 0, 0)) {
         r.error = Some(format!("write {}: {e}", conf.display()));
         return r;
     }
-    let log = match &opts.logs {
-        Some(d) => {
-            let _ = std::fs::create_dir_all(d);
-            d.join(format!("mass-{name}.log"))
-        }
-        None => dir.join("program.log"),
-    };
-    let _ = std::fs::remove_file(&log);
 
     let lan = Lan::new("mf");
     let node = lan.add_host("n01", &[&format!("{NODE01}/24")]);
@@ -222,7 +235,6 @@ fn run_one(opts: &Opts, name: &str, program: &str) -> RunResult {
     if !node.signal(pid, libc::SIGTERM, Duration::from_secs(15)) {
         node.kill(pid);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     r
 }
 
