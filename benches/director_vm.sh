@@ -10,12 +10,13 @@
 #
 # OLD_DIRECTOR: a `director` built from an older commit (e.g. 1e7e9c4) to
 # run beside the new one in the reload bench; omitted, only the new runs.
-# BENCHES (environment): which to run, default "event reload mass".
+# BENCHES (environment): which to run (event, cost, reload, mass), default
+# "event cost reload mass".
 set -u
 BIN=${1:?usage: director_vm.sh RELEASE_DIR [OLD_DIRECTOR]}
 OLD=${2:-}
 OUT=${RW:-/tmp}
-BENCHES=${BENCHES:-event reload mass}
+BENCHES=${BENCHES:-event cost reload mass}
 echo "kernel $(uname -r), $(nproc) CPUs; $(date -u)"
 rc=0
 for b in $BENCHES; do
@@ -23,6 +24,8 @@ for b in $BENCHES; do
     case $b in
     event)
         "$BIN/director_event" 10000 4 7 ;;
+    cost)
+        "$BIN/director_reload_cost" 1000 4 100 5 ;;
     reload)
         if [ -n "$OLD" ]; then
             "$BIN/director_reload" --logs "$OUT/logs" new="$BIN/director" old="$OLD"

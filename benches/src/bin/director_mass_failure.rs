@@ -185,7 +185,7 @@ fn run_in(opts: &Opts, name: &str, program: &str, dir: &Path, log: &Path) -> Run
     };
     let (want_services, want_dests) = (opts.services, opts.services * opts.reals);
     let started = Instant::now();
-    let pid = node.spawn_logged(&argv, &log);
+    let pid = node.spawn_logged(&argv, log);
     let alive = |pid: u32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()

@@ -369,7 +369,7 @@ fn run_in(opts: &Opts, name: &str, binary: &str, dir: &Path, log: &Path) -> RunR
         let (stop, adverts) = (stop.clone(), adverts.clone());
         std::thread::spawn(move || capture_loop(fd, stop, adverts))
     };
-    let mut watch = match LogWatch::new(&log) {
+    let mut watch = match LogWatch::new(log) {
         Ok(w) => w,
         Err(e) => {
             r.error = Some(format!("log {}: {e}", log.display()));
@@ -379,7 +379,7 @@ fn run_in(opts: &Opts, name: &str, binary: &str, dir: &Path, log: &Path) -> RunR
     let control = dir.join("control.sock");
     let (conf_s, control_s) = (conf.display().to_string(), control.display().to_string());
     let started = Instant::now();
-    let pid = node.spawn_logged(&[binary, "-f", &conf_s, "--control", &control_s], &log);
+    let pid = node.spawn_logged(&[binary, "-f", &conf_s, "--control", &control_s], log);
     let master: Ipv4Addr = NODE01.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let from_master = |a: &Advert| a.src == master && a.vrid == 1 && a.priority == 100;
     let seen = |adverts: &Mutex<Vec<Advert>>| {
