@@ -24,6 +24,7 @@
 //! (defaults 10000 4 7). Exits non-zero when a result is wrong, not on
 //! speed; the target for new (1 request, ≤ 1 ms) is printed with the figures.
 
+use std::os::fd::AsFd;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -162,7 +163,7 @@ fn main() {
     assert_eq!(probes.len(), services * reals);
 
     let ns = Netns::new("bnev");
-    let mut h = IpvsHandle::open_in_netns(ns.path()).expect("handle");
+    let mut h = IpvsHandle::open_in_netns(ns.as_fd()).expect("handle");
     if let Err(e) = h.info() {
         panic!("IPVS unavailable: {e}");
     }

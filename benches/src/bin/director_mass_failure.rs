@@ -36,6 +36,7 @@
 //! not on speed; the target (director no slower than keepalived to empty
 //! the table) is printed with the figures.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -147,7 +148,7 @@ fn run_in(opts: &Opts, name: &str, program: &str, dir: &Path, log: &Path) -> Run
     let lan = Lan::new("mf");
     let node = lan.add_host("n01", &[&format!("{NODE01}/24")]);
     blackhole_real_servers(&node);
-    let mut h = match IpvsHandle::open_in_netns(node.path()) {
+    let mut h = match IpvsHandle::open_in_netns(node.as_fd()) {
         Ok(h) => h,
         Err(e) => {
             r.error = Some(format!("IPVS handle: {e}"));
