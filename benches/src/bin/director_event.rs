@@ -24,9 +24,9 @@
 //! (defaults 10000 4 7). Exits non-zero when a result is wrong, not on
 //! speed; the target for new (1 request, ≤ 1 ms) is printed with the figures.
 
-use std::os::fd::AsFd;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use lvs_benches::{min_median_max, ms};
