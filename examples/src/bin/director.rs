@@ -282,7 +282,8 @@ async fn serve(
                 // Parsing a large file takes a while: off the runtime's thread,
                 // which the director's event loop shares.
                 let (path, keep) = (file.to_path_buf(), cli.keep_expire_nodest_conn);
-                let loaded = tokio::task::spawn_blocking(move || load(&path, keep))
+                // The parsed keepalived model is dropped there too (thousands of allocations).
+                let loaded = tokio::task::spawn_blocking(move || load(&path, keep).map(|(_, typed)| typed))
                     .await
                     .unwrap_or_else(|e| Err(vec![format!("configuration loader failed: {e}")]));
                 match loaded {
@@ -290,7 +291,7 @@ async fn serve(
                         lines.iter().for_each(|l| error!("{l}"));
                         error!("reload refused: the running configuration stays in force");
                     }
-                    Ok((_, typed)) => match handle.reload(typed).await {
+                    Ok(typed) => match handle.reload(typed).await {
                         Ok(s) if s.is_empty() => info!("reload: nothing changed"),
                         Ok(s) => {
                             if s.instances_updated > 0 {
