@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lvs_healthcheck::FailReason;
@@ -33,9 +34,6 @@ impl fmt::Display for ProbeKey {
 
 /// Output of the core, drained with [`Director::poll_command`](crate::Director::poll_command)
 /// and carried out in order.
-// `AddProbe` carries a whole probe spec; commands are drained one at a
-// time as they come, so boxing it would only cost an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Command {
@@ -111,8 +109,9 @@ pub enum Command {
         service: ServiceKey,
         /// The real server.
         real_server: SocketAddr,
-        /// What to run and when.
-        spec: Probe,
+        /// What to run and when (shared with the core: a start-up with tens
+        /// of thousands of probes frees nothing when its commands are dropped).
+        spec: Arc<Probe>,
     },
     /// Stop a probe.
     RemoveProbe {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lvs_healthcheck::FailReason;
@@ -75,6 +76,8 @@ struct Instance {
 
 struct ProbeState {
     key: ProbeKey,
+    /// The spec its `AddProbe` carried, shared.
+    _spec: Arc<Probe>,
     up: bool,
     last_failure: Option<FailReason>,
     weight: Option<u32>,
@@ -635,14 +638,16 @@ impl Director {
             .map(|spec: &Probe| {
                 let key = ProbeKey(self.next_probe);
                 self.next_probe += 1;
+                let shared = Arc::new(spec.clone());
                 self.commands.push_back(Command::AddProbe {
                     probe: key,
                     service,
                     real_server: rs.destination.addr,
-                    spec: spec.clone(),
+                    spec: shared.clone(),
                 });
                 ProbeState {
                     key,
+                    _spec: shared,
                     up: spec.policy.initial == lvs_healthcheck::InitialState::Up,
                     last_failure: None,
                     weight: None,

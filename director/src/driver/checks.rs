@@ -23,7 +23,7 @@ pub(crate) enum Request {
     Add {
         probe: ProbeKey,
         service: ServiceKey,
-        spec: Box<Probe>,
+        spec: Arc<Probe>,
     },
     Remove(ProbeKey),
 }
@@ -77,7 +77,7 @@ async fn serve(
                     let _ = commands.send(RunnerCommand::Add {
                         service: service_id(&service),
                         checker: checker(&spec.check),
-                        policy: spec.policy,
+                        policy: spec.policy.clone(),
                         reply,
                     });
                     // The runner answers at once; its events for this member

@@ -512,7 +512,7 @@ impl Loop {
                 let _ = self.probes.send(checks::Request::Add {
                     probe,
                     service,
-                    spec: Box::new(spec),
+                    spec,
                 });
             }
             Command::RemoveProbe { probe } => {
