@@ -169,6 +169,34 @@ pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
+/// Runs `f(dir, log)` with a fresh scratch directory `PREFIX-PID-NAME` in
+/// the temporary directory (the guest's `/tmp`, in memory: a program's log
+/// written to the VM's shared directory is slow enough to hold it up), then
+/// copies `log` to `keep` (as `PREFIX-NAME.log`) when asked and removes the
+/// directory. `Err` when the directory cannot be made.
+pub fn in_scratch_dir<R>(
+    prefix: &str,
+    name: &str,
+    keep: Option<&std::path::Path>,
+    f: impl FnOnce(&std::path::Path, &std::path::Path) -> R,
+) -> Result<R, String> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let log = dir.join("program.log");
+    let r = f(&dir, &log);
+    if let Some(keep) = keep {
+        let _ = std::fs::create_dir_all(keep);
+        let to = keep.join(format!("{prefix}-{name}.log"));
+        match std::fs::copy(&log, &to) {
+            Ok(_) => println!("   log: {}", to.display()),
+            Err(e) => println!("   cannot keep the log {}: {e}", log.display()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -317,26 +317,13 @@ struct RunResult {
 /// directory, whose writes are slow enough to hold up a logging program);
 /// the log is copied to `--logs` afterwards.
 fn run_one(opts: &Opts, name: &str, program: &str) -> RunResult {
-    let dir = std::env::temp_dir().join(format!("lvs-reload-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return RunResult {
-            error: Some(format!("create {}: {e}", dir.display())),
-            ..RunResult::default()
-        };
-    }
-    let log = dir.join("program.log");
-    let r = run_in(opts, name, program, &dir, &log);
-    if let Some(keep) = &opts.logs {
-        let _ = std::fs::create_dir_all(keep);
-        let to = keep.join(format!("lvs-reload-{name}.log"));
-        match std::fs::copy(&log, &to) {
-            Ok(_) => println!("   log: {}", to.display()),
-            Err(e) => println!("   cannot keep the log {}: {e}", log.display()),
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    r
+    lvs_benches::in_scratch_dir("lvs-reload", name, opts.logs.as_deref(), |dir, log| {
+        run_in(opts, name, program, dir, log)
+    })
+    .unwrap_or_else(|e| RunResult {
+        error: Some(e),
+        ..RunResult::default()
+    })
 }
 
 fn run_in(opts: &Opts, name: &str, binary: &str, dir: &Path, log: &Path) -> RunResult {
