@@ -197,6 +197,26 @@ pub fn in_scratch_dir<R>(
     Ok(r)
 }
 
+/// An optional duration as `1.234 s`, or `-`.
+pub fn secs(d: Option<Duration>) -> String {
+    d.map_or("-".into(), |d| format!("{:.3} s", d.as_secs_f64()))
+}
+
+/// Raises the open-file limit for the programs a bench starts (thousands
+/// of checks need more than 1,024), unless `keep`; says what it did.
+pub fn report_fd_limit(keep: bool) {
+    if keep {
+        println!("open-file limit left as inherited (--keep-fd-limit)");
+        return;
+    }
+    match raise_fd_limit() {
+        Ok((before, after)) => {
+            println!("open-file limit {before} -> {after} (inherited by the programs run)")
+        }
+        Err(e) => println!("cannot raise the open-file limit: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

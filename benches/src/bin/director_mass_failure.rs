@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lvs_benches::{
-    NODE01, blackhole_real_servers, keepalived_conf, min_median_max, process_tree, rss_kib,
+    NODE01, blackhole_real_servers, keepalived_conf, min_median_max, process_tree, rss_kib, secs,
 };
 use lvs_ipvs::IpvsHandle;
 use lvs_testenv::Lan;
@@ -226,10 +226,6 @@ fn run_in(opts: &Opts, name: &str, program: &str, dir: &Path, log: &Path) -> Run
     r
 }
 
-fn secs(d: Option<Duration>) -> String {
-    d.map_or("-".into(), |d| format!("{:.3} s", d.as_secs_f64()))
-}
-
 fn main() {
     let opts = match parse_args() {
         Ok(o) => o,
@@ -239,16 +235,7 @@ fn main() {
         }
     };
     lvs_testenv::require_root("the mass-failure bench");
-    if opts.keep_fd_limit {
-        println!("open-file limit left as inherited (--keep-fd-limit)");
-    } else {
-        match lvs_benches::raise_fd_limit() {
-            Ok((before, after)) => {
-                println!("open-file limit {before} -> {after} (inherited by the programs run)")
-            }
-            Err(e) => println!("cannot raise the open-file limit: {e}"),
-        }
-    }
+    lvs_benches::report_fd_limit(opts.keep_fd_limit);
     println!(
         "config: 1 vrrp_instance + {} virtual servers x {} real servers, TCP_CHECK connect_timeout 3 retry 1 delay_before_retry 2, delay_loop 2; all real servers unreachable",
         opts.services, opts.reals

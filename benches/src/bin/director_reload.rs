@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lvs_benches::{NODE01, blackhole_real_servers, keepalived_conf, min_median_max};
+use lvs_benches::{NODE01, blackhole_real_servers, keepalived_conf, min_median_max, secs};
 use lvs_testenv::Lan;
 
 /// advert_int + 20 ms: the target for the largest gap.
@@ -493,10 +493,6 @@ fn run_in(opts: &Opts, name: &str, binary: &str, dir: &Path, log: &Path) -> RunR
     r
 }
 
-fn secs(d: Option<Duration>) -> String {
-    d.map_or("-".into(), |d| format!("{:.3} s", d.as_secs_f64()))
-}
-
 fn main() {
     let opts = match parse_args() {
         Ok(o) => o,
@@ -506,16 +502,7 @@ fn main() {
         }
     };
     lvs_testenv::require_root("the reload bench");
-    if opts.keep_fd_limit {
-        println!("open-file limit left as inherited (--keep-fd-limit)");
-    } else {
-        match lvs_benches::raise_fd_limit() {
-            Ok((before, after)) => {
-                println!("open-file limit {before} -> {after} (inherited by the programs run)")
-            }
-            Err(e) => println!("cannot raise the open-file limit: {e}"),
-        }
-    }
+    lvs_benches::report_fd_limit(opts.keep_fd_limit);
     println!(
         "config: 1 vrrp_instance (VRID 1, advert_int 1) + {} virtual servers x {} real servers (TCP_CHECK, unreachable); variants differ in {} real servers; {} reloads, {:?} pause",
         opts.services, opts.reals, opts.changed, opts.reloads, opts.pause
