@@ -78,6 +78,10 @@ pub enum ErrorKind {
     /// A `"` without its closing `"` on the same line.
     #[error("unterminated quoted string")]
     UnterminatedString,
+    /// A conditional line, parameter or `~SEQ`/`~LST` block keepalived's
+    /// preprocessor would not accept (what is wrong is in the text).
+    #[error("preprocessor: {0}")]
+    Preprocess(String),
     /// A keyword that is not valid in this block (and not valid anywhere else).
     #[error("unknown keyword `{keyword}` {context}{}", suggestion_text(.suggestion))]
     UnknownKeyword {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{ConfigError, ErrorKind, Location, SourceFile, Warning};
-use crate::lexer::{Token, TokenKind, lex};
+use crate::lexer::{Token, TokenKind, lex_lines};
+use crate::preprocess::Preprocessor;
 
 /// How deep includes may nest.
 const MAX_DEPTH: usize = 32;
@@ -23,14 +24,21 @@ pub(crate) struct Loader<'a> {
     pub warnings: &'a mut Vec<Warning>,
     /// Canonical paths of the files being read, outermost first.
     stack: Vec<PathBuf>,
+    /// Parameters and the configuration id, shared by every file read.
+    pre: Preprocessor,
 }
 
 impl<'a> Loader<'a> {
-    pub fn new(errors: &'a mut Vec<ConfigError>, warnings: &'a mut Vec<Warning>) -> Self {
+    pub fn new(
+        errors: &'a mut Vec<ConfigError>,
+        warnings: &'a mut Vec<Warning>,
+        config_id: String,
+    ) -> Self {
         Loader {
             errors,
             warnings,
             stack: Vec::new(),
+            pre: Preprocessor::new(config_id),
         }
     }
 
@@ -85,7 +93,8 @@ impl<'a> Loader<'a> {
 
     /// Lexes `text` (the contents of `file`) and expands its includes into `out`.
     pub fn load_str(&mut self, text: &str, file: &Arc<SourceFile>, out: &mut Vec<Token>) {
-        let tokens = lex(text, file, self.errors);
+        let lines = self.pre.run(text, file, self.errors);
+        let tokens = lex_lines(&lines, file, self.errors);
         let mut i = 0;
         while i < tokens.len() {
             let tok = &tokens[i];

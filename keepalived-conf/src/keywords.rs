@@ -554,16 +554,10 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
         "virtual_server group",
         Support::Refused("virtual server groups are not implemented"),
     ),
-    (
-        "",
-        "@",
-        Support::Refused("conditional lines (`@name`) are not implemented"),
-    ),
-    (
-        "",
-        "$",
-        Support::Refused("parameters and substitutions (`$NAME`) are not implemented"),
-    ),
+    // keepalived's preprocessor (preprocess.rs), applied before parsing.
+    ("", "@ID / @^ID", Support::Implemented),
+    ("", "$NAME=VALUE / ${NAME}", Support::Implemented),
+    ("", "~SEQ / ~SEQx / ~LST", Support::Implemented),
     ("*", "SCRIPT USER [GROUP]", Support::Warned(RUN_AS)),
     (
         "authentication",

@@ -7,6 +7,16 @@
 use std::sync::Arc;
 
 use crate::error::{ConfigError, ErrorKind, Location, SourceFile};
+use crate::preprocess::{BANG, HASH, Line};
+
+/// The `#` and `!` that `${_HASH}` and `${_BANG}` made, back as themselves.
+fn unmask(s: String) -> String {
+    if s.contains([HASH, BANG]) {
+        s.replace(HASH, "#").replace(BANG, "!")
+    } else {
+        s
+    }
+}
 
 /// What a token is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,11 +64,25 @@ impl Token {
 /// Splits `src` into tokens. Comments run from `#` or `!` (at the start of a
 /// token) to the end of the line. Errors (unterminated strings) are pushed to
 /// `errors`; lexing continues on the next line.
+#[cfg(test)]
 pub fn lex(src: &str, file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> Vec<Token> {
+    let lines: Vec<Line> = src
+        .lines()
+        .enumerate()
+        .map(|(i, text)| Line {
+            number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            text: text.to_string(),
+        })
+        .collect();
+    lex_lines(&lines, file, errors)
+}
+
+/// [`lex`] over preprocessed lines, each with its own line number.
+pub fn lex_lines(lines: &[Line], file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> Vec<Token> {
     let mut tokens = Vec::new();
-    for (line_idx, line) in src.lines().enumerate() {
-        let line_no = u32::try_from(line_idx + 1).unwrap_or(u32::MAX);
-        let chars: Vec<char> = line.chars().collect();
+    for line in lines {
+        let line_no = line.number;
+        let chars: Vec<char> = line.text.chars().collect();
         let mut i = 0;
         let loc = |col: usize| Location {
             file: Arc::clone(file),
@@ -110,7 +134,7 @@ pub fn lex(src: &str, file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> 
                 // Kept (up to the end of the line) so the statement it ends
                 // does not also report a missing value.
                 tokens.push(Token {
-                    kind: TokenKind::Quoted(s),
+                    kind: TokenKind::Quoted(unmask(s)),
                     location: loc(start),
                 });
             } else {
@@ -122,7 +146,7 @@ pub fn lex(src: &str, file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> 
                     i += 1;
                 }
                 tokens.push(Token {
-                    kind: TokenKind::Word(chars[start..i].iter().collect()),
+                    kind: TokenKind::Word(unmask(chars[start..i].iter().collect())),
                     location: loc(start),
                 });
             }

@@ -316,8 +316,9 @@
 //! | `MISC_CHECK` | `alpha` | implemented |  |
 //! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
 //! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
-//! | (top level) | `@` | refused | conditional lines (`@name`) are not implemented |
-//! | (top level) | `$` | refused | parameters and substitutions (`$NAME`) are not implemented |
+//! | (top level) | `@ID / @^ID` | implemented |  |
+//! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
+//! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |
 //! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
 //! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
 //! | `virtual_ipaddress` | `dev` | implemented |  |
@@ -349,6 +350,7 @@ pub mod keywords;
 mod lexer;
 mod model;
 mod parser;
+mod preprocess;
 mod suggest;
 pub mod to_director;
 mod values;
@@ -370,18 +372,77 @@ pub use values::split_words;
 /// The outcome of loading: the model and its warnings, or every error.
 pub type LoadResult = Result<(Config, Vec<Warning>), Vec<ConfigError>>;
 
+/// How a configuration is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// The configuration id that `@ID` conditional lines and `${_INSTANCE}`
+    /// are compared with (keepalived's `-i` / `--config-id`). `None`: the
+    /// first part of the host name, as keepalived does.
+    pub config_id: Option<String>,
+}
+
+impl LoadOptions {
+    /// The defaults: the configuration id from the host name.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the configuration id (keepalived's `-i`).
+    pub fn with_config_id(mut self, id: impl Into<String>) -> Self {
+        self.config_id = Some(id.into());
+        self
+    }
+
+    fn config_id(&self) -> String {
+        self.config_id
+            .clone()
+            .unwrap_or_else(preprocess::default_config_id)
+    }
+}
+
 /// Reads and validates the configuration at `path` (and its includes).
 pub fn load(path: impl AsRef<Path>) -> LoadResult {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with options (the configuration id).
+pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> LoadResult {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut tokens = Vec::new();
-    include::Loader::new(&mut errors, &mut warnings).load_file(path.as_ref(), None, &mut tokens);
+    include::Loader::new(&mut errors, &mut warnings, options.config_id()).load_file(
+        path.as_ref(),
+        None,
+        &mut tokens,
+    );
     finish(&tokens, errors, warnings)
 }
 
 /// Validates configuration text as if read from a file at `path` (used in
 /// messages and as the base of relative `include`s; the file itself is not read).
 pub fn parse_str(path: impl AsRef<Path>, text: &str) -> LoadResult {
+    parse_str_with(path, text, &LoadOptions::default())
+}
+
+/// [`parse_str`] with options (the configuration id).
+///
+/// ```
+/// use lvs_keepalived_conf::{LoadOptions, parse_str_with};
+///
+/// let text = "$PRIO=100\n\
+///             vrrp_instance VI_1 {\n\
+///               interface eth0\n virtual_router_id 51\n\
+///               @node01 priority 150\n @^node01 priority $PRIO\n\
+///               virtual_ipaddress { 10.0.0.1 }\n\
+///             }\n";
+/// let options = LoadOptions::new().with_config_id("node01");
+/// let (cfg, _) = parse_str_with("k.conf", text, &options).unwrap();
+/// assert_eq!(cfg.vrrp_instances[0].priority, 150);
+/// let (cfg, _) = parse_str_with("k.conf", text, &options.with_config_id("node02")).unwrap();
+/// assert_eq!(cfg.vrrp_instances[0].priority, 100);
+/// ```
+pub fn parse_str_with(path: impl AsRef<Path>, text: &str, options: &LoadOptions) -> LoadResult {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut tokens = Vec::new();
@@ -389,7 +450,11 @@ pub fn parse_str(path: impl AsRef<Path>, text: &str) -> LoadResult {
         path: path.as_ref().to_path_buf(),
         included_from: None,
     });
-    include::Loader::new(&mut errors, &mut warnings).load_str(text, &file, &mut tokens);
+    include::Loader::new(&mut errors, &mut warnings, options.config_id()).load_str(
+        text,
+        &file,
+        &mut tokens,
+    );
     finish(&tokens, errors, warnings)
 }
 

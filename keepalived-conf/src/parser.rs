@@ -208,13 +208,16 @@ impl<'a> Parser<'a> {
     ) {
         let word = tok.text();
         let context = ctx.describe();
-        // `@id` conditional lines and `$NAME` parameters are keepalived
-        // preprocessor features this parser does not implement.
-        let support = match word.chars().next() {
-            Some(p @ ('@' | '$')) => Some(keywords::value_form("", &p.to_string())),
-            _ => keywords::refused_anywhere(word),
-        };
-        if let Some(support) = support {
+        // The preprocessor replaced every defined parameter: what is left
+        // in keyword position was never defined.
+        if word.starts_with('$') {
+            self.errors.push(ConfigError::new(
+                &tok.location,
+                ErrorKind::Preprocess(format!("`{word}` is not a defined parameter")),
+            ));
+            return;
+        }
+        if let Some(support) = keywords::refused_anywhere(word) {
             keywords::decide(support, word, &tok.location, self.errors, self.warnings);
             return;
         }

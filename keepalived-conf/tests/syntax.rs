@@ -574,14 +574,23 @@ fn a_value_set_twice_warns_and_the_last_wins() {
 }
 
 #[test]
-fn conditional_lines_are_refused() {
-    let p = positions("global_defs {\n @main router_id a\n}\n");
-    assert!(
-        p[0].2.starts_with(
-            "t.conf:2:2: error: `@main` is keepalived syntax that director does not support"
-        ),
-        "{}",
-        p[0].2
+fn conditional_lines_and_parameters_are_preprocessed() {
+    // `$ID` is replaced only when whitespace or the line's end follows it.
+    let text = "$ID=a\nglobal_defs {\n @main router_id main_$IDx\n @^main router_id other\n}\n";
+    let main = config::LoadOptions::new().with_config_id("main");
+    let (cfg, _) = config::parse_str_with("t.conf", text, &main).unwrap();
+    assert_eq!(cfg.global.router_id.as_deref(), Some("main_$IDx"));
+    let text = "$ID=a\nglobal_defs {\n @main router_id main_${ID}\n @^main router_id other\n}\n";
+    let (cfg, _) = config::parse_str_with("t.conf", text, &main).unwrap();
+    assert_eq!(cfg.global.router_id.as_deref(), Some("main_a"));
+    let other = config::LoadOptions::new().with_config_id("n2");
+    let (cfg, _) = config::parse_str_with("t.conf", text, &other).unwrap();
+    assert_eq!(cfg.global.router_id.as_deref(), Some("other"));
+    // A parameter never defined, where a keyword belongs, is named.
+    let p = positions("global_defs {\n $UNDEFINED\n}\n");
+    assert_eq!(
+        p[0].2,
+        "t.conf:2:2: error: preprocessor: `$UNDEFINED` is not a defined parameter"
     );
 }
 
