@@ -11,7 +11,7 @@
 # OLD_DIRECTOR: a `director` built from an older commit (e.g. 1e7e9c4) to
 # run beside the new one in the reload bench; omitted, only the new runs.
 # BENCHES (environment): which to run (event, cost, reload, mass), default
-# "event cost reload mass".
+# "event cost reload mass". A name given twice runs twice (outputs numbered).
 set -u
 BIN=${1:?usage: director_vm.sh RELEASE_DIR [OLD_DIRECTOR]}
 OLD=${2:-}
@@ -19,7 +19,9 @@ OUT=${RW:-/tmp}
 BENCHES=${BENCHES:-event cost reload mass}
 echo "kernel $(uname -r), $(nproc) CPUs; $(date -u)"
 rc=0
+i=0
 for b in $BENCHES; do
+    i=$((i + 1))
     echo "== $b: $(date -u +%T)"
     case $b in
     event)
@@ -28,18 +30,18 @@ for b in $BENCHES; do
         "$BIN/director_reload_cost" 1000 4 100 5 ;;
     reload)
         if [ -n "$OLD" ]; then
-            "$BIN/director_reload" --logs "$OUT/logs" new="$BIN/director" old="$OLD"
+            "$BIN/director_reload" --logs "$OUT/logs.$i" new="$BIN/director" old="$OLD"
         else
-            "$BIN/director_reload" --logs "$OUT/logs" new="$BIN/director"
+            "$BIN/director_reload" --logs "$OUT/logs.$i" new="$BIN/director"
         fi ;;
     mass)
-        "$BIN/director_mass_failure" --logs "$OUT/logs" \
+        "$BIN/director_mass_failure" --logs "$OUT/logs.$i" \
             director="$BIN/director" keepalived="$(command -v keepalived)" ;;
     *)
         echo "unknown bench $b"; false ;;
-    esac > "$OUT/$b.txt" 2>&1
+    esac > "$OUT/$i.$b.txt" 2>&1
     status=$?
-    cat "$OUT/$b.txt"
+    cat "$OUT/$i.$b.txt"
     echo "== $b exited $status"
     [ $status -eq 0 ] || rc=1
 done

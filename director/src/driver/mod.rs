@@ -43,8 +43,10 @@ const STALL: Duration = Duration::from_millis(250);
 const GHOST_AUDIT: Duration = Duration::from_secs(5);
 /// A reload is applied when no core timer falls due for at least this long
 /// (right after an advert, with 1 s adverts), so applying a large diff
-/// (tens of ms) never delays one.
+/// never delays one: twice what the last reload took to apply, within these
+/// bounds (a slow machine or a large table needs the wider gap).
 const RELOAD_GAP: Duration = Duration::from_millis(250);
+const RELOAD_GAP_MAX: Duration = Duration::from_millis(800);
 /// The longest a reload waits for such a gap (centisecond adverts leave none).
 const RELOAD_WAIT: Duration = Duration::from_secs(2);
 
@@ -124,7 +126,8 @@ impl Handle {
     /// Applies a new configuration without stopping VRRP timers (the
     /// core's [`Director::apply_config`]); source addresses of new
     /// instances are looked up off the event loop, and the diff is applied
-    /// in the first gap of at least 250 ms before the next core timer
+    /// in the first gap before the next core timer of at least 250 ms (or
+    /// twice what the last reload took to apply, up to 800 ms)
     /// (right after an advert), or after 2 s without one — so its cost on a
     /// large configuration never delays an advert at ordinary intervals.
     pub async fn reload(&self, config: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
@@ -200,6 +203,8 @@ struct Loop {
     /// Set while the start-up commands run: errors are fatal then.
     starting: bool,
     pending_reload: Option<PendingReload>,
+    /// How long the last reload took to apply (sizes the gap it waits for).
+    last_apply: Duration,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -238,6 +243,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         probes,
         starting: true,
         pending_reload: None,
+        last_apply: Duration::ZERO,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -422,10 +428,11 @@ impl Loop {
         let Some(p) = &self.pending_reload else {
             return;
         };
+        let needed = (self.last_apply * 2).clamp(RELOAD_GAP, RELOAD_GAP_MAX);
         let gap = self
             .core
             .poll_timeout()
-            .is_none_or(|t| t.saturating_duration_since(now) >= RELOAD_GAP);
+            .is_none_or(|t| t.saturating_duration_since(now) >= needed);
         if !gap && now < p.since + RELOAD_WAIT {
             return;
         }
@@ -443,7 +450,13 @@ impl Loop {
                 .map_err(ReloadError::IpvsUnavailable)?;
             self.ipvs = Some(w);
         }
-        let summary = self.core.apply_config(Instant::now(), cfg)?;
+        let started = Instant::now();
+        let summary = self.core.apply_config(started, cfg)?;
+        self.last_apply = started.elapsed();
+        // Freeing the old configuration is the loop's business no more.
+        if let Some(old) = self.core.take_retired_config() {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
         Ok(summary)
     }
 
