@@ -22,9 +22,7 @@ use std::time::{Duration, Instant};
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::driver::{Driver, VrrpSocket};
 use lvs_vrrp::wire::{MULTICAST_V4, PROTOCOL};
-use lvs_vrrp::{
-    Action, AdvertInterval, Auth, Config, DropCounts, Reason, Router, Seconds, State,
-};
+use lvs_vrrp::{Action, AdvertInterval, Auth, Config, DropCounts, Reason, Router, Seconds, State};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use hostile::Case;
@@ -218,9 +216,7 @@ fn run_version(v3: bool, rows: &mut Vec<Row>) {
         let victim = master_cfg.clone();
         s.spawn(|| driver_thread(&master_ns, 0, victim, tx_m, mq_rx, m_stopped));
         s.spawn(|| driver_thread(&backup_ns, 1, backup_cfg, tx, bq_rx, b_stopped));
-        let is = |who: usize, to: State| {
-            move |e: &Event| matches!(e, (w, Action::StateChanged { to: t, .. }) if *w == who && *t == to)
-        };
+        let is = |who: usize, to: State| move |e: &Event| matches!(e, (w, Action::StateChanged { to: t, .. }) if *w == who && *t == to);
         let (mut master_up, mut backup_up) = (false, false);
         while !(master_up && backup_up) {
             let e = wait_for(&rx, "Master and Backup", |e| {
@@ -300,7 +296,9 @@ fn run_version(v3: bool, rows: &mut Vec<Row>) {
             ),
             "{version}: {a:?}"
         );
-        println!("{version} control: a correct advert at priority {HOSTILE_PRIORITY} from {INTRUDER} → Master stepped down (as it must)");
+        println!(
+            "{version} control: a correct advert at priority {HOSTILE_PRIORITY} from {INTRUDER} → Master stepped down (as it must)"
+        );
         let _ = m_stop.send(());
         let _ = b_stop.send(());
     });
