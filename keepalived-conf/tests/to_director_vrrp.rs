@@ -174,8 +174,14 @@ fn skip_check_adv_addr_maps_to_the_address_check() {
     let plain = router(&inst(body), PRIMARY);
     assert_eq!(plain.address_check, lvs_vrrp::AddressCheck::Drop);
     for (globals, want) in [
-        ("vrrp_skip_check_adv_addr", lvs_vrrp::AddressCheck::SkipFromMaster),
-        ("vrrp_skip_check_adv_addr on", lvs_vrrp::AddressCheck::SkipFromMaster),
+        (
+            "vrrp_skip_check_adv_addr",
+            lvs_vrrp::AddressCheck::SkipFromMaster,
+        ),
+        (
+            "vrrp_skip_check_adv_addr on",
+            lvs_vrrp::AddressCheck::SkipFromMaster,
+        ),
         ("vrrp_skip_check_adv_addr no", lvs_vrrp::AddressCheck::Drop),
     ] {
         let text = format!("global_defs {{ {globals} }}\n{body}");

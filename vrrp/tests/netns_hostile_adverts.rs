@@ -315,8 +315,8 @@ fn netns_hostile_adverts_leave_the_master_in_place_v2_and_v3() {
         "\nhostile adverts: {PER_CASE} per case at priority {HOSTILE_PRIORITY} (Master 100, Backup 90)"
     );
     println!(
-        "{:<4} {:<22} {:<18} {:>12} {:>12} {:<8} {}",
-        "ver", "case", "drop reason", "master drops", "backup drops", "master", "VIP held"
+        "{:<4} {:<22} {:<18} {:>12} {:>12} {:<8} VIP held",
+        "ver", "case", "drop reason", "master drops", "backup drops", "master"
     );
     for r in &rows {
         println!(
