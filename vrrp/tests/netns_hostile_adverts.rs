@@ -14,18 +14,20 @@
 //! `cargo test -p lvs-vrrp --features tokio --test netns_hostile_adverts -- --ignored --nocapture`
 
 mod hostile;
+#[path = "hostile/intruder.rs"]
+mod intruder;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::IpAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::driver::{Driver, VrrpSocket};
-use lvs_vrrp::wire::{MULTICAST_V4, PROTOCOL};
+use lvs_vrrp::wire::MULTICAST_V4;
 use lvs_vrrp::{Action, AdvertInterval, Auth, Config, DropCounts, Reason, Router, Seconds, State};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use hostile::Case;
+use intruder::Intruder;
 
 const MASTER: &str = "172.20.0.81";
 const BACKUP: &str = "172.20.0.82";
@@ -98,41 +100,6 @@ fn driver_thread(
             }
         })
     })
-}
-
-/// A raw protocol-112 sender on the intruder's interface, TTL of the caller's choice.
-struct Intruder {
-    socket: Socket,
-}
-
-impl Intruder {
-    fn open(ns: &Netns) -> Intruder {
-        let socket = ns.enter(|| {
-            let s = Socket::new(
-                Domain::IPV4,
-                Type::RAW,
-                Some(Protocol::from(i32::from(PROTOCOL))),
-            )
-            .expect("raw socket");
-            s.bind_device(Some(LAB_IFACE.as_bytes()))
-                .expect("bind device");
-            let me: Ipv4Addr = INTRUDER.parse().expect("literal");
-            s.set_multicast_if_v4(&me).expect("multicast if");
-            s.set_multicast_loop_v4(false).expect("no loop");
-            s.bind(&SockAddr::from(SocketAddrV4::new(me, 0)))
-                .expect("bind");
-            s
-        });
-        Intruder { socket }
-    }
-
-    fn send(&self, bytes: &[u8], ttl: u8) {
-        self.socket
-            .set_multicast_ttl_v4(u32::from(ttl))
-            .expect("ttl");
-        let to = SockAddr::from(SocketAddrV4::new(MULTICAST_V4, 0));
-        self.socket.send_to(bytes, &to).expect("send");
-    }
 }
 
 fn vip_on(ns: &Netns) -> bool {
@@ -229,7 +196,7 @@ fn run_version(v3: bool, rows: &mut Vec<Row>) {
         std::thread::sleep(interval.to_duration() * 2);
         let _ = changes(&rx);
         assert!(vip_on(&master_ns), "{version}: the Master holds the VIP");
-        let intruder = Intruder::open(&intruder_ns);
+        let intruder = Intruder::open(&intruder_ns, LAB_IFACE, INTRUDER.parse().expect("literal"));
         let src = addr(INTRUDER);
         let group = IpAddr::V4(MULTICAST_V4);
         for case in Case::all(v3) {
