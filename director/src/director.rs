@@ -497,6 +497,7 @@ impl Director {
                 master: i.router.master(),
                 vips: i.cfg.vips.iter().map(|v| (v.addr, v.prefix_len)).collect(),
                 last_reason: i.last_reason.clone(),
+                drops: i.router.drops().clone(),
             })
             .collect();
         let services = self

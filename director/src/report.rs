@@ -36,6 +36,8 @@ pub struct InstanceView {
     pub vips: Vec<String>,
     /// Why the last transition happened.
     pub last_reason: String,
+    /// Adverts dropped by the receive checks, by reason.
+    pub drops: lvs_vrrp::DropCounts,
 }
 
 /// One probe of a real server.
@@ -103,6 +105,7 @@ impl Snapshot {
                     .last_reason
                     .as_ref()
                     .map_or_else(|| "not started".to_string(), |r| format!("{r:?}")),
+                drops: i.drops.clone(),
             })
             .collect();
         let real_servers = st
@@ -188,6 +191,15 @@ pub fn render(s: &Snapshot) -> String {
             i.vips.join(", "),
             i.last_reason
         );
+        if i.drops.total() > 0 {
+            let by_reason: Vec<String> = i
+                .drops
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let _ = writeln!(o, "      dropped adverts: {}", by_reason.join(", "));
+        }
     }
     let _ = writeln!(o, "\nReal servers");
     if s.real_servers.is_empty() {
@@ -279,6 +291,12 @@ mod labels {
     }
 
     #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct InstanceReason {
+        pub instance: String,
+        pub reason: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
     pub struct RealServer {
         pub virtual_server: String,
         pub real_server: String,
@@ -324,6 +342,7 @@ pub fn metrics(s: &Snapshot) -> String {
     let mut reg = Registry::default();
     let vrrp_state = Gauges::<labels::InstanceState>::default();
     let vrrp_priority = Gauges::<labels::Instance>::default();
+    let vrrp_dropped = Counters::<labels::InstanceReason>::default();
     let ghosts = Gauge::<i64>::default();
     let rs_up = Gauges::<labels::RealServer>::default();
     let check_up = Gauges::<labels::Check>::default();
@@ -341,6 +360,15 @@ pub fn metrics(s: &Snapshot) -> String {
                 instance: escape(&i.name),
             })
             .set(i64::from(i.effective_priority));
+        // Every reason, zeros too, so a rate() sees the first drop.
+        for (kind, n) in i.drops.iter() {
+            vrrp_dropped
+                .get_or_create(&labels::InstanceReason {
+                    instance: escape(&i.name),
+                    reason: kind.as_str().to_string(),
+                })
+                .inc_by(n);
+        }
     }
     ghosts.set(i64::try_from(s.ghosts.len()).unwrap_or(i64::MAX));
     for r in &s.real_servers {
@@ -369,6 +397,11 @@ pub fn metrics(s: &Snapshot) -> String {
         "lvs_director_vrrp_priority",
         "Effective VRRP priority",
         vrrp_priority,
+    );
+    reg.register(
+        "lvs_director_vrrp_dropped_adverts",
+        "VRRP packets dropped by a receive check, by reason",
+        vrrp_dropped,
     );
     reg.register(
         "lvs_director_ghost_addresses",

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use lvs_healthcheck::FailReason;
 use lvs_ipvs::{Destination, ServiceKey, VirtualServerEntry};
-use lvs_vrrp::{Reason, State};
+use lvs_vrrp::{DropCounts, Reason, State};
 
 /// The whole director.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +43,8 @@ pub struct InstanceStatus {
     pub vips: Vec<(IpAddr, u8)>,
     /// Why it is in its state.
     pub last_reason: Option<Reason>,
+    /// Adverts its router dropped, by reason (the router's own counters).
+    pub drops: DropCounts,
 }
 
 /// One virtual server.

@@ -7,6 +7,7 @@ use lvs_ipvs::{
     Destination, DestinationEntry, ForwardMethod, Scheduler, Service, ServiceEntry, ServiceKey,
     Stats, VirtualServerEntry,
 };
+use lvs_vrrp::{AdvertInterval, DropCounts, RecvMeta, Router, Seconds};
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -38,6 +39,7 @@ fn snapshot() -> Snapshot {
             master: Some("172.20.0.81".parse().unwrap()),
             vips: vec!["172.20.0.83/24".into()],
             last_reason: "Startup".into(),
+            drops: DropCounts::default(),
         }],
         real_servers: vec![
             RealServerView {
@@ -179,4 +181,71 @@ fn metric_label_values_are_escaped() {
             .any(|l| l.starts_with("lvs_director_check_up{") && l.ends_with(want)),
         "missing {want:?} in\n{text}"
     );
+}
+
+/// Counters as a router keeps them: `hop_limit` adverts at TTL 64 and
+/// `vrid` adverts for VRID 2 fed to a v2 router.
+fn drops(hop_limit: usize, vrid: usize) -> DropCounts {
+    let me = "172.20.0.81".parse().unwrap();
+    let cfg = lvs_vrrp::Config::new(
+        1,
+        100,
+        AdvertInterval::V2(Seconds(1)),
+        me,
+        vec!["172.20.0.83".parse().unwrap()],
+    );
+    let mut r = Router::new(cfg).unwrap();
+    let now = std::time::Instant::now();
+    r.start(now);
+    let from = "172.20.0.82".parse().unwrap();
+    let group = "224.0.0.18".parse().unwrap();
+    let advert = |vrid| {
+        lvs_vrrp::Repr {
+            vrid,
+            priority: 200,
+            kind: lvs_vrrp::Kind::V2 {
+                interval: Seconds(1),
+                auth: lvs_vrrp::Auth::None,
+            },
+            addresses: lvs_vrrp::Addresses::V4(vec!["172.20.0.83".parse().unwrap()]),
+        }
+        .to_bytes(lvs_vrrp::ChecksumForm::MessageOnly, &from, &group)
+        .unwrap()
+    };
+    let meta = |ttl| RecvMeta {
+        source: from,
+        destination: group,
+        hop_limit: ttl,
+    };
+    for _ in 0..hop_limit {
+        assert!(r.handle_packet(now, &meta(64), &advert(1)).is_err());
+    }
+    for _ in 0..vrid {
+        assert!(r.handle_packet(now, &meta(255), &advert(2)).is_err());
+    }
+    r.drops().clone()
+}
+
+#[test]
+fn dropped_adverts_show_by_reason() {
+    let mut s = snapshot();
+    s.instances[0].drops = drops(5, 2);
+    let text = status::render(&s);
+    assert!(
+        text.contains("(Startup)\n      dropped adverts: hop_limit 5, vrid 2\n"),
+        "{text}"
+    );
+    let metrics = status::metrics(&s);
+    for line in [
+        "lvs_director_vrrp_dropped_adverts_total{instance=\"VI_1\",reason=\"hop_limit\"} 5",
+        "lvs_director_vrrp_dropped_adverts_total{instance=\"VI_1\",reason=\"vrid\"} 2",
+        "lvs_director_vrrp_dropped_adverts_total{instance=\"VI_1\",reason=\"zero_interval\"} 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
+    // No line at all while nothing was dropped.
+    assert!(!status::render(&snapshot()).contains("dropped adverts"));
 }

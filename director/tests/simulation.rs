@@ -655,3 +655,53 @@ fn reload_raising_the_backup_priority_moves_the_master() {
     assert!(w.reconciles(NODE02, t).is_empty());
     no_ipvs_errors(&w);
 }
+
+/// A crafted advert (VRRPv2, Adver Int 0, priority 200) fed to the Master
+/// is dropped by its router, shows in its status under `zero_interval`,
+/// and the Master stays Master with the VIP.
+#[test]
+fn a_hostile_advert_is_dropped_and_counted_in_status() {
+    let mut w = World::lab();
+    w.run_to(2.0);
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    let from = ip("172.20.0.99");
+    let group = ip("224.0.0.18");
+    let bytes = lvs_vrrp::Repr {
+        vrid: 1,
+        priority: 200,
+        kind: lvs_vrrp::Kind::V2 {
+            interval: Seconds(0),
+            auth: lvs_vrrp::Auth::None,
+        },
+        addresses: lvs_vrrp::Addresses::V4(vec!["172.20.0.83".parse().unwrap()]),
+    }
+    .to_bytes(lvs_vrrp::ChecksumForm::MessageOnly, &from, &group)
+    .unwrap();
+    let meta = lvs_vrrp::RecvMeta {
+        source: from,
+        destination: group,
+        hop_limit: 255,
+    };
+    let id = *w.nodes[NODE01]
+        .open
+        .iter()
+        .next()
+        .expect("an open instance");
+    let now = w.now;
+    for _ in 0..5 {
+        assert_eq!(
+            w.nodes[NODE01].director.handle_vrrp(now, id, &meta, &bytes),
+            Err(lvs_vrrp::DropReason::ZeroInterval)
+        );
+    }
+    w.run_to(6.0);
+    let st = w.nodes[NODE01].director.status();
+    assert_eq!(
+        st.instances[0].drops.get(lvs_vrrp::DropKind::ZeroInterval),
+        5
+    );
+    assert_eq!(st.instances[0].drops.total(), 5);
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    assert!(w.holds_vip(NODE01));
+    assert_eq!(w.transitions(NODE01, w.start).len(), 1);
+}

@@ -325,9 +325,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("vrrp_mcast_group4", 1, 1),
     kw("vrrp_mcast_group6", 1, 1),
     kw("vrrp_strict", 0, 0),
-    kw("vrrp_skip_check_adv_addr", 0, 1).warned(
-        "adverts with another address list are handled as lvs-vrrp does (VRRPv2 drops, VRRPv3 reports)",
-    ),
+    kw("vrrp_skip_check_adv_addr", 0, 1),
     kw("default_interface", 1, 1).warned("every vrrp_instance names its `interface`"),
     var("lvs_sync_daemon", 1),
     kw("lvs_timeouts", 2, 6),

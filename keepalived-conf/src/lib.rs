@@ -114,7 +114,7 @@
 //! | `global_defs` | `vrrp_mcast_group4` | implemented |  |
 //! | `global_defs` | `vrrp_mcast_group6` | implemented |  |
 //! | `global_defs` | `vrrp_strict` | implemented |  |
-//! | `global_defs` | `vrrp_skip_check_adv_addr` | warned | adverts with another address list are handled as lvs-vrrp does (VRRPv2 drops, VRRPv3 reports) |
+//! | `global_defs` | `vrrp_skip_check_adv_addr` | implemented |  |
 //! | `global_defs` | `default_interface` | warned | every vrrp_instance names its `interface` |
 //! | `global_defs` | `lvs_sync_daemon` | implemented |  |
 //! | `global_defs` | `lvs_timeouts` | implemented |  |

@@ -58,6 +58,10 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group6: std::net::Ipv6Addr,
     /// `vrrp_strict`. Default: false.
     pub vrrp_strict: bool,
+    /// `vrrp_skip_check_adv_addr [BOOL]`: a Backup does not compare the
+    /// address list of adverts from the Master it already accepted (a new
+    /// sender is always checked). Default: false (every advert checked).
+    pub vrrp_skip_check_adv_addr: bool,
     /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's value.
@@ -91,6 +95,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
+            vrrp_skip_check_adv_addr: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,

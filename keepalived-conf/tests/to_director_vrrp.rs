@@ -166,3 +166,34 @@ fn ipv6_instance_is_v3_from_the_link_local_address_to_the_v6_group() {
     assert_eq!(c.primary_address, ll);
     assert_eq!(c.receive_group(), Some("ff02::99".parse().unwrap()));
 }
+
+#[test]
+fn skip_check_adv_addr_maps_to_the_address_check() {
+    let body = "vrrp_instance V { interface eth0 virtual_router_id 7 priority 90
+           virtual_ipaddress { 172.20.0.83/24 } }";
+    let plain = router(&inst(body), PRIMARY);
+    assert_eq!(plain.address_check, lvs_vrrp::AddressCheck::Drop);
+    for (globals, want) in [
+        (
+            "vrrp_skip_check_adv_addr",
+            lvs_vrrp::AddressCheck::SkipFromMaster,
+        ),
+        (
+            "vrrp_skip_check_adv_addr on",
+            lvs_vrrp::AddressCheck::SkipFromMaster,
+        ),
+        ("vrrp_skip_check_adv_addr no", lvs_vrrp::AddressCheck::Drop),
+    ] {
+        let text = format!("global_defs {{ {globals} }}\n{body}");
+        let (cfg, warnings) = config::parse_str("t.conf", &text).expect("valid");
+        assert!(warnings.is_empty(), "{globals}: {warnings:?}");
+        assert_eq!(router(&cfg, PRIMARY).address_check, want, "{globals}");
+    }
+    let bad = "global_defs { vrrp_skip_check_adv_addr maybe }";
+    let errs = config::parse_str("t.conf", bad).expect_err("not a boolean");
+    let text = errs[0].to_string();
+    assert!(
+        text.contains("t.conf:1:") && text.contains("maybe"),
+        "{text}"
+    );
+}

@@ -7,12 +7,20 @@ use crate::units::AdvertInterval;
 use crate::wire::{Auth, ChecksumForm, Family};
 
 /// What to do with an advertisement whose address list differs from ours.
+/// The default, in both versions, is [`Drop`](Self::Drop): a list that
+/// differs is a misconfigured or a forged peer, and accepting it would let
+/// it take the Master role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressCheck {
-    /// Drop it unless it comes from the address owner (RFC 3768 §7.1).
+    /// Drop it unless it comes from the address owner (RFC 3768 §7.1,
+    /// RFC 5798 §7.1).
     Drop,
-    /// Accept it and report the mismatch (RFC 5798 §7.1: log only, as
-    /// keepalived does).
+    /// Like [`Drop`](Self::Drop), but a Backup does not compare the list
+    /// again for adverts from the Master it already accepted (keepalived
+    /// `vrrp_skip_check_adv_addr`): a new sender is always checked.
+    SkipFromMaster,
+    /// Accept it and report the mismatch
+    /// ([`Action::AddressMismatch`](crate::Action::AddressMismatch)).
     Report,
 }
 
@@ -198,7 +206,7 @@ impl Track {
 impl Config {
     /// A configuration with RFC / keepalived defaults: multicast, preempt
     /// on, no delays, accept mode off, no authentication, RFC checksum with
-    /// peer-form detection, v2 address mismatch dropped and v3 reported.
+    /// peer-form detection, address-list mismatch dropped (both versions).
     pub fn new(
         vrid: u8,
         priority: u8,
@@ -206,10 +214,6 @@ impl Config {
         primary_address: IpAddr,
         virtual_addresses: Vec<IpAddr>,
     ) -> Config {
-        let address_check = match advert_interval {
-            AdvertInterval::V2(_) => AddressCheck::Drop,
-            AdvertInterval::V3(_) => AddressCheck::Report,
-        };
         Config {
             vrid,
             priority,
@@ -226,7 +230,7 @@ impl Config {
             auth: Auth::None,
             checksum_form: ChecksumForm::PseudoHeader,
             strict_checksum: false,
-            address_check,
+            address_check: AddressCheck::Drop,
             virtual_mac: false,
             announce: AnnounceSchedule::default(),
             tracks: Vec::new(),

@@ -519,7 +519,6 @@ pub struct Driver {
     timer: Timer,
     buf: Vec<u8>,
     last_drop: Option<DropReason>,
-    drops: u64,
     send_errors: u64,
     last_send_error: Option<io::Error>,
     receive_errors: u64,
@@ -539,7 +538,6 @@ impl Driver {
             timer: Timer::new()?,
             buf: vec![0u8; 65_536],
             last_drop: None,
-            drops: 0,
             send_errors: 0,
             last_send_error: None,
             receive_errors: 0,
@@ -603,9 +601,10 @@ impl Driver {
         &mut self.router
     }
 
-    /// Received packets dropped so far, and the last reason.
+    /// Received packets dropped so far, and the last reason (the counts by
+    /// kind are the router's: [`Router::drops`]).
     pub fn drops(&self) -> (u64, Option<&DropReason>) {
-        (self.drops, self.last_drop.as_ref())
+        (self.router.drops().total(), self.last_drop.as_ref())
     }
 
     /// Advertisements that could not be sent so far, and the last error.
@@ -667,7 +666,6 @@ impl Driver {
                 r = self.socket.recv(&mut self.buf) => match r {
                     Ok((meta, payload, arrival)) => {
                         if let Err(e) = self.router.handle_packet(arrival, &meta, payload) {
-                            self.drops += 1;
                             self.last_drop = Some(e);
                         }
                     }

@@ -10,7 +10,12 @@
 //! 1. [`Router::start`] once (and [`Router::shutdown`] to resign).
 //! 2. For each VRRP packet received (IP payload, plus TTL/hop limit and
 //!    addresses in a [`RecvMeta`]), call [`Router::handle_packet`]. It
-//!    returns a typed [`DropReason`] when a receive check fails.
+//!    returns a typed [`DropReason`] when a receive check fails, and counts
+//!    it by [`DropKind`] ([`Router::drops`]). The checks are the same in
+//!    both versions: TTL / hop limit 255, unicast peers only (when
+//!    configured), exact length for the address count, version, checksum,
+//!    VRID, v2 authentication, a non-zero interval (v2: ours), and the
+//!    address list ([`AddressCheck`]).
 //! 3. When the instant from [`Router::poll_timeout`] is reached, call
 //!    [`Router::handle_timeout`].
 //! 4. After each of these calls, drain [`Router::poll_action`] until `None`
@@ -120,8 +125,8 @@ pub mod wire;
 
 pub use config::{AddressCheck, AnnounceSchedule, Config, ConfigError, Track, virtual_mac};
 pub use router::{
-    Action, AnnounceReason, Announcement, DropReason, FaultReason, Reason, RecvMeta, Router, State,
-    Transmit, UnknownTrack,
+    Action, AnnounceReason, Announcement, DropCounts, DropKind, DropReason, FaultReason, Reason,
+    RecvMeta, Router, State, Transmit, UnknownTrack,
 };
 pub use units::{AdvertInterval, Centiseconds, IntervalOutOfRange, Seconds};
 pub use wire::{Addresses, Auth, ChecksumForm, Family, Kind, Packet, Repr, Version};

@@ -151,6 +151,26 @@ pub enum DropReason {
     /// v2 simple-text password differs.
     #[error("authentication data mismatch")]
     AuthData,
+    /// The message is shorter or longer than its address count makes it
+    /// (the IP layer hands over exactly the IP payload, so extra bytes are
+    /// a count that lies about the list).
+    #[error("{count} addresses make a {expected}-byte message, got {got} bytes")]
+    Length {
+        /// The count field.
+        count: u8,
+        /// The length the count implies.
+        expected: usize,
+        /// The length received.
+        got: usize,
+    },
+    /// An advertisement interval of 0 (v2 Adver Int, v3 Max Adver Int):
+    /// accepting it would make Master_Down_Interval about Skew_Time, so a
+    /// Backup fed one takes over again at once and the pair flaps.
+    #[error("advertisement interval 0")]
+    ZeroInterval,
+    /// Unicast mode: the source is not one of the configured peers.
+    #[error("source {0} is not a configured unicast peer")]
+    UnknownPeer(IpAddr),
     /// v2 advertisement interval differs from ours.
     #[error("advertisement interval {theirs}, ours is {ours}")]
     IntervalMismatch {
@@ -168,6 +188,151 @@ pub enum DropReason {
     /// Not running (Initialize or Fault): nothing to do with it.
     #[error("router not active ({0})")]
     Inactive(State),
+}
+
+/// The kind of a [`DropReason`], without its details: what drop counters
+/// are keyed by ([`DropCounts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DropKind {
+    /// [`DropReason::HopLimit`].
+    HopLimit,
+    /// [`DropReason::Malformed`] with [`wire::Error::Truncated`].
+    Truncated,
+    /// [`DropReason::Malformed`], any other decoding failure.
+    Malformed,
+    /// [`DropReason::Length`].
+    Length,
+    /// [`DropReason::Version`].
+    Version,
+    /// [`DropReason::Family`].
+    Family,
+    /// [`DropReason::UnknownPeer`].
+    UnknownPeer,
+    /// [`DropReason::Checksum`].
+    Checksum,
+    /// [`DropReason::Vrid`].
+    Vrid,
+    /// [`DropReason::OwnerReceived`].
+    OwnerReceived,
+    /// [`DropReason::AuthType`].
+    AuthType,
+    /// [`DropReason::AuthData`].
+    AuthData,
+    /// [`DropReason::ZeroInterval`].
+    ZeroInterval,
+    /// [`DropReason::IntervalMismatch`].
+    IntervalMismatch,
+    /// [`DropReason::AddressMismatch`].
+    AddressMismatch,
+    /// [`DropReason::OwnAdvertisement`].
+    OwnAdvertisement,
+    /// [`DropReason::Inactive`].
+    Inactive,
+}
+
+impl DropKind {
+    /// Every kind, in counter order.
+    pub const ALL: [DropKind; 17] = [
+        DropKind::HopLimit,
+        DropKind::Truncated,
+        DropKind::Malformed,
+        DropKind::Length,
+        DropKind::Version,
+        DropKind::Family,
+        DropKind::UnknownPeer,
+        DropKind::Checksum,
+        DropKind::Vrid,
+        DropKind::OwnerReceived,
+        DropKind::AuthType,
+        DropKind::AuthData,
+        DropKind::ZeroInterval,
+        DropKind::IntervalMismatch,
+        DropKind::AddressMismatch,
+        DropKind::OwnAdvertisement,
+        DropKind::Inactive,
+    ];
+
+    /// A snake_case name for logs and metric labels, e.g. `zero_interval`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropKind::HopLimit => "hop_limit",
+            DropKind::Truncated => "truncated",
+            DropKind::Malformed => "malformed",
+            DropKind::Length => "length",
+            DropKind::Version => "version",
+            DropKind::Family => "family",
+            DropKind::UnknownPeer => "unknown_peer",
+            DropKind::Checksum => "checksum",
+            DropKind::Vrid => "vrid",
+            DropKind::OwnerReceived => "owner_received",
+            DropKind::AuthType => "auth_type",
+            DropKind::AuthData => "auth_data",
+            DropKind::ZeroInterval => "zero_interval",
+            DropKind::IntervalMismatch => "interval_mismatch",
+            DropKind::AddressMismatch => "address_mismatch",
+            DropKind::OwnAdvertisement => "own_advertisement",
+            DropKind::Inactive => "inactive",
+        }
+    }
+}
+
+impl core::fmt::Display for DropKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl DropReason {
+    /// Its kind.
+    pub const fn kind(&self) -> DropKind {
+        match self {
+            DropReason::HopLimit(_) => DropKind::HopLimit,
+            DropReason::Malformed(wire::Error::Truncated { .. }) => DropKind::Truncated,
+            DropReason::Malformed(_) => DropKind::Malformed,
+            DropReason::Length { .. } => DropKind::Length,
+            DropReason::Version { .. } => DropKind::Version,
+            DropReason::Family => DropKind::Family,
+            DropReason::UnknownPeer(_) => DropKind::UnknownPeer,
+            DropReason::Checksum(_) => DropKind::Checksum,
+            DropReason::Vrid { .. } => DropKind::Vrid,
+            DropReason::OwnerReceived => DropKind::OwnerReceived,
+            DropReason::AuthType { .. } => DropKind::AuthType,
+            DropReason::AuthData => DropKind::AuthData,
+            DropReason::ZeroInterval => DropKind::ZeroInterval,
+            DropReason::IntervalMismatch { .. } => DropKind::IntervalMismatch,
+            DropReason::AddressMismatch => DropKind::AddressMismatch,
+            DropReason::OwnAdvertisement => DropKind::OwnAdvertisement,
+            DropReason::Inactive(_) => DropKind::Inactive,
+        }
+    }
+}
+
+/// Dropped packets of one router, counted by [`DropKind`]; the router
+/// keeps them ([`Router::drops`]), everyone else reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; DropKind::ALL.len()]);
+
+impl DropCounts {
+    /// Packets dropped for `kind`.
+    pub fn get(&self, kind: DropKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    /// Packets dropped for any reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Every kind with its count (zeros included), in [`DropKind::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (DropKind, u64)> + '_ {
+        DropKind::ALL.iter().map(|k| (*k, self.get(*k)))
+    }
+
+    fn count(&mut self, reason: &DropReason) {
+        let n = &mut self.0[reason.kind() as usize];
+        *n = n.saturating_add(1);
+    }
 }
 
 impl From<wire::Error> for DropReason {
@@ -312,6 +477,7 @@ pub struct Router {
     faults: Vec<FaultReason>,
     master: Option<IpAddr>,
     peer_checksum_form: Option<ChecksumForm>,
+    drops: DropCounts,
     actions: VecDeque<Action>,
 }
 
@@ -343,6 +509,7 @@ impl Router {
             faults: Vec::new(),
             master: None,
             peer_checksum_form: None,
+            drops: DropCounts::default(),
             actions: VecDeque::new(),
             cfg,
         };
@@ -591,6 +758,20 @@ impl Router {
         meta: &RecvMeta,
         bytes: &[u8],
     ) -> Result<(), DropReason> {
+        let r = self.receive(now, meta, bytes);
+        if let Err(why) = &r {
+            self.drops.count(why);
+        }
+        r
+    }
+
+    /// Packets dropped so far, by kind (every error
+    /// [`handle_packet`](Self::handle_packet) returned).
+    pub fn drops(&self) -> &DropCounts {
+        &self.drops
+    }
+
+    fn receive(&mut self, now: Instant, meta: &RecvMeta, bytes: &[u8]) -> Result<(), DropReason> {
         let advert = self.validate(meta, bytes)?;
         match self.state {
             State::Backup => self.backup_receive(now, meta, &advert),
@@ -608,7 +789,17 @@ impl Router {
         if Family::of(&meta.source) != self.family || Family::of(&meta.destination) != self.family {
             return Err(DropReason::Family);
         }
+        if !self.cfg.unicast_peers.is_empty() && !self.cfg.unicast_peers.contains(&meta.source) {
+            return Err(DropReason::UnknownPeer(meta.source));
+        }
         let packet = Packet::new_checked(bytes, self.family)?;
+        if packet.message_len() != bytes.len() {
+            return Err(DropReason::Length {
+                count: packet.address_count(),
+                expected: packet.message_len(),
+                got: bytes.len(),
+            });
+        }
         let ours = self.cfg.advert_interval;
         let expected = match ours {
             AdvertInterval::V2(_) => 2,
@@ -659,6 +850,9 @@ impl Router {
                     return Err(DropReason::AuthData);
                 }
                 let theirs = packet.advert_interval_v2();
+                if theirs.0 == 0 {
+                    return Err(DropReason::ZeroInterval);
+                }
                 if theirs != ours_s {
                     return Err(DropReason::IntervalMismatch {
                         ours: ours_s,
@@ -667,13 +861,22 @@ impl Router {
                 }
                 ours
             }
-            AdvertInterval::V3(_) => AdvertInterval::V3(packet.max_advert_interval()),
+            AdvertInterval::V3(_) => {
+                let theirs = packet.max_advert_interval();
+                if theirs.get() == 0 {
+                    return Err(DropReason::ZeroInterval);
+                }
+                AdvertInterval::V3(theirs)
+            }
         };
         let priority = packet.priority();
         let mut mismatch = false;
-        if !self.same_addresses(packet.address_bytes()) {
+        let skip = self.cfg.address_check == AddressCheck::SkipFromMaster
+            && self.state == State::Backup
+            && self.master == Some(meta.source);
+        if !skip && !self.same_addresses(packet.address_bytes()) {
             match self.cfg.address_check {
-                AddressCheck::Drop if priority != PRIORITY_OWNER => {
+                AddressCheck::Drop | AddressCheck::SkipFromMaster if priority != PRIORITY_OWNER => {
                     return Err(DropReason::AddressMismatch);
                 }
                 _ => mismatch = true,
@@ -990,5 +1193,25 @@ mod tests {
             DropReason::HopLimit(64).to_string(),
             "TTL/hop limit 64, must be 255"
         );
+    }
+
+    #[test]
+    fn drop_kinds_index_their_counters() {
+        // `DropCounts` indexes by discriminant: ALL must list them in order.
+        for (i, k) in DropKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+        let mut c = DropCounts::default();
+        c.count(&DropReason::ZeroInterval);
+        c.count(&DropReason::Malformed(wire::Error::Truncated {
+            got: 4,
+            needed: 8,
+        }));
+        c.count(&DropReason::Malformed(wire::Error::UnknownType(2)));
+        assert_eq!(c.get(DropKind::ZeroInterval), 1);
+        assert_eq!(c.get(DropKind::Truncated), 1);
+        assert_eq!(c.get(DropKind::Malformed), 1);
+        assert_eq!(c.total(), 3);
+        assert_eq!(c.iter().count(), DropKind::ALL.len());
     }
 }

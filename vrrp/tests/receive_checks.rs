@@ -7,8 +7,10 @@ use std::time::Instant;
 use lvs_vrrp::wire::{self, MULTICAST_V4};
 use lvs_vrrp::{
     Action, AddressCheck, Addresses, AdvertInterval, Auth, Centiseconds, ChecksumForm, Config,
-    DropReason, Kind, RecvMeta, Repr, Router, Seconds, State,
+    DropKind, DropReason, Kind, RecvMeta, Repr, Router, Seconds, State,
 };
+
+mod hostile;
 
 fn ip(last: u8) -> IpAddr {
     Ipv4Addr::new(172, 20, 0, last).into()
@@ -181,15 +183,191 @@ fn v2_address_list_mismatch_is_dropped_unless_from_owner() {
 }
 
 #[test]
-fn v3_address_list_mismatch_is_reported_not_dropped() {
+fn v3_address_list_mismatch_is_dropped_as_in_v2_unless_from_owner() {
     let mut r = backup(v3_cfg());
-    assert_eq!(r.config().address_check, AddressCheck::Report);
+    assert_eq!(r.config().address_check, AddressCheck::Drop);
     let a = advert(v3_kind(), 1, 100, &[84]);
-    assert_eq!(send(&mut r, &a, 255), Ok(()));
-    assert_eq!(
-        r.poll_action(),
-        Some(Action::AddressMismatch { from: ip(81) })
+    assert_eq!(send(&mut r, &a, 255), Err(DropReason::AddressMismatch));
+    assert_eq!(r.master(), None);
+    let owner = advert(v3_kind(), 1, 255, &[84]);
+    assert_eq!(send(&mut r, &owner, 255), Ok(()));
+}
+
+#[test]
+fn address_mismatch_reported_when_asked() {
+    for cfg in [v2_cfg(), v3_cfg()] {
+        let mut cfg = cfg;
+        cfg.address_check = AddressCheck::Report;
+        let kind = match cfg.advert_interval {
+            AdvertInterval::V2(_) => v2_kind(1, Auth::None),
+            AdvertInterval::V3(_) => v3_kind(),
+        };
+        let mut r = backup(cfg);
+        assert_eq!(send(&mut r, &advert(kind, 1, 100, &[84]), 255), Ok(()));
+        assert_eq!(
+            r.poll_action(),
+            Some(Action::AddressMismatch { from: ip(81) })
+        );
+    }
+}
+
+#[test]
+fn skip_check_adv_addr_trusts_only_the_master_already_accepted() {
+    for cfg in [v2_cfg(), v3_cfg()] {
+        let mut cfg = cfg;
+        cfg.address_check = AddressCheck::SkipFromMaster;
+        let kind = match cfg.advert_interval {
+            AdvertInterval::V2(_) => v2_kind(1, Auth::None),
+            AdvertInterval::V3(_) => v3_kind(),
+        };
+        let mut r = backup(cfg);
+        // A new sender is checked.
+        let wrong = advert(kind, 1, 100, &[84]);
+        assert_eq!(send(&mut r, &wrong, 255), Err(DropReason::AddressMismatch));
+        // Once it is the Master, its list is not compared again.
+        assert_eq!(send(&mut r, &advert(kind, 1, 100, &[83]), 255), Ok(()));
+        assert_eq!(r.master(), Some(ip(81)));
+        assert_eq!(send(&mut r, &wrong, 255), Ok(()));
+        // Another sender still is.
+        let bytes = wrong
+            .to_bytes(ChecksumForm::PseudoHeader, &ip(85), &group())
+            .unwrap();
+        let other = RecvMeta {
+            source: ip(85),
+            ..meta(255)
+        };
+        assert_eq!(
+            r.handle_packet(Instant::now(), &other, &bytes),
+            Err(DropReason::AddressMismatch)
+        );
+    }
+}
+
+#[test]
+fn zero_interval_is_its_own_drop_in_both_versions() {
+    // v2: Adver Int 0 (ours is 1 s: not an interval mismatch).
+    let mut r = backup(v2_cfg());
+    let a = advert(v2_kind(0, Auth::None), 1, 100, &[83]);
+    assert_eq!(send(&mut r, &a, 255), Err(DropReason::ZeroInterval));
+    // v3: Max Adver Int 0, which v3 would otherwise adopt as the Master's.
+    let mut r = backup(v3_cfg());
+    let a = advert(
+        Kind::V3 {
+            interval: Centiseconds::from_field(0),
+        },
+        1,
+        100,
+        &[83],
     );
+    assert_eq!(send(&mut r, &a, 255), Err(DropReason::ZeroInterval));
+    assert_eq!(r.master(), None);
+    assert_eq!(r.drops().get(DropKind::ZeroInterval), 1);
+}
+
+#[test]
+fn length_must_match_the_address_count() {
+    for cfg in [v2_cfg(), v3_cfg()] {
+        let kind = match cfg.advert_interval {
+            AdvertInterval::V2(_) => v2_kind(1, Auth::None),
+            AdvertInterval::V3(_) => v3_kind(),
+        };
+        let mut r = backup(cfg);
+        let mut bytes = advert(kind, 1, 100, &[83])
+            .to_bytes(ChecksumForm::PseudoHeader, &ip(81), &group())
+            .unwrap();
+        let len = bytes.len();
+        bytes.push(0);
+        assert_eq!(
+            r.handle_packet(Instant::now(), &meta(255), &bytes),
+            Err(DropReason::Length {
+                count: 1,
+                expected: len,
+                got: len + 1
+            })
+        );
+    }
+}
+
+#[test]
+fn unicast_mode_accepts_only_configured_peers() {
+    for cfg in [v2_cfg(), v3_cfg()] {
+        let mut cfg = cfg;
+        cfg.unicast_peers = vec![ip(81)];
+        let kind = match cfg.advert_interval {
+            AdvertInterval::V2(_) => v2_kind(1, Auth::None),
+            AdvertInterval::V3(_) => v3_kind(),
+        };
+        let mut r = backup(cfg);
+        let a = advert(kind, 1, 100, &[83]);
+        let bytes = a
+            .to_bytes(ChecksumForm::PseudoHeader, &ip(85), &ip(82))
+            .unwrap();
+        let stranger = RecvMeta {
+            source: ip(85),
+            destination: ip(82),
+            hop_limit: 255,
+        };
+        assert_eq!(
+            r.handle_packet(Instant::now(), &stranger, &bytes),
+            Err(DropReason::UnknownPeer(ip(85)))
+        );
+        let bytes = a
+            .to_bytes(ChecksumForm::PseudoHeader, &ip(81), &ip(82))
+            .unwrap();
+        let peer = RecvMeta {
+            source: ip(81),
+            ..stranger
+        };
+        assert_eq!(r.handle_packet(Instant::now(), &peer, &bytes), Ok(()));
+    }
+}
+
+/// Every hostile case, 5 times each at a priority above the Master's, in
+/// both versions: dropped with its own reason, counted, and the Master
+/// stays Master. A correct advert at that priority then does take over,
+/// so the crafted ones differed only in what they break.
+#[test]
+fn hostile_adverts_leave_the_master_in_place_in_both_versions() {
+    for v3 in [false, true] {
+        let mut cfg = if v3 { v3_cfg() } else { v2_cfg() };
+        if !v3 {
+            cfg.auth = Auth::simple_text(b"lvs-pass");
+        }
+        cfg.priority = 100;
+        cfg.start_as_master = true;
+        let mut r = Router::new(cfg.clone()).unwrap();
+        r.start(Instant::now());
+        while r.poll_action().is_some() {}
+        assert_eq!(r.state(), State::Master);
+        for case in hostile::Case::all(v3) {
+            for _ in 0..5 {
+                let c = hostile::craft(case, &cfg, 200, &ip(81), &group());
+                let got = r.handle_packet(Instant::now(), &meta(c.ttl), &c.bytes);
+                let kind = got.as_ref().map_err(DropReason::kind);
+                assert_eq!(kind, Err(case.kind()), "v3={v3} {}: {got:?}", case.name());
+            }
+            assert_eq!(r.drops().get(case.kind()), 5, "v3={v3} {}", case.name());
+            assert_eq!(r.state(), State::Master, "v3={v3} {}", case.name());
+            let left: Vec<Action> = std::iter::from_fn(|| r.poll_action()).collect();
+            assert!(
+                !left.iter().any(|a| matches!(
+                    a,
+                    Action::RemoveAddresses { .. }
+                        | Action::StateChanged { .. }
+                        | Action::AddressMismatch { .. }
+                )),
+                "v3={v3} {}: {left:?}",
+                case.name()
+            );
+        }
+        let cases = hostile::Case::all(v3).len() as u64;
+        assert_eq!(r.drops().total(), 5 * cases);
+        let good = hostile::valid(&cfg, 200)
+            .to_bytes(ChecksumForm::PseudoHeader, &ip(81), &group())
+            .unwrap();
+        assert_eq!(r.handle_packet(Instant::now(), &meta(255), &good), Ok(()));
+        assert_eq!(r.state(), State::Backup, "v3={v3}: the control advert wins");
+    }
 }
 
 #[test]

@@ -51,6 +51,11 @@ impl Builder<'_> {
                     }
                 }
                 "vrrp_strict" => g.vrrp_strict = true,
+                "vrrp_skip_check_adv_addr" => {
+                    if let Some(on) = self.flag(c) {
+                        g.vrrp_skip_check_adv_addr = on;
+                    }
+                }
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,

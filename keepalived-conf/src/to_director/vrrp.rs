@@ -65,6 +65,9 @@ pub(crate) fn router_config(
             Auth::SimpleText(data)
         }
     };
+    if global.vrrp_skip_check_adv_addr {
+        cfg.address_check = lvs_vrrp::AddressCheck::SkipFromMaster;
+    }
     cfg.announce = announce_schedule(inst, global);
     cfg.validate().map_err(|source| ToDirectorError::Router {
         name: inst.name.clone(),
