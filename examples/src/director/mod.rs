@@ -1,0 +1,7 @@
+//! The parts of the `director` program besides its event loop: the command
+//! line and control socket protocol ([`cli`]), one director per network
+//! namespace ([`instance`]) and `status --json` ([`json`]).
+
+pub mod cli;
+pub mod instance;
+pub mod json;
