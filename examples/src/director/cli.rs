@@ -34,11 +34,13 @@ pub struct Cli {
     /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
-    /// Control socket (default /run/lvs-director/director[@NETNS].sock).
+    /// Control socket (default /run/lvs-director/director.sock, or
+    /// director@NAME.sock in the network namespace NAME).
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
     /// Pid file, locked while the director runs: one director per pid file
-    /// (default /run/lvs-director/director[@NETNS].pid).
+    /// (default /run/lvs-director/director.pid, or director@NAME.pid in the
+    /// network namespace NAME).
     #[arg(long, value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
     /// Do not set net.ipv4.vs.expire_nodest_conn=1.
