@@ -786,3 +786,98 @@ fn netns_second_director_in_a_namespace_refuses_before_opening_anything() {
     assert!(!pid_file.exists(), "the pid file goes with its director");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// systemd's notify protocol through a NOTIFY_SOCKET the test binds, as
+/// systemd would for `Type=notify` with `WatchdogSec=`: READY=1 with a
+/// STATUS= first, once the director is up; WATCHDOG=1 at least every
+/// WATCHDOG_USEC; STATUS= again when the state changes (Backup, then
+/// Master with no peer); STOPPING=1 on SIGTERM.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_notify_socket_gets_ready_status_and_watchdog() {
+    require_root("director sd_notify test");
+    let dir = tempdir("dnotify");
+    let lan = Lan::new("dy");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "BACKUP", 100),
+    );
+    let sock_path = dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let watchdog = Duration::from_millis(300);
+    let t0 = Instant::now();
+    let pid = n1.ns.spawn_logged(
+        &[
+            "env",
+            &format!("NOTIFY_SOCKET={}", sock_path.display()),
+            &format!("WATCHDOG_USEC={}", watchdog.as_micros()),
+            DIRECTOR,
+            "-f",
+            n1.conf.to_str().unwrap(),
+            "--control",
+            n1.control.to_str().unwrap(),
+            "--pid-file",
+            n1.pid_file.to_str().unwrap(),
+        ],
+        &n1.log,
+    );
+    // (arrival, datagram) until `until` appears or the time is up.
+    let mut got: Vec<(Duration, String)> = Vec::new();
+    let mut read_until = |what: &str, limit: Duration, got: &mut Vec<(Duration, String)>| {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        while start.elapsed() < limit {
+            if let Ok(n) = sock.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let done = text.lines().any(|l| l == what);
+                got.push((t0.elapsed(), text));
+                if done {
+                    return;
+                }
+            }
+        }
+        panic!("no {what} within {limit:?}: {got:?}\n{}", n1.log());
+    };
+    read_until("READY=1", Duration::from_secs(5), &mut got);
+    assert_eq!(got.len(), 1, "READY=1 comes first: {got:?}");
+    assert!(got[0].1.contains("STATUS=VI_1 BACKUP\n"), "{got:?}");
+    assert!(
+        n1.control.exists(),
+        "the control socket is up before READY=1"
+    );
+    // No peer: Master after Master_Down_Interval (3.61 s).
+    read_until("STATUS=VI_1 MASTER", Duration::from_secs(6), &mut got);
+    assert!(has_vip(&n1.ns));
+    let ready_at = got[0].0;
+    let dogs: Vec<Duration> = got
+        .iter()
+        .filter(|(_, t)| t.lines().any(|l| l == "WATCHDOG=1"))
+        .map(|(at, _)| *at)
+        .collect();
+    let gaps: Vec<Duration> = std::iter::once(ready_at)
+        .chain(dogs.iter().copied())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .collect();
+    let span = got.last().unwrap().0 - ready_at;
+    eprintln!(
+        "{} WATCHDOG=1 in {span:?}, largest gap {:?}",
+        dogs.len(),
+        gaps.iter().max()
+    );
+    assert!(
+        dogs.len() as u128 >= span.as_millis() / watchdog.as_millis(),
+        "{dogs:?}"
+    );
+    assert!(gaps.iter().all(|g| *g < watchdog), "{gaps:?}");
+    // The datagram waits in the socket while the director exits.
+    assert!(n1.ns.signal(pid, libc::SIGTERM, Duration::from_secs(5)));
+    read_until("STOPPING=1", Duration::from_secs(1), &mut got);
+    let _ = std::fs::remove_dir_all(&dir);
+}

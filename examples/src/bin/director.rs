@@ -11,6 +11,9 @@
 //! director --version
 //! ```
 //!
+//! Under systemd (`Type=notify`) it sends READY=1 once VRRP and IPVS are
+//! up, STATUS= lines, and WATCHDOG=1 from its event loop (`WatchdogSec=`).
+//!
 //! One director per network namespace: the pid file (locked) and the
 //! control socket are named after the namespace, and the lock is taken
 //! before any socket is opened.
@@ -28,6 +31,7 @@ use lvs_director::report::{self, Snapshot};
 use lvs_director::{DirectorConfig, Handle};
 use lvs_examples::director::cli::{self, Cli, Cmd};
 use lvs_examples::director::instance::{InstanceLock, Netns, RUN_DIR};
+use lvs_examples::director::notify::{self, Notifier};
 use lvs_keepalived_conf as config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
@@ -160,6 +164,22 @@ async fn accept_tcp(l: Option<&tokio::net::TcpListener>) -> Option<tokio::net::T
     }
 }
 
+/// The next notify tick, or never without a service manager.
+async fn next_tick(t: Option<&mut tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn status_line(handle: &Handle, file: &Path) -> Option<String> {
+    snapshot(handle, file)
+        .await
+        .map(|s| notify::status_line(&s))
+}
+
 /// Answers one metrics request (any path) with the OpenMetrics body, over
 /// hyper's HTTP/1 server (one request per connection: the body is this
 /// connection's snapshot).
@@ -212,12 +232,18 @@ async fn serve(
     };
     let handle = lvs_director::run(typed).await.map_err(|e| e.to_string())?;
     info!(control = %control.display(), metrics = ?cli.metrics, "director running");
+    // VRRP sockets are open and the IPVS table reconciled: systemd may go on.
+    let mut notifier = Notifier::from_env();
+    notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
+    let mut tick = notifier.tick_interval().map(tokio::time::interval);
     loop {
         tokio::select! {
+            _ = next_tick(tick.as_mut()) => notifier.tick(status_line(&handle, file).await),
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
                 info!(file = %file.display(), "SIGHUP: reloading the configuration");
+                notifier.reloading();
                 // Parsing a large file takes a while: off the runtime's thread,
                 // which the director's event loop shares.
                 let (path, keep) = (file.to_path_buf(), cli.keep_expire_nodest_conn);
@@ -242,6 +268,8 @@ async fn serve(
                         Err(e) => error!("reload refused: {e}; the running configuration stays in force"),
                     },
                 }
+                // Reloaded or refused, the director runs on.
+                notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
             }
             Ok((mut stream, _)) = listener.accept() => {
                 // The snapshot is taken here; the request is read and answered off the loop.
@@ -260,6 +288,7 @@ async fn serve(
             }
         }
     }
+    notifier.stopping();
     handle.shutdown().await;
     Ok(())
 }
