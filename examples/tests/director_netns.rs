@@ -826,9 +826,9 @@ fn netns_notify_socket_gets_ready_status_and_watchdog() {
         ],
         &n1.log,
     );
-    // (arrival, datagram) until `until` appears or the time is up.
+    // Reads (arrival, datagram) pairs until `what` arrives; panics after `limit`.
     let mut got: Vec<(Duration, String)> = Vec::new();
-    let mut read_until = |what: &str, limit: Duration, got: &mut Vec<(Duration, String)>| {
+    let read_until = |what: &str, limit: Duration, got: &mut Vec<(Duration, String)>| {
         let start = Instant::now();
         let mut buf = [0u8; 4096];
         while start.elapsed() < limit {

@@ -52,7 +52,7 @@ impl Notifier {
 
     /// How often the event loop should call [`Notifier::tick`]: half the
     /// watchdog period (as sd_watchdog_enabled(3) advises), else
-    /// [`STATUS_EVERY`]; `None` when nothing is listening.
+    /// every 5 s for `STATUS=`; `None` when nothing is listening.
     pub fn tick_interval(&self) -> Option<Duration> {
         if !self.enabled {
             return None;
