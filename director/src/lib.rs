@@ -132,6 +132,12 @@
 //!   probes that way.
 //! - *No `Display` on `State`, `Reason`, `Health`, `Op`*: all four have one.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's README, whose examples run as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod command;
 pub mod config;
@@ -152,4 +158,5 @@ pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use driver::{Handle, run};

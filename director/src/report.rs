@@ -336,6 +336,7 @@ type Gauges<L> = Family<L, Gauge>;
 type Counters<L> = Family<L, Counter>;
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 /// The metrics endpoint's body: OpenMetrics text (which Prometheus scrapes),
 /// encoded by prometheus-client from a registry built for this snapshot.
 pub fn metrics(s: &Snapshot) -> String {

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod director;
 pub mod ipvsadm;
 pub mod lab;
 

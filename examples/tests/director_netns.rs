@@ -1,7 +1,8 @@
 //! Two directors on one L2 segment (host kernel, no IPVS): election, VIP on
 //! the Master only, failover on kill, priority-0 handover on SIGTERM,
-//! leftover VIPs, status over the control socket, and a clear refusal when a
-//! configuration needs IPVS that the kernel lacks.
+//! leftover VIPs, status over the control socket, a clear refusal when a
+//! configuration needs IPVS that the kernel lacks, and one director per
+//! network namespace (default pid file and socket named per namespace).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -47,6 +48,8 @@ struct Node {
     ns: std::sync::Arc<Netns>,
     conf: PathBuf,
     control: PathBuf,
+    /// In the test's directory, so a killed director leaves nothing in /run.
+    pid_file: PathBuf,
     log: PathBuf,
 }
 
@@ -59,6 +62,7 @@ impl Node {
             ns,
             conf: conf_path,
             control: dir.join(format!("{name}.sock")),
+            pid_file: dir.join(format!("{name}.pid")),
             log: dir.join(format!("{name}.log")),
         }
     }
@@ -71,6 +75,8 @@ impl Node {
                 self.conf.to_str().unwrap(),
                 "--control",
                 self.control.to_str().unwrap(),
+                "--pid-file",
+                self.pid_file.to_str().unwrap(),
             ],
             &self.log,
         )
@@ -645,5 +651,233 @@ fn netns_vrrp_rt_priority_makes_the_director_real_time() {
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
     let nice: i32 = after.split_whitespace().nth(16).unwrap().parse().unwrap();
     assert_eq!(nice, -3, "{stat}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The files a director uses by default in the namespace `ns` (named by `ip netns`).
+fn default_files(ns: &Netns) -> (PathBuf, PathBuf) {
+    let stem = format!("/run/lvs-director/director@{}", ns.name());
+    (
+        PathBuf::from(format!("{stem}.pid")),
+        PathBuf::from(format!("{stem}.sock")),
+    )
+}
+
+/// One director per namespace, not per host: two namespaces' directors
+/// with no --control and no --pid-file both run, each with its own pid file
+/// and control socket, and `director status` inside each finds its own.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_two_namespaces_run_a_director_each_on_default_paths() {
+    require_root("director per-namespace test");
+    let dir = tempdir("dpern");
+    let lan = Lan::new("dp");
+    let mut nodes = Vec::new();
+    for (name, addr, id, state, prio) in [
+        ("n1", "172.20.0.81/24", "N1", "MASTER", 100),
+        ("n2", "172.20.0.82/24", "N2", "BACKUP", 90),
+    ] {
+        let ns = lan.add_host(name, &[addr]);
+        let conf = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf, vrrp_only(id, state, prio)).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let pid = ns.spawn_logged(&[DIRECTOR, "-f", conf.to_str().unwrap()], &log);
+        nodes.push((ns, pid, id, log));
+    }
+    for (ns, pid, id, log) in &nodes {
+        let (pid_file, control) = default_files(ns);
+        let log = || std::fs::read_to_string(log).unwrap_or_default();
+        wait_for("its control socket", Duration::from_secs(5), || {
+            control.exists()
+        });
+        assert_eq!(
+            std::fs::read_to_string(&pid_file).unwrap().trim(),
+            pid.to_string(),
+            "{}",
+            log()
+        );
+        // Inside the namespace, no --control needed.
+        let json = ns.run(&[DIRECTOR, "status", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["router_id"], *id, "{json}");
+        assert_eq!(v["pid"], *pid, "{json}");
+        assert_eq!(v["instances"][0]["vrid"], 51, "{json}");
+    }
+    wait_for("N1 holds the VIP", Duration::from_secs(5), || {
+        has_vip(&nodes[0].0)
+    });
+    for (ns, pid, _, _) in &nodes {
+        assert!(ns.signal(*pid, libc::SIGTERM, Duration::from_secs(5)));
+        let (pid_file, control) = default_files(ns);
+        assert!(
+            !pid_file.exists() && !control.exists(),
+            "files removed on exit"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A second director in the same namespace refuses on the pid file's lock
+/// before anything else: it logs nothing, binds no control socket (it was
+/// given one of its own, so the socket check is not what stops it) and
+/// never adds its VIP; the first one runs on untouched.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_second_director_in_a_namespace_refuses_before_opening_anything() {
+    require_root("director single-instance test");
+    let dir = tempdir("dsingle");
+    let lan = Lan::new("ds");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "MASTER", 100),
+    );
+    let first = n1
+        .ns
+        .spawn_logged(&[DIRECTOR, "-f", n1.conf.to_str().unwrap()], &n1.log);
+    wait_for("the first holds the VIP", Duration::from_secs(5), || {
+        has_vip(&n1.ns)
+    });
+    // Another instance, VRID and VIP, starting as Master: were it to get
+    // as far as VRRP it would add 172.20.0.84 at once.
+    let second_conf = dir.join("second.conf");
+    std::fs::write(
+        &second_conf,
+        vrrp_only("N1B", "MASTER", 100)
+            .replace("virtual_router_id 51", "virtual_router_id 52")
+            .replace(VIP, "172.20.0.84"),
+    )
+    .unwrap();
+    let second_control = dir.join("second.sock");
+    let out = n1.ns.try_run(&[
+        DIRECTOR,
+        "-f",
+        second_conf.to_str().unwrap(),
+        "--control",
+        second_control.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let (pid_file, _) = default_files(&n1.ns);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "director: another director is running here (pid {first}, pid file {}); \
+             stop it first, or give this one a --pid-file and --control of its own",
+            pid_file.display()
+        )
+    );
+    assert!(!second_control.exists(), "no control socket was bound");
+    let addrs = n1
+        .ns
+        .run(&["ip", "-4", "-o", "addr", "show", "dev", "ens18"]);
+    assert!(!addrs.contains("172.20.0.84"), "{addrs}");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        first.to_string(),
+        "the pid file still names the first"
+    );
+    let json = n1.ns.run(&[DIRECTOR, "status", "--json"]);
+    assert!(json.contains("\"state\":\"Master\""), "{json}");
+    assert!(has_vip(&n1.ns));
+    assert!(n1.ns.signal(first, libc::SIGTERM, Duration::from_secs(5)));
+    assert!(!pid_file.exists(), "the pid file goes with its director");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// systemd's notify protocol through a NOTIFY_SOCKET the test binds, as
+/// systemd would for `Type=notify` with `WatchdogSec=`: READY=1 with a
+/// STATUS= first, once the director is up; WATCHDOG=1 at least every
+/// WATCHDOG_USEC; STATUS= again when the state changes (Backup, then
+/// Master with no peer); STOPPING=1 on SIGTERM.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_notify_socket_gets_ready_status_and_watchdog() {
+    require_root("director sd_notify test");
+    let dir = tempdir("dnotify");
+    let lan = Lan::new("dy");
+    let n1 = Node::new(
+        &lan,
+        &dir,
+        "n1",
+        "172.20.0.81/24",
+        &vrrp_only("N1", "BACKUP", 100),
+    );
+    let sock_path = dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let watchdog = Duration::from_millis(300);
+    let t0 = Instant::now();
+    let pid = n1.ns.spawn_logged(
+        &[
+            "env",
+            &format!("NOTIFY_SOCKET={}", sock_path.display()),
+            &format!("WATCHDOG_USEC={}", watchdog.as_micros()),
+            DIRECTOR,
+            "-f",
+            n1.conf.to_str().unwrap(),
+            "--control",
+            n1.control.to_str().unwrap(),
+            "--pid-file",
+            n1.pid_file.to_str().unwrap(),
+        ],
+        &n1.log,
+    );
+    // Reads (arrival, datagram) pairs until `what` arrives; panics after `limit`.
+    let mut got: Vec<(Duration, String)> = Vec::new();
+    let read_until = |what: &str, limit: Duration, got: &mut Vec<(Duration, String)>| {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        while start.elapsed() < limit {
+            if let Ok(n) = sock.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let done = text.lines().any(|l| l == what);
+                got.push((t0.elapsed(), text));
+                if done {
+                    return;
+                }
+            }
+        }
+        panic!("no {what} within {limit:?}: {got:?}\n{}", n1.log());
+    };
+    read_until("READY=1", Duration::from_secs(5), &mut got);
+    assert_eq!(got.len(), 1, "READY=1 comes first: {got:?}");
+    assert!(got[0].1.contains("STATUS=VI_1 BACKUP\n"), "{got:?}");
+    assert!(
+        n1.control.exists(),
+        "the control socket is up before READY=1"
+    );
+    // No peer: Master after Master_Down_Interval (3.61 s).
+    read_until("STATUS=VI_1 MASTER", Duration::from_secs(6), &mut got);
+    assert!(has_vip(&n1.ns));
+    let ready_at = got[0].0;
+    let dogs: Vec<Duration> = got
+        .iter()
+        .filter(|(_, t)| t.lines().any(|l| l == "WATCHDOG=1"))
+        .map(|(at, _)| *at)
+        .collect();
+    let gaps: Vec<Duration> = std::iter::once(ready_at)
+        .chain(dogs.iter().copied())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .collect();
+    let span = got.last().unwrap().0 - ready_at;
+    eprintln!(
+        "{} WATCHDOG=1 in {span:?}, largest gap {:?}",
+        dogs.len(),
+        gaps.iter().max()
+    );
+    assert!(
+        dogs.len() as u128 >= span.as_millis() / watchdog.as_millis(),
+        "{dogs:?}"
+    );
+    assert!(gaps.iter().all(|g| *g < watchdog), "{gaps:?}");
+    // The datagram waits in the socket while the director exits.
+    assert!(n1.ns.signal(pid, libc::SIGTERM, Duration::from_secs(5)));
+    read_until("STOPPING=1", Duration::from_secs(1), &mut got);
     let _ = std::fs::remove_dir_all(&dir);
 }

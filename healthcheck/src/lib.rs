@@ -70,6 +70,12 @@
 //! # Ok::<(), lvs_healthcheck::PolicyError>(())
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's README, whose examples run as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Chainable `with_*` setters for public fields, so a `#[non_exhaustive]`
 /// config struct is still built in one expression outside this crate.
@@ -95,6 +101,7 @@ pub mod outcome;
 pub mod policy;
 mod rng;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod runner;
 
 pub use checker::{Checker, ConnectOptions};

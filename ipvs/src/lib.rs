@@ -68,6 +68,12 @@
 //! assert_eq!(&bytes[2..4], &[0x01, 0x80]);
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's README, whose examples run as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod batch;
 mod direct;
@@ -86,6 +92,7 @@ pub use handle::IpvsHandle;
 pub use message::{IpvsCmd, IpvsMessage};
 pub use reconcile::{ReconcileReport, Removal};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_handle::AsyncIpvsHandle;
 pub use types::{
     Destination, DestinationEntry, Family, ForwardMethod, Info, Persistence, PersistenceMask,

@@ -62,6 +62,12 @@
 //! // `sock` lives in node01's namespace; this thread never left its own.
 //! # Ok::<(), std::io::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's README, whose examples run as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 use std::io;
 use std::net::SocketAddr;

@@ -5,6 +5,8 @@
 //! - `test`: the whole suite — lints, host unit tests, root/netns tests on the
 //!   host, then every `vm_*` test inside one boot of the kernel VM.
 //! - `demo`: the main demo (the seed lab, inside the kernel VM).
+//! - `publish-check`: the suite's packaging lint alone (publish dry run
+//!   without the rebuild, README and licences in every published package).
 //! - `vm -- CMD…`: runs a command inside the kernel VM (for development).
 //!
 //! Every step that was asked for and cannot run is a failure with a message
@@ -18,7 +20,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | vm [--timeout SECS] -- CMD...>"
+        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | publish-check | vm [--timeout SECS] -- CMD...>"
     );
     ExitCode::from(2)
 }
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         "setup" => setup::run(),
         "test" => suite::run(rest),
         "demo" => suite::demo(rest),
+        "publish-check" => suite::publish_check(),
         "vm" => vm::run_cli(rest),
         _ => return usage(),
     };

@@ -1,7 +1,9 @@
 //! The whole test suite and the main demo.
 //!
 //! Steps of `cargo xtask test`, each of which must pass:
-//! 1. lints: `cargo fmt --check`, `cargo clippy -D warnings`, `cargo doc`;
+//! 1. lints: `cargo fmt --check`, `cargo clippy -D warnings`, `cargo doc
+//!    --all-features` with missing docs and broken intra-doc links denied,
+//!    and the packaging of every publishable crate ([`publish_check`]);
 //! 2. `cargo test --workspace --all-features` on the host (unit, property
 //!    and doc tests);
 //! 3. every ignored test named `netns_*`, on the host as root;
@@ -150,6 +152,80 @@ fn leaf(name: &str) -> &str {
     name.rsplit("::").next().unwrap_or(name)
 }
 
+/// What the suite's `cargo doc` denies: what docs.rs would show broken.
+const RUSTDOCFLAGS: &str = "-D warnings -D missing_docs -D rustdoc::broken_intra_doc_links";
+
+/// Files every published crate's package must hold besides its sources.
+const PACKAGE_FILES: [&str; 3] = ["README.md", "LICENSE-MIT", "LICENSE-APACHE"];
+
+/// The workspace members that are published (no `publish = false`), by
+/// package name, read from the manifests.
+fn publishable_crates(root: &Path) -> Result<Vec<String>, String> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let top = read(&root.join("Cargo.toml"))?;
+    let members = top
+        .split_once("members = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .ok_or("no `members = [...]` in the workspace manifest")?;
+    let mut names = Vec::new();
+    for dir in members
+        .lines()
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('"'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let manifest = read(&root.join(dir).join("Cargo.toml"))?;
+        if manifest.lines().any(|l| l.trim() == "publish = false") {
+            continue;
+        }
+        let name = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .ok_or_else(|| format!("no package name in {dir}/Cargo.toml"))?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// `cargo publish --workspace --dry-run --no-verify` (a few seconds: the
+/// manifests, the path dependencies' versions and resolution against the
+/// crates.io index), then each publishable package's file list must hold
+/// its README and both licences. Without `--no-verify` cargo would build
+/// every package and its dependencies afresh in `target/package` (minutes
+/// on a cold clone, as CI's is) only to compile the same sources the
+/// workspace build already compiled; run it so before a release.
+pub(crate) fn publish_check() -> Result<(), String> {
+    run_status(cargo().args([
+        "publish",
+        "--workspace",
+        "--dry-run",
+        "--no-verify",
+        "--allow-dirty",
+    ]))?;
+    for name in publishable_crates(&workspace_root())? {
+        let out = cargo()
+            .args(["package", "--list", "--allow-dirty", "-p", &name])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cargo package --list -p {name}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo package --list -p {name} failed"));
+        }
+        let listed = String::from_utf8_lossy(&out.stdout);
+        let missing: Vec<&str> = PACKAGE_FILES
+            .into_iter()
+            .filter(|f| !listed.lines().any(|l| l == *f))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("the {name} package lacks {}", missing.join(", ")));
+        }
+    }
+    Ok(())
+}
+
 /// `cargo xtask test`
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let lint = !args.iter().any(|a| a == "--no-lint");
@@ -173,11 +249,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "-D",
             "warnings",
         ]))?;
-        run_status(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+        run_status(cargo().env("RUSTDOCFLAGS", RUSTDOCFLAGS).args([
             "doc",
             "--workspace",
             "--no-deps",
+            "--all-features",
         ]))?;
+        publish_check()?;
     }
 
     eprintln!("== host tests (unit, property, doc)");
@@ -383,6 +461,23 @@ mod tests {
             Some("/w/target/debug/deps/x-1")
         );
         assert_eq!(json_str(line, "\"nothing\":\""), None);
+    }
+
+    #[test]
+    fn the_published_crates_are_the_libraries() {
+        let names = publishable_crates(&workspace_root()).unwrap();
+        assert_eq!(
+            names,
+            [
+                "lvs-ipvs",
+                "lvs-vrrp",
+                "lvs-healthcheck",
+                "lvs-arpguard",
+                "lvs-director",
+                "lvs-keepalived-conf",
+                "lvs-sys",
+            ]
+        );
     }
 
     #[test]

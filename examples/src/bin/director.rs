@@ -1,77 +1,45 @@
 //! `director`: a keepalived-class daemon, the thin shell around
 //! lvs-director's tokio driver (CLI, signals, pid file, control socket,
-//! metrics endpoint, process scheduling).
+//! metrics endpoint, process scheduling). Its CLI, the control socket
+//! protocol and the one-per-namespace rule live in `lvs_examples::director`.
 //!
 //! ```text
-//! director -f FILE [--check-config] [--metrics ADDR:PORT] [--control PATH] [--pid-file PATH]
+//! director -f FILE [-t] [--metrics ADDR:PORT] [--control PATH] [--pid-file PATH]
 //!          [--keep-expire-nodest-conn]
-//! director status [--control PATH | -f FILE]
+//! director --check-config FILE          (as -t -f FILE)
+//! director status [--json] [--control PATH]
+//! director --version
 //! ```
+//!
+//! Under systemd (`Type=notify`) it sends READY=1 once VRRP and IPVS are
+//! up, STATUS= lines, and WATCHDOG=1 from its event loop (`WatchdogSec=`).
+//!
+//! One director per network namespace: the pid file (locked) and the
+//! control socket are named after the namespace, and the lock is taken
+//! before any socket is opened.
 //!
 //! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused,
 //! 2 usage error, 3 environment error (IPVS missing, interface missing,
-//! permissions, control socket in use).
+//! permissions, another director running, control socket in use).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use lvs_director::report::{self, Snapshot};
 use lvs_director::{DirectorConfig, Handle};
+use lvs_examples::director::cli::{self, Cli, Cmd};
+use lvs_examples::director::instance::{InstanceLock, Netns, RUN_DIR};
+use lvs_examples::director::notify::{self, Notifier};
 use lvs_keepalived_conf as config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "director",
-    version,
-    about = "keepalived-class director built from the lvs crates"
-)]
-#[command(args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Cmd>,
-    /// keepalived-syntax configuration file.
-    #[arg(short = 'f', long = "config-file", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Validate the configuration (errors and warnings), apply nothing.
-    #[arg(short = 't', long)]
-    check_config: bool,
-    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
-    #[arg(long, value_name = "ADDR:PORT")]
-    metrics: Option<SocketAddr>,
-    /// Control socket (default /run/lvs-director/<router_id>.sock).
-    #[arg(long, value_name = "PATH")]
-    control: Option<PathBuf>,
-    /// Write the process id to this file (removed on exit).
-    #[arg(long, value_name = "PATH")]
-    pid_file: Option<PathBuf>,
-    /// Do not set net.ipv4.vs.expire_nodest_conn=1.
-    #[arg(long)]
-    keep_expire_nodest_conn: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Print the live view of a running director.
-    Status {
-        /// Its control socket.
-        #[arg(long, value_name = "PATH")]
-        control: Option<PathBuf>,
-        /// Its configuration file (to find the control socket by router_id).
-        #[arg(short = 'f', long = "config-file", value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
-}
-
 const EXIT_CONFIG: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_ENV: u8 = 3;
-const RUN_DIR: &str = "/run/lvs-director";
 
 /// Loads and converts the file; every error and warning is printed.
 fn load(path: &Path, keep_expire: bool) -> Result<(config::Config, DirectorConfig), Vec<String>> {
@@ -96,62 +64,37 @@ fn load(path: &Path, keep_expire: bool) -> Result<(config::Config, DirectorConfi
     Ok((cfg, typed))
 }
 
-fn control_path(cfg: &config::Config) -> PathBuf {
-    let name = cfg.global.router_id.as_deref().unwrap_or("director");
-    Path::new(RUN_DIR).join(format!("{name}.sock"))
-}
-
-fn status(control: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
-    let path = match (control, config) {
-        (Some(p), _) => p,
-        (None, Some(f)) => match load(&f, false) {
-            Ok((cfg, _)) => control_path(&cfg),
-            Err(lines) => {
-                lines.iter().for_each(|l| eprintln!("{l}"));
-                return ExitCode::from(EXIT_CONFIG);
+fn status(control: Option<PathBuf>, json: bool) -> ExitCode {
+    let path = match control {
+        Some(p) => p,
+        None => match Netns::current() {
+            Ok(ns) => ns.control_socket(),
+            Err(e) => {
+                eprintln!("cannot tell this network namespace: {e} (use --control)");
+                return ExitCode::from(EXIT_ENV);
             }
         },
-        (None, None) => {
-            let socks: Vec<PathBuf> = std::fs::read_dir(RUN_DIR)
-                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-                .unwrap_or_default();
-            let socks: Vec<PathBuf> = socks
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|x| x == "sock"))
-                .collect();
-            match socks.as_slice() {
-                [one] => one.clone(),
-                [] => {
-                    eprintln!("no director control socket in {RUN_DIR} (use --control)");
-                    return ExitCode::from(EXIT_ENV);
-                }
-                _ => {
-                    let all: Vec<String> = socks.iter().map(|p| p.display().to_string()).collect();
-                    eprintln!(
-                        "several directors run here ({}); pick one with --control",
-                        all.join(", ")
-                    );
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            }
-        }
     };
-    let ask = || -> std::io::Result<String> {
-        use std::io::{Read, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&path)?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(b"status\n")?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
-    };
-    match ask() {
+    match cli::ask(&path, json) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
+            let others: Vec<String> = std::fs::read_dir(RUN_DIR)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sock") && *p != path)
+                .map(|p| p.display().to_string())
+                .collect();
             eprintln!("cannot reach the director at {}: {e}", path.display());
+            if !others.is_empty() {
+                eprintln!(
+                    "other control sockets (use --control): {}",
+                    others.join(", ")
+                );
+            }
             ExitCode::from(EXIT_ENV)
         }
     }
@@ -221,6 +164,22 @@ async fn accept_tcp(l: Option<&tokio::net::TcpListener>) -> Option<tokio::net::T
     }
 }
 
+/// The next notify tick, or never without a service manager.
+async fn next_tick(t: Option<&mut tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn status_line(handle: &Handle, file: &Path) -> Option<String> {
+    snapshot(handle, file)
+        .await
+        .map(|s| notify::status_line(&s))
+}
+
 /// Answers one metrics request (any path) with the OpenMetrics body, over
 /// hyper's HTTP/1 server (one request per connection: the body is this
 /// connection's snapshot).
@@ -273,12 +232,18 @@ async fn serve(
     };
     let handle = lvs_director::run(typed).await.map_err(|e| e.to_string())?;
     info!(control = %control.display(), metrics = ?cli.metrics, "director running");
+    // VRRP sockets are open and the IPVS table reconciled: systemd may go on.
+    let mut notifier = Notifier::from_env();
+    notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
+    let mut tick = notifier.tick_interval().map(tokio::time::interval);
     loop {
         tokio::select! {
+            _ = next_tick(tick.as_mut()) => notifier.tick(status_line(&handle, file).await),
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
                 info!(file = %file.display(), "SIGHUP: reloading the configuration");
+                notifier.reloading();
                 // Parsing a large file takes a while: off the runtime's thread,
                 // which the director's event loop shares.
                 let (path, keep) = (file.to_path_buf(), cli.keep_expire_nodest_conn);
@@ -303,12 +268,16 @@ async fn serve(
                         Err(e) => error!("reload refused: {e}; the running configuration stays in force"),
                     },
                 }
+                // Reloaded or refused, the director runs on.
+                notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
             }
             Ok((mut stream, _)) = listener.accept() => {
-                let text = snapshot(&handle, file).await.map(|s| report::render(&s)).unwrap_or_default();
+                // The snapshot is taken here; the request is read and answered off the loop.
+                let snap = snapshot(&handle, file).await;
                 tokio::spawn(async move {
                     let mut buf = [0u8; 64];
-                    let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
+                    let n = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
+                    let text = cli::answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref());
                     let _ = stream.write_all(text.as_bytes()).await;
                     let _ = stream.shutdown().await;
                 });
@@ -319,18 +288,22 @@ async fn serve(
             }
         }
     }
+    notifier.stopping();
     handle.shutdown().await;
     Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Cmd::Status { control, config }) = cli.command {
-        return status(control, config);
+    if let Some(Cmd::Status { control, json }) = cli.command {
+        return status(control, json);
     }
-    let Some(file) = cli.config.clone() else {
-        eprintln!("director: -f FILE is required (or `director status`)");
-        return ExitCode::from(EXIT_USAGE);
+    let file = match cli.config_file() {
+        Ok(f) => f.to_path_buf(),
+        Err(e) => {
+            eprintln!("director: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     let (cfg, typed) = match load(&file, cli.keep_expire_nodest_conn) {
         Ok(c) => c,
@@ -339,10 +312,27 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if cli.check_config {
+    if cli.check_only() {
         println!("{}: configuration valid", file.display());
         return ExitCode::SUCCESS;
     }
+    // One director per network namespace, decided before any socket is
+    // opened, thread started or VIP touched. Held until main returns.
+    let netns = match Netns::current() {
+        Ok(ns) => ns,
+        Err(e) => {
+            eprintln!("director: cannot tell this network namespace: {e}");
+            return ExitCode::from(EXIT_ENV);
+        }
+    };
+    let pid_file = cli.pid_file.clone().unwrap_or_else(|| netns.pid_file());
+    let _instance = match InstanceLock::acquire(&pid_file) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("director: {e}");
+            return ExitCode::from(EXIT_ENV);
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -352,7 +342,10 @@ fn main() -> ExitCode {
         )
         .init();
     apply_process_scheduling(&cfg.global);
-    let control = cli.control.clone().unwrap_or_else(|| control_path(&cfg));
+    let control = cli
+        .control
+        .clone()
+        .unwrap_or_else(|| netns.control_socket());
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -363,16 +356,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ENV);
         }
     };
-    if let Some(p) = &cli.pid_file
-        && let Err(e) = std::fs::write(p, format!("{}\n", std::process::id()))
-    {
-        eprintln!("director: cannot write pid file {}: {e}", p.display());
-        return ExitCode::from(EXIT_ENV);
-    }
     let result = rt.block_on(serve(&cli, &file, typed, &control));
-    if let Some(p) = &cli.pid_file {
-        let _ = std::fs::remove_file(p);
-    }
     let _ = std::fs::remove_file(&control);
     match result {
         Ok(()) => ExitCode::SUCCESS,
