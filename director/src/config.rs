@@ -468,7 +468,8 @@ pub enum Check {
     Udp(UdpCheck),
     /// A DNS query answered (`DNS_CHECK`).
     Dns(DnsCheck),
-    /// An HTTP GET with the expected status/digest (`HTTP_GET`).
+    /// An HTTP GET with the expected status/digest (`HTTP_GET`; `SSL_GET`
+    /// when its `tls` is set).
     Http(HttpCheck),
     /// A program that exits 0 (`MISC_CHECK`).
     Exec(ExecCheck),
@@ -483,6 +484,7 @@ impl Check {
             Check::TcpHalfOpen(c) => format!("TCP_CHECK (half-open) {}", c.identity()),
             Check::Udp(c) => format!("UDP_CHECK {}", c.connect.destination()),
             Check::Dns(c) => format!("DNS_CHECK {}", c.identity()),
+            Check::Http(c) if c.tls.is_some() => format!("SSL_GET {}", c.identity()),
             Check::Http(c) => format!("HTTP_GET {}", c.identity()),
             Check::Exec(c) => format!("MISC_CHECK {}", c.identity()),
         }

@@ -127,6 +127,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::UdpCheck,
     Ctx::DnsCheck,
     Ctx::HttpGet,
+    Ctx::SslGet,
     Ctx::Url,
     Ctx::MiscCheck,
 ];
@@ -213,6 +214,7 @@ pub(crate) enum Ctx {
     UdpCheck,
     DnsCheck,
     HttpGet,
+    SslGet,
     Url,
     MiscCheck,
     /// A block whose lines are list entries, not keywords
@@ -242,6 +244,7 @@ impl Ctx {
             Ctx::UdpCheck => "UDP_CHECK",
             Ctx::DnsCheck => "DNS_CHECK",
             Ctx::HttpGet => "HTTP_GET",
+            Ctx::SslGet => "SSL_GET",
             Ctx::Url => "url",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::List => return None,
@@ -262,6 +265,7 @@ impl Ctx {
                 _ => DNS_CHECK,
             },
             Ctx::HttpGet => HTTP_GET,
+            Ctx::SslGet => SSL_GET,
             Ctx::Url => URL,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::List => &[],
@@ -296,7 +300,10 @@ const ROOT: &[Kw] = &[
         "virtual_server_group",
         "virtual server groups are not implemented",
     ),
-    refused("SSL", "HTTPS checks are not implemented"),
+    refused(
+        "SSL",
+        "client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived)",
+    ),
 ];
 
 const GLOBAL_DEFS: &[Kw] = &[
@@ -472,7 +479,7 @@ const REAL_SERVER: &[Kw] = &[
     blk("DNS_CHECK", 0, 0, Ctx::DnsCheck),
     blk("HTTP_GET", 0, 0, Ctx::HttpGet),
     blk("MISC_CHECK", 0, 0, Ctx::MiscCheck),
-    refused("SSL_GET", CHECKER),
+    blk("SSL_GET", 0, 0, Ctx::SslGet),
     refused("SMTP_CHECK", CHECKER),
     refused("PING_CHECK", CHECKER),
     refused("BFD_CHECK", CHECKER),
@@ -515,17 +522,26 @@ const UDP_CHECK: &[Kw] = common_check!(
     kw("max_reply_length", 1, 1),
 );
 const DNS_CHECK: &[Kw] = common_check!(kw("type", 1, 1), kw("name", 1, 1));
-const HTTP_GET: &[Kw] = common_check!(
-    blk("url", 0, 0, Ctx::Url),
-    kw("http_protocol", 1, 1).warned(
-        "director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close`",
-    ),
-    refused(
-        "fast_recovery",
-        "not implemented: a recovering server is re-checked on the normal schedule",
-    ),
-    kw("virtualhost", 1, 1),
-);
+/// The options of HTTP_GET, and of SSL_GET with its own extras.
+macro_rules! http_check {
+    ($($extra:expr),* $(,)?) => {
+        common_check!(
+            blk("url", 0, 0, Ctx::Url),
+            kw("http_protocol", 1, 1).warned(
+                "director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close`",
+            ),
+            refused(
+                "fast_recovery",
+                "not implemented: a recovering server is re-checked on the normal schedule",
+            ),
+            kw("virtualhost", 1, 1),
+            $($extra),*
+        )
+    };
+}
+
+const HTTP_GET: &[Kw] = http_check!();
+const SSL_GET: &[Kw] = http_check!(kw("enable_sni", 0, 0));
 const URL: &[Kw] = &[
     kw("path", 1, 1),
     kw("digest", 1, 1),

@@ -60,7 +60,7 @@
 //! - **implemented**: parsed into the model and acted on by director;
 //! - **refused**: recognised, and the configuration is not loaded, with an
 //!   error at the keyword naming why — running without it would not do
-//!   what the file says (`vrrp_script`, `SSL_GET`, `use_vmac`, ...);
+//!   what the file says (`vrrp_script`, `BFD_CHECK`, `use_vmac`, ...);
 //! - **warned**: accepted with a warning at the keyword naming it, because
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
@@ -90,7 +90,7 @@
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
 //! | (top level) | `virtual_server_group` | refused | virtual server groups are not implemented |
-//! | (top level) | `SSL` | refused | HTTPS checks are not implemented |
+//! | (top level) | `SSL` | refused | client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived) |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
 //! | `global_defs` | `notification_email_from` | warned | director sends no mail |
@@ -228,7 +228,7 @@
 //! | `real_server` | `DNS_CHECK` | implemented |  |
 //! | `real_server` | `HTTP_GET` | implemented |  |
 //! | `real_server` | `MISC_CHECK` | implemented |  |
-//! | `real_server` | `SSL_GET` | refused | this checker is not implemented |
+//! | `real_server` | `SSL_GET` | implemented |  |
 //! | `real_server` | `SMTP_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `PING_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
@@ -300,6 +300,25 @@
 //! | `HTTP_GET` | `http_protocol` | warned | director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close` |
 //! | `HTTP_GET` | `fast_recovery` | refused | not implemented: a recovering server is re-checked on the normal schedule |
 //! | `HTTP_GET` | `virtualhost` | implemented |  |
+//! | `SSL_GET` | `connect_ip` | implemented |  |
+//! | `SSL_GET` | `connect_port` | implemented |  |
+//! | `SSL_GET` | `bindto` | implemented |  |
+//! | `SSL_GET` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `SSL_GET` | `bind_if` | implemented |  |
+//! | `SSL_GET` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `SSL_GET` | `connect_timeout` | implemented |  |
+//! | `SSL_GET` | `retry` | implemented |  |
+//! | `SSL_GET` | `nb_get_retry` | implemented |  |
+//! | `SSL_GET` | `delay_before_retry` | implemented |  |
+//! | `SSL_GET` | `warmup` | implemented |  |
+//! | `SSL_GET` | `delay_loop` | implemented |  |
+//! | `SSL_GET` | `alpha` | implemented |  |
+//! | `SSL_GET` | `log_all_failures` | warned | it only changes what is logged |
+//! | `SSL_GET` | `url` | implemented |  |
+//! | `SSL_GET` | `http_protocol` | warned | director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close` |
+//! | `SSL_GET` | `fast_recovery` | refused | not implemented: a recovering server is re-checked on the normal schedule |
+//! | `SSL_GET` | `virtualhost` | implemented |  |
+//! | `SSL_GET` | `enable_sni` | implemented |  |
 //! | `url` | `path` | implemented |  |
 //! | `url` | `digest` | implemented |  |
 //! | `url` | `status_code` | implemented |  |

@@ -501,7 +501,7 @@ pub enum CheckKind {
     Udp(UdpCheck),
     /// `DNS_CHECK`: a query is answered.
     Dns(DnsCheck),
-    /// `HTTP_GET`: URLs answer with the expected status/digest.
+    /// `HTTP_GET` or `SSL_GET`: URLs answer with the expected status/digest.
     Http(HttpCheck),
     /// `MISC_CHECK`: a program exits 0.
     Misc(MiscCheck),
@@ -551,7 +551,7 @@ pub struct DnsCheck {
     pub name: String,
 }
 
-/// `HTTP_GET` specifics.
+/// `HTTP_GET` / `SSL_GET` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpCheck {
@@ -559,6 +559,10 @@ pub struct HttpCheck {
     pub urls: Vec<HttpUrl>,
     /// `virtualhost`. Default: the real server's, then the virtual server's.
     pub virtualhost: Option<String>,
+    /// `SSL_GET`: over TLS, certificate not verified (as keepalived 2.2.7).
+    pub tls: bool,
+    /// `enable_sni` (SSL_GET): send the virtual host as the TLS server name.
+    pub enable_sni: bool,
 }
 
 /// One `url { ... }`.

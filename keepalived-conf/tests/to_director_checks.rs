@@ -39,3 +39,56 @@ fn require_reply_nibbles_become_pattern_and_mask() {
     assert_eq!(p, vec![0xa0, 0x12, 0x30]);
     assert_eq!(m, vec![0x0f, 0x00, 0x0f]);
 }
+
+#[test]
+fn ssl_get_is_https_per_url_with_digest_status_and_sni() {
+    let (cfg, _) = config::parse_str(
+        "t.conf",
+        "virtual_server 10.0.0.1 443 { delay_loop 6
+           real_server 10.0.1.1 443 {
+             virtualhost www.lab
+             SSL_GET {
+               url { path / digest FF20AD2481F97B1754EF3E12ECD3A9CC }
+               url { path /mrtg/ status_code 200 301-302 }
+               enable_sni
+               connect_timeout 3
+               retry 3
+             }
+           }
+           real_server 10.0.1.2 443 { SSL_GET { url { path / } } }
+         }",
+    )
+    .expect("valid");
+    let rs = &cfg.virtual_servers[0].real_servers[0];
+    let probes = convert::probes(rs, &rs.checks[0]);
+    assert_eq!(probes.len(), 2);
+    assert_eq!(probes[0].description, "SSL_GET https://10.0.1.1:443/");
+    let lvs_director::Check::Http(first) = &probes[0].check else {
+        panic!("{:?}", probes[0].check);
+    };
+    assert_eq!(
+        first.tls,
+        Some(lvs_healthcheck::checker::http::TlsOptions::new().with_sni(true))
+    );
+    assert_eq!(first.virtual_host.as_deref(), Some("www.lab"));
+    assert_eq!(
+        first.body_md5,
+        lvs_healthcheck::checker::http::HttpCheck::parse_md5_hex(
+            "ff20ad2481f97b1754ef3e12ecd3a9cc"
+        )
+    );
+    let lvs_director::Check::Http(second) = &probes[1].check else {
+        panic!("{:?}", probes[1].check);
+    };
+    assert_eq!(second.status, [(200, 200), (301, 302)]);
+    assert_eq!(probes[0].policy.fall, 4); // retry 3
+    // No enable_sni: TLS without a server name.
+    let rs = &cfg.virtual_servers[0].real_servers[1];
+    let lvs_director::Check::Http(plain_sni) = &convert::probes(rs, &rs.checks[0])[0].check else {
+        panic!();
+    };
+    assert_eq!(
+        plain_sni.tls,
+        Some(lvs_healthcheck::checker::http::TlsOptions::new())
+    );
+}

@@ -18,6 +18,8 @@ pub mod exec;
 pub mod http;
 pub mod tcp;
 pub mod tcp_half_open;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 pub mod udp;
 
 /// A health check others can implement. One call runs one probe.

@@ -231,6 +231,9 @@ impl AsyncChecker for HttpCheck {
         Box::pin(async move {
             let fetch = async {
                 let mut stream = tcp_stream(&self.connect, deadline).await?;
+                if self.tls.is_some() {
+                    return fetch_tls(self, &mut stream).await;
+                }
                 stream
                     .write_all(&self.request())
                     .await
@@ -259,6 +262,49 @@ impl AsyncChecker for HttpCheck {
             }
         })
     }
+}
+
+/// The request and response of an HTTPS check over a connected stream.
+#[cfg(feature = "tls")]
+async fn fetch_tls(
+    check: &HttpCheck,
+    stream: &mut tokio::net::TcpStream,
+) -> Result<crate::checker::http::Response, FailReason> {
+    let mut tls = crate::checker::tls::TlsSession::new(check)?;
+    let mut reader = ResponseReader::new(check);
+    let mut chunk = [0u8; 8192];
+    let mut plain = Vec::new();
+    loop {
+        let out = tls.outgoing();
+        if !out.is_empty() {
+            stream
+                .write_all(&out)
+                .await
+                .map_err(|e| FailReason::from_io(&e))?;
+        }
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| FailReason::from_io(&e))?;
+        let ended = tls.incoming(&chunk[..n], &mut plain)?;
+        if !plain.is_empty() {
+            if let Some(r) = reader.feed(&plain)? {
+                return Ok(r);
+            }
+            plain.clear();
+        }
+        if ended {
+            return reader.eof();
+        }
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn fetch_tls(
+    _check: &HttpCheck,
+    _stream: &mut tokio::net::TcpStream,
+) -> Result<crate::checker::http::Response, FailReason> {
+    Err(crate::checker::http::tls_unavailable())
 }
 
 /// Native async program execution (tokio's child reaper, no thread per probe).

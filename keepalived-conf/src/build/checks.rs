@@ -1,5 +1,5 @@
 //! The health checkers of a real server (`TCP_CHECK`, `UDP_CHECK`, `DNS_CHECK`,
-//! `HTTP_GET` with its `url`s, `MISC_CHECK`).
+//! `HTTP_GET` and `SSL_GET` with their `url`s, `MISC_CHECK`).
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ impl Builder<'_> {
         let kw = n.keyword();
         if !matches!(
             kw,
-            "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "MISC_CHECK"
+            "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK"
         ) {
             return None;
         }
@@ -53,6 +53,8 @@ impl Builder<'_> {
         let mut http = HttpCheck {
             urls: Vec::new(),
             virtualhost: None,
+            tls: kw == "SSL_GET",
+            enable_sni: false,
         };
         let mut misc = MiscCheck {
             argv: Vec::new(),
@@ -124,6 +126,7 @@ impl Builder<'_> {
                     }
                 }
                 "virtualhost" => http.virtualhost = Self::string(c),
+                "enable_sni" => http.enable_sni = true,
                 "misc_path" => {
                     misc.argv = match first.map(|a| &a.kind) {
                         Some(TokenKind::Quoted(s)) if c.args.len() == 1 => match split_words(s) {
@@ -156,7 +159,7 @@ impl Builder<'_> {
         });
         common.delay_before_retry = t.delay_before_retry.unwrap_or(match kw {
             "DNS_CHECK" => common.delay_loop,
-            "HTTP_GET" => Duration::from_secs(3),
+            "HTTP_GET" | "SSL_GET" => Duration::from_secs(3),
             _ => Duration::from_secs(1),
         });
         common.warmup = t.warmup.unwrap_or(common.delay_loop);
@@ -207,12 +210,12 @@ impl Builder<'_> {
                     name: dns_name.unwrap_or_else(|| ".".into()),
                 })
             }
-            "HTTP_GET" => {
+            "HTTP_GET" | "SSL_GET" => {
                 if http.urls.is_empty() {
                     self.error(
                         n.loc(),
                         ErrorKind::MissingRequired {
-                            block: "HTTP_GET".into(),
+                            block: kw.into(),
                             keyword: "url".into(),
                             detail: Some("e.g. `url { path / status_code 200 }`".into()),
                         },

@@ -13,7 +13,7 @@ use lvs_director::{
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
-use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::http::{HttpCheck, TlsOptions};
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
@@ -224,8 +224,8 @@ fn timing(kind: KeepalivedCheck, check: &config::Check) -> KeepalivedTiming {
         .with_alpha(c.alpha)
 }
 
-/// The probes of one checker (HTTP_GET gives one per `url`; the server is
-/// up only while all of its probes are).
+/// The probes of one checker (HTTP_GET and SSL_GET give one per `url`; the
+/// server is up only while all of its probes are).
 pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
     let o = connect(rs, check);
     let dst = o.destination();
@@ -280,11 +280,13 @@ pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
                 c.status = u.status_codes.clone();
                 c.virtual_host = u.virtualhost.clone().or_else(|| h.virtualhost.clone());
                 c.body_md5 = u.digest.as_deref().and_then(HttpCheck::parse_md5_hex);
-                mk(
-                    Check::Http(c),
-                    KeepalivedCheck::Http,
-                    format!("HTTP_GET http://{dst}{}", u.path),
-                )
+                let description = if h.tls {
+                    c.tls = Some(TlsOptions::new().with_sni(h.enable_sni));
+                    format!("SSL_GET https://{dst}{}", u.path)
+                } else {
+                    format!("HTTP_GET http://{dst}{}", u.path)
+                };
+                mk(Check::Http(c), KeepalivedCheck::Http, description)
             })
             .collect(),
         CheckKind::Misc(m) => {
