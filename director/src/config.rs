@@ -29,6 +29,7 @@ use lvs_healthcheck::Policy;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
@@ -473,6 +474,8 @@ pub enum Check {
     Http(HttpCheck),
     /// A program that exits 0 (`MISC_CHECK`).
     Exec(ExecCheck),
+    /// An SMTP greeting, HELO and QUIT answered (`SMTP_CHECK`).
+    Smtp(SmtpCheck),
 }
 
 impl Check {
@@ -487,6 +490,7 @@ impl Check {
             Check::Http(c) if c.tls.is_some() => format!("SSL_GET {}", c.identity()),
             Check::Http(c) => format!("HTTP_GET {}", c.identity()),
             Check::Exec(c) => format!("MISC_CHECK {}", c.identity()),
+            Check::Smtp(c) => format!("SMTP_CHECK {}", c.connect.destination()),
         }
     }
 }

@@ -129,6 +129,8 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::HttpGet,
     Ctx::SslGet,
     Ctx::Url,
+    Ctx::SmtpCheck,
+    Ctx::SmtpHost,
     Ctx::MiscCheck,
 ];
 
@@ -216,6 +218,9 @@ pub(crate) enum Ctx {
     HttpGet,
     SslGet,
     Url,
+    SmtpCheck,
+    /// `host` in `SMTP_CHECK` (deprecated by keepalived, still accepted).
+    SmtpHost,
     MiscCheck,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
@@ -246,6 +251,8 @@ impl Ctx {
             Ctx::HttpGet => "HTTP_GET",
             Ctx::SslGet => "SSL_GET",
             Ctx::Url => "url",
+            Ctx::SmtpCheck => "SMTP_CHECK",
+            Ctx::SmtpHost => "host",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::List => return None,
         })
@@ -267,6 +274,8 @@ impl Ctx {
             Ctx::HttpGet => HTTP_GET,
             Ctx::SslGet => SSL_GET,
             Ctx::Url => URL,
+            Ctx::SmtpCheck => SMTP_CHECK,
+            Ctx::SmtpHost => SMTP_HOST,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::List => &[],
         }
@@ -480,7 +489,7 @@ const REAL_SERVER: &[Kw] = &[
     blk("HTTP_GET", 0, 0, Ctx::HttpGet),
     blk("MISC_CHECK", 0, 0, Ctx::MiscCheck),
     blk("SSL_GET", 0, 0, Ctx::SslGet),
-    refused("SMTP_CHECK", CHECKER),
+    blk("SMTP_CHECK", 0, 0, Ctx::SmtpCheck),
     refused("PING_CHECK", CHECKER),
     refused("BFD_CHECK", CHECKER),
     refused("FILE_CHECK", CHECKER),
@@ -542,6 +551,9 @@ macro_rules! http_check {
 
 const HTTP_GET: &[Kw] = http_check!();
 const SSL_GET: &[Kw] = http_check!(kw("enable_sni", 0, 0));
+const SMTP_CHECK: &[Kw] = common_check!(kw("helo_name", 1, 1), blk("host", 0, 0, Ctx::SmtpHost));
+// Timers written in a `host` block apply to the whole checker, as in keepalived.
+const SMTP_HOST: &[Kw] = common_check!();
 const URL: &[Kw] = &[
     kw("path", 1, 1),
     kw("digest", 1, 1),
@@ -687,6 +699,7 @@ mod tests {
             ),
             Ctx::RealServer => rs(&stmt),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
+            Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),
             Ctx::List => unreachable!("lists hold entries, not keywords"),
             other => check(other.opener().unwrap_or("?"), &stmt),
         }

@@ -229,7 +229,7 @@
 //! | `real_server` | `HTTP_GET` | implemented |  |
 //! | `real_server` | `MISC_CHECK` | implemented |  |
 //! | `real_server` | `SSL_GET` | implemented |  |
-//! | `real_server` | `SMTP_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `SMTP_CHECK` | implemented |  |
 //! | `real_server` | `PING_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `FILE_CHECK` | refused | this checker is not implemented |
@@ -324,6 +324,36 @@
 //! | `url` | `status_code` | implemented |  |
 //! | `url` | `virtualhost` | implemented |  |
 //! | `url` | `regex` | refused | body regular expressions are not implemented |
+//! | `SMTP_CHECK` | `connect_ip` | implemented |  |
+//! | `SMTP_CHECK` | `connect_port` | implemented |  |
+//! | `SMTP_CHECK` | `bindto` | implemented |  |
+//! | `SMTP_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `SMTP_CHECK` | `bind_if` | implemented |  |
+//! | `SMTP_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `SMTP_CHECK` | `connect_timeout` | implemented |  |
+//! | `SMTP_CHECK` | `retry` | implemented |  |
+//! | `SMTP_CHECK` | `nb_get_retry` | implemented |  |
+//! | `SMTP_CHECK` | `delay_before_retry` | implemented |  |
+//! | `SMTP_CHECK` | `warmup` | implemented |  |
+//! | `SMTP_CHECK` | `delay_loop` | implemented |  |
+//! | `SMTP_CHECK` | `alpha` | implemented |  |
+//! | `SMTP_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `SMTP_CHECK` | `helo_name` | implemented |  |
+//! | `SMTP_CHECK` | `host` | implemented |  |
+//! | `host` | `connect_ip` | implemented |  |
+//! | `host` | `connect_port` | implemented |  |
+//! | `host` | `bindto` | implemented |  |
+//! | `host` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `host` | `bind_if` | implemented |  |
+//! | `host` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `host` | `connect_timeout` | implemented |  |
+//! | `host` | `retry` | implemented |  |
+//! | `host` | `nb_get_retry` | implemented |  |
+//! | `host` | `delay_before_retry` | implemented |  |
+//! | `host` | `warmup` | implemented |  |
+//! | `host` | `delay_loop` | implemented |  |
+//! | `host` | `alpha` | implemented |  |
+//! | `host` | `log_all_failures` | warned | it only changes what is logged |
 //! | `MISC_CHECK` | `misc_path` | implemented |  |
 //! | `MISC_CHECK` | `misc_timeout` | implemented |  |
 //! | `MISC_CHECK` | `misc_dynamic` | implemented |  |

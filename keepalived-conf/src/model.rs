@@ -503,8 +503,37 @@ pub enum CheckKind {
     Dns(DnsCheck),
     /// `HTTP_GET` or `SSL_GET`: URLs answer with the expected status/digest.
     Http(HttpCheck),
+    /// `SMTP_CHECK`: greeting, HELO and QUIT answered.
+    Smtp(SmtpCheck),
     /// `MISC_CHECK`: a program exits 0.
     Misc(MiscCheck),
+}
+
+/// `SMTP_CHECK` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmtpCheck {
+    /// `helo_name`. Default: keepalived's `smtpchecker.keepalived.org`.
+    pub helo_name: String,
+    /// The deprecated `host { }` blocks: each address is checked and all
+    /// must pass; none: the checker's own connection options.
+    pub hosts: Vec<SmtpHost>,
+}
+
+/// One `host { }` of an `SMTP_CHECK`: connection options over the checker's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmtpHost {
+    /// `connect_ip`.
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`.
+    pub connect_port: Option<u16>,
+    /// `bindto`.
+    pub bind_to: Option<IpAddr>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `connect_timeout`.
+    pub connect_timeout: Option<Duration>,
 }
 
 /// `UDP_CHECK` specifics.

@@ -92,3 +92,64 @@ fn ssl_get_is_https_per_url_with_digest_status_and_sni() {
         Some(lvs_healthcheck::checker::http::TlsOptions::new())
     );
 }
+
+#[test]
+fn smtp_check_gives_one_probe_per_host_over_the_checkers_options() {
+    let (cfg, warnings) = config::parse_str(
+        "t.conf",
+        "virtual_server 10.0.0.1 25 { delay_loop 15
+           real_server 172.16.1.10 25 { SMTP_CHECK { connect_timeout 30 retry 2 } }
+           real_server 172.16.1.12 25 {
+             SMTP_CHECK {
+               connect_timeout 10
+               retry 2
+               delay_before_retry 5
+               helo_name \"foo.bar.com\"
+               host { connect_ip 172.16.1.12 connect_port 25 bindto 172.16.1.2 }
+               host { connect_ip 64.233.167.100 connect_port 587 connect_timeout 3 }
+             }
+           }
+         }",
+    )
+    .expect("valid");
+    let rs = &cfg.virtual_servers[0].real_servers[0];
+    let p = convert::probes(rs, &rs.checks[0]);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].description, "SMTP_CHECK 172.16.1.10:25");
+    let lvs_director::Check::Smtp(c) = &p[0].check else {
+        panic!("{:?}", p[0].check);
+    };
+    assert_eq!(c.helo_name, "smtpchecker.keepalived.org");
+    assert_eq!(p[0].policy.fall, 3); // retry 2
+
+    let rs = &cfg.virtual_servers[0].real_servers[1];
+    let p = convert::probes(rs, &rs.checks[0]);
+    let d: Vec<_> = p.iter().map(|p| p.description.as_str()).collect();
+    assert_eq!(
+        d,
+        ["SMTP_CHECK 172.16.1.12:25", "SMTP_CHECK 64.233.167.100:587"]
+    );
+    let lvs_director::Check::Smtp(first) = &p[0].check else {
+        panic!();
+    };
+    let lvs_director::Check::Smtp(second) = &p[1].check else {
+        panic!();
+    };
+    assert_eq!(first.helo_name, "foo.bar.com");
+    assert_eq!(first.connect.bind_addr, Some("172.16.1.2".parse().unwrap()));
+    assert_eq!(
+        first.connect.connect_timeout,
+        Some(std::time::Duration::from_secs(10))
+    );
+    assert_eq!(second.connect.bind_addr, None);
+    assert_eq!(
+        second.connect.connect_timeout,
+        Some(std::time::Duration::from_secs(3))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.to_string().contains("`host` block is deprecated")),
+        "{warnings:?}"
+    );
+}

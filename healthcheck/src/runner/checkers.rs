@@ -14,6 +14,7 @@ use super::half_open;
 use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
 use crate::checker::exec::ExecCheck;
 use crate::checker::http::{HttpCheck, ResponseReader};
+use crate::checker::smtp::{SmtpCheck, Step};
 use crate::checker::tcp_half_open::TcpHalfOpenCheck;
 use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
 use crate::checker::{Checker, ConnectOptions};
@@ -305,6 +306,46 @@ async fn fetch_tls(
     _stream: &mut tokio::net::TcpStream,
 ) -> Result<crate::checker::http::Response, FailReason> {
     Err(crate::checker::http::tls_unavailable())
+}
+
+/// Native async SMTP conversation, sharing the dialog with the blocking client.
+impl AsyncChecker for SmtpCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let converse = async {
+                let mut stream = tcp_stream(&self.connect, deadline).await?;
+                let mut dialog = self.dialog();
+                let mut chunk = [0u8; 4096];
+                let mut n = 0;
+                loop {
+                    match dialog.feed(&chunk[..n])? {
+                        Step::Done => return Ok(()),
+                        Step::Send(bytes) => stream
+                            .write_all(&bytes)
+                            .await
+                            .map_err(|e| FailReason::from_io(&e))?,
+                        Step::Read => {}
+                    }
+                    n = stream
+                        .read(&mut chunk)
+                        .await
+                        .map_err(|e| FailReason::from_io(&e))?;
+                    if n == 0 {
+                        return Err(dialog.eof());
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline.into(), converse).await {
+                Ok(Ok(())) => Outcome::Success(Success::SmtpHelo),
+                Ok(Err(r)) => Outcome::Failure(r),
+                Err(_) => Outcome::Failure(FailReason::Timeout),
+            }
+        })
+    }
 }
 
 /// Native async program execution (tokio's child reaper, no thread per probe).
