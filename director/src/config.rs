@@ -29,6 +29,7 @@ use lvs_healthcheck::Policy;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::ping::PingCheck;
 use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
@@ -476,6 +477,8 @@ pub enum Check {
     Exec(ExecCheck),
     /// An SMTP greeting, HELO and QUIT answered (`SMTP_CHECK`).
     Smtp(SmtpCheck),
+    /// An ICMP/ICMPv6 echo answered (`PING_CHECK`).
+    Ping(PingCheck),
 }
 
 impl Check {
@@ -491,6 +494,7 @@ impl Check {
             Check::Http(c) => format!("HTTP_GET {}", c.identity()),
             Check::Exec(c) => format!("MISC_CHECK {}", c.identity()),
             Check::Smtp(c) => format!("SMTP_CHECK {}", c.connect.destination()),
+            Check::Ping(c) => format!("PING_CHECK {}", c.connect.destination().ip()),
         }
     }
 }

@@ -131,6 +131,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::Url,
     Ctx::SmtpCheck,
     Ctx::SmtpHost,
+    Ctx::PingCheck,
     Ctx::MiscCheck,
 ];
 
@@ -221,6 +222,7 @@ pub(crate) enum Ctx {
     SmtpCheck,
     /// `host` in `SMTP_CHECK` (deprecated by keepalived, still accepted).
     SmtpHost,
+    PingCheck,
     MiscCheck,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
@@ -253,6 +255,7 @@ impl Ctx {
             Ctx::Url => "url",
             Ctx::SmtpCheck => "SMTP_CHECK",
             Ctx::SmtpHost => "host",
+            Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::List => return None,
         })
@@ -276,6 +279,7 @@ impl Ctx {
             Ctx::Url => URL,
             Ctx::SmtpCheck => SMTP_CHECK,
             Ctx::SmtpHost => SMTP_HOST,
+            Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::List => &[],
         }
@@ -490,7 +494,7 @@ const REAL_SERVER: &[Kw] = &[
     blk("MISC_CHECK", 0, 0, Ctx::MiscCheck),
     blk("SSL_GET", 0, 0, Ctx::SslGet),
     blk("SMTP_CHECK", 0, 0, Ctx::SmtpCheck),
-    refused("PING_CHECK", CHECKER),
+    blk("PING_CHECK", 0, 0, Ctx::PingCheck),
     refused("BFD_CHECK", CHECKER),
     refused("FILE_CHECK", CHECKER),
 ];
@@ -554,6 +558,8 @@ const SSL_GET: &[Kw] = http_check!(kw("enable_sni", 0, 0));
 const SMTP_CHECK: &[Kw] = common_check!(kw("helo_name", 1, 1), blk("host", 0, 0, Ctx::SmtpHost));
 // Timers written in a `host` block apply to the whole checker, as in keepalived.
 const SMTP_HOST: &[Kw] = common_check!();
+// `connect_port` is accepted (keepalived takes every common option) and unused.
+const PING_CHECK: &[Kw] = common_check!();
 const URL: &[Kw] = &[
     kw("path", 1, 1),
     kw("digest", 1, 1),

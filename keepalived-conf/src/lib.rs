@@ -230,7 +230,7 @@
 //! | `real_server` | `MISC_CHECK` | implemented |  |
 //! | `real_server` | `SSL_GET` | implemented |  |
 //! | `real_server` | `SMTP_CHECK` | implemented |  |
-//! | `real_server` | `PING_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `PING_CHECK` | implemented |  |
 //! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `FILE_CHECK` | refused | this checker is not implemented |
 //! | `TCP_CHECK` | `connect_ip` | implemented |  |
@@ -354,6 +354,20 @@
 //! | `host` | `delay_loop` | implemented |  |
 //! | `host` | `alpha` | implemented |  |
 //! | `host` | `log_all_failures` | warned | it only changes what is logged |
+//! | `PING_CHECK` | `connect_ip` | implemented |  |
+//! | `PING_CHECK` | `connect_port` | implemented |  |
+//! | `PING_CHECK` | `bindto` | implemented |  |
+//! | `PING_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `PING_CHECK` | `bind_if` | implemented |  |
+//! | `PING_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `PING_CHECK` | `connect_timeout` | implemented |  |
+//! | `PING_CHECK` | `retry` | implemented |  |
+//! | `PING_CHECK` | `nb_get_retry` | implemented |  |
+//! | `PING_CHECK` | `delay_before_retry` | implemented |  |
+//! | `PING_CHECK` | `warmup` | implemented |  |
+//! | `PING_CHECK` | `delay_loop` | implemented |  |
+//! | `PING_CHECK` | `alpha` | implemented |  |
+//! | `PING_CHECK` | `log_all_failures` | warned | it only changes what is logged |
 //! | `MISC_CHECK` | `misc_path` | implemented |  |
 //! | `MISC_CHECK` | `misc_timeout` | implemented |  |
 //! | `MISC_CHECK` | `misc_dynamic` | implemented |  |

@@ -505,6 +505,8 @@ pub enum CheckKind {
     Http(HttpCheck),
     /// `SMTP_CHECK`: greeting, HELO and QUIT answered.
     Smtp(SmtpCheck),
+    /// `PING_CHECK`: an ICMP/ICMPv6 echo request is answered.
+    Ping,
     /// `MISC_CHECK`: a program exits 0.
     Misc(MiscCheck),
 }

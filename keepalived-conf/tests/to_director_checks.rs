@@ -153,3 +153,23 @@ fn smtp_check_gives_one_probe_per_host_over_the_checkers_options() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn ping_check_pings_the_connect_ip_or_the_real_server() {
+    let (cfg, _) = config::parse_str(
+        "t.conf",
+        "virtual_server 10.10.10.2 1358 { delay_loop 6
+           real_server 192.168.200.2 1358 { PING_CHECK { retry 3 } }
+           real_server 192.168.200.3 1358 { PING_CHECK { connect_ip 192.168.201.3 } }
+         }",
+    )
+    .expect("valid");
+    let vs = &cfg.virtual_servers[0];
+    let p = convert::probes(&vs.real_servers[0], &vs.real_servers[0].checks[0]);
+    assert_eq!(p[0].description, "PING_CHECK 192.168.200.2");
+    assert!(matches!(p[0].check, lvs_director::Check::Ping(_)));
+    assert_eq!(p[0].policy.fall, 4); // retry 3
+    let p = convert::probes(&vs.real_servers[1], &vs.real_servers[1].checks[0]);
+    assert_eq!(p[0].description, "PING_CHECK 192.168.201.3");
+    assert_eq!(p[0].policy.fall, 2); // keepalived's default retry 1
+}

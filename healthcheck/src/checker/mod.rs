@@ -16,6 +16,7 @@ use crate::outcome::{FailReason, Outcome};
 pub mod dns;
 pub mod exec;
 pub mod http;
+pub mod ping;
 pub mod smtp;
 pub mod tcp;
 pub mod tcp_half_open;

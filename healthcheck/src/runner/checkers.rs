@@ -14,6 +14,7 @@ use super::half_open;
 use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
 use crate::checker::exec::ExecCheck;
 use crate::checker::http::{HttpCheck, ResponseReader};
+use crate::checker::ping::{Echo, PingCheck};
 use crate::checker::smtp::{SmtpCheck, Step};
 use crate::checker::tcp_half_open::TcpHalfOpenCheck;
 use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
@@ -306,6 +307,43 @@ async fn fetch_tls(
     _stream: &mut tokio::net::TcpStream,
 ) -> Result<crate::checker::http::Response, FailReason> {
     Err(crate::checker::http::tls_unavailable())
+}
+
+/// Native async ping. The ICMP socket is registered as a tokio `UdpSocket`:
+/// that type only needs a connected datagram socket's send and recv.
+impl AsyncChecker for PingCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let ping = async {
+                let (sock, raw) = self.socket().map_err(|e| FailReason::from_io(&e))?;
+                let sock = tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(sock))
+                    .map_err(|e| FailReason::Io(e.to_string()))?;
+                let echo = Echo::new(self.connect.destination().ip(), raw);
+                sock.send(&echo.request())
+                    .await
+                    .map_err(|e| FailReason::from_io(&e))?;
+                let mut buf = [0u8; 1500];
+                loop {
+                    let n = sock
+                        .recv(&mut buf)
+                        .await
+                        .map_err(|e| FailReason::from_io(&e))?;
+                    if echo.is_reply(&buf[..n]) {
+                        return Ok(());
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline.into(), ping).await {
+                Ok(Ok(())) => Outcome::Success(Success::EchoReply),
+                Ok(Err(r)) => Outcome::Failure(r),
+                Err(_) => Outcome::Failure(FailReason::Timeout),
+            }
+        })
+    }
 }
 
 /// Native async SMTP conversation, sharing the dialog with the blocking client.

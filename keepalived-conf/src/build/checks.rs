@@ -1,5 +1,6 @@
 //! The health checkers of a real server (`TCP_CHECK`, `UDP_CHECK`, `DNS_CHECK`,
-//! `HTTP_GET` and `SSL_GET` with their `url`s, `SMTP_CHECK`, `MISC_CHECK`).
+//! `HTTP_GET` and `SSL_GET` with their `url`s, `SMTP_CHECK`, `PING_CHECK`,
+//! `MISC_CHECK`).
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ impl Builder<'_> {
                 | "HTTP_GET"
                 | "SSL_GET"
                 | "SMTP_CHECK"
+                | "PING_CHECK"
                 | "MISC_CHECK"
         ) {
             return None;
@@ -252,6 +254,7 @@ impl Builder<'_> {
                 CheckKind::Http(http)
             }
             "SMTP_CHECK" => CheckKind::Smtp(smtp),
+            "PING_CHECK" => CheckKind::Ping,
             _ => {
                 if misc.argv.is_empty() {
                     self.error(

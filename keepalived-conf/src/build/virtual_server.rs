@@ -310,7 +310,7 @@ impl Builder<'_> {
                 "uthreshold" => rs.upper_threshold = self.u32v(c),
                 "lthreshold" => rs.lower_threshold = self.u32v(c),
                 "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK"
-                | "MISC_CHECK" => {}
+                | "PING_CHECK" | "MISC_CHECK" => {}
                 _ => self.unhandled(c),
             }
         }

@@ -14,6 +14,7 @@ use lvs_director::{
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::{HttpCheck, TlsOptions};
+use lvs_healthcheck::checker::ping::PingCheck;
 use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
@@ -290,6 +291,11 @@ pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
                 mk(Check::Http(c), KeepalivedCheck::Http, description)
             })
             .collect(),
+        CheckKind::Ping => vec![mk(
+            Check::Ping(PingCheck::new(o)),
+            KeepalivedCheck::Tcp,
+            format!("PING_CHECK {}", dst.ip()),
+        )],
         CheckKind::Smtp(s) => {
             let hosts = if s.hosts.is_empty() {
                 vec![o]
