@@ -501,10 +501,10 @@ const REAL_SERVER: &[Kw] = &[
 
 /// Options every connecting checker takes (keepalived's "generic connection options").
 macro_rules! common_check {
-    ($($extra:expr),* $(,)?) => {
+    (port: $port:expr; $($extra:expr),* $(,)?) => {
         &[
             kw("connect_ip", 1, 1),
-            kw("connect_port", 1, 1),
+            $port,
             kw("bindto", 1, 1),
             refused("bind_port", "director does not bind checks to a source port"),
             kw("bind_if", 1, 1),
@@ -522,6 +522,9 @@ macro_rules! common_check {
             kw("log_all_failures", 0, 1).warned(LOGGING),
             $($extra),*
         ]
+    };
+    ($($extra:expr),* $(,)?) => {
+        common_check!(port: kw("connect_port", 1, 1); $($extra),*)
     };
 }
 
@@ -558,8 +561,8 @@ const SSL_GET: &[Kw] = http_check!(kw("enable_sni", 0, 0));
 const SMTP_CHECK: &[Kw] = common_check!(kw("helo_name", 1, 1), blk("host", 0, 0, Ctx::SmtpHost));
 // Timers written in a `host` block apply to the whole checker, as in keepalived.
 const SMTP_HOST: &[Kw] = common_check!();
-// `connect_port` is accepted (keepalived takes every common option) and unused.
-const PING_CHECK: &[Kw] = common_check!();
+const PING_CHECK: &[Kw] = common_check!(port: kw("connect_port", 1, 1)
+    .warned("a ping has no port (keepalived accepts the option and ignores it too)"););
 const URL: &[Kw] = &[
     kw("path", 1, 1),
     kw("digest", 1, 1),

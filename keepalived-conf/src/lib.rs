@@ -355,7 +355,7 @@
 //! | `host` | `alpha` | implemented |  |
 //! | `host` | `log_all_failures` | warned | it only changes what is logged |
 //! | `PING_CHECK` | `connect_ip` | implemented |  |
-//! | `PING_CHECK` | `connect_port` | implemented |  |
+//! | `PING_CHECK` | `connect_port` | warned | a ping has no port (keepalived accepts the option and ignores it too) |
 //! | `PING_CHECK` | `bindto` | implemented |  |
 //! | `PING_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
 //! | `PING_CHECK` | `bind_if` | implemented |  |
