@@ -29,6 +29,8 @@ use lvs_healthcheck::Policy;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
 use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::ping::PingCheck;
+use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
@@ -471,10 +473,15 @@ pub enum Check {
     Udp(UdpCheck),
     /// A DNS query answered (`DNS_CHECK`).
     Dns(DnsCheck),
-    /// An HTTP GET with the expected status/digest (`HTTP_GET`).
+    /// An HTTP GET with the expected status/digest (`HTTP_GET`; `SSL_GET`
+    /// when its `tls` is set).
     Http(HttpCheck),
     /// A program that exits 0 (`MISC_CHECK`).
     Exec(ExecCheck),
+    /// An SMTP greeting, HELO and QUIT answered (`SMTP_CHECK`).
+    Smtp(SmtpCheck),
+    /// An ICMP/ICMPv6 echo answered (`PING_CHECK`).
+    Ping(PingCheck),
 }
 
 impl Check {
@@ -486,8 +493,11 @@ impl Check {
             Check::TcpHalfOpen(c) => format!("TCP_CHECK (half-open) {}", c.identity()),
             Check::Udp(c) => format!("UDP_CHECK {}", c.connect.destination()),
             Check::Dns(c) => format!("DNS_CHECK {}", c.identity()),
+            Check::Http(c) if c.tls.is_some() => format!("SSL_GET {}", c.identity()),
             Check::Http(c) => format!("HTTP_GET {}", c.identity()),
             Check::Exec(c) => format!("MISC_CHECK {}", c.identity()),
+            Check::Smtp(c) => format!("SMTP_CHECK {}", c.connect.destination()),
+            Check::Ping(c) => format!("PING_CHECK {}", c.connect.destination().ip()),
         }
     }
 }

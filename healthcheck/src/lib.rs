@@ -11,7 +11,10 @@
 //! - [`checker`]s do the I/O for one probe: TCP (a full connection, or
 //!   half-open: a SYN from a raw socket, for about half the work on both
 //!   ends), UDP (with ICMP errors from the socket error queue), DNS, HTTP
-//!   GET, and program execution. The
+//!   GET (HTTPS with the `tls` feature: rustls with its `ring` provider, no
+//!   OpenSSL), SMTP (greeting and HELO), ICMP/ICMPv6 echo (a ping socket,
+//!   or a raw one where `ping_group_range` excludes us), and program
+//!   execution. The
 //!   [`Checker`] trait lets you add your own. With the `tokio` feature,
 //!   `runner::Runner` drives both and yields events, on the caller's
 //!   runtime or (`Runner::spawn_thread`) on a thread and runtime of its

@@ -35,6 +35,10 @@ pub enum Success {
     SilentAccepted,
     /// An HTTP response with an accepted status (and body, if checked).
     HttpStatus(u16),
+    /// An SMTP server greeted with 220, accepted HELO with 250 and answered QUIT.
+    SmtpHelo,
+    /// An ICMP or ICMPv6 echo request was answered.
+    EchoReply,
     /// A DNS answer with an accepted RCODE (and expected answer, if any).
     Dns {
         /// The response code the server returned.

@@ -127,7 +127,11 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::UdpCheck,
     Ctx::DnsCheck,
     Ctx::HttpGet,
+    Ctx::SslGet,
     Ctx::Url,
+    Ctx::SmtpCheck,
+    Ctx::SmtpHost,
+    Ctx::PingCheck,
     Ctx::MiscCheck,
 ];
 
@@ -213,7 +217,12 @@ pub(crate) enum Ctx {
     UdpCheck,
     DnsCheck,
     HttpGet,
+    SslGet,
     Url,
+    SmtpCheck,
+    /// `host` in `SMTP_CHECK` (deprecated by keepalived, still accepted).
+    SmtpHost,
+    PingCheck,
     MiscCheck,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
@@ -242,7 +251,11 @@ impl Ctx {
             Ctx::UdpCheck => "UDP_CHECK",
             Ctx::DnsCheck => "DNS_CHECK",
             Ctx::HttpGet => "HTTP_GET",
+            Ctx::SslGet => "SSL_GET",
             Ctx::Url => "url",
+            Ctx::SmtpCheck => "SMTP_CHECK",
+            Ctx::SmtpHost => "host",
+            Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::List => return None,
         })
@@ -262,7 +275,11 @@ impl Ctx {
                 _ => DNS_CHECK,
             },
             Ctx::HttpGet => HTTP_GET,
+            Ctx::SslGet => SSL_GET,
             Ctx::Url => URL,
+            Ctx::SmtpCheck => SMTP_CHECK,
+            Ctx::SmtpHost => SMTP_HOST,
+            Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::List => &[],
         }
@@ -296,7 +313,10 @@ const ROOT: &[Kw] = &[
         "virtual_server_group",
         "virtual server groups are not implemented",
     ),
-    refused("SSL", "HTTPS checks are not implemented"),
+    refused(
+        "SSL",
+        "client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived)",
+    ),
 ];
 
 const GLOBAL_DEFS: &[Kw] = &[
@@ -470,19 +490,19 @@ const REAL_SERVER: &[Kw] = &[
     blk("DNS_CHECK", 0, 0, Ctx::DnsCheck),
     blk("HTTP_GET", 0, 0, Ctx::HttpGet),
     blk("MISC_CHECK", 0, 0, Ctx::MiscCheck),
-    refused("SSL_GET", CHECKER),
-    refused("SMTP_CHECK", CHECKER),
-    refused("PING_CHECK", CHECKER),
+    blk("SSL_GET", 0, 0, Ctx::SslGet),
+    blk("SMTP_CHECK", 0, 0, Ctx::SmtpCheck),
+    blk("PING_CHECK", 0, 0, Ctx::PingCheck),
     refused("BFD_CHECK", CHECKER),
     refused("FILE_CHECK", CHECKER),
 ];
 
 /// Options every connecting checker takes (keepalived's "generic connection options").
 macro_rules! common_check {
-    ($($extra:expr),* $(,)?) => {
+    (port: $port:expr; $($extra:expr),* $(,)?) => {
         &[
             kw("connect_ip", 1, 1),
-            kw("connect_port", 1, 1),
+            $port,
             kw("bindto", 1, 1),
             refused("bind_port", "director does not bind checks to a source port"),
             kw("bind_if", 1, 1),
@@ -501,6 +521,9 @@ macro_rules! common_check {
             $($extra),*
         ]
     };
+    ($($extra:expr),* $(,)?) => {
+        common_check!(port: kw("connect_port", 1, 1); $($extra),*)
+    };
 }
 
 // `lvs_half_open` is ours, not keepalived's (which would refuse it): a SYN
@@ -513,17 +536,31 @@ const UDP_CHECK: &[Kw] = common_check!(
     kw("max_reply_length", 1, 1),
 );
 const DNS_CHECK: &[Kw] = common_check!(kw("type", 1, 1), kw("name", 1, 1));
-const HTTP_GET: &[Kw] = common_check!(
-    blk("url", 0, 0, Ctx::Url),
-    kw("http_protocol", 1, 1).warned(
-        "director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close`",
-    ),
-    refused(
-        "fast_recovery",
-        "not implemented: a recovering server is re-checked on the normal schedule",
-    ),
-    kw("virtualhost", 1, 1),
-);
+/// The options of HTTP_GET, and of SSL_GET with its own extras.
+macro_rules! http_check {
+    ($($extra:expr),* $(,)?) => {
+        common_check!(
+            blk("url", 0, 0, Ctx::Url),
+            kw("http_protocol", 1, 1).warned(
+                "director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close`",
+            ),
+            refused(
+                "fast_recovery",
+                "not implemented: a recovering server is re-checked on the normal schedule",
+            ),
+            kw("virtualhost", 1, 1),
+            $($extra),*
+        )
+    };
+}
+
+const HTTP_GET: &[Kw] = http_check!();
+const SSL_GET: &[Kw] = http_check!(kw("enable_sni", 0, 0));
+const SMTP_CHECK: &[Kw] = common_check!(kw("helo_name", 1, 1), blk("host", 0, 0, Ctx::SmtpHost));
+// Timers written in a `host` block apply to the whole checker, as in keepalived.
+const SMTP_HOST: &[Kw] = common_check!();
+const PING_CHECK: &[Kw] = common_check!(port: kw("connect_port", 1, 1)
+    .warned("a ping has no port (keepalived accepts the option and ignores it too)"););
 const URL: &[Kw] = &[
     kw("path", 1, 1),
     kw("digest", 1, 1),
@@ -663,6 +700,7 @@ mod tests {
             ),
             Ctx::RealServer => rs(&stmt),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
+            Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),
             Ctx::List => unreachable!("lists hold entries, not keywords"),
             other => check(other.opener().unwrap_or("?"), &stmt),
         }

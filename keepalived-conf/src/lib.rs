@@ -60,7 +60,7 @@
 //! - **implemented**: parsed into the model and acted on by director;
 //! - **refused**: recognised, and the configuration is not loaded, with an
 //!   error at the keyword naming why — running without it would not do
-//!   what the file says (`vrrp_script`, `SSL_GET`, `use_vmac`, ...);
+//!   what the file says (`vrrp_script`, `BFD_CHECK`, `use_vmac`, ...);
 //! - **warned**: accepted with a warning at the keyword naming it, because
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
@@ -90,7 +90,7 @@
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
 //! | (top level) | `virtual_server_group` | refused | virtual server groups are not implemented |
-//! | (top level) | `SSL` | refused | HTTPS checks are not implemented |
+//! | (top level) | `SSL` | refused | client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived) |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
 //! | `global_defs` | `notification_email_from` | warned | director sends no mail |
@@ -228,9 +228,9 @@
 //! | `real_server` | `DNS_CHECK` | implemented |  |
 //! | `real_server` | `HTTP_GET` | implemented |  |
 //! | `real_server` | `MISC_CHECK` | implemented |  |
-//! | `real_server` | `SSL_GET` | refused | this checker is not implemented |
-//! | `real_server` | `SMTP_CHECK` | refused | this checker is not implemented |
-//! | `real_server` | `PING_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `SSL_GET` | implemented |  |
+//! | `real_server` | `SMTP_CHECK` | implemented |  |
+//! | `real_server` | `PING_CHECK` | implemented |  |
 //! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
 //! | `real_server` | `FILE_CHECK` | refused | this checker is not implemented |
 //! | `TCP_CHECK` | `connect_ip` | implemented |  |
@@ -300,11 +300,74 @@
 //! | `HTTP_GET` | `http_protocol` | warned | director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close` |
 //! | `HTTP_GET` | `fast_recovery` | refused | not implemented: a recovering server is re-checked on the normal schedule |
 //! | `HTTP_GET` | `virtualhost` | implemented |  |
+//! | `SSL_GET` | `connect_ip` | implemented |  |
+//! | `SSL_GET` | `connect_port` | implemented |  |
+//! | `SSL_GET` | `bindto` | implemented |  |
+//! | `SSL_GET` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `SSL_GET` | `bind_if` | implemented |  |
+//! | `SSL_GET` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `SSL_GET` | `connect_timeout` | implemented |  |
+//! | `SSL_GET` | `retry` | implemented |  |
+//! | `SSL_GET` | `nb_get_retry` | implemented |  |
+//! | `SSL_GET` | `delay_before_retry` | implemented |  |
+//! | `SSL_GET` | `warmup` | implemented |  |
+//! | `SSL_GET` | `delay_loop` | implemented |  |
+//! | `SSL_GET` | `alpha` | implemented |  |
+//! | `SSL_GET` | `log_all_failures` | warned | it only changes what is logged |
+//! | `SSL_GET` | `url` | implemented |  |
+//! | `SSL_GET` | `http_protocol` | warned | director's HTTP_GET always sends an HTTP/1.1 request with Host and `Connection: close` |
+//! | `SSL_GET` | `fast_recovery` | refused | not implemented: a recovering server is re-checked on the normal schedule |
+//! | `SSL_GET` | `virtualhost` | implemented |  |
+//! | `SSL_GET` | `enable_sni` | implemented |  |
 //! | `url` | `path` | implemented |  |
 //! | `url` | `digest` | implemented |  |
 //! | `url` | `status_code` | implemented |  |
 //! | `url` | `virtualhost` | implemented |  |
 //! | `url` | `regex` | refused | body regular expressions are not implemented |
+//! | `SMTP_CHECK` | `connect_ip` | implemented |  |
+//! | `SMTP_CHECK` | `connect_port` | implemented |  |
+//! | `SMTP_CHECK` | `bindto` | implemented |  |
+//! | `SMTP_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `SMTP_CHECK` | `bind_if` | implemented |  |
+//! | `SMTP_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `SMTP_CHECK` | `connect_timeout` | implemented |  |
+//! | `SMTP_CHECK` | `retry` | implemented |  |
+//! | `SMTP_CHECK` | `nb_get_retry` | implemented |  |
+//! | `SMTP_CHECK` | `delay_before_retry` | implemented |  |
+//! | `SMTP_CHECK` | `warmup` | implemented |  |
+//! | `SMTP_CHECK` | `delay_loop` | implemented |  |
+//! | `SMTP_CHECK` | `alpha` | implemented |  |
+//! | `SMTP_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `SMTP_CHECK` | `helo_name` | implemented |  |
+//! | `SMTP_CHECK` | `host` | implemented |  |
+//! | `host` | `connect_ip` | implemented |  |
+//! | `host` | `connect_port` | implemented |  |
+//! | `host` | `bindto` | implemented |  |
+//! | `host` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `host` | `bind_if` | implemented |  |
+//! | `host` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `host` | `connect_timeout` | implemented |  |
+//! | `host` | `retry` | implemented |  |
+//! | `host` | `nb_get_retry` | implemented |  |
+//! | `host` | `delay_before_retry` | implemented |  |
+//! | `host` | `warmup` | implemented |  |
+//! | `host` | `delay_loop` | implemented |  |
+//! | `host` | `alpha` | implemented |  |
+//! | `host` | `log_all_failures` | warned | it only changes what is logged |
+//! | `PING_CHECK` | `connect_ip` | implemented |  |
+//! | `PING_CHECK` | `connect_port` | warned | a ping has no port (keepalived accepts the option and ignores it too) |
+//! | `PING_CHECK` | `bindto` | implemented |  |
+//! | `PING_CHECK` | `bind_port` | refused | director does not bind checks to a source port |
+//! | `PING_CHECK` | `bind_if` | implemented |  |
+//! | `PING_CHECK` | `fwmark` | refused | director does not mark check packets, so they would take the unmarked route |
+//! | `PING_CHECK` | `connect_timeout` | implemented |  |
+//! | `PING_CHECK` | `retry` | implemented |  |
+//! | `PING_CHECK` | `nb_get_retry` | implemented |  |
+//! | `PING_CHECK` | `delay_before_retry` | implemented |  |
+//! | `PING_CHECK` | `warmup` | implemented |  |
+//! | `PING_CHECK` | `delay_loop` | implemented |  |
+//! | `PING_CHECK` | `alpha` | implemented |  |
+//! | `PING_CHECK` | `log_all_failures` | warned | it only changes what is logged |
 //! | `MISC_CHECK` | `misc_path` | implemented |  |
 //! | `MISC_CHECK` | `misc_timeout` | implemented |  |
 //! | `MISC_CHECK` | `misc_dynamic` | implemented |  |

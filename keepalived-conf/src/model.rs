@@ -506,10 +506,41 @@ pub enum CheckKind {
     Udp(UdpCheck),
     /// `DNS_CHECK`: a query is answered.
     Dns(DnsCheck),
-    /// `HTTP_GET`: URLs answer with the expected status/digest.
+    /// `HTTP_GET` or `SSL_GET`: URLs answer with the expected status/digest.
     Http(HttpCheck),
+    /// `SMTP_CHECK`: greeting, HELO and QUIT answered.
+    Smtp(SmtpCheck),
+    /// `PING_CHECK`: an ICMP/ICMPv6 echo request is answered.
+    Ping,
     /// `MISC_CHECK`: a program exits 0.
     Misc(MiscCheck),
+}
+
+/// `SMTP_CHECK` specifics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmtpCheck {
+    /// `helo_name`. Default: keepalived's `smtpchecker.keepalived.org`.
+    pub helo_name: String,
+    /// The deprecated `host { }` blocks: each address is checked and all
+    /// must pass; none: the checker's own connection options.
+    pub hosts: Vec<SmtpHost>,
+}
+
+/// One `host { }` of an `SMTP_CHECK`: connection options over the checker's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmtpHost {
+    /// `connect_ip`.
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`.
+    pub connect_port: Option<u16>,
+    /// `bindto`.
+    pub bind_to: Option<IpAddr>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `connect_timeout`.
+    pub connect_timeout: Option<Duration>,
 }
 
 /// `UDP_CHECK` specifics.
@@ -556,7 +587,7 @@ pub struct DnsCheck {
     pub name: String,
 }
 
-/// `HTTP_GET` specifics.
+/// `HTTP_GET` / `SSL_GET` specifics.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpCheck {
@@ -564,6 +595,10 @@ pub struct HttpCheck {
     pub urls: Vec<HttpUrl>,
     /// `virtualhost`. Default: the real server's, then the virtual server's.
     pub virtualhost: Option<String>,
+    /// `SSL_GET`: over TLS, certificate not verified (as keepalived 2.2.7).
+    pub tls: bool,
+    /// `enable_sni` (SSL_GET): send the virtual host as the TLS server name.
+    pub enable_sni: bool,
 }
 
 /// One `url { ... }`.

@@ -37,6 +37,8 @@ pub(crate) fn checker(check: &Check) -> Arc<dyn AsyncChecker> {
         Check::Dns(c) => Arc::new(c.clone()),
         Check::Http(c) => Arc::new(c.clone()),
         Check::Exec(c) => Arc::new(c.clone()),
+        Check::Smtp(c) => Arc::new(c.clone()),
+        Check::Ping(c) => Arc::new(c.clone()),
     }
 }
 

@@ -2,6 +2,9 @@
 //! must fall in an accepted range, and optionally the body must contain a
 //! string or have a given MD5 digest (keepalived `digest`).
 //!
+//! With [`HttpCheck::tls`] set the same request goes over TLS (keepalived
+//! `SSL_GET`; needs the crate's `tls` feature): see [`TlsOptions`].
+//!
 //! The client is written here: a health check needs one request, a status
 //! line, two framing headers and a body cap — not a general HTTP stack.
 
@@ -44,6 +47,35 @@ pub struct HttpCheck {
     pub body_md5: Option<[u8; 16]>,
     /// Read at most this many body bytes (longer bodies fail body checks).
     pub max_body: usize,
+    /// Speak HTTPS (keepalived `SSL_GET`); `None`: plain HTTP.
+    pub tls: Option<TlsOptions>,
+}
+
+/// How an HTTPS check uses TLS.
+///
+/// As keepalived 2.2.7 does, the server's certificate is never verified:
+/// self-signed, expired or misnamed certificates pass; a failed handshake
+/// fails the check. Without the crate's `tls` feature an HTTPS check fails
+/// with [`FailReason::Io`] saying so.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct TlsOptions {
+    /// Send the virtual host as the TLS server name, SNI (keepalived
+    /// `enable_sni`); when unset, or the host is an IP address, no SNI is sent.
+    pub sni: bool,
+}
+
+impl TlsOptions {
+    /// TLS without SNI.
+    pub fn new() -> Self {
+        TlsOptions::default()
+    }
+
+    /// Sets [`TlsOptions::sni`].
+    pub fn with_sni(mut self, sni: bool) -> Self {
+        self.sni = sni;
+        self
+    }
 }
 
 with_setters!(HttpCheck {
@@ -52,6 +84,7 @@ with_setters!(HttpCheck {
     with_body_contains(body_contains: Vec<u8>) => Some,
     with_body_md5(body_md5: [u8; 16]) => Some,
     with_max_body(max_body: usize),
+    with_tls(tls: TlsOptions) => Some,
 });
 
 impl HttpCheck {
@@ -65,6 +98,7 @@ impl HttpCheck {
             body_contains: None,
             body_md5: None,
             max_body: 1 << 20,
+            tls: None,
         }
     }
 
@@ -329,6 +363,9 @@ impl HttpCheck {
             self.connect.destination(),
             self.connect.connect_deadline(deadline),
         )?;
+        if self.tls.is_some() {
+            return self.fetch_tls(&sock, deadline);
+        }
         send_all(&sock, &self.request(), deadline)?;
         let mut reader = ResponseReader::new(self);
         let mut chunk = [0u8; 8192];
@@ -342,6 +379,51 @@ impl HttpCheck {
             }
         }
     }
+}
+
+#[cfg(feature = "tls")]
+impl HttpCheck {
+    /// The request and response over TLS on a connected socket.
+    fn fetch_tls(&self, sock: &socket2::Socket, deadline: Instant) -> Result<Response, FailReason> {
+        let mut tls = super::tls::TlsSession::new(self)?;
+        let mut reader = ResponseReader::new(self);
+        let mut chunk = [0u8; 8192];
+        let mut plain = Vec::new();
+        loop {
+            let out = tls.outgoing();
+            if !out.is_empty() {
+                send_all(sock, &out, deadline)?;
+            }
+            let n = recv_some(sock, &mut chunk, deadline)?;
+            let ended = tls.incoming(&chunk[..n], &mut plain)?;
+            if !plain.is_empty() {
+                if let Some(r) = reader.feed(&plain)? {
+                    return Ok(r);
+                }
+                plain.clear();
+            }
+            if ended {
+                return reader.eof();
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+impl HttpCheck {
+    fn fetch_tls(
+        &self,
+        _sock: &socket2::Socket,
+        _deadline: Instant,
+    ) -> Result<Response, FailReason> {
+        Err(tls_unavailable())
+    }
+}
+
+/// The failure of an HTTPS check in a build without TLS.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn tls_unavailable() -> FailReason {
+    FailReason::Io("HTTPS needs lvs-healthcheck's `tls` feature".into())
 }
 
 #[cfg(test)]

@@ -16,8 +16,12 @@ use crate::outcome::{FailReason, Outcome};
 pub mod dns;
 pub mod exec;
 pub mod http;
+pub mod ping;
+pub mod smtp;
 pub mod tcp;
 pub mod tcp_half_open;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 pub mod udp;
 
 /// A health check others can implement. One call runs one probe.

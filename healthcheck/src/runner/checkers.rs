@@ -14,6 +14,8 @@ use super::half_open;
 use crate::checker::dns::{DnsCheck, UdpVerdict, next_id};
 use crate::checker::exec::ExecCheck;
 use crate::checker::http::{HttpCheck, ResponseReader};
+use crate::checker::ping::{Echo, PingCheck};
+use crate::checker::smtp::{SmtpCheck, Step};
 use crate::checker::tcp_half_open::TcpHalfOpenCheck;
 use crate::checker::udp::{UdpCheck, UdpReply, connected_socket, error_queue};
 use crate::checker::{Checker, ConnectOptions};
@@ -231,6 +233,9 @@ impl AsyncChecker for HttpCheck {
         Box::pin(async move {
             let fetch = async {
                 let mut stream = tcp_stream(&self.connect, deadline).await?;
+                if self.tls.is_some() {
+                    return fetch_tls(self, &mut stream).await;
+                }
                 stream
                     .write_all(&self.request())
                     .await
@@ -256,6 +261,126 @@ impl AsyncChecker for HttpCheck {
             match result.and_then(|r| self.judge(&r)) {
                 Ok(s) => Outcome::Success(s),
                 Err(r) => Outcome::Failure(r),
+            }
+        })
+    }
+}
+
+/// The request and response of an HTTPS check over a connected stream.
+#[cfg(feature = "tls")]
+async fn fetch_tls(
+    check: &HttpCheck,
+    stream: &mut tokio::net::TcpStream,
+) -> Result<crate::checker::http::Response, FailReason> {
+    let mut tls = crate::checker::tls::TlsSession::new(check)?;
+    let mut reader = ResponseReader::new(check);
+    let mut chunk = [0u8; 8192];
+    let mut plain = Vec::new();
+    loop {
+        let out = tls.outgoing();
+        if !out.is_empty() {
+            stream
+                .write_all(&out)
+                .await
+                .map_err(|e| FailReason::from_io(&e))?;
+        }
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| FailReason::from_io(&e))?;
+        let ended = tls.incoming(&chunk[..n], &mut plain)?;
+        if !plain.is_empty() {
+            if let Some(r) = reader.feed(&plain)? {
+                return Ok(r);
+            }
+            plain.clear();
+        }
+        if ended {
+            return reader.eof();
+        }
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn fetch_tls(
+    _check: &HttpCheck,
+    _stream: &mut tokio::net::TcpStream,
+) -> Result<crate::checker::http::Response, FailReason> {
+    Err(crate::checker::http::tls_unavailable())
+}
+
+/// Native async ping. The ICMP socket is registered as a tokio `UdpSocket`:
+/// that type only needs a connected datagram socket's send and recv.
+impl AsyncChecker for PingCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let ping = async {
+                let (sock, raw) = self.socket().map_err(|e| FailReason::from_io(&e))?;
+                let sock = tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(sock))
+                    .map_err(|e| FailReason::Io(e.to_string()))?;
+                let echo = Echo::new(self.connect.destination().ip(), raw);
+                sock.send(&echo.request())
+                    .await
+                    .map_err(|e| FailReason::from_io(&e))?;
+                let mut buf = [0u8; 1500];
+                loop {
+                    let n = sock
+                        .recv(&mut buf)
+                        .await
+                        .map_err(|e| FailReason::from_io(&e))?;
+                    if echo.is_reply(&buf[..n]) {
+                        return Ok(());
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline.into(), ping).await {
+                Ok(Ok(())) => Outcome::Success(Success::EchoReply),
+                Ok(Err(r)) => Outcome::Failure(r),
+                Err(_) => Outcome::Failure(FailReason::Timeout),
+            }
+        })
+    }
+}
+
+/// Native async SMTP conversation, sharing the dialog with the blocking client.
+impl AsyncChecker for SmtpCheck {
+    fn identity(&self) -> String {
+        Checker::identity(self)
+    }
+
+    fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
+        Box::pin(async move {
+            let converse = async {
+                let mut stream = tcp_stream(&self.connect, deadline).await?;
+                let mut dialog = self.dialog();
+                let mut chunk = [0u8; 4096];
+                let mut n = 0;
+                loop {
+                    match dialog.feed(&chunk[..n])? {
+                        Step::Done => return Ok(()),
+                        Step::Send(bytes) => stream
+                            .write_all(&bytes)
+                            .await
+                            .map_err(|e| FailReason::from_io(&e))?,
+                        Step::Read => {}
+                    }
+                    n = stream
+                        .read(&mut chunk)
+                        .await
+                        .map_err(|e| FailReason::from_io(&e))?;
+                    if n == 0 {
+                        return Err(dialog.eof());
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline.into(), converse).await {
+                Ok(Ok(())) => Outcome::Success(Success::SmtpHelo),
+                Ok(Err(r)) => Outcome::Failure(r),
+                Err(_) => Outcome::Failure(FailReason::Timeout),
             }
         })
     }

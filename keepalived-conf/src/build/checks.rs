@@ -1,5 +1,6 @@
 //! The health checkers of a real server (`TCP_CHECK`, `UDP_CHECK`, `DNS_CHECK`,
-//! `HTTP_GET` with its `url`s, `MISC_CHECK`).
+//! `HTTP_GET` and `SSL_GET` with their `url`s, `SMTP_CHECK`, `PING_CHECK`,
+//! `MISC_CHECK`).
 
 use std::time::Duration;
 
@@ -24,7 +25,14 @@ impl Builder<'_> {
         let kw = n.keyword();
         if !matches!(
             kw,
-            "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "MISC_CHECK"
+            "TCP_CHECK"
+                | "UDP_CHECK"
+                | "DNS_CHECK"
+                | "HTTP_GET"
+                | "SSL_GET"
+                | "SMTP_CHECK"
+                | "PING_CHECK"
+                | "MISC_CHECK"
         ) {
             return None;
         }
@@ -53,6 +61,12 @@ impl Builder<'_> {
         let mut http = HttpCheck {
             urls: Vec::new(),
             virtualhost: None,
+            tls: kw == "SSL_GET",
+            enable_sni: false,
+        };
+        let mut smtp = SmtpCheck {
+            helo_name: lvs_healthcheck::checker::smtp::DEFAULT_HELO.to_string(),
+            hosts: Vec::new(),
         };
         let mut misc = MiscCheck {
             argv: Vec::new(),
@@ -124,6 +138,21 @@ impl Builder<'_> {
                     }
                 }
                 "virtualhost" => http.virtualhost = Self::string(c),
+                "enable_sni" => http.enable_sni = true,
+                "helo_name" => {
+                    if let Some(name) = Self::string(c) {
+                        smtp.helo_name = name;
+                    }
+                }
+                "host" => {
+                    self.warn(
+                        c.loc(),
+                        "the SMTP_CHECK `host` block is deprecated by keepalived (write one \
+                         SMTP_CHECK per address); each host is checked and all must pass",
+                    );
+                    let host = self.smtp_host(c, &mut t);
+                    smtp.hosts.push(host);
+                }
                 "misc_path" => {
                     misc.argv = match first.map(|a| &a.kind) {
                         Some(TokenKind::Quoted(s)) if c.args.len() == 1 => match split_words(s) {
@@ -156,7 +185,7 @@ impl Builder<'_> {
         });
         common.delay_before_retry = t.delay_before_retry.unwrap_or(match kw {
             "DNS_CHECK" => common.delay_loop,
-            "HTTP_GET" => Duration::from_secs(3),
+            "HTTP_GET" | "SSL_GET" => Duration::from_secs(3),
             _ => Duration::from_secs(1),
         });
         common.warmup = t.warmup.unwrap_or(common.delay_loop);
@@ -207,12 +236,12 @@ impl Builder<'_> {
                     name: dns_name.unwrap_or_else(|| ".".into()),
                 })
             }
-            "HTTP_GET" => {
+            "HTTP_GET" | "SSL_GET" => {
                 if http.urls.is_empty() {
                     self.error(
                         n.loc(),
                         ErrorKind::MissingRequired {
-                            block: "HTTP_GET".into(),
+                            block: kw.into(),
                             keyword: "url".into(),
                             detail: Some("e.g. `url { path / status_code 200 }`".into()),
                         },
@@ -224,6 +253,8 @@ impl Builder<'_> {
                 }
                 CheckKind::Http(http)
             }
+            "SMTP_CHECK" => CheckKind::Smtp(smtp),
+            "PING_CHECK" => CheckKind::Ping,
             _ => {
                 if misc.argv.is_empty() {
                     self.error(
@@ -240,6 +271,25 @@ impl Builder<'_> {
             }
         };
         Some(Check { common, kind })
+    }
+
+    /// An SMTP_CHECK `host { }`: its connection options; timers go to the checker.
+    fn smtp_host(&mut self, n: &Node, t: &mut Timers) -> SmtpHost {
+        let mut h = SmtpHost::default();
+        for c in nodes(n) {
+            let first = c.args.first();
+            match c.keyword() {
+                // Per host in keepalived (part of the connection options).
+                "connect_timeout" => h.connect_timeout = self.secs(c),
+                "connect_ip" => h.connect_ip = first.and_then(|a| self.ip("connect_ip", a)),
+                "connect_port" => h.connect_port = first.and_then(|a| self.port("connect_port", a)),
+                "bindto" => h.bind_to = first.and_then(|a| self.ip("bindto", a)),
+                "bind_if" => h.bind_if = Self::string(c),
+                _ if self.timers_kw(c, t) => {}
+                _ => self.unhandled(c),
+            }
+        }
+        h
     }
 
     pub(super) fn url(&mut self, n: &Node) -> Option<HttpUrl> {

@@ -309,7 +309,8 @@ impl Builder<'_> {
                 "lvs_method" => rs.forwarding = self.forwarding(c).unwrap_or(rs.forwarding),
                 "uthreshold" => rs.upper_threshold = self.u32v(c),
                 "lthreshold" => rs.lower_threshold = self.u32v(c),
-                "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "MISC_CHECK" => {}
+                "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK"
+                | "PING_CHECK" | "MISC_CHECK" => {}
                 _ => self.unhandled(c),
             }
         }

@@ -13,7 +13,9 @@ use lvs_director::{
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
-use lvs_healthcheck::checker::http::HttpCheck;
+use lvs_healthcheck::checker::http::{HttpCheck, TlsOptions};
+use lvs_healthcheck::checker::ping::PingCheck;
+use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::{ReplyMatch, UdpCheck};
@@ -224,8 +226,8 @@ fn timing(kind: KeepalivedCheck, check: &config::Check) -> KeepalivedTiming {
         .with_alpha(c.alpha)
 }
 
-/// The probes of one checker (HTTP_GET gives one per `url`; the server is
-/// up only while all of its probes are).
+/// The probes of one checker (HTTP_GET and SSL_GET give one per `url`,
+/// SMTP_CHECK one per `host`; the server is up only while all of its probes are).
 pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
     let o = connect(rs, check);
     let dst = o.destination();
@@ -280,13 +282,50 @@ pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
                 c.status = u.status_codes.clone();
                 c.virtual_host = u.virtualhost.clone().or_else(|| h.virtualhost.clone());
                 c.body_md5 = u.digest.as_deref().and_then(HttpCheck::parse_md5_hex);
-                mk(
-                    Check::Http(c),
-                    KeepalivedCheck::Http,
-                    format!("HTTP_GET http://{dst}{}", u.path),
-                )
+                let description = if h.tls {
+                    c.tls = Some(TlsOptions::new().with_sni(h.enable_sni));
+                    format!("SSL_GET https://{dst}{}", u.path)
+                } else {
+                    format!("HTTP_GET http://{dst}{}", u.path)
+                };
+                mk(Check::Http(c), KeepalivedCheck::Http, description)
             })
             .collect(),
+        CheckKind::Ping => vec![mk(
+            Check::Ping(PingCheck::new(o)),
+            KeepalivedCheck::Tcp,
+            format!("PING_CHECK {}", dst.ip()),
+        )],
+        CheckKind::Smtp(s) => {
+            let hosts = if s.hosts.is_empty() {
+                vec![o]
+            } else {
+                s.hosts
+                    .iter()
+                    .map(|h| {
+                        let mut o = o.clone();
+                        o.connect_ip = h.connect_ip.or(o.connect_ip);
+                        o.connect_port = h.connect_port.or(o.connect_port);
+                        o.bind_addr = h.bind_to.or(o.bind_addr);
+                        o.bind_device = h.bind_if.clone().or(o.bind_device);
+                        o.connect_timeout = h.connect_timeout.or(o.connect_timeout);
+                        o
+                    })
+                    .collect()
+            };
+            hosts
+                .into_iter()
+                .map(|o| {
+                    let dst = o.destination();
+                    let c = SmtpCheck::new(o).with_helo_name(s.helo_name.clone());
+                    mk(
+                        Check::Smtp(c),
+                        KeepalivedCheck::Tcp,
+                        format!("SMTP_CHECK {dst}"),
+                    )
+                })
+                .collect()
+        }
         CheckKind::Misc(m) => {
             let args: Vec<&str> = m.argv.iter().skip(1).map(String::as_str).collect();
             let mut c = ExecCheck::new(m.argv.first().map_or("", String::as_str), &args);
