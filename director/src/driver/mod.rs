@@ -126,8 +126,9 @@ impl Handle {
     /// Applies a new configuration without stopping VRRP timers (the
     /// core's [`Director::apply_config`]); source addresses of new
     /// instances are looked up off the event loop, and the diff is applied
-    /// in the first gap before the next core timer of at least 250 ms (or
-    /// twice what the last reload took to apply, up to 800 ms)
+    /// in the first gap before the next core timer of twice what the last
+    /// reload took to apply (at least 250 ms, at most 800 ms; 800 ms for the
+    /// first reload)
     /// (right after an advert), or after 2 s without one — so its cost on a
     /// large configuration never delays an advert at ordinary intervals.
     pub async fn reload(&self, config: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
@@ -204,7 +205,7 @@ struct Loop {
     starting: bool,
     pending_reload: Option<PendingReload>,
     /// How long the last reload took to apply (sizes the gap it waits for).
-    last_apply: Duration,
+    last_apply: Option<Duration>,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -243,7 +244,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         probes,
         starting: true,
         pending_reload: None,
-        last_apply: Duration::ZERO,
+        last_apply: None,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -428,7 +429,11 @@ impl Loop {
         let Some(p) = &self.pending_reload else {
             return;
         };
-        let needed = (self.last_apply * 2).clamp(RELOAD_GAP, RELOAD_GAP_MAX);
+        // Before any reload its cost is unknown: take the widest gap.
+        let needed = match self.last_apply {
+            None => RELOAD_GAP_MAX,
+            Some(took) => (took * 2).clamp(RELOAD_GAP, RELOAD_GAP_MAX),
+        };
         let gap = self
             .core
             .poll_timeout()
@@ -452,7 +457,7 @@ impl Loop {
         }
         let started = Instant::now();
         let summary = self.core.apply_config(started, cfg)?;
-        self.last_apply = started.elapsed();
+        self.last_apply = Some(started.elapsed());
         // Freeing the old configuration is the loop's business no more.
         if let Some(old) = self.core.take_retired_config() {
             tokio::task::spawn_blocking(move || drop(old));

@@ -42,8 +42,12 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_ENV: u8 = 3;
 
 /// Loads and converts the file; every error and warning is printed.
-fn load(path: &Path, keep_expire: bool) -> Result<(config::Config, DirectorConfig), Vec<String>> {
-    let (cfg, warnings) = config::load(path).map_err(|errors| {
+fn load(
+    path: &Path,
+    options: &config::LoadOptions,
+    keep_expire: bool,
+) -> Result<(config::Config, DirectorConfig), Vec<String>> {
+    let (cfg, warnings) = config::load_with(path, options).map_err(|errors| {
         let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         lines.push(format!(
             "{}: configuration refused ({} error{}); nothing was applied",
@@ -246,9 +250,9 @@ async fn serve(
                 notifier.reloading();
                 // Parsing a large file takes a while: off the runtime's thread,
                 // which the director's event loop shares.
-                let (path, keep) = (file.to_path_buf(), cli.keep_expire_nodest_conn);
+                let (path, keep, options) = (file.to_path_buf(), cli.keep_expire_nodest_conn, cli.load_options());
                 // The parsed keepalived model is dropped there too (thousands of allocations).
-                let loaded = tokio::task::spawn_blocking(move || load(&path, keep).map(|(_, typed)| typed))
+                let loaded = tokio::task::spawn_blocking(move || load(&path, &options, keep).map(|(_, typed)| typed))
                     .await
                     .unwrap_or_else(|e| Err(vec![format!("configuration loader failed: {e}")]));
                 match loaded {
@@ -305,7 +309,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let (cfg, typed) = match load(&file, cli.keep_expire_nodest_conn) {
+    let (cfg, typed) = match load(&file, &cli.load_options(), cli.keep_expire_nodest_conn) {
         Ok(c) => c,
         Err(lines) => {
             lines.iter().for_each(|l| eprintln!("{l}"));

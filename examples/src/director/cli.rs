@@ -46,6 +46,21 @@ pub struct Cli {
     /// Do not set net.ipv4.vs.expire_nodest_conn=1.
     #[arg(long)]
     pub keep_expire_nodest_conn: bool,
+    /// The configuration id `@ID` lines are kept for (keepalived's `-i`;
+    /// default: the first part of the host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+}
+
+impl Cli {
+    /// How the configuration file is read (`-i`).
+    pub fn load_options(&self) -> lvs_keepalived_conf::LoadOptions {
+        let options = lvs_keepalived_conf::LoadOptions::new();
+        match &self.config_id {
+            Some(id) => options.with_config_id(id.clone()),
+            None => options,
+        }
+    }
 }
 
 /// `director`'s subcommands.
