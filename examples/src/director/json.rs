@@ -196,6 +196,7 @@ mod tests {
                 master: Some("172.20.0.81".parse().unwrap()),
                 vips: vec!["172.20.0.83/24".into()],
                 last_reason: "Timeout".into(),
+                drops: Default::default(),
             }],
             real_servers: vec![RealServerView {
                 virtual_server: "TCP 172.20.0.83:80".into(),

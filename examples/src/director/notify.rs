@@ -132,6 +132,7 @@ mod tests {
             master: None,
             vips: vec![],
             last_reason: "Startup".into(),
+            drops: Default::default(),
         };
         let rs = |up| RealServerView {
             virtual_server: "TCP 172.20.0.83:80".into(),
