@@ -25,6 +25,13 @@ pub(crate) enum Request {
         service: ServiceKey,
         spec: Arc<Probe>,
     },
+    /// A tracked script (`vrrp_script`), on a service id of its own so
+    /// the engine's per-service logic never mixes it with real servers.
+    AddScript {
+        probe: ProbeKey,
+        name: String,
+        spec: Arc<Probe>,
+    },
     Remove(ProbeKey),
 }
 
@@ -45,6 +52,12 @@ pub(crate) fn checker(check: &Check) -> Arc<dyn AsyncChecker> {
 fn service_id(key: &ServiceKey) -> ServiceId {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
+    ServiceId(h.finish())
+}
+
+fn script_service_id(name: &str) -> ServiceId {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ("vrrp_script", name).hash(&mut h);
     ServiceId(h.finish())
 }
 
@@ -69,13 +82,24 @@ async fn serve(
 ) {
     let mut by_member: HashMap<MemberId, ProbeKey> = HashMap::new();
     let mut by_probe: HashMap<ProbeKey, MemberId> = HashMap::new();
+    // Services that are tracked scripts: "every real server down" does not apply.
+    let mut script_services: std::collections::HashSet<ServiceId> = Default::default();
     loop {
         tokio::select! {
             req = requests.recv() => match req {
-                Some(Request::Add { probe, service, spec }) => {
+                Some(req @ (Request::Add { .. } | Request::AddScript { .. })) => {
+                    let (probe, service, spec) = match req {
+                        Request::Add { probe, service, spec } => (probe, service_id(&service), spec),
+                        Request::AddScript { probe, name, spec } => {
+                            let id = script_service_id(&name);
+                            script_services.insert(id);
+                            (probe, id, spec)
+                        }
+                        Request::Remove(_) => continue,
+                    };
                     let (reply, rx) = oneshot::channel();
                     let _ = commands.send(RunnerCommand::Add {
-                        service: service_id(&service),
+                        service,
                         checker: checker(&spec.check),
                         policy: spec.policy.clone(),
                         reply,
@@ -110,6 +134,9 @@ async fn serve(
                     Event::Pool { member, in_pool, .. } => (member, CheckEvent::Pool { in_pool, reason: None }),
                     Event::Weight { member, weight, .. } => (member, CheckEvent::Weight(u32::from(weight))),
                     Event::AllDown { service, .. } => {
+                        if script_services.contains(&service) {
+                            continue;
+                        }
                         tracing::warn!(service = service.0, "every real server of a virtual server is down");
                         continue;
                     }

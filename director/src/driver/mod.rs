@@ -515,6 +515,11 @@ impl Loop {
                     spec,
                 });
             }
+            Command::AddTrackScript { probe, name, spec } => {
+                let _ = self
+                    .probes
+                    .send(checks::Request::AddScript { probe, name, spec });
+            }
             Command::RemoveProbe { probe } => {
                 let _ = self.probes.send(checks::Request::Remove(probe));
             }
