@@ -81,10 +81,10 @@
 //! | (top level) | `vrrp_instance` | implemented |  |
 //! | (top level) | `virtual_server` | implemented |  |
 //! | (top level) | `vrrp_sync_group` | refused | director runs each vrrp_instance on its own, so the group's members would not change state together |
-//! | (top level) | `vrrp_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `bfd_instance` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_script` | implemented |  |
+//! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `bfd_instance` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `static_ipaddress` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
@@ -162,10 +162,10 @@
 //! | `vrrp_instance` | `dont_track_primary` | implemented |  |
 //! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
 //! | `vrrp_instance` | `debug` | warned | it only changes what is logged |
-//! | `vrrp_instance` | `track_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_bfd` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_script` | implemented |  |
+//! | `vrrp_instance` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | `vrrp_instance` | `virtual_routes` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `virtual_rules` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
@@ -315,6 +315,14 @@
 //! | `MISC_CHECK` | `delay_loop` | implemented |  |
 //! | `MISC_CHECK` | `alpha` | implemented |  |
 //! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `vrrp_script` | `script` | implemented |  |
+//! | `vrrp_script` | `interval` | implemented |  |
+//! | `vrrp_script` | `timeout` | implemented |  |
+//! | `vrrp_script` | `weight` | implemented |  |
+//! | `vrrp_script` | `rise` | implemented |  |
+//! | `vrrp_script` | `fall` | implemented |  |
+//! | `vrrp_script` | `user` | warned | scripts run as director's own user |
+//! | `vrrp_script` | `init_fail` | implemented |  |
 //! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
 //! | (top level) | `@` | refused | conditional lines (`@name`) are not implemented |
 //! | (top level) | `$` | refused | parameters and substitutions (`$NAME`) are not implemented |
