@@ -15,7 +15,9 @@ use crate::command::{Command, InstanceId, ProbeKey};
 use crate::config::{
     ConfigError, DirectorConfig, Probe, RealServer, TrackScript, Vip, VirtualServer, VrrpInstance,
 };
-use crate::status::{InstanceStatus, ProbeStatus, RealServerStatus, ServiceStatus, Status};
+use crate::status::{
+    InstanceStatus, ProbeStatus, RealServerStatus, ScriptStatus, ServiceStatus, Status,
+};
 use crate::table::{self, Health};
 
 /// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
@@ -560,6 +562,14 @@ impl Director {
             instances,
             services,
             ipvs_retrying: self.retry.is_some(),
+            scripts: self
+                .scripts
+                .iter()
+                .map(|(name, st)| ScriptStatus {
+                    name: name.clone(),
+                    ok: st.ok,
+                })
+                .collect(),
         }
     }
 

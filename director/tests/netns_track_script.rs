@@ -112,7 +112,9 @@ fn netns_track_script_failing_on_the_master_moves_the_vip_and_back() {
         s.spawn(|| run_director(&n1, config(100, true, &file01), &stop));
         s.spawn(|| run_director(&n2, config(90, false, &file02), &stop));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            wait("NODE01 holds the VIP", Duration::from_secs(5), || has_vip(&n1));
+            wait("NODE01 holds the VIP", Duration::from_secs(5), || {
+                has_vip(&n1)
+            });
             // Settled: NODE02 has heard NODE01 for a while.
             std::thread::sleep(Duration::from_secs(5));
             assert!(!has_vip(&n2), "NODE02 must not hold the VIP yet");
@@ -145,5 +147,8 @@ fn netns_track_script_failing_on_the_master_moves_the_vip_and_back() {
             std::panic::resume_unwind(p);
         }
     });
-    assert!(!has_vip(&n1) && !has_vip(&n2), "the VIP goes with the directors");
+    assert!(
+        !has_vip(&n1) && !has_vip(&n2),
+        "the VIP goes with the directors"
+    );
 }

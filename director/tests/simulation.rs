@@ -750,6 +750,12 @@ fn negative_weight_script_failing_on_the_master_moves_the_vip_and_back() {
     // NODE01's advert of 11 s (still 100: sent before the run), ignores the
     // 80 of 12 s on, and takes over when its Master_Down_Timer fires.
     assert_eq!(w.priority(NODE01), 80);
+    let scripts = w.nodes[NODE01].director.status().scripts;
+    assert_eq!(scripts.len(), 1);
+    assert_eq!(
+        (scripts[0].name.as_str(), scripts[0].ok),
+        (CHK, Some(false))
+    );
     assert_close(
         "failover",
         took,

@@ -60,7 +60,7 @@
 //! - **implemented**: parsed into the model and acted on by director;
 //! - **refused**: recognised, and the configuration is not loaded, with an
 //!   error at the keyword naming why — running without it would not do
-//!   what the file says (`vrrp_script`, `SSL_GET`, `use_vmac`, ...);
+//!   what the file says (`vrrp_track_file`, `SSL_GET`, `use_vmac`, ...);
 //! - **warned**: accepted with a warning at the keyword naming it, because
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
@@ -72,7 +72,35 @@
 //! keepalived's margin), `omega` (the `notify_down` scripts it asks for at
 //! shutdown would not run) and `sorry_server_inhibit` (the sorry server would
 //! be removed instead of kept at weight 0, so its connections would not
-//! drain). The whole table:
+//! drain). The whole table is below.
+//!
+//! # Tracked scripts
+//!
+//! `vrrp_script NAME { script; interval; timeout; weight N [reverse]; rise;
+//! fall; init_fail; user }` and `track_script { NAME [weight N
+//! [reverse|noreverse]] }` in a `vrrp_instance` follow keepalived 2.2.7
+//! (see `lvs_director::TrackScript` for what each does): `script` is an argv
+//! (a quoted command line is split into words, no shell); `interval` and
+//! `timeout` are whole seconds, the timeout defaulting to the interval;
+//! weights are -253..=253. Differences, on purpose: a `track_script` naming
+//! no `vrrp_script`, a duplicate `track_script` entry and a `vrrp_script`
+//! without `script` are errors (keepalived logs them and drops the entry);
+//! `user` is warned, as `script_user` is (scripts run as director's user).
+//! `vrrp_script`s no instance tracks are not run, as in keepalived.
+//!
+//! The weight notes (warnings, printed by `director --check-config`), one
+//! rule each, every one a fact about this node's own file:
+//! - a positive weight (not `reverse`) on a `state MASTER` instance: the
+//!   classic sign confusion. The note spells out that a failure only
+//!   withdraws the bonus (priority `P + w` → `P`), so a peer running the same
+//!   script takes over only if its priority is above `P − w`, and suggests a
+//!   negative weight when the Backup's priority is lower;
+//! - a weight the 1..=254 clamp eats (`P + w` above 254 or below 1): the
+//!   script moves the priority by less than written, possibly 0;
+//! - a weighted script on an address owner (priority 255): ignored, as
+//!   keepalived ignores it (weight 0 still puts the instance in FAULT).
+//!
+//! The keyword table:
 //!
 //! <!-- keyword table: begin -->
 //! | block | keyword | support | why |
