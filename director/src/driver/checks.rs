@@ -55,6 +55,26 @@ fn service_id(key: &ServiceKey) -> ServiceId {
     ServiceId(h.finish())
 }
 
+/// A tracked script's check under an identity of its own: the runner shares
+/// one probe between equal identities and a member joining a decided probe
+/// gets no event, so an instance waiting for the script's first result
+/// would wait forever behind a twin script (or a MISC_CHECK) with the same argv.
+#[derive(Debug)]
+struct ScriptCheck {
+    name: String,
+    inner: Arc<dyn AsyncChecker>,
+}
+
+impl AsyncChecker for ScriptCheck {
+    fn identity(&self) -> String {
+        format!("vrrp_script {}: {}", self.name, self.inner.identity())
+    }
+
+    fn check(&self, deadline: std::time::Instant) -> lvs_healthcheck::runner::ProbeFuture<'_> {
+        self.inner.check(deadline)
+    }
+}
+
 fn script_service_id(name: &str) -> ServiceId {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     ("vrrp_script", name).hash(&mut h);
@@ -88,19 +108,24 @@ async fn serve(
         tokio::select! {
             req = requests.recv() => match req {
                 Some(req @ (Request::Add { .. } | Request::AddScript { .. })) => {
-                    let (probe, service, spec) = match req {
-                        Request::Add { probe, service, spec } => (probe, service_id(&service), spec),
+                    let (probe, service, spec, check) = match req {
+                        Request::Add { probe, service, spec } => {
+                            let check = checker(&spec.check);
+                            (probe, service_id(&service), spec, check)
+                        }
                         Request::AddScript { probe, name, spec } => {
                             let id = script_service_id(&name);
                             script_services.insert(id);
-                            (probe, id, spec)
+                            let inner = checker(&spec.check);
+                            let check: Arc<dyn AsyncChecker> = Arc::new(ScriptCheck { name, inner });
+                            (probe, id, spec, check)
                         }
                         Request::Remove(_) => continue,
                     };
                     let (reply, rx) = oneshot::channel();
                     let _ = commands.send(RunnerCommand::Add {
                         service,
-                        checker: checker(&spec.check),
+                        checker: check,
                         policy: spec.policy.clone(),
                         reply,
                     });
