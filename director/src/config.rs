@@ -56,6 +56,10 @@ pub struct DirectorConfig {
     /// `vrrp_script`); instances name them in
     /// [`VrrpInstance::track_scripts`].
     pub track_scripts: Vec<TrackScript>,
+    /// Refuse to run any script a non-root user could change (keepalived's
+    /// `enable_script_security`): the driver checks every script with
+    /// [`insecure_scripts`](Self::insecure_scripts) at start and on reload.
+    pub script_security: bool,
 }
 
 impl DirectorConfig {
@@ -92,6 +96,53 @@ impl DirectorConfig {
     /// [`VrrpInstance::router_config_with`]).
     pub fn router_config_of(&self, inst: &VrrpInstance) -> lvs_vrrp::Config {
         inst.router_config_with(&self.track_scripts)
+    }
+
+    /// Every program this configuration runs (notify scripts, tracked
+    /// scripts, `MISC_CHECK`s), as written.
+    pub fn programs(&self) -> Vec<&str> {
+        let mut notify: Vec<&Option<Script>> = Vec::new();
+        for i in &self.instances {
+            let n = &i.notify;
+            notify.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any]);
+        }
+        let real_servers = self.virtual_servers.iter().flat_map(|vs| &vs.real_servers);
+        for rs in real_servers.clone() {
+            notify.extend([&rs.notify_up, &rs.notify_down]);
+        }
+        let mut out: Vec<&str> = notify
+            .into_iter()
+            .flatten()
+            .map(|s| s.argv[0].as_str())
+            .collect();
+        out.extend(self.track_scripts.iter().map(|s| s.script.argv[0].as_str()));
+        for rs in real_servers {
+            for p in &rs.probes {
+                if let Check::Exec(c) = &p.check {
+                    out.push(&c.program);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The programs a non-root user could change, each with why, found as
+    /// keepalived's `enable_script_security` does (this reads the file
+    /// system): a bare name is looked up on `PATH`; the file and every
+    /// directory above it must be owned by root, and neither the file nor a
+    /// directory without the sticky bit may be writable by others or by a
+    /// group other than root's. A program that cannot be found is listed too.
+    pub fn insecure_scripts(&self) -> Vec<(String, String)> {
+        self.programs()
+            .into_iter()
+            .filter_map(|p| {
+                crate::security::check(p)
+                    .err()
+                    .map(|why| (p.to_string(), why))
+            })
+            .collect()
     }
 
     /// The instance named `name`.

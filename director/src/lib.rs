@@ -142,6 +142,7 @@ mod director;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
 pub mod report;
+mod security;
 pub mod status;
 mod table;
 

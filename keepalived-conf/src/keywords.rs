@@ -316,8 +316,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("smtp_alert_checker", 0, 1).warned(MAIL),
     kw("no_email_faults", 0, 0).warned(MAIL),
     kw("script_user", 1, 2).warned(RUN_AS),
-    kw("enable_script_security", 0, 0)
-        .warned("director does not check who may write the scripts it runs"),
+    kw("enable_script_security", 0, 0),
     kw("vrrp_version", 1, 1),
     kw("vrrp_garp_master_delay", 1, 1),
     kw("vrrp_garp_master_repeat", 1, 1),

@@ -87,6 +87,10 @@
 //! without `script` are errors (keepalived logs them and drops the entry);
 //! `user` is warned, as `script_user` is (scripts run as director's user).
 //! `vrrp_script`s no instance tracks are not run, as in keepalived.
+//! `enable_script_security` makes lvs-director's driver check every script
+//! the way keepalived does (`DirectorConfig::insecure_scripts`) and refuse
+//! to start or reload when one could be changed by a non-root user, where
+//! keepalived disables just that script.
 //!
 //! The weight notes (warnings, printed by `director --check-config`), one
 //! rule each, every one a fact about this node's own file:
@@ -130,7 +134,7 @@
 //! | `global_defs` | `smtp_alert_checker` | warned | director sends no mail |
 //! | `global_defs` | `no_email_faults` | warned | director sends no mail |
 //! | `global_defs` | `script_user` | warned | scripts run as director's own user |
-//! | `global_defs` | `enable_script_security` | warned | director does not check who may write the scripts it runs |
+//! | `global_defs` | `enable_script_security` | implemented |  |
 //! | `global_defs` | `vrrp_version` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |

@@ -60,6 +60,9 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group6: std::net::Ipv6Addr,
     /// `vrrp_strict`. Default: false.
     pub vrrp_strict: bool,
+    /// `enable_script_security`: refuse to run scripts that a non-root user
+    /// could change. Default: false.
+    pub enable_script_security: bool,
     /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's value.
@@ -93,6 +96,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
+            enable_script_security: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,

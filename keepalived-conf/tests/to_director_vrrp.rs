@@ -265,3 +265,33 @@ fn an_address_owner_drops_weighted_scripts() {
     let names: Vec<&str> = r.tracks.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["script:f"]);
 }
+
+#[test]
+fn enable_script_security_refuses_scripts_others_could_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("lvs-kcsec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("chk.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("file");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let text = |security: &str| {
+        format!(
+            "global_defs {{\n {security}\n}}\nvrrp_script chk {{\n script {}\n}}\n\
+             vrrp_instance V {{\n interface eth0\n virtual_router_id 7\n notify_master /bin/true\n\
+             virtual_ipaddress {{ 172.20.0.83/24 }}\n track_script {{\n chk\n }}\n}}\n",
+            script.display()
+        )
+    };
+    let typed = DirectorConfig::try_from(&inst(&text("enable_script_security"))).expect("converts");
+    assert!(typed.script_security);
+    assert_eq!(
+        typed.programs(),
+        ["/bin/true", script.to_str().expect("utf-8")]
+    );
+    let bad = typed.insecure_scripts();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0].0, script.to_str().expect("utf-8"));
+    let typed = DirectorConfig::try_from(&inst(&text("router_id R"))).expect("converts");
+    assert!(!typed.script_security);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,6 +51,7 @@ impl Builder<'_> {
                     }
                 }
                 "vrrp_strict" => g.vrrp_strict = true,
+                "enable_script_security" => g.enable_script_security = true,
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,

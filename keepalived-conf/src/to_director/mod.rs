@@ -46,6 +46,7 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
     let g = &cfg.global;
     out.sync_daemon = sync_daemon(cfg);
+    out.script_security = g.enable_script_security;
     let t = &g.lvs_timeouts;
     let mut setup = IpvsSetup::default();
     setup.flush = g.lvs_flush;
