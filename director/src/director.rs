@@ -186,9 +186,12 @@ impl Director {
         }
         for (cfg, router) in config.instances.iter().zip(routers) {
             let id = d.start_instance(now, cfg.clone(), router);
-            if !cfg.router.start_as_master {
+            let master = d.instances.last().map(|i| i.router.state()) == Some(State::Master);
+            if !master {
                 // A previous run killed without cleaning up may have left
-                // them; a Backup adds none before Master_Down_Interval.
+                // them; a Backup adds none before Master_Down_Interval, and
+                // an instance held in Initialize (a weight-0 script without
+                // a result) or in Fault none at all.
                 for vip in &cfg.vips {
                     d.commands.push_back(Command::RemoveVip {
                         instance: id,
@@ -727,9 +730,8 @@ impl Director {
             .iter()
             .flat_map(|i| i.track_scripts.iter().map(|t| t.script.as_str()))
             .collect();
-        let old = std::mem::take(&mut self.scripts);
+        let mut old = std::mem::take(&mut self.scripts);
         self.script_index.clear();
-        let mut old = old;
         for spec in cfg
             .track_scripts
             .iter()

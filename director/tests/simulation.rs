@@ -989,3 +989,35 @@ fn address_owner_ignores_weighted_scripts() {
     assert_eq!(w.priority(NODE01), 255);
     assert_eq!(w.masters(), vec![NODE01]);
 }
+
+#[test]
+fn leftover_vips_go_unless_the_instance_starts_as_master() {
+    let removes = |cfg: DirectorConfig| {
+        let mut d = lvs_director::Director::new(Instant::now(), cfg).expect("valid");
+        let mut cmds = Vec::new();
+        while let Some(c) = d.poll_command() {
+            cmds.push(c);
+        }
+        let removed = cmds
+            .iter()
+            .any(|c| matches!(c, Command::RemoveVip { vip: v, .. } if v.addr == vip()));
+        let added = cmds
+            .iter()
+            .any(|c| matches!(c, Command::AddVip { vip: v, .. } if v.addr == vip()));
+        (added, removed)
+    };
+    // state MASTER: added, not removed; held in Initialize by an undecided
+    // weight-0 script: removed, as a Backup's are.
+    assert_eq!(removes(lab_config(NODE01)), (true, false));
+    assert_eq!(removes(lab_config(NODE02)), (false, true));
+    let held = scripted(
+        NODE01,
+        TrackScript::new(CHK, Script::new(["/bin/true"]).expect("argv")),
+        TrackedScript::new(CHK),
+    );
+    assert_eq!(removes(held), (false, true));
+    // The address owner is Master at once even without `state MASTER`.
+    let mut owner = lab_config(NODE02);
+    owner.instances[0].router.priority = 255;
+    assert_eq!(removes(owner), (true, false));
+}
