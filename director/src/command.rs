@@ -113,7 +113,19 @@ pub enum Command {
         /// of thousands of probes frees nothing when its commands are dropped).
         spec: Arc<Probe>,
     },
-    /// Stop a probe.
+    /// Start running a tracked script (keepalived's `vrrp_script`) as a
+    /// probe; its results come back with `probe` through
+    /// [`Director::handle_check`](crate::Director::handle_check) and are
+    /// stopped with [`Command::RemoveProbe`].
+    AddTrackScript {
+        /// The core's name for it.
+        probe: ProbeKey,
+        /// The script's name.
+        name: String,
+        /// What to run and when (an exec check with the script's rise/fall).
+        spec: Arc<Probe>,
+    },
+    /// Stop a probe (or a tracked script).
     RemoveProbe {
         /// The probe.
         probe: ProbeKey,

@@ -53,6 +53,15 @@ pub struct DirectorConfig {
     /// How often the whole IPVS table is compared with the kernel's and
     /// repaired (the safety net under the per-event deltas). Default: 60 s.
     pub reconcile_interval: Option<Duration>,
+    /// Programs run periodically whose exit status moves the priority of
+    /// the instances that track them, or faults them (keepalived's
+    /// `vrrp_script`); instances name them in
+    /// [`VrrpInstance::track_scripts`].
+    pub track_scripts: Vec<TrackScript>,
+    /// Refuse to run any script a non-root user could change (keepalived's
+    /// `enable_script_security`): the driver checks every script with
+    /// [`insecure_scripts`](Self::insecure_scripts) at start and on reload.
+    pub script_security: bool,
 }
 
 impl DirectorConfig {
@@ -71,6 +80,71 @@ impl DirectorConfig {
     pub fn with_virtual_server(mut self, vs: VirtualServer) -> DirectorConfig {
         self.virtual_servers.push(vs);
         self
+    }
+
+    /// Adds a tracked script (instances name it in [`VrrpInstance::track_scripts`]).
+    pub fn with_track_script(mut self, script: TrackScript) -> DirectorConfig {
+        self.track_scripts.push(script);
+        self
+    }
+
+    /// The tracked script named `name`.
+    pub fn track_script(&self, name: &str) -> Option<&TrackScript> {
+        self.track_scripts.iter().find(|s| s.name == name)
+    }
+
+    /// The router configuration `inst` runs: [`VrrpInstance::router_config`]
+    /// plus one [`lvs_vrrp::Track`] per script it tracks (see
+    /// [`VrrpInstance::router_config_with`]).
+    pub fn router_config_of(&self, inst: &VrrpInstance) -> lvs_vrrp::Config {
+        inst.router_config_with(&self.track_scripts)
+    }
+
+    /// Every program this configuration runs (notify scripts, tracked
+    /// scripts, `MISC_CHECK`s), as written.
+    pub fn programs(&self) -> Vec<&str> {
+        let mut notify: Vec<&Option<Script>> = Vec::new();
+        for i in &self.instances {
+            let n = &i.notify;
+            notify.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any]);
+        }
+        let real_servers = self.virtual_servers.iter().flat_map(|vs| &vs.real_servers);
+        for rs in real_servers.clone() {
+            notify.extend([&rs.notify_up, &rs.notify_down]);
+        }
+        let mut out: Vec<&str> = notify
+            .into_iter()
+            .flatten()
+            .map(|s| s.argv[0].as_str())
+            .collect();
+        out.extend(self.track_scripts.iter().map(|s| s.script.argv[0].as_str()));
+        for rs in real_servers {
+            for p in &rs.probes {
+                if let Check::Exec(c) = &p.check {
+                    out.push(&c.program);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The programs a non-root user could change, each with why, found as
+    /// keepalived's `enable_script_security` does (this reads the file
+    /// system): a bare name is looked up on `PATH`; the file and every
+    /// directory above it must be owned by root, and neither the file nor a
+    /// directory without the sticky bit may be writable by others or by a
+    /// group other than root's. A program that cannot be found is listed too.
+    pub fn insecure_scripts(&self) -> Vec<(String, String)> {
+        self.programs()
+            .into_iter()
+            .filter_map(|p| {
+                crate::security::check(p)
+                    .err()
+                    .map(|why| (p.to_string(), why))
+            })
+            .collect()
     }
 
     /// The instance named `name`.
@@ -93,8 +167,21 @@ impl DirectorConfig {
 
     /// Checks what the types cannot: unique instance names, unique service
     /// keys, unique real servers per service, VIPs of the router's family,
-    /// the sync daemon's instance exists, every router configuration valid.
+    /// the sync daemon's instance exists, every router configuration valid,
+    /// unique script names, every tracked script defined, its timing sane.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut scripts = std::collections::HashSet::new();
+        for s in &self.track_scripts {
+            if !scripts.insert(s.name.as_str()) {
+                return Err(ConfigError::DuplicateScript(s.name.clone()));
+            }
+            s.policy()
+                .validate()
+                .map_err(|e| ConfigError::ScriptTiming {
+                    script: s.name.clone(),
+                    why: e.to_string(),
+                })?;
+        }
         let mut names = std::collections::HashSet::new();
         for i in &self.instances {
             if !names.insert(i.name.as_str()) {
@@ -112,7 +199,22 @@ impl DirectorConfig {
                     });
                 }
             }
-            i.router_config()
+            let mut tracked = std::collections::HashSet::new();
+            for t in &i.track_scripts {
+                if !scripts.contains(t.script.as_str()) {
+                    return Err(ConfigError::UnknownScript {
+                        instance: i.name.clone(),
+                        script: t.script.clone(),
+                    });
+                }
+                if !tracked.insert(t.script.as_str()) {
+                    return Err(ConfigError::DuplicateTrackScript {
+                        instance: i.name.clone(),
+                        script: t.script.clone(),
+                    });
+                }
+            }
+            self.router_config_of(i)
                 .validate()
                 .map_err(|source| ConfigError::Router {
                     instance: i.name.clone(),
@@ -186,6 +288,33 @@ pub enum ConfigError {
     /// A reference to an instance that does not exist.
     #[error("no VRRP instance named {0:?}")]
     UnknownInstance(String),
+    /// Two tracked scripts share a name.
+    #[error("two tracked scripts are named {0:?}")]
+    DuplicateScript(String),
+    /// An instance tracks a script that is not defined.
+    #[error("VRRP instance {instance:?} tracks script {script:?}, which is not defined")]
+    UnknownScript {
+        /// The instance.
+        instance: String,
+        /// The script it names.
+        script: String,
+    },
+    /// An instance tracks one script twice.
+    #[error("VRRP instance {instance:?} tracks script {script:?} twice")]
+    DuplicateTrackScript {
+        /// The instance.
+        instance: String,
+        /// The script.
+        script: String,
+    },
+    /// A tracked script's interval, timeout, rise or fall is unusable.
+    #[error("tracked script {script:?}: {why}")]
+    ScriptTiming {
+        /// The script.
+        script: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// Where adverts are sent from.
@@ -218,6 +347,9 @@ pub struct VrrpInstance {
     pub vips: Vec<Vip>,
     /// Other interfaces whose link state changes the priority (or faults).
     pub track_interfaces: Vec<TrackInterface>,
+    /// Scripts (of [`DirectorConfig::track_scripts`]) whose result changes
+    /// the priority (or faults), keepalived's `track_script`.
+    pub track_scripts: Vec<TrackedScript>,
     /// Whether the instance's own interface going down is a fault
     /// (keepalived's default; `dont_track_primary` turns it off).
     pub track_link: bool,
@@ -241,14 +373,34 @@ impl VrrpInstance {
             source: SourceAddress::Interface,
             vips,
             track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
             track_link: true,
             notify: Notify::default(),
         }
     }
 
-    /// The router configuration actually run: [`router`](Self::router) with
-    /// the advertised VIPs and the tracked interfaces filled in.
+    /// Tracks `script` (a name in [`DirectorConfig::track_scripts`]) with
+    /// the script's own weight.
+    pub fn with_track_script(mut self, script: TrackedScript) -> VrrpInstance {
+        self.track_scripts.push(script);
+        self
+    }
+
+    /// The router configuration with the advertised VIPs and the tracked
+    /// interfaces filled in, but no tracked scripts: an instance that
+    /// tracks scripts runs [`router_config_with`](Self::router_config_with)
+    /// (or [`DirectorConfig::router_config_of`]).
     pub fn router_config(&self) -> lvs_vrrp::Config {
+        self.router_config_with(&[])
+    }
+
+    /// The router configuration actually run: [`router`](Self::router) with
+    /// the advertised VIPs, the tracked interfaces and one track per tracked
+    /// script of `scripts` (named `script:NAME`, see
+    /// [`TrackedScript::resolve`]). As keepalived does, an address owner
+    /// (priority 255) drops weighted scripts: its priority never changes,
+    /// only weight-0 scripts (FAULT) apply to it.
+    pub fn router_config_with(&self, scripts: &[TrackScript]) -> lvs_vrrp::Config {
         let mut cfg = self.router.clone();
         if let SourceAddress::Fixed(ip) = self.source {
             cfg.primary_address = ip;
@@ -264,6 +416,18 @@ impl VrrpInstance {
             .iter()
             .map(|t| lvs_vrrp::Track::new(&t.track_name(), t.weight))
             .collect();
+        for t in &self.track_scripts {
+            let Some(spec) = scripts.iter().find(|s| s.name == t.script) else {
+                continue; // validate() refuses it
+            };
+            let r = t.resolve(spec);
+            if r.weight != 0 && self.router.priority == 255 {
+                continue;
+            }
+            let mut track = lvs_vrrp::Track::new(&r.track_name, r.router_weight());
+            track.initially_up = r.initially_up(spec.init_fail);
+            cfg.tracks.push(track);
+        }
         cfg
     }
 
@@ -334,6 +498,245 @@ impl TrackInterface {
     /// The signal's name in [`lvs_vrrp::Router::set_track`].
     pub fn track_name(&self) -> String {
         format!("interface:{}", self.interface)
+    }
+}
+
+/// A program run every [`interval`](Self::interval) whose exit status is
+/// tracked by VRRP instances (keepalived's `vrrp_script`): exit 0 is
+/// success; a non-zero status, a signal or running past
+/// [`timeout`](Self::timeout) is failure. `rise` successes in a row make a
+/// failed script succeed, `fall` failures in a row make a succeeding one
+/// fail; before its first result a script is neither, and the first result
+/// decides either way (keepalived's "one success is enough"), unless
+/// [`init_fail`](Self::init_fail) starts it failed.
+///
+/// What the result does, per instance that tracks it (the instance may
+/// override the weight and `reverse`, see [`TrackedScript`]), as keepalived:
+/// - weight 0: while the script fails the instance is in FAULT;
+/// - weight > 0: added to the priority while the script succeeds;
+/// - weight < 0: added (so subtracted) while the script fails;
+/// - `reverse`: the adjustment goes the other way (weight > 0 is
+///   subtracted while the script succeeds, weight < 0 is added back while
+///   it fails; weight 0: FAULT while it succeeds).
+///
+/// The effective priority stays within 1..=254; an address owner
+/// (priority 255) ignores weighted scripts.
+///
+/// ```
+/// use std::time::Duration;
+/// use lvs_director::{Script, TrackScript};
+///
+/// let check = Script::new(["/usr/bin/pgrep", "haproxy"]).unwrap();
+/// let s = TrackScript::new("chk_haproxy", check)
+///     .with_interval(Duration::from_secs(2))
+///     .with_fall(2)
+///     .with_weight(-20);
+/// assert_eq!(s.timeout(), Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackScript {
+    /// Its name (keepalived's `vrrp_script NAME`).
+    pub name: String,
+    /// The program and its arguments (no shell).
+    pub script: Script,
+    /// Time between the starts of two runs. Default: 1 s.
+    pub interval: Duration,
+    /// A run still going after this long is killed and counts as a
+    /// failure; `None` is the interval (keepalived's default).
+    pub timeout_after: Option<Duration>,
+    /// Successes in a row that make a failed script succeed. Default: 1.
+    pub rise: u32,
+    /// Failures in a row that make a succeeding script fail. Default: 1.
+    pub fall: u32,
+    /// Priority adjustment, -253..=253; 0 means failure is a FAULT.
+    pub weight: i16,
+    /// The adjustment goes the other way (see above).
+    pub reverse: bool,
+    /// Start failed instead of undecided (keepalived's `init_fail`).
+    pub init_fail: bool,
+}
+
+impl TrackScript {
+    /// A script run every second, rise and fall 1, weight 0 (failure is a
+    /// FAULT), not reversed, undecided until its first result.
+    pub fn new(name: &str, script: Script) -> TrackScript {
+        TrackScript {
+            name: name.to_string(),
+            script,
+            interval: Duration::from_secs(1),
+            timeout_after: None,
+            rise: 1,
+            fall: 1,
+            weight: 0,
+            reverse: false,
+            init_fail: false,
+        }
+    }
+
+    /// Sets the interval.
+    pub fn with_interval(mut self, interval: Duration) -> TrackScript {
+        self.interval = interval;
+        self
+    }
+
+    /// Sets the timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> TrackScript {
+        self.timeout_after = Some(timeout);
+        self
+    }
+
+    /// Sets `rise`.
+    pub fn with_rise(mut self, rise: u32) -> TrackScript {
+        self.rise = rise;
+        self
+    }
+
+    /// Sets `fall`.
+    pub fn with_fall(mut self, fall: u32) -> TrackScript {
+        self.fall = fall;
+        self
+    }
+
+    /// Sets the weight.
+    pub fn with_weight(mut self, weight: i16) -> TrackScript {
+        self.weight = weight;
+        self
+    }
+
+    /// Sets `reverse`.
+    pub fn with_reverse(mut self, reverse: bool) -> TrackScript {
+        self.reverse = reverse;
+        self
+    }
+
+    /// Sets `init_fail`.
+    pub fn with_init_fail(mut self, init_fail: bool) -> TrackScript {
+        self.init_fail = init_fail;
+        self
+    }
+
+    /// The timeout in force ([`timeout_after`](Self::timeout_after) or the interval).
+    pub fn timeout(&self) -> Duration {
+        self.timeout_after.unwrap_or(self.interval)
+    }
+
+    /// The rise/fall policy its runs are judged by (lvs-healthcheck's):
+    /// the first run at once, intervals counted from each run's start.
+    pub fn policy(&self) -> Policy {
+        use lvs_healthcheck::InitialState;
+        Policy::new(self.interval, self.timeout())
+            .with_rise(self.rise)
+            .with_fall(self.fall)
+            .with_from_start(true)
+            .with_initial(if self.init_fail {
+                InitialState::Down
+            } else {
+                InitialState::Unknown
+            })
+    }
+
+    /// The probe that runs it on lvs-healthcheck's runner (an exec check).
+    pub fn probe(&self) -> Probe {
+        let args: Vec<&str> = self.script.argv[1..].iter().map(String::as_str).collect();
+        let check = Check::Exec(ExecCheck::new(&self.script.argv[0], &args));
+        let mut p = Probe::new(check, self.policy());
+        p.description = format!("vrrp_script {}", self.name);
+        p
+    }
+}
+
+/// One script an instance tracks (keepalived's `track_script` entry), with
+/// an optional override of the script's weight and `reverse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackedScript {
+    /// The script's name in [`DirectorConfig::track_scripts`].
+    pub script: String,
+    /// This instance's weight; `None` is the script's.
+    pub weight: Option<i16>,
+    /// This instance's `reverse`; `None` is the script's.
+    pub reverse: Option<bool>,
+}
+
+/// A tracked script's weight and direction for one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTrack {
+    /// The signal's name in [`lvs_vrrp::Router::set_track`]: `script:NAME`.
+    pub track_name: String,
+    /// The weight in force.
+    pub weight: i16,
+    /// Whether the adjustment is reversed.
+    pub reverse: bool,
+}
+
+impl ResolvedTrack {
+    /// The weight of the router's track. The router adds a positive weight
+    /// while its signal is up and a negative one while it is down; a
+    /// reversed script is the opposite weight on the inverted signal
+    /// ([`signal`](Self::signal)), which is exactly keepalived's reversal.
+    pub fn router_weight(&self) -> i16 {
+        if self.reverse {
+            -self.weight
+        } else {
+            self.weight
+        }
+    }
+
+    /// The router's signal for a script result.
+    pub fn signal(&self, script_ok: bool) -> bool {
+        script_ok != self.reverse
+    }
+
+    /// The signal before the script's first result: failed with
+    /// `init_fail` (for weight 0: FAULT, reversed or not, as keepalived
+    /// starts it); otherwise the state that adjusts nothing (keepalived
+    /// applies no weight until the first result; an instance with an
+    /// undecided weight-0 script is held in Initialize by the director).
+    pub fn initially_up(&self, init_fail: bool) -> bool {
+        match (init_fail, self.weight) {
+            (true, 0) => false,
+            (true, _) => self.signal(false),
+            (false, 0) => true,
+            (false, _) => self.router_weight() < 0,
+        }
+    }
+}
+
+impl TrackedScript {
+    /// Tracks the script named `script` with its own weight.
+    pub fn new(script: &str) -> TrackedScript {
+        TrackedScript {
+            script: script.to_string(),
+            weight: None,
+            reverse: None,
+        }
+    }
+
+    /// Overrides the weight.
+    pub fn with_weight(mut self, weight: i16) -> TrackedScript {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// Overrides `reverse`.
+    pub fn with_reverse(mut self, reverse: bool) -> TrackedScript {
+        self.reverse = Some(reverse);
+        self
+    }
+
+    /// The signal's name in [`lvs_vrrp::Router::set_track`].
+    pub fn track_name(&self) -> String {
+        format!("script:{}", self.script)
+    }
+
+    /// Weight and direction for this instance, given the script.
+    pub fn resolve(&self, spec: &TrackScript) -> ResolvedTrack {
+        ResolvedTrack {
+            track_name: self.track_name(),
+            weight: self.weight.unwrap_or(spec.weight),
+            reverse: self.reverse.unwrap_or(spec.reverse),
+        }
     }
 }
 

@@ -13,9 +13,11 @@ use tracing::{debug, info, warn};
 
 use crate::command::{Command, InstanceId, ProbeKey};
 use crate::config::{
-    ConfigError, DirectorConfig, Probe, RealServer, Vip, VirtualServer, VrrpInstance,
+    ConfigError, DirectorConfig, Probe, RealServer, TrackScript, Vip, VirtualServer, VrrpInstance,
 };
-use crate::status::{InstanceStatus, ProbeStatus, RealServerStatus, ServiceStatus, Status};
+use crate::status::{
+    InstanceStatus, ProbeStatus, RealServerStatus, ScriptStatus, ServiceStatus, Status,
+};
 use crate::table::{self, Health};
 
 /// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
@@ -72,6 +74,18 @@ struct Instance {
     link_up: Option<bool>,
     tracks: HashMap<String, bool>,
     last_reason: Option<Reason>,
+    /// Weight-0 scripts it tracks that have no result yet: keepalived holds
+    /// the instance in Initialize until each has one; the router starts
+    /// when this empties.
+    waiting: Vec<String>,
+}
+
+/// One tracked script (keepalived's `vrrp_script`), run as a probe.
+struct ScriptState {
+    key: ProbeKey,
+    spec: TrackScript,
+    /// Its result: `None` before the first one.
+    ok: Option<bool>,
 }
 
 struct ProbeState {
@@ -114,6 +128,10 @@ pub struct Director {
     services: BTreeMap<ServiceKey, Service>,
     /// Where each probe's state lives: service, real server index, probe index.
     probe_index: HashMap<ProbeKey, (ServiceKey, usize, usize)>,
+    /// Tracked scripts that some instance tracks, by name.
+    scripts: BTreeMap<String, ScriptState>,
+    /// Which script a probe key runs.
+    script_index: HashMap<ProbeKey, String>,
     next_instance: u32,
     next_probe: u64,
     commands: VecDeque<Command>,
@@ -143,6 +161,8 @@ impl Director {
             instances: Vec::new(),
             services: BTreeMap::new(),
             probe_index: HashMap::new(),
+            scripts: BTreeMap::new(),
+            script_index: HashMap::new(),
             next_instance: 0,
             next_probe: 0,
             commands: VecDeque::new(),
@@ -156,8 +176,9 @@ impl Director {
         let routers = config
             .instances
             .iter()
-            .map(new_router)
+            .map(|i| new_router(&config, i))
             .collect::<Result<Vec<_>, _>>()?;
+        d.sync_scripts(&config);
         for vs in &config.virtual_servers {
             let svc = d.new_service(vs.clone(), None);
             d.services.insert(vs.service.key, svc);
@@ -168,9 +189,12 @@ impl Director {
         }
         for (cfg, router) in config.instances.iter().zip(routers) {
             let id = d.start_instance(now, cfg.clone(), router);
-            if !cfg.router.start_as_master {
+            let master = d.instances.last().map(|i| i.router.state()) == Some(State::Master);
+            if !master {
                 // A previous run killed without cleaning up may have left
-                // them; a Backup adds none before Master_Down_Interval.
+                // them; a Backup adds none before Master_Down_Interval, and
+                // an instance held in Initialize (a weight-0 script without
+                // a result) or in Fault none at all.
                 for vip in &cfg.vips {
                     d.commands.push_back(Command::RemoveVip {
                         instance: id,
@@ -275,7 +299,13 @@ impl Director {
 
     /// Feeds a probe's verdict. A change of the real server's health becomes
     /// one IPVS delta for its service (usually one operation).
-    pub fn handle_check(&mut self, _now: Instant, probe: ProbeKey, event: CheckEvent) {
+    pub fn handle_check(&mut self, now: Instant, probe: ProbeKey, event: CheckEvent) {
+        if let Some(name) = self.script_index.get(&probe).cloned() {
+            if let CheckEvent::Pool { in_pool, reason } = event {
+                self.script_result(now, &name, in_pool, reason);
+            }
+            return;
+        }
         let Some(&(key, rs, p)) = self.probe_index.get(&probe) else {
             return; // a probe removed by a reload
         };
@@ -368,16 +398,18 @@ impl Director {
         for cfg in &new.instances {
             let running = self.instances.iter().find(|i| i.cfg.name == cfg.name);
             match running {
-                Some(r) if same_router(&r.cfg, cfg) => {}
-                _ => starting.push((cfg.clone(), new_router(cfg)?)),
+                Some(r) if same_router(&self.config, &r.cfg, &new, cfg) => {}
+                _ => starting.push((cfg.clone(), new_router(&new, cfg)?)),
             }
         }
+        // Scripts next, so instances started below see their results.
+        self.sync_scripts(&new);
         // Stop removed and changed instances.
         let mut i = 0;
         while i < self.instances.len() {
             let name = self.instances[i].cfg.name.clone();
             match new.instance(&name) {
-                Some(cfg) if same_router(&self.instances[i].cfg, cfg) => {
+                Some(cfg) if same_router(&self.config, &self.instances[i].cfg, &new, cfg) => {
                     if self.instances[i].cfg != *cfg {
                         self.instances[i].cfg = cfg.clone();
                         summary.instances_updated += 1;
@@ -390,6 +422,8 @@ impl Director {
                 }
             }
         }
+        // Instances start with the new scripts' weights.
+        self.config.track_scripts = new.track_scripts.clone();
         for (cfg, router) in starting {
             self.start_instance(now, cfg, router);
             summary.instances_started += 1;
@@ -472,6 +506,11 @@ impl Director {
             self.stop_instance(now, 0);
         }
         self.stop_sync();
+        for s in std::mem::take(&mut self.scripts).into_values() {
+            self.commands
+                .push_back(Command::RemoveProbe { probe: s.key });
+        }
+        self.script_index.clear();
         for svc in self.services.values() {
             for p in svc.probes.iter().flatten() {
                 self.commands
@@ -542,6 +581,14 @@ impl Director {
             instances,
             services,
             ipvs_retrying: self.retry.is_some(),
+            scripts: self
+                .scripts
+                .iter()
+                .map(|(name, st)| ScriptStatus {
+                    name: name.clone(),
+                    ok: st.ok,
+                })
+                .collect(),
         }
     }
 
@@ -690,6 +737,101 @@ impl Director {
         }
     }
 
+    /// Runs exactly the scripts some instance of `cfg` tracks: an unchanged
+    /// script keeps its probe and result, a changed one restarts undecided,
+    /// one no longer tracked stops (keepalived does not run unused scripts).
+    fn sync_scripts(&mut self, cfg: &DirectorConfig) {
+        let used: std::collections::BTreeSet<&str> = cfg
+            .instances
+            .iter()
+            .flat_map(|i| i.track_scripts.iter().map(|t| t.script.as_str()))
+            .collect();
+        let mut old = std::mem::take(&mut self.scripts);
+        self.script_index.clear();
+        for spec in cfg
+            .track_scripts
+            .iter()
+            .filter(|s| used.contains(s.name.as_str()))
+        {
+            let state = match old.remove(&spec.name) {
+                // A new weight or direction does not restart the script.
+                Some(mut st) if st.spec.probe() == spec.probe() => {
+                    st.spec = spec.clone();
+                    st
+                }
+                other => {
+                    if let Some(st) = other {
+                        self.commands
+                            .push_back(Command::RemoveProbe { probe: st.key });
+                    }
+                    let key = ProbeKey(self.next_probe);
+                    self.next_probe += 1;
+                    self.commands.push_back(Command::AddTrackScript {
+                        probe: key,
+                        name: spec.name.clone(),
+                        spec: Arc::new(spec.probe()),
+                    });
+                    ScriptState {
+                        key,
+                        spec: spec.clone(),
+                        ok: None,
+                    }
+                }
+            };
+            self.script_index.insert(state.key, spec.name.clone());
+            self.scripts.insert(spec.name.clone(), state);
+        }
+        for st in old.into_values() {
+            self.commands
+                .push_back(Command::RemoveProbe { probe: st.key });
+        }
+    }
+
+    /// A tracked script's verdict: every instance tracking it moves its
+    /// priority, enters or leaves FAULT, or (its last undecided weight-0
+    /// script decided) starts.
+    fn script_result(&mut self, now: Instant, name: &str, ok: bool, reason: Option<FailReason>) {
+        let Some(state) = self.scripts.get_mut(name) else {
+            return;
+        };
+        if state.ok == Some(ok) {
+            return;
+        }
+        state.ok = Some(ok);
+        let spec = state.spec.clone();
+        if ok {
+            info!(script = %name, "VRRP script succeeded");
+        } else {
+            let why = reason.map(|r| r.to_string()).unwrap_or_default();
+            info!(script = %name, reason = %why, "VRRP script failed");
+        }
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            let Some(t) = inst.cfg.track_scripts.iter().find(|t| t.script == name) else {
+                continue;
+            };
+            let r = t.resolve(&spec);
+            if inst
+                .router
+                .config()
+                .tracks
+                .iter()
+                .any(|x| x.name == r.track_name)
+            {
+                let _ = inst.router.set_track(now, &r.track_name, r.signal(ok));
+            }
+            if let Some(w) = inst.waiting.iter().position(|s| s == name) {
+                inst.waiting.remove(w);
+                if inst.waiting.is_empty() {
+                    inst.router.start(now);
+                }
+            }
+            debug!(instance = %inst.cfg.name, priority = inst.router.effective_priority(),
+                   script = %name, ok, "tracked script applied");
+            self.drain_router(i);
+        }
+    }
+
     fn start_instance(
         &mut self,
         now: Instant,
@@ -704,7 +846,42 @@ impl Director {
             interface: cfg.interface.clone(),
             router: router.config().clone(),
         });
-        router.start(now);
+        // Scripts with a result already (kept across a reload) count now;
+        // weight-0 ones without one hold the router in Initialize.
+        let mut waiting = Vec::new();
+        for t in &cfg.track_scripts {
+            let (Some(state), Some(spec)) = (
+                self.scripts.get(&t.script),
+                self.config.track_script(&t.script),
+            ) else {
+                continue;
+            };
+            let r = t.resolve(spec);
+            if !router
+                .config()
+                .tracks
+                .iter()
+                .any(|x| x.name == r.track_name)
+            {
+                if r.weight != 0 {
+                    info!(instance = %cfg.name, script = %t.script,
+                          "weighted track script ignored: the address owner's priority never changes");
+                }
+                continue;
+            }
+            match state.ok {
+                Some(ok) => {
+                    let _ = router.set_track(now, &r.track_name, r.signal(ok));
+                }
+                None if r.weight == 0 && !spec.init_fail => waiting.push(t.script.clone()),
+                None => {}
+            }
+        }
+        if waiting.is_empty() {
+            router.start(now);
+        } else {
+            info!(instance = %cfg.name, scripts = ?waiting, "waiting for the first result of tracked scripts");
+        }
         info!(instance = %cfg.name, vrid = cfg.router.vrid, priority = cfg.router.priority,
               interface = %cfg.interface, "VRRP instance started");
         self.instances.push(Instance {
@@ -714,6 +891,7 @@ impl Director {
             link_up: None,
             tracks: HashMap::new(),
             last_reason: None,
+            waiting,
         });
         let i = self.instances.len() - 1;
         self.drain_router(i);
@@ -885,8 +1063,8 @@ fn placed(inst: &VrrpInstance, vip: &Vip) -> Vip {
     v
 }
 
-fn new_router(cfg: &VrrpInstance) -> Result<Router, ConfigError> {
-    Router::new(cfg.router_config()).map_err(|source| ConfigError::Router {
+fn new_router(all: &DirectorConfig, cfg: &VrrpInstance) -> Result<Router, ConfigError> {
+    Router::new(all.router_config_of(cfg)).map_err(|source| ConfigError::Router {
         instance: cfg.name.clone(),
         source,
     })
@@ -894,8 +1072,13 @@ fn new_router(cfg: &VrrpInstance) -> Result<Router, ConfigError> {
 
 /// Whether a reload can keep the running router of `old` for `new`: same
 /// wire behaviour, same addresses in the same places.
-fn same_router(old: &VrrpInstance, new: &VrrpInstance) -> bool {
-    old.router_config() == new.router_config()
+fn same_router(
+    old_all: &DirectorConfig,
+    old: &VrrpInstance,
+    new_all: &DirectorConfig,
+    new: &VrrpInstance,
+) -> bool {
+    old_all.router_config_of(old) == new_all.router_config_of(new)
         && old.interface == new.interface
         && old.vips == new.vips
         && old.track_link == new.track_link

@@ -21,8 +21,8 @@
 //! 1. [`Director::new`] with a validated config and `now`.
 //! 2. Feed inputs as they happen, each with `now`:
 //!    [`handle_vrrp`](Director::handle_vrrp) (a VRRP packet for an
-//!    instance), [`handle_check`](Director::handle_check) (a probe's
-//!    verdict), [`handle_link`](Director::handle_link) (an interface's
+//!    instance), [`handle_check`](Director::handle_check) (a probe's or a
+//!    tracked script's verdict), [`handle_link`](Director::handle_link) (an interface's
 //!    link/carrier), [`handle_ipvs_result`](Director::handle_ipvs_result)
 //!    (how an IPVS command went), [`apply_config`](Director::apply_config)
 //!    (a reload: the diff is applied without stopping timers).
@@ -30,7 +30,9 @@
 //!    [`handle_timeout`](Director::handle_timeout).
 //! 4. After each call, drain [`poll_command`](Director::poll_command) and
 //!    carry out every [`Command`] in order: send adverts, add/remove VIPs,
-//!    announce, start/stop probes, write IPVS deltas
+//!    announce, start/stop probes and tracked scripts
+//!    ([`Command::AddTrackScript`]: an exec check under the script's
+//!    rise/fall policy), write IPVS deltas
 //!    ([`Command::Ipvs`]: one real server going down is one operation) or a
 //!    whole table ([`Command::IpvsReconcile`], at start, periodically and
 //!    after a failed write, with backoff).
@@ -146,13 +148,15 @@ mod director;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
 pub mod report;
+mod security;
 pub mod status;
 mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script,
-    SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, ResolvedTrack,
+    Script, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
+    VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

@@ -19,6 +19,18 @@ pub struct Status {
     pub services: Vec<ServiceStatus>,
     /// An IPVS write failed and a full reconcile is being retried.
     pub ipvs_retrying: bool,
+    /// Each tracked script that runs (some instance tracks it).
+    pub scripts: Vec<ScriptStatus>,
+}
+
+/// One tracked script (`vrrp_script`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScriptStatus {
+    /// Its name.
+    pub name: String,
+    /// Its result: `None` before the first one.
+    pub ok: Option<bool>,
 }
 
 /// One VRRP instance.

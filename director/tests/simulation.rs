@@ -7,7 +7,7 @@ mod sim;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use lvs_director::{Command, Script};
+use lvs_director::{Command, DirectorConfig, Script, TrackScript, TrackedScript};
 use lvs_ipvs::{Destination, ForwardMethod, Op};
 use lvs_vrrp::{AdvertInterval, Family, Packet, Seconds, State};
 use sim::*;
@@ -704,4 +704,370 @@ fn a_hostile_advert_is_dropped_and_counted_in_status() {
     assert_eq!(w.state(NODE01), Some(State::Master));
     assert!(w.holds_vip(NODE01));
     assert_eq!(w.transitions(NODE01, w.start).len(), 1);
+}
+
+// ---- tracked scripts (keepalived's vrrp_script / track_script) ----
+
+const CHK: &str = "chk_service";
+
+/// The lab with `script` defined on the node and tracked by its instance
+/// (with `tracked`'s override, if any).
+fn scripted(node: usize, script: TrackScript, tracked: TrackedScript) -> DirectorConfig {
+    let mut cfg = lab_config(node);
+    cfg.track_scripts.push(script);
+    cfg.instances[0].track_scripts.push(tracked);
+    cfg
+}
+
+/// A script run every second, fall 2, rise 2, with this weight.
+fn chk(weight: i16) -> TrackScript {
+    TrackScript::new(CHK, Script::new(["/bin/true"]).expect("argv"))
+        .with_fall(2)
+        .with_rise(2)
+        .with_weight(weight)
+}
+
+fn mdi01() -> Duration {
+    AdvertInterval::V2(Seconds(1)).master_down_interval(100)
+}
+
+/// Fails NODE01's script at 10 s: with fall 2 it is failed after the runs
+/// at 10 s and 11 s. Returns how long after the first failing run NODE02
+/// became Master, checked against interval × fall + Master_Down_Interval.
+fn fail_master_script_and_measure(w: &mut World) -> Duration {
+    w.run_to(9.5);
+    assert_eq!(w.masters(), vec![NODE01]);
+    w.fail_script(NODE01, CHK);
+    w.run_to(25.0);
+    let t = w.at(10.0);
+    let became = w.became_master(NODE02, t).expect("NODE02 took over");
+    let took = became - t;
+    eprintln!("script failover: NODE02 Master {took:?} after the first failing run");
+    assert!(
+        took <= 2 * Duration::from_secs(1) + mdi02(),
+        "failover took {took:?}"
+    );
+    assert_eq!(w.masters(), vec![NODE02]);
+    assert!(w.holds_vip(NODE02) && !w.holds_vip(NODE01));
+    took
+}
+
+/// Passes NODE01's script again at 30 s (rise 2: OK after the runs at 30 s
+/// and 31 s): NODE01 preempts back, within interval × rise + its own
+/// Master_Down_Interval.
+fn pass_master_script_and_preempt_back(w: &mut World, priority: u8) {
+    w.run_to(29.5);
+    w.pass_script(NODE01, CHK);
+    w.run_to(45.0);
+    let t = w.at(30.0);
+    assert_eq!(w.priority(NODE01), priority);
+    let back = w.became_master(NODE01, t).expect("NODE01 preempted back");
+    eprintln!(
+        "script recovery: NODE01 Master {:?} after the first passing run",
+        back - t
+    );
+    assert!(back - t <= 2 * Duration::from_secs(1) + mdi01());
+    assert!(back > w.at(31.0));
+    // NODE01 took over when its Master_Down_Timer fired: it ignored the
+    // first advert after its priority rose (31 s), so the timer ran from
+    // the one before, and moved earlier when its Skew_Time shrank.
+    let accepted = *w
+        .adverts(NODE02, w.at(29.0))
+        .iter()
+        .rfind(|a| **a < w.at(31.0))
+        .expect("NODE02 advert");
+    // (keepalived's shift), which makes it the new priority's interval.
+    let mdi_new = AdvertInterval::V2(Seconds(1)).master_down_interval(priority);
+    assert_close(
+        "preempt back",
+        back - accepted,
+        mdi_new,
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.masters(), vec![NODE01]);
+    assert!(w.holds_vip(NODE01) && !w.holds_vip(NODE02));
+}
+
+#[test]
+fn negative_weight_script_failing_on_the_master_moves_the_vip_and_back() {
+    let mut w = World::new([
+        scripted(NODE01, chk(-20), TrackedScript::new(CHK)),
+        scripted(NODE02, chk(-20), TrackedScript::new(CHK)),
+    ]);
+    assert_eq!((w.priority(NODE01), w.priority(NODE02)), (100, 90));
+    let took = fail_master_script_and_measure(&mut w);
+    // Failed after the second failing run (11 s); NODE02 had accepted
+    // NODE01's advert of 11 s (still 100: sent before the run), ignores the
+    // 80 of 12 s on, and takes over when its Master_Down_Timer fires.
+    assert_eq!(w.priority(NODE01), 80);
+    let scripts = w.nodes[NODE01].director.status().scripts;
+    assert_eq!(scripts.len(), 1);
+    assert_eq!(
+        (scripts[0].name.as_str(), scripts[0].ok),
+        (CHK, Some(false))
+    );
+    assert_close(
+        "failover",
+        took,
+        Duration::from_secs(1) + mdi02(),
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.state(NODE01), Some(State::Backup));
+    pass_master_script_and_preempt_back(&mut w, 100);
+}
+
+#[test]
+fn positive_weight_script_failing_on_the_master_moves_the_vip_and_back() {
+    // 120 / 110 while both scripts pass; NODE01 failing is 100 < 110.
+    let mut w = World::new([
+        scripted(NODE01, chk(20), TrackedScript::new(CHK)),
+        scripted(NODE02, chk(20), TrackedScript::new(CHK)),
+    ]);
+    // Weights apply from the first result (the runs at 0 s).
+    assert_eq!((w.priority(NODE01), w.priority(NODE02)), (100, 90));
+    w.run_to(0.0);
+    assert_eq!((w.priority(NODE01), w.priority(NODE02)), (120, 110));
+    fail_master_script_and_measure(&mut w);
+    assert_eq!(w.priority(NODE01), 100);
+    pass_master_script_and_preempt_back(&mut w, 120);
+}
+
+#[test]
+fn track_script_weight_override_applies_per_instance() {
+    // The script says +20; NODE01's track_script says -5: failing gives
+    // 95 > 90, so NODE01 stays Master.
+    let mut w = World::new([
+        scripted(NODE01, chk(20), TrackedScript::new(CHK).with_weight(-5)),
+        scripted(NODE02, chk(20), TrackedScript::new(CHK).with_weight(-5)),
+    ]);
+    assert_eq!((w.priority(NODE01), w.priority(NODE02)), (100, 90));
+    w.fail_script(NODE01, CHK);
+    w.run_to(10.0);
+    assert_eq!(w.priority(NODE01), 95);
+    assert_eq!(w.masters(), vec![NODE01]);
+}
+
+#[test]
+fn reverse_weight_subtracts_while_the_script_succeeds() {
+    // A maintenance flag: `weight 20 reverse` takes 20 off while the
+    // script succeeds. It fails at first (no flag): nothing changes.
+    let mut w = World::new([
+        scripted(NODE01, chk(20).with_reverse(true), TrackedScript::new(CHK)),
+        lab_config(NODE02),
+    ]);
+    w.fail_script(NODE01, CHK);
+    w.run_to(9.5);
+    assert_eq!(w.priority(NODE01), 100);
+    assert_eq!(w.masters(), vec![NODE01]);
+    // The flag appears: 80 < 90, NODE02 takes over.
+    w.pass_script(NODE01, CHK);
+    w.run_to(25.0);
+    assert_eq!(w.priority(NODE01), 80);
+    let became = w
+        .became_master(NODE02, w.at(9.5))
+        .expect("NODE02 took over");
+    assert!(became - w.at(10.0) <= 2 * Duration::from_secs(1) + mdi02());
+    assert_eq!(w.masters(), vec![NODE02]);
+    // Gone again: NODE01 preempts back.
+    w.fail_script(NODE01, CHK);
+    w.run_to(40.0);
+    assert_eq!(w.priority(NODE01), 100);
+    assert_eq!(w.masters(), vec![NODE01]);
+}
+
+#[test]
+fn init_fail_starts_failed_until_rise_successes() {
+    // NODE01 starts at 80 (init_fail, weight -20) although its script
+    // passes: rise 5 keeps it failed until the run at 4 s.
+    let mut w = World::new([
+        scripted(
+            NODE01,
+            chk(-20).with_rise(5).with_init_fail(true),
+            TrackedScript::new(CHK),
+        ),
+        lab_config(NODE02),
+    ]);
+    assert_eq!(w.priority(NODE01), 80);
+    w.run_to(0.0);
+    assert_eq!(w.masters(), vec![NODE01]);
+    w.run_to(3.9);
+    // NODE02 ignored the lower Master and took over at its Master_Down_Interval.
+    let became = w.became_master(NODE02, w.start).expect("NODE02 Master");
+    assert_close(
+        "takeover",
+        became - w.start,
+        mdi02(),
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.masters(), vec![NODE02]);
+    w.run_to(15.0);
+    assert_eq!(w.priority(NODE01), 100);
+    assert_eq!(w.masters(), vec![NODE01]);
+
+    // Without init_fail the first success decides at once: NODE01 is never displaced.
+    let mut w = World::new([
+        scripted(NODE01, chk(-20).with_rise(5), TrackedScript::new(CHK)),
+        lab_config(NODE02),
+    ]);
+    w.run_to(15.0);
+    assert_eq!(w.priority(NODE01), 100);
+    assert!(w.became_master(NODE02, w.start).is_none());
+}
+
+#[test]
+fn weight_zero_script_failing_is_a_fault() {
+    let fault =
+        |fall| TrackScript::new(CHK, Script::new(["/bin/true"]).expect("argv")).with_fall(fall);
+    let mut w = World::new([
+        scripted(NODE01, fault(1), TrackedScript::new(CHK)),
+        lab_config(NODE02),
+    ]);
+    // The instance waits for the script's first result (the run at 0 s).
+    assert_eq!(w.state(NODE01), Some(State::Initialize));
+    w.run_to(0.0);
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    w.run_to(9.5);
+    w.fail_script(NODE01, CHK);
+    w.run_to(20.0);
+    // FAULT at the failing run of 10 s: it resigns (priority 0), so NODE02
+    // takes over after its Skew_Time only.
+    let t = w.at(10.0);
+    assert!(
+        w.transitions(NODE01, t)
+            .iter()
+            .any(|(at, from, to)| *at == t && *from == State::Master && *to == State::Fault)
+    );
+    let became = w.became_master(NODE02, t).expect("NODE02 took over");
+    assert_close(
+        "fault handover",
+        became - t,
+        skew02(),
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.state(NODE01), Some(State::Fault));
+    assert!(!w.holds_vip(NODE01));
+    // Passing again clears the fault; NODE01 listens, then preempts.
+    w.run_to(29.5);
+    w.pass_script(NODE01, CHK);
+    w.run_to(40.0);
+    let t = w.at(30.0);
+    let back = w.became_master(NODE01, t).expect("NODE01 back");
+    assert_close(
+        "preempt after fault",
+        back - t,
+        mdi01(),
+        Duration::from_millis(2),
+    );
+    assert_eq!(w.masters(), vec![NODE01]);
+}
+
+#[test]
+fn weight_zero_script_without_a_result_holds_the_instance_in_initialize() {
+    let mut cfg = scripted(
+        NODE01,
+        TrackScript::new(CHK, Script::new(["/bin/true"]).expect("argv")),
+        TrackedScript::new(CHK),
+    );
+    cfg.instances[0].router.start_as_master = true;
+    let now = Instant::now();
+    let mut d = lvs_director::Director::new(now, cfg).expect("valid");
+    let mut key = None;
+    while let Some(c) = d.poll_command() {
+        assert!(!matches!(
+            c,
+            Command::SendAdvert { .. } | Command::AddVip { .. }
+        ));
+        if let Command::AddTrackScript { probe, .. } = c {
+            key = Some(probe);
+        }
+    }
+    assert_eq!(d.instance_state(INSTANCE), Some(State::Initialize));
+    let key = key.expect("the script is run");
+    d.handle_check(
+        now,
+        key,
+        lvs_director::CheckEvent::Pool {
+            in_pool: true,
+            reason: None,
+        },
+    );
+    assert_eq!(d.instance_state(INSTANCE), Some(State::Master));
+}
+
+#[test]
+fn reload_keeps_the_state_of_unchanged_scripts() {
+    let cfg = scripted(NODE01, chk(-20), TrackedScript::new(CHK));
+    let mut w = World::new([
+        cfg.clone(),
+        scripted(NODE02, chk(-20), TrackedScript::new(CHK)),
+    ]);
+    w.fail_script(NODE01, CHK);
+    w.run_to(20.0);
+    assert_eq!(w.priority(NODE01), 80);
+    assert_eq!(w.masters(), vec![NODE02]);
+    let t = w.now;
+    let summary = w.apply_config(NODE01, cfg.clone());
+    assert!(summary.is_empty(), "{summary:?}");
+    // Changing only the weight keeps the script running with its result.
+    let mut heavier = cfg.clone();
+    heavier.track_scripts[0].weight = -30;
+    w.apply_config(NODE01, heavier);
+    assert_eq!(w.priority(NODE01), 70);
+    assert_eq!(
+        w.count(NODE01, t, |c| matches!(c, Command::AddTrackScript { .. })),
+        0
+    );
+    // A changed command restarts it, undecided; its next result decides.
+    let mut other = cfg;
+    other.track_scripts[0].script = Script::new(["/bin/false"]).expect("argv");
+    w.apply_config(NODE01, other);
+    assert_eq!(
+        w.count(NODE01, t, |c| matches!(c, Command::AddTrackScript { .. })),
+        1
+    );
+    w.run_for(Duration::from_secs(3));
+    assert_eq!(w.priority(NODE01), 80);
+}
+
+#[test]
+fn address_owner_ignores_weighted_scripts() {
+    let mut cfg = scripted(NODE01, chk(-20), TrackedScript::new(CHK));
+    cfg.instances[0].router.priority = 255;
+    let mut w = World::new([cfg, lab_config(NODE02)]);
+    w.fail_script(NODE01, CHK);
+    w.run_to(10.0);
+    assert_eq!(w.priority(NODE01), 255);
+    assert_eq!(w.masters(), vec![NODE01]);
+}
+
+#[test]
+fn leftover_vips_go_unless_the_instance_starts_as_master() {
+    let removes = |cfg: DirectorConfig| {
+        let mut d = lvs_director::Director::new(Instant::now(), cfg).expect("valid");
+        let mut cmds = Vec::new();
+        while let Some(c) = d.poll_command() {
+            cmds.push(c);
+        }
+        let removed = cmds
+            .iter()
+            .any(|c| matches!(c, Command::RemoveVip { vip: v, .. } if v.addr == vip()));
+        let added = cmds
+            .iter()
+            .any(|c| matches!(c, Command::AddVip { vip: v, .. } if v.addr == vip()));
+        (added, removed)
+    };
+    // state MASTER: added, not removed; held in Initialize by an undecided
+    // weight-0 script: removed, as a Backup's are.
+    assert_eq!(removes(lab_config(NODE01)), (true, false));
+    assert_eq!(removes(lab_config(NODE02)), (false, true));
+    let held = scripted(
+        NODE01,
+        TrackScript::new(CHK, Script::new(["/bin/true"]).expect("argv")),
+        TrackedScript::new(CHK),
+    );
+    assert_eq!(removes(held), (false, true));
+    // The address owner is Master at once even without `state MASTER`.
+    let mut owner = lab_config(NODE02);
+    owner.instances[0].router.priority = 255;
+    assert_eq!(removes(owner), (true, false));
 }

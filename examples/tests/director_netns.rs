@@ -881,3 +881,108 @@ fn netns_notify_socket_gets_ready_status_and_watchdog() {
     read_until("STOPPING=1", Duration::from_secs(1), &mut got);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The kubeadm pattern on a mixed pair: both nodes track
+/// `vrrp_script chk { script "/bin/test -e FILE"; interval 1; weight -20;
+/// fall 2; rise 2 }`, priorities 100 (Master) / 90. Either implementation
+/// on either node: the Master's file goes, its priority drops to 80 and the
+/// Backup holds the VIP within interval × fall + Master_Down_Interval +
+/// 0.5 s; the file comes back and the Master preempts back.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_mixed_pair_with_keepalived_fails_over_on_a_vrrp_script_both_ways() {
+    require_root("director/keepalived vrrp_script interop test");
+    require_program("keepalived");
+    // Backup's Master_Down_Interval at priority 90: 3 s + (256 - 90)/256 s.
+    let bound =
+        Duration::from_secs(2) + Duration::from_micros(3_648_438) + Duration::from_millis(500);
+    for director_is_master in [true, false] {
+        let dir = tempdir("dscr");
+        let lan = Lan::new("ds");
+        let conf = |id: &str, state: &str, prio: u8, file: &Path| {
+            let script = format!(
+                "vrrp_script chk {{\n    script \"/bin/test -e {}\"\n    interval 1\n    weight -20\n    fall 2\n    rise 2\n}}\n",
+                file.display()
+            );
+            let inst = vrrp_only(id, state, prio).replace(
+                "advert_int 1",
+                "advert_int 1\n    track_script {\n        chk\n    }",
+            );
+            format!("{script}{inst}")
+        };
+        let (dfile, kfile) = (dir.join("d.ok"), dir.join("k.ok"));
+        std::fs::write(&dfile, b"").unwrap();
+        std::fs::write(&kfile, b"").unwrap();
+        let (dprio, dstate, kprio, kstate) = if director_is_master {
+            (100, "MASTER", 90, "BACKUP")
+        } else {
+            (90, "BACKUP", 100, "MASTER")
+        };
+        let d = Node::new(
+            &lan,
+            &dir,
+            "d",
+            "172.20.0.81/24",
+            &conf("D", dstate, dprio, &dfile),
+        );
+        let k = Node::new(
+            &lan,
+            &dir,
+            "k",
+            "172.20.0.82/24",
+            &conf("K", kstate, kprio, &kfile),
+        );
+        let (kpid, kvpid) = (dir.join("k.pid"), dir.join("kv.pid"));
+        let kp = k.ns.spawn_logged(
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "--vrrp",
+                "-f",
+                k.conf.to_str().unwrap(),
+                "-p",
+                kpid.to_str().unwrap(),
+                "-r",
+                kvpid.to_str().unwrap(),
+            ],
+            &k.log,
+        );
+        let dp = d.start();
+        let (master, backup, mfile) = if director_is_master {
+            (&d, &k, &dfile)
+        } else {
+            (&k, &d, &kfile)
+        };
+        wait_for("the Master holds the VIP", Duration::from_secs(8), || {
+            has_vip(&master.ns) && !has_vip(&backup.ns)
+        });
+        std::thread::sleep(Duration::from_secs(5));
+        assert!(
+            has_vip(&master.ns) && !has_vip(&backup.ns),
+            "one Master before the script fails (director master: {director_is_master})\n{}\n{}",
+            d.log(),
+            k.log()
+        );
+        std::fs::remove_file(mfile).unwrap();
+        let t = wait_for("the Backup takes the VIP", bound, || has_vip(&backup.ns));
+        wait_for("the Master releases it", Duration::from_secs(3), || {
+            !has_vip(&master.ns)
+        });
+        eprintln!(
+            "director master: {director_is_master}: script failed, Backup holds the VIP after {t:?} (bound {bound:?})"
+        );
+        std::fs::write(mfile, b"").unwrap();
+        let t = wait_for("the Master preempts back", Duration::from_secs(8), || {
+            has_vip(&master.ns) && !has_vip(&backup.ns)
+        });
+        eprintln!(
+            "director master: {director_is_master}: script passes again, Master back after {t:?}"
+        );
+        for (ns, pid) in [(&d.ns, dp), (&k.ns, kp)] {
+            assert!(ns.signal(pid, libc::SIGTERM, Duration::from_secs(5)));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

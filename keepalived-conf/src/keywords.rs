@@ -133,6 +133,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::SmtpHost,
     Ctx::PingCheck,
     Ctx::MiscCheck,
+    Ctx::VrrpScript,
 ];
 
 /// One keyword: its name, how many values it takes, the block it opens, and
@@ -199,7 +200,8 @@ const MAIL: &str = "director sends no mail";
 const SNMP: &str = "director has no SNMP agent";
 const LOGGING: &str = "it only changes what is logged";
 const RUN_AS: &str = "scripts run as director's own user";
-const TRACKING: &str = "tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them";
+const TRACKING: &str =
+    "tracking files, processes and BFD is not implemented, so priorities would not follow them";
 const ROUTES: &str = "director manages addresses only, not routes or rules";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
@@ -224,6 +226,7 @@ pub(crate) enum Ctx {
     SmtpHost,
     PingCheck,
     MiscCheck,
+    VrrpScript,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
     List,
@@ -257,6 +260,7 @@ impl Ctx {
             Ctx::SmtpHost => "host",
             Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
+            Ctx::VrrpScript => "vrrp_script",
             Ctx::List => return None,
         })
     }
@@ -281,6 +285,7 @@ impl Ctx {
             Ctx::SmtpHost => SMTP_HOST,
             Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
+            Ctx::VrrpScript => VRRP_SCRIPT,
             Ctx::List => &[],
         }
     }
@@ -298,7 +303,7 @@ const ROOT: &[Kw] = &[
         "vrrp_sync_group",
         "director runs each vrrp_instance on its own, so the group's members would not change state together",
     ),
-    refused("vrrp_script", TRACKING),
+    blk("vrrp_script", 1, 1, Ctx::VrrpScript),
     refused("vrrp_track_file", TRACKING),
     refused("vrrp_track_process", TRACKING),
     refused("bfd_instance", TRACKING),
@@ -331,8 +336,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("smtp_alert_checker", 0, 1).warned(MAIL),
     kw("no_email_faults", 0, 0).warned(MAIL),
     kw("script_user", 1, 2).warned(RUN_AS),
-    kw("enable_script_security", 0, 0)
-        .warned("director does not check who may write the scripts it runs"),
+    kw("enable_script_security", 0, 0),
     kw("vrrp_version", 1, 1),
     kw("vrrp_garp_master_delay", 1, 1),
     kw("vrrp_garp_master_repeat", 1, 1),
@@ -403,7 +407,7 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("dont_track_primary", 0, 0),
     kw("smtp_alert", 0, 1).warned(MAIL),
     kw("debug", 0, 1).warned(LOGGING),
-    refused("track_script", TRACKING),
+    blk("track_script", 0, 0, Ctx::List),
     refused("track_file", TRACKING),
     refused("track_process", TRACKING),
     refused("track_bfd", TRACKING),
@@ -413,6 +417,17 @@ const VRRP_INSTANCE: &[Kw] = &[
         "mcast_dst_ip",
         "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
     ),
+];
+
+const VRRP_SCRIPT: &[Kw] = &[
+    var("script", 1),
+    kw("interval", 1, 1),
+    kw("timeout", 1, 1),
+    kw("weight", 1, 2),
+    kw("rise", 1, 1),
+    kw("fall", 1, 1),
+    kw("user", 1, 2).warned(RUN_AS),
+    kw("init_fail", 0, 0),
 ];
 
 const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
@@ -699,6 +714,7 @@ mod tests {
                 "virtual_server 10.0.0.1 80 {{\n{stmt}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
             ),
             Ctx::RealServer => rs(&stmt),
+            Ctx::VrrpScript => format!("vrrp_script S {{\n script /bin/true\n{stmt}\n}}\n"),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
             Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),
             Ctx::List => unreachable!("lists hold entries, not keywords"),

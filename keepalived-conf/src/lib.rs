@@ -60,7 +60,7 @@
 //! - **implemented**: parsed into the model and acted on by director;
 //! - **refused**: recognised, and the configuration is not loaded, with an
 //!   error at the keyword naming why — running without it would not do
-//!   what the file says (`vrrp_script`, `BFD_CHECK`, `use_vmac`, ...);
+//!   what the file says (`vrrp_track_file`, `BFD_CHECK`, `use_vmac`, ...);
 //! - **warned**: accepted with a warning at the keyword naming it, because
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
@@ -72,7 +72,39 @@
 //! keepalived's margin), `omega` (the `notify_down` scripts it asks for at
 //! shutdown would not run) and `sorry_server_inhibit` (the sorry server would
 //! be removed instead of kept at weight 0, so its connections would not
-//! drain). The whole table:
+//! drain). The whole table is below.
+//!
+//! # Tracked scripts
+//!
+//! `vrrp_script NAME { script; interval; timeout; weight N [reverse]; rise;
+//! fall; init_fail; user }` and `track_script { NAME [weight N
+//! [reverse|noreverse]] }` in a `vrrp_instance` follow keepalived 2.2.7
+//! (see `lvs_director::TrackScript` for what each does): `script` is an argv
+//! (a quoted command line is split into words, no shell); `interval` and
+//! `timeout` are whole seconds, the timeout defaulting to the interval;
+//! weights are -253..=253. Differences, on purpose: a `track_script` naming
+//! no `vrrp_script`, a duplicate `track_script` entry and a `vrrp_script`
+//! without `script` are errors (keepalived logs them and drops the entry);
+//! `user` is warned, as `script_user` is (scripts run as director's user).
+//! `vrrp_script`s no instance tracks are not run, as in keepalived.
+//! `enable_script_security` makes lvs-director's driver check every script
+//! the way keepalived does (`DirectorConfig::insecure_scripts`) and refuse
+//! to start or reload when one could be changed by a non-root user, where
+//! keepalived disables just that script.
+//!
+//! The weight notes (warnings, printed by `director --check-config`), one
+//! rule each, every one a fact about this node's own file:
+//! - a positive weight (not `reverse`) on a `state MASTER` instance: the
+//!   classic sign confusion. The note spells out that a failure only
+//!   withdraws the bonus (priority `P + w` → `P`), so a peer running the same
+//!   script takes over only if its priority is above `P − w`, and suggests a
+//!   negative weight when the Backup's priority is lower;
+//! - a weight the 1..=254 clamp eats (`P + w` above 254 or below 1): the
+//!   script moves the priority by less than written, possibly 0;
+//! - a weighted script on an address owner (priority 255): ignored, as
+//!   keepalived ignores it (weight 0 still puts the instance in FAULT).
+//!
+//! The keyword table:
 //!
 //! <!-- keyword table: begin -->
 //! | block | keyword | support | why |
@@ -81,10 +113,10 @@
 //! | (top level) | `vrrp_instance` | implemented |  |
 //! | (top level) | `virtual_server` | implemented |  |
 //! | (top level) | `vrrp_sync_group` | refused | director runs each vrrp_instance on its own, so the group's members would not change state together |
-//! | (top level) | `vrrp_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | (top level) | `bfd_instance` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_script` | implemented |  |
+//! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `bfd_instance` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `static_ipaddress` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
@@ -102,7 +134,7 @@
 //! | `global_defs` | `smtp_alert_checker` | warned | director sends no mail |
 //! | `global_defs` | `no_email_faults` | warned | director sends no mail |
 //! | `global_defs` | `script_user` | warned | scripts run as director's own user |
-//! | `global_defs` | `enable_script_security` | warned | director does not check who may write the scripts it runs |
+//! | `global_defs` | `enable_script_security` | implemented |  |
 //! | `global_defs` | `vrrp_version` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |
@@ -162,10 +194,10 @@
 //! | `vrrp_instance` | `dont_track_primary` | implemented |  |
 //! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
 //! | `vrrp_instance` | `debug` | warned | it only changes what is logged |
-//! | `vrrp_instance` | `track_script` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_file` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_process` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_bfd` | refused | tracking scripts, files, processes and BFD are not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_script` | implemented |  |
+//! | `vrrp_instance` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | `vrrp_instance` | `virtual_routes` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `virtual_rules` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
@@ -378,6 +410,14 @@
 //! | `MISC_CHECK` | `delay_loop` | implemented |  |
 //! | `MISC_CHECK` | `alpha` | implemented |  |
 //! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `vrrp_script` | `script` | implemented |  |
+//! | `vrrp_script` | `interval` | implemented |  |
+//! | `vrrp_script` | `timeout` | implemented |  |
+//! | `vrrp_script` | `weight` | implemented |  |
+//! | `vrrp_script` | `rise` | implemented |  |
+//! | `vrrp_script` | `fall` | implemented |  |
+//! | `vrrp_script` | `user` | warned | scripts run as director's own user |
+//! | `vrrp_script` | `init_fail` | implemented |  |
 //! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |

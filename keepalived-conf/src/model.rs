@@ -20,6 +20,8 @@ pub struct Config {
     pub vrrp_instances: Vec<VrrpInstance>,
     /// Each `virtual_server`, in file order.
     pub virtual_servers: Vec<VirtualServer>,
+    /// Each `vrrp_script`, in file order.
+    pub vrrp_scripts: Vec<VrrpScript>,
 }
 
 impl Config {
@@ -62,6 +64,9 @@ pub struct GlobalDefs {
     /// address list of adverts from the Master it already accepted (a new
     /// sender is always checked). Default: false (every advert checked).
     pub vrrp_skip_check_adv_addr: bool,
+    /// `enable_script_security`: refuse to run scripts that a non-root user
+    /// could change. Default: false.
+    pub enable_script_security: bool,
     /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's value.
@@ -96,6 +101,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
             vrrp_skip_check_adv_addr: false,
+            enable_script_security: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
@@ -196,6 +202,8 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<IpAddr>,
     /// `track_interface { ... }`.
     pub track_interfaces: Vec<TrackInterface>,
+    /// `track_script { ... }`: each names a `vrrp_script`.
+    pub track_scripts: Vec<TrackScript>,
     /// `authentication { ... }`. Default: none.
     pub authentication: Option<Authentication>,
     /// `notify_master`.
@@ -287,6 +295,71 @@ impl TrackInterface {
             interface: interface.into(),
             weight: 0,
             reverse: false,
+        }
+    }
+}
+
+/// `vrrp_script NAME { ... }`: a program run periodically whose exit
+/// status tracking instances follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VrrpScript {
+    /// The name instances track it by.
+    pub name: String,
+    /// `script` (required): program and arguments, no shell.
+    pub script: Script,
+    /// `interval` seconds. Default: 1.
+    pub interval: Duration,
+    /// `timeout` seconds. Default: the interval.
+    pub timeout: Option<Duration>,
+    /// `weight` -253..=253. Default 0: failure means FAULT.
+    pub weight: i16,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `rise`. Default: 1.
+    pub rise: u32,
+    /// `fall`. Default: 1.
+    pub fall: u32,
+    /// `init_fail`: start failed.
+    pub init_fail: bool,
+}
+
+impl VrrpScript {
+    /// `script` run every second, weight 0, rise and fall 1.
+    pub fn new(name: impl Into<String>, script: Script) -> Self {
+        VrrpScript {
+            name: name.into(),
+            script,
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            reverse: false,
+            rise: 1,
+            fall: 1,
+            init_fail: false,
+        }
+    }
+}
+
+/// One `track_script` entry: `NAME [weight N [reverse|noreverse]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackScript {
+    /// The `vrrp_script` it names.
+    pub script: String,
+    /// `weight N`: overrides the script's.
+    pub weight: Option<i16>,
+    /// `reverse` / `noreverse` after the weight: overrides the script's.
+    pub reverse: Option<bool>,
+}
+
+impl TrackScript {
+    /// Tracks `script` with its own weight.
+    pub fn new(script: impl Into<String>) -> Self {
+        TrackScript {
+            script: script.into(),
+            weight: None,
+            reverse: None,
         }
     }
 }

@@ -454,11 +454,11 @@ fn duplicate_virtual_and_real_servers() {
 
 #[test]
 fn unsupported_keywords_are_refused_not_ignored() {
-    let p = positions("vrrp_script chk { script /bin/true }\n");
+    let p = positions("vrrp_track_file f { file /run/x }\n");
     assert_eq!(p.len(), 1);
     assert!(
         p[0].2
-            .contains("`vrrp_script` is keepalived syntax that director does not support")
+            .contains("`vrrp_track_file` is keepalived syntax that director does not support")
     );
 }
 
@@ -510,18 +510,16 @@ fn global_defs_keywords() {
         .iter()
         .map(|w| (w.location.as_ref().unwrap().line, w.message.as_str()))
         .collect();
-    assert_eq!(w.len(), 3, "{w:#?}");
+    assert_eq!(w.len(), 2, "{w:#?}");
     assert!(
         w[0].0 == 3 && w[0].1.starts_with("`script_user` is accepted"),
         "{w:?}"
     );
+    // enable_script_security is implemented: director checks the scripts.
+    assert!(g.enable_script_security);
     assert!(
-        w[1].0 == 4 && w[1].1.starts_with("`enable_script_security` is accepted"),
-        "{w:?}"
-    );
-    assert!(
-        w[2].0 == 5
-            && w[2]
+        w[1].0 == 5
+            && w[1]
                 .1
                 .ends_with("ignored by director: director sends no mail"),
         "{w:?}"
@@ -929,7 +927,11 @@ fn the_keyword_table_is_public() {
         find("global_defs", "smtp_alert"),
         Some(Support::Warned(_))
     ));
-    assert!(matches!(find("", "vrrp_script"), Some(Support::Refused(_))));
+    assert_eq!(find("", "vrrp_script"), Some(Support::Implemented));
+    assert!(matches!(
+        find("", "vrrp_track_file"),
+        Some(Support::Refused(_))
+    ));
     assert!(keywords::all().count() > 150);
 }
 
@@ -974,4 +976,98 @@ fn a_scripts_user_is_warned_about_not_kept() {
              and ignored by director: scripts run as director's own user"
         ]
     );
+}
+
+// ---- vrrp_script / track_script ----
+
+const SCRIPTED: &str = "vrrp_script chk_api {\n  script \"/usr/bin/curl -sf http://127.0.0.1/healthz\"\n  interval 3\n  timeout 2\n  weight -20\n  rise 2\n  fall 3\n  init_fail\n}\nvrrp_script chk_proc {\n  script /usr/bin/pgrep -x haproxy\n  weight 10 reverse\n}\n";
+
+#[test]
+fn vrrp_script_and_track_script_are_parsed() {
+    let text = format!(
+        "{SCRIPTED}{VI}  priority 100\n  track_script {{\n    chk_api\n    chk_proc weight 5 noreverse\n  }}\n}}\n"
+    );
+    let (cfg, _) = ok(&text);
+    let api = &cfg.vrrp_scripts[0];
+    assert_eq!(api.name, "chk_api");
+    assert_eq!(
+        api.script.argv,
+        ["/usr/bin/curl", "-sf", "http://127.0.0.1/healthz"]
+    );
+    assert_eq!(api.interval, Duration::from_secs(3));
+    assert_eq!(api.timeout, Some(Duration::from_secs(2)));
+    assert_eq!(
+        (api.weight, api.reverse, api.rise, api.fall),
+        (-20, false, 2, 3)
+    );
+    assert!(api.init_fail);
+    let proc = &cfg.vrrp_scripts[1];
+    assert_eq!(proc.script.argv, ["/usr/bin/pgrep", "-x", "haproxy"]);
+    assert_eq!((proc.weight, proc.reverse), (10, true));
+    assert_eq!(
+        (proc.interval, proc.timeout),
+        (Duration::from_secs(1), None)
+    );
+    let t = &cfg.vrrp_instances[0].track_scripts;
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        (t[0].script.as_str(), t[0].weight, t[0].reverse),
+        ("chk_api", None, None)
+    );
+    assert_eq!(
+        (t[1].script.as_str(), t[1].weight, t[1].reverse),
+        ("chk_proc", Some(5), Some(false))
+    );
+}
+
+#[test]
+fn track_script_errors_have_their_place() {
+    // An undefined script (keepalived -t complains too), with a suggestion.
+    let p = positions(&format!(
+        "{SCRIPTED}{VI}  track_script {{\n    chk_apj\n  }}\n}}\n"
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].0, p[0].1), (19, 5), "{}", p[0].2);
+    assert!(p[0].2.contains("no vrrp_script defines"), "{}", p[0].2);
+    assert!(p[0].2.contains("did you mean `chk_api`"), "{}", p[0].2);
+    // A weight out of range, a script without `script`, two of one name.
+    let p = positions(&format!(
+        "{VI}  track_script {{\n    chk weight 300\n  }}\n}}\n"
+    ));
+    assert!(p.iter().any(|e| e.2.contains("-253 to 253")), "{p:?}");
+    let p = positions("vrrp_script s {\n interval 2\n}\n");
+    assert!(p[0].2.contains("`script`"), "{p:?}");
+    let p = positions(
+        "vrrp_script s {\n script /bin/true\n}\nvrrp_script s {\n script /bin/false\n}\n",
+    );
+    assert_eq!((p[0].0, p[0].1), (4, 1), "{p:?}");
+}
+
+#[test]
+fn weight_notes_for_check_config() {
+    let note = |prio: u32, state: &str, weight: &str| -> Vec<String> {
+        let text = format!(
+            "vrrp_script chk {{\n script /bin/true\n weight {weight}\n}}\n{VI}  state {state}\n  priority {prio}\n  track_script {{\n    chk\n  }}\n}}\n"
+        );
+        ok(&text)
+            .1
+            .iter()
+            .map(|w| w.message.clone())
+            .filter(|m| m.contains("track_script `chk`"))
+            .collect()
+    };
+    // The sign confusion: a bonus on the Master only takes 20 away on failure.
+    let w = note(150, "MASTER", "20");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("above 130"), "{}", w[0]);
+    // Negative weights on the Master and positive ones on a Backup: silent.
+    assert!(note(150, "MASTER", "-60").is_empty());
+    assert!(note(100, "BACKUP", "20").is_empty());
+    // Clamping eats the weight; the address owner ignores it.
+    let w = note(250, "BACKUP", "20");
+    assert!(w[0].contains("by 4, not 20"), "{w:?}");
+    let w = note(10, "BACKUP", "-50");
+    assert!(w[0].contains("by 9, not 50"), "{w:?}");
+    let w = note(255, "MASTER", "-20");
+    assert!(w[0].contains("address owner"), "{w:?}");
 }

@@ -197,3 +197,132 @@ fn skip_check_adv_addr_maps_to_the_address_check() {
         "{text}"
     );
 }
+
+#[test]
+fn vrrp_scripts_and_track_scripts_convert() {
+    // kubeadm's check_apiserver and the `killall -0 haproxy` pattern.
+    let cfg = inst(
+        "vrrp_script check_apiserver {
+           script \"/etc/keepalived/check_apiserver.sh\"
+           interval 3
+           weight -2
+           fall 10
+           rise 2
+         }
+         vrrp_script chk_haproxy {
+           script \"/usr/bin/killall -0 haproxy\"
+           interval 2
+           timeout 1
+           weight 2
+           init_fail
+         }
+         vrrp_script unused { script /bin/true }
+         vrrp_instance V { state BACKUP interface eth0 virtual_router_id 7 priority 100
+           virtual_ipaddress { 172.20.0.83/24 }
+           track_script {
+             check_apiserver
+             chk_haproxy weight -30 reverse
+           }
+         }",
+    );
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    assert!(typed.validate().is_ok());
+    let api = typed.track_script("check_apiserver").expect("defined");
+    assert_eq!(api.script.argv, ["/etc/keepalived/check_apiserver.sh"]);
+    assert_eq!(api.interval, Duration::from_secs(3));
+    // keepalived: timeout defaults to the interval.
+    assert_eq!(api.timeout(), Duration::from_secs(3));
+    assert_eq!(
+        (api.weight, api.rise, api.fall, api.init_fail),
+        (-2, 2, 10, false)
+    );
+    let hap = typed.track_script("chk_haproxy").expect("defined");
+    assert_eq!(hap.script.argv, ["/usr/bin/killall", "-0", "haproxy"]);
+    assert_eq!(
+        (hap.timeout(), hap.weight, hap.init_fail),
+        (Duration::from_secs(1), 2, true)
+    );
+    // The probe the director runs: an exec check with the script's rise/fall.
+    let probe = hap.probe();
+    assert_eq!(probe.policy.interval, Duration::from_secs(2));
+    assert_eq!(probe.policy.timeout, Duration::from_secs(1));
+    assert!(probe.policy.from_start);
+    assert_eq!(probe.policy.initial, lvs_healthcheck::InitialState::Down);
+    assert_eq!(
+        api.probe().policy.initial,
+        lvs_healthcheck::InitialState::Unknown
+    );
+    assert_eq!((api.probe().policy.rise, api.probe().policy.fall), (2, 10));
+
+    let i = &typed.instances[0];
+    assert_eq!(i.track_scripts.len(), 2);
+    assert_eq!(i.track_scripts[1].weight, Some(-30));
+    assert_eq!(i.track_scripts[1].reverse, Some(true));
+    // The router tracks both, under `script:NAME`; the override's reverse
+    // is the opposite weight on the inverted signal.
+    let mut i = i.clone();
+    i.router.primary_address = PRIMARY;
+    let r = typed.router_config_of(&i);
+    let tracks: Vec<(&str, i16, bool)> = r
+        .tracks
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight, t.initially_up))
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            // Undecided: the state that adjusts nothing (up for a negative weight).
+            ("script:check_apiserver", -2, true),
+            // init_fail, reversed -30: +30 on the inverted signal, which is up
+            // while the script fails, so +30 applies from the start.
+            ("script:chk_haproxy", 30, true),
+        ]
+    );
+}
+
+#[test]
+fn an_address_owner_drops_weighted_scripts() {
+    let cfg = inst(
+        "vrrp_script w { script /bin/true weight -20 }
+         vrrp_script f { script /bin/true }
+         vrrp_instance V { interface eth0 virtual_router_id 7 priority 255
+           virtual_ipaddress { 172.20.0.83/24 }
+           track_script { w
+             f }
+         }",
+    );
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    let r = typed.router_config_of(&typed.instances[0]);
+    let names: Vec<&str> = r.tracks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["script:f"]);
+}
+
+#[test]
+fn enable_script_security_refuses_scripts_others_could_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("lvs-kcsec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("chk.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("file");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let text = |security: &str| {
+        format!(
+            "global_defs {{\n {security}\n}}\nvrrp_script chk {{\n script {}\n}}\n\
+             vrrp_instance V {{\n interface eth0\n virtual_router_id 7\n notify_master /bin/true\n\
+             virtual_ipaddress {{ 172.20.0.83/24 }}\n track_script {{\n chk\n }}\n}}\n",
+            script.display()
+        )
+    };
+    let typed = DirectorConfig::try_from(&inst(&text("enable_script_security"))).expect("converts");
+    assert!(typed.script_security);
+    assert_eq!(
+        typed.programs(),
+        ["/bin/true", script.to_str().expect("utf-8")]
+    );
+    let bad = typed.insecure_scripts();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0].0, script.to_str().expect("utf-8"));
+    let typed = DirectorConfig::try_from(&inst(&text("router_id R"))).expect("converts");
+    assert!(!typed.script_security);
+    let _ = std::fs::remove_dir_all(&dir);
+}

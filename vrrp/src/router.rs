@@ -629,9 +629,32 @@ impl Router {
             self.fault_changed(now, was_faulted, FaultReason::Track(name.to_string()));
         } else {
             let p = self.compute_priority();
-            self.set_priority(p);
+            self.change_priority(p);
         }
         Ok(())
+    }
+
+    /// A new effective priority from a tracked weight. The Master advertises
+    /// it from its next advert on (a lower one lets a preempting Backup take
+    /// over, RFC 5798 §6.4.2); a Backup keeps its Master_Down_Timer running
+    /// but moves its deadline by the change of Skew_Time, as keepalived
+    /// does, so a Backup that now outranks the Master (and preempts)
+    /// ignores its next advert and takes over when the timer fires.
+    fn change_priority(&mut self, priority: u8) {
+        if priority == self.effective_priority {
+            return;
+        }
+        let before = self.master_down;
+        self.set_priority(priority);
+        if self.state == State::Backup
+            && let Some(at) = self.master_down_timer
+        {
+            self.master_down_timer = Some(if self.master_down >= before {
+                at + (self.master_down - before)
+            } else {
+                at.checked_sub(before - self.master_down).unwrap_or(at)
+            });
+        }
     }
 
     /// Raises (`active`) or clears a fault. While any fault is active the

@@ -25,6 +25,13 @@ pub(crate) enum Request {
         service: ServiceKey,
         spec: Arc<Probe>,
     },
+    /// A tracked script (`vrrp_script`), on a service id of its own so
+    /// the engine's per-service logic never mixes it with real servers.
+    AddScript {
+        probe: ProbeKey,
+        name: String,
+        spec: Arc<Probe>,
+    },
     Remove(ProbeKey),
 }
 
@@ -50,6 +57,32 @@ fn service_id(key: &ServiceKey) -> ServiceId {
     ServiceId(h.finish())
 }
 
+/// A tracked script's check under an identity of its own: the runner shares
+/// one probe between equal identities and a member joining a decided probe
+/// gets no event, so an instance waiting for the script's first result
+/// would wait forever behind a twin script (or a MISC_CHECK) with the same argv.
+#[derive(Debug)]
+struct ScriptCheck {
+    name: String,
+    inner: Arc<dyn AsyncChecker>,
+}
+
+impl AsyncChecker for ScriptCheck {
+    fn identity(&self) -> String {
+        format!("vrrp_script {}: {}", self.name, self.inner.identity())
+    }
+
+    fn check(&self, deadline: std::time::Instant) -> lvs_healthcheck::runner::ProbeFuture<'_> {
+        self.inner.check(deadline)
+    }
+}
+
+fn script_service_id(name: &str) -> ServiceId {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ("vrrp_script", name).hash(&mut h);
+    ServiceId(h.finish())
+}
+
 /// Starts the probe thread (in the caller's network namespace); verdicts
 /// come back on `verdicts`. Must be called inside a tokio runtime (the
 /// translating task runs there).
@@ -71,14 +104,30 @@ async fn serve(
 ) {
     let mut by_member: HashMap<MemberId, ProbeKey> = HashMap::new();
     let mut by_probe: HashMap<ProbeKey, MemberId> = HashMap::new();
+    // Services that are tracked scripts: "every real server down" does not apply.
+    let mut script_services: std::collections::HashSet<ServiceId> = Default::default();
     loop {
         tokio::select! {
             req = requests.recv() => match req {
-                Some(Request::Add { probe, service, spec }) => {
+                Some(req @ (Request::Add { .. } | Request::AddScript { .. })) => {
+                    let (probe, service, spec, check) = match req {
+                        Request::Add { probe, service, spec } => {
+                            let check = checker(&spec.check);
+                            (probe, service_id(&service), spec, check)
+                        }
+                        Request::AddScript { probe, name, spec } => {
+                            let id = script_service_id(&name);
+                            script_services.insert(id);
+                            let inner = checker(&spec.check);
+                            let check: Arc<dyn AsyncChecker> = Arc::new(ScriptCheck { name, inner });
+                            (probe, id, spec, check)
+                        }
+                        Request::Remove(_) => continue,
+                    };
                     let (reply, rx) = oneshot::channel();
                     let _ = commands.send(RunnerCommand::Add {
-                        service: service_id(&service),
-                        checker: checker(&spec.check),
+                        service,
+                        checker: check,
                         policy: spec.policy.clone(),
                         reply,
                     });
@@ -112,6 +161,9 @@ async fn serve(
                     Event::Pool { member, in_pool, .. } => (member, CheckEvent::Pool { in_pool, reason: None }),
                     Event::Weight { member, weight, .. } => (member, CheckEvent::Weight(u32::from(weight))),
                     Event::AllDown { service, .. } => {
+                        if script_services.contains(&service) {
+                            continue;
+                        }
                         tracing::warn!(service = service.0, "every real server of a virtual server is down");
                         continue;
                     }

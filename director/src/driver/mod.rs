@@ -77,6 +77,10 @@ pub enum StartError {
     /// Netlink, threads, timers.
     #[error("{0}")]
     Env(String),
+    /// With [`DirectorConfig::script_security`], a script a non-root user
+    /// could change.
+    #[error("script security: {0}")]
+    InsecureScript(String),
 }
 
 /// Why a reload was refused; the running configuration stays in force.
@@ -99,6 +103,26 @@ pub enum ReloadError {
     /// The director has stopped.
     #[error("the director has stopped")]
     Stopped,
+    /// With [`DirectorConfig::script_security`], a script a non-root user
+    /// could change.
+    #[error("script security: {0}")]
+    InsecureScript(String),
+}
+
+/// keepalived's `enable_script_security`: every insecure script, in one message.
+fn script_security(config: &DirectorConfig) -> Result<(), String> {
+    if !config.script_security {
+        return Ok(());
+    }
+    let bad = config.insecure_scripts();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(bad
+        .iter()
+        .map(|(p, why)| format!("{p}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; "))
 }
 
 enum Request {
@@ -219,6 +243,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         .await
         .map_err(StartError::Instance)?;
     config.validate()?;
+    script_security(&config).map_err(StartError::InsecureScript)?;
     let (outcomes_tx, outcomes_rx) = mpsc::unbounded_channel();
     let ipvs = if needs_ipvs(&config) {
         Some(
@@ -450,6 +475,7 @@ impl Loop {
 
     /// The core validates; nothing changes on error.
     fn reload(&mut self, cfg: DirectorConfig) -> Result<ReloadSummary, ReloadError> {
+        script_security(&cfg).map_err(ReloadError::InsecureScript)?;
         if self.ipvs.is_none() && needs_ipvs(&cfg) {
             let w = Worker::start(&cfg.ipvs_setup, self.ipvs_outcomes.clone())
                 .map_err(ReloadError::IpvsUnavailable)?;
@@ -532,6 +558,11 @@ impl Loop {
                     service,
                     spec,
                 });
+            }
+            Command::AddTrackScript { probe, name, spec } => {
+                let _ = self
+                    .probes
+                    .send(checks::Request::AddScript { probe, name, spec });
             }
             Command::RemoveProbe { probe } => {
                 let _ = self.probes.send(checks::Request::Remove(probe));

@@ -157,6 +157,14 @@ pub struct Node {
     /// Probe executions: when, which backend, passed.
     pub probe_runs: Vec<(Instant, SocketAddr, bool)>,
     pub drops: Vec<(Instant, DropReason)>,
+    /// Tracked scripts (`vrrp_script`), run on an engine of their own,
+    /// keyed by script name; a script fails while its name is in `failing`.
+    pub scripts: Engine<String>,
+    pub script_members: HashMap<MemberId, ProbeKey>,
+    pub script_probes: HashMap<ProbeKey, MemberId>,
+    pub failing: BTreeSet<String>,
+    /// Script runs: when, which script, passed.
+    pub script_runs: Vec<(Instant, String, bool)>,
 }
 
 pub struct World {
@@ -206,6 +214,11 @@ impl World {
                 log: Vec::new(),
                 probe_runs: Vec::new(),
                 drops: Vec::new(),
+                scripts: Engine::new(EngineConfig::default()),
+                script_members: HashMap::new(),
+                script_probes: HashMap::new(),
+                failing: BTreeSet::new(),
+                script_runs: Vec::new(),
             });
         }
         for i in 0..w.nodes.len() {
@@ -232,6 +245,27 @@ impl World {
 
     pub fn revive_backend(&mut self, addr: &str) {
         self.dead.remove(&sa(addr));
+    }
+
+    /// The node's tracked script `name` exits 1 from now on.
+    pub fn fail_script(&mut self, node: usize, name: &str) {
+        self.nodes[node].failing.insert(name.to_string());
+    }
+
+    /// The node's tracked script `name` exits 0 from now on.
+    pub fn pass_script(&mut self, node: usize, name: &str) {
+        self.nodes[node].failing.remove(name);
+    }
+
+    /// A node's effective priority.
+    pub fn priority(&self, node: usize) -> u8 {
+        self.nodes[node]
+            .director
+            .status()
+            .instances
+            .iter()
+            .find(|i| i.name == INSTANCE)
+            .map_or(0, |i| i.effective_priority)
     }
 
     /// The node crashes: no packets in or out, no timers, no probes.
@@ -273,7 +307,13 @@ impl World {
             .nodes
             .iter_mut()
             .filter(|n| n.alive)
-            .flat_map(|n| [n.director.poll_timeout(), n.engine.poll_timeout()])
+            .flat_map(|n| {
+                [
+                    n.director.poll_timeout(),
+                    n.engine.poll_timeout(),
+                    n.scripts.poll_timeout(),
+                ]
+            })
             .flatten()
             .min();
         packets.into_iter().chain(timers).min()
@@ -334,6 +374,9 @@ impl World {
             }
             if node.engine.poll_timeout().is_some_and(|t| t <= now) {
                 node.engine.handle_timeout(now);
+            }
+            if node.scripts.poll_timeout().is_some_and(|t| t <= now) {
+                node.scripts.handle_timeout(now);
             }
             self.pump(i);
         }
@@ -404,6 +447,34 @@ impl World {
                 node.director.handle_check(now, probe, check);
             }
         }
+        // Tracked scripts: exit 0 unless failing.
+        while let Some(req) = node.scripts.poll_probe(now) {
+            busy = true;
+            let ok = !node.failing.contains(&req.key);
+            node.script_runs.push((now, req.key.clone(), ok));
+            let outcome = if ok {
+                Outcome::Success(Success::Exited { weight: None })
+            } else {
+                Outcome::Failure(FailReason::ExitStatus(1))
+            };
+            node.scripts.handle_result(now, req.id, outcome);
+        }
+        while let Some(event) = node.scripts.poll_event() {
+            let (member, check) = match event {
+                Event::Transition(t) => (
+                    t.member,
+                    CheckEvent::Pool {
+                        in_pool: t.in_pool,
+                        reason: t.reason,
+                    },
+                ),
+                _ => continue,
+            };
+            busy = true;
+            if let Some(&probe) = node.script_members.get(&member) {
+                node.director.handle_check(now, probe, check);
+            }
+        }
         busy
     }
 
@@ -455,11 +526,26 @@ impl World {
                 node.members.insert(member, *probe);
                 node.probes.insert(*probe, member);
             }
+            Command::AddTrackScript { probe, name, spec } => {
+                let node = &mut self.nodes[i];
+                // One service id per script, apart from real servers'.
+                let sid = ServiceId(1_000_000 + node.script_probes.len() as u64);
+                let member = node
+                    .scripts
+                    .add_member(now, sid, name.clone(), spec.policy.clone())
+                    .expect("valid policy");
+                node.script_members.insert(member, *probe);
+                node.script_probes.insert(*probe, member);
+            }
             Command::RemoveProbe { probe } => {
                 let node = &mut self.nodes[i];
                 if let Some(member) = node.probes.remove(probe) {
                     node.engine.remove_member(member);
                     node.members.remove(&member);
+                }
+                if let Some(member) = node.script_probes.remove(probe) {
+                    node.scripts.remove_member(member);
+                    node.script_members.remove(&member);
                 }
             }
             Command::Ipvs(ops) => {

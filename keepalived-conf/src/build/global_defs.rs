@@ -56,6 +56,7 @@ impl Builder<'_> {
                         g.vrrp_skip_check_adv_addr = on;
                     }
                 }
+                "enable_script_security" => g.enable_script_security = true,
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,

@@ -6,6 +6,7 @@ mod checks;
 mod global_defs;
 mod virtual_server;
 mod vrrp_instance;
+mod vrrp_script;
 
 use vrrp_instance::family;
 
@@ -257,10 +258,32 @@ impl Builder<'_> {
         let mut vrrp_locs: Vec<Location> = Vec::new();
         let mut virtual_servers: Vec<VirtualServer> = Vec::new();
         let mut vs_locs: Vec<Location> = Vec::new();
+        let mut vrrp_scripts: Vec<VrrpScript> = Vec::new();
+        let mut script_locs: Vec<Location> = Vec::new();
+        // Where each kept instance's track_script entries are.
+        let mut track_locs: Vec<Vec<Location>> = Vec::new();
         for n in top {
             match n.keyword() {
+                "vrrp_script" => {
+                    if let Some(s) = self.vrrp_script(n) {
+                        if let Some(i) = vrrp_scripts.iter().position(|o| o.name == s.name) {
+                            self.errors.push(
+                                ConfigError::new(
+                                    n.loc(),
+                                    ErrorKind::Duplicate {
+                                        what: format!("vrrp_script `{}`", s.name),
+                                    },
+                                )
+                                .note(Some(&script_locs[i]), "first defined here"),
+                            );
+                        } else {
+                            vrrp_scripts.push(s);
+                            script_locs.push(n.loc().clone());
+                        }
+                    }
+                }
                 "vrrp_instance" => {
-                    if let Some(v) = self.vrrp_instance(n, &global) {
+                    if let Some((v, locs)) = self.vrrp_instance(n, &global) {
                         if let Some(i) = vrrp_instances.iter().position(|o| o.name == v.name) {
                             self.errors.push(
                                 ConfigError::new(
@@ -291,6 +314,7 @@ impl Builder<'_> {
                         } else {
                             vrrp_instances.push(v);
                             vrrp_locs.push(n.loc().clone());
+                            track_locs.push(locs);
                         }
                     }
                 }
@@ -316,6 +340,7 @@ impl Builder<'_> {
                 _ => self.unhandled(n),
             }
         }
+        self.check_track_scripts(&vrrp_scripts, &vrrp_instances, &track_locs);
         let names: Vec<&str> = vrrp_instances.iter().map(|v| v.name.as_str()).collect();
         if let Some(inst) = global
             .lvs_sync_daemon
@@ -337,6 +362,7 @@ impl Builder<'_> {
             global,
             vrrp_instances,
             virtual_servers,
+            vrrp_scripts,
         }
     }
 }

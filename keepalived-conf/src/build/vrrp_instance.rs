@@ -17,7 +17,12 @@ use super::{Builder, items, nodes};
 impl Builder<'_> {
     // ---- VRRP ----
 
-    pub(super) fn vrrp_instance(&mut self, n: &Node, g: &GlobalDefs) -> Option<VrrpInstance> {
+    /// The instance, and where each of its `track_script` entries is.
+    pub(super) fn vrrp_instance(
+        &mut self,
+        n: &Node,
+        g: &GlobalDefs,
+    ) -> Option<(VrrpInstance, Vec<crate::error::Location>)> {
         let name = n.args.first()?.text().to_string();
         let mut state = InitialState::Backup;
         let mut interface = None;
@@ -32,6 +37,7 @@ impl Builder<'_> {
         let mut source_ip = None;
         let mut peers = Vec::new();
         let mut tracks = Vec::new();
+        let mut scripts: Vec<(TrackScript, crate::error::Location)> = Vec::new();
         let mut auth = None;
         let (mut nm, mut nb, mut nf, mut ns, mut nall) = (None, None, None, None, None);
         let mut garp_delay = g.vrrp_garp_master_delay;
@@ -83,6 +89,20 @@ impl Builder<'_> {
                 }
                 "unicast_peer" => peers.extend(self.unicast_peers(c)),
                 "track_interface" => tracks.extend(self.track_interfaces(c)),
+                "track_script" => {
+                    for (t, loc) in self.track_scripts(c) {
+                        if scripts.iter().any(|(o, _)| o.script == t.script) {
+                            self.error(
+                                &loc,
+                                ErrorKind::Duplicate {
+                                    what: format!("track_script `{}`", t.script),
+                                },
+                            );
+                        } else {
+                            scripts.push((t, loc));
+                        }
+                    }
+                }
                 "authentication" => auth = self.authentication(c),
                 "notify_master" => nm = self.script(c),
                 "notify_backup" => nb = self.script(c),
@@ -170,33 +190,38 @@ impl Builder<'_> {
         }
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
-        Some(VrrpInstance {
-            name,
-            initial_state: state,
-            interface,
-            virtual_router_id: vrid,
-            priority,
-            advert_int,
-            virtual_ipaddresses: vips,
-            virtual_ipaddresses_excluded: vips_ex,
-            nopreempt,
-            preempt_delay,
-            source_ip,
-            unicast_peers: peers,
-            track_interfaces: tracks,
-            authentication: auth,
-            notify_master: nm,
-            notify_backup: nb,
-            notify_fault: nf,
-            notify_stop: ns,
-            notify: nall,
-            garp_master_delay: garp_delay,
-            garp_master_repeat: garp_repeat,
-            garp_master_refresh: garp_refresh,
-            accept,
-            lvs_sync_daemon_interface: sync_if,
-            dont_track_primary,
-        })
+        let (track_scripts, script_locs): (Vec<_>, Vec<_>) = scripts.into_iter().unzip();
+        Some((
+            VrrpInstance {
+                name,
+                initial_state: state,
+                interface,
+                virtual_router_id: vrid,
+                priority,
+                advert_int,
+                virtual_ipaddresses: vips,
+                virtual_ipaddresses_excluded: vips_ex,
+                nopreempt,
+                preempt_delay,
+                source_ip,
+                unicast_peers: peers,
+                track_interfaces: tracks,
+                track_scripts,
+                authentication: auth,
+                notify_master: nm,
+                notify_backup: nb,
+                notify_fault: nf,
+                notify_stop: ns,
+                notify: nall,
+                garp_master_delay: garp_delay,
+                garp_master_repeat: garp_repeat,
+                garp_master_refresh: garp_refresh,
+                accept,
+                lvs_sync_daemon_interface: sync_if,
+                dont_track_primary,
+            },
+            script_locs,
+        ))
     }
 
     pub(super) fn advert_int(&mut self, t: &Token, version: Version) -> Option<AdvertInterval> {

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvs_director::{
     Check, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script, SourceAddress,
-    SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
+    SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
@@ -45,8 +45,10 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         out.instances.push(instance(inst, &cfg.global)?);
     }
     out.virtual_servers = cfg.virtual_servers.iter().map(virtual_server).collect();
+    out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
     let g = &cfg.global;
     out.sync_daemon = sync_daemon(cfg);
+    out.script_security = g.enable_script_security;
     let t = &g.lvs_timeouts;
     let mut setup = IpvsSetup::default();
     setup.flush = g.lvs_flush;
@@ -60,6 +62,21 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     setup.expire_nodest_conn = !g.lvs_keep_expire_nodest_conn;
     out.ipvs_setup = setup;
     Ok(out)
+}
+
+/// A `vrrp_script` as lvs-director's tracked script (keepalived's timing:
+/// first run at once, `timeout` defaulting to `interval`).
+fn track_script(s: &config::VrrpScript) -> Option<TrackScript> {
+    let argv = Script::new(s.script.argv.iter().cloned())?;
+    let mut t = TrackScript::new(&s.name, argv)
+        .with_interval(s.interval)
+        .with_rise(s.rise)
+        .with_fall(s.fall)
+        .with_weight(s.weight)
+        .with_reverse(s.reverse)
+        .with_init_fail(s.init_fail);
+    t.timeout_after = s.timeout;
+    Some(t)
 }
 
 fn script(s: &Option<config::Script>) -> Option<Script> {
@@ -108,6 +125,16 @@ fn instance(
         .iter()
         .map(|t| {
             let mut x = TrackInterface::new(&t.interface);
+            x.weight = t.weight;
+            x.reverse = t.reverse;
+            x
+        })
+        .collect();
+    out.track_scripts = inst
+        .track_scripts
+        .iter()
+        .map(|t| {
+            let mut x = TrackedScript::new(&t.script);
             x.weight = t.weight;
             x.reverse = t.reverse;
             x
