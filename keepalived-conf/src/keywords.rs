@@ -205,6 +205,33 @@ const TRACKING: &str =
 const ROUTES: &str = "director manages addresses only, not routes or rules";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
+const OBSOLETE: &str = "obsolete: keepalived 2.x accepts it and does nothing with it either";
+const DYNAMIC_IFACES: &str = "director watches links through rtnetlink anyway; an instance's interface must exist when it starts";
+
+/// Keywords and forms seen in field configurations that keepalived takes
+/// without complaint and that do not change what the configuration means:
+/// accepted with a warning naming them (the rest of the table refuses
+/// anything that would). `(block, example, why)`; each example is parsed
+/// by this crate's tests and must give exactly one warning naming it.
+pub const LENIENT: &[(&str, &str, &str)] = &[
+    ("virtual_server", "nat_mask 255.255.255.0", OBSOLETE),
+    ("global_defs", "dynamic_interfaces", DYNAMIC_IFACES),
+    (
+        "global_defs",
+        "enable_script_security 0",
+        "keepalived ignores the value and enables script security; so does director",
+    ),
+    (
+        "global_defs",
+        "vrrp_garp_master_refresh",
+        "without a value there is no periodic refresh, as when it is absent",
+    ),
+    (
+        "TCP_CHECK",
+        "nb_get_retry 3",
+        "the old name of `retry`, taken as `retry` (no warning: implemented)",
+    ),
+];
 
 /// A kind of block (its contents follow one grammar).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -336,11 +363,14 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("smtp_alert_checker", 0, 1).warned(MAIL),
     kw("no_email_faults", 0, 0).warned(MAIL),
     kw("script_user", 1, 2).warned(RUN_AS),
-    kw("enable_script_security", 0, 0),
+    // A value is ignored, as keepalived ignores it (LENIENT).
+    kw("enable_script_security", 0, 1),
     kw("vrrp_version", 1, 1),
     kw("vrrp_garp_master_delay", 1, 1),
     kw("vrrp_garp_master_repeat", 1, 1),
-    kw("vrrp_garp_master_refresh", 1, 1),
+    // Without a value: no refresh, with a warning (LENIENT).
+    kw("vrrp_garp_master_refresh", 0, 1),
+    var("dynamic_interfaces", 0).warned(DYNAMIC_IFACES),
     kw("vrrp_garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("vrrp_garp_interval", 1, 1),
     kw("vrrp_gna_interval", 1, 1)
@@ -433,6 +463,8 @@ const VRRP_SCRIPT: &[Kw] = &[
 const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
 
 const VIRTUAL_SERVER: &[Kw] = &[
+    kw("ip_family", 1, 1),
+    kw("nat_mask", 1, 1).warned(OBSOLETE),
     kw("delay_loop", 1, 1),
     kw("lb_algo", 1, 1),
     kw("lvs_sched", 1, 1),

@@ -65,6 +65,15 @@
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
 //!
+//! Obsolete or no-op forms seen in field configurations (`nat_mask`,
+//! `dynamic_interfaces`, `enable_script_security 0`, a valueless
+//! `vrrp_garp_master_refresh`, ...) are listed once, with why each is
+//! harmless, in [`keywords::LENIENT`]; each is accepted with a warning.
+//!
+//! keepalived's preprocessor runs first: `@ID` / `@^ID` conditional lines
+//! (the id is [`LoadOptions::config_id`], keepalived's `-i`), `$NAME=VALUE`
+//! parameters and `${NAME}` substitution, `~SEQ` / `~LST` repetition.
+//!
 //! Nothing is parsed and then silently left unused. Three keywords keepalived
 //! users may well have are refused rather than warned, because each changes
 //! what keepalived would do and director does not do it: `hysteresis` (the
@@ -139,6 +148,7 @@
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_refresh` | implemented |  |
+//! | `global_defs` | `dynamic_interfaces` | warned | director watches links through rtnetlink anyway; an instance's interface must exist when it starts |
 //! | `global_defs` | `vrrp_garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `global_defs` | `vrrp_garp_interval` | implemented |  |
 //! | `global_defs` | `vrrp_gna_interval` | warned | unsolicited neighbour advertisements are paced by vrrp_garp_interval |
@@ -203,6 +213,8 @@
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
 //! | `authentication` | `auth_type` | implemented |  |
 //! | `authentication` | `auth_pass` | implemented |  |
+//! | `virtual_server` | `ip_family` | implemented |  |
+//! | `virtual_server` | `nat_mask` | warned | obsolete: keepalived 2.x accepts it and does nothing with it either |
 //! | `virtual_server` | `delay_loop` | implemented |  |
 //! | `virtual_server` | `lb_algo` | implemented |  |
 //! | `virtual_server` | `lvs_sched` | implemented |  |

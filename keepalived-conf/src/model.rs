@@ -489,6 +489,9 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     /// `real_server` entries, in file order; never empty (a virtual server
     /// without any is dropped with a warning, as keepalived does).
+    /// `ip_family inet|inet6`: the family of a fwmark service (by
+    /// default that of its real and sorry servers when they agree, else IPv4).
+    pub ip_family: Option<lvs_ipvs::Family>,
     pub real_servers: Vec<RealServer>,
 }
 

@@ -1071,3 +1071,53 @@ fn weight_notes_for_check_config() {
     let w = note(255, "MASTER", "-20");
     assert!(w[0].contains("address owner"), "{w:?}");
 }
+
+/// Every entry of the leniency list parses, with one warning naming the
+/// keyword (or none, for the implemented old names), and nothing refused.
+#[test]
+fn the_leniency_list_is_accepted_with_warnings() {
+    for (block, example, why) in config::keywords::LENIENT {
+        let text = match *block {
+            "global_defs" => format!("global_defs {{\n {example}\n}}\n"),
+            "virtual_server" => format!(
+                "virtual_server 10.0.0.1 80 {{\n protocol TCP\n {example}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
+            ),
+            "TCP_CHECK" => format!(
+                "virtual_server 10.0.0.1 80 {{\n protocol TCP\n real_server 10.0.0.2 80 {{\n TCP_CHECK {{\n {example}\n }}\n }}\n}}\n"
+            ),
+            other => panic!("no template for block {other}"),
+        };
+        let (_, warnings) = config::parse_str("t.conf", &text)
+            .unwrap_or_else(|e| panic!("`{example}` refused: {e:?}"));
+        let keyword = example.split_whitespace().next().unwrap();
+        let named: Vec<_> = warnings
+            .iter()
+            .map(|w| w.to_string())
+            .filter(|w| w.contains(keyword))
+            .collect();
+        if why.contains("no warning") {
+            assert!(warnings.is_empty(), "{example}: {warnings:?}");
+        } else {
+            assert_eq!(named.len(), 1, "{example}: {warnings:?}");
+            assert_eq!(warnings.len(), 1, "{example}: {warnings:?}");
+        }
+    }
+}
+
+#[test]
+fn ip_family_sets_a_fwmark_services_family() {
+    let fw = |extra: &str| {
+        let text = format!(
+            "virtual_server fwmark 7 {{\n lb_kind DR\n {extra}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
+        );
+        let (cfg, _) = config::parse_str("t.conf", &text).unwrap();
+        lvs_director::DirectorConfig::try_from(&cfg).unwrap().virtual_servers[0]
+            .service
+            .key
+            .family()
+    };
+    assert_eq!(fw(""), lvs_ipvs::Family::Inet);
+    assert_eq!(fw("ip_family inet6"), lvs_ipvs::Family::Inet6);
+    let p = positions("virtual_server 10.0.0.1 80 {\n protocol TCP\n ip_family inet6\n}\n");
+    assert!(p[0].2.starts_with("t.conf:3:12: error: invalid value `inet6` for `ip_family`"), "{}", p[0].2);
+}

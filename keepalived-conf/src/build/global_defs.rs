@@ -28,6 +28,10 @@ impl Builder<'_> {
                 "vrrp_garp_master_repeat" => {
                     g.vrrp_garp_master_repeat = self.u32v(c).unwrap_or(g.vrrp_garp_master_repeat)
                 }
+                "vrrp_garp_master_refresh" if c.args.is_empty() => self.warn(
+                    c.loc(),
+                    "`vrrp_garp_master_refresh` has no value: no periodic gratuitous ARP refresh",
+                ),
                 "vrrp_garp_master_refresh" => {
                     g.vrrp_garp_master_refresh = self.secs(c).filter(|d| !d.is_zero())
                 }
@@ -56,7 +60,19 @@ impl Builder<'_> {
                         g.vrrp_skip_check_adv_addr = on;
                     }
                 }
-                "enable_script_security" => g.enable_script_security = true,
+                "enable_script_security" => {
+                    if let Some(v) = c.args.first() {
+                        self.warn(
+                            &v.location,
+                            format!(
+                                "`enable_script_security` takes no value: `{}` is ignored and \
+                                 script security is on, as keepalived does",
+                                v.text()
+                            ),
+                        );
+                    }
+                    g.enable_script_security = true;
+                }
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,

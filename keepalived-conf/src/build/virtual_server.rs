@@ -65,6 +65,7 @@ impl Builder<'_> {
             sorry_server_forwarding: ForwardMethod::Masquerade,
             alpha: false,
             virtualhost: None,
+            ip_family: None,
             real_servers: Vec::new(),
         };
         let mut timers = Timers::default();
@@ -132,6 +133,21 @@ impl Builder<'_> {
                 "sorry_server_lvs_method" => sorry_fwd = self.forwarding(c),
                 "inhibit_on_failure" => inhibit = self.flag(c).unwrap_or(inhibit),
                 "virtualhost" => vs.virtualhost = Self::string(c),
+                "ip_family" => {
+                    if let Some(t) = c.args.first() {
+                        match (t.text(), vs.addr) {
+                            ("inet", VirtualServerAddr::Socket(a)) if a.is_ipv6() => {
+                                self.invalid("ip_family", t, "inet6, the family of the address")
+                            }
+                            ("inet6", VirtualServerAddr::Socket(a)) if a.is_ipv4() => {
+                                self.invalid("ip_family", t, "inet, the family of the address")
+                            }
+                            ("inet", _) => vs.ip_family = Some(lvs_ipvs::Family::Inet),
+                            ("inet6", _) => vs.ip_family = Some(lvs_ipvs::Family::Inet6),
+                            _ => self.invalid("ip_family", t, "inet or inet6"),
+                        }
+                    }
+                }
                 "ops" => vs.scheduler_flags.ops = true,
                 "flag-1" => vs.scheduler_flags.flag_1 = true,
                 "flag-2" => vs.scheduler_flags.flag_2 = true,

@@ -7,7 +7,8 @@ use lvs_ipvs::{Family, PersistenceMask, Protocol, SchedFlags, Service, ServiceKe
 use crate::{VirtualServer as CfgVirtualServer, VirtualServerAddr};
 
 /// The kernel service key of a configured virtual server. A fwmark service
-/// takes its family from its first real server (IPv4 without any).
+/// takes its family from `ip_family`, else from its real and sorry servers
+/// when they agree, else IPv4 (as keepalived).
 pub(crate) fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
     match vs.addr {
         VirtualServerAddr::Socket(addr) => match vs.protocol {
@@ -16,10 +17,21 @@ pub(crate) fn service_key(vs: &CfgVirtualServer) -> ServiceKey {
             Protocol::Sctp => ServiceKey::sctp(addr),
         },
         VirtualServerAddr::Fwmark(mark) => {
-            let family = match vs.real_servers.first().map(|r| r.addr.ip()) {
+            // keepalived: `ip_family`, else the family its real and sorry
+            // servers share, else IPv4.
+            let mut ips = vs
+                .real_servers
+                .iter()
+                .map(|r| r.addr.ip())
+                .chain(vs.sorry_server.map(|s| s.ip()));
+            let shared = ips.next().filter(|first| {
+                let v6 = first.is_ipv6();
+                ips.all(|ip| ip.is_ipv6() == v6)
+            });
+            let family = vs.ip_family.unwrap_or(match shared {
                 Some(IpAddr::V6(_)) => Family::Inet6,
                 _ => Family::Inet,
-            };
+            });
             ServiceKey::fwmark(family, mark)
         }
     }
