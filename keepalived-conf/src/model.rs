@@ -487,11 +487,11 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `virtualhost` (HTTP_GET Host header). Default: none.
     pub virtualhost: Option<String>,
-    /// `real_server` entries, in file order; never empty (a virtual server
-    /// without any is dropped with a warning, as keepalived does).
     /// `ip_family inet|inet6`: the family of a fwmark service (by
     /// default that of its real and sorry servers when they agree, else IPv4).
     pub ip_family: Option<lvs_ipvs::Family>,
+    /// `real_server` entries, in file order; never empty (a virtual server
+    /// without any is dropped with a warning, as keepalived does).
     pub real_servers: Vec<RealServer>,
 }
 

@@ -252,9 +252,13 @@ async fn serve(
                 // which the director's event loop shares.
                 let (path, keep, options) = (file.to_path_buf(), cli.keep_expire_nodest_conn, cli.load_options());
                 // The parsed keepalived model is dropped there too (thousands of allocations).
-                let loaded = tokio::task::spawn_blocking(move || load(&path, &options, keep).map(|(_, typed)| typed))
-                    .await
-                    .unwrap_or_else(|e| Err(vec![format!("configuration loader failed: {e}")]));
+                // At a lower priority: in a busy machine, parsing must not take the CPU from VRRP.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                std::thread::spawn(move || {
+                    let _ = lvs_sys::lower_thread_priority(10);
+                    let _ = tx.send(load(&path, &options, keep).map(|(_, typed)| typed));
+                });
+                let loaded = rx.await.unwrap_or_else(|_| Err(vec!["configuration loader failed".to_string()]));
                 match loaded {
                     Err(lines) => {
                         lines.iter().for_each(|l| error!("{l}"));
