@@ -145,7 +145,7 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script,
+    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script, ServiceGroup,
     SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
