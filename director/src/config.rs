@@ -439,11 +439,19 @@ impl VirtualServer {
     }
 
     /// Every member as the kernel holds it: [`service`](Self::service)
-    /// under each of [`member_keys`](Self::member_keys).
+    /// under each of [`member_keys`](Self::member_keys). A member of the
+    /// other family than the first (a group of tunnelled servers may mix
+    /// them) gets the host persistence mask of its own family.
     pub fn member_services(&self) -> impl Iterator<Item = Service> + '_ {
         self.member_keys().map(|key| {
             let mut s = self.service.clone();
             s.key = key;
+            if let Some(p) = s.persistence.as_mut() {
+                let v6 = matches!(p.mask, lvs_ipvs::PersistenceMask::V6Prefix(_));
+                if v6 != (key.family() == lvs_ipvs::Family::Inet6) {
+                    p.mask = lvs_ipvs::PersistenceMask::host(key.family());
+                }
+            }
             s
         })
     }

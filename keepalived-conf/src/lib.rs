@@ -89,7 +89,7 @@
 //! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
-//! | (top level) | `virtual_server_group` | refused | virtual server groups are not implemented |
+//! | (top level) | `virtual_server_group` | implemented |  |
 //! | (top level) | `SSL` | refused | HTTPS checks are not implemented |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
@@ -315,7 +315,7 @@
 //! | `MISC_CHECK` | `delay_loop` | implemented |  |
 //! | `MISC_CHECK` | `alpha` | implemented |  |
 //! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
-//! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
+//! | (top level) | `virtual_server group` | implemented |  |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |
