@@ -237,3 +237,13 @@ fn keepalived_samples_with_groups_convert() {
     let g = cfg.virtual_server_group("IPv6_group").expect("group");
     assert_eq!(g.members().count(), 8 + 1);
 }
+
+#[test]
+fn a_changed_group_shows_in_the_diff() {
+    let (a, _) = ok(&with_group("    10.0.0.1-3 80"));
+    let (b, _) = ok(&with_group("    10.0.0.1-4 80"));
+    assert!(config::diff(&a, &a).is_empty());
+    let d = config::diff(&a, &b);
+    assert_eq!(d.virtual_servers.len(), 1);
+    assert!(d.virtual_servers[0].service_changed);
+}
