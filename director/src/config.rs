@@ -152,9 +152,17 @@ impl DirectorConfig {
         self.instances.iter().find(|i| i.name == name)
     }
 
-    /// The virtual server with this key.
+    /// The virtual server with this key (for a group: its first member's).
     pub fn virtual_server(&self, key: &ServiceKey) -> Option<&VirtualServer> {
         self.virtual_servers.iter().find(|v| v.service.key == *key)
+    }
+
+    /// The virtual server one of whose members is `key` (a group's other
+    /// members included).
+    pub fn virtual_server_of(&self, key: &ServiceKey) -> Option<&VirtualServer> {
+        self.virtual_servers
+            .iter()
+            .find(|v| v.member_keys().any(|k| k == *key))
     }
 
     /// The full-reconcile period ([`reconcile_interval`](Self::reconcile_interval)
@@ -166,7 +174,8 @@ impl DirectorConfig {
     }
 
     /// Checks what the types cannot: unique instance names, unique service
-    /// keys, unique real servers per service, VIPs of the router's family,
+    /// keys (every member of every group counted), unique real servers per
+    /// service, VIPs of the router's family,
     /// the sync daemon's instance exists, every router configuration valid,
     /// unique script names, every tracked script defined, its timing sane.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -226,8 +235,10 @@ impl DirectorConfig {
         // validating 10,000 services cost as much as applying them.
         let mut addrs = Vec::new();
         for vs in &self.virtual_servers {
-            if !keys.insert(vs.service.key) {
-                return Err(ConfigError::DuplicateService(vs.service.key));
+            for key in vs.member_keys() {
+                if !keys.insert(key) {
+                    return Err(ConfigError::DuplicateService(key));
+                }
             }
             addrs.clear();
             addrs.extend(vs.real_servers.iter().map(|rs| rs.destination.addr));
@@ -773,12 +784,33 @@ pub struct Notify {
     pub any: Option<Script>,
 }
 
-/// One IPVS service and its real servers.
+/// One IPVS service and its real servers — or, for a group (keepalived's
+/// `virtual_server group NAME`), several services sharing one set of real
+/// servers, each real server checked once for all of them.
+///
+/// A group's first member is [`service`](Self::service); the others are
+/// [`group`](Self::group)'s `more_keys`, each a copy of `service` (scheduler,
+/// persistence, flags) under its own key, with the same destinations.
+///
+/// ```
+/// use lvs_director::{RealServer, ServiceGroup, VirtualServer};
+/// use lvs_ipvs::{Destination, Family, ForwardMethod, Scheduler, Service, ServiceKey};
+///
+/// let first = ServiceKey::tcp("192.0.2.1:80".parse().unwrap());
+/// let mark = ServiceKey::fwmark(Family::Inet, 7);
+/// let dst = Destination::new("192.0.2.11:80".parse().unwrap(), ForwardMethod::DirectRoute);
+/// let vs = VirtualServer::new(Service::new(first, Scheduler::RoundRobin))
+///     .with_group(ServiceGroup::new("VSG_1", vec![mark]))
+///     .with_real_server(RealServer::new(dst));
+/// assert_eq!(vs.member_keys().collect::<Vec<_>>(), vec![first, mark]);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VirtualServer {
-    /// The service as the kernel holds it.
+    /// The service as the kernel holds it; for a group, its first member.
     pub service: Service,
+    /// The group it stands for (`None`: the one service).
+    pub group: Option<ServiceGroup>,
     /// Its real servers, in configuration order.
     pub real_servers: Vec<RealServer>,
     /// Minimum live weight; below it the sorry server is added. Default: 1.
@@ -792,16 +824,69 @@ impl VirtualServer {
     pub fn new(service: Service) -> VirtualServer {
         VirtualServer {
             service,
+            group: None,
             real_servers: Vec::new(),
             quorum: 1,
             sorry_server: None,
         }
     }
 
+    /// Makes it a group: `service` is the first member, `group`'s keys the others.
+    pub fn with_group(mut self, group: ServiceGroup) -> VirtualServer {
+        self.group = Some(group);
+        self
+    }
+
+    /// Every member's key: [`service`](Self::service)'s, then the group's others.
+    pub fn member_keys(&self) -> impl Iterator<Item = ServiceKey> + '_ {
+        std::iter::once(self.service.key)
+            .chain(self.group.iter().flat_map(|g| g.more_keys.iter().copied()))
+    }
+
+    /// Every member as the kernel holds it: [`service`](Self::service)
+    /// under each of [`member_keys`](Self::member_keys). A member of the
+    /// other family than the first (a group of tunnelled servers may mix
+    /// them) gets the host persistence mask of its own family.
+    pub fn member_services(&self) -> impl Iterator<Item = Service> + '_ {
+        self.member_keys().map(|key| {
+            let mut s = self.service.clone();
+            s.key = key;
+            if let Some(p) = s.persistence.as_mut() {
+                let v6 = matches!(p.mask, lvs_ipvs::PersistenceMask::V6Prefix(_));
+                if v6 != (key.family() == lvs_ipvs::Family::Inet6) {
+                    p.mask = lvs_ipvs::PersistenceMask::host(key.family());
+                }
+            }
+            s
+        })
+    }
+
     /// Adds a real server.
     pub fn with_real_server(mut self, rs: RealServer) -> VirtualServer {
         self.real_servers.push(rs);
         self
+    }
+}
+
+/// The members of a virtual server group after the first (keepalived's
+/// `virtual_server_group NAME { ... }`, its ranges expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceGroup {
+    /// The group's name (keepalived's `virtual_server_group NAME`).
+    pub name: String,
+    /// The members other than the virtual server's own
+    /// [`service`](VirtualServer::service) key, in configuration order.
+    pub more_keys: Vec<ServiceKey>,
+}
+
+impl ServiceGroup {
+    /// A group named `name` whose members after the first are `more_keys`.
+    pub fn new(name: &str, more_keys: Vec<ServiceKey>) -> ServiceGroup {
+        ServiceGroup {
+            name: name.to_string(),
+            more_keys,
+        }
     }
 }
 
@@ -947,5 +1032,31 @@ impl Default for IpvsSetup {
             timeouts: None,
             expire_nodest_conn: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_ipvs::{Family, ForwardMethod, Scheduler};
+
+    #[test]
+    fn a_member_of_two_virtual_servers_is_refused() {
+        let a = ServiceKey::tcp("192.0.2.1:80".parse().expect("address"));
+        let b = ServiceKey::tcp("192.0.2.2:80".parse().expect("address"));
+        let mark = ServiceKey::fwmark(Family::Inet, 7);
+        let rs = RealServer::new(Destination::new(
+            "192.0.2.11:80".parse().expect("address"),
+            ForwardMethod::DirectRoute,
+        ));
+        let group = VirtualServer::new(Service::new(a, Scheduler::RoundRobin))
+            .with_group(ServiceGroup::new("G", vec![mark, b]))
+            .with_real_server(rs.clone());
+        let ok = DirectorConfig::new().with_virtual_server(group.clone());
+        assert_eq!(ok.validate(), Ok(()));
+        assert_eq!(ok.virtual_server_of(&b).map(|v| v.service.key), Some(a));
+        let plain = VirtualServer::new(Service::new(b, Scheduler::RoundRobin)).with_real_server(rs);
+        let clash = ok.with_virtual_server(plain);
+        assert_eq!(clash.validate(), Err(ConfigError::DuplicateService(b)));
     }
 }

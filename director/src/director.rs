@@ -101,8 +101,9 @@ struct Service {
     cfg: VirtualServer,
     /// Per real server (same order as `cfg.real_servers`), its probes.
     probes: Vec<Vec<ProbeState>>,
-    /// What the kernel was last asked to hold for this service.
-    applied: lvs_ipvs::VirtualServer,
+    /// What the kernel was last asked to hold: one entry per member, in
+    /// `cfg.member_keys()` order (one for a plain virtual server).
+    applied: Vec<lvs_ipvs::VirtualServer>,
 }
 
 impl Service {
@@ -434,26 +435,34 @@ impl Director {
         // service made a reload quadratic (10,000 services: 145 ms).
         let new_keys: HashSet<ServiceKey> =
             new.virtual_servers.iter().map(|v| v.service.key).collect();
+        let renamed = self.groups_renamed(&new, &new_keys);
+        let kept: HashSet<ServiceKey> = renamed.values().copied().collect();
         let old_keys: Vec<ServiceKey> = self.services.keys().copied().collect();
         for key in old_keys {
             if !new_keys.contains(&key)
+                && !kept.contains(&key)
                 && let Some(svc) = self.services.remove(&key)
             {
                 for p in svc.probes.iter().flatten() {
                     self.commands
                         .push_back(Command::RemoveProbe { probe: p.key });
                 }
-                let ops = table::delta(Some(&svc.applied), None);
+                let ops = table::delta_members(&svc.applied, &[]);
                 self.push_ipvs(ops);
                 summary.virtual_servers_changed += 1;
             }
         }
         for vs in &new.virtual_servers {
             let key = vs.service.key;
-            match self.services.remove(&key) {
+            let old = self.services.remove(&key).or_else(|| {
+                renamed
+                    .get(&key)
+                    .and_then(|old_key| self.services.remove(old_key))
+            });
+            match old {
                 None => {
                     let svc = self.new_service(vs.clone(), None);
-                    let ops = table::delta(None, Some(&svc.applied));
+                    let ops = table::delta_members(&[], &svc.applied);
                     self.services.insert(key, svc);
                     self.push_ipvs(ops);
                     summary.virtual_servers_changed += 1;
@@ -544,8 +553,12 @@ impl Director {
             .values()
             .map(|svc| {
                 let health = svc.health();
+                // Every member holds the same destinations.
+                let applied = svc.applied.first().map_or(&[][..], |a| &a.destinations[..]);
                 ServiceStatus {
                     key: svc.cfg.service.key,
+                    group: svc.cfg.group.as_ref().map(|g| g.name.clone()),
+                    members: svc.cfg.member_keys().collect(),
                     real_servers: svc
                         .cfg
                         .real_servers
@@ -555,9 +568,7 @@ impl Director {
                         .map(|((rs, ps), h)| RealServerStatus {
                             addr: rs.destination.addr,
                             up: h.up,
-                            weight: svc
-                                .applied
-                                .destinations
+                            weight: applied
                                 .iter()
                                 .find(|d| d.addr == rs.destination.addr)
                                 .map(|d| d.weight),
@@ -572,7 +583,7 @@ impl Director {
                                 .collect(),
                         })
                         .collect(),
-                    destinations: svc.applied.destinations.clone(),
+                    destinations: applied.to_vec(),
                 }
             })
             .collect();
@@ -621,7 +632,7 @@ impl Director {
             .virtual_servers
             .iter()
             .filter_map(|vs| self.services.get(&vs.service.key))
-            .map(|s| s.applied.clone())
+            .flat_map(|s| s.applied.iter().cloned())
             .collect()
     }
 
@@ -645,13 +656,54 @@ impl Director {
         self.ipvs_unreported.push_back(reconcile);
     }
 
+    /// New first-member key → old one, for each group whose first member
+    /// changed: the same group (by name, when exactly one virtual server of
+    /// the old and of the new config uses it), so its real servers keep
+    /// their probes and health across the reload.
+    fn groups_renamed(
+        &self,
+        new: &DirectorConfig,
+        new_keys: &HashSet<ServiceKey>,
+    ) -> HashMap<ServiceKey, ServiceKey> {
+        let mut old_by_name: HashMap<&str, Option<ServiceKey>> = HashMap::new();
+        for (key, svc) in &self.services {
+            if let Some(g) = &svc.cfg.group {
+                // Two users of one name are ambiguous: none is matched.
+                old_by_name
+                    .entry(g.name.as_str())
+                    .and_modify(|k| *k = None)
+                    .or_insert(Some(*key));
+            }
+        }
+        let mut new_by_name: HashMap<&str, Option<ServiceKey>> = HashMap::new();
+        for vs in &new.virtual_servers {
+            if let Some(g) = &vs.group {
+                new_by_name
+                    .entry(g.name.as_str())
+                    .and_modify(|k| *k = None)
+                    .or_insert(Some(vs.service.key));
+            }
+        }
+        new_by_name
+            .into_iter()
+            .filter_map(|(name, new_key)| {
+                let new_key = new_key?;
+                let old_key = (*old_by_name.get(name)?)?;
+                (old_key != new_key
+                    && !self.services.contains_key(&new_key)
+                    && !new_keys.contains(&old_key))
+                .then_some((new_key, old_key))
+            })
+            .collect()
+    }
+
     /// Recomputes one service's entry and sends the delta.
     fn update_service(&mut self, key: &ServiceKey) {
         let Some(svc) = self.services.get_mut(key) else {
             return;
         };
         let want = table::desired(&svc.cfg, &svc.health());
-        let ops = table::delta(Some(&svc.applied), Some(&want));
+        let ops = table::delta_members(&svc.applied, &want);
         svc.applied = want;
         self.push_ipvs(ops);
     }
@@ -686,10 +738,7 @@ impl Director {
         let mut svc = Service {
             cfg,
             probes,
-            applied: lvs_ipvs::VirtualServer {
-                service: lvs_ipvs::Service::new(key, lvs_ipvs::Scheduler::RoundRobin),
-                destinations: Vec::new(),
-            },
+            applied: Vec::new(),
         };
         svc.applied = applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health()));
         svc

@@ -54,7 +54,8 @@ pub struct CheckView {
 /// One real server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealServerView {
-    /// Its virtual server (`TCP 172.20.0.83:80`).
+    /// Its virtual server (`TCP 172.20.0.83:80`, or for a group
+    /// `group VSG_1: TCP 10.0.0.1:80, FWM 7`).
     pub virtual_server: String,
     /// Its address.
     pub addr: SocketAddr,
@@ -112,7 +113,15 @@ impl Snapshot {
             .services
             .iter()
             .flat_map(|s| {
-                let vs = key_text(&s.key).replace("  ", " ");
+                let key = |k: &lvs_ipvs::ServiceKey| key_text(k).replace("  ", " ");
+                // A group names itself and every member it holds.
+                let vs = match &s.group {
+                    None => key(&s.key),
+                    Some(name) => format!(
+                        "group {name}: {}",
+                        s.members.iter().map(key).collect::<Vec<_>>().join(", ")
+                    ),
+                };
                 s.real_servers.iter().map(move |r| RealServerView {
                     virtual_server: vs.clone(),
                     addr: r.addr,

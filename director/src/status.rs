@@ -63,11 +63,15 @@ pub struct InstanceStatus {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceStatus {
-    /// Its key.
+    /// Its key (for a group, its first member's).
     pub key: ServiceKey,
-    /// Its real servers.
+    /// The virtual server group it stands for, if any.
+    pub group: Option<String>,
+    /// Every IPVS service it holds: `key` alone, or each member of its group.
+    pub members: Vec<ServiceKey>,
+    /// Its real servers (checked once for every member).
     pub real_servers: Vec<RealServerStatus>,
-    /// The destinations the kernel was last asked to hold.
+    /// The destinations the kernel was last asked to hold (in every member).
     pub destinations: Vec<Destination>,
 }
 

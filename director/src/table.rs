@@ -1,5 +1,6 @@
-//! The IPVS entry a virtual server should have given its real servers'
-//! health, and the minimal delta between two such entries (pure).
+//! The IPVS entries a virtual server should have given its real servers'
+//! health (one per member of a group, with the same destinations), and the
+//! minimal delta between two such sets of entries (pure).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,11 +18,14 @@ pub(crate) struct Health {
     pub dynamic_weight: Option<u32>,
 }
 
-/// The desired kernel entry of `vs`, `health[i]` being the health of
+/// The desired kernel entries of `vs`, one per member in
+/// [`VirtualServer::member_keys`] order, `health[i]` being the health of
 /// `vs.real_servers[i]`: a healthy server with its weight, a failed one
 /// removed, or kept at weight 0 under `inhibit_on_failure`; the sorry
-/// server while the live weight is below the quorum.
-pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> IpvsVirtualServer {
+/// server while the live weight is below the quorum. A group's quorum is
+/// the group's (one live weight, as the real servers are shared), so every
+/// member gets the same destinations.
+pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> Vec<IpvsVirtualServer> {
     let mut destinations = Vec::with_capacity(vs.real_servers.len());
     let mut live: u64 = 0;
     for (rs, h) in vs.real_servers.iter().zip(health) {
@@ -39,10 +43,30 @@ pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> IpvsVirtualServe
     {
         destinations.push(sorry);
     }
-    IpvsVirtualServer {
-        service: vs.service.clone(),
-        destinations,
+    vs.member_services()
+        .map(|service| IpvsVirtualServer {
+            service,
+            destinations: destinations.clone(),
+        })
+        .collect()
+}
+
+/// The operations that turn the members `old` into `new`, matched by key:
+/// members only in `old` deleted, only in `new` added, the others edited.
+pub(crate) fn delta_members(old: &[IpvsVirtualServer], new: &[IpvsVirtualServer]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    // Groups are small next to the table; a linear match keeps a
+    // one-service virtual server free of any map.
+    for o in old {
+        if !new.iter().any(|n| n.service.key == o.service.key) {
+            ops.extend(delta(Some(o), None));
+        }
     }
+    for n in new {
+        let o = old.iter().find(|o| o.service.key == n.service.key);
+        ops.extend(delta(o, Some(n)));
+    }
+    ops
 }
 
 /// The operations that turn `old` into `new` (same service key, or `None`
@@ -118,7 +142,7 @@ mod tests {
         let v = vs();
         let before = desired(&v, &[UP, UP]);
         let after = desired(&v, &[UP, DOWN]);
-        let ops = delta(Some(&before), Some(&after));
+        let ops = delta_members(&before, &after);
         assert_eq!(
             ops,
             vec![Op::DeleteDestination(
@@ -126,17 +150,14 @@ mod tests {
                 "172.20.0.86:80".parse().expect("address")
             )]
         );
-        assert!(delta(Some(&after), Some(&after)).is_empty());
+        assert!(delta_members(&after, &after).is_empty());
     }
 
     #[test]
     fn inhibit_is_one_edit_to_weight_zero() {
         let mut v = vs();
         v.real_servers[0].inhibit_on_failure = true;
-        let ops = delta(
-            Some(&desired(&v, &[UP, UP])),
-            Some(&desired(&v, &[DOWN, UP])),
-        );
+        let ops = delta_members(&desired(&v, &[UP, UP]), &desired(&v, &[DOWN, UP]));
         assert_eq!(ops.len(), 1);
         assert!(matches!(&ops[0], Op::EditDestination(_, d) if d.weight == 0));
     }
@@ -150,22 +171,74 @@ mod tests {
         );
         v.sorry_server = Some(sorry);
         let d = desired(&v, &[DOWN, DOWN]);
-        assert_eq!(d.destinations, vec![sorry]);
+        assert_eq!(d[0].destinations, vec![sorry]);
         let d = desired(&v, &[UP, DOWN]);
-        assert_eq!(d.destinations.len(), 1);
-        assert_ne!(d.destinations[0].addr, sorry.addr);
+        assert_eq!(d[0].destinations.len(), 1);
+        assert_ne!(d[0].destinations[0].addr, sorry.addr);
     }
 
     #[test]
     fn added_and_removed_services() {
         let v = vs();
         let d = desired(&v, &[UP, UP]);
-        let add = delta(None, Some(&d));
+        let add = delta_members(&[], &d);
         assert_eq!(add.len(), 3);
         assert!(matches!(add[0], Op::AddService(_)));
         assert_eq!(
-            delta(Some(&d), None),
+            delta_members(&d, &[]),
             vec![Op::DeleteService(v.service.key)]
         );
+    }
+
+    fn group() -> VirtualServer {
+        vs().with_group(crate::config::ServiceGroup::new(
+            "G",
+            vec![
+                ServiceKey::tcp("172.20.0.84:80".parse().expect("address")),
+                ServiceKey::fwmark(lvs_ipvs::Family::Inet, 7),
+            ],
+        ))
+    }
+
+    #[test]
+    fn a_group_is_one_entry_per_member_with_the_same_destinations() {
+        let g = group();
+        let d = desired(&g, &[UP, UP]);
+        assert_eq!(d.len(), 3);
+        let keys: Vec<ServiceKey> = d.iter().map(|e| e.service.key).collect();
+        assert_eq!(keys, g.member_keys().collect::<Vec<_>>());
+        assert!(
+            d.iter().all(|e| e.destinations == d[0].destinations
+                && e.service.scheduler == g.service.scheduler)
+        );
+        // One real server down: one delete per member, nothing else.
+        let ops = delta_members(&d, &desired(&g, &[DOWN, UP]));
+        let down: SocketAddr = "172.20.0.85:80".parse().expect("address");
+        assert_eq!(
+            ops,
+            keys.iter()
+                .map(|k| Op::DeleteDestination(*k, down))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_member_left_out_is_deleted_and_a_new_one_added() {
+        let g = group();
+        let mut h = g.clone();
+        let fw8 = ServiceKey::fwmark(lvs_ipvs::Family::Inet, 8);
+        if let Some(grp) = h.group.as_mut() {
+            grp.more_keys = vec![fw8];
+        }
+        let ops = delta_members(&desired(&g, &[UP, UP]), &desired(&h, &[UP, UP]));
+        assert_eq!(ops.len(), 2 + 1 + 2);
+        assert!(ops.contains(&Op::DeleteService(ServiceKey::tcp(
+            "172.20.0.84:80".parse().expect("address")
+        ))));
+        assert!(ops.contains(&Op::DeleteService(ServiceKey::fwmark(
+            lvs_ipvs::Family::Inet,
+            7
+        ))));
+        assert!(matches!(&ops[2], Op::AddService(s) if s.key == fw8));
     }
 }

@@ -249,3 +249,34 @@ fn dropped_adverts_show_by_reason() {
     // No line at all while nothing was dropped.
     assert!(!status::render(&snapshot()).contains("dropped adverts"));
 }
+
+#[test]
+fn a_group_names_every_member_in_the_status_view() {
+    use lvs_director::{Director, DirectorConfig, RealServer, Report, ServiceGroup, VirtualServer};
+    let first = ServiceKey::tcp(sa("10.0.0.1:80"));
+    let mark = ServiceKey::fwmark(lvs_ipvs::Family::Inet, 7);
+    let vs = VirtualServer::new(Service::new(first, Scheduler::RoundRobin))
+        .with_group(ServiceGroup::new("VSG_1", vec![mark]))
+        .with_real_server(RealServer::new(Destination::new(
+            sa("10.1.0.11:80"),
+            ForwardMethod::DirectRoute,
+        )));
+    let d = Director::new(
+        std::time::Instant::now(),
+        DirectorConfig::new().with_virtual_server(vs),
+    )
+    .unwrap();
+    let st = d.status();
+    assert_eq!(st.services[0].members, vec![first, mark]);
+    let snap = Snapshot::new(&Report::new(st), 1, "t.conf");
+    assert_eq!(
+        snap.real_servers.len(),
+        1,
+        "one real server, not one per member"
+    );
+    let name = &snap.real_servers[0].virtual_server;
+    assert!(
+        name.starts_with("group VSG_1: TCP 10.0.0.1:80, FWM"),
+        "{name}"
+    );
+}

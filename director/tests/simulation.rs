@@ -1071,3 +1071,169 @@ fn leftover_vips_go_unless_the_instance_starts_as_master() {
     owner.instances[0].router.priority = 255;
     assert_eq!(removes(owner), (true, false));
 }
+
+/// One IPVS command carried out by a node from `since` on, per command.
+fn ipvs_commands(w: &World, node: usize, since: Instant) -> Vec<Vec<Op>> {
+    w.log_since(node, since)
+        .filter_map(|l| match &l.cmd {
+            Command::Ipvs(ops) => Some(ops.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn group_config(node: usize, members: &[lvs_ipvs::ServiceKey]) -> lvs_director::DirectorConfig {
+    config(
+        node,
+        vec![group_server(
+            "VSG_1",
+            members,
+            &["172.20.0.85:80", "172.20.0.86:80"],
+        )],
+    )
+}
+
+#[test]
+fn a_group_is_every_member_in_the_table_with_one_probe_per_real_server() {
+    let members = group_members();
+    let mut w = World::new([
+        group_config(NODE01, &members),
+        group_config(NODE02, &members),
+    ]);
+    let both = set(&["172.20.0.85:80", "172.20.0.86:80"]);
+    for node in [NODE01, NODE02] {
+        // Every member in the desired table and in the kernel, each with
+        // both real servers.
+        let table = w.nodes[node].director.desired_table();
+        let keys: Vec<_> = table.iter().map(|e| e.service.key).collect();
+        assert_eq!(keys, members, "node {node}");
+        for key in &members {
+            assert_eq!(w.kernel_dests(node, *key), both, "node {node} {key:?}");
+        }
+        // One probe per real server, not one per member.
+        let probes: Vec<_> = w
+            .log_since(node, w.start)
+            .filter_map(|l| match &l.cmd {
+                Command::AddProbe { real_server, .. } => Some(*real_server),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(probes, vec![sa("172.20.0.85:80"), sa("172.20.0.86:80")]);
+        let st = w.nodes[node].director.status();
+        assert_eq!(st.services.len(), 1);
+        assert_eq!(st.services[0].group.as_deref(), Some("VSG_1"));
+        assert_eq!(st.services[0].members, members);
+        assert_eq!(st.services[0].real_servers.len(), 2);
+    }
+    w.run_to(10.5);
+    let killed = w.now;
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(14.0);
+    let www2 = sa("172.20.0.86:80");
+    for node in [NODE01, NODE02] {
+        // The one health verdict takes it out of every member, in one
+        // command of one delete per member.
+        let cmds = ipvs_commands(&w, node, killed);
+        let want: Vec<Op> = members
+            .iter()
+            .map(|k| Op::DeleteDestination(*k, www2))
+            .collect();
+        assert_eq!(cmds, vec![want], "node {node}");
+        for key in &members {
+            assert_eq!(w.kernel_dests(node, *key), set(&["172.20.0.85:80"]));
+        }
+        // Checked once: every probe run after the kill is one per server.
+        let runs: Vec<_> = w.nodes[node]
+            .probe_runs
+            .iter()
+            .filter(|(at, ..)| *at >= killed)
+            .map(|(_, k, _)| *k)
+            .collect();
+        assert_eq!(runs.iter().filter(|k| **k == www2).count(), 2, "{runs:?}");
+        let changes = w.count(node, killed, |c| {
+            matches!(c, Command::RealServerChanged { up: false, .. })
+        });
+        assert_eq!(changes, 1);
+    }
+    // A reload that adds a member keeps the shared verdict: no new probe,
+    // and the new member starts without the failed server.
+    let t = w.now;
+    let mut more = members.clone();
+    more.push(lvs_ipvs::ServiceKey::tcp(sa("172.20.0.93:80")));
+    w.apply_config(NODE01, group_config(NODE01, &more));
+    assert_eq!(
+        w.count(NODE01, t, |c| matches!(
+            c,
+            Command::AddProbe { .. } | Command::RemoveProbe { .. }
+        )),
+        0
+    );
+    assert_eq!(w.kernel_dests(NODE01, more[4]), set(&["172.20.0.85:80"]));
+    // Back up: back in every member, again in one command.
+    w.run_to(14.5);
+    let revived = w.now;
+    w.revive_backend("172.20.0.86:80");
+    w.run_to(20.0);
+    let cmds = ipvs_commands(&w, NODE01, revived);
+    assert_eq!(cmds.len(), 1);
+    assert_eq!(cmds[0].len(), more.len());
+    for key in &more {
+        assert_eq!(
+            w.kernel_dests(NODE01, *key),
+            set(&["172.20.0.85:80", "172.20.0.86:80"])
+        );
+    }
+    no_ipvs_errors(&w);
+}
+
+#[test]
+fn a_group_whose_first_member_changes_keeps_its_real_servers_health() {
+    let members = group_members();
+    let mut w = World::new([
+        group_config(NODE01, &members),
+        group_config(NODE02, &members),
+    ]);
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(1.5);
+    let t = w.now;
+    // The first range address dropped: the group's first member is now .91.
+    w.apply_config(NODE01, group_config(NODE01, &members[1..]));
+    assert_eq!(
+        w.count(NODE01, t, |c| matches!(
+            c,
+            Command::AddProbe { .. } | Command::RemoveProbe { .. }
+        )),
+        0
+    );
+    assert_eq!(
+        ipvs_commands(&w, NODE01, t),
+        vec![vec![Op::DeleteService(members[0])]]
+    );
+    assert_eq!(w.kernel_dests(NODE01, members[0]), None);
+    for key in &members[1..] {
+        assert_eq!(w.kernel_dests(NODE01, *key), set(&["172.20.0.85:80"]));
+    }
+    no_ipvs_errors(&w);
+}
+
+#[test]
+fn a_group_below_quorum_gets_the_sorry_server_in_every_member() {
+    let members = group_members();
+    let sorry = Destination::new(sa("172.20.0.99:80"), ForwardMethod::Masquerade);
+    let cfg = |node| {
+        let mut vs = group_server("VSG_1", &members, &["172.20.0.85:80", "172.20.0.86:80"]);
+        vs.quorum = 2;
+        vs.sorry_server = Some(sorry);
+        config(node, vec![vs])
+    };
+    let mut w = World::new([cfg(NODE01), cfg(NODE02)]);
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(1.5);
+    for key in &members {
+        assert_eq!(
+            w.kernel_dests(NODE01, *key),
+            set(&["172.20.0.85:80", "172.20.0.99:80"])
+        );
+    }
+    no_ipvs_errors(&w);
+}

@@ -185,3 +185,122 @@ fn vm_director_runs_the_sync_daemon_by_vrrp_state() {
         "a stopped director stops its sync daemon"
     );
 }
+
+/// A TCP listener in `ns` that counts the connections it accepts.
+fn serve_counting(
+    ns: &Netns,
+    port: u16,
+) -> (Listener, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tcp = ns.enter(|| TcpListener::bind(("0.0.0.0", port)).unwrap());
+    let fd = tcp.as_raw_fd();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for conn in tcp.incoming() {
+            if conn.is_err() {
+                break;
+            }
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    (Listener(fd), count)
+}
+
+/// The destinations of every service in the kernel, by key.
+fn table_by_key(
+    h: &mut IpvsHandle,
+) -> std::collections::BTreeMap<lvs_ipvs::ServiceKey, Vec<SocketAddr>> {
+    h.table()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut d: Vec<SocketAddr> = e.destinations.iter().map(|d| d.dest.addr).collect();
+            d.sort();
+            (e.service.service.key, d)
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_director_group_puts_every_member_in_ipvs_and_checks_each_real_server_once() {
+    use lvs_ipvs::{Family, ServiceKey};
+    use std::sync::atomic::Ordering;
+    require_root("director virtual_server_group test");
+    let lan = Lan::new("dvg");
+    let n1 = lan.add_host("n1", &["172.20.0.81/24"]);
+    let w1 = lan.add_host("w1", &["172.20.0.85/24"]);
+    let w2 = lan.add_host("w2", &["172.20.0.86/24"]);
+    let (_s1, _) = serve_counting(&w1, 80);
+    let (s2, probes2) = serve_counting(&w2, 80);
+    let dir = std::env::temp_dir().join(lvs_testenv::unique_name("dvg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("n1.conf");
+    let check = "TCP_CHECK {\n connect_timeout 3\n retry 1\n delay_before_retry 2\n }";
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n router_id NODE01\n}}\n\
+             vrrp_instance VI_1 {{\n state MASTER\n interface ens18\n virtual_router_id 1\n \
+             priority 100\n advert_int 1\n virtual_ipaddress {{\n 172.20.0.83/24\n }}\n}}\n\
+             virtual_server_group VSG_1 {{\n 172.20.0.90-92 80\n fwmark 7\n}}\n\
+             virtual_server group VSG_1 {{\n delay_loop 2\n lb_algo rr\n lb_kind DR\n \
+             protocol TCP\n real_server 172.20.0.85 80 {{\n {check}\n }}\n \
+             real_server 172.20.0.86 80 {{\n {check}\n }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let control = dir.join("n1.sock");
+    let args = [
+        DIRECTOR,
+        "-f",
+        conf.to_str().unwrap(),
+        "--control",
+        control.to_str().unwrap(),
+    ];
+    let _p1 = n1.spawn_logged(&args, &dir.join("d.log"));
+    let mut ipvs = IpvsHandle::open_in_netns(n1.as_fd()).unwrap();
+    let members = [
+        ServiceKey::tcp("172.20.0.90:80".parse().unwrap()),
+        ServiceKey::tcp("172.20.0.91:80".parse().unwrap()),
+        ServiceKey::tcp("172.20.0.92:80".parse().unwrap()),
+        ServiceKey::fwmark(Family::Inet, 7),
+    ];
+    let both: Vec<SocketAddr> = vec![
+        "172.20.0.85:80".parse().unwrap(),
+        "172.20.0.86:80".parse().unwrap(),
+    ];
+    let all_hold = |ipvs: &mut IpvsHandle, want: &[SocketAddr]| {
+        let t = table_by_key(ipvs);
+        t.len() == members.len()
+            && members
+                .iter()
+                .all(|k| t.get(k).map(Vec::as_slice) == Some(want))
+    };
+    wait_for(
+        "every member with both real servers",
+        Duration::from_secs(30),
+        || all_hold(&mut ipvs, &both),
+    );
+    // One probe per real server, not one per member: over 10 s of
+    // delay_loop 2 s, about 5 connections (20 if each member checked).
+    let before = probes2.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(10));
+    let probes = probes2.load(Ordering::Relaxed) - before;
+    eprintln!("www2 probed {probes} times in 10 s");
+    assert!((3..=7).contains(&probes), "{probes} probes of www2 in 10 s");
+
+    // www2 down: out of every member; back: in every member.
+    drop(s2);
+    let out = wait_for("www2 out of every member", Duration::from_secs(15), || {
+        all_hold(&mut ipvs, &both[..1])
+    });
+    eprintln!("www2 out of every member after {out:?}");
+    let _s2 = serve_counting(&w2, 80);
+    let back = wait_for("www2 back in every member", Duration::from_secs(15), || {
+        all_hold(&mut ipvs, &both)
+    });
+    eprintln!("www2 back in every member after {back:?}");
+}

@@ -94,6 +94,15 @@ fn without_real_servers(v: &VirtualServer) -> VirtualServer {
 /// Compares two configurations.
 pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let mut vs = Vec::new();
+    // A `virtual_server group` changes with its group's entries.
+    let members_changed = |o: &VirtualServer, n: &VirtualServer| {
+        let g = |c: &'_ Config, v: &VirtualServer| {
+            v.group
+                .as_deref()
+                .and_then(|name| c.virtual_server_group(name).cloned())
+        };
+        g(old, o) != g(new, n)
+    };
     for o in &old.virtual_servers {
         match new.virtual_server(&o.key()) {
             None => vs.push(VirtualServerChange {
@@ -102,10 +111,11 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
                 service_changed: false,
                 real_servers: Vec::new(),
             }),
-            Some(n) if n != o => vs.push(VirtualServerChange {
+            Some(n) if n != o || members_changed(o, n) => vs.push(VirtualServerChange {
                 key: o.key(),
                 change: Change::Changed(()),
-                service_changed: without_real_servers(o) != without_real_servers(n),
+                service_changed: without_real_servers(o) != without_real_servers(n)
+                    || members_changed(o, n),
                 real_servers: real_servers(&o.real_servers, &n.real_servers),
             }),
             Some(_) => {}

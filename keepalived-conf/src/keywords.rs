@@ -341,10 +341,7 @@ const ROOT: &[Kw] = &[
         "garp_group",
         "per-interface gratuitous ARP groups are not implemented",
     ),
-    refused(
-        "virtual_server_group",
-        "virtual server groups are not implemented",
-    ),
+    blk("virtual_server_group", 1, 1, Ctx::List),
     refused(
         "SSL",
         "client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived)",
@@ -631,11 +628,7 @@ const MISC_CHECK: &[Kw] = &[
 /// Forms of a keyword's value, and options inside list entries, that are
 /// decided on their own; any other form of an implemented keyword is implemented.
 const VALUE_FORMS: &[(&str, &str, Support)] = &[
-    (
-        "",
-        "virtual_server group",
-        Support::Refused("virtual server groups are not implemented"),
-    ),
+    ("", "virtual_server group", Support::Implemented),
     // keepalived's preprocessor (preprocess.rs), applied before parsing.
     ("", "@ID / @^ID", Support::Implemented),
     ("", "$NAME=VALUE / ${NAME}", Support::Implemented),

@@ -130,7 +130,7 @@
 //! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
-//! | (top level) | `virtual_server_group` | refused | virtual server groups are not implemented |
+//! | (top level) | `virtual_server_group` | implemented |  |
 //! | (top level) | `SSL` | refused | client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived) |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
@@ -430,7 +430,7 @@
 //! | `vrrp_script` | `fall` | implemented |  |
 //! | `vrrp_script` | `user` | warned | scripts run as director's own user |
 //! | `vrrp_script` | `init_fail` | implemented |  |
-//! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
+//! | (top level) | `virtual_server group` | implemented |  |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |

@@ -22,6 +22,8 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// Each `vrrp_script`, in file order.
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// Each `virtual_server_group`, in file order (names unique).
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
 }
 
 impl Config {
@@ -33,6 +35,11 @@ impl Config {
     /// The virtual server with this identity.
     pub fn virtual_server(&self, key: &VirtualServerKey) -> Option<&VirtualServer> {
         self.virtual_servers.iter().find(|v| v.key() == *key)
+    }
+
+    /// The `virtual_server_group` named `name`.
+    pub fn virtual_server_group(&self, name: &str) -> Option<&VirtualServerGroup> {
+        self.virtual_server_groups.iter().find(|g| g.name == name)
     }
 }
 
@@ -416,6 +423,131 @@ pub struct SchedulerFlags {
     pub ops: bool,
 }
 
+/// `virtual_server_group NAME { ... }`: the services a `virtual_server group
+/// NAME` stands for, checked once for all of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VirtualServerGroup {
+    /// Its name.
+    pub name: String,
+    /// Its entries, in file order; never empty.
+    pub entries: Vec<GroupEntry>,
+}
+
+impl VirtualServerGroup {
+    /// Every member, ranges expanded, in file order.
+    pub fn members(&self) -> impl Iterator<Item = GroupMember> + '_ {
+        self.entries.iter().flat_map(GroupEntry::members)
+    }
+
+    /// Whether it holds IPv4 / IPv6 addresses (fwmarks not counted).
+    pub fn families(&self) -> (bool, bool) {
+        let v4 = self
+            .entries
+            .iter()
+            .any(|e| matches!(e, GroupEntry::Addresses { first, .. } if first.is_ipv4()));
+        let v6 = self
+            .entries
+            .iter()
+            .any(|e| matches!(e, GroupEntry::Addresses { first, .. } if first.is_ipv6()));
+        (v4, v6)
+    }
+}
+
+/// One line of a `virtual_server_group`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupEntry {
+    /// `IP [PORT]`, or a range `A.B.C.D-E [PORT]` (`ae00::2-9`: the last
+    /// hextet, in hex) or `A.B.C.D-A.B.C.E`: every address from `first` to
+    /// `last` inclusive, of one family, `last` not below `first`. Port 0
+    /// when omitted (a persistent service on every port).
+    Addresses {
+        /// The first address.
+        first: IpAddr,
+        /// The last address (`first` for a single address).
+        last: IpAddr,
+        /// The port.
+        port: u16,
+    },
+    /// `fwmark N [inet|inet6]`.
+    Fwmark {
+        /// The mark.
+        mark: u32,
+        /// `inet` (`Some(false)`) or `inet6` (`Some(true)`); `None`: the
+        /// family of the group's addresses or of the real servers.
+        ipv6: Option<bool>,
+    },
+}
+
+impl GroupEntry {
+    /// How many services it stands for.
+    pub fn len(&self) -> u128 {
+        match *self {
+            GroupEntry::Addresses { first, last, .. } => {
+                ip_number(last).saturating_sub(ip_number(first)) + 1
+            }
+            GroupEntry::Fwmark { .. } => 1,
+        }
+    }
+
+    /// Never empty (a range holds at least its first address).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Its members, a range expanded.
+    pub fn members(&self) -> impl Iterator<Item = GroupMember> + '_ {
+        let (start, count) = match *self {
+            GroupEntry::Addresses { first, .. } => (ip_number(first), self.len()),
+            GroupEntry::Fwmark { .. } => (0, 1),
+        };
+        (0..count).map(move |i| match *self {
+            GroupEntry::Addresses { first, port, .. } => {
+                let n = start + i;
+                let ip = match first {
+                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(n as u32)),
+                    IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(n)),
+                };
+                GroupMember::Socket(SocketAddr::new(ip, port))
+            }
+            GroupEntry::Fwmark { mark, ipv6 } => GroupMember::Fwmark { mark, ipv6 },
+        })
+    }
+}
+
+/// An address as a number, for range arithmetic.
+fn ip_number(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// One service of a `virtual_server_group`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupMember {
+    /// An address and port.
+    Socket(SocketAddr),
+    /// A firewall mark, with its family if given.
+    Fwmark {
+        /// The mark.
+        mark: u32,
+        /// `Some(true)`: `inet6`; `None`: not given.
+        ipv6: Option<bool>,
+    },
+}
+
+impl GroupMember {
+    /// The member as a virtual server's address (a fwmark's family dropped).
+    pub fn addr(&self) -> VirtualServerAddr {
+        match *self {
+            GroupMember::Socket(s) => VirtualServerAddr::Socket(s),
+            GroupMember::Fwmark { mark, .. } => VirtualServerAddr::Fwmark(mark),
+        }
+    }
+}
+
 /// What a virtual server is addressed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualServerAddr {
@@ -456,8 +588,11 @@ pub(crate) fn protocol_name(p: Protocol) -> &'static str {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct VirtualServer {
-    /// Address or firewall mark.
+    /// Address or firewall mark; for `virtual_server group NAME`, the
+    /// group's first member.
     pub addr: VirtualServerAddr,
+    /// `virtual_server group NAME`: the `virtual_server_group` it stands for.
+    pub group: Option<String>,
     /// `protocol`. Default: UDP — keepalived's behaviour, which surprises
     /// people, so a missing `protocol` also produces a warning.
     pub protocol: Protocol,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use lvs_director::{
     Check, CheckEvent, Command, Director, DirectorConfig, InstanceId, Probe, ProbeKey, RealServer,
-    SourceAddress, VirtualServer, VrrpInstance,
+    ServiceGroup, SourceAddress, VirtualServer, VrrpInstance,
 };
 use lvs_healthcheck::checker::tcp::TcpCheck;
 use lvs_healthcheck::{
@@ -74,6 +74,23 @@ pub fn virtual_server(key: ServiceKey, backends: &[&str]) -> VirtualServer {
         VirtualServer::new(Service::new(key, Scheduler::RoundRobin)),
         |vs, b| vs.with_real_server(real_server(b)),
     )
+}
+
+/// The members of the test's virtual server group, as keepalived's
+/// `virtual_server_group G { 172.20.0.90-92 80; fwmark 7 }` expands it.
+pub fn group_members() -> Vec<ServiceKey> {
+    vec![
+        ServiceKey::tcp(sa("172.20.0.90:80")),
+        ServiceKey::tcp(sa("172.20.0.91:80")),
+        ServiceKey::tcp(sa("172.20.0.92:80")),
+        ServiceKey::fwmark(lvs_ipvs::Family::Inet, 7),
+    ]
+}
+
+/// A round-robin virtual server standing for a group of `members` (the
+/// first is its own key) over checked backends.
+pub fn group_server(name: &str, members: &[ServiceKey], backends: &[&str]) -> VirtualServer {
+    virtual_server(members[0], backends).with_group(ServiceGroup::new(name, members[1..].to_vec()))
 }
 
 /// The seed lab's instance: VRID 1, VIP 172.20.0.83, 1 s VRRPv2 adverts;

@@ -256,6 +256,27 @@ impl Builder<'_> {
         }
         let mut vrrp_instances: Vec<VrrpInstance> = Vec::new();
         let mut vrrp_locs: Vec<Location> = Vec::new();
+        // Groups first: a virtual_server may name one defined after it.
+        let mut groups: Vec<VirtualServerGroup> = Vec::new();
+        let mut group_locs: Vec<Location> = Vec::new();
+        for n in top.iter().filter(|n| n.keyword() == "virtual_server_group") {
+            if let Some(g) = self.virtual_server_group(n) {
+                if let Some(i) = groups.iter().position(|o| o.name == g.name) {
+                    self.errors.push(
+                        ConfigError::new(
+                            n.loc(),
+                            ErrorKind::Duplicate {
+                                what: format!("virtual_server_group `{}`", g.name),
+                            },
+                        )
+                        .note(Some(&group_locs[i]), "first defined here"),
+                    );
+                } else {
+                    groups.push(g);
+                    group_locs.push(n.loc().clone());
+                }
+            }
+        }
         let mut virtual_servers: Vec<VirtualServer> = Vec::new();
         let mut vs_locs: Vec<Location> = Vec::new();
         let mut vrrp_scripts: Vec<VrrpScript> = Vec::new();
@@ -319,7 +340,7 @@ impl Builder<'_> {
                     }
                 }
                 "virtual_server" => {
-                    if let Some(v) = self.virtual_server(n) {
+                    if let Some(v) = self.virtual_server(n, &groups) {
                         if let Some(i) = virtual_servers.iter().position(|o| o.key() == v.key()) {
                             self.errors.push(
                                 ConfigError::new(
@@ -336,7 +357,7 @@ impl Builder<'_> {
                         }
                     }
                 }
-                "global_defs" => {}
+                "global_defs" | "virtual_server_group" => {}
                 _ => self.unhandled(n),
             }
         }
@@ -358,11 +379,13 @@ impl Builder<'_> {
                 },
             );
         }
+        self.shared_members(&virtual_servers, &vs_locs, &groups);
         Config {
             global,
             vrrp_instances,
             virtual_servers,
             vrrp_scripts,
+            virtual_server_groups: groups,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! `virtual_server` and its `real_server`s, with keepalived's port and quorum corrections.
+//! `virtual_server` and its `real_server`s, with keepalived's port and quorum
+//! corrections; `virtual_server_group` and `virtual_server group NAME`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::error::{ConfigError, ErrorKind, Location};
@@ -12,13 +13,22 @@ use crate::values::*;
 
 use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
 
-use super::{Builder, Timers, nodes};
+use super::{Builder, Timers, items, nodes};
+
+/// Most services one `virtual_server_group` line may stand for: a typo such
+/// as `10.0.0.1-10.0.255.1` must not make a million IPVS services.
+const MAX_RANGE: u128 = 65_536;
 
 impl Builder<'_> {
     // ---- virtual servers ----
 
-    pub(super) fn virtual_server(&mut self, n: &Node) -> Option<VirtualServer> {
+    pub(super) fn virtual_server(
+        &mut self,
+        n: &Node,
+        groups: &[VirtualServerGroup],
+    ) -> Option<VirtualServer> {
         let first = n.args.first()?;
+        let mut group: Option<&VirtualServerGroup> = None;
         let addr = match first.text() {
             "fwmark" => {
                 let Some(t) = n.args.get(1) else {
@@ -39,8 +49,38 @@ impl Builder<'_> {
                 VirtualServerAddr::Fwmark(m?)
             }
             "group" => {
-                self.value_form("", "virtual_server group", &first.location);
-                return None;
+                if !self.value_form("", "virtual_server group", &first.location) {
+                    return None;
+                }
+                let Some(t) = n.args.get(1) else {
+                    self.error(
+                        n.loc(),
+                        ErrorKind::MissingArgument {
+                            keyword: "virtual_server group".into(),
+                            expected: "the name of a virtual_server_group".into(),
+                        },
+                    );
+                    return None;
+                };
+                let Some(g) = groups.iter().find(|g| g.name == t.text()) else {
+                    let hint = suggest(t.text(), groups.iter().map(|g| g.name.as_str()))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    self.error(
+                        &t.location,
+                        ErrorKind::Invalid {
+                            message: format!(
+                                "virtual_server group `{}`: no virtual_server_group of that name \
+                                 is defined{hint}",
+                                t.text()
+                            ),
+                        },
+                    );
+                    return None;
+                };
+                group = Some(g);
+                // The group's first member stands for it where one address is needed.
+                g.members().next()?.addr()
             }
             _ => {
                 let ip = self.ip("virtual_server", first);
@@ -53,6 +93,7 @@ impl Builder<'_> {
         };
         let mut vs = VirtualServer {
             addr,
+            group: group.map(|g| g.name.clone()),
             protocol: Protocol::Udp,
             delay_loop: Duration::from_secs(60),
             scheduler: Scheduler::WeightedLeastConnection,
@@ -160,11 +201,26 @@ impl Builder<'_> {
                 _ => self.unhandled(c),
             }
         }
-        let vs_port = match vs.addr {
-            VirtualServerAddr::Socket(s) => s.port(),
-            VirtualServerAddr::Fwmark(_) => 0,
+        // A group's members have ports of their own: its real servers keep
+        // the port they are given (0, the packet's port, when omitted).
+        let vs_port = match (group, vs.addr) {
+            (Some(_), _) | (None, VirtualServerAddr::Fwmark(_)) => 0,
+            (None, VirtualServerAddr::Socket(s)) => s.port(),
         };
-        let by_address = matches!(vs.addr, VirtualServerAddr::Socket(_));
+        let by_address = match group {
+            Some(g) => g
+                .entries
+                .iter()
+                .any(|e| matches!(e, GroupEntry::Addresses { .. })),
+            None => matches!(vs.addr, VirtualServerAddr::Socket(_)),
+        };
+        let any_port = match group {
+            Some(g) => g
+                .entries
+                .iter()
+                .any(|e| matches!(e, GroupEntry::Addresses { port: 0, .. })),
+            None => by_address && vs_port == 0,
+        };
         // keepalived's own corrections, kept for compatibility but said out loud.
         if by_address && !protocol_set {
             self.warn(
@@ -176,7 +232,7 @@ impl Builder<'_> {
                 ),
             );
         }
-        if by_address && vs_port == 0 && vs.persistence_timeout.is_none() {
+        if any_port && vs.persistence_timeout.is_none() {
             self.warn(
                 n.loc(),
                 "port 0 is only valid for a persistent service: persistence_timeout 360 is set, \
@@ -202,7 +258,7 @@ impl Builder<'_> {
                 let port = self.resolve_port(
                     given,
                     vs.sorry_server_forwarding,
-                    vs.addr,
+                    &vs,
                     &ip_tok.location,
                     "sorry_server",
                 );
@@ -235,6 +291,9 @@ impl Builder<'_> {
                     rs_locs.push(c.loc().clone());
                 }
             }
+        }
+        if let Some(g) = group {
+            self.group_families(g, &vs, n);
         }
         if vs.real_servers.is_empty() {
             self.warn(
@@ -330,7 +389,7 @@ impl Builder<'_> {
                 _ => self.unhandled(c),
             }
         }
-        let port = self.resolve_port(given, rs.forwarding, vs.addr, n.loc(), "real_server");
+        let port = self.resolve_port(given, rs.forwarding, vs, n.loc(), "real_server");
         rs.addr.set_port(port);
         let timers = timers.over(vs_timers);
         rs.alpha = timers.alpha.unwrap_or(rs.alpha);
@@ -346,17 +405,21 @@ impl Builder<'_> {
     /// The port a real (or sorry) server is programmed with, as keepalived
     /// decides it: omitted means the virtual server's; DR and TUN cannot
     /// change the destination port, so a different one is replaced (with a
-    /// warning), and fwmark services use port 0.
+    /// warning), and fwmark services use port 0. A group's members differ
+    /// in port, so its servers keep the port given (0 when omitted).
     pub(super) fn resolve_port(
         &mut self,
         given: Option<u16>,
         fwd: ForwardMethod,
-        vs_addr: VirtualServerAddr,
+        vs: &VirtualServer,
         loc: &Location,
         what: &str,
     ) -> u16 {
         let given = given.filter(|p| *p != 0);
-        match (vs_addr, fwd) {
+        if vs.group.is_some() {
+            return given.unwrap_or(0);
+        }
+        match (vs.addr, fwd) {
             (VirtualServerAddr::Socket(s), ForwardMethod::Masquerade) => given.unwrap_or(s.port()),
             (VirtualServerAddr::Fwmark(_), ForwardMethod::Masquerade) => given.unwrap_or(0),
             (VirtualServerAddr::Fwmark(_), _) => {
@@ -388,6 +451,333 @@ impl Builder<'_> {
             },
         }
     }
+}
+
+impl Builder<'_> {
+    // ---- virtual server groups ----
+
+    /// `virtual_server_group NAME { IP [PORT] | RANGE [PORT] | fwmark N [inet|inet6] ... }`.
+    pub(super) fn virtual_server_group(&mut self, n: &Node) -> Option<VirtualServerGroup> {
+        let name = n.args.first()?.text().to_string();
+        let mut entries: Vec<(GroupEntry, &Token)> = Vec::new();
+        let mut seen: std::collections::HashSet<SocketAddr> = std::collections::HashSet::new();
+        let mut marks: Vec<GroupMember> = Vec::new();
+        for line in items(n) {
+            let Some(first) = line.first() else { continue };
+            let entry = if first.text() == "fwmark" {
+                self.group_fwmark(line)
+            } else {
+                self.group_addresses(line)
+            };
+            let Some(entry) = entry else { continue };
+            // Two lines standing for one service would be one IPVS service.
+            let clash = entry.members().find(|m| match *m {
+                GroupMember::Socket(s) => seen.contains(&s),
+                GroupMember::Fwmark { .. } => marks.iter().any(|o| same_member(*o, *m)),
+            });
+            if let Some(m) = clash {
+                self.error(
+                    &first.location,
+                    ErrorKind::Duplicate {
+                        what: format!("member {} in virtual_server_group `{name}`", member_text(m)),
+                    },
+                );
+                continue;
+            }
+            for m in entry.members() {
+                match m {
+                    GroupMember::Socket(s) => {
+                        seen.insert(s);
+                    }
+                    GroupMember::Fwmark { .. } => marks.push(m),
+                }
+            }
+            entries.push((entry, first));
+        }
+        let (v4, v6) = families(entries.iter().map(|(e, _)| e));
+        if v4 && v6 {
+            // keepalived needs every fwmark's family said when both are present.
+            for (e, t) in &entries {
+                if let GroupEntry::Fwmark { ipv6: None, mark } = e {
+                    self.error(
+                        &t.location,
+                        ErrorKind::Invalid {
+                            message: format!(
+                                "fwmark {mark} in virtual_server_group `{name}`, which holds IPv4 \
+                                 and IPv6 addresses: write `fwmark {mark} inet` or `inet6`"
+                            ),
+                        },
+                    );
+                }
+            }
+        }
+        if items(n).is_empty() {
+            self.error(
+                n.loc(),
+                ErrorKind::Invalid {
+                    message: format!("virtual_server_group `{name}` has no entries"),
+                },
+            );
+            return None;
+        }
+        // Kept even when every line was refused (each already reported), so
+        // its users are not reported again as naming an unknown group.
+        Some(VirtualServerGroup {
+            name,
+            entries: entries.into_iter().map(|(e, _)| e).collect(),
+        })
+    }
+
+    fn group_fwmark(&mut self, line: &[Token]) -> Option<GroupEntry> {
+        const KW: &str = "virtual_server_group fwmark";
+        let Some(t) = line.get(1) else {
+            self.error(
+                &line[0].location,
+                ErrorKind::MissingArgument {
+                    keyword: KW.into(),
+                    expected: "a mark number".into(),
+                },
+            );
+            return None;
+        };
+        let mark = parse_int(t.text(), 1, i64::from(u32::MAX)).and_then(|v| u32::try_from(v).ok());
+        if mark.is_none() {
+            self.invalid(KW, t, "a mark from 1 to 4294967295");
+        }
+        let ipv6 = match line.get(2).map(|t| (t, t.text())) {
+            None => None,
+            Some((_, "inet")) => Some(false),
+            Some((_, "inet6")) => Some(true),
+            Some((t, _)) => {
+                self.invalid(KW, t, "`inet` or `inet6`");
+                return None;
+            }
+        };
+        if let Some(t) = line.get(3) {
+            self.invalid(KW, t, "the end of the line (`fwmark N [inet|inet6]`)");
+            return None;
+        }
+        Some(GroupEntry::Fwmark { mark: mark?, ipv6 })
+    }
+
+    fn group_addresses(&mut self, line: &[Token]) -> Option<GroupEntry> {
+        const KW: &str = "virtual_server_group";
+        let t = &line[0];
+        let (first, last) = match parse_range(t.text()) {
+            Ok(r) => r,
+            Err(why) => {
+                self.invalid(KW, t, &why);
+                return None;
+            }
+        };
+        let port = match line.get(1) {
+            Some(p) => self.port(KW, p)?,
+            None => 0,
+        };
+        if let Some(x) = line.get(2) {
+            self.invalid(KW, x, "the end of the line (`ADDRESS[-END] [PORT]`)");
+            return None;
+        }
+        Some(GroupEntry::Addresses { first, last, port })
+    }
+
+    /// A service two virtual servers would both hold (a group member that
+    /// is also a plain virtual server, or in two groups used with one
+    /// protocol): refused where the second is defined. Identical keys are
+    /// already refused as duplicates.
+    pub(super) fn shared_members(
+        &mut self,
+        vss: &[VirtualServer],
+        locs: &[Location],
+        groups: &[VirtualServerGroup],
+    ) {
+        #[derive(PartialEq, Eq, Hash)]
+        enum Svc {
+            Addr(Protocol, SocketAddr),
+            Mark(u32),
+        }
+        let members = |vs: &VirtualServer| -> Vec<GroupMember> {
+            match vs
+                .group
+                .as_ref()
+                .and_then(|n| groups.iter().find(|g| &g.name == n))
+            {
+                Some(g) => g.members().collect(),
+                None => vec![match vs.addr {
+                    VirtualServerAddr::Socket(s) => GroupMember::Socket(s),
+                    VirtualServerAddr::Fwmark(mark) => GroupMember::Fwmark { mark, ipv6: None },
+                }],
+            }
+        };
+        if vss.iter().all(|v| v.group.is_none()) {
+            return;
+        }
+        let mut owner: std::collections::HashMap<Svc, usize> = std::collections::HashMap::new();
+        for (i, vs) in vss.iter().enumerate() {
+            for m in members(vs) {
+                let key = match m {
+                    GroupMember::Socket(s) => Svc::Addr(vs.protocol, s),
+                    GroupMember::Fwmark { mark, .. } => Svc::Mark(mark),
+                };
+                match owner.get(&key) {
+                    Some(&j) if j != i => {
+                        self.errors.push(
+                            ConfigError::new(
+                                &locs[i],
+                                ErrorKind::Duplicate {
+                                    what: format!(
+                                        "service {} in virtual_server {} and virtual_server {}",
+                                        member_text(m),
+                                        vs_text(&vss[j]),
+                                        vs_text(vs)
+                                    ),
+                                },
+                            )
+                            .note(Some(&locs[j]), "the other virtual_server is defined here"),
+                        );
+                        break;
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(key, i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// keepalived's family rule for a virtual server using a group: its
+    /// real and sorry servers are of the group's address family, unless
+    /// they are tunnelled (the one case where a group may mix families).
+    fn group_families(&mut self, g: &VirtualServerGroup, vs: &VirtualServer, n: &Node) {
+        let (v4, v6) = g.families();
+        let tunnelled = |f: ForwardMethod| matches!(f, ForwardMethod::Tunnel { .. });
+        let servers = vs
+            .real_servers
+            .iter()
+            .map(|r| (r.addr, r.forwarding, "real_server"))
+            .chain(
+                vs.sorry_server
+                    .map(|s| (s, vs.sorry_server_forwarding, "sorry_server")),
+            );
+        for (addr, fwd, what) in servers {
+            let other = if addr.is_ipv4() { v6 } else { v4 };
+            if other && !tunnelled(fwd) {
+                self.error(
+                    n.loc(),
+                    ErrorKind::Invalid {
+                        message: format!(
+                            "virtual_server group `{}`: {what} {addr} is not of the family of \
+                             every address of the group (mixing IPv4 and IPv6 needs TUN)",
+                            g.name
+                        ),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Both families present among the entries' addresses.
+fn families<'a>(entries: impl Iterator<Item = &'a GroupEntry>) -> (bool, bool) {
+    let mut out = (false, false);
+    for e in entries {
+        if let GroupEntry::Addresses { first, .. } = e {
+            if first.is_ipv4() {
+                out.0 = true;
+            } else {
+                out.1 = true;
+            }
+        }
+    }
+    out
+}
+
+/// One service in IPVS terms: fwmarks of unstated family count as equal.
+fn same_member(a: GroupMember, b: GroupMember) -> bool {
+    match (a, b) {
+        (GroupMember::Fwmark { mark: x, ipv6: fx }, GroupMember::Fwmark { mark: y, ipv6: fy }) => {
+            x == y && (fx == fy || fx.is_none() || fy.is_none())
+        }
+        _ => a == b,
+    }
+}
+
+fn vs_text(vs: &VirtualServer) -> String {
+    match &vs.group {
+        Some(g) => format!("group {g}"),
+        None => vs.key().to_string(),
+    }
+}
+
+fn member_text(m: GroupMember) -> String {
+    match m {
+        GroupMember::Socket(s) => s.to_string(),
+        GroupMember::Fwmark { mark, .. } => format!("fwmark {mark}"),
+    }
+}
+
+/// `A.B.C.D`, `A.B.C.D-E` (last octet, decimal, up to 255), `X::Y-Z` (last
+/// hextet, hex, up to ffff) or `FIRST-LAST` (two full addresses of one
+/// family): the first and last address, inclusive. The error says what
+/// was expected.
+pub(crate) fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), String> {
+    const FORMS: &str = "an address, or a range such as `10.0.0.2-10`, `ae00::2-9` or \
+                         `10.0.0.250-10.0.1.10`";
+    if text.contains('/') {
+        return Err(format!(
+            "{FORMS} (a prefix range `ADDR/LEN` is not implemented)"
+        ));
+    }
+    let (start, end) = match text.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (text, None),
+    };
+    let first: IpAddr = start.parse().map_err(|_| FORMS.to_string())?;
+    let Some(end) = end else {
+        return Ok((first, first));
+    };
+    let last = if let Ok(full) = end.parse::<IpAddr>() {
+        if full.is_ipv4() != first.is_ipv4() {
+            return Err("a range whose two ends are of one family".into());
+        }
+        full
+    } else {
+        match first {
+            IpAddr::V4(a) => {
+                let n: u32 = end.parse().map_err(|_| FORMS.to_string())?;
+                let Ok(octet) = u8::try_from(n) else {
+                    return Err(format!(
+                        "a range whose end is a last octet from 0 to 255 (not {n})"
+                    ));
+                };
+                let mut o = a.octets();
+                o[3] = octet;
+                IpAddr::V4(Ipv4Addr::from(o))
+            }
+            IpAddr::V6(a) => {
+                let hextet = u16::from_str_radix(end, 16).map_err(|_| {
+                    format!("{FORMS} (an IPv6 range ends in a last hextet, hex, up to ffff)")
+                })?;
+                let mut s = a.segments();
+                s[7] = hextet;
+                IpAddr::V6(Ipv6Addr::from(s))
+            }
+        }
+    };
+    let num = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
+    if num(last) < num(first) {
+        return Err(format!(
+            "a range whose end is not below its start ({last} is below {first})"
+        ));
+    }
+    if num(last) - num(first) >= MAX_RANGE {
+        return Err(format!("a range of at most {MAX_RANGE} addresses"));
+    }
+    Ok((first, last))
 }
 
 /// The schedulers `lb_algo` accepts: the kernel's, and `twos` (weighted random

@@ -44,7 +44,11 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     for inst in &cfg.vrrp_instances {
         out.instances.push(instance(inst, &cfg.global)?);
     }
-    out.virtual_servers = cfg.virtual_servers.iter().map(virtual_server).collect();
+    out.virtual_servers = cfg
+        .virtual_servers
+        .iter()
+        .map(|vs| virtual_server(cfg, vs))
+        .collect();
     out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
     let g = &cfg.global;
     out.sync_daemon = sync_daemon(cfg);
@@ -179,8 +183,15 @@ fn sync_daemon(cfg: &Config) -> Option<SyncDaemonConfig> {
     })
 }
 
-fn virtual_server(vs: &config::VirtualServer) -> VirtualServer {
-    let mut out = VirtualServer::new(ipvs::service(vs));
+fn virtual_server(cfg: &Config, vs: &config::VirtualServer) -> VirtualServer {
+    let group = vs
+        .group
+        .as_deref()
+        .and_then(|n| cfg.virtual_server_group(n));
+    let mut out = match group {
+        None => VirtualServer::new(ipvs::service(vs)),
+        Some(g) => ipvs::group_server(vs, g),
+    };
     out.quorum = vs.quorum;
     out.sorry_server = vs
         .sorry_server
