@@ -19,6 +19,9 @@
 //!   buffer, and reading / writing control messages as bytes, for the ones
 //!   (`IP_PKTINFO`, `IPV6_HOPLIMIT`, `SCM_TIMESTAMPNS`, `IP_RECVERR`) that
 //!   rustix's typed ancillary messages do not cover.
+//! - [`create_fifo`], [`open_fifo_writer`], [`write_some`] and [`unlink`]:
+//!   a named pipe made if missing and held open for writing without ever
+//!   blocking (keepalived's notify FIFOs); [`terminate`] sends `SIGTERM`.
 //!
 //! Link-local IPv6 checks need no helper: use
 //! [`std::net::Ipv6Addr::is_unicast_link_local`].
@@ -65,7 +68,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 pub use rustix::event::PollFlags;
@@ -290,12 +293,104 @@ pub fn put_cmsg(control: &mut [u8], level: libc::c_int, ty: libc::c_int, data: &
     space
 }
 
+/// Makes a FIFO (named pipe) at `path`, mode 0644 before the umask, as
+/// keepalived does for its notify FIFOs. `Ok(true)` when it was made here,
+/// `Ok(false)` when a FIFO is already there (its owner removes it), an
+/// error when something else is there or it cannot be made.
+pub fn create_fifo(path: &std::path::Path) -> io::Result<bool> {
+    use rustix::fs::{CWD, FileType, Mode};
+    let mode = Mode::RUSR | Mode::WUSR | Mode::RGRP | Mode::ROTH;
+    match rustix::fs::mknodat(CWD, path, FileType::Fifo, mode, 0) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::EXIST) => {
+            let st = rustix::fs::lstat(path)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Fifo {
+                Ok(false)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a FIFO", path.display()),
+                ))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the FIFO at `path` read-write and non-blocking (close-on-exec, no
+/// symlink followed): opening never waits for a reader, and writes never
+/// fail with `EPIPE` (or raise `SIGPIPE`) while no reader is there, since
+/// this descriptor is a reader itself; a full pipe is `WouldBlock`.
+pub fn open_fifo_writer(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    Ok(rustix::fs::open(path, flags, Mode::empty())?)
+}
+
+/// One `write(2)` of `buf` to `fd`: the bytes written (`WouldBlock` on a
+/// full non-blocking pipe). `EINTR` is retried.
+pub fn write_some(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match rustix::io::write(fd, buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return Ok(r?),
+        }
+    }
+}
+
+/// Removes the file at `path`.
+pub fn unlink(path: &std::path::Path) -> io::Result<()> {
+    Ok(rustix::fs::unlink(path)?)
+}
+
+/// Sends `SIGTERM` to process `pid`.
+pub fn terminate(pid: u32) -> io::Result<()> {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a process id"))?;
+    Ok(rustix::process::kill_process(pid, rustix::process::Signal::TERM)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, UdpSocket};
     use std::os::fd::AsFd;
     use std::time::Duration;
+
+    #[test]
+    fn fifo_made_once_held_open_without_a_reader_and_full_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("lvs-sys-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let _ = std::fs::remove_file(&path);
+        assert!(create_fifo(&path).unwrap(), "made");
+        assert!(!create_fifo(&path).unwrap(), "already there");
+        let fd = open_fifo_writer(&path).unwrap();
+        // No reader: writes go to the pipe buffer until it is full, then WouldBlock.
+        let chunk = [b'x'; 4096];
+        let mut total = 0;
+        loop {
+            match write_some(fd.as_fd(), &chunk) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+                    break;
+                }
+            }
+            assert!(total < 64 << 20, "a pipe is never this large");
+        }
+        assert!(total >= 4096);
+        unlink(&path).unwrap();
+        let file = dir.join("plain");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(
+            create_fifo(&file).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ifindex_of_loopback_and_a_missing_interface() {
