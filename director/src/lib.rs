@@ -145,8 +145,9 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script,
-    SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
+    Probe, RealServer, Script, SourceAddress, SyncDaemonConfig, TrackInterface, Vip, VirtualServer,
+    VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

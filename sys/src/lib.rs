@@ -349,7 +349,10 @@ pub fn terminate(pid: u32) -> io::Result<()> {
         .ok()
         .and_then(rustix::process::Pid::from_raw)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a process id"))?;
-    Ok(rustix::process::kill_process(pid, rustix::process::Signal::TERM)?)
+    Ok(rustix::process::kill_process(
+        pid,
+        rustix::process::Signal::TERM,
+    )?)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 mod addresses;
 mod checks;
+mod fifo;
 mod ipvs_worker;
 mod links;
 mod resolve;
@@ -205,6 +206,8 @@ struct Loop {
     pending_reload: Option<PendingReload>,
     /// How long the last reload took to apply (sizes the gap it waits for).
     last_apply: Duration,
+    /// The notify FIFOs' writers.
+    fifos: fifo::Fifos,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -232,6 +235,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     let probes = checks::start(verdicts_tx)
         .map_err(|e| StartError::Env(format!("cannot start the health-check thread: {e}")))?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
+    let fifos = fifo::Fifos::start(&config.notify_fifos);
     let core = Director::new(Instant::now(), config)?;
     let mut lp = Loop {
         core,
@@ -244,6 +248,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         starting: true,
         pending_reload: None,
         last_apply: Duration::ZERO,
+        fifos,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -414,6 +419,8 @@ impl Loop {
                 self.core.shutdown(now);
                 self.step(now);
                 self.addresses.pump(now);
+                // The STOP lines written, the FIFOs made here removed.
+                self.fifos.close();
                 info!("director stopped; the IPVS table is left in place for the next start");
                 let _ = reply.send(());
                 return true;
@@ -453,6 +460,7 @@ impl Loop {
         let started = Instant::now();
         let summary = self.core.apply_config(started, cfg)?;
         self.last_apply = started.elapsed();
+        self.fifos.reconfigure(&self.core.config().notify_fifos);
         // Freeing the old configuration is the loop's business no more.
         if let Some(old) = self.core.take_retired_config() {
             tokio::task::spawn_blocking(move || drop(old));
@@ -549,6 +557,7 @@ impl Loop {
                 ..
             } => {
                 info!(instance = %name, from = ?from, to = ?to, reason = ?reason, priority, "VRRP transition");
+                self.fifos.transition(&name, to, priority);
             }
             Command::RealServerChanged {
                 service,
@@ -558,6 +567,7 @@ impl Loop {
             } => {
                 let reason = reason.map(|r| r.to_string()).unwrap_or_default();
                 info!(virtual_server = %service, %real_server, up, %reason, "real server check changed");
+                self.fifos.real_server(&service, real_server, up);
             }
         }
         Ok(())
