@@ -439,6 +439,47 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_an_unchanged_fifo_and_moves_a_changed_one() {
+        let dir = temp_dir("reload");
+        let (one, two) = (dir.join("one"), dir.join("two"));
+        let cfg = |p: &Path| NotifyFifos {
+            vrrp: Some(NotifyFifo::new(p)),
+            ..NotifyFifos::default()
+        };
+        let mut f = Fifos::start(&cfg(&one));
+        f.transition("VI_1", State::Backup, 100);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !one.exists() {
+            assert!(Instant::now() < deadline, "FIFO not made");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut first = std::fs::File::open(&one).unwrap();
+        f.reconfigure(&cfg(&one));
+        f.transition("VI_1", State::Master, 100);
+        // Moved: the old FIFO gets what was queued for it, then goes.
+        f.reconfigure(&cfg(&two));
+        f.transition("VI_1", State::Fault, 0);
+        let mut text = String::new();
+        first.read_to_string(&mut text).unwrap();
+        assert_eq!(
+            text, "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\n",
+            "one writer across the unchanged reload, closed by the change"
+        );
+        assert!(!one.exists(), "the old FIFO is removed");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !two.exists() {
+            assert!(Instant::now() < deadline, "new FIFO not made");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut second = std::fs::File::open(&two).unwrap();
+        f.close();
+        text.clear();
+        second.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "INSTANCE \"VI_1\" FAULT 0\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_fifo_nobody_reads_never_blocks_the_caller_and_one_already_there_stays() {
         let dir = temp_dir("noreader");
         let path = dir.join("all");

@@ -6,6 +6,8 @@
 //! runner on another thread and runtime, so neither ever delays a VRRP
 //! timer; the loop sleeps on lvs-vrrp's timerfd `Timer`, so VRRP timers
 //! fire to the microsecond. Link changes come from a link watcher task.
+//! keepalived's notify FIFOs are written by a thread per FIFO from a
+//! bounded queue (`fifo.rs`), so a FIFO nobody reads never blocks the loop.
 //! Status comes from the core's own records; only [`Handle::status`]'s
 //! kernel table is read, on the IPVS thread.
 //!
