@@ -52,8 +52,9 @@ pub struct DirectorConfig {
     /// How often the whole IPVS table is compared with the kernel's and
     /// repaired (the safety net under the per-event deltas). Default: 60 s.
     pub reconcile_interval: Option<Duration>,
-    /// Named pipes that receive a line per VRRP transition and per real
-    /// server going up or down (keepalived's `notify_fifo` family).
+    /// Named pipes that receive a line per VRRP transition, per real server
+    /// going up or down and per quorum change (keepalived's `notify_fifo`
+    /// family).
     pub notify_fifos: NotifyFifos,
 }
 
@@ -578,9 +579,10 @@ impl NotifyFifo {
 ///
 /// The lines are keepalived 2.2.7's: `INSTANCE "VI_1" MASTER 100` (the
 /// state is `MASTER`, `BACKUP`, `FAULT` or `STOP`, the number the effective
-/// priority) and `RS [192.0.2.11]:tcp:80 [192.0.2.80]:tcp:80 UP` (real
-/// server, virtual server, `UP`/`DOWN`; a firewall-mark service is
-/// `FWM 1`), each ending in a newline.
+/// priority), `RS [192.0.2.11]:tcp:80 [192.0.2.80]:tcp:80 UP` (real
+/// server, virtual server, `UP`/`DOWN`) and `VS [192.0.2.80]:tcp:80 DOWN`
+/// (the virtual server lost or gained its quorum); a firewall-mark service
+/// is `FWM 1`. Each line ends in a newline.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct NotifyFifos {

@@ -1,5 +1,5 @@
-//! keepalived's notify FIFOs: a line per VRRP transition and per real
-//! server going up or down, written to named pipes in keepalived 2.2.7's
+//! keepalived's notify FIFOs: a line per VRRP transition, per real server
+//! going up or down and per virtual server's quorum change, written to named pipes in keepalived 2.2.7's
 //! format, in the order the core emitted the events.
 //!
 //! Each FIFO has a thread of its own with a bounded queue: the event loop
@@ -93,6 +93,16 @@ pub(super) fn real_server_line(service: &ServiceKey, real_server: SocketAddr, up
     )
 }
 
+/// `VS [192.0.2.80]:tcp:80 DOWN`: a virtual server gained (`UP`) or lost
+/// (`DOWN`) its quorum.
+pub(super) fn virtual_server_line(service: &ServiceKey, up: bool) -> String {
+    format!(
+        "VS {} {}\n",
+        service_text(service),
+        if up { "UP" } else { "DOWN" }
+    )
+}
+
 /// One FIFO's thread, seen from the loop.
 struct Writer {
     path: PathBuf,
@@ -177,6 +187,14 @@ impl Fifos {
     pub(super) fn real_server(&mut self, service: &ServiceKey, real_server: SocketAddr, up: bool) {
         if self.writers.iter().any(|w| w.lvs) {
             let line: Arc<str> = real_server_line(service, real_server, up).into();
+            self.send(|w| w.lvs, &line);
+        }
+    }
+
+    /// Queues a virtual server's quorum line.
+    pub(super) fn virtual_server(&mut self, service: &ServiceKey, up: bool) {
+        if self.writers.iter().any(|w| w.lvs) {
+            let line: Arc<str> = virtual_server_line(service, up).into();
             self.send(|w| w.lvs, &line);
         }
     }
@@ -368,6 +386,10 @@ mod tests {
             real_server_line(&tcp, "10.0.0.2:80".parse().unwrap(), true),
             "RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 UP\n"
         );
+        assert_eq!(
+            virtual_server_line(&tcp, false),
+            "VS [10.0.0.1]:tcp:80 DOWN\n"
+        );
         let udp = ServiceKey::Addr {
             protocol: Protocol::Udp,
             addr: "[2001:db8::1]:53".parse().unwrap(),
@@ -384,6 +406,7 @@ mod tests {
             real_server_line(&fwm, "10.0.0.3:0".parse().unwrap(), true),
             "RS [10.0.0.3]:none:0 FWM 7 UP\n"
         );
+        assert_eq!(virtual_server_line(&fwm, true), "VS FWM 7 UP\n");
     }
 
     fn temp_dir(what: &str) -> PathBuf {

@@ -571,6 +571,10 @@ impl Loop {
                 info!(virtual_server = %service, %real_server, up, %reason, "real server check changed");
                 self.fifos.real_server(&service, real_server, up);
             }
+            Command::QuorumChanged { service, up } => {
+                info!(virtual_server = %service, up, "quorum changed");
+                self.fifos.virtual_server(&service, up);
+            }
         }
         Ok(())
     }
