@@ -11,9 +11,12 @@
 //! with `EPIPE`, whether or not a reader is there. A line that finds the
 //! pipe full waits up to [`FULL_WAIT`] for room, then is dropped (keepalived
 //! drops it at once); a full queue drops lines too. Drops are counted and
-//! logged. On stop the thread writes what is queued, removes the FIFO if it
-//! made it (first, so a reader that reopens it in a loop cannot), closes it
-//! and sends `SIGTERM` to its script.
+//! logged. On stop (and when a reload changes the FIFOs) the script is sent
+//! `SIGTERM` first, then the lines still queued are written (at stop, the
+//! `STOP` lines: keepalived's order, which its sample reader relies on to
+//! tell a stop from a closed FIFO), then the FIFO is removed if it was made
+//! here (before closing, so a reader that reopens it in a loop cannot) and
+//! closed.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -103,12 +106,20 @@ pub(super) fn virtual_server_line(service: &ServiceKey, up: bool) -> String {
     )
 }
 
+/// What a FIFO's thread is handed.
+enum Msg {
+    /// A line to write.
+    Line(Arc<str>),
+    /// Send `SIGTERM` to the script now; lines may follow.
+    TerminateScript,
+}
+
 /// One FIFO's thread, seen from the loop.
 struct Writer {
     path: PathBuf,
     vrrp: bool,
     lvs: bool,
-    queue: Option<SyncSender<Arc<str>>>,
+    queue: Option<SyncSender<Msg>>,
     /// Disconnected when the thread has finished.
     done: Receiver<()>,
     dropped: u64,
@@ -199,10 +210,21 @@ impl Fifos {
         }
     }
 
+    /// Tells every script to stop (`SIGTERM`) before the lines that follow
+    /// (the director's `STOP` lines) are written.
+    pub(super) fn terminate_scripts(&mut self) {
+        for w in &self.writers {
+            if let Some(q) = &w.queue {
+                // A full queue: the script is stopped after it, at close.
+                let _ = q.try_send(Msg::TerminateScript);
+            }
+        }
+    }
+
     fn send(&mut self, wants: impl Fn(&Writer) -> bool, line: &Arc<str>) {
         for w in self.writers.iter_mut().filter(|w| wants(w)) {
             let Some(q) = &w.queue else { continue };
-            match q.try_send(line.clone()) {
+            match q.try_send(Msg::Line(line.clone())) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
                     w.dropped += 1;
@@ -219,6 +241,7 @@ impl Fifos {
     /// Ends every writer (queued lines are still written) and returns what
     /// tells when each has finished.
     fn close_all(&mut self) -> Vec<Receiver<()>> {
+        self.terminate_scripts();
         self.writers
             .drain(..)
             .map(|mut w| {
@@ -256,7 +279,7 @@ fn wait_all(done: &mut Vec<Receiver<()>>, limit: Duration) {
 
 /// One FIFO's thread: make, start the script, open, write lines until the
 /// queue is closed, clean up.
-fn write_loop(w: &FifoWriter, lines: &Receiver<Arc<str>>) {
+fn write_loop(w: &FifoWriter, lines: &Receiver<Msg>) {
     let path = w.path.as_path();
     let created = match lvs_sys::create_fifo(path) {
         Ok(c) => c,
@@ -270,7 +293,7 @@ fn write_loop(w: &FifoWriter, lines: &Receiver<Arc<str>>) {
         Ok(fd) => fd,
         Err(e) => {
             error!(fifo = %path.display(), error = %e, "cannot open the notify FIFO; its lines are dropped");
-            stop(path, created, None, script.as_mut());
+            stop(path, created, None, script.as_mut(), false);
             return;
         }
     };
@@ -279,7 +302,21 @@ fn write_loop(w: &FifoWriter, lines: &Receiver<Arc<str>>) {
     // After a line found the pipe full for FULL_WAIT, the next ones do not
     // wait until one goes in: a queue behind a stalled reader drains at once.
     let mut stalled = false;
-    while let Ok(line) = lines.recv() {
+    let mut terminated = false;
+    while let Ok(msg) = lines.recv() {
+        let line = match msg {
+            Msg::Line(l) => l,
+            Msg::TerminateScript => {
+                if let Some(c) = &mut script
+                    && !terminated
+                    && matches!(c.try_wait(), Ok(None))
+                {
+                    let _ = lvs_sys::terminate(c.id());
+                }
+                terminated = true;
+                continue;
+            }
+        };
         let wait = if stalled { Duration::ZERO } else { FULL_WAIT };
         let r = write_line(&fd, line.as_bytes(), wait);
         stalled = r.is_err();
@@ -290,7 +327,7 @@ fn write_loop(w: &FifoWriter, lines: &Receiver<Arc<str>>) {
             }
         }
     }
-    stop(path, created, Some(fd), script.as_mut());
+    stop(path, created, Some(fd), script.as_mut(), terminated);
 }
 
 /// Writes one line; a full pipe is waited on for up to `wait`.
@@ -336,8 +373,15 @@ fn start_script(argv: &[String], path: &Path) -> Option<Child> {
 }
 
 /// Removes the FIFO if it was made here (before closing, so a reader that
-/// reopens it in a loop cannot), closes it, and stops the script.
-fn stop(path: &Path, created: bool, fd: Option<OwnedFd>, script: Option<&mut Child>) {
+/// reopens it in a loop cannot), closes it, and stops the script (sent
+/// `SIGTERM` unless it already was), waiting a moment for it to exit.
+fn stop(
+    path: &Path,
+    created: bool,
+    fd: Option<OwnedFd>,
+    script: Option<&mut Child>,
+    terminated: bool,
+) {
     if created && let Err(e) = lvs_sys::unlink(path) {
         warn!(fifo = %path.display(), error = %e, "cannot remove the notify FIFO");
     }
@@ -346,7 +390,9 @@ fn stop(path: &Path, created: bool, fd: Option<OwnedFd>, script: Option<&mut Chi
     if matches!(child.try_wait(), Ok(Some(_))) {
         return;
     }
-    let _ = lvs_sys::terminate(child.id());
+    if !terminated {
+        let _ = lvs_sys::terminate(child.id());
+    }
     let deadline = Instant::now() + SCRIPT_EXIT_WAIT;
     while Instant::now() < deadline {
         if !matches!(child.try_wait(), Ok(None)) {

@@ -418,6 +418,8 @@ impl Loop {
             }
             Request::Shutdown(reply) => {
                 let now = Instant::now();
+                // keepalived's order: FIFO scripts told to stop, then the STOP lines.
+                self.fifos.terminate_scripts();
                 self.core.shutdown(now);
                 self.step(now);
                 self.addresses.pump(now);
