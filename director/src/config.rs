@@ -547,8 +547,9 @@ impl Default for IpvsSetup {
 /// reads it (`*_notify_fifo_script`), started once with the FIFO's path as
 /// its last argument.
 ///
-/// The FIFO is made if it does not exist, and then removed when the
-/// director stops; one that was already there is left in place.
+/// The FIFO is made if it does not exist (readable by its owner only, as
+/// keepalived's is by default), and then removed when the director stops;
+/// one that was already there is left in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NotifyFifo {
@@ -556,6 +557,9 @@ pub struct NotifyFifo {
     pub path: PathBuf,
     /// The program that reads it.
     pub script: Option<Script>,
+    /// Make it readable by every user (mode 0644), for a reader that does
+    /// not run as the director's user. Default: false (0600).
+    pub readable_by_all: bool,
 }
 
 impl NotifyFifo {
@@ -564,6 +568,7 @@ impl NotifyFifo {
         NotifyFifo {
             path: path.into(),
             script: None,
+            readable_by_all: false,
         }
     }
 
@@ -607,6 +612,8 @@ pub struct FifoWriter {
     pub vrrp: bool,
     /// It receives real-server lines.
     pub lvs: bool,
+    /// Made readable by every user.
+    pub readable_by_all: bool,
 }
 
 impl NotifyFifos {
@@ -634,6 +641,7 @@ impl NotifyFifos {
                     let global = w.vrrp && w.lvs;
                     w.vrrp |= vrrp;
                     w.lvs |= lvs;
+                    w.readable_by_all |= f.readable_by_all;
                     if !global && w.script.is_none() {
                         w.script = f.script.clone();
                     }
@@ -643,6 +651,7 @@ impl NotifyFifos {
                     script: f.script.clone(),
                     vrrp,
                     lvs,
+                    readable_by_all: f.readable_by_all,
                 }),
             }
         }

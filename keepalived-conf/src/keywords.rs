@@ -581,7 +581,7 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
         "global_defs",
         "*notify_fifo FIFO USER [GROUP]",
         Support::Warned(
-            "the FIFO is made by director's own user, mode 0644 (any user can read it)",
+            "the FIFO is made by director's own user and readable by every user (0644), so that user can read it",
         ),
     ),
     (

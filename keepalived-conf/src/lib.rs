@@ -326,7 +326,7 @@
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |
 //! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
-//! | `global_defs` | `*notify_fifo FIFO USER [GROUP]` | warned | the FIFO is made by director's own user, mode 0644 (any user can read it) |
+//! | `global_defs` | `*notify_fifo FIFO USER [GROUP]` | warned | the FIFO is made by director's own user and readable by every user (0644), so that user can read it |
 //! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
 //! | `virtual_ipaddress` | `dev` | implemented |  |
 //! | `virtual_ipaddress` | `label` | implemented |  |

@@ -100,6 +100,9 @@ pub struct NotifyFifo {
     pub path: Option<String>,
     /// The program that reads it.
     pub script: Option<Script>,
+    /// `PATH USER [GROUP]` was given: keepalived makes the FIFO that user's;
+    /// director makes it readable by every user instead.
+    pub for_other_user: bool,
 }
 
 impl Default for GlobalDefs {

@@ -33,6 +33,10 @@ fn the_three_fifos_and_their_scripts_convert() {
     let vrrp = f.vrrp.as_ref().expect("vrrp_notify_fifo");
     assert_eq!(vrrp.path, PathBuf::from("/run/keepalived/vrrp"));
     assert!(vrrp.script.is_none());
+    assert!(
+        !vrrp.readable_by_all,
+        "owner only by default, as keepalived's"
+    );
     let lvs = f.lvs.as_ref().expect("lvs_notify_fifo");
     assert_eq!(
         lvs.script.as_ref().expect("script").argv,
@@ -54,6 +58,13 @@ fn owner_options_twice_given_and_script_alone_are_warned() {
         d.notify_fifos.vrrp.as_ref().map(|f| f.path.clone()),
         Some(PathBuf::from("/run/v")),
         "the first one is used"
+    );
+    assert!(
+        d.notify_fifos
+            .vrrp
+            .as_ref()
+            .is_some_and(|f| f.readable_by_all),
+        "a FIFO for another user is readable by every user"
     );
     assert!(
         d.notify_fifos.lvs.is_none(),

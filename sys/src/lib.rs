@@ -293,13 +293,16 @@ pub fn put_cmsg(control: &mut [u8], level: libc::c_int, ty: libc::c_int, data: &
     space
 }
 
-/// Makes a FIFO (named pipe) at `path`, mode 0644 before the umask, as
-/// keepalived does for its notify FIFOs. `Ok(true)` when it was made here,
+/// Makes a FIFO (named pipe) at `path`: mode 0600, or 0644 when
+/// `readable_by_all` (before the umask). `Ok(true)` when it was made here,
 /// `Ok(false)` when a FIFO is already there (its owner removes it), an
 /// error when something else is there or it cannot be made.
-pub fn create_fifo(path: &std::path::Path) -> io::Result<bool> {
+pub fn create_fifo(path: &std::path::Path, readable_by_all: bool) -> io::Result<bool> {
     use rustix::fs::{CWD, FileType, Mode};
-    let mode = Mode::RUSR | Mode::WUSR | Mode::RGRP | Mode::ROTH;
+    let mut mode = Mode::RUSR | Mode::WUSR;
+    if readable_by_all {
+        mode |= Mode::RGRP | Mode::ROTH;
+    }
     match rustix::fs::mknodat(CWD, path, FileType::Fifo, mode, 0) {
         Ok(()) => Ok(true),
         Err(rustix::io::Errno::EXIST) => {
@@ -368,8 +371,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
         let _ = std::fs::remove_file(&path);
-        assert!(create_fifo(&path).unwrap(), "made");
-        assert!(!create_fifo(&path).unwrap(), "already there");
+        assert!(create_fifo(&path, false).unwrap(), "made");
+        assert!(!create_fifo(&path, true).unwrap(), "already there");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
         let fd = open_fifo_writer(&path).unwrap();
         // No reader: writes go to the pipe buffer until it is full, then WouldBlock.
         let chunk = [b'x'; 4096];
@@ -389,7 +395,7 @@ mod tests {
         let file = dir.join("plain");
         std::fs::write(&file, b"").unwrap();
         assert_eq!(
-            create_fifo(&file).unwrap_err().kind(),
+            create_fifo(&file, false).unwrap_err().kind(),
             io::ErrorKind::AlreadyExists
         );
         std::fs::remove_dir_all(&dir).unwrap();

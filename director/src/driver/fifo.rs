@@ -5,7 +5,8 @@
 //! Each FIFO has a thread of its own with a bounded queue: the event loop
 //! only formats the line and `try_send`s it, so a FIFO nobody reads (or a
 //! slow reader) never delays a VRRP timer. As keepalived does, the thread
-//! makes the FIFO if it is missing (mode 0644), starts its script (the
+//! makes the FIFO if it is missing (mode 0600, what keepalived's 0644
+//! under its default umask 0177 gives; 0644 when asked), starts its script (the
 //! FIFO's path appended to its argv), then opens it read-write and
 //! non-blocking: the open never waits for a reader and a write never fails
 //! with `EPIPE`, whether or not a reader is there. A line that finds the
@@ -281,7 +282,7 @@ fn wait_all(done: &mut Vec<Receiver<()>>, limit: Duration) {
 /// queue is closed, clean up.
 fn write_loop(w: &FifoWriter, lines: &Receiver<Msg>) {
     let path = w.path.as_path();
-    let created = match lvs_sys::create_fifo(path) {
+    let created = match lvs_sys::create_fifo(path, w.readable_by_all) {
         Ok(c) => c,
         Err(e) => {
             error!(fifo = %path.display(), error = %e, "cannot make the notify FIFO; its lines are dropped");
@@ -552,7 +553,7 @@ mod tests {
     fn a_fifo_nobody_reads_never_blocks_the_caller_and_one_already_there_stays() {
         let dir = temp_dir("noreader");
         let path = dir.join("all");
-        assert!(lvs_sys::create_fifo(&path).unwrap());
+        assert!(lvs_sys::create_fifo(&path, false).unwrap());
         let cfg = NotifyFifos {
             all: Some(NotifyFifo::new(&path)),
             ..NotifyFifos::default()

@@ -121,6 +121,7 @@ impl Builder<'_> {
             return;
         }
         if let Some(user) = n.args.get(1) {
+            fifo.for_other_user = true;
             keywords::decide(
                 keywords::value_form("global_defs", "*notify_fifo FIFO USER [GROUP]"),
                 &format!("{} FIFO USER [GROUP]", n.keyword()),

@@ -69,6 +69,7 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
 fn notify_fifo(f: &config::NotifyFifo) -> Option<NotifyFifo> {
     let mut out = NotifyFifo::new(f.path.as_deref()?);
     out.script = script(&f.script);
+    out.readable_by_all = f.for_other_user;
     Some(out)
 }
 
