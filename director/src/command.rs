@@ -164,4 +164,15 @@ pub enum Command {
         /// Why it went down.
         reason: Option<FailReason>,
     },
+    /// A virtual server gained or lost its quorum: the live weight of its
+    /// real servers reached [`quorum`](crate::VirtualServer::quorum) (and is
+    /// not zero), or fell below it. At start only a service short of its
+    /// quorum is reported, as keepalived does. For logs and embedders; the
+    /// sorry server's IPVS change is its own command.
+    QuorumChanged {
+        /// The virtual server.
+        service: ServiceKey,
+        /// Whether it has its quorum now.
+        up: bool,
+    },
 }

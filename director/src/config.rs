@@ -23,6 +23,7 @@
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lvs_healthcheck::Policy;
@@ -62,6 +63,10 @@ pub struct DirectorConfig {
     /// `enable_script_security`): the driver checks every script with
     /// [`insecure_scripts`](Self::insecure_scripts) at start and on reload.
     pub script_security: bool,
+    /// Named pipes that receive a line per VRRP transition, per real server
+    /// going up or down and per quorum change (keepalived's `notify_fifo`
+    /// family).
+    pub notify_fifos: NotifyFifos,
 }
 
 impl DirectorConfig {
@@ -1035,6 +1040,123 @@ impl Default for IpvsSetup {
     }
 }
 
+/// A named pipe that receives event lines (keepalived's `notify_fifo`,
+/// `vrrp_notify_fifo`, `lvs_notify_fifo`), and optionally the program that
+/// reads it (`*_notify_fifo_script`), started once with the FIFO's path as
+/// its last argument.
+///
+/// The FIFO is made if it does not exist (readable by its owner only, as
+/// keepalived's is by default), and then removed when the director stops;
+/// one that was already there is left in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotifyFifo {
+    /// Where the FIFO is.
+    pub path: PathBuf,
+    /// The program that reads it.
+    pub script: Option<Script>,
+    /// Make it readable by every user (mode 0644), for a reader that does
+    /// not run as the director's user. Default: false (0600).
+    pub readable_by_all: bool,
+}
+
+impl NotifyFifo {
+    /// A FIFO at `path` with no script (something else reads it).
+    pub fn new(path: impl Into<PathBuf>) -> NotifyFifo {
+        NotifyFifo {
+            path: path.into(),
+            script: None,
+            readable_by_all: false,
+        }
+    }
+
+    /// Sets the program started to read it.
+    pub fn with_script(mut self, script: Script) -> NotifyFifo {
+        self.script = Some(script);
+        self
+    }
+}
+
+/// The notify FIFOs: one for every event, one for VRRP events, one for
+/// real-server (LVS) events.
+///
+/// The lines are keepalived 2.2.7's: `INSTANCE "VI_1" MASTER 100` (the
+/// state is `MASTER`, `BACKUP`, `FAULT` or `STOP`, the number the effective
+/// priority), `RS [192.0.2.11]:tcp:80 [192.0.2.80]:tcp:80 UP` (real
+/// server, virtual server, `UP`/`DOWN`) and `VS [192.0.2.80]:tcp:80 DOWN`
+/// (the virtual server lost or gained its quorum); a firewall-mark service
+/// is `FWM 1`. Each line ends in a newline.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct NotifyFifos {
+    /// Every event (keepalived's `notify_fifo`).
+    pub all: Option<NotifyFifo>,
+    /// VRRP transitions (`vrrp_notify_fifo`).
+    pub vrrp: Option<NotifyFifo>,
+    /// Real servers up and down (`lvs_notify_fifo`).
+    pub lvs: Option<NotifyFifo>,
+}
+
+/// One FIFO to write, after [`NotifyFifos::writers`] merged those that
+/// share a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FifoWriter {
+    /// Where the FIFO is.
+    pub path: PathBuf,
+    /// The program started to read it.
+    pub script: Option<Script>,
+    /// It receives VRRP lines.
+    pub vrrp: bool,
+    /// It receives real-server lines.
+    pub lvs: bool,
+    /// Made readable by every user.
+    pub readable_by_all: bool,
+}
+
+impl NotifyFifos {
+    /// No FIFO is configured.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_none() && self.vrrp.is_none() && self.lvs.is_none()
+    }
+
+    /// The FIFOs to open, one per path, with keepalived's rules for shared
+    /// paths: a VRRP or LVS FIFO named like the global one is dropped, its
+    /// script too (the global one has its lines already); the VRRP and LVS
+    /// FIFOs sharing a path are one FIFO with both kinds of lines and one
+    /// script, the VRRP one's if both have one.
+    pub fn writers(&self) -> Vec<FifoWriter> {
+        let mut out: Vec<FifoWriter> = Vec::new();
+        let kinds = [
+            (&self.all, true, true),
+            (&self.vrrp, true, false),
+            (&self.lvs, false, true),
+        ];
+        for (fifo, vrrp, lvs) in kinds {
+            let Some(f) = fifo else { continue };
+            match out.iter_mut().find(|w| w.path == f.path) {
+                Some(w) => {
+                    let global = w.vrrp && w.lvs;
+                    w.vrrp |= vrrp;
+                    w.lvs |= lvs;
+                    w.readable_by_all |= f.readable_by_all;
+                    if !global && w.script.is_none() {
+                        w.script = f.script.clone();
+                    }
+                }
+                None => out.push(FifoWriter {
+                    path: f.path.clone(),
+                    script: f.script.clone(),
+                    vrrp,
+                    lvs,
+                    readable_by_all: f.readable_by_all,
+                }),
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1058,5 +1180,57 @@ mod tests {
         let plain = VirtualServer::new(Service::new(b, Scheduler::RoundRobin)).with_real_server(rs);
         let clash = ok.with_virtual_server(plain);
         assert_eq!(clash.validate(), Err(ConfigError::DuplicateService(b)));
+    }
+}
+
+#[cfg(test)]
+mod fifo_tests {
+    use super::*;
+
+    fn fifo(path: &str, script: Option<&str>) -> Option<NotifyFifo> {
+        let f = NotifyFifo::new(path);
+        Some(match script {
+            Some(s) => f.with_script(Script::new([s]).expect("argv")),
+            None => f,
+        })
+    }
+
+    fn summary(f: &NotifyFifos) -> Vec<(String, Option<String>, bool, bool)> {
+        f.writers()
+            .into_iter()
+            .map(|w| {
+                let script = w.script.map(|s| s.argv[0].clone());
+                (w.path.display().to_string(), script, w.vrrp, w.lvs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fifos_sharing_a_path_merge_as_keepalived_does() {
+        let mut f = NotifyFifos::default();
+        assert!(f.is_empty() && f.writers().is_empty());
+        f.all = fifo("/run/a", None);
+        f.vrrp = fifo("/run/v", Some("v.sh"));
+        f.lvs = fifo("/run/l", None);
+        let s = |p: &str, sc: Option<&str>, v, l| (p.to_string(), sc.map(String::from), v, l);
+        assert_eq!(
+            summary(&f),
+            [
+                s("/run/a", None, true, true),
+                s("/run/v", Some("v.sh"), true, false),
+                s("/run/l", None, false, true)
+            ]
+        );
+        // Named like the global one: dropped, with its script.
+        f.vrrp = fifo("/run/a", Some("v.sh"));
+        f.lvs = fifo("/run/a", Some("l.sh"));
+        assert_eq!(summary(&f), [s("/run/a", None, true, true)]);
+        // VRRP and LVS sharing one: one FIFO, the VRRP script first.
+        f.all = None;
+        f.vrrp = fifo("/run/x", Some("v.sh"));
+        f.lvs = fifo("/run/x", Some("l.sh"));
+        assert_eq!(summary(&f), [s("/run/x", Some("v.sh"), true, true)]);
+        f.vrrp = fifo("/run/x", None);
+        assert_eq!(summary(&f), [s("/run/x", Some("l.sh"), true, true)]);
     }
 }

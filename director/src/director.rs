@@ -104,6 +104,24 @@ struct Service {
     /// What the kernel was last asked to hold: one entry per member, in
     /// `cfg.member_keys()` order (one for a plain virtual server).
     applied: Vec<lvs_ipvs::VirtualServer>,
+    /// The live weight reaches the quorum (keepalived's quorum state; it
+    /// starts up, so a service that starts short of it reports down).
+    quorum_up: bool,
+}
+
+impl Service {
+    /// Follows the quorum after a health change: the command that reports
+    /// a change, if any.
+    fn quorum_change(&mut self) -> Option<Command> {
+        let up = table::quorum_up(&self.cfg, &self.health());
+        (up != self.quorum_up).then(|| {
+            self.quorum_up = up;
+            Command::QuorumChanged {
+                service: self.cfg.service.key,
+                up,
+            }
+        })
+    }
 }
 
 impl Service {
@@ -705,7 +723,9 @@ impl Director {
         let want = table::desired(&svc.cfg, &svc.health());
         let ops = table::delta_members(&svc.applied, &want);
         svc.applied = want;
+        let quorum = svc.quorum_change();
         self.push_ipvs(ops);
+        self.commands.extend(quorum);
     }
 
     /// A service's state; probes of real servers that are unchanged in
@@ -714,8 +734,10 @@ impl Director {
         let key = cfg.service.key;
         let mut old_probes: HashMap<SocketAddr, (RealServer, Vec<ProbeState>)> = HashMap::new();
         let mut applied = None;
+        let mut quorum_up = true;
         if let Some(old) = old {
             applied = Some(old.applied);
+            quorum_up = old.quorum_up;
             for (rs, ps) in old.cfg.real_servers.into_iter().zip(old.probes) {
                 old_probes.insert(rs.destination.addr, (rs, ps));
             }
@@ -739,8 +761,10 @@ impl Director {
             cfg,
             probes,
             applied: Vec::new(),
+            quorum_up,
         };
         svc.applied = applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health()));
+        self.commands.extend(svc.quorum_change());
         svc
     }
 

@@ -154,9 +154,9 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, ResolvedTrack,
-    Script, ServiceGroup, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript,
-    TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
+    Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
+    TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

@@ -27,17 +27,15 @@ pub(crate) struct Health {
 /// member gets the same destinations.
 pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> Vec<IpvsVirtualServer> {
     let mut destinations = Vec::with_capacity(vs.real_servers.len());
-    let mut live: u64 = 0;
     for (rs, h) in vs.real_servers.iter().zip(health) {
         let weight = h.dynamic_weight.unwrap_or(rs.destination.weight);
         if h.up {
-            live += u64::from(weight);
             destinations.push(rs.destination.with_weight(weight));
         } else if rs.inhibit_on_failure {
             destinations.push(rs.destination.with_weight(0));
         }
     }
-    if live < u64::from(vs.quorum)
+    if live_weight(vs, health) < u64::from(vs.quorum)
         && let Some(sorry) = vs.sorry_server
         && !destinations.iter().any(|d| d.addr == sorry.addr)
     {
@@ -67,6 +65,24 @@ pub(crate) fn delta_members(old: &[IpvsVirtualServer], new: &[IpvsVirtualServer]
         ops.extend(delta(o, Some(n)));
     }
     ops
+}
+
+/// The summed weight of the healthy real servers (what the quorum is
+/// compared with).
+pub(crate) fn live_weight(vs: &VirtualServer, health: &[Health]) -> u64 {
+    vs.real_servers
+        .iter()
+        .zip(health)
+        .filter(|(_, h)| h.up)
+        .map(|(rs, h)| u64::from(h.dynamic_weight.unwrap_or(rs.destination.weight)))
+        .sum()
+}
+
+/// keepalived's quorum state: up while the live weight is non-zero and at
+/// least the quorum.
+pub(crate) fn quorum_up(vs: &VirtualServer, health: &[Health]) -> bool {
+    let live = live_weight(vs, health);
+    live > 0 && live >= u64::from(vs.quorum)
 }
 
 /// The operations that turn `old` into `new` (same service key, or `None`

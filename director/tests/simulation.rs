@@ -1237,3 +1237,48 @@ fn a_group_below_quorum_gets_the_sorry_server_in_every_member() {
     }
     no_ipvs_errors(&w);
 }
+
+#[test]
+fn quorum_lost_with_the_last_backend_and_regained_with_the_first() {
+    let mut w = World::lab();
+    w.run_to(10.5);
+    w.kill_backend("172.20.0.85:80");
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(20.5);
+    w.revive_backend("172.20.0.86:80");
+    w.run_to(30.0);
+    #[derive(Debug, PartialEq)]
+    enum Ev {
+        Rs(std::net::SocketAddr, bool),
+        Quorum(bool),
+    }
+    for node in [NODE01, NODE02] {
+        let events: Vec<Ev> = w
+            .log_since(node, w.start)
+            .filter_map(|l| match &l.cmd {
+                Command::RealServerChanged {
+                    real_server, up, ..
+                } => Some(Ev::Rs(*real_server, *up)),
+                Command::QuorumChanged { service, up } => {
+                    assert_eq!(*service, http());
+                    Some(Ev::Quorum(*up))
+                }
+                _ => None,
+            })
+            .collect();
+        let (a, b) = (sa("172.20.0.85:80"), sa("172.20.0.86:80"));
+        // Started with its quorum: nothing said at start; the real server's
+        // line comes before the quorum's, as in keepalived.
+        let mut down = [Ev::Rs(a, false), Ev::Rs(b, false)];
+        if events.first() == Some(&Ev::Rs(b, false)) {
+            down.swap(0, 1);
+        }
+        let [d0, d1] = down;
+        assert_eq!(
+            events,
+            vec![d0, d1, Ev::Quorum(false), Ev::Rs(b, true), Ev::Quorum(true)],
+            "node {node}"
+        );
+    }
+    no_ipvs_errors(&w);
+}

@@ -97,6 +97,20 @@ pub(crate) fn decide(
     }
 }
 
+/// Keywords of which keepalived keeps the first value, not the last (its
+/// notify FIFOs); their builder warns about a second one.
+pub(crate) fn first_value_wins(word: &str) -> bool {
+    matches!(
+        word,
+        "notify_fifo"
+            | "notify_fifo_script"
+            | "vrrp_notify_fifo"
+            | "vrrp_notify_fifo_script"
+            | "lvs_notify_fifo"
+            | "lvs_notify_fifo_script"
+    )
+}
+
 /// The support of a value form listed in [`VALUE_FORMS`].
 pub(crate) fn value_form(block: &str, form: &str) -> Support {
     VALUE_FORMS
@@ -391,6 +405,12 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("checker_rt_priority", 1, 1),
     kw("vrrp_no_swap", 0, 0),
     kw("checker_no_swap", 0, 0),
+    kw("notify_fifo", 1, 3),
+    var("notify_fifo_script", 1),
+    kw("vrrp_notify_fifo", 1, 3),
+    var("vrrp_notify_fifo_script", 1),
+    kw("lvs_notify_fifo", 1, 3),
+    var("lvs_notify_fifo_script", 1),
     refused(
         "net_namespace",
         "director runs in the namespace it is started in",
@@ -634,6 +654,13 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
     ("", "$NAME=VALUE / ${NAME}", Support::Implemented),
     ("", "~SEQ / ~SEQx / ~LST", Support::Implemented),
     ("*", "SCRIPT USER [GROUP]", Support::Warned(RUN_AS)),
+    (
+        "global_defs",
+        "*notify_fifo FIFO USER [GROUP]",
+        Support::Warned(
+            "the FIFO is made by director's own user and readable by every user (0644), so that user can read it",
+        ),
+    ),
     (
         "authentication",
         "auth_type AH",

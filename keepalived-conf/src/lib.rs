@@ -170,6 +170,12 @@
 //! | `global_defs` | `checker_rt_priority` | implemented |  |
 //! | `global_defs` | `vrrp_no_swap` | implemented |  |
 //! | `global_defs` | `checker_no_swap` | implemented |  |
+//! | `global_defs` | `notify_fifo` | implemented |  |
+//! | `global_defs` | `notify_fifo_script` | implemented |  |
+//! | `global_defs` | `vrrp_notify_fifo` | implemented |  |
+//! | `global_defs` | `vrrp_notify_fifo_script` | implemented |  |
+//! | `global_defs` | `lvs_notify_fifo` | implemented |  |
+//! | `global_defs` | `lvs_notify_fifo_script` | implemented |  |
 //! | `global_defs` | `net_namespace` | refused | director runs in the namespace it is started in |
 //! | `vrrp_instance` | `state` | implemented |  |
 //! | `vrrp_instance` | `interface` | implemented |  |
@@ -435,6 +441,7 @@
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |
 //! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
+//! | `global_defs` | `*notify_fifo FIFO USER [GROUP]` | warned | the FIFO is made by director's own user and readable by every user (0644), so that user can read it |
 //! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
 //! | `virtual_ipaddress` | `dev` | implemented |  |
 //! | `virtual_ipaddress` | `label` | implemented |  |

@@ -93,6 +93,28 @@ pub struct GlobalDefs {
     pub nice: Option<i8>,
     /// `vrrp_no_swap` / `checker_no_swap`: lock the process in memory.
     pub no_swap: bool,
+    /// `notify_fifo PATH` / `notify_fifo_script CMD`: every event's lines.
+    pub notify_fifo: NotifyFifo,
+    /// `vrrp_notify_fifo PATH` / `vrrp_notify_fifo_script CMD`: VRRP lines.
+    pub vrrp_notify_fifo: NotifyFifo,
+    /// `lvs_notify_fifo PATH` / `lvs_notify_fifo_script CMD`: real-server lines.
+    pub lvs_notify_fifo: NotifyFifo,
+}
+
+/// One notify FIFO of `global_defs` (`notify_fifo`, `vrrp_notify_fifo`,
+/// `lvs_notify_fifo`) and the script that reads it (`*_script`), which is
+/// started once with the FIFO's path as its last argument.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotifyFifo {
+    /// The FIFO's path; `None` when not given (a script alone does nothing,
+    /// as in keepalived).
+    pub path: Option<String>,
+    /// The program that reads it.
+    pub script: Option<Script>,
+    /// `PATH USER [GROUP]` was given: keepalived makes the FIFO that user's;
+    /// director makes it readable by every user instead.
+    pub for_other_user: bool,
 }
 
 impl Default for GlobalDefs {
@@ -116,6 +138,9 @@ impl Default for GlobalDefs {
             rt_priority: None,
             nice: None,
             no_swap: false,
+            notify_fifo: NotifyFifo::default(),
+            vrrp_notify_fifo: NotifyFifo::default(),
+            lvs_notify_fifo: NotifyFifo::default(),
         }
     }
 }

@@ -163,6 +163,7 @@ impl<'a> Parser<'a> {
                         // silently; say so, since the first one is then dead text.
                         if keep
                             && kw.block.is_none()
+                            && !keywords::first_value_wins(node.keyword())
                             && let Some(prev) = nodes.iter().find(|n| n.keyword() == node.keyword())
                         {
                             self.warnings.push(Warning {

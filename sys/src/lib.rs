@@ -19,6 +19,9 @@
 //!   buffer, and reading / writing control messages as bytes, for the ones
 //!   (`IP_PKTINFO`, `IPV6_HOPLIMIT`, `SCM_TIMESTAMPNS`, `IP_RECVERR`) that
 //!   rustix's typed ancillary messages do not cover.
+//! - [`create_fifo`], [`open_fifo_writer`], [`write_some`] and [`unlink`]:
+//!   a named pipe made if missing and held open for writing without ever
+//!   blocking (keepalived's notify FIFOs); [`terminate`] sends `SIGTERM`.
 //!
 //! Link-local IPv6 checks need no helper: use
 //! [`std::net::Ipv6Addr::is_unicast_link_local`].
@@ -71,7 +74,7 @@ struct ReadmeDoctests;
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 pub use rustix::event::PollFlags;
@@ -308,6 +311,71 @@ pub fn put_cmsg(control: &mut [u8], level: libc::c_int, ty: libc::c_int, data: &
     space
 }
 
+/// Makes a FIFO (named pipe) at `path`: mode 0600, or 0644 when
+/// `readable_by_all` (before the umask). `Ok(true)` when it was made here,
+/// `Ok(false)` when a FIFO is already there (its owner removes it), an
+/// error when something else is there or it cannot be made.
+pub fn create_fifo(path: &std::path::Path, readable_by_all: bool) -> io::Result<bool> {
+    use rustix::fs::{CWD, FileType, Mode};
+    let mut mode = Mode::RUSR | Mode::WUSR;
+    if readable_by_all {
+        mode |= Mode::RGRP | Mode::ROTH;
+    }
+    match rustix::fs::mknodat(CWD, path, FileType::Fifo, mode, 0) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::EXIST) => {
+            let st = rustix::fs::lstat(path)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Fifo {
+                Ok(false)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a FIFO", path.display()),
+                ))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the FIFO at `path` read-write and non-blocking (close-on-exec, no
+/// symlink followed): opening never waits for a reader, and writes never
+/// fail with `EPIPE` (or raise `SIGPIPE`) while no reader is there, since
+/// this descriptor is a reader itself; a full pipe is `WouldBlock`.
+pub fn open_fifo_writer(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    Ok(rustix::fs::open(path, flags, Mode::empty())?)
+}
+
+/// One `write(2)` of `buf` to `fd`: the bytes written (`WouldBlock` on a
+/// full non-blocking pipe). `EINTR` is retried.
+pub fn write_some(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match rustix::io::write(fd, buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return Ok(r?),
+        }
+    }
+}
+
+/// Removes the file at `path`.
+pub fn unlink(path: &std::path::Path) -> io::Result<()> {
+    Ok(rustix::fs::unlink(path)?)
+}
+
+/// Sends `SIGTERM` to process `pid`.
+pub fn terminate(pid: u32) -> io::Result<()> {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a process id"))?;
+    Ok(rustix::process::kill_process(
+        pid,
+        rustix::process::Signal::TERM,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +397,42 @@ mod tests {
         assert_eq!(after, (before + 5).min(19));
         let main_now = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
         assert_eq!(main_now, main);
+    }
+
+    #[test]
+    fn fifo_made_once_held_open_without_a_reader_and_full_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("lvs-sys-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let _ = std::fs::remove_file(&path);
+        assert!(create_fifo(&path, false).unwrap(), "made");
+        assert!(!create_fifo(&path, true).unwrap(), "already there");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
+        let fd = open_fifo_writer(&path).unwrap();
+        // No reader: writes go to the pipe buffer until it is full, then WouldBlock.
+        let chunk = [b'x'; 4096];
+        let mut total = 0;
+        loop {
+            match write_some(fd.as_fd(), &chunk) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+                    break;
+                }
+            }
+            assert!(total < 64 << 20, "a pipe is never this large");
+        }
+        assert!(total >= 4096);
+        unlink(&path).unwrap();
+        let file = dir.join("plain");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(
+            create_fifo(&file, false).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! runner on another thread and runtime, so neither ever delays a VRRP
 //! timer; the loop sleeps on lvs-vrrp's timerfd `Timer`, so VRRP timers
 //! fire to the microsecond. Link changes come from a link watcher task.
+//! keepalived's notify FIFOs are written by a thread per FIFO from a
+//! bounded queue (`fifo.rs`), so a FIFO nobody reads never blocks the loop.
 //! Status comes from the core's own records; only [`Handle::status`]'s
 //! kernel table is read, on the IPVS thread.
 //!
@@ -14,6 +16,7 @@
 
 mod addresses;
 mod checks;
+mod fifo;
 mod ipvs_worker;
 mod links;
 mod resolve;
@@ -230,6 +233,8 @@ struct Loop {
     pending_reload: Option<PendingReload>,
     /// How long the last reload took to apply (sizes the gap it waits for).
     last_apply: Option<Duration>,
+    /// The notify FIFOs' writers.
+    fifos: fifo::Fifos,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -258,6 +263,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     let probes = checks::start(verdicts_tx)
         .map_err(|e| StartError::Env(format!("cannot start the health-check thread: {e}")))?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
+    let fifos = fifo::Fifos::start(&config.notify_fifos);
     let core = Director::new(Instant::now(), config)?;
     let mut lp = Loop {
         core,
@@ -270,6 +276,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         starting: true,
         pending_reload: None,
         last_apply: None,
+        fifos,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -437,9 +444,13 @@ impl Loop {
             }
             Request::Shutdown(reply) => {
                 let now = Instant::now();
+                // keepalived's order: FIFO scripts told to stop, then the STOP lines.
+                self.fifos.terminate_scripts();
                 self.core.shutdown(now);
                 self.step(now);
                 self.addresses.pump(now);
+                // The STOP lines written, the FIFOs made here removed.
+                self.fifos.close();
                 info!("director stopped; the IPVS table is left in place for the next start");
                 let _ = reply.send(());
                 return true;
@@ -484,6 +495,7 @@ impl Loop {
         let started = Instant::now();
         let summary = self.core.apply_config(started, cfg)?;
         self.last_apply = Some(started.elapsed());
+        self.fifos.reconfigure(&self.core.config().notify_fifos);
         // Freeing the old configuration is the loop's business no more.
         if let Some(old) = self.core.take_retired_config() {
             tokio::task::spawn_blocking(move || drop(old));
@@ -585,6 +597,7 @@ impl Loop {
                 ..
             } => {
                 info!(instance = %name, from = ?from, to = ?to, reason = ?reason, priority, "VRRP transition");
+                self.fifos.transition(&name, to, priority);
             }
             Command::RealServerChanged {
                 service,
@@ -594,6 +607,11 @@ impl Loop {
             } => {
                 let reason = reason.map(|r| r.to_string()).unwrap_or_default();
                 info!(virtual_server = %service, %real_server, up, %reason, "real server check changed");
+                self.fifos.real_server(&service, real_server, up);
+            }
+            Command::QuorumChanged { service, up } => {
+                info!(virtual_server = %service, up, "quorum changed");
+                self.fifos.virtual_server(&service, up);
             }
         }
         Ok(())

@@ -11,11 +11,29 @@ use crate::values::*;
 use lvs_vrrp::Version;
 
 use super::{Builder, nodes};
+use crate::keywords;
 
 impl Builder<'_> {
     pub(super) fn global_defs(&mut self, n: &Node, g: &mut GlobalDefs) {
         for c in nodes(n) {
             match c.keyword() {
+                k @ ("notify_fifo" | "vrrp_notify_fifo" | "lvs_notify_fifo") => {
+                    let fifo = notify_fifo_of(g, k);
+                    self.notify_fifo(c, fifo);
+                }
+                k @ ("notify_fifo_script"
+                | "vrrp_notify_fifo_script"
+                | "lvs_notify_fifo_script") => {
+                    let fifo = notify_fifo_of(g, k.trim_end_matches("_script"));
+                    if fifo.script.is_some() {
+                        self.warn(
+                            c.loc(),
+                            format!("`{k}` given twice: the first is used, as keepalived does"),
+                        );
+                    } else {
+                        fifo.script = self.script(c);
+                    }
+                }
                 "router_id" => g.router_id = Self::string(c),
                 "vrrp_version" => {
                     if let Some(v) = self.version(c) {
@@ -97,6 +115,59 @@ impl Builder<'_> {
                     }
                 }
                 _ => self.unhandled(c),
+            }
+        }
+        self.notify_fifo_checks(n, g);
+    }
+
+    /// `*notify_fifo PATH [USER [GROUP]]`.
+    fn notify_fifo(&mut self, n: &Node, fifo: &mut NotifyFifo) {
+        let Some(path) = n.args.first() else { return };
+        if fifo.path.is_some() {
+            self.warn(
+                n.loc(),
+                format!(
+                    "`{}` given twice: the first is used, as keepalived does",
+                    n.keyword()
+                ),
+            );
+            return;
+        }
+        if path.text().is_empty() {
+            self.invalid(n.keyword(), path, "a path");
+            return;
+        }
+        if let Some(user) = n.args.get(1) {
+            fifo.for_other_user = true;
+            keywords::decide(
+                keywords::value_form("global_defs", "*notify_fifo FIFO USER [GROUP]"),
+                &format!("{} FIFO USER [GROUP]", n.keyword()),
+                &user.location,
+                self.errors,
+                self.warnings,
+            );
+        }
+        fifo.path = Some(path.text().to_string());
+    }
+
+    /// A script for a FIFO that is not given runs nothing (keepalived
+    /// starts it only with its FIFO): said once per FIFO.
+    pub(super) fn notify_fifo_checks(&mut self, n: &Node, g: &GlobalDefs) {
+        let fifos = [
+            ("notify_fifo", &g.notify_fifo),
+            ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+            ("lvs_notify_fifo", &g.lvs_notify_fifo),
+        ];
+        for (k, f) in fifos {
+            if f.path.is_none() && f.script.is_some() {
+                let loc = nodes(n)
+                    .iter()
+                    .find(|c| c.keyword() == format!("{k}_script"))
+                    .map_or_else(|| n.loc().clone(), |c| c.loc().clone());
+                self.warn(
+                    &loc,
+                    format!("`{k}_script` without `{k}`: there is no FIFO for it to read, so it is not run"),
+                );
             }
         }
     }
@@ -207,5 +278,14 @@ impl Builder<'_> {
                 _ => self.invalid(n.keyword(), k, "tcp, tcpfin or udp"),
             }
         }
+    }
+}
+
+/// The FIFO `keyword` (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`) sets.
+fn notify_fifo_of<'g>(g: &'g mut GlobalDefs, keyword: &str) -> &'g mut NotifyFifo {
+    match keyword {
+        "vrrp_notify_fifo" => &mut g.vrrp_notify_fifo,
+        "lvs_notify_fifo" => &mut g.lvs_notify_fifo,
+        _ => &mut g.notify_fifo,
     }
 }

@@ -8,8 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvs_director::{
-    Check, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, Script, SourceAddress,
-    SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Script,
+    SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer,
+    VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
@@ -65,6 +66,11 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     });
     setup.expire_nodest_conn = !g.lvs_keep_expire_nodest_conn;
     out.ipvs_setup = setup;
+    let mut fifos = NotifyFifos::default();
+    fifos.all = notify_fifo(&g.notify_fifo);
+    fifos.vrrp = notify_fifo(&g.vrrp_notify_fifo);
+    fifos.lvs = notify_fifo(&g.lvs_notify_fifo);
+    out.notify_fifos = fifos;
     Ok(out)
 }
 
@@ -81,6 +87,14 @@ fn track_script(s: &config::VrrpScript) -> Option<TrackScript> {
         .with_init_fail(s.init_fail);
     t.timeout_after = s.timeout;
     Some(t)
+}
+
+/// A FIFO with its path (a script alone was warned about and runs nothing).
+fn notify_fifo(f: &config::NotifyFifo) -> Option<NotifyFifo> {
+    let mut out = NotifyFifo::new(f.path.as_deref()?);
+    out.script = script(&f.script);
+    out.readable_by_all = f.for_other_user;
+    Some(out)
 }
 
 fn script(s: &Option<config::Script>) -> Option<Script> {
