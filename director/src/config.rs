@@ -818,10 +818,23 @@ pub struct VirtualServer {
     pub group: Option<ServiceGroup>,
     /// Its real servers, in configuration order.
     pub real_servers: Vec<RealServer>,
-    /// Minimum live weight; below it the sorry server is added. Default: 1.
+    /// Minimum live weight (keepalived's `quorum`). The quorum is lost when
+    /// the live weight falls below `quorum - hysteresis` (or to 0) and
+    /// gained again at `quorum + hysteresis`. Default: 1.
     pub quorum: u32,
-    /// Added while the live weight is below [`quorum`](Self::quorum).
+    /// keepalived's `hysteresis`: the margin around [`quorum`](Self::quorum)
+    /// that keeps the quorum state from flapping. Default: 0.
+    pub hysteresis: u32,
+    /// Added while the quorum is lost.
     pub sorry_server: Option<Destination>,
+    /// Run when the quorum is gained (keepalived's `quorum_up`).
+    pub quorum_up: Option<Script>,
+    /// Run when the quorum is lost (keepalived's `quorum_down`).
+    pub quorum_down: Option<Script>,
+    /// keepalived's `omega`: when the virtual server is taken away (the
+    /// director stops, or a reload removes it), run `quorum_down` if the
+    /// quorum was held and each healthy real server's `notify_down`.
+    pub omega: bool,
 }
 
 impl VirtualServer {
@@ -832,7 +845,11 @@ impl VirtualServer {
             group: None,
             real_servers: Vec::new(),
             quorum: 1,
+            hysteresis: 0,
             sorry_server: None,
+            quorum_up: None,
+            quorum_down: None,
+            omega: false,
         }
     }
 

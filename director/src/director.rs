@@ -13,7 +13,8 @@ use tracing::{debug, info, warn};
 
 use crate::command::{Command, InstanceId, ProbeKey};
 use crate::config::{
-    ConfigError, DirectorConfig, Probe, RealServer, TrackScript, Vip, VirtualServer, VrrpInstance,
+    ConfigError, DirectorConfig, Probe, RealServer, Script, TrackScript, Vip, VirtualServer,
+    VrrpInstance,
 };
 use crate::status::{
     InstanceStatus, ProbeStatus, RealServerStatus, ScriptStatus, ServiceStatus, Status,
@@ -104,23 +105,62 @@ struct Service {
     /// What the kernel was last asked to hold: one entry per member, in
     /// `cfg.member_keys()` order (one for a plain virtual server).
     applied: Vec<lvs_ipvs::VirtualServer>,
-    /// The live weight reaches the quorum (keepalived's quorum state; it
-    /// starts up, so a service that starts short of it reports down).
+    /// keepalived's quorum state (with its hysteresis); the one owner of
+    /// it: the sorry server and the quorum scripts follow it. It starts
+    /// held, so a service that starts short of its quorum reports the loss.
     quorum_up: bool,
 }
 
 impl Service {
-    /// Follows the quorum after a health change: the command that reports
-    /// a change, if any.
-    fn quorum_change(&mut self) -> Option<Command> {
-        let up = table::quorum_up(&self.cfg, &self.health());
-        (up != self.quorum_up).then(|| {
-            self.quorum_up = up;
-            Command::QuorumChanged {
-                service: self.cfg.service.key,
-                up,
-            }
-        })
+    /// Follows the quorum after a health change: the commands that report
+    /// a change (and run `quorum_up` / `quorum_down`), if any.
+    fn quorum_change(&mut self) -> Vec<Command> {
+        let up = table::quorum_held(&self.cfg, &self.health(), self.quorum_up);
+        if up == self.quorum_up {
+            return Vec::new();
+        }
+        self.quorum_up = up;
+        let mut out = vec![Command::QuorumChanged {
+            service: self.cfg.service.key,
+            up,
+        }];
+        let script = if up {
+            &self.cfg.quorum_up
+        } else {
+            &self.cfg.quorum_down
+        };
+        if let Some(s) = script {
+            out.push(Command::RunScript {
+                script: s.clone(),
+                args: Vec::new(),
+            });
+        }
+        out
+    }
+
+    /// keepalived's `omega` when the service is taken away: `quorum_down`
+    /// if the quorum was held, and each healthy real server's `notify_down`.
+    fn omega_scripts(&self) -> Vec<Command> {
+        if !self.cfg.omega {
+            return Vec::new();
+        }
+        let run = |s: &Script| Command::RunScript {
+            script: s.clone(),
+            args: Vec::new(),
+        };
+        let health = self.health();
+        let downs = self
+            .cfg
+            .real_servers
+            .iter()
+            .zip(&health)
+            .filter(|(_, h)| h.up)
+            .filter_map(|(rs, _)| rs.notify_down.as_ref().map(run));
+        let quorum = self
+            .quorum_up
+            .then(|| self.cfg.quorum_down.as_ref().map(run))
+            .flatten();
+        downs.chain(quorum).collect()
     }
 }
 
@@ -465,6 +505,7 @@ impl Director {
                     self.commands
                         .push_back(Command::RemoveProbe { probe: p.key });
                 }
+                self.commands.extend(svc.omega_scripts());
                 let ops = table::delta_members(&svc.applied, &[]);
                 self.push_ipvs(ops);
                 summary.virtual_servers_changed += 1;
@@ -543,6 +584,7 @@ impl Director {
                 self.commands
                     .push_back(Command::RemoveProbe { probe: p.key });
             }
+            self.commands.extend(svc.omega_scripts());
         }
         self.stopped = true;
     }
@@ -720,10 +762,11 @@ impl Director {
         let Some(svc) = self.services.get_mut(key) else {
             return;
         };
-        let want = table::desired(&svc.cfg, &svc.health());
+        // The quorum first: the sorry server follows it.
+        let quorum = svc.quorum_change();
+        let want = table::desired(&svc.cfg, &svc.health(), svc.quorum_up);
         let ops = table::delta_members(&svc.applied, &want);
         svc.applied = want;
-        let quorum = svc.quorum_change();
         self.push_ipvs(ops);
         self.commands.extend(quorum);
     }
@@ -763,8 +806,10 @@ impl Director {
             applied: Vec::new(),
             quorum_up,
         };
-        svc.applied = applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health()));
-        self.commands.extend(svc.quorum_change());
+        let quorum = svc.quorum_change();
+        svc.applied =
+            applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health(), svc.quorum_up));
+        self.commands.extend(quorum);
         svc
     }
 

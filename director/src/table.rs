@@ -22,10 +22,14 @@ pub(crate) struct Health {
 /// [`VirtualServer::member_keys`] order, `health[i]` being the health of
 /// `vs.real_servers[i]`: a healthy server with its weight, a failed one
 /// removed, or kept at weight 0 under `inhibit_on_failure`; the sorry
-/// server while the live weight is below the quorum. A group's quorum is
+/// server while the quorum is not held (see [`quorum_held`]). A group's quorum is
 /// the group's (one live weight, as the real servers are shared), so every
 /// member gets the same destinations.
-pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> Vec<IpvsVirtualServer> {
+pub(crate) fn desired(
+    vs: &VirtualServer,
+    health: &[Health],
+    quorum_held: bool,
+) -> Vec<IpvsVirtualServer> {
     let mut destinations = Vec::with_capacity(vs.real_servers.len());
     for (rs, h) in vs.real_servers.iter().zip(health) {
         let weight = h.dynamic_weight.unwrap_or(rs.destination.weight);
@@ -35,7 +39,7 @@ pub(crate) fn desired(vs: &VirtualServer, health: &[Health]) -> Vec<IpvsVirtualS
             destinations.push(rs.destination.with_weight(0));
         }
     }
-    if live_weight(vs, health) < u64::from(vs.quorum)
+    if !quorum_held
         && let Some(sorry) = vs.sorry_server
         && !destinations.iter().any(|d| d.addr == sorry.addr)
     {
@@ -78,11 +82,17 @@ pub(crate) fn live_weight(vs: &VirtualServer, health: &[Health]) -> u64 {
         .sum()
 }
 
-/// keepalived's quorum state: up while the live weight is non-zero and at
-/// least the quorum.
-pub(crate) fn quorum_up(vs: &VirtualServer, health: &[Health]) -> bool {
+/// keepalived's quorum state after a health change, from the state `was`:
+/// lost when the live weight is 0 or below `quorum - hysteresis`, gained
+/// when it is non-zero and at least `quorum + hysteresis`, else unchanged.
+pub(crate) fn quorum_held(vs: &VirtualServer, health: &[Health], was: bool) -> bool {
     let live = live_weight(vs, health);
-    live > 0 && live >= u64::from(vs.quorum)
+    let (quorum, margin) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
+    if was {
+        !(live == 0 || live < quorum.saturating_sub(margin))
+    } else {
+        live > 0 && live >= quorum + margin
+    }
 }
 
 /// The operations that turn `old` into `new` (same service key, or `None`
@@ -156,8 +166,8 @@ mod tests {
     #[test]
     fn one_server_down_is_one_delete() {
         let v = vs();
-        let before = desired(&v, &[UP, UP]);
-        let after = desired(&v, &[UP, DOWN]);
+        let before = want(&v, &[UP, UP]);
+        let after = want(&v, &[UP, DOWN]);
         let ops = delta_members(&before, &after);
         assert_eq!(
             ops,
@@ -173,9 +183,32 @@ mod tests {
     fn inhibit_is_one_edit_to_weight_zero() {
         let mut v = vs();
         v.real_servers[0].inhibit_on_failure = true;
-        let ops = delta_members(&desired(&v, &[UP, UP]), &desired(&v, &[DOWN, UP]));
+        let ops = delta_members(&want(&v, &[UP, UP]), &want(&v, &[DOWN, UP]));
         assert_eq!(ops.len(), 1);
         assert!(matches!(&ops[0], Op::EditDestination(_, d) if d.weight == 0));
+    }
+
+    /// The entries for `health`, the quorum state followed from held.
+    fn want(v: &VirtualServer, health: &[Health]) -> Vec<IpvsVirtualServer> {
+        desired(v, health, quorum_held(v, health, true))
+    }
+
+    #[test]
+    fn the_quorum_state_keeps_its_hysteresis() {
+        let mut v = vs();
+        for rs in &mut v.real_servers {
+            rs.destination = rs.destination.with_weight(1);
+        }
+        v.quorum = 2;
+        v.hysteresis = 1;
+        // Held: lost only below quorum - hysteresis (1), or at 0.
+        assert!(quorum_held(&v, &[UP, DOWN], true));
+        assert!(!quorum_held(&v, &[DOWN, DOWN], true));
+        // Lost: gained only at quorum + hysteresis (3): two servers are not enough.
+        assert!(!quorum_held(&v, &[UP, UP], false));
+        v.hysteresis = 0;
+        assert!(quorum_held(&v, &[UP, UP], false));
+        assert!(!quorum_held(&v, &[UP, DOWN], true));
     }
 
     #[test]
@@ -186,9 +219,9 @@ mod tests {
             ForwardMethod::Masquerade,
         );
         v.sorry_server = Some(sorry);
-        let d = desired(&v, &[DOWN, DOWN]);
+        let d = want(&v, &[DOWN, DOWN]);
         assert_eq!(d[0].destinations, vec![sorry]);
-        let d = desired(&v, &[UP, DOWN]);
+        let d = want(&v, &[UP, DOWN]);
         assert_eq!(d[0].destinations.len(), 1);
         assert_ne!(d[0].destinations[0].addr, sorry.addr);
     }
@@ -196,7 +229,7 @@ mod tests {
     #[test]
     fn added_and_removed_services() {
         let v = vs();
-        let d = desired(&v, &[UP, UP]);
+        let d = want(&v, &[UP, UP]);
         let add = delta_members(&[], &d);
         assert_eq!(add.len(), 3);
         assert!(matches!(add[0], Op::AddService(_)));
@@ -219,7 +252,7 @@ mod tests {
     #[test]
     fn a_group_is_one_entry_per_member_with_the_same_destinations() {
         let g = group();
-        let d = desired(&g, &[UP, UP]);
+        let d = want(&g, &[UP, UP]);
         assert_eq!(d.len(), 3);
         let keys: Vec<ServiceKey> = d.iter().map(|e| e.service.key).collect();
         assert_eq!(keys, g.member_keys().collect::<Vec<_>>());
@@ -228,7 +261,7 @@ mod tests {
                 && e.service.scheduler == g.service.scheduler)
         );
         // One real server down: one delete per member, nothing else.
-        let ops = delta_members(&d, &desired(&g, &[DOWN, UP]));
+        let ops = delta_members(&d, &want(&g, &[DOWN, UP]));
         let down: SocketAddr = "172.20.0.85:80".parse().expect("address");
         assert_eq!(
             ops,
@@ -246,7 +279,7 @@ mod tests {
         if let Some(grp) = h.group.as_mut() {
             grp.more_keys = vec![fw8];
         }
-        let ops = delta_members(&desired(&g, &[UP, UP]), &desired(&h, &[UP, UP]));
+        let ops = delta_members(&want(&g, &[UP, UP]), &want(&h, &[UP, UP]));
         assert_eq!(ops.len(), 2 + 1 + 2);
         assert!(ops.contains(&Op::DeleteService(ServiceKey::tcp(
             "172.20.0.84:80".parse().expect("address")

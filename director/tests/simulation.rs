@@ -1282,3 +1282,84 @@ fn quorum_lost_with_the_last_backend_and_regained_with_the_first() {
     }
     no_ipvs_errors(&w);
 }
+
+/// keepalived's `quorum_up` / `quorum_down` scripts run as the quorum
+/// state changes, `hysteresis` keeps it from following one server, and the
+/// sorry server follows the same state; `omega` runs `quorum_down` and the
+/// healthy servers' `notify_down` at shutdown.
+#[test]
+fn quorum_scripts_follow_the_quorum_with_its_hysteresis_and_omega_runs_at_shutdown() {
+    let script = |s: &str| Script::new([s.to_string()]).expect("argv");
+    let cfg = |node: usize| {
+        let mut c = lab_config(node);
+        let vs = &mut c.virtual_servers[0];
+        vs.quorum = 2;
+        vs.hysteresis = 1;
+        vs.quorum_up = Some(script("/q-up"));
+        vs.quorum_down = Some(script("/q-down"));
+        vs.omega = true;
+        vs.sorry_server = Some(Destination::new(
+            sa("172.20.0.99:80"),
+            ForwardMethod::Masquerade,
+        ));
+        for rs in &mut vs.real_servers {
+            rs.notify_down = Some(script(&format!("/down-{}", rs.destination.addr)));
+        }
+        c
+    };
+    let mut w = World::new([cfg(NODE01), cfg(NODE02)]);
+    let runs = |w: &World, since: Instant| -> Vec<String> {
+        w.log_since(NODE01, since)
+            .filter_map(|l| match &l.cmd {
+                Command::RunScript { script, .. } => Some(script.argv[0].clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    w.run_to(10.5);
+    // Weight 2 of quorum 2: held. One down leaves 1 = quorum - hysteresis:
+    // still held (no script, no sorry server).
+    let t = w.now;
+    w.kill_backend("172.20.0.85:80");
+    w.run_to(20.5);
+    assert_eq!(runs(&w, t), ["/down-172.20.0.85:80"]);
+    assert_eq!(w.kernel_dests(NODE01, http()), set(&["172.20.0.86:80"]));
+    // Both down: lost, quorum_down, the sorry server in.
+    let t = w.now;
+    w.kill_backend("172.20.0.86:80");
+    w.run_to(30.5);
+    assert_eq!(runs(&w, t), ["/down-172.20.0.86:80", "/q-down"]);
+    assert_eq!(w.kernel_dests(NODE01, http()), set(&["172.20.0.99:80"]));
+    // Both back: 2 < quorum + hysteresis (3): still lost, sorry server stays.
+    let t = w.now;
+    w.revive_backend("172.20.0.85:80");
+    w.revive_backend("172.20.0.86:80");
+    w.run_to(40.5);
+    assert!(!runs(&w, t).iter().any(|s| s.starts_with("/q-")));
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.86:80", "172.20.0.99:80"])
+    );
+    // With the margin gone (a reload with hysteresis 0), the quorum is back.
+    let t = w.now;
+    let mut c = cfg(NODE01);
+    c.virtual_servers[0].hysteresis = 0;
+    w.apply_config(NODE01, c);
+    w.run_to(41.5);
+    // A changed virtual server is rebuilt; its health is kept, so the
+    // quorum is followed from its held-back state and gained now.
+    assert_eq!(runs(&w, t), ["/q-up"]);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        set(&["172.20.0.85:80", "172.20.0.86:80"])
+    );
+    // omega: at shutdown, each healthy server's notify_down, then quorum_down.
+    let t = w.now;
+    w.shutdown(NODE01);
+    let mut got = runs(&w, t);
+    got.sort();
+    assert_eq!(
+        got,
+        ["/down-172.20.0.85:80", "/down-172.20.0.86:80", "/q-down"]
+    );
+}

@@ -27,7 +27,6 @@ const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 /// Samples keepalived 2.2.7 accepts that the director does not yet, and
 /// the keyword that stops each (the director's first error names it).
 const NOT_YET: &[(&str, &str)] = &[
-    ("keepalived.conf.quorum", "omega"),
     ("keepalived.conf.vrrp.scripts", "vrrp_sync_group"),
     ("keepalived.conf.vrrp.sync", "vrrp_sync_group"),
 ];
@@ -43,9 +42,14 @@ fn stderr(out: &Output) -> String {
 /// A namespace with the interfaces the samples refer to, up.
 fn interfaces() -> Netns {
     let ns = Netns::new("ksamp");
-    for (i, name) in ["eth0", "eth1", "eth2", "eth3", "eth0.1"].iter().enumerate() {
+    for (i, name) in ["eth0", "eth1", "eth2", "eth3", "eth0.1"]
+        .iter()
+        .enumerate()
+    {
         let peer = format!("kpeer{i}");
-        ns.run(&["ip", "link", "add", name, "type", "veth", "peer", "name", &peer]);
+        ns.run(&[
+            "ip", "link", "add", name, "type", "veth", "peer", "name", &peer,
+        ]);
         ns.run(&["ip", "link", "set", name, "up"]);
     }
     ns

@@ -50,10 +50,10 @@ impl Support {
 /// ```
 /// use lvs_keepalived_conf::keywords::{self, Support};
 ///
-/// let omega = keywords::all()
-///     .find(|(block, kw, _)| *block == "virtual_server" && *kw == "omega")
+/// let inhibit = keywords::all()
+///     .find(|(block, kw, _)| *block == "virtual_server" && *kw == "sorry_server_inhibit")
 ///     .unwrap();
-/// assert!(matches!(omega.2, Support::Refused(_)));
+/// assert!(matches!(inhibit.2, Support::Refused(_)));
 /// ```
 pub fn all() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
     ALL_CTX
@@ -491,12 +491,9 @@ const VIRTUAL_SERVER: &[Kw] = &[
     kw("persistence_timeout", 0, 1),
     kw("persistence_granularity", 1, 1),
     kw("quorum", 1, 1),
-    refused(
-        "hysteresis",
-        "director's quorum has no hysteresis: the sorry server would come and go at the quorum itself",
-    ),
-    refused("quorum_up", "director does not run quorum scripts"),
-    refused("quorum_down", "director does not run quorum scripts"),
+    kw("hysteresis", 1, 1),
+    var("quorum_up", 1),
+    var("quorum_down", 1),
     kw("sorry_server", 1, 2),
     refused(
         "sorry_server_inhibit",
@@ -505,10 +502,7 @@ const VIRTUAL_SERVER: &[Kw] = &[
     kw("sorry_server_lvs_method", 1, 1),
     kw("inhibit_on_failure", 0, 1),
     kw("alpha", 0, 1),
-    refused(
-        "omega",
-        "director does not run notify_down scripts when it stops or drops a virtual server",
-    ),
+    kw("omega", 0, 0),
     kw("ha_suspend", 0, 0).warned("health checks run in every VRRP state"),
     kw("virtualhost", 1, 1),
     kw("connect_timeout", 1, 1),

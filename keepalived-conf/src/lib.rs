@@ -33,11 +33,11 @@
 //! // A keepalived keyword director does not honour is refused, with why.
 //! let errors = config::parse_str(
 //!     "lb.conf",
-//!     "virtual_server 10.0.0.1 80 {\n hysteresis 1\n real_server 10.0.0.2 80 { }\n}\n",
+//!     "virtual_server 10.0.0.1 80 {\n sorry_server_inhibit\n real_server 10.0.0.2 80 { }\n}\n",
 //! )
 //! .unwrap_err();
 //! assert!(errors[0].to_string().starts_with(
-//!     "lb.conf:2:2: error: `hysteresis` is keepalived syntax that director does not support: "
+//!     "lb.conf:2:2: error: `sorry_server_inhibit` is keepalived syntax that director does not support: "
 //! ));
 //! ```
 //!
@@ -74,14 +74,11 @@
 //! (the id is [`LoadOptions::config_id`], keepalived's `-i`), `$NAME=VALUE`
 //! parameters and `${NAME}` substitution, `~SEQ` / `~LST` repetition.
 //!
-//! Nothing is parsed and then silently left unused. Three keywords keepalived
-//! users may well have are refused rather than warned, because each changes
-//! what keepalived would do and director does not do it: `hysteresis` (the
-//! sorry server would come and go at the quorum itself instead of with
-//! keepalived's margin), `omega` (the `notify_down` scripts it asks for at
-//! shutdown would not run) and `sorry_server_inhibit` (the sorry server would
-//! be removed instead of kept at weight 0, so its connections would not
-//! drain). The whole table is below.
+//! Nothing is parsed and then silently left unused. A keyword keepalived
+//! users may well have is refused rather than warned when it changes what
+//! keepalived would do and director does not do it: `sorry_server_inhibit`,
+//! for one (the sorry server would be removed instead of kept at weight 0,
+//! so its connections would not drain). The whole table is below.
 //!
 //! # Tracked scripts
 //!
@@ -230,15 +227,15 @@
 //! | `virtual_server` | `persistence_timeout` | implemented |  |
 //! | `virtual_server` | `persistence_granularity` | implemented |  |
 //! | `virtual_server` | `quorum` | implemented |  |
-//! | `virtual_server` | `hysteresis` | refused | director's quorum has no hysteresis: the sorry server would come and go at the quorum itself |
-//! | `virtual_server` | `quorum_up` | refused | director does not run quorum scripts |
-//! | `virtual_server` | `quorum_down` | refused | director does not run quorum scripts |
+//! | `virtual_server` | `hysteresis` | implemented |  |
+//! | `virtual_server` | `quorum_up` | implemented |  |
+//! | `virtual_server` | `quorum_down` | implemented |  |
 //! | `virtual_server` | `sorry_server` | implemented |  |
 //! | `virtual_server` | `sorry_server_inhibit` | refused | director removes the sorry server when the quorum is back instead of keeping it at weight 0 |
 //! | `virtual_server` | `sorry_server_lvs_method` | implemented |  |
 //! | `virtual_server` | `inhibit_on_failure` | implemented |  |
 //! | `virtual_server` | `alpha` | implemented |  |
-//! | `virtual_server` | `omega` | refused | director does not run notify_down scripts when it stops or drops a virtual server |
+//! | `virtual_server` | `omega` | implemented |  |
 //! | `virtual_server` | `ha_suspend` | warned | health checks run in every VRRP state |
 //! | `virtual_server` | `virtualhost` | implemented |  |
 //! | `virtual_server` | `connect_timeout` | implemented |  |

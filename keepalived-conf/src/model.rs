@@ -647,6 +647,15 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `virtualhost` (HTTP_GET Host header). Default: none.
     pub virtualhost: Option<String>,
+    /// `hysteresis`: the margin around `quorum`. Default: 0.
+    pub hysteresis: u32,
+    /// `quorum_up`: run when the quorum is gained.
+    pub quorum_up: Option<Script>,
+    /// `quorum_down`: run when the quorum is lost.
+    pub quorum_down: Option<Script>,
+    /// `omega`: at shutdown (or when a reload drops it), run `quorum_down`
+    /// and the healthy real servers' `notify_down`. Default: false.
+    pub omega: bool,
     /// `ip_family inet|inet6`: the family of a fwmark service (by
     /// default that of its real and sorry servers when they agree, else IPv4).
     pub ip_family: Option<lvs_ipvs::Family>,

@@ -815,15 +815,7 @@ fn keywords_that_would_change_behaviour_are_refused_with_why_and_where() {
             "virtual_server 10.0.0.1 80 {{\n protocol TCP\n quorum 1\n {kw}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
         )
     };
-    for (kw, why) in [
-        ("hysteresis 1", "director's quorum has no hysteresis"),
-        ("omega", "director does not run notify_down scripts"),
-        ("sorry_server_inhibit", "instead of keeping it at weight 0"),
-        (
-            "quorum_up /bin/true",
-            "director does not run quorum scripts",
-        ),
-    ] {
+    for (kw, why) in [("sorry_server_inhibit", "instead of keeping it at weight 0")] {
         let p = positions(&vs(kw));
         assert_eq!(p.len(), 1, "{kw}: {p:?}");
         let name = kw.split(' ').next().unwrap();
@@ -911,14 +903,11 @@ fn the_keyword_table_is_public() {
         find("vrrp_instance", "priority"),
         Some(Support::Implemented)
     );
-    assert!(matches!(
+    assert_eq!(
         find("virtual_server", "hysteresis"),
-        Some(Support::Refused(_))
-    ));
-    assert!(matches!(
-        find("virtual_server", "omega"),
-        Some(Support::Refused(_))
-    ));
+        Some(Support::Implemented)
+    );
+    assert_eq!(find("virtual_server", "omega"), Some(Support::Implemented));
     assert!(matches!(
         find("virtual_server", "sorry_server_inhibit"),
         Some(Support::Refused(_))
@@ -1111,7 +1100,9 @@ fn ip_family_sets_a_fwmark_services_family() {
             "virtual_server fwmark 7 {{\n lb_kind DR\n {extra}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
         );
         let (cfg, _) = config::parse_str("t.conf", &text).unwrap();
-        lvs_director::DirectorConfig::try_from(&cfg).unwrap().virtual_servers[0]
+        lvs_director::DirectorConfig::try_from(&cfg)
+            .unwrap()
+            .virtual_servers[0]
             .service
             .key
             .family()
@@ -1119,5 +1110,10 @@ fn ip_family_sets_a_fwmark_services_family() {
     assert_eq!(fw(""), lvs_ipvs::Family::Inet);
     assert_eq!(fw("ip_family inet6"), lvs_ipvs::Family::Inet6);
     let p = positions("virtual_server 10.0.0.1 80 {\n protocol TCP\n ip_family inet6\n}\n");
-    assert!(p[0].2.starts_with("t.conf:3:12: error: invalid value `inet6` for `ip_family`"), "{}", p[0].2);
+    assert!(
+        p[0].2
+            .starts_with("t.conf:3:12: error: invalid value `inet6` for `ip_family`"),
+        "{}",
+        p[0].2
+    );
 }

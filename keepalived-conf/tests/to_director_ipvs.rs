@@ -192,3 +192,25 @@ fn expire_nodest_conn_can_be_left_alone_from_the_config() {
     assert!(cfg.global.lvs_keep_expire_nodest_conn);
     assert!(!lab().global.lvs_keep_expire_nodest_conn);
 }
+
+/// keepalived's quorum sample: quorum, hysteresis, quorum_up / quorum_down
+/// and omega reach lvs-director's virtual server.
+#[test]
+fn quorum_hysteresis_scripts_and_omega_convert() {
+    let text = "virtual_server 10.0.0.1 80 {\n protocol TCP\n quorum 2\n hysteresis 1\n omega\n\
+                quorum_up \"/bin/echo up\"\n quorum_down /bin/down.sh\n\
+                real_server 10.0.0.2 80 { weight 1 }\n real_server 10.0.0.3 80 { weight 1 }\n}\n";
+    let (cfg, warnings) = config::parse_str("q.conf", text).expect("valid");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let typed = lvs_director::DirectorConfig::try_from(&cfg).expect("converts");
+    let vs = &typed.virtual_servers[0];
+    assert_eq!((vs.quorum, vs.hysteresis, vs.omega), (2, 1, true));
+    assert_eq!(
+        vs.quorum_up.as_ref().map(|s| s.argv.clone()),
+        Some(vec!["/bin/echo".to_string(), "up".to_string()])
+    );
+    assert_eq!(
+        vs.quorum_down.as_ref().map(|s| s.argv.clone()),
+        Some(vec!["/bin/down.sh".to_string()])
+    );
+}

@@ -395,7 +395,8 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(after, (before + 5).min(19));
-        let main_now = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let main_now =
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
         assert_eq!(main_now, main);
     }
 

@@ -106,6 +106,10 @@ impl Builder<'_> {
             sorry_server_forwarding: ForwardMethod::Masquerade,
             alpha: false,
             virtualhost: None,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            omega: false,
             ip_family: None,
             real_servers: Vec::new(),
         };
@@ -166,6 +170,10 @@ impl Builder<'_> {
                     }
                 }
                 "quorum" => vs.quorum = self.u32v(c).unwrap_or(vs.quorum),
+                "hysteresis" => vs.hysteresis = self.u32v(c).unwrap_or(vs.hysteresis),
+                "quorum_up" => vs.quorum_up = self.script(c),
+                "quorum_down" => vs.quorum_down = self.script(c),
+                "omega" => vs.omega = true,
                 "sorry_server" => {
                     if let Some(t) = c.args.first() {
                         sorry_port = Some((t, c.args.get(1)));

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvs_director::{
     Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Script,
-    SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer,
-    VrrpInstance,
+    SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
+    VirtualServer, VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
@@ -207,6 +207,10 @@ fn virtual_server(cfg: &Config, vs: &config::VirtualServer) -> VirtualServer {
         Some(g) => ipvs::group_server(vs, g),
     };
     out.quorum = vs.quorum;
+    out.hysteresis = vs.hysteresis;
+    out.quorum_up = script(&vs.quorum_up);
+    out.quorum_down = script(&vs.quorum_down);
+    out.omega = vs.omega;
     out.sorry_server = vs
         .sorry_server
         .map(|s| Destination::new(s, vs.sorry_server_forwarding).with_weight(1));
