@@ -155,8 +155,8 @@ mod table;
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
     Check, ConfigError, DirectorConfig, IpvsSetup, Notify, Probe, RealServer, ResolvedTrack,
-    Script, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
-    VirtualServer, VrrpInstance,
+    Script, SourceAddress, SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript, TrackedScript,
+    Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};
