@@ -78,7 +78,11 @@ pub fn lex(src: &str, file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> 
 }
 
 /// [`lex`] over preprocessed lines, each with its own line number.
-pub fn lex_lines(lines: &[Line], file: &Arc<SourceFile>, errors: &mut Vec<ConfigError>) -> Vec<Token> {
+pub fn lex_lines(
+    lines: &[Line],
+    file: &Arc<SourceFile>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<Token> {
     let mut tokens = Vec::new();
     for line in lines {
         let line_no = line.number;

@@ -112,7 +112,7 @@
 //! | (top level) | `global_defs` | implemented |  |
 //! | (top level) | `vrrp_instance` | implemented |  |
 //! | (top level) | `virtual_server` | implemented |  |
-//! | (top level) | `vrrp_sync_group` | refused | director runs each vrrp_instance on its own, so the group's members would not change state together |
+//! | (top level) | `vrrp_sync_group` | implemented |  |
 //! | (top level) | `vrrp_script` | implemented |  |
 //! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
@@ -418,6 +418,21 @@
 //! | `vrrp_script` | `fall` | implemented |  |
 //! | `vrrp_script` | `user` | warned | scripts run as director's own user |
 //! | `vrrp_script` | `init_fail` | implemented |  |
+//! | `vrrp_sync_group` | `group` | implemented |  |
+//! | `vrrp_sync_group` | `track_interface` | implemented |  |
+//! | `vrrp_sync_group` | `track_script` | implemented |  |
+//! | `vrrp_sync_group` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `notify_master` | implemented |  |
+//! | `vrrp_sync_group` | `notify_backup` | implemented |  |
+//! | `vrrp_sync_group` | `notify_fault` | implemented |  |
+//! | `vrrp_sync_group` | `notify_stop` | implemented |  |
+//! | `vrrp_sync_group` | `notify` | implemented |  |
+//! | `vrrp_sync_group` | `notify_deleted` | refused | director does not tell notify scripts about instances deleted by a reload |
+//! | `vrrp_sync_group` | `smtp_alert` | warned | director sends no mail |
+//! | `vrrp_sync_group` | `global_tracking` | implemented |  |
+//! | `vrrp_sync_group` | `sync_group_tracking_weight` | implemented |  |
 //! | (top level) | `virtual_server group` | refused | virtual server groups are not implemented |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |

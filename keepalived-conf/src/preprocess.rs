@@ -116,9 +116,7 @@ impl Preprocessor {
             if out.len() > MAX_LINES {
                 errors.push(ConfigError::new(
                     &loc,
-                    ErrorKind::Preprocess(format!(
-                        "expansion makes more than {MAX_LINES} lines"
-                    )),
+                    ErrorKind::Preprocess(format!("expansion makes more than {MAX_LINES} lines")),
                 ));
                 break;
             }
@@ -208,10 +206,7 @@ impl Preprocessor {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
-                let followed_ok = after[end..]
-                    .chars()
-                    .next()
-                    .is_none_or(char::is_whitespace);
+                let followed_ok = after[end..].chars().next().is_none_or(char::is_whitespace);
                 if followed_ok {
                     (&after[..end], "", end)
                 } else {
@@ -554,7 +549,10 @@ mod tests {
             ["/etc/keepalived/k.conf:2:1: error: preprocessor: `~SEQ`: the step is 0"]
         );
         let (_, e) = run("x", "$A=${A} more\n${A}\n");
-        assert!(e[0].contains("k.conf:2:1") && e[0].contains("nest"), "{e:?}");
+        assert!(
+            e[0].contains("k.conf:2:1") && e[0].contains("nest"),
+            "{e:?}"
+        );
         let (_, e) = run("x", "~SEQ(N, 1, 2 x\n");
         assert!(e[0].contains("never closed"), "{e:?}");
         let (_, e) = run("x", "~SEQ(N, 1, 1e9) x\n");
