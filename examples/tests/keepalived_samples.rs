@@ -29,9 +29,10 @@ const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 const NOT_YET: &[(&str, &str)] = &[
     ("keepalived.conf.IPv6", "virtual_server_group"),
     ("keepalived.conf.quorum", "omega"),
-    ("keepalived.conf.virtual_server_group", "virtual_server_group"),
-    ("keepalived.conf.vrrp.scripts", "vrrp_sync_group"),
-    ("keepalived.conf.vrrp.sync", "vrrp_sync_group"),
+    (
+        "keepalived.conf.virtual_server_group",
+        "virtual_server_group",
+    ),
 ];
 
 /// The sample with a malformed address, and the line holding it.
@@ -45,9 +46,14 @@ fn stderr(out: &Output) -> String {
 /// A namespace with the interfaces the samples refer to, up.
 fn interfaces() -> Netns {
     let ns = Netns::new("ksamp");
-    for (i, name) in ["eth0", "eth1", "eth2", "eth3", "eth0.1"].iter().enumerate() {
+    for (i, name) in ["eth0", "eth1", "eth2", "eth3", "eth0.1"]
+        .iter()
+        .enumerate()
+    {
         let peer = format!("kpeer{i}");
-        ns.run(&["ip", "link", "add", name, "type", "veth", "peer", "name", &peer]);
+        ns.run(&[
+            "ip", "link", "add", name, "type", "veth", "peer", "name", &peer,
+        ]);
         ns.run(&["ip", "link", "set", name, "up"]);
     }
     ns
