@@ -92,7 +92,22 @@
 //! to start or reload when one could be changed by a non-root user, where
 //! keepalived disables just that script.
 //!
-//! The weight notes (warnings, printed by `director --check-config`), one
+//! # Sync groups
+//!
+//! `vrrp_sync_group NAME { group { A B } ... }` and keepalived's newer bare
+//! list `vrrp_sync_group NAME { A B }` (a word that is not one of the
+//! block's keywords is a member) become `lvs_director::SyncGroup`, whose
+//! members move together as in keepalived 2.2.7 (see that type). Each member
+//! must be a defined `vrrp_instance` in no other group (keepalived logs and
+//! ignores such a member; here it is an error at the member's place). The
+//! group's `track_interface` and `track_script` entries are added to every
+//! member; as keepalived does, every tracked weight of a member or of the
+//! group is set to 0 (a failure is a FAULT of the whole group), with a
+//! warning, unless `sync_group_tracking_weight` (or the deprecated
+//! `global_tracking`) is set. Group `notify` scripts get `GROUP NAME STATE
+//! 0`. `smtp_alert` is warned; `track_file`, `track_process`, `track_bfd`
+//! and `notify_deleted` are refused.
+//!
 //! rule each, every one a fact about this node's own file:
 //! - a positive weight (not `reverse`) on a `state MASTER` instance: the
 //!   classic sign confusion. The note spells out that a failure only

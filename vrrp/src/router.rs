@@ -819,9 +819,8 @@ impl Router {
             if self.state == State::Backup && self.sync_hold {
                 // The group decides; keep listening meanwhile.
                 self.wants_master = true;
-                self.master_down_timer = Some(
-                    now + 3 * self.master_adver_interval.to_duration() + self.skew,
-                );
+                self.master_down_timer =
+                    Some(now + 3 * self.master_adver_interval.to_duration() + self.skew);
             } else if self.state == State::Backup {
                 self.become_master(now, Reason::MasterDown);
             }
@@ -1361,7 +1360,10 @@ mod tests {
                 .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
             "resigns with priority 0: {acts:?}"
         );
-        assert!(acts.iter().any(|a| matches!(a, Action::RemoveAddresses { .. })));
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::RemoveAddresses { .. }))
+        );
         r.set_fault(t0 + down, FaultReason::SyncGroup("G".into()), true);
         assert_eq!(r.state(), State::Fault);
         assert_eq!(r.faults(), vec![FaultReason::SyncGroup("G".into())]);
