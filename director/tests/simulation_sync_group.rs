@@ -168,3 +168,76 @@ fn a_member_that_loses_only_its_peer_does_not_split_the_group() {
     assert_eq!(both(&w, NODE02), (B, B));
     assert!(!w.holds(NODE02, vip()));
 }
+
+#[test]
+fn a_reload_that_drops_the_group_frees_the_followers() {
+    let mut w = World::new([two_instances(NODE01, true), two_instances(NODE02, true)]);
+    w.run_to(5.0);
+    w.set_link_on(NODE01, INTERFACE, false);
+    assert_eq!(both(&w, NODE01), (F, F));
+    w.run_to(10.0);
+    // Without the group, VI_2's only fault was its group's: it is cleared.
+    w.apply_config(NODE01, two_instances(NODE01, false));
+    assert_eq!(both(&w, NODE01), (F, B));
+    w.run_to(20.0);
+    assert_eq!(w.state_of(NODE01, INSTANCE2), M, "VI_2 preempts alone");
+    // And a reload adding it back puts VI_2 in FAULT with VI_1 again.
+    w.apply_config(NODE01, two_instances(NODE01, true));
+    assert_eq!(both(&w, NODE01), (F, F));
+}
+
+#[test]
+fn shutdown_runs_the_group_stop_script() {
+    let mut cfg = two_instances(NODE01, true);
+    cfg.sync_groups[0].notify.stop = Some(script("/g/stop"));
+    let mut w = World::new([cfg, two_instances(NODE02, true)]);
+    w.run_to(5.0);
+    let t = w.now;
+    w.shutdown(NODE01);
+    let run = w.scripts_run(NODE01, t);
+    assert!(run.contains(&vec!["/g/stop".to_string()]), "{run:?}");
+    assert!(
+        run.contains(
+            &["/g/notify", "GROUP", GROUP, "STOP", "0"]
+                .map(String::from)
+                .to_vec()
+        )
+    );
+}
+
+#[test]
+fn members_are_validated() {
+    use lvs_director::ConfigError;
+    let bad = |groups: Vec<SyncGroup>| {
+        let mut cfg = two_instances(NODE01, false);
+        cfg.sync_groups = groups;
+        cfg.validate().expect_err("refused")
+    };
+    assert!(matches!(
+        bad(vec![SyncGroup::new("G", &[INSTANCE, "VI_9"])]),
+        ConfigError::SyncGroupMember { instance, .. } if instance == "VI_9"
+    ));
+    assert!(matches!(
+        bad(vec![SyncGroup::new("G", &[INSTANCE, INSTANCE])]),
+        ConfigError::SyncGroupMember { why, .. } if why == "named twice"
+    ));
+    let e = bad(vec![
+        SyncGroup::new("G", &[INSTANCE]),
+        SyncGroup::new("H", &[INSTANCE, INSTANCE2]),
+    ]);
+    assert_eq!(
+        e.to_string(),
+        "sync group \"H\": member \"VI_1\": already a member of sync group \"G\""
+    );
+    assert!(matches!(
+        bad(vec![SyncGroup::new("G", &[])]),
+        ConfigError::EmptySyncGroup(_)
+    ));
+    assert!(matches!(
+        bad(vec![
+            SyncGroup::new("G", &[INSTANCE]),
+            SyncGroup::new("G", &[INSTANCE2])
+        ]),
+        ConfigError::DuplicateSyncGroup(_)
+    ));
+}
