@@ -67,6 +67,9 @@ pub struct DirectorConfig {
     /// going up or down and per quorum change (keepalived's `notify_fifo`
     /// family).
     pub notify_fifos: NotifyFifos,
+    /// Instances that change state together (keepalived's
+    /// `vrrp_sync_group`); an instance is in at most one.
+    pub sync_groups: Vec<SyncGroup>,
 }
 
 impl DirectorConfig {
@@ -93,6 +96,19 @@ impl DirectorConfig {
         self
     }
 
+    /// Adds a sync group (its members are instances of this configuration).
+    pub fn with_sync_group(mut self, group: SyncGroup) -> DirectorConfig {
+        self.sync_groups.push(group);
+        self
+    }
+
+    /// The sync group `instance` is a member of, if any.
+    pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
+        self.sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m == instance))
+    }
+
     /// The tracked script named `name`.
     pub fn track_script(&self, name: &str) -> Option<&TrackScript> {
         self.track_scripts.iter().find(|s| s.name == name)
@@ -111,6 +127,10 @@ impl DirectorConfig {
         let mut notify: Vec<&Option<Script>> = Vec::new();
         for i in &self.instances {
             let n = &i.notify;
+            notify.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any]);
+        }
+        for g in &self.sync_groups {
+            let n = &g.notify;
             notify.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any]);
         }
         let real_servers = self.virtual_servers.iter().flat_map(|vs| &vs.real_servers);
@@ -260,7 +280,79 @@ impl DirectorConfig {
         {
             return Err(ConfigError::UnknownInstance(sd.instance.clone()));
         }
+        self.validate_sync_groups()
+    }
+
+    /// Unique group names, at least one member each, every member an
+    /// instance, in one group only, named once.
+    fn validate_sync_groups(&self) -> Result<(), ConfigError> {
+        let mut groups = std::collections::HashSet::new();
+        // Member → its group.
+        let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for g in &self.sync_groups {
+            if !groups.insert(g.name.as_str()) {
+                return Err(ConfigError::DuplicateSyncGroup(g.name.clone()));
+            }
+            if g.members.is_empty() {
+                return Err(ConfigError::EmptySyncGroup(g.name.clone()));
+            }
+            for m in &g.members {
+                if self.instance(m).is_none() {
+                    return Err(ConfigError::SyncGroupMember {
+                        group: g.name.clone(),
+                        instance: m.clone(),
+                        why: "no such VRRP instance".into(),
+                    });
+                }
+                if let Some(first) = owner.insert(m, &g.name) {
+                    let why = if first == g.name {
+                        "named twice".to_string()
+                    } else {
+                        format!("already a member of sync group {first:?}")
+                    };
+                    return Err(ConfigError::SyncGroupMember {
+                        group: g.name.clone(),
+                        instance: m.clone(),
+                        why,
+                    });
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// VRRP instances that change state together (keepalived's
+/// `vrrp_sync_group`): one member in FAULT puts the others in FAULT; a
+/// member leaving Master for Backup takes the others with it; a member
+/// becoming Master takes the others with it, and a member whose
+/// Master_Down_Timer expires waits until every member finds no Master
+/// (so one lost link does not split the group between two nodes). The
+/// group leaves FAULT, every member to Backup, when no member has a fault
+/// of its own. A group's own tracked interfaces and scripts are the
+/// members' (add them to each member); as keepalived warns, a weighted
+/// track on one member only makes members' priorities differ, which makes
+/// the group re-elect endlessly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncGroup {
+    /// Its name (keepalived's `vrrp_sync_group NAME`).
+    pub name: String,
+    /// The member instances' names.
+    pub members: Vec<String>,
+    /// Programs run when the group as a whole changes state (`notify`
+    /// gets `GROUP name STATE 0` appended).
+    pub notify: Notify,
+}
+
+impl SyncGroup {
+    /// A group of the named instances, with no notify scripts.
+    pub fn new(name: &str, members: &[&str]) -> SyncGroup {
+        SyncGroup {
+            name: name.to_string(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            notify: Notify::default(),
+        }
     }
 }
 
@@ -329,6 +421,22 @@ pub enum ConfigError {
         /// The script.
         script: String,
         /// Why.
+        why: String,
+    },
+    /// Two sync groups share a name.
+    #[error("two sync groups are named {0:?}")]
+    DuplicateSyncGroup(String),
+    /// A sync group without members.
+    #[error("sync group {0:?} has no members")]
+    EmptySyncGroup(String),
+    /// A sync group member that does not exist or is listed twice.
+    #[error("sync group {group:?}: member {instance:?}: {why}")]
+    SyncGroupMember {
+        /// The group.
+        group: String,
+        /// The member named.
+        instance: String,
+        /// Why it is refused.
         why: String,
     },
 }

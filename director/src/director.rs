@@ -202,6 +202,11 @@ pub struct Director {
     ipvs_unreported: VecDeque<bool>,
     sync_running: Option<SyncState>,
     stopped: bool,
+    /// Each sync group's state as last reported (its notify scripts ran).
+    group_states: BTreeMap<String, State>,
+    /// Transitions of sync-group members not yet looked at by
+    /// [`settle_sync_groups`](Self::settle_sync_groups): name, from, to.
+    sync_events: Vec<(String, State, State)>,
 }
 
 impl Director {
@@ -230,6 +235,8 @@ impl Director {
             ipvs_unreported: VecDeque::new(),
             sync_running: None,
             stopped: false,
+            group_states: BTreeMap::new(),
+            sync_events: Vec::new(),
         };
         // Routers first, so a refused router changes nothing.
         let routers = config
@@ -262,6 +269,7 @@ impl Director {
                 }
             }
         }
+        d.settle_sync_groups(now);
         Ok(d)
     }
 
@@ -298,6 +306,7 @@ impl Director {
                 self.drain_router(i);
             }
         }
+        self.settle_sync_groups(now);
         if !self.stopped && !self.services.is_empty() && now >= self.reconcile_at {
             self.push_reconcile();
             // While retrying, the next attempt is timed from this one's
@@ -320,6 +329,7 @@ impl Director {
         };
         let r = self.instances[i].router.handle_packet(now, meta, payload);
         self.drain_router(i);
+        self.settle_sync_groups(now);
         r
     }
 
@@ -354,6 +364,7 @@ impl Director {
             }
             self.drain_router(i);
         }
+        self.settle_sync_groups(now);
     }
 
     /// Feeds a probe's verdict. A change of the real server's health becomes
@@ -481,8 +492,15 @@ impl Director {
                 }
             }
         }
-        // Instances start with the new scripts' weights.
+        // Instances start with the new scripts' weights and groups.
         self.config.track_scripts = new.track_scripts.clone();
+        self.config.sync_groups = new.sync_groups.clone();
+        for inst in &mut self.instances {
+            let held = new.sync_group_of(&inst.cfg.name).is_some();
+            inst.router.set_sync_hold(held);
+        }
+        self.group_states
+            .retain(|g, _| new.sync_groups.iter().any(|n| n.name == *g));
         for (cfg, router) in starting {
             self.start_instance(now, cfg, router);
             summary.instances_started += 1;
@@ -555,6 +573,8 @@ impl Director {
             }
         }
         self.retired = Some(std::mem::replace(&mut self.config, new));
+        self.clear_stale_sync_faults(now);
+        self.settle_sync_groups(now);
         Ok(summary)
     }
 
@@ -572,6 +592,16 @@ impl Director {
     pub fn shutdown(&mut self, now: Instant) {
         while !self.instances.is_empty() {
             self.stop_instance(now, 0);
+        }
+        self.sync_events.clear();
+        for g in self.config.sync_groups.clone() {
+            if self
+                .group_states
+                .get(&g.name)
+                .is_some_and(|s| *s != State::Initialize)
+            {
+                self.group_notify(&g, State::Initialize);
+            }
         }
         self.stop_sync();
         for s in std::mem::take(&mut self.scripts).into_values() {
@@ -948,6 +978,7 @@ impl Director {
                    script = %name, ok, "tracked script applied");
             self.drain_router(i);
         }
+        self.settle_sync_groups(now);
     }
 
     fn start_instance(
@@ -995,6 +1026,7 @@ impl Director {
                 None => {}
             }
         }
+        router.set_sync_hold(self.config.sync_group_of(&cfg.name).is_some());
         if waiting.is_empty() {
             router.start(now);
         } else {
@@ -1084,6 +1116,9 @@ impl Director {
                     let priority = inst.router.effective_priority();
                     let name = inst.cfg.name.clone();
                     let notify = inst.cfg.notify.clone();
+                    if !self.config.sync_groups.is_empty() {
+                        self.sync_events.push((name.clone(), from, to));
+                    }
                     self.instances[i].last_reason = Some(reason.clone());
                     self.commands.push_back(Command::Transition {
                         instance: id,
@@ -1130,6 +1165,160 @@ impl Director {
                 }
                 other => debug!(action = ?other, "VRRP action without a command"),
             }
+        }
+    }
+
+    /// Moves the members of each sync group together, as keepalived does,
+    /// until nothing changes: a member with a fault of its own puts the
+    /// others in FAULT (cleared when no member has one); a member that
+    /// went from Master to Backup takes the Masters with it; a Master, or
+    /// every member wanting Master (each held Backup found no Master),
+    /// takes the Backups to Master. Then each group's own state (FAULT if
+    /// a member is, MASTER / BACKUP / stopped when all are) runs its
+    /// notify scripts when it changes.
+    fn settle_sync_groups(&mut self, now: Instant) {
+        if self.config.sync_groups.is_empty() {
+            return;
+        }
+        let groups = self.config.sync_groups.clone();
+        // Each round only moves members in one direction per group, so a
+        // few rounds settle; the bound is a guard, not a schedule.
+        for _ in 0..8 {
+            let events = std::mem::take(&mut self.sync_events);
+            let mut moved = Vec::new();
+            for g in &groups {
+                let members: Vec<usize> = g
+                    .members
+                    .iter()
+                    .filter_map(|m| self.instances.iter().position(|i| i.cfg.name == *m))
+                    .collect();
+                let own_fault = |r: &Router| {
+                    r.faults()
+                        .iter()
+                        .any(|f| !matches!(f, FaultReason::SyncGroup(_)))
+                };
+                let faulted = members
+                    .iter()
+                    .any(|&i| own_fault(&self.instances[i].router));
+                let ours = FaultReason::SyncGroup(g.name.clone());
+                for &i in &members {
+                    let r = &self.instances[i].router;
+                    let want = faulted && !own_fault(r);
+                    if r.faults().contains(&ours) != want {
+                        if want {
+                            info!(instance = %self.instances[i].cfg.name, group = %g.name,
+                                  "a sync group member is in FAULT: following it");
+                        }
+                        self.instances[i].router.set_fault(now, ours.clone(), want);
+                        moved.push(i);
+                    }
+                }
+                if faulted {
+                    continue;
+                }
+                let stepped_down = events.iter().any(|(n, from, to)| {
+                    *from == State::Master && *to == State::Backup && g.members.contains(n)
+                });
+                if stepped_down {
+                    for &i in &members {
+                        if self.instances[i].router.state() == State::Master {
+                            self.instances[i].router.sync_to_backup(now);
+                            moved.push(i);
+                        }
+                    }
+                    continue;
+                }
+                let any_master = members
+                    .iter()
+                    .any(|&i| self.instances[i].router.state() == State::Master);
+                let all_want = !members.is_empty()
+                    && members
+                        .iter()
+                        .all(|&i| self.instances[i].router.wants_master());
+                // A member not running yet (held in Initialize) holds the group.
+                if any_master || all_want {
+                    for &i in &members {
+                        if self.instances[i].router.state() == State::Backup {
+                            self.instances[i].router.sync_to_master(now);
+                            moved.push(i);
+                        }
+                    }
+                }
+            }
+            for &i in &moved {
+                self.drain_router(i);
+            }
+            if moved.is_empty() && self.sync_events.is_empty() {
+                break;
+            }
+        }
+        self.sync_events.clear();
+        for g in &groups {
+            let states: Vec<State> = g
+                .members
+                .iter()
+                .filter_map(|m| self.instance_state(m))
+                .collect();
+            let Some(&first) = states.first() else {
+                continue;
+            };
+            let state = if states.contains(&State::Fault) {
+                State::Fault
+            } else if states.iter().all(|s| *s == first) {
+                first
+            } else {
+                continue; // members on their way: no group state yet
+            };
+            let before = self.group_states.get(&g.name).copied();
+            if before != Some(state) && !(before.is_none() && state == State::Initialize) {
+                self.group_notify(g, state);
+            }
+        }
+    }
+
+    /// A member of no group (any more), or of another one, loses a sync
+    /// fault it was given.
+    fn clear_stale_sync_faults(&mut self, now: Instant) {
+        for i in 0..self.instances.len() {
+            let group = self
+                .config
+                .sync_group_of(&self.instances[i].cfg.name)
+                .map(|g| g.name.clone());
+            let stale: Vec<FaultReason> = self.instances[i]
+                .router
+                .faults()
+                .into_iter()
+                .filter(|f| matches!(f, FaultReason::SyncGroup(n) if Some(n) != group.as_ref()))
+                .collect();
+            for f in stale {
+                self.instances[i].router.set_fault(now, f, false);
+            }
+            self.drain_router(i);
+        }
+    }
+
+    /// Records a sync group's new state and runs its notify scripts
+    /// (`notify` with `GROUP name STATE 0`, as keepalived).
+    fn group_notify(&mut self, g: &crate::config::SyncGroup, state: State) {
+        self.group_states.insert(g.name.clone(), state);
+        let (script, word) = match state {
+            State::Master => (&g.notify.master, "MASTER"),
+            State::Backup => (&g.notify.backup, "BACKUP"),
+            State::Fault => (&g.notify.fault, "FAULT"),
+            State::Initialize => (&g.notify.stop, "STOP"),
+        };
+        info!(group = %g.name, state = word, "VRRP sync group changed state");
+        if let Some(s) = script {
+            self.commands.push_back(Command::RunScript {
+                script: s.clone(),
+                args: Vec::new(),
+            });
+        }
+        if let Some(s) = &g.notify.any {
+            self.commands.push_back(Command::RunScript {
+                script: s.clone(),
+                args: vec!["GROUP".into(), g.name.clone(), word.into(), "0".into()],
+            });
         }
     }
 

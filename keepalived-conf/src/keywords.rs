@@ -148,6 +148,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::PingCheck,
     Ctx::MiscCheck,
     Ctx::VrrpScript,
+    Ctx::SyncGroup,
 ];
 
 /// One keyword: its name, how many values it takes, the block it opens, and
@@ -268,6 +269,9 @@ pub(crate) enum Ctx {
     PingCheck,
     MiscCheck,
     VrrpScript,
+    /// `vrrp_sync_group`: its keywords, or (the newer syntax) the member
+    /// names themselves, one bare word each.
+    SyncGroup,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
     List,
@@ -302,6 +306,7 @@ impl Ctx {
             Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::VrrpScript => "vrrp_script",
+            Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::List => return None,
         })
     }
@@ -327,6 +332,7 @@ impl Ctx {
             Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::VrrpScript => VRRP_SCRIPT,
+            Ctx::SyncGroup => SYNC_GROUP,
             Ctx::List => &[],
         }
     }
@@ -340,10 +346,7 @@ const ROOT: &[Kw] = &[
     blk("global_defs", 0, 0, Ctx::GlobalDefs),
     blk("vrrp_instance", 1, 1, Ctx::VrrpInstance),
     blk("virtual_server", 1, 2, Ctx::VirtualServer),
-    refused(
-        "vrrp_sync_group",
-        "director runs each vrrp_instance on its own, so the group's members would not change state together",
-    ),
+    blk("vrrp_sync_group", 1, 1, Ctx::SyncGroup),
     blk("vrrp_script", 1, 1, Ctx::VrrpScript),
     refused("vrrp_track_file", TRACKING),
     refused("vrrp_track_process", TRACKING),
@@ -464,6 +467,27 @@ const VRRP_INSTANCE: &[Kw] = &[
         "mcast_dst_ip",
         "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
     ),
+];
+
+const SYNC_GROUP: &[Kw] = &[
+    blk("group", 0, 0, Ctx::List),
+    blk("track_interface", 0, 0, Ctx::List),
+    blk("track_script", 0, 0, Ctx::List),
+    refused("track_file", TRACKING),
+    refused("track_process", TRACKING),
+    refused("track_bfd", TRACKING),
+    var("notify_master", 1),
+    var("notify_backup", 1),
+    var("notify_fault", 1),
+    var("notify_stop", 1),
+    var("notify", 1),
+    refused(
+        "notify_deleted",
+        "director does not tell notify scripts about instances deleted by a reload",
+    ),
+    kw("smtp_alert", 0, 1).warned(MAIL),
+    kw("global_tracking", 0, 0),
+    kw("sync_group_tracking_weight", 0, 0),
 ];
 
 const VRRP_SCRIPT: &[Kw] = &[
@@ -761,6 +785,7 @@ mod tests {
             ),
             Ctx::RealServer => rs(&stmt),
             Ctx::VrrpScript => format!("vrrp_script S {{\n script /bin/true\n{stmt}\n}}\n"),
+            Ctx::SyncGroup => format!("vrrp_sync_group G {{\n{stmt}\n}}\n"),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
             Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),
             Ctx::List => unreachable!("lists hold entries, not keywords"),

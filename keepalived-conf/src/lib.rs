@@ -98,7 +98,22 @@
 //! to start or reload when one could be changed by a non-root user, where
 //! keepalived disables just that script.
 //!
-//! The weight notes (warnings, printed by `director --check-config`), one
+//! # Sync groups
+//!
+//! `vrrp_sync_group NAME { group { A B } ... }` and keepalived's newer bare
+//! list `vrrp_sync_group NAME { A B }` (a word that is not one of the
+//! block's keywords is a member) become `lvs_director::SyncGroup`, whose
+//! members move together as in keepalived 2.2.7 (see that type). Each member
+//! must be a defined `vrrp_instance` in no other group (keepalived logs and
+//! ignores such a member; here it is an error at the member's place). The
+//! group's `track_interface` and `track_script` entries are added to every
+//! member; as keepalived does, every tracked weight of a member or of the
+//! group is set to 0 (a failure is a FAULT of the whole group), with a
+//! warning, unless `sync_group_tracking_weight` (or the deprecated
+//! `global_tracking`) is set. Group `notify` scripts get `GROUP NAME STATE
+//! 0`. `smtp_alert` is warned; `track_file`, `track_process`, `track_bfd`
+//! and `notify_deleted` are refused.
+//!
 //! rule each, every one a fact about this node's own file:
 //! - a positive weight (not `reverse`) on a `state MASTER` instance: the
 //!   classic sign confusion. The note spells out that a failure only
@@ -118,7 +133,7 @@
 //! | (top level) | `global_defs` | implemented |  |
 //! | (top level) | `vrrp_instance` | implemented |  |
 //! | (top level) | `virtual_server` | implemented |  |
-//! | (top level) | `vrrp_sync_group` | refused | director runs each vrrp_instance on its own, so the group's members would not change state together |
+//! | (top level) | `vrrp_sync_group` | implemented |  |
 //! | (top level) | `vrrp_script` | implemented |  |
 //! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
@@ -433,6 +448,21 @@
 //! | `vrrp_script` | `fall` | implemented |  |
 //! | `vrrp_script` | `user` | warned | scripts run as director's own user |
 //! | `vrrp_script` | `init_fail` | implemented |  |
+//! | `vrrp_sync_group` | `group` | implemented |  |
+//! | `vrrp_sync_group` | `track_interface` | implemented |  |
+//! | `vrrp_sync_group` | `track_script` | implemented |  |
+//! | `vrrp_sync_group` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `notify_master` | implemented |  |
+//! | `vrrp_sync_group` | `notify_backup` | implemented |  |
+//! | `vrrp_sync_group` | `notify_fault` | implemented |  |
+//! | `vrrp_sync_group` | `notify_stop` | implemented |  |
+//! | `vrrp_sync_group` | `notify` | implemented |  |
+//! | `vrrp_sync_group` | `notify_deleted` | refused | director does not tell notify scripts about instances deleted by a reload |
+//! | `vrrp_sync_group` | `smtp_alert` | warned | director sends no mail |
+//! | `vrrp_sync_group` | `global_tracking` | implemented |  |
+//! | `vrrp_sync_group` | `sync_group_tracking_weight` | implemented |  |
 //! | (top level) | `virtual_server group` | implemented |  |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |

@@ -24,6 +24,8 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// Each `virtual_server_group`, in file order (names unique).
     pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// Each `vrrp_sync_group`, in file order.
+    pub sync_groups: Vec<SyncGroup>,
 }
 
 impl Config {
@@ -329,6 +331,40 @@ impl TrackInterface {
             reverse: false,
         }
     }
+}
+
+/// `vrrp_sync_group NAME { group { A B } ... }` (or the newer bare list
+/// `vrrp_sync_group NAME { A B }`): instances that change state together.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SyncGroup {
+    /// The group name.
+    pub name: String,
+    /// The member instances, each defined by a `vrrp_instance`, each in
+    /// one group only.
+    pub members: Vec<String>,
+    /// `track_interface { ... }`: tracked by every member. Weights are 0
+    /// (as on the members' own tracks) unless
+    /// [`tracking_weight`](Self::tracking_weight).
+    pub track_interfaces: Vec<TrackInterface>,
+    /// `track_script { ... }`: tracked by every member.
+    pub track_scripts: Vec<TrackScript>,
+    /// `notify_master`.
+    pub notify_master: Option<Script>,
+    /// `notify_backup`.
+    pub notify_backup: Option<Script>,
+    /// `notify_fault`.
+    pub notify_fault: Option<Script>,
+    /// `notify_stop`.
+    pub notify_stop: Option<Script>,
+    /// `notify`: called with `GROUP name state 0` appended, as keepalived does.
+    pub notify: Option<Script>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`):
+    /// tracked weights keep their value. Default: false — keepalived sets
+    /// every weight of a member's (and the group's) tracked interfaces and
+    /// scripts to 0, so a failure is a FAULT of the whole group rather than
+    /// priorities that differ between members.
+    pub tracking_weight: bool,
 }
 
 /// `vrrp_script NAME { ... }`: a program run periodically whose exit

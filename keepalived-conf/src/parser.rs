@@ -192,6 +192,16 @@ impl<'a> Parser<'a> {
                             nodes.push(node);
                         }
                     }
+                    // keepalived ≥ 2.3's bare list: `vrrp_sync_group G { VI_1 VI_2 }`.
+                    // Each word is a member; the builder checks it names an instance.
+                    None if ctx == Ctx::SyncGroup && !w.starts_with('$') => {
+                        self.pos += 1;
+                        nodes.push(Node {
+                            name: tok.clone(),
+                            args: Vec::new(),
+                            body: None,
+                        });
+                    }
                     None => {
                         self.unknown_keyword(ctx, tok, last_closed.as_ref());
                         self.skip_statement(w, tok);

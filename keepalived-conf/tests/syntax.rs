@@ -540,22 +540,6 @@ fn global_defs_keywords() {
 }
 
 #[test]
-fn sync_groups_are_refused_at_their_line() {
-    let p = positions(&format!(
-        "{VI}}}\nvrrp_sync_group G {{\n group {{ VI_1 VI_2 }}\n}}\n"
-    ));
-    assert_eq!(p.len(), 1, "{p:?}");
-    assert!(
-        p[0].2.starts_with(
-            "t.conf:6:1: error: `vrrp_sync_group` is keepalived syntax that director does not \
-             support: director runs each vrrp_instance on its own"
-        ),
-        "{}",
-        p[0].2
-    );
-}
-
-#[test]
 fn a_value_set_twice_warns_and_the_last_wins() {
     let (cfg, warnings) = ok(&format!("{VI}  priority 50\n  priority 60\n}}\n"));
     assert_eq!(cfg.vrrp_instances[0].priority, 60);

@@ -44,6 +44,10 @@ pub enum FaultReason {
     LinkDown,
     /// A tracked signal of weight 0 is down.
     Track(String),
+    /// Another member of this sync group (named) is in FAULT: the
+    /// members of a group leave Master together (keepalived's
+    /// `vrrp_sync_group`).
+    SyncGroup(String),
     /// Any other reason the caller names.
     Other(String),
 }
@@ -55,6 +59,7 @@ impl core::fmt::Display for FaultReason {
         match self {
             FaultReason::LinkDown => f.write_str("link down"),
             FaultReason::Track(name) => write!(f, "track {name} down"),
+            FaultReason::SyncGroup(group) => write!(f, "sync group {group}"),
             FaultReason::Other(text) => f.write_str(text),
         }
     }
@@ -84,6 +89,9 @@ pub enum Reason {
     Fault(FaultReason),
     /// The last fault cleared.
     FaultCleared,
+    /// The caller moved it to follow the other members of its sync group
+    /// ([`Router::sync_to_master`], [`Router::sync_to_backup`]).
+    SyncGroup,
 }
 
 /// Lowercase words for logs, e.g. `master down`, `higher priority 120
@@ -100,6 +108,7 @@ impl core::fmt::Display for Reason {
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::Fault(why) => write!(f, "fault: {why}"),
             Reason::FaultCleared => f.write_str("fault cleared"),
+            Reason::SyncGroup => f.write_str("sync group"),
         }
     }
 }
@@ -479,6 +488,10 @@ pub struct Router {
     peer_checksum_form: Option<ChecksumForm>,
     drops: DropCounts,
     actions: VecDeque<Action>,
+    /// In a sync group: Master_Down_Timer expiring does not take over.
+    sync_hold: bool,
+    /// Held Backup whose Master_Down_Timer expired with no Master heard since.
+    wants_master: bool,
 }
 
 impl Router {
@@ -511,6 +524,8 @@ impl Router {
             peer_checksum_form: None,
             drops: DropCounts::default(),
             actions: VecDeque::new(),
+            sync_hold: false,
+            wants_master: false,
             cfg,
         };
         r.set_priority(r.compute_priority());
@@ -671,6 +686,65 @@ impl Router {
         self.fault_changed(now, was_faulted, reason);
     }
 
+    /// The faults holding the router in [`State::Fault`] (or that will, once
+    /// started): those raised with [`set_fault`](Self::set_fault) and each
+    /// weight-0 tracked signal that is down.
+    pub fn faults(&self) -> Vec<FaultReason> {
+        let mut out = self.faults.clone();
+        out.extend(
+            self.cfg
+                .tracks
+                .iter()
+                .zip(&self.track_up)
+                .filter(|(t, up)| t.weight == 0 && !**up)
+                .map(|(t, _)| FaultReason::Track(t.name.clone())),
+        );
+        out
+    }
+
+    /// Makes the router a member of a sync group (`true`) or a lone router
+    /// (`false`, the default, plain RFC 5798). A held Backup whose
+    /// Master_Down_Timer expires does not take over by itself: it
+    /// [wants Master](Self::wants_master) and keeps listening (timer
+    /// re-armed at 3 × Master_Adver_Interval + Skew_Time, as keepalived
+    /// does) until the caller moves the whole group with
+    /// [`sync_to_master`](Self::sync_to_master), or it hears a Master.
+    pub fn set_sync_hold(&mut self, hold: bool) {
+        self.sync_hold = hold;
+        if !hold {
+            self.wants_master = false;
+        }
+    }
+
+    /// Master, or a held Backup that found no Master for
+    /// Master_Down_Interval: what a sync group waits for from every member
+    /// before it moves them all to Master.
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Master || (self.state == State::Backup && self.wants_master)
+    }
+
+    /// A Backup becomes Master now (its sync group goes Master); any other
+    /// state is left alone.
+    pub fn sync_to_master(&mut self, now: Instant) {
+        if self.state == State::Backup {
+            self.become_master(now, Reason::SyncGroup);
+        }
+    }
+
+    /// A Master steps down to Backup now (another member of its sync group
+    /// did): it resigns with a priority-0 advert, so a peer takes over after
+    /// Skew_Time, and listens again. Any other state is left alone.
+    pub fn sync_to_backup(&mut self, now: Instant) {
+        if self.state != State::Master {
+            return;
+        }
+        self.send_advert(PRIORITY_STOP);
+        self.leave_master();
+        self.master = None;
+        self.master_down_timer = Some(now + self.master_down);
+        self.set_state(State::Backup, Reason::SyncGroup);
+    }
+
     fn fault_changed(&mut self, now: Instant, was_faulted: bool, reason: FaultReason) {
         if !self.started || self.startup_at.is_some() {
             return;
@@ -742,7 +816,12 @@ impl Router {
             && at <= now
         {
             self.master_down_timer = None;
-            if self.state == State::Backup {
+            if self.state == State::Backup && self.sync_hold {
+                // The group decides; keep listening meanwhile.
+                self.wants_master = true;
+                self.master_down_timer =
+                    Some(now + 3 * self.master_adver_interval.to_duration() + self.skew);
+            } else if self.state == State::Backup {
                 self.become_master(now, Reason::MasterDown);
             }
         }
@@ -952,6 +1031,7 @@ impl Router {
             }
             self.master = Some(meta.source);
             self.master_down_timer = Some(now + self.master_down);
+            self.wants_master = false;
         }
         // else: a lower-priority Master with preempt on: ignore it and let
         // Master_Down_Timer expire.
@@ -1093,6 +1173,7 @@ impl Router {
     fn set_state(&mut self, to: State, reason: Reason) {
         let from = self.state;
         self.state = to;
+        self.wants_master = false;
         if from != to {
             self.actions
                 .push_back(Action::StateChanged { from, to, reason });
@@ -1236,5 +1317,60 @@ mod tests {
         assert_eq!(c.get(DropKind::Malformed), 1);
         assert_eq!(c.total(), 3);
         assert_eq!(c.iter().count(), DropKind::ALL.len());
+    }
+
+    fn held_router() -> Router {
+        use crate::{AdvertInterval, Config, Seconds};
+        let ip = |n| IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, n));
+        let mut r = Router::new(Config::new(
+            1,
+            100,
+            AdvertInterval::V2(Seconds(1)),
+            ip(1),
+            vec![ip(100)],
+        ))
+        .unwrap();
+        r.set_sync_hold(true);
+        r
+    }
+
+    #[test]
+    fn a_held_backup_waits_for_its_group_then_follows_it() {
+        let t0 = Instant::now();
+        let mut r = held_router();
+        r.start(t0);
+        assert_eq!(r.state(), State::Backup);
+        assert!(!r.wants_master());
+        let down = r.master_down_interval();
+        r.handle_timeout(t0 + down);
+        // Held: still Backup, wanting Master, timer re-armed.
+        assert_eq!(r.state(), State::Backup);
+        assert!(r.wants_master());
+        assert!(r.poll_timeout().is_some_and(|t| t > t0 + down));
+        r.sync_to_master(t0 + down);
+        assert_eq!(r.state(), State::Master);
+        while let Some(a) = r.poll_action() {
+            let _ = a;
+        }
+        r.sync_to_backup(t0 + down);
+        assert_eq!(r.state(), State::Backup);
+        let acts: Vec<Action> = core::iter::from_fn(|| r.poll_action()).collect();
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
+            "resigns with priority 0: {acts:?}"
+        );
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::RemoveAddresses { .. }))
+        );
+        r.set_fault(t0 + down, FaultReason::SyncGroup("G".into()), true);
+        assert_eq!(r.state(), State::Fault);
+        assert_eq!(r.faults(), vec![FaultReason::SyncGroup("G".into())]);
+        // Unheld, the RFC rule is back: the timer takes over alone.
+        r.set_fault(t0 + down, FaultReason::SyncGroup("G".into()), false);
+        r.set_sync_hold(false);
+        r.handle_timeout(t0 + 4 * down);
+        assert_eq!(r.state(), State::Master);
     }
 }

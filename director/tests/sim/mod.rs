@@ -738,3 +738,66 @@ fn apply(table: &mut Vec<lvs_ipvs::VirtualServer>, op: &Op) -> Result<(), &'stat
     }
     Ok(())
 }
+
+// ---- a second instance and a sync group (vrrp_sync_group) ----
+
+pub const INSTANCE2: &str = "VI_2";
+pub const INTERFACE2: &str = "ens19";
+
+pub fn vip2() -> IpAddr {
+    ip("172.20.1.83")
+}
+
+/// A second instance like [`instance`], on another interface: VRID 2,
+/// VIP 172.20.1.83, NODE01 (.1.81) priority 100 starting as Master,
+/// NODE02 (.1.82) priority 90.
+pub fn instance2(node: usize) -> VrrpInstance {
+    let (addr, priority) = match node {
+        NODE01 => ("172.20.1.81", 100),
+        _ => ("172.20.1.82", 90),
+    };
+    let mut router = lvs_vrrp::Config::new(
+        2,
+        priority,
+        AdvertInterval::V2(Seconds(1)),
+        ip(addr),
+        vec![vip2()],
+    );
+    router.start_as_master = node == NODE01;
+    let mut inst = VrrpInstance::new(INSTANCE2, INTERFACE2, router);
+    inst.source = SourceAddress::Fixed(ip(addr));
+    inst
+}
+
+impl World {
+    /// A link change on any interface of a node.
+    pub fn set_link_on(&mut self, node: usize, interface: &str, up: bool) {
+        let now = self.now;
+        self.nodes[node].director.handle_link(now, interface, up);
+        self.pump(node);
+    }
+
+    /// The state of a node's instance `name`.
+    pub fn state_of(&self, node: usize, name: &str) -> Option<State> {
+        self.nodes[node].director.instance_state(name)
+    }
+
+    /// Whether a node holds the address.
+    pub fn holds(&self, node: usize, addr: IpAddr) -> bool {
+        self.nodes[node].vips.contains(&addr)
+    }
+
+    /// The programs a node ran (notify scripts), with their arguments.
+    pub fn scripts_run(&self, node: usize, since: Instant) -> Vec<Vec<String>> {
+        self.log_since(node, since)
+            .filter_map(|l| match &l.cmd {
+                Command::RunScript { script, args } => {
+                    let mut v = script.argv.clone();
+                    v.extend(args.iter().cloned());
+                    Some(v)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -4,6 +4,7 @@
 
 mod checks;
 mod global_defs;
+mod sync_group;
 mod virtual_server;
 mod vrrp_instance;
 mod vrrp_script;
@@ -283,8 +284,29 @@ impl Builder<'_> {
         let mut script_locs: Vec<Location> = Vec::new();
         // Where each kept instance's track_script entries are.
         let mut track_locs: Vec<Vec<Location>> = Vec::new();
+        let mut sync_groups: Vec<SyncGroup> = Vec::new();
+        // Per group: where it is defined, where each member is named.
+        let mut group_locs: Vec<(Location, Vec<Location>)> = Vec::new();
         for n in top {
             match n.keyword() {
+                "vrrp_sync_group" => {
+                    if let Some((g, locs)) = self.sync_group(n) {
+                        if let Some(i) = sync_groups.iter().position(|o| o.name == g.name) {
+                            self.errors.push(
+                                ConfigError::new(
+                                    n.loc(),
+                                    ErrorKind::Duplicate {
+                                        what: format!("vrrp_sync_group `{}`", g.name),
+                                    },
+                                )
+                                .note(Some(&group_locs[i].0), "first defined here"),
+                            );
+                        } else {
+                            sync_groups.push(g);
+                            group_locs.push((n.loc().clone(), locs));
+                        }
+                    }
+                }
                 "vrrp_script" => {
                     if let Some(s) = self.vrrp_script(n) {
                         if let Some(i) = vrrp_scripts.iter().position(|o| o.name == s.name) {
@@ -361,6 +383,12 @@ impl Builder<'_> {
                 _ => self.unhandled(n),
             }
         }
+        self.check_sync_groups(
+            &mut sync_groups,
+            &group_locs,
+            &mut vrrp_instances,
+            &vrrp_scripts,
+        );
         self.check_track_scripts(&vrrp_scripts, &vrrp_instances, &track_locs);
         let names: Vec<&str> = vrrp_instances.iter().map(|v| v.name.as_str()).collect();
         if let Some(inst) = global
@@ -386,6 +414,7 @@ impl Builder<'_> {
             virtual_servers,
             vrrp_scripts,
             virtual_server_groups: groups,
+            sync_groups,
         }
     }
 }

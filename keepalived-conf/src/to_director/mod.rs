@@ -51,6 +51,7 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         .map(|vs| virtual_server(cfg, vs))
         .collect();
     out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
+    vrrp::sync_groups(cfg, &mut out);
     let g = &cfg.global;
     out.sync_daemon = sync_daemon(cfg);
     out.script_security = g.enable_script_security;

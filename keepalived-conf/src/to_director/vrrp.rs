@@ -75,3 +75,51 @@ pub(crate) fn router_config(
     })?;
     Ok(cfg)
 }
+
+/// Each `vrrp_sync_group` as lvs-director's [`SyncGroup`]; the group's
+/// `track_interface` / `track_script` entries go to every member, as
+/// keepalived applies them (a member already tracking the same interface
+/// or script keeps its own entry).
+pub(crate) fn sync_groups(cfg: &crate::Config, out: &mut lvs_director::DirectorConfig) {
+    use lvs_director::{Notify, SyncGroup, TrackInterface, TrackedScript};
+    for g in &cfg.sync_groups {
+        let members: Vec<&str> = g.members.iter().map(String::as_str).collect();
+        let mut sg = SyncGroup::new(&g.name, &members);
+        let mut notify = Notify::default();
+        notify.master = super::script(&g.notify_master);
+        notify.backup = super::script(&g.notify_backup);
+        notify.fault = super::script(&g.notify_fault);
+        notify.stop = super::script(&g.notify_stop);
+        notify.any = super::script(&g.notify);
+        sg.notify = notify;
+        for inst in out
+            .instances
+            .iter_mut()
+            .filter(|i| g.members.contains(&i.name))
+        {
+            for t in &g.track_interfaces {
+                if inst
+                    .track_interfaces
+                    .iter()
+                    .any(|x| x.interface == t.interface)
+                {
+                    continue;
+                }
+                let mut x = TrackInterface::new(&t.interface);
+                x.weight = t.weight;
+                x.reverse = t.reverse;
+                inst.track_interfaces.push(x);
+            }
+            for t in &g.track_scripts {
+                if inst.track_scripts.iter().any(|x| x.script == t.script) {
+                    continue;
+                }
+                let mut x = TrackedScript::new(&t.script);
+                x.weight = t.weight;
+                x.reverse = t.reverse;
+                inst.track_scripts.push(x);
+            }
+        }
+        out.sync_groups.push(sg);
+    }
+}
