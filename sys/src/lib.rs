@@ -19,6 +19,11 @@
 //!   buffer, and reading / writing control messages as bytes, for the ones
 //!   (`IP_PKTINFO`, `IPV6_HOPLIMIT`, `SCM_TIMESTAMPNS`, `IP_RECVERR`) that
 //!   rustix's typed ancillary messages do not cover.
+//! - [`NetnsName`]: which network namespace the process is in (the host's,
+//!   one `ip netns` named, or another by inode), to name per-namespace
+//!   files; [`PidFile`]: a `flock`ed pid file, one daemon per file;
+//!   [`raise_nofile_limit`] and [`set_realtime_rr`] (`SCHED_RR`) for a
+//!   daemon's process settings.
 //!
 //! Link-local IPv6 checks need no helper: use
 //! [`std::net::Ipv6Addr::is_unicast_link_local`].
@@ -75,6 +80,13 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Instant;
 
 pub use rustix::event::PollFlags;
+
+mod netns_name;
+mod pid_file;
+mod process;
+pub use netns_name::{NetnsName, NsId};
+pub use pid_file::{PidFile, PidFileError};
+pub use process::{raise_nofile_limit, set_realtime_rr};
 
 /// Runs `f` on a helper thread that first joined the network namespace
 /// `ns`, and returns what `f` returns.
