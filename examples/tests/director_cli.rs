@@ -108,6 +108,17 @@ fn ask(sock: &std::path::Path, request: &[u8]) -> String {
     out
 }
 
+/// Kills the director if the test fails before it stops it (a child left
+/// running holds the test's output pipes open).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A director with nothing to run (no VRRP instance, no virtual server:
 /// no privileges needed) answers the control protocol, holds its pid file
 /// against a second one, and removes both files on SIGTERM.
@@ -126,12 +137,12 @@ fn the_control_socket_answers_text_or_json_and_the_pid_file_admits_one() {
         "--pid-file",
         pid_file.to_str().unwrap(),
     ];
-    let mut child = Command::new(DIRECTOR).args(args).spawn().unwrap();
+    let mut child = Running(Command::new(DIRECTOR).args(args).spawn().unwrap());
     let start = std::time::Instant::now();
     while !sock.exists() && start.elapsed() < std::time::Duration::from_secs(5) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let pid = child.id();
+    let pid = child.0.id();
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         pid.to_string()
@@ -166,11 +177,11 @@ fn the_control_socket_answers_text_or_json_and_the_pid_file_admits_one() {
     );
     assert!(!other.exists(), "no control socket was bound");
     rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
+        rustix::process::Pid::from_child(&child.0),
         rustix::process::Signal::TERM,
     )
     .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
     assert!(
         !sock.exists() && !pid_file.exists(),
         "files removed on exit"
