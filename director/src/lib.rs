@@ -13,6 +13,12 @@
 //!   thread of their own, link events from rtnetlink. Signals, pid files,
 //!   control sockets and process scheduling belong to the program.
 //!
+//! For the program around it: [`report`] renders a [`Report`] as the
+//! `status` text, as JSON ([`report::Snapshot::to_json`]) and (feature
+//! `metrics`) as OpenMetrics; with the `systemd` feature, `systemd::Notifier`
+//! speaks systemd's notify protocol (`READY=1`, `STATUS=`, `WATCHDOG=1`)
+//! from the program's loop.
+//!
 //! The typed configuration is [`DirectorConfig`]; the keepalived
 //! configuration language converts to it in the `lvs-keepalived-conf` crate.
 //!
@@ -150,6 +156,9 @@ pub mod driver;
 pub mod report;
 mod security;
 pub mod status;
+#[cfg(feature = "systemd")]
+#[cfg_attr(docsrs, doc(cfg(feature = "systemd")))]
+pub mod systemd;
 mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};

@@ -1,5 +1,6 @@
-//! The live view a `status` command prints and (feature `metrics`) the
-//! OpenMetrics text a metrics endpoint serves (prometheus-client), both
+//! The live view a `status` command prints ([`render`]), the same as one
+//! JSON object for scripts ([`Snapshot::to_json`]) and (feature `metrics`)
+//! the OpenMetrics text a metrics endpoint serves (prometheus-client), all
 //! rendered from one [`Snapshot`] of a [`Report`] (pure).
 
 use std::fmt::Write as _;
@@ -14,6 +15,8 @@ use prometheus_client::{
 };
 
 use crate::status::Report;
+
+mod json;
 
 /// One VRRP instance.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,7 @@
-//! Shared code of the reference daemons (`director`, `backend`, `ipvsadm`).
+//! Shared code of the reference programs (`backend`, `ipvsadm`, `lab`).
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod director;
 pub mod ipvsadm;
 pub mod lab;
 

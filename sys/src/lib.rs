@@ -22,6 +22,11 @@
 //! - [`create_fifo`], [`open_fifo_writer`], [`write_some`] and [`unlink`]:
 //!   a named pipe made if missing and held open for writing without ever
 //!   blocking (keepalived's notify FIFOs); [`terminate`] sends `SIGTERM`.
+//! - [`NetnsName`]: which network namespace the process is in (the host's,
+//!   one `ip netns` named, or another by inode), to name per-namespace
+//!   files; [`PidFile`]: a `flock`ed pid file, one daemon per file;
+//!   [`raise_nofile_limit`] and [`set_realtime_rr`] (`SCHED_RR`) for a
+//!   daemon's process settings.
 //!
 //! Link-local IPv6 checks need no helper: use
 //! [`std::net::Ipv6Addr::is_unicast_link_local`].
@@ -78,6 +83,13 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 pub use rustix::event::PollFlags;
+
+mod netns_name;
+mod pid_file;
+mod process;
+pub use netns_name::{NetnsName, NsId};
+pub use pid_file::{PidFile, PidFileError};
+pub use process::{raise_nofile_limit, set_realtime_rr};
 
 /// Runs `f` on a helper thread that first joined the network namespace
 /// `ns`, and returns what `f` returns.

@@ -1,122 +1,176 @@
-//! `director`: a keepalived-class daemon, the thin shell around
-//! lvs-director's tokio driver (CLI, signals, pid file, control socket,
-//! metrics endpoint, process scheduling). Its CLI, the control socket
-//! protocol and the one-per-namespace rule live in `lvs_examples::director`.
-//!
-//! ```text
-//! director -f FILE [-t] [--metrics ADDR:PORT] [--control PATH] [--pid-file PATH]
-//!          [--keep-expire-nodest-conn]
-//! director --check-config FILE          (as -t -f FILE)
-//! director status [--json] [--control PATH]
-//! director --version
-//! ```
-//!
-//! Under systemd (`Type=notify`) it sends READY=1 once VRRP and IPVS are
-//! up, STATUS= lines, and WATCHDOG=1 from its event loop (`WatchdogSec=`).
-//!
-//! One director per network namespace: the pid file (locked) and the
-//! control socket are named after the namespace, and the lock is taken
-//! before any socket is opened.
-//!
-//! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused,
-//! 2 usage error, 3 environment error (IPVS missing, interface missing,
-//! permissions, another director running, control socket in use).
+//! `director`, a keepalived-class daemon: the thin shell (CLI, signals, pid file, control
+//! socket, metrics, scheduling, systemd notify) around lvs-director's tokio driver.
+//! One director per network namespace: its pid file (locked before any socket is
+//! opened) and control socket are `/run/lvs-director/director[@NAME].{pid,sock}`.
+//! Control protocol: one line, `status` or `status json`; the answer; EOF.
+//! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused, 2 usage
+//! error, 3 environment (IPVS or interface missing, permissions, already running).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use lvs_director::report::{self, Snapshot};
+use lvs_director::systemd::{Notifier, status_line};
 use lvs_director::{DirectorConfig, Handle};
-use lvs_examples::director::cli::{self, Cli, Cmd};
-use lvs_examples::director::instance::{InstanceLock, Netns, RUN_DIR};
-use lvs_examples::director::notify::{self, Notifier};
 use lvs_keepalived_conf as config;
+use lvs_sys::{NetnsName, PidFile, PidFileError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
 const EXIT_CONFIG: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_ENV: u8 = 3;
+const RUN_DIR: &str = "/run/lvs-director";
 
-/// Loads and converts the file; every error and warning is printed.
-fn load(
-    path: &Path,
-    options: &config::LoadOptions,
-    keep_expire: bool,
-) -> Result<(config::Config, DirectorConfig), Vec<String>> {
-    let (cfg, warnings) = config::load_with(path, options).map_err(|errors| {
-        let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        lines.push(format!(
-            "{}: configuration refused ({} error{}); nothing was applied",
-            path.display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        ));
-        lines
-    })?;
-    for w in &warnings {
-        eprintln!("{w}");
-    }
-    let mut typed = DirectorConfig::try_from(&cfg)
-        .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
-    if keep_expire {
-        typed.ipvs_setup.expire_nodest_conn = false;
-    }
-    Ok((cfg, typed))
+#[derive(Parser, Debug, Clone)]
+#[command(name = "director", version, args_conflicts_with_subcommands = true)]
+#[command(about = "keepalived-class director built from the lvs crates")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// keepalived-syntax configuration file.
+    #[arg(short = 'f', long = "config-file", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Validate the configuration (errors and warnings), apply nothing:
+    /// `-t -f FILE` or `--check-config FILE`.
+    #[arg(short = 't', long = "check-config", value_name = "FILE")]
+    check_config: Option<Option<PathBuf>>,
+    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
+    /// Control socket (default /run/lvs-director/director.sock, or
+    /// director@NAME.sock in the network namespace NAME).
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
+    /// Pid file, locked while the director runs: one director per pid file
+    /// (default /run/lvs-director/director.pid, or director@NAME.pid in the
+    /// network namespace NAME).
+    #[arg(long, value_name = "PATH")]
+    pid_file: Option<PathBuf>,
+    /// Do not set net.ipv4.vs.expire_nodest_conn=1.
+    #[arg(long)]
+    keep_expire_nodest_conn: bool,
+    /// The configuration id `@ID` lines are kept for (keepalived's `-i`;
+    /// default: the first part of the host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    config_id: Option<String>,
 }
 
-fn status(control: Option<PathBuf>, json: bool) -> ExitCode {
-    let path = match control {
-        Some(p) => p,
-        None => match Netns::current() {
-            Ok(ns) => ns.control_socket(),
-            Err(e) => {
-                eprintln!("cannot tell this network namespace: {e} (use --control)");
-                return ExitCode::from(EXIT_ENV);
-            }
-        },
-    };
-    match cli::ask(&path, json) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            let others: Vec<String> = std::fs::read_dir(RUN_DIR)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "sock") && *p != path)
-                .map(|p| p.display().to_string())
-                .collect();
-            eprintln!("cannot reach the director at {}: {e}", path.display());
-            if !others.is_empty() {
-                eprintln!(
-                    "other control sockets (use --control): {}",
-                    others.join(", ")
-                );
-            }
-            ExitCode::from(EXIT_ENV)
+#[derive(Subcommand, Debug, Clone)]
+enum Cmd {
+    /// Print the live view of the director of this network namespace.
+    Status {
+        /// Its control socket (default: this namespace's).
+        #[arg(long, value_name = "PATH")]
+        control: Option<PathBuf>,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// The configuration file, from `-f` or `--check-config FILE`.
+    fn config_file(&self) -> Result<&Path, String> {
+        match (&self.config, &self.check_config) {
+            (Some(f), Some(Some(c))) if f != c => Err(format!(
+                "two configuration files given ({} and {})",
+                f.display(),
+                c.display()
+            )),
+            (Some(f), _) | (None, Some(Some(f))) => Ok(f),
+            (None, _) => Err("-f FILE is required (or `director status`)".into()),
         }
     }
+
+    /// Loads and converts the file; every error is returned, warnings printed.
+    fn load(&self, path: &Path) -> Result<(config::Config, DirectorConfig), Vec<String>> {
+        let id = self.config_id.iter();
+        let options = id.fold(config::LoadOptions::new(), |o, id| {
+            o.with_config_id(id.clone())
+        });
+        let (cfg, warnings) = config::load_with(path, &options).map_err(|errors| {
+            let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            let (n, s) = (errors.len(), if errors.len() == 1 { "" } else { "s" });
+            lines.push(format!(
+                "{}: configuration refused ({n} error{s}); nothing was applied",
+                path.display()
+            ));
+            lines
+        })?;
+        warnings.iter().for_each(|w| eprintln!("{w}"));
+        let mut typed = DirectorConfig::try_from(&cfg)
+            .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
+        if self.keep_expire_nodest_conn {
+            typed.ipvs_setup.expire_nodest_conn = false;
+        }
+        Ok((cfg, typed))
+    }
+}
+
+/// This namespace's default pid file or control socket.
+fn run_file(ns: &NetnsName, ext: &str) -> PathBuf {
+    Path::new(RUN_DIR).join(format!("{}.{ext}", ns.file_stem("director")))
+}
+
+/// The director's answer to a control request (`None`: the driver is gone).
+fn answer(request: &[u8], snapshot: Option<&Snapshot>) -> String {
+    let json = String::from_utf8_lossy(request).split_whitespace().nth(1) == Some("json");
+    match (snapshot, json) {
+        (Some(s), false) => report::render(s),
+        (Some(s), true) => s.to_json() + "\n",
+        (None, false) => String::new(),
+        (None, true) => "{\"error\":\"the director is stopping\"}\n".into(),
+    }
+}
+
+/// `director status`: asks this namespace's director (or `--control`'s).
+fn status(control: &Option<PathBuf>, json: bool) -> Result<(), (u8, Vec<String>)> {
+    use std::io::{Read, Write};
+    let fail = |line: String| (EXIT_ENV, vec![line]);
+    let here = || NetnsName::current().map(|ns| run_file(&ns, "sock"));
+    let path = control.clone().map_or_else(here, Ok).map_err(|e| {
+        fail(format!(
+            "cannot tell this network namespace: {e} (use --control)"
+        ))
+    })?;
+    let mut out = String::new();
+    let asked = std::os::unix::net::UnixStream::connect(&path).and_then(|mut s| {
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(if json { b"status json\n" } else { b"status\n" })?;
+        s.read_to_string(&mut out)
+    });
+    if let Err(e) = asked {
+        let (mut lines, p) = (vec![], path.display());
+        lines.push(format!("cannot reach the director at {p}: {e}"));
+        let others: Vec<String> = (std::fs::read_dir(RUN_DIR).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sock") && *p != path)
+            .map(|p| p.display().to_string())
+            .collect();
+        if !others.is_empty() {
+            lines.push(format!(
+                "other control sockets (use --control): {}",
+                others.join(", ")
+            ));
+        }
+        return Err((EXIT_ENV, lines));
+    }
+    print!("{out}");
+    Ok(())
 }
 
 /// keepalived's `vrrp_priority`/`vrrp_rt_priority`/`vrrp_no_swap` (and the
-/// checker twins) for the one director process, before any thread starts
-/// (threads inherit them). Failure is a warning, as in keepalived.
+/// checker twins), plus the open-file limit thousands of probes need, before
+/// any thread starts (threads inherit them). Failure is a warning, as in keepalived.
 fn apply_process_scheduling(g: &config::GlobalDefs) {
-    // One socket per probe in flight: thousands of checks need more than
-    // the usual 1,024 descriptors (keepalived raises its limit too).
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut nofile = getrlimit(Resource::Nofile);
-    if nofile.current < nofile.maximum {
-        nofile.current = nofile.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, nofile) {
-            warn!(error = %e, "cannot raise the open-file limit");
-        }
+    if let Err(e) = lvs_sys::raise_nofile_limit() {
+        warn!(error = %e, "cannot raise the open-file limit");
     }
     if let Some(n) = g.nice {
         match rustix::process::setpriority_process(None, i32::from(n)) {
@@ -125,20 +179,14 @@ fn apply_process_scheduling(g: &config::GlobalDefs) {
         }
     }
     if let Some(p) = g.rt_priority {
-        let param = libc::sched_param {
-            sched_priority: libc::c_int::from(p),
-        };
-        // SAFETY: 0 is the calling thread; `param` is a valid sched_param.
-        // (rustix has no sched_setscheduler.)
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) } == 0 {
-            info!(priority = p, "real-time scheduling SCHED_RR");
-        } else {
-            warn!(priority = p, error = %std::io::Error::last_os_error(), "cannot set real-time scheduling");
+        match lvs_sys::set_realtime_rr(p) {
+            Ok(()) => info!(priority = p, "real-time scheduling SCHED_RR"),
+            Err(e) => warn!(priority = p, error = %e, "cannot set real-time scheduling"),
         }
     }
     if g.no_swap {
-        use rustix::mm::MlockAllFlags;
-        match rustix::mm::mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE) {
+        use rustix::mm::{MlockAllFlags, mlockall};
+        match mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE) {
             Ok(()) => info!("memory locked (no swap)"),
             Err(e) => warn!(error = %e, "cannot lock memory"),
         }
@@ -152,9 +200,9 @@ fn bind_control(path: &Path) -> Result<tokio::net::UnixListener, String> {
     }
     // A live director answers on it: refuse to steal its socket.
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        let p = path.display();
         return Err(format!(
-            "another director is running with control socket {} (use --control)",
-            path.display()
+            "another director is running with control socket {p} (use --control)"
         ));
     }
     let _ = std::fs::remove_file(path);
@@ -168,37 +216,15 @@ async fn accept_tcp(l: Option<&tokio::net::TcpListener>) -> Option<tokio::net::T
     }
 }
 
-/// The next notify tick, or never without a service manager.
-async fn next_tick(t: Option<&mut tokio::time::Interval>) {
-    match t {
-        Some(t) => {
-            t.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn status_line(handle: &Handle, file: &Path) -> Option<String> {
-    snapshot(handle, file)
-        .await
-        .map(|s| notify::status_line(&s))
-}
-
 /// Answers one metrics request (any path) with the OpenMetrics body, over
 /// hyper's HTTP/1 server (one request per connection: the body is this
 /// connection's snapshot).
 async fn serve_metrics(stream: tokio::net::TcpStream, body: String) {
     let body = bytes::Bytes::from(body);
     let service = hyper::service::service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
-        let body = http_body_util::Full::new(body.clone());
-        async move {
-            hyper::Response::builder()
-                .header(
-                    "Content-Type",
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                )
-                .body(body)
-        }
+        let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        let r = hyper::Response::builder().header("Content-Type", kind);
+        std::future::ready(r.body(http_body_util::Full::new(body.clone())))
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(false)
@@ -206,92 +232,103 @@ async fn serve_metrics(stream: tokio::net::TcpStream, body: String) {
     let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
 }
 
-async fn snapshot(handle: &Handle, file: &Path) -> Option<Snapshot> {
-    let r = handle.status().await?;
+async fn snapshot(handle: &Handle, file: &str) -> Option<Snapshot> {
     Some(Snapshot::new(
-        &r,
+        &handle.status().await?,
         std::process::id(),
-        &file.display().to_string(),
+        file,
     ))
 }
 
-/// Runs until SIGTERM/SIGINT; SIGHUP reloads the file.
-async fn serve(
-    cli: &Cli,
-    file: &Path,
-    typed: DirectorConfig,
-    control: &Path,
-) -> Result<(), String> {
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-    let listener = bind_control(control)?;
-    let metrics = match cli.metrics {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?,
-        ),
-        None => None,
+async fn status_text(handle: &Handle, file: &str) -> Option<String> {
+    snapshot(handle, file).await.map(|s| status_line(&s))
+}
+
+/// SIGHUP: parse the file again and hand it to the driver; a refused file
+/// or reload leaves the running configuration in force.
+async fn reload(cli: &Cli, file: &Path, handle: &Handle) {
+    info!(file = %file.display(), "SIGHUP: reloading the configuration");
+    // Parsing a large file takes a while (the parsed model is dropped there
+    // too): off the driver's thread, at nice +10 so it never takes VRRP's CPU.
+    let (cli, path, (tx, rx)) = (cli.clone(), file.to_path_buf(), oneshot::channel());
+    std::thread::spawn(move || {
+        let _ = lvs_sys::lower_thread_priority(10);
+        let _ = tx.send(cli.load(&path).map(|(_, typed)| typed));
+    });
+    let loaded = rx
+        .await
+        .unwrap_or_else(|_| Err(vec!["configuration loader failed".into()]));
+    let typed = match loaded {
+        Ok(t) => t,
+        Err(lines) => {
+            lines.iter().for_each(|l| error!("{l}"));
+            return error!("reload refused: the running configuration stays in force");
+        }
     };
+    match handle.reload(typed).await {
+        Ok(s) if s.is_empty() => info!("reload: nothing changed"),
+        Ok(s) => {
+            let instances = s.instances_updated;
+            if instances > 0 {
+                info!(
+                    instances,
+                    "reload: settings updated in place (no VRRP restart)"
+                );
+            }
+            let (started, stopped) = (s.instances_started, s.instances_stopped);
+            let (virtual_servers, ipvs_ops) = (s.virtual_servers_changed, s.ipvs_ops);
+            info!(
+                started,
+                stopped, virtual_servers, ipvs_ops, "reload applied"
+            );
+        }
+        Err(e) => error!("reload refused: {e}; the running configuration stays in force"),
+    }
+}
+
+/// Runs until SIGTERM/SIGINT; SIGHUP reloads the file.
+async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Result<(), String> {
+    let name = &file.display().to_string();
+    let sig = |kind| signal(kind).map_err(|e| e.to_string());
+    let (mut sigterm, mut sigint) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
+    let mut sighup = sig(SignalKind::hangup())?;
+    let listener = bind_control(ctl)?;
+    let mut metrics = None;
+    if let Some(addr) = cli.metrics {
+        let l = tokio::net::TcpListener::bind(addr).await;
+        metrics = Some(l.map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?);
+    }
     let handle = lvs_director::run(typed).await.map_err(|e| e.to_string())?;
-    info!(control = %control.display(), metrics = ?cli.metrics, "director running");
+    info!(control = %ctl.display(), metrics = ?cli.metrics, "director running");
     // VRRP sockets are open and the IPVS table reconciled: systemd may go on.
     let mut notifier = Notifier::from_env();
-    notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
-    let mut tick = notifier.tick_interval().map(tokio::time::interval);
+    notifier.ready(&status_text(&handle, name).await.unwrap_or_default());
+    let every = notifier.tick_interval();
+    let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
     loop {
         tokio::select! {
-            _ = next_tick(tick.as_mut()) => notifier.tick(status_line(&handle, file).await),
+            _ = tick.tick(), if every.is_some() => notifier.tick(status_text(&handle, name).await),
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
-                info!(file = %file.display(), "SIGHUP: reloading the configuration");
                 notifier.reloading();
-                // Parsing a large file takes a while: off the runtime's thread,
-                // which the director's event loop shares.
-                let (path, keep, options) = (file.to_path_buf(), cli.keep_expire_nodest_conn, cli.load_options());
-                // The parsed keepalived model is dropped there too (thousands of allocations).
-                // At a lower priority: in a busy machine, parsing must not take the CPU from VRRP.
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                std::thread::spawn(move || {
-                    let _ = lvs_sys::lower_thread_priority(10);
-                    let _ = tx.send(load(&path, &options, keep).map(|(_, typed)| typed));
-                });
-                let loaded = rx.await.unwrap_or_else(|_| Err(vec!["configuration loader failed".to_string()]));
-                match loaded {
-                    Err(lines) => {
-                        lines.iter().for_each(|l| error!("{l}"));
-                        error!("reload refused: the running configuration stays in force");
-                    }
-                    Ok(typed) => match handle.reload(typed).await {
-                        Ok(s) if s.is_empty() => info!("reload: nothing changed"),
-                        Ok(s) => {
-                            if s.instances_updated > 0 {
-                                info!(instances = s.instances_updated, "reload: settings updated in place (no VRRP restart)");
-                            }
-                            info!(started = s.instances_started, stopped = s.instances_stopped,
-                                  virtual_servers = s.virtual_servers_changed, ipvs_ops = s.ipvs_ops, "reload applied");
-                        }
-                        Err(e) => error!("reload refused: {e}; the running configuration stays in force"),
-                    },
-                }
+                reload(cli, file, &handle).await;
                 // Reloaded or refused, the director runs on.
-                notifier.ready(&status_line(&handle, file).await.unwrap_or_default());
+                notifier.ready(&status_text(&handle, name).await.unwrap_or_default());
             }
             Ok((mut stream, _)) = listener.accept() => {
                 // The snapshot is taken here; the request is read and answered off the loop.
-                let snap = snapshot(&handle, file).await;
+                let snap = snapshot(&handle, name).await;
                 tokio::spawn(async move {
                     let mut buf = [0u8; 64];
                     let n = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
-                    let text = cli::answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref());
+                    let text = answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref());
                     let _ = stream.write_all(text.as_bytes()).await;
                     let _ = stream.shutdown().await;
                 });
             }
             Some(stream) = accept_tcp(metrics.as_ref()) => {
-                let body = snapshot(&handle, file).await.map(|s| report::metrics(&s)).unwrap_or_default();
+                let body = snapshot(&handle, name).await.map(|s| report::metrics(&s)).unwrap_or_default();
                 tokio::spawn(serve_metrics(stream, body));
             }
         }
@@ -301,77 +338,62 @@ async fn serve(
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(Cmd::Status { control, json }) = cli.command {
-        return status(control, json);
-    }
-    let file = match cli.config_file() {
-        Ok(f) => f.to_path_buf(),
-        Err(e) => {
-            eprintln!("director: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let (cfg, typed) = match load(&file, &cli.load_options(), cli.keep_expire_nodest_conn) {
-        Ok(c) => c,
-        Err(lines) => {
-            lines.iter().for_each(|l| eprintln!("{l}"));
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    if cli.check_only() {
+/// Everything after the command line; `Err` is an exit code and what to print.
+fn start(cli: &Cli) -> Result<(), (u8, Vec<String>)> {
+    let fail = |code| move |e: String| (code, vec![format!("director: {e}")]);
+    let file = cli.config_file().map_err(fail(EXIT_USAGE))?.to_path_buf();
+    let (cfg, typed) = cli.load(&file).map_err(|lines| (EXIT_CONFIG, lines))?;
+    if cli.check_config.is_some() {
         println!("{}: configuration valid", file.display());
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     // One director per network namespace, decided before any socket is
-    // opened, thread started or VIP touched. Held until main returns.
-    let netns = match Netns::current() {
-        Ok(ns) => ns,
-        Err(e) => {
-            eprintln!("director: cannot tell this network namespace: {e}");
-            return ExitCode::from(EXIT_ENV);
-        }
-    };
-    let pid_file = cli.pid_file.clone().unwrap_or_else(|| netns.pid_file());
-    let _instance = match InstanceLock::acquire(&pid_file) {
-        Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("director: {e}");
-            return ExitCode::from(EXIT_ENV);
-        }
-    };
+    // opened, thread started or VIP touched. Held until this returns.
+    let netns = NetnsName::current()
+        .map_err(|e| fail(EXIT_ENV)(format!("cannot tell this network namespace: {e}")))?;
+    let default = |given: &Option<PathBuf>, ext| given.clone().unwrap_or(run_file(&netns, ext));
+    let _instance = PidFile::lock(default(&cli.pid_file, "pid")).map_err(|e| {
+        fail(EXIT_ENV)(match e {
+            PidFileError::Held { path, pid } => format!(
+                "another director is running here (pid {pid}, pid file {}); stop it first, \
+             or give this one a --pid-file and --control of its own",
+                path.display()
+            ),
+            e => e.to_string(),
+        })
+    })?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .init();
     apply_process_scheduling(&cfg.global);
-    let control = cli
-        .control
-        .clone()
-        .unwrap_or_else(|| netns.control_socket());
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let control = default(&cli.control, "sock");
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("director: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_ENV);
-        }
-    };
-    let result = rt.block_on(serve(&cli, &file, typed, &control));
+        .map_err(|e| fail(EXIT_ENV)(format!("cannot start the runtime: {e}")))?;
+    let result = rt.block_on(serve(cli, &file, typed, &control));
     let _ = std::fs::remove_file(&control);
+    result.map_err(|e| {
+        error!("{e}");
+        fail(EXIT_ENV)(e)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Cmd::Status { control, json }) => status(control, *json),
+        None => start(&cli),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            eprintln!("director: {e}");
-            ExitCode::from(EXIT_ENV)
+        Err((code, lines)) => {
+            lines.iter().for_each(|l| eprintln!("{l}"));
+            ExitCode::from(code)
         }
     }
 }

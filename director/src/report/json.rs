@@ -1,25 +1,16 @@
-//! `director status --json`: the status [`Snapshot`] as one JSON object,
-//! for scripts. Written by hand (a few fields, no serde in the tree of the
-//! director's libraries); [`string`] escapes as RFC 8259 requires.
-//!
-//! The object: `router_id`, `pid`, `config_file`, `instances[]` (`name`,
-//! `interface`, `vrid`, `state`, `priority`, `effective_priority`, `master`
-//! or null, `vips[]`, `last_reason`), `real_servers[]` (`virtual_server`,
-//! `addr`, `up`, `weight` or null when not in the table, `checks[]` with
-//! `description`, `up`, `last_failure` or null), `ghosts[]`, and `ipvs`:
-//! null without virtual servers, `{"error": "..."}` when the table could not
-//! be read, else `{"services": [...]}` with each service's `service`,
-//! `scheduler`, `persistence_timeout_s` (or null), kernel `stats` and
-//! `destinations[]` (`addr`, `forward`, `weight`, `active_conns`,
-//! `inactive_conns`, `stats`).
+//! [`Snapshot::to_json`]: the status view as one JSON object, for scripts
+//! (`director status --json`). Written by hand: a few fields, and no serde
+//! in the tree of the director's libraries for one flat object.
 
 use std::fmt::Write as _;
 
-use lvs_director::report::Snapshot;
 use lvs_ipvs::{ForwardMethod, Stats};
 
-/// `s` as a JSON string literal, quotes included.
-pub fn string(s: &str) -> String {
+use super::Snapshot;
+
+/// `s` as a JSON string literal, quotes included, escaped as RFC 8259
+/// requires.
+fn string(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
     o.push('"');
     for c in s.chars() {
@@ -64,82 +55,118 @@ fn stats(s: &Stats) -> String {
     )
 }
 
-/// The whole status as one line of JSON (no trailing newline).
-pub fn status(s: &Snapshot) -> String {
-    let instances = array(&s.instances, |i| {
-        format!(
-            "{{\"name\":{},\"interface\":{},\"vrid\":{},\"state\":{},\"priority\":{},\"effective_priority\":{},\"master\":{},\"vips\":{},\"last_reason\":{}}}",
-            string(&i.name),
-            string(&i.interface),
-            i.vrid,
-            string(&i.state),
-            i.priority,
-            i.effective_priority,
-            opt_string(i.master.map(|m| m.to_string()).as_deref()),
-            array(&i.vips, |v| string(v)),
-            string(&i.last_reason),
-        )
-    });
-    let real_servers = array(&s.real_servers, |r| {
-        let checks = array(&r.checks, |c| {
+impl Snapshot {
+    /// The whole view as one line of JSON (no trailing newline).
+    ///
+    /// The object: `router_id`, `pid`, `config_file`, `instances[]`
+    /// (`name`, `interface`, `vrid`, `state`, `priority`,
+    /// `effective_priority`, `master` or null, `vips[]`, `last_reason`),
+    /// `real_servers[]` (`virtual_server`, `addr`, `up`, `weight` or null
+    /// when not in the table, `checks[]` with `description`, `up`,
+    /// `last_failure` or null), `ghosts[]`, and `ipvs`: null without
+    /// virtual servers, `{"error": "..."}` when the table could not be
+    /// read, else `{"services": [...]}` with each service's `service`,
+    /// `scheduler`, `persistence_timeout_s` (or null), kernel `stats`
+    /// (`conns`, `in_pkts`, `out_pkts`, `in_bytes`, `out_bytes`) and
+    /// `destinations[]` (`addr`, `forward` — `masq`, `route`, `tunnel` or
+    /// `local` —, `weight`, `active_conns`, `inactive_conns`, `stats`).
+    ///
+    /// ```
+    /// use lvs_director::report::Snapshot;
+    ///
+    /// let s = Snapshot {
+    ///     router_id: "NODE01".into(),
+    ///     pid: 42,
+    ///     config_file: "/etc/lvs/node01.conf".into(),
+    ///     instances: vec![],
+    ///     real_servers: vec![],
+    ///     ipvs: None,
+    ///     ghosts: vec!["a \"quoted\" ghost".into()],
+    /// };
+    /// assert_eq!(
+    ///     s.to_json(),
+    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"ipvs":null}"#
+    /// );
+    /// ```
+    pub fn to_json(&self) -> String {
+        let s = self;
+        let instances = array(&s.instances, |i| {
             format!(
-                "{{\"description\":{},\"up\":{},\"last_failure\":{}}}",
-                string(&c.description),
-                c.up,
-                opt_string(c.last_failure.as_deref())
+                "{{\"name\":{},\"interface\":{},\"vrid\":{},\"state\":{},\"priority\":{},\"effective_priority\":{},\"master\":{},\"vips\":{},\"last_reason\":{}}}",
+                string(&i.name),
+                string(&i.interface),
+                i.vrid,
+                string(&i.state),
+                i.priority,
+                i.effective_priority,
+                opt_string(i.master.map(|m| m.to_string()).as_deref()),
+                array(&i.vips, |v| string(v)),
+                string(&i.last_reason),
             )
         });
-        format!(
-            "{{\"virtual_server\":{},\"addr\":{},\"up\":{},\"weight\":{},\"checks\":{checks}}}",
-            string(&r.virtual_server),
-            string(&r.addr.to_string()),
-            r.up,
-            r.weight
-                .map_or_else(|| "null".to_string(), |w| w.to_string()),
-        )
-    });
-    let ipvs = match &s.ipvs {
-        None => "null".to_string(),
-        Some(Err(e)) => format!("{{\"error\":{}}}", string(e)),
-        Some(Ok(table)) => {
-            let services = array(table, |vs| {
-                let svc = &vs.service.service;
-                let dests = array(&vs.destinations, |d| {
-                    format!(
-                        "{{\"addr\":{},\"forward\":\"{}\",\"weight\":{},\"active_conns\":{},\"inactive_conns\":{},\"stats\":{}}}",
-                        string(&d.dest.addr.to_string()),
-                        forward(d.dest.forward),
-                        d.dest.weight,
-                        d.active_conns,
-                        d.inactive_conns,
-                        stats(&d.stats)
-                    )
-                });
+        let real_servers = array(&s.real_servers, |r| {
+            let checks = array(&r.checks, |c| {
                 format!(
-                    "{{\"service\":{},\"scheduler\":{},\"persistence_timeout_s\":{},\"stats\":{},\"destinations\":{dests}}}",
-                    string(&svc.key.to_string()),
-                    string(&svc.scheduler.to_string()),
-                    svc.persistence
-                        .map_or_else(|| "null".to_string(), |p| p.timeout.as_secs().to_string()),
-                    stats(&vs.service.stats),
+                    "{{\"description\":{},\"up\":{},\"last_failure\":{}}}",
+                    string(&c.description),
+                    c.up,
+                    opt_string(c.last_failure.as_deref())
                 )
             });
-            format!("{{\"services\":{services}}}")
-        }
-    };
-    format!(
-        "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"ipvs\":{ipvs}}}",
-        string(&s.router_id),
-        s.pid,
-        string(&s.config_file),
-        array(&s.ghosts, |g| string(g)),
-    )
+            format!(
+                "{{\"virtual_server\":{},\"addr\":{},\"up\":{},\"weight\":{},\"checks\":{checks}}}",
+                string(&r.virtual_server),
+                string(&r.addr.to_string()),
+                r.up,
+                r.weight
+                    .map_or_else(|| "null".to_string(), |w| w.to_string()),
+            )
+        });
+        let ipvs = match &s.ipvs {
+            None => "null".to_string(),
+            Some(Err(e)) => format!("{{\"error\":{}}}", string(e)),
+            Some(Ok(table)) => {
+                let services = array(table, |vs| {
+                    let svc = &vs.service.service;
+                    let dests = array(&vs.destinations, |d| {
+                        format!(
+                            "{{\"addr\":{},\"forward\":\"{}\",\"weight\":{},\"active_conns\":{},\"inactive_conns\":{},\"stats\":{}}}",
+                            string(&d.dest.addr.to_string()),
+                            forward(d.dest.forward),
+                            d.dest.weight,
+                            d.active_conns,
+                            d.inactive_conns,
+                            stats(&d.stats)
+                        )
+                    });
+                    format!(
+                        "{{\"service\":{},\"scheduler\":{},\"persistence_timeout_s\":{},\"stats\":{},\"destinations\":{dests}}}",
+                        string(&svc.key.to_string()),
+                        string(&svc.scheduler.to_string()),
+                        svc.persistence.map_or_else(
+                            || "null".to_string(),
+                            |p| p.timeout.as_secs().to_string()
+                        ),
+                        stats(&vs.service.stats),
+                    )
+                });
+                format!("{{\"services\":{services}}}")
+            }
+        };
+        format!(
+            "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"ipvs\":{ipvs}}}",
+            string(&s.router_id),
+            s.pid,
+            string(&s.config_file),
+            array(&s.ghosts, |g| string(g)),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lvs_director::report::{CheckView, InstanceView, RealServerView};
+    use crate::report::{CheckView, InstanceView, RealServerView};
     use lvs_ipvs::{
         Destination, DestinationEntry, Scheduler, Service, ServiceEntry, ServiceKey,
         VirtualServerEntry,
@@ -152,7 +179,7 @@ mod tests {
 
     #[test]
     fn strings_escape_quotes_backslashes_and_controls() {
-        let nasty = "MISC_CHECK \"/bin/x\" a\\b\n\t\u{1}é";
+        let nasty = "MISC_CHECK \"/bin/x\" a\\b\n\t\r\u{1}é";
         assert_eq!(parse(&string(nasty)), Value::String(nasty.into()));
         assert_eq!(string("a\u{1f}b"), "\"a\\u001fb\"");
     }
@@ -216,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_status_object_has_every_field() {
-        let v = parse(&status(&snapshot()));
+        let v = parse(&snapshot().to_json());
         assert_eq!(
             v,
             json!({
@@ -245,6 +272,7 @@ mod tests {
                 }]}
             })
         );
+        assert!(!snapshot().to_json().contains('\n'), "one line");
     }
 
     #[test]
@@ -254,7 +282,7 @@ mod tests {
         s.instances[0].master = None;
         s.real_servers[0].weight = Some(0);
         s.ghosts = vec!["dynamic (DHCP) address 172.20.0.97/24 on ens18".into()];
-        let v = parse(&status(&s));
+        let v = parse(&s.to_json());
         assert_eq!(v["ipvs"], Value::Null);
         assert_eq!(v["instances"][0]["master"], Value::Null);
         assert_eq!(v["real_servers"][0]["weight"], 0);
@@ -264,7 +292,7 @@ mod tests {
         );
         s.ipvs = Some(Err("IPVS is unavailable".into()));
         assert_eq!(
-            parse(&status(&s))["ipvs"],
+            parse(&s.to_json())["ipvs"],
             json!({"error": "IPVS is unavailable"})
         );
     }
