@@ -26,8 +26,7 @@ const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
 /// Samples keepalived 2.2.7 accepts that the director does not yet, and
 /// the keyword that stops each (the director's first error names it).
-const NOT_YET: &[(&str, &str)] = &[
-];
+const NOT_YET: &[(&str, &str)] = &[];
 
 /// The sample with a malformed address, and the line holding it.
 const MALFORMED: (&str, &str) = ("keepalived.conf.vrrp.rules", "192.168.100./24");

@@ -799,7 +799,10 @@ fn keywords_that_would_change_behaviour_are_refused_with_why_and_where() {
             "virtual_server 10.0.0.1 80 {{\n protocol TCP\n quorum 1\n {kw}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
         )
     };
-    for (kw, why) in [("sorry_server_inhibit", "instead of keeping it at weight 0")] {
+    for (kw, why) in [
+        ("sorry_server_inhibit", "instead of keeping it at weight 0"),
+        ("persistence_engine sip", "persistence engines"),
+    ] {
         let p = positions(&vs(kw));
         assert_eq!(p.len(), 1, "{kw}: {p:?}");
         let name = kw.split(' ').next().unwrap();
