@@ -549,7 +549,7 @@ impl LoadOptions {
         self
     }
 
-    fn config_id(&self) -> String {
+    fn id(&self) -> String {
         self.config_id
             .clone()
             .unwrap_or_else(preprocess::default_config_id)
@@ -566,7 +566,7 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> LoadResult {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut tokens = Vec::new();
-    include::Loader::new(&mut errors, &mut warnings, options.config_id()).load_file(
+    include::Loader::new(&mut errors, &mut warnings, options.id()).load_file(
         path.as_ref(),
         None,
         &mut tokens,
@@ -605,7 +605,7 @@ pub fn parse_str_with(path: impl AsRef<Path>, text: &str, options: &LoadOptions)
         path: path.as_ref().to_path_buf(),
         included_from: None,
     });
-    include::Loader::new(&mut errors, &mut warnings, options.config_id()).load_str(
+    include::Loader::new(&mut errors, &mut warnings, options.id()).load_str(
         text,
         &file,
         &mut tokens,
