@@ -25,7 +25,7 @@
 //! - [`NetnsName`]: which network namespace the process is in (the host's,
 //!   one `ip netns` named, or another by inode), to name per-namespace
 //!   files; [`PidFile`]: a `flock`ed pid file, one daemon per file;
-//!   [`raise_nofile_limit`] and [`set_realtime_rr`] (`SCHED_RR`) for a
+//!   [`raise_nofile_limit`], [`nofile_limit`] and [`set_realtime_rr`] (`SCHED_RR`) for a
 //!   daemon's process settings.
 //!
 //! Link-local IPv6 checks need no helper: use
@@ -89,7 +89,7 @@ mod pid_file;
 mod process;
 pub use netns_name::{NetnsName, NsId};
 pub use pid_file::{PidFile, PidFileError};
-pub use process::{raise_nofile_limit, set_realtime_rr};
+pub use process::{nofile_limit, raise_nofile_limit, set_realtime_rr};
 
 /// Runs `f` on a helper thread that first joined the network namespace
 /// `ns`, and returns what `f` returns.

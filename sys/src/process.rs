@@ -16,6 +16,12 @@ pub fn raise_nofile_limit() -> io::Result<Option<u64>> {
     Ok(nofile.current)
 }
 
+/// The process's open-file limit (soft), `None` when unlimited: what a
+/// daemon sizes its concurrent sockets by.
+pub fn nofile_limit() -> Option<u64> {
+    getrlimit(Resource::Nofile).current
+}
+
 /// Puts the calling thread (and the threads it starts from then on) under
 /// the real-time round-robin policy `SCHED_RR` at `priority` (1–99), so
 /// other load cannot delay it. Needs `CAP_SYS_NICE`.
