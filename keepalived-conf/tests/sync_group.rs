@@ -2,26 +2,17 @@
 //! (file:line:col), keepalived's weight-0 rule, and the conversion to
 //! lvs-director's `SyncGroup` with the group's tracks on every member.
 
-use lvs_director::DirectorConfig;
-use lvs_keepalived_conf::{self as config, Config, ConfigError, Warning};
+mod common;
+use common::ok;
 
-fn ok(text: &str) -> (Config, Vec<Warning>) {
-    config::parse_str("t.conf", text).unwrap_or_else(|e| {
-        panic!(
-            "refused:\n{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
-}
+use lvs_director::DirectorConfig;
+use lvs_keepalived_conf::{self as config, ConfigError};
 
 fn errors(text: &str) -> Vec<String> {
-    match config::parse_str("t.conf", text) {
-        Ok((c, _)) => panic!("accepted: {c:#?}"),
-        Err(e) => e.iter().map(ConfigError::to_string).collect(),
-    }
+    common::refused(text)
+        .iter()
+        .map(ConfigError::to_string)
+        .collect()
 }
 
 /// Two instances (lines 1–10), then `rest`.

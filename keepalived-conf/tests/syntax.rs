@@ -2,33 +2,21 @@
 //! blocks, argv scripts, addresses, timers and defaults, and each kind of
 //! error with its position.
 
+mod common;
+use common::ok;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
 use lvs_ipvs::{ForwardMethod, Protocol, Scheduler};
 use lvs_keepalived_conf::{
-    self as config, Authentication, CheckKind, Config, ConfigError, DnsQueryType, ErrorKind,
-    Script, VirtualServerAddr, Warning,
+    self as config, Authentication, CheckKind, ConfigError, DnsQueryType, ErrorKind, Script,
+    VirtualServerAddr,
 };
 use lvs_vrrp::{AdvertInterval, Centiseconds, Version};
 
-fn ok(text: &str) -> (Config, Vec<Warning>) {
-    config::parse_str("t.conf", text).unwrap_or_else(|e| {
-        panic!(
-            "refused:\n{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
-}
-
 fn errs(text: &str) -> Vec<ConfigError> {
-    match config::parse_str("t.conf", text) {
-        Ok((c, _)) => panic!("accepted: {c:#?}"),
-        Err(e) => e,
-    }
+    common::refused(text)
 }
 
 /// (line, column, rendered message) of each error.

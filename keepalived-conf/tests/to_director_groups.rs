@@ -2,40 +2,28 @@
 //! refusals (with their file:line:col), and the conversion to one director
 //! virtual server over every member; keepalived's two shipped samples.
 
+mod common;
+use common::ok;
+
 use std::net::SocketAddr;
 
 use lvs_director::DirectorConfig;
 use lvs_ipvs::{Family, ServiceKey};
-use lvs_keepalived_conf::{self as config, Config, GroupEntry, Warning};
+use lvs_keepalived_conf::{self as config, GroupEntry};
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().expect("socket address")
 }
 
-fn ok(text: &str) -> (Config, Vec<Warning>) {
-    config::parse_str("t.conf", text).unwrap_or_else(|e| {
-        panic!(
-            "refused:\n{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
-}
-
 /// Each error as `line:col: message`.
 fn errs(text: &str) -> Vec<String> {
-    match config::parse_str("t.conf", text) {
-        Ok((c, _)) => panic!("accepted: {c:#?}"),
-        Err(e) => e
-            .iter()
-            .map(|e| {
-                let l = e.location.as_ref().expect("location");
-                format!("{}:{}: {}", l.line, l.column, e)
-            })
-            .collect(),
-    }
+    common::refused(text)
+        .iter()
+        .map(|e| {
+            let l = e.location.as_ref().expect("location");
+            format!("{}:{}: {}", l.line, l.column, e)
+        })
+        .collect()
 }
 
 const RS: &str = "    real_server 10.1.0.11 80 { TCP_CHECK { connect_timeout 3 } }
