@@ -89,7 +89,7 @@ mod pid_file;
 mod process;
 pub use netns_name::{NetnsName, NsId};
 pub use pid_file::{PidFile, PidFileError};
-pub use process::{nofile_limit, raise_nofile_limit, set_realtime_rr};
+pub use process::{lower_thread_priority, nofile_limit, raise_nofile_limit, set_realtime_rr};
 
 /// Runs `f` on a helper thread that first joined the network namespace
 /// `ns`, and returns what `f` returns.
@@ -124,18 +124,6 @@ where
 pub fn enter_netns(ns: BorrowedFd<'_>) -> io::Result<()> {
     rustix::thread::move_into_link_name_space(ns, Some(rustix::thread::LinkNameSpaceType::Network))
         .map_err(io::Error::from)
-}
-
-/// Lowers the calling thread's scheduling priority by `by` nice steps (up
-/// to nice 19), leaving the process's other threads as they are: Linux
-/// applies `setpriority(PRIO_PROCESS, tid)` to that one thread. For
-/// background work (parsing a reloaded configuration) that must not take
-/// the CPU from an event loop with timers.
-pub fn lower_thread_priority(by: i32) -> io::Result<()> {
-    let tid = rustix::thread::gettid();
-    let now = rustix::process::getpriority_process(Some(tid))?;
-    rustix::process::setpriority_process(Some(tid), (now + by.max(0)).min(19))?;
-    Ok(())
 }
 
 /// The index of the network interface `name` in the calling thread's
@@ -394,23 +382,6 @@ mod tests {
     use std::net::{Ipv4Addr, UdpSocket};
     use std::os::fd::AsFd;
     use std::time::Duration;
-
-    #[test]
-    fn lowering_a_threads_priority_leaves_the_others() {
-        let main = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
-        let (before, after) = std::thread::spawn(|| {
-            let me = Some(rustix::thread::gettid());
-            let before = rustix::process::getpriority_process(me).unwrap();
-            lower_thread_priority(5).unwrap();
-            (before, rustix::process::getpriority_process(me).unwrap())
-        })
-        .join()
-        .unwrap();
-        assert_eq!(after, (before + 5).min(19));
-        let main_now =
-            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
-        assert_eq!(main_now, main);
-    }
 
     #[test]
     fn fifo_made_once_held_open_without_a_reader_and_full_without_blocking() {

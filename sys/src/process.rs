@@ -1,5 +1,6 @@
-//! Process settings a daemon makes once, before it starts threads (threads
-//! inherit them), for what rustix does not wrap.
+//! Process and thread settings a daemon makes: the process-wide ones once,
+//! before it starts threads (threads inherit them); a worker thread's own
+//! priority; and what rustix does not wrap.
 
 use std::io;
 
@@ -38,9 +39,38 @@ pub fn set_realtime_rr(priority: u8) -> io::Result<()> {
     }
 }
 
+/// Lowers the calling thread's scheduling priority by `by` nice steps (up
+/// to nice 19), leaving the process's other threads as they are: Linux
+/// applies `setpriority(PRIO_PROCESS, tid)` to that one thread. For
+/// background work (parsing a reloaded configuration) that must not take
+/// the CPU from an event loop with timers.
+pub fn lower_thread_priority(by: i32) -> io::Result<()> {
+    let tid = rustix::thread::gettid();
+    let now = rustix::process::getpriority_process(Some(tid))?;
+    rustix::process::setpriority_process(Some(tid), (now + by.max(0)).min(19))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowering_a_threads_priority_leaves_the_others() {
+        let main = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let (before, after) = std::thread::spawn(|| {
+            let me = Some(rustix::thread::gettid());
+            let before = rustix::process::getpriority_process(me).unwrap();
+            lower_thread_priority(5).unwrap();
+            (before, rustix::process::getpriority_process(me).unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(after, (before + 5).min(19));
+        let main_now =
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert_eq!(main_now, main);
+    }
 
     #[test]
     fn the_soft_limit_reaches_the_hard_one() {
