@@ -78,6 +78,14 @@ pub struct AnnounceSchedule {
     pub repeat_after: Option<Duration>,
     /// A burst every period while Master (`garp_master_refresh`).
     pub refresh: Option<Duration>,
+    /// Packets per burst per address when the Master hears a lower-priority
+    /// advert — another router believes it is Master, so hosts may have
+    /// learnt its MAC (keepalived `garp_lower_prio_repeat`, which defaults
+    /// to `garp_master_repeat`); 0: none.
+    pub lower_prio_burst: u32,
+    /// A second such burst this long after the first
+    /// (`garp_lower_prio_delay`, default `garp_master_delay`).
+    pub lower_prio_repeat_after: Option<Duration>,
 }
 
 impl Default for AnnounceSchedule {
@@ -87,6 +95,8 @@ impl Default for AnnounceSchedule {
             interval: Duration::ZERO,
             repeat_after: Some(Duration::from_secs(5)),
             refresh: None,
+            lower_prio_burst: 5,
+            lower_prio_repeat_after: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -157,6 +167,21 @@ pub struct Config {
     pub virtual_mac: bool,
     /// Announcement schedule.
     pub announce: AnnounceSchedule,
+    /// A Master that hears a lower-priority advert stays silent, as RFC
+    /// 5798 says (keepalived `lower_prio_no_advert`, on with `vrrp_strict`).
+    /// Off (keepalived's default): it answers with an advert at once, so a
+    /// second Master of a healed split brain steps down without waiting
+    /// for the next scheduled one. Either way the
+    /// [`lower_prio_burst`](AnnounceSchedule::lower_prio_burst) announcement
+    /// follows; both at most once per advert interval, so a flood of such
+    /// adverts is never amplified.
+    pub lower_prio_no_advert: bool,
+    /// A Master that hears a higher-priority advert sends one advert of its
+    /// own before it steps down, so the winner (which hears a lower
+    /// priority) re-announces the addresses that hosts may have learnt from
+    /// us (keepalived `higher_prio_send_advert`; not allowed with
+    /// `vrrp_strict`). Default: off.
+    pub higher_prio_send_advert: bool,
     /// Tracked signals.
     pub tracks: Vec<Track>,
 }
@@ -233,6 +258,8 @@ impl Config {
             address_check: AddressCheck::Drop,
             virtual_mac: false,
             announce: AnnounceSchedule::default(),
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             tracks: Vec::new(),
         }
     }

@@ -384,6 +384,9 @@ pub enum AnnounceReason {
     Repeat,
     /// Periodic refresh.
     Refresh,
+    /// The Master heard a lower-priority advert (and the delayed second
+    /// burst of that): [`AnnounceSchedule::lower_prio_burst`](crate::AnnounceSchedule::lower_prio_burst).
+    LowerPriorityAdvert,
 }
 
 /// One gratuitous ARP / unsolicited NA burst to send now: `count` packets
@@ -482,6 +485,11 @@ pub struct Router {
     preempt_deadline: Option<Instant>,
     announce_repeat: Option<Instant>,
     announce_refresh: Option<Instant>,
+    /// The delayed second burst after a lower-priority advert.
+    lower_prio_repeat: Option<Instant>,
+    /// When the Master last reacted to a lower-priority advert: it reacts
+    /// at most once per advert interval.
+    lower_prio_reacted: Option<Instant>,
     track_up: Vec<bool>,
     faults: Vec<FaultReason>,
     master: Option<IpAddr>,
@@ -518,6 +526,8 @@ impl Router {
             preempt_deadline: None,
             announce_repeat: None,
             announce_refresh: None,
+            lower_prio_repeat: None,
+            lower_prio_reacted: None,
             track_up,
             faults: Vec::new(),
             master: None,
@@ -792,6 +802,7 @@ impl Router {
             self.startup_at,
             self.announce_repeat,
             self.announce_refresh,
+            self.lower_prio_repeat,
         ]
         .into_iter()
         .flatten()
@@ -839,6 +850,14 @@ impl Router {
         {
             self.announce_repeat = None;
             self.announce(AnnounceReason::Repeat);
+        }
+        if let Some(at) = self.lower_prio_repeat
+            && at <= now
+        {
+            self.lower_prio_repeat = None;
+            if self.state == State::Master {
+                self.announce_lower_prio();
+            }
         }
         if let Some(at) = self.announce_refresh
             && at <= now
@@ -1047,26 +1066,67 @@ impl Router {
         let ours = self.effective_priority;
         let wins = adv.priority > ours
             || (adv.priority == ours && ip_greater(&meta.source, &self.cfg.primary_address));
-        if wins {
-            self.adver_timer = None;
-            if let AdvertInterval::V3(_) = self.cfg.advert_interval {
-                self.set_master_adver_interval(adv.interval);
-            }
-            self.master = Some(meta.source);
-            self.master_down_timer = Some(now + self.master_down);
-            self.leave_master();
-            self.set_state(
-                State::Backup,
-                Reason::HigherPriority {
-                    from: meta.source,
-                    priority: adv.priority,
-                },
-            );
+        if !wins {
+            self.lower_prio_heard(now);
+            return;
         }
+        if self.cfg.higher_prio_send_advert {
+            self.send_advert(ours);
+        }
+        self.adver_timer = None;
+        if let AdvertInterval::V3(_) = self.cfg.advert_interval {
+            self.set_master_adver_interval(adv.interval);
+        }
+        self.master = Some(meta.source);
+        self.master_down_timer = Some(now + self.master_down);
+        self.leave_master();
+        self.set_state(
+            State::Backup,
+            Reason::HigherPriority {
+                from: meta.source,
+                priority: adv.priority,
+            },
+        );
     }
 
     fn advert_interval(&self) -> Duration {
         self.cfg.advert_interval.to_duration()
+    }
+
+    /// A Master heard a lower-priority advert: someone else thinks it is
+    /// Master (a split brain healing). keepalived answers with an advert,
+    /// so the other steps down at once, and re-announces the addresses,
+    /// which hosts may have learnt from the other; once per advert
+    /// interval at most, so crafted adverts cannot make us flood.
+    fn lower_prio_heard(&mut self, now: Instant) {
+        if self
+            .lower_prio_reacted
+            .is_some_and(|at| now < at + self.advert_interval())
+        {
+            return;
+        }
+        self.lower_prio_reacted = Some(now);
+        if !self.cfg.lower_prio_no_advert {
+            self.send_advert(self.effective_priority);
+        }
+        if self.cfg.announce.lower_prio_burst > 0 {
+            self.announce_lower_prio();
+            self.lower_prio_repeat = self.cfg.announce.lower_prio_repeat_after.map(|d| now + d);
+        }
+    }
+
+    fn announce_lower_prio(&mut self) {
+        let burst = self.cfg.announce.lower_prio_burst;
+        if burst == 0 || self.cfg.virtual_addresses.is_empty() {
+            return;
+        }
+        self.actions.push_back(Action::Announce(Announcement {
+            addresses: self.cfg.virtual_addresses.clone(),
+            mac: self.virtual_mac(),
+            count: burst,
+            interval: self.cfg.announce.interval,
+            reason: AnnounceReason::LowerPriorityAdvert,
+        }));
     }
 
     fn clear_timers(&mut self) {
@@ -1076,6 +1136,7 @@ impl Router {
         self.preempt_deadline = None;
         self.announce_repeat = None;
         self.announce_refresh = None;
+        self.lower_prio_repeat = None;
     }
 
     fn startup(&mut self, now: Instant) {
@@ -1147,6 +1208,7 @@ impl Router {
         self.adver_timer = None;
         self.announce_repeat = None;
         self.announce_refresh = None;
+        self.lower_prio_repeat = None;
         self.remove_addresses();
     }
 
