@@ -70,6 +70,16 @@ pub struct DirectorConfig {
     /// Instances that change state together (keepalived's
     /// `vrrp_sync_group`); an instance is in at most one.
     pub sync_groups: Vec<SyncGroup>,
+    /// Every VRRP instance waits this long in Initialize after the director
+    /// starts, not after a reload (keepalived's `vrrp_startup_delay`: lets
+    /// the network settle after boot). Default: none.
+    pub vrrp_startup_delay: Duration,
+    /// The network namespace the director runs in, by its `ip netns` name
+    /// (`/run/netns/NAME`; keepalived's `net_namespace`). The program moves
+    /// itself there with [`enter_net_namespace`](Self::enter_net_namespace)
+    /// before it opens anything; the driver refuses to start anywhere else,
+    /// and a reload cannot change it. Default: wherever it is started.
+    pub net_namespace: Option<String>,
 }
 
 impl DirectorConfig {
@@ -426,6 +436,18 @@ pub enum ConfigError {
     /// Two sync groups share a name.
     #[error("two sync groups are named {0:?}")]
     DuplicateSyncGroup(String),
+    /// A reload names another network namespace: the running director
+    /// cannot move its sockets, threads and addresses there.
+    #[error(
+        "net_namespace cannot change on reload (running in {running:?}, the new \
+         configuration says {new:?}); restart the director instead"
+    )]
+    NetNamespaceChanged {
+        /// The running one (`None`: where it was started).
+        running: Option<String>,
+        /// The new configuration's.
+        new: Option<String>,
+    },
     /// A sync group without members.
     #[error("sync group {0:?} has no members")]
     EmptySyncGroup(String),

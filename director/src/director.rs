@@ -242,7 +242,7 @@ impl Director {
         let routers = config
             .instances
             .iter()
-            .map(|i| new_router(&config, i))
+            .map(|i| new_router(&config, i, config.vrrp_startup_delay))
             .collect::<Result<Vec<_>, _>>()?;
         d.sync_scripts(&config);
         for vs in &config.virtual_servers {
@@ -462,6 +462,12 @@ impl Director {
         new: DirectorConfig,
     ) -> Result<ReloadSummary, ConfigError> {
         new.validate()?;
+        if new.net_namespace != self.config.net_namespace {
+            return Err(ConfigError::NetNamespaceChanged {
+                running: self.config.net_namespace.clone(),
+                new: new.net_namespace.clone(),
+            });
+        }
         let mut summary = ReloadSummary::default();
         // Routers of new or changed instances first: a refusal changes nothing.
         let mut starting = Vec::new();
@@ -469,7 +475,8 @@ impl Director {
             let running = self.instances.iter().find(|i| i.cfg.name == cfg.name);
             match running {
                 Some(r) if same_router(&self.config, &r.cfg, &new, cfg) => {}
-                _ => starting.push((cfg.clone(), new_router(&new, cfg)?)),
+                // vrrp_startup_delay is for the daemon's start only.
+                _ => starting.push((cfg.clone(), new_router(&new, cfg, Duration::ZERO)?)),
             }
         }
         // Scripts next, so instances started below see their results.
@@ -1370,8 +1377,16 @@ fn placed(inst: &VrrpInstance, vip: &Vip) -> Vip {
     v
 }
 
-fn new_router(all: &DirectorConfig, cfg: &VrrpInstance) -> Result<Router, ConfigError> {
-    Router::new(all.router_config_of(cfg)).map_err(|source| ConfigError::Router {
+/// `delay`: extra time in Initialize ([`DirectorConfig::vrrp_startup_delay`]
+/// at start), on top of the router's own `startup_delay`.
+fn new_router(
+    all: &DirectorConfig,
+    cfg: &VrrpInstance,
+    delay: Duration,
+) -> Result<Router, ConfigError> {
+    let mut rc = all.router_config_of(cfg);
+    rc.startup_delay += delay;
+    Router::new(rc).map_err(|source| ConfigError::Router {
         instance: cfg.name.clone(),
         source,
     })

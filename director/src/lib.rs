@@ -172,4 +172,4 @@ pub use status::{Report, Status};
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use driver::{Handle, run};
+pub use driver::{Handle, NetNamespaceError, enter_net_namespace, run};

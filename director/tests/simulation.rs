@@ -417,10 +417,27 @@ fn split_brain_and_heal() {
         "heal: NODE02 back to Backup {:?} after heal",
         back[0].0 - healed
     );
-    // NODE01 never left Master and kept its schedule throughout.
+    // NODE01 never left Master and kept its schedule throughout; hearing
+    // NODE02's lower priority it answered once at once and re-announced
+    // the VIP, which hosts may have learnt from NODE02 (keepalived's
+    // default garp_lower_prio_repeat), and again 5 s later.
     assert_eq!(w.transitions(NODE01, w.start).len(), 1);
-    assert_steady("NODE01 adverts", &w.adverts(NODE01, w.start), ADVERT);
+    let adverts = w.adverts(NODE01, w.start);
+    let (scheduled, extra): (Vec<_>, Vec<_>) = adverts
+        .iter()
+        .partition(|t| (**t - w.start).subsec_nanos() == 0);
+    assert_steady("NODE01 scheduled adverts", &scheduled, ADVERT);
+    assert_eq!(extra.len(), 1, "one answer to NODE02: {extra:?}");
+    assert!(extra[0] > healed && extra[0] - healed <= ADVERT);
     w.run_to(40.0);
+    let announced: Vec<_> = w
+        .log_since(NODE01, healed)
+        .filter(|l| matches!(l.cmd, Command::Announce { addr, count: 5, .. } if addr == vip()))
+        .map(|l| l.at)
+        .collect();
+    assert_eq!(announced.len(), 2, "{announced:?}");
+    assert_eq!(announced[0], extra[0]);
+    assert_eq!(announced[1] - announced[0], Duration::from_secs(5));
     assert_eq!(w.masters(), vec![NODE01]);
     assert!(!w.holds_vip(NODE02));
     no_ipvs_errors(&w);

@@ -986,3 +986,86 @@ fn netns_mixed_pair_with_keepalived_fails_over_on_a_vrrp_script_both_ways() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// keepalived's `net_namespace`: a director started in the host's
+/// namespace moves itself into the named one before it opens anything —
+/// its VIP, pid file and control socket are that namespace's — and one
+/// naming a namespace that does not exist stops with that name.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_net_namespace_moves_the_director_into_the_named_namespace() {
+    require_root("director net_namespace test");
+    let dir = tempdir("dnetns");
+    let lan = Lan::new("dn");
+    let ns = lan.add_host("n1", &["172.20.0.81/24"]);
+    let conf = dir.join("n1.conf");
+    let text = vrrp_only("NS1", "MASTER", 100).replace(
+        "global_defs { router_id NS1 }",
+        &format!(
+            "global_defs {{ router_id NS1\n net_namespace {} }}",
+            ns.name()
+        ),
+    );
+    std::fs::write(&conf, text).unwrap();
+    let log = dir.join("n1.log");
+    let mut child = std::process::Command::new(DIRECTOR)
+        .args(["-f", conf.to_str().unwrap()])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let (pid_file, control) = default_files(&ns);
+    wait_for(
+        "the namespace's control socket",
+        Duration::from_secs(5),
+        || control.exists(),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        child.id().to_string(),
+        "{}",
+        logged()
+    );
+    wait_for(
+        "the VIP in the named namespace",
+        Duration::from_secs(5),
+        || has_vip(&ns),
+    );
+    // The director's own namespace is the named one, not the host's.
+    let own = std::fs::read_link(format!("/proc/{}/ns/net", child.id())).unwrap();
+    let named = ns.run(&["readlink", "/proc/self/ns/net"]);
+    assert_eq!(own.to_str().unwrap(), named.trim());
+    let json = ns.run(&[DIRECTOR, "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["router_id"], "NS1", "{json}");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success(), "{}", logged());
+    assert!(!has_vip(&ns), "VIP removed at stop");
+
+    // A namespace that does not exist: refused, by name, before anything.
+    let missing = conf.with_file_name("missing.conf");
+    std::fs::write(
+        &missing,
+        vrrp_only("NS2", "MASTER", 100).replace(
+            "global_defs { router_id NS2 }",
+            "global_defs { router_id NS2 net_namespace lvs-no-such-ns }",
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(DIRECTOR)
+        .args(["-f", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("\"lvs-no-such-ns\"") && err.contains("/run/netns/lvs-no-such-ns"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -384,6 +384,11 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("vrrp_garp_master_repeat", 1, 1),
     // Without a value: no refresh, with a warning (LENIENT).
     kw("vrrp_garp_master_refresh", 0, 1),
+    kw("vrrp_garp_lower_prio_delay", 1, 1),
+    kw("vrrp_garp_lower_prio_repeat", 1, 1),
+    kw("vrrp_lower_prio_no_advert", 0, 1),
+    kw("vrrp_higher_prio_send_advert", 0, 1),
+    kw("vrrp_startup_delay", 1, 1),
     var("dynamic_interfaces", 0).warned(DYNAMIC_IFACES),
     kw("vrrp_garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("vrrp_garp_interval", 1, 1),
@@ -414,10 +419,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     var("vrrp_notify_fifo_script", 1),
     kw("lvs_notify_fifo", 1, 3),
     var("lvs_notify_fifo_script", 1),
-    refused(
-        "net_namespace",
-        "director runs in the namespace it is started in",
-    ),
+    kw("net_namespace", 1, 1),
 ];
 
 const VRRP_INSTANCE: &[Kw] = &[
@@ -445,6 +447,10 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("garp_master_delay", 1, 1),
     kw("garp_master_repeat", 1, 1),
     kw("garp_master_refresh", 1, 1),
+    kw("garp_lower_prio_delay", 1, 1),
+    kw("garp_lower_prio_repeat", 1, 1),
+    kw("lower_prio_no_advert", 0, 1),
+    kw("higher_prio_send_advert", 0, 1),
     kw("garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("accept", 0, 0),
     kw("no_accept", 0, 0),

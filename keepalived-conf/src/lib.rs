@@ -160,6 +160,11 @@
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_repeat` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_refresh` | implemented |  |
+//! | `global_defs` | `vrrp_garp_lower_prio_delay` | implemented |  |
+//! | `global_defs` | `vrrp_garp_lower_prio_repeat` | implemented |  |
+//! | `global_defs` | `vrrp_lower_prio_no_advert` | implemented |  |
+//! | `global_defs` | `vrrp_higher_prio_send_advert` | implemented |  |
+//! | `global_defs` | `vrrp_startup_delay` | implemented |  |
 //! | `global_defs` | `dynamic_interfaces` | warned | director watches links through rtnetlink anyway; an instance's interface must exist when it starts |
 //! | `global_defs` | `vrrp_garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `global_defs` | `vrrp_garp_interval` | implemented |  |
@@ -188,7 +193,7 @@
 //! | `global_defs` | `vrrp_notify_fifo_script` | implemented |  |
 //! | `global_defs` | `lvs_notify_fifo` | implemented |  |
 //! | `global_defs` | `lvs_notify_fifo_script` | implemented |  |
-//! | `global_defs` | `net_namespace` | refused | director runs in the namespace it is started in |
+//! | `global_defs` | `net_namespace` | implemented |  |
 //! | `vrrp_instance` | `state` | implemented |  |
 //! | `vrrp_instance` | `interface` | implemented |  |
 //! | `vrrp_instance` | `virtual_router_id` | implemented |  |
@@ -213,6 +218,10 @@
 //! | `vrrp_instance` | `garp_master_delay` | implemented |  |
 //! | `vrrp_instance` | `garp_master_repeat` | implemented |  |
 //! | `vrrp_instance` | `garp_master_refresh` | implemented |  |
+//! | `vrrp_instance` | `garp_lower_prio_delay` | implemented |  |
+//! | `vrrp_instance` | `garp_lower_prio_repeat` | implemented |  |
+//! | `vrrp_instance` | `lower_prio_no_advert` | implemented |  |
+//! | `vrrp_instance` | `higher_prio_send_advert` | implemented |  |
 //! | `vrrp_instance` | `garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `vrrp_instance` | `accept` | implemented |  |
 //! | `vrrp_instance` | `no_accept` | implemented |  |

@@ -101,6 +101,22 @@ pub struct GlobalDefs {
     pub vrrp_notify_fifo: NotifyFifo,
     /// `lvs_notify_fifo PATH` / `lvs_notify_fifo_script CMD`: real-server lines.
     pub lvs_notify_fifo: NotifyFifo,
+    /// `vrrp_garp_lower_prio_delay`: default of each instance's
+    /// `garp_lower_prio_delay`. Default: `vrrp_garp_master_delay`.
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat`: default of each instance's
+    /// `garp_lower_prio_repeat`. Default: `vrrp_garp_master_repeat`.
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_lower_prio_no_advert [BOOL]`. Default: false (on with `vrrp_strict`).
+    pub vrrp_lower_prio_no_advert: Option<bool>,
+    /// `vrrp_higher_prio_send_advert [BOOL]`. Default: false.
+    pub vrrp_higher_prio_send_advert: Option<bool>,
+    /// `vrrp_startup_delay` seconds: VRRP instances wait this long after the
+    /// daemon starts (not after a reload). Default: 0.
+    pub vrrp_startup_delay: Duration,
+    /// `net_namespace NAME`: run in the network namespace
+    /// `/run/netns/NAME`. Default: the one the daemon is started in.
+    pub net_namespace: Option<String>,
 }
 
 /// One notify FIFO of `global_defs` (`notify_fifo`, `vrrp_notify_fifo`,
@@ -131,6 +147,12 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_lower_prio_no_advert: None,
+            vrrp_higher_prio_send_advert: None,
+            vrrp_startup_delay: Duration::ZERO,
+            net_namespace: None,
             vrrp_skip_check_adv_addr: false,
             enable_script_security: false,
             lvs_sync_daemon: None,
@@ -256,6 +278,22 @@ pub struct VrrpInstance {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh`. Default: global `vrrp_garp_master_refresh`.
     pub garp_master_refresh: Option<Duration>,
+    /// `garp_lower_prio_delay`: the second burst after hearing a
+    /// lower-priority advert as Master. Default: global
+    /// `vrrp_garp_lower_prio_delay`; 0 with `vrrp_strict`.
+    pub garp_lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat`: packets per burst when Master hears a
+    /// lower-priority advert; 0: none. Default: global
+    /// `vrrp_garp_lower_prio_repeat`; 0 with `vrrp_strict`.
+    pub garp_lower_prio_repeat: u32,
+    /// `lower_prio_no_advert [BOOL]`: as Master, no advert in answer to a
+    /// lower-priority one. Default: global `vrrp_lower_prio_no_advert`,
+    /// on with `vrrp_strict`.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert [BOOL]`: as Master, one advert before
+    /// stepping down for a higher priority. Default: global
+    /// `vrrp_higher_prio_send_advert`; refused with `vrrp_strict`.
+    pub higher_prio_send_advert: bool,
     /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
     pub accept: bool,
     /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).

@@ -19,6 +19,7 @@ mod checks;
 mod fifo;
 mod ipvs_worker;
 mod links;
+mod netns;
 mod resolve;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ use crate::status::Report;
 
 use addresses::Addresses;
 use ipvs_worker::{Job, Worker};
+pub use netns::{NetNamespaceError, enter_net_namespace};
 
 /// A loop step or wake-up later than this is logged (it delays VRRP timers).
 const STALL: Duration = Duration::from_millis(250);
@@ -84,6 +86,9 @@ pub enum StartError {
     /// could change.
     #[error("script security: {0}")]
     InsecureScript(String),
+    /// Not in [`DirectorConfig::net_namespace`].
+    #[error(transparent)]
+    NetNamespace(#[from] NetNamespaceError),
 }
 
 /// Why a reload was refused; the running configuration stays in force.
@@ -243,6 +248,8 @@ struct Loop {
 /// (leftover VIPs removed, sockets opened, the table reconciled). Errors
 /// before the loop runs are returned; afterwards they are logged.
 pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
+    // Before any socket: in the wrong namespace, it would all be elsewhere.
+    netns::check(&config)?;
     let mut addresses = Addresses::open().map_err(|e| StartError::Env(e.to_string()))?;
     resolve::resolve_sources(addresses.rtnl(), &mut config)
         .await

@@ -347,8 +347,9 @@ fn start(cli: &Cli) -> Result<(), (u8, Vec<String>)> {
         println!("{}: configuration valid", file.display());
         return Ok(());
     }
-    // One director per network namespace, decided before any socket is
-    // opened, thread started or VIP touched. Held until this returns.
+    // keepalived's net_namespace first; then one director per network
+    // namespace, decided before any socket, thread or VIP. Held until return.
+    lvs_director::enter_net_namespace(&typed).map_err(|e| fail(EXIT_ENV)(e.to_string()))?;
     let netns = NetnsName::current()
         .map_err(|e| fail(EXIT_ENV)(format!("cannot tell this network namespace: {e}")))?;
     let default = |given: &Option<PathBuf>, ext| given.clone().unwrap_or(run_file(&netns, ext));

@@ -73,6 +73,22 @@ impl Builder<'_> {
                     }
                 }
                 "vrrp_strict" => g.vrrp_strict = true,
+                "vrrp_garp_lower_prio_delay" => {
+                    g.vrrp_garp_lower_prio_delay = self.secs(c).or(g.vrrp_garp_lower_prio_delay)
+                }
+                "vrrp_garp_lower_prio_repeat" => {
+                    g.vrrp_garp_lower_prio_repeat = self.u32v(c).or(g.vrrp_garp_lower_prio_repeat)
+                }
+                "vrrp_lower_prio_no_advert" => {
+                    g.vrrp_lower_prio_no_advert = self.flag(c).or(g.vrrp_lower_prio_no_advert)
+                }
+                "vrrp_higher_prio_send_advert" => {
+                    g.vrrp_higher_prio_send_advert = self.flag(c).or(g.vrrp_higher_prio_send_advert)
+                }
+                "vrrp_startup_delay" => {
+                    g.vrrp_startup_delay = self.secs(c).unwrap_or(g.vrrp_startup_delay)
+                }
+                "net_namespace" => g.net_namespace = Self::string(c),
                 "vrrp_skip_check_adv_addr" => {
                     if let Some(on) = self.flag(c) {
                         g.vrrp_skip_check_adv_addr = on;

@@ -44,6 +44,16 @@ impl Builder<'_> {
         let mut garp_repeat = g.vrrp_garp_master_repeat;
         let mut garp_refresh = g.vrrp_garp_master_refresh;
         let mut accept = !g.vrrp_strict;
+        // keepalived: instance value, else the global one, else the
+        // gratuitous ARP defaults; vrrp_strict turns the answer off.
+        let mut lower_delay = g
+            .vrrp_garp_lower_prio_delay
+            .unwrap_or(g.vrrp_garp_master_delay);
+        let mut lower_repeat = g
+            .vrrp_garp_lower_prio_repeat
+            .unwrap_or(g.vrrp_garp_master_repeat);
+        let mut lower_no_advert = g.vrrp_lower_prio_no_advert;
+        let mut higher_send = g.vrrp_higher_prio_send_advert;
         let mut sync_if = None;
         let mut dont_track_primary = false;
         let errors_before = self.errors.len();
@@ -112,6 +122,23 @@ impl Builder<'_> {
                 "garp_master_delay" => garp_delay = self.secs(c).unwrap_or(garp_delay),
                 "garp_master_repeat" => garp_repeat = self.u32v(c).unwrap_or(garp_repeat),
                 "garp_master_refresh" => garp_refresh = self.secs(c).filter(|d| !d.is_zero()),
+                "garp_lower_prio_delay" => lower_delay = self.secs(c).unwrap_or(lower_delay),
+                "garp_lower_prio_repeat" => lower_repeat = self.u32v(c).unwrap_or(lower_repeat),
+                "lower_prio_no_advert" => lower_no_advert = self.flag(c).or(lower_no_advert),
+                "higher_prio_send_advert" => {
+                    let v = self.flag(c);
+                    if g.vrrp_strict && v == Some(true) {
+                        self.error(
+                            c.loc(),
+                            ErrorKind::Invalid {
+                                message: "`higher_prio_send_advert` is not allowed with \
+                                          `vrrp_strict` (RFC 5798 has a Master step down silently)"
+                                    .into(),
+                            },
+                        );
+                    }
+                    higher_send = v.or(higher_send)
+                }
                 "accept" => accept = true,
                 "no_accept" => accept = false,
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
@@ -216,6 +243,14 @@ impl Builder<'_> {
                 garp_master_delay: garp_delay,
                 garp_master_repeat: garp_repeat,
                 garp_master_refresh: garp_refresh,
+                garp_lower_prio_delay: if g.vrrp_strict {
+                    Duration::ZERO
+                } else {
+                    lower_delay
+                },
+                garp_lower_prio_repeat: if g.vrrp_strict { 0 } else { lower_repeat },
+                lower_prio_no_advert: lower_no_advert.unwrap_or(g.vrrp_strict),
+                higher_prio_send_advert: !g.vrrp_strict && higher_send.unwrap_or(false),
                 accept,
                 lvs_sync_daemon_interface: sync_if,
                 dont_track_primary,

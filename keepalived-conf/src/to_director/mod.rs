@@ -72,6 +72,8 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     fifos.vrrp = notify_fifo(&g.vrrp_notify_fifo);
     fifos.lvs = notify_fifo(&g.lvs_notify_fifo);
     out.notify_fifos = fifos;
+    out.vrrp_startup_delay = g.vrrp_startup_delay;
+    out.net_namespace = g.net_namespace.clone();
     Ok(out)
 }
 

@@ -28,6 +28,9 @@ pub(crate) fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> Ann
     s.interval = global.vrrp_garp_interval;
     s.repeat_after = (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
     s.refresh = inst.garp_master_refresh.filter(|d| !d.is_zero());
+    s.lower_prio_burst = inst.garp_lower_prio_repeat;
+    s.lower_prio_repeat_after =
+        (!inst.garp_lower_prio_delay.is_zero()).then_some(inst.garp_lower_prio_delay);
     s
 }
 
@@ -55,6 +58,8 @@ pub(crate) fn router_config(
     cfg.preempt_delay = inst.preempt_delay;
     cfg.start_as_master = inst.initial_state == crate::InitialState::Master;
     cfg.accept_mode = inst.accept;
+    cfg.lower_prio_no_advert = inst.lower_prio_no_advert;
+    cfg.higher_prio_send_advert = inst.higher_prio_send_advert;
     cfg.auth = match &inst.authentication {
         None => Auth::None,
         Some(Authentication::Pass(p)) => {
