@@ -1,7 +1,7 @@
 //! The seed lab (LAB.md), end to end, inside the kernel VM:
 //! `cargo xtask demo` boots the VM and runs this program as root.
 //!
-//! `lab [--only manual|director|keepalived|mixed|sync]… [--repeat N]` runs
+//! `lab [--only manual|director|keepalived|mixed|track|sync]… [--repeat N]` runs
 //! the scenarios and prints a verdict per LAB.md item, then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
@@ -14,9 +14,9 @@ use std::process::ExitCode;
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
 use lvs_examples::lab::{httpd, topology::SeedLab};
-use lvs_examples::lab::{report, scenarios};
+use lvs_examples::lab::{report, scenarios, track};
 
-const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "sync"];
+const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync"];
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {
@@ -109,6 +109,11 @@ fn main() -> ExitCode {
         all.extend(scenarios::mixed_run(&env, [Kind::Keepalived, Kind::Ours]));
         // The README's embedding example against the director.
         all.extend(scenarios::mixed_run(&env, [Kind::Embedded, Kind::Ours]));
+    }
+    if wants("track") {
+        // kubeadm's tracked health script, either implementation on either node.
+        all.extend(track::track_run(&env, [Kind::Ours, Kind::Keepalived]));
+        all.extend(track::track_run(&env, [Kind::Keepalived, Kind::Ours]));
     }
     if wants("sync") {
         let (v, survived) = scenarios::sync_run(&env, Kind::Ours);

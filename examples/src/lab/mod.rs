@@ -11,4 +11,5 @@ pub mod scenarios;
 pub mod seed;
 pub mod series;
 pub mod topology;
+pub mod track;
 pub mod watch;
