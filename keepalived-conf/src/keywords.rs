@@ -736,7 +736,8 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
 ];
 
 const VIP_OPTION: &str = "the address is added without this option";
-const PEER_TTL: &str = "adverts are accepted whatever their TTL";
+const PEER_TTL: &str = "director accepts adverts only with TTL 255 (RFC 5798 §7.1), which \
+    every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused";
 
 /// The keyword table as the markdown table in the crate documentation.
 #[cfg(test)]

@@ -494,8 +494,8 @@
 //! | `virtual_ipaddress` | `noprefixroute` | warned | the address is added without this option |
 //! | `virtual_ipaddress` | `autojoin` | warned | the address is added without this option |
 //! | `virtual_ipaddress` | `use_vmac` | warned | the address is added without this option |
-//! | `unicast_peer` | `min_ttl` | warned | adverts are accepted whatever their TTL |
-//! | `unicast_peer` | `max_ttl` | warned | adverts are accepted whatever their TTL |
+//! | `unicast_peer` | `min_ttl` | warned | director accepts adverts only with TTL 255 (RFC 5798 §7.1), which every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused |
+//! | `unicast_peer` | `max_ttl` | warned | director accepts adverts only with TTL 255 (RFC 5798 §7.1), which every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused |
 //! <!-- keyword table: end -->
 
 #![warn(missing_docs)]

@@ -1092,3 +1092,29 @@ fn ip_family_sets_a_fwmark_services_family() {
         p[0].2
     );
 }
+
+/// `unicast_peer` TTL ranges: director accepts adverts only with TTL 255,
+/// so a range that holds 255 is accepted with a warning saying so, and a
+/// `max_ttl` below it — every advert dropped — is refused where it is.
+#[test]
+fn unicast_peer_ttl_range_must_hold_255() {
+    let conf = |opts: &str| {
+        format!(
+            "vrrp_instance V {{ interface eth0 virtual_router_id 1 unicast_src_ip 172.20.0.81\n  \
+             unicast_peer {{\n    172.20.0.82 {opts}\n  }}\n  virtual_ipaddress {{ 172.20.0.83 }} }}"
+        )
+    };
+    let (_, w) = ok(&conf("min_ttl 250 max_ttl 255"));
+    assert!(
+        w.iter().any(|w| w.to_string().contains("only with TTL 255")),
+        "{w:?}"
+    );
+    let e = common::refused(&conf("min_ttl 1 max_ttl 64"));
+    let text = e[0].to_string();
+    assert!(
+        text.starts_with("t.conf:3:35:") && text.contains("`64`"),
+        "{text}"
+    );
+    let e = common::refused(&conf("min_ttl many"));
+    assert!(e[0].to_string().contains("`many`"), "{}", e[0]);
+}

@@ -384,6 +384,17 @@ impl Builder<'_> {
                 match t.text() {
                     "min_ttl" | "max_ttl" => {
                         self.value_form("unicast_peer", t.text(), &t.location);
+                        match line.get(i + 1).map(|v| (v, v.text().parse::<u8>())) {
+                            Some((_, Ok(255))) => {}
+                            Some((v, Ok(_))) if t.text() == "max_ttl" => self.invalid(
+                                "max_ttl",
+                                v,
+                                "255: director accepts adverts only with TTL 255 (RFC 5798)",
+                            ),
+                            Some((_, Ok(_))) => {}
+                            Some((v, Err(_))) => self.invalid(t.text(), v, "a TTL from 0 to 255"),
+                            None => self.invalid(t.text(), t, "a TTL after it"),
+                        }
                         i += 2;
                     }
                     _ => {
