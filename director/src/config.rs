@@ -182,6 +182,23 @@ impl DirectorConfig {
             .collect()
     }
 
+    /// With [`script_security`](Self::script_security) on, every script a
+    /// non-root user could change ([`insecure_scripts`](Self::insecure_scripts)),
+    /// in one error; `Ok` when it is off or all are safe. The driver makes
+    /// this check at start and on reload; a program's `--check-config`
+    /// should make it too.
+    pub fn check_script_security(&self) -> Result<(), InsecureScripts> {
+        if !self.script_security {
+            return Ok(());
+        }
+        let bad = self.insecure_scripts();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(InsecureScripts(bad))
+        }
+    }
+
     /// The instance named `name`.
     pub fn instance(&self, name: &str) -> Option<&VrrpInstance> {
         self.instances.iter().find(|i| i.name == name)
@@ -461,6 +478,19 @@ pub enum ConfigError {
         /// Why it is refused.
         why: String,
     },
+}
+
+/// Scripts refused under [`DirectorConfig::script_security`]: each
+/// program with why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("script security (enable_script_security): {}", describe(.0))]
+pub struct InsecureScripts(pub Vec<(String, String)>);
+
+pub(crate) fn describe(bad: &[(String, String)]) -> String {
+    bad.iter()
+        .map(|(p, why)| format!("{p}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where adverts are sent from.

@@ -163,9 +163,10 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
-    Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
-    SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, FifoWriter, InsecureScripts, IpvsSetup, Notify, NotifyFifo,
+    NotifyFifos, Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress,
+    SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer,
+    VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

@@ -188,3 +188,43 @@ fn the_control_socket_answers_text_or_json_and_the_pid_file_admits_one() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `enable_script_security` is checked by `--check-config` as it is at
+/// start: a tracked script anyone may rewrite is refused, by path, and the
+/// same file with the script made safe validates.
+#[test]
+fn check_config_applies_script_security() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("lvs-cli-sec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("check.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let conf = dir.join("sec.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{ enable_script_security script_user root }}
+vrrp_script chk {{ script \"{}\" interval 1 }}
+vrrp_instance V {{ interface eth0 virtual_router_id 1 virtual_ipaddress {{ 192.0.2.1 }}
+  track_script {{ chk }} }}
+",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = director(&["--check-config", conf]);
+    let said = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("script security") && said.contains(script.to_str().unwrap()),
+        "{said}"
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = director(&["--check-config", conf]);
+    // Safe only when every directory above it is root's and not
+    // writable by others, as the temp directory here is (sticky /tmp).
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1106,7 +1106,8 @@ fn unicast_peer_ttl_range_must_hold_255() {
     };
     let (_, w) = ok(&conf("min_ttl 250 max_ttl 255"));
     assert!(
-        w.iter().any(|w| w.to_string().contains("only with TTL 255")),
+        w.iter()
+            .any(|w| w.to_string().contains("only with TTL 255")),
         "{w:?}"
     );
     let e = common::refused(&conf("min_ttl 1 max_ttl 64"));

@@ -119,18 +119,9 @@ pub enum ReloadError {
 
 /// keepalived's `enable_script_security`: every insecure script, in one message.
 fn script_security(config: &DirectorConfig) -> Result<(), String> {
-    if !config.script_security {
-        return Ok(());
-    }
-    let bad = config.insecure_scripts();
-    if bad.is_empty() {
-        return Ok(());
-    }
-    Err(bad
-        .iter()
-        .map(|(p, why)| format!("{p}: {why}"))
-        .collect::<Vec<_>>()
-        .join("; "))
+    config
+        .check_script_security()
+        .map_err(|e| crate::config::describe(&e.0))
 }
 
 enum Request {

@@ -106,9 +106,9 @@ impl Cli {
         warnings.iter().for_each(|w| eprintln!("{w}"));
         let mut typed = DirectorConfig::try_from(&cfg)
             .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
-        if self.keep_expire_nodest_conn {
-            typed.ipvs_setup.expire_nodest_conn = false;
-        }
+        typed.ipvs_setup.expire_nodest_conn &= !self.keep_expire_nodest_conn;
+        let refused = |e| vec![format!("{}: {e}; nothing was applied", path.display())];
+        typed.check_script_security().map_err(refused)?;
         Ok((cfg, typed))
     }
 }
