@@ -152,6 +152,14 @@ pub enum Command {
         /// Its priority now.
         priority: u8,
     },
+    /// A sync group changed state (for logs, embedders and notify FIFOs'
+    /// `GROUP` lines; its notify scripts are their own commands).
+    GroupTransition {
+        /// The group's name.
+        group: String,
+        /// Its new state: every member's, or Fault when one is.
+        to: State,
+    },
     /// A real server went up or down (for logs and embedders; the IPVS
     /// change is its own command).
     RealServerChanged {
@@ -175,4 +183,16 @@ pub enum Command {
         /// Whether it has its quorum now.
         up: bool,
     },
+}
+
+/// The word keepalived uses for a state in notify script arguments and
+/// FIFO lines: `MASTER`, `BACKUP`, `FAULT`, and `STOP` for Initialize (the
+/// core returns to it only when an instance or group stops).
+pub fn state_word(state: State) -> &'static str {
+    match state {
+        State::Master => "MASTER",
+        State::Backup => "BACKUP",
+        State::Fault => "FAULT",
+        State::Initialize => "STOP",
+    }
 }

@@ -11,7 +11,7 @@ use lvs_ipvs::{Op, ServiceKey, SyncState};
 use lvs_vrrp::{Action, DropReason, FaultReason, Reason, RecvMeta, Router, State};
 use tracing::{debug, info, warn};
 
-use crate::command::{Command, InstanceId, ProbeKey};
+use crate::command::{Command, InstanceId, ProbeKey, state_word};
 use crate::config::{
     ConfigError, DirectorConfig, Probe, RealServer, Script, TrackScript, Vip, VirtualServer,
     VrrpInstance,
@@ -1135,29 +1135,8 @@ impl Director {
                         reason,
                         priority,
                     });
-                    let (script, word) = match to {
-                        State::Master => (&notify.master, "MASTER"),
-                        State::Backup => (&notify.backup, "BACKUP"),
-                        State::Fault => (&notify.fault, "FAULT"),
-                        State::Initialize => (&notify.stop, "STOP"),
-                    };
-                    if let Some(s) = script {
-                        self.commands.push_back(Command::RunScript {
-                            script: s.clone(),
-                            args: Vec::new(),
-                        });
-                    }
-                    if let Some(s) = &notify.any {
-                        self.commands.push_back(Command::RunScript {
-                            script: s.clone(),
-                            args: vec![
-                                "INSTANCE".into(),
-                                name.clone(),
-                                word.into(),
-                                priority.to_string(),
-                            ],
-                        });
-                    }
+                    self.commands
+                        .extend(notify_scripts(&notify, "INSTANCE", &name, to, priority));
                     if self
                         .config
                         .sync_daemon
@@ -1308,25 +1287,14 @@ impl Director {
     /// (`notify` with `GROUP name STATE 0`, as keepalived).
     fn group_notify(&mut self, g: &crate::config::SyncGroup, state: State) {
         self.group_states.insert(g.name.clone(), state);
-        let (script, word) = match state {
-            State::Master => (&g.notify.master, "MASTER"),
-            State::Backup => (&g.notify.backup, "BACKUP"),
-            State::Fault => (&g.notify.fault, "FAULT"),
-            State::Initialize => (&g.notify.stop, "STOP"),
-        };
-        info!(group = %g.name, state = word, "VRRP sync group changed state");
-        if let Some(s) = script {
-            self.commands.push_back(Command::RunScript {
-                script: s.clone(),
-                args: Vec::new(),
-            });
-        }
-        if let Some(s) = &g.notify.any {
-            self.commands.push_back(Command::RunScript {
-                script: s.clone(),
-                args: vec!["GROUP".into(), g.name.clone(), word.into(), "0".into()],
-            });
-        }
+        info!(group = %g.name, state = state_word(state), "VRRP sync group changed state");
+        self.commands.push_back(Command::GroupTransition {
+            group: g.name.clone(),
+            to: state,
+        });
+        // keepalived gives a group priority 0.
+        self.commands
+            .extend(notify_scripts(&g.notify, "GROUP", &g.name, state, 0));
     }
 
     fn sync_changed(&self, new: &DirectorConfig) -> bool {
@@ -1368,6 +1336,37 @@ impl Director {
             self.push_ipvs(vec![Op::StopDaemon(running)]);
         }
     }
+}
+
+/// The notify scripts of a transition: the state's own (`notify_master`
+/// …), then `notify` with keepalived's `TYPE NAME STATE PRIORITY` appended.
+fn notify_scripts(
+    notify: &crate::config::Notify,
+    kind: &str,
+    name: &str,
+    to: State,
+    priority: u8,
+) -> Vec<Command> {
+    let own = match to {
+        State::Master => &notify.master,
+        State::Backup => &notify.backup,
+        State::Fault => &notify.fault,
+        State::Initialize => &notify.stop,
+    };
+    let own = own.iter().map(|s| Command::RunScript {
+        script: s.clone(),
+        args: Vec::new(),
+    });
+    let any = notify.any.iter().map(|s| Command::RunScript {
+        script: s.clone(),
+        args: vec![
+            kind.into(),
+            name.into(),
+            state_word(to).into(),
+            priority.to_string(),
+        ],
+    });
+    own.chain(any).collect()
 }
 
 /// The VIP with its interface resolved.

@@ -161,7 +161,7 @@ pub mod status;
 pub mod systemd;
 mod table;
 
-pub use command::{Command, InstanceId, ProbeKey};
+pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, InsecureScripts, IpvsSetup, Notify, NotifyFifo,
     NotifyFifos, Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress,

@@ -10,6 +10,7 @@
 //! 5. A stops: `STOP 100`.
 //!
 //! A makes the FIFO (it does not exist before) and removes it when it stops.
+//! With A's instance in a sync group, each line is followed by the group's.
 //!
 //! Run as root:
 //! `cargo test -p lvs-director --features tokio --test netns_notify_fifo -- --ignored`
@@ -84,11 +85,9 @@ fn next(lines: &mpsc::Receiver<String>, what: &str) -> String {
         .unwrap_or_else(|e| panic!("{what}: no FIFO line within 10 s ({e})"))
 }
 
-#[test]
-#[ignore = "needs root + netns (cargo xtask test)"]
-fn netns_notify_fifo_receives_five_transitions_in_order() {
-    lvs_testenv::require_root("netns_notify_fifo_receives_five_transitions_in_order");
-    lvs_testenv::require_program("ip");
+/// The five transitions on a pair; A's instance in sync group `G1` when
+/// `group`. Returns the lines A's FIFO received, `per_step` of them a step.
+fn five_transitions(group: bool, per_step: usize) -> Vec<String> {
     let lan = Lan::new("nf");
     let a_ns = lan.add_host("nfa", &[&format!("{A}/24")]);
     let b_ns = lan.add_host("nfb", &[&format!("{B}/24")]);
@@ -103,17 +102,38 @@ fn netns_notify_fifo_receives_five_transitions_in_order() {
     std::thread::scope(|s| {
         let p = path.clone();
         s.spawn(move || reader(p, tx));
-        let a_cfg = config(A, 100, Some(&path));
+        let mut a_cfg = config(A, 100, Some(&path));
+        if group {
+            a_cfg
+                .sync_groups
+                .push(lvs_director::SyncGroup::new("G1", &["VI_1"]));
+        }
         s.spawn(|| director(&a_ns, a_cfg, a_stopped));
-        seen.push(next(&lines, "A starts"));
-        seen.push(next(&lines, "A alone becomes Master"));
+        let mut step = |what: &str| (0..per_step).for_each(|_| seen.push(next(&lines, what)));
+        step("A starts");
+        step("A alone becomes Master");
         s.spawn(|| director(&b_ns, config(B, 150, None), b_stopped));
-        seen.push(next(&lines, "B preempts"));
+        step("B preempts");
         b_stop.send(()).expect("B running");
-        seen.push(next(&lines, "B stops"));
+        step("B stops");
         a_stop.send(()).expect("A running");
-        seen.push(next(&lines, "A stops"));
+        step("A stops");
     });
+    assert!(
+        lines.try_recv().is_err(),
+        "nothing after STOP: the reader saw the FIFO close"
+    );
+    assert!(!path.exists(), "the FIFO A made is removed when A stops");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    seen
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_notify_fifo_receives_five_transitions_in_order() {
+    lvs_testenv::require_root("netns_notify_fifo_receives_five_transitions_in_order");
+    lvs_testenv::require_program("ip");
+    let seen = five_transitions(false, 1);
     assert_eq!(
         seen,
         [
@@ -124,10 +144,25 @@ fn netns_notify_fifo_receives_five_transitions_in_order() {
             "INSTANCE \"VI_1\" STOP 100",
         ]
     );
-    assert!(
-        lines.try_recv().is_err(),
-        "nothing after STOP: the reader saw the FIFO close"
-    );
-    assert!(!path.exists(), "the FIFO A made is removed when A stops");
-    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// In a sync group, each instance line is followed by the group's line,
+/// `GROUP "G1" STATE 0`, as keepalived 2.2.7 writes it.
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_notify_fifo_gets_a_group_line_after_each_instance_line() {
+    lvs_testenv::require_root("netns_notify_fifo_gets_a_group_line_after_each_instance_line");
+    lvs_testenv::require_program("ip");
+    let seen = five_transitions(true, 2);
+    let want: Vec<String> = ["BACKUP", "MASTER", "BACKUP", "MASTER", "STOP"]
+        .iter()
+        .flat_map(|st| {
+            let prio = 100;
+            [
+                format!("INSTANCE \"VI_1\" {st} {prio}"),
+                format!("GROUP \"G1\" {st} 0"),
+            ]
+        })
+        .collect();
+    assert_eq!(seen, want);
 }

@@ -31,6 +31,7 @@ use lvs_ipvs::{Protocol, ServiceKey};
 use lvs_vrrp::State;
 use tracing::{error, info, warn};
 
+use crate::command::state_word;
 use crate::config::{FifoWriter, NotifyFifos};
 
 /// Lines queued for one FIFO before new ones are dropped.
@@ -42,21 +43,16 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How long a script is given to exit after `SIGTERM` before it is left.
 const SCRIPT_EXIT_WAIT: Duration = Duration::from_secs(1);
 
-/// The word keepalived writes for a state (and passes to `notify` scripts).
-pub(super) fn state_word(state: State) -> &'static str {
-    match state {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        // The core leaves Initialize only when an instance stops.
-        State::Initialize => "STOP",
-    }
-}
-
 /// `INSTANCE "VI_1" MASTER 100`: the instance, its new state and its
 /// effective priority.
 pub(super) fn instance_line(name: &str, state: State, priority: u8) -> String {
     format!("INSTANCE \"{name}\" {} {priority}\n", state_word(state))
+}
+
+/// `GROUP "G1" MASTER 0`: a sync group's new state (keepalived writes
+/// priority 0 for a group).
+pub(super) fn group_line(name: &str, state: State) -> String {
+    format!("GROUP \"{name}\" {} 0\n", state_word(state))
 }
 
 /// `[192.0.2.80]:tcp:80`, or `FWM 1` for a firewall-mark service.
@@ -191,6 +187,15 @@ impl Fifos {
     pub(super) fn transition(&mut self, name: &str, to: State, priority: u8) {
         if self.writers.iter().any(|w| w.vrrp) {
             let line: Arc<str> = instance_line(name, to, priority).into();
+            self.send(|w| w.vrrp, &line);
+        }
+    }
+
+    /// Queues a sync group's transition line (on the VRRP FIFOs, as the
+    /// instances' lines).
+    pub(super) fn group(&mut self, name: &str, to: State) {
+        if self.writers.iter().any(|w| w.vrrp) {
+            let line: Arc<str> = group_line(name, to).into();
             self.send(|w| w.vrrp, &line);
         }
     }
@@ -428,6 +433,8 @@ mod tests {
             instance_line("VI_1", State::Initialize, 100),
             "INSTANCE \"VI_1\" STOP 100\n"
         );
+        assert_eq!(group_line("G1", State::Master), "GROUP \"G1\" MASTER 0\n");
+        assert_eq!(group_line("G1", State::Fault), "GROUP \"G1\" FAULT 0\n");
         let tcp = ServiceKey::tcp("10.0.0.1:80".parse().unwrap());
         assert_eq!(
             real_server_line(&tcp, "10.0.0.2:80".parse().unwrap(), true),

@@ -597,6 +597,7 @@ impl Loop {
                 info!(instance = %name, from = ?from, to = ?to, reason = ?reason, priority, "VRRP transition");
                 self.fifos.transition(&name, to, priority);
             }
+            Command::GroupTransition { group, to } => self.fifos.group(&group, to),
             Command::RealServerChanged {
                 service,
                 real_server,
