@@ -995,6 +995,14 @@ pub struct VirtualServer {
     /// director stops, or a reload removes it), run `quorum_down` if the
     /// quorum was held and each healthy real server's `notify_down`.
     pub omega: bool,
+    /// keepalived's `ha_suspend`: the probes of this service run only while
+    /// its address (a group: any member's) is on this host — on the Master,
+    /// not the Backup; while suspended each real server keeps the health it
+    /// had. The driver reports the host's addresses
+    /// ([`Director::handle_local_addresses`](crate::Director::handle_local_addresses));
+    /// until it does, probes run. No effect on a firewall-mark service,
+    /// which has no address (keepalived clears it there). Default: off.
+    pub ha_suspend: bool,
 }
 
 impl VirtualServer {
@@ -1010,7 +1018,18 @@ impl VirtualServer {
             quorum_up: None,
             quorum_down: None,
             omega: false,
+            ha_suspend: false,
         }
+    }
+
+    /// The addresses whose presence on the host lets an
+    /// [`ha_suspend`](Self::ha_suspend) service's probes run: every
+    /// member's (none for firewall marks).
+    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.member_keys().filter_map(|k| match k {
+            ServiceKey::Addr { addr, .. } => Some(addr.ip()),
+            _ => None,
+        })
     }
 
     /// Makes it a group: `service` is the first member, `group`'s keys the others.

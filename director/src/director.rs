@@ -2,7 +2,7 @@
 //! IPVS table kept in step, with time and I/O left to the caller.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,9 @@ struct ProbeState {
     up: bool,
     last_failure: Option<FailReason>,
     weight: Option<u32>,
+    /// Whether the runner has it (false: suspended by `ha_suspend`, its
+    /// health frozen, its key dead).
+    running: bool,
 }
 
 struct Service {
@@ -187,6 +190,9 @@ pub struct Director {
     services: BTreeMap<ServiceKey, Service>,
     /// Where each probe's state lives: service, real server index, probe index.
     probe_index: HashMap<ProbeKey, (ServiceKey, usize, usize)>,
+    /// The host's addresses as last reported (`None`: never), for
+    /// `ha_suspend`.
+    local_addresses: Option<HashSet<IpAddr>>,
     /// Tracked scripts that some instance tracks, by name.
     scripts: BTreeMap<String, ScriptState>,
     /// Which script a probe key runs.
@@ -225,6 +231,7 @@ impl Director {
             instances: Vec::new(),
             services: BTreeMap::new(),
             probe_index: HashMap::new(),
+            local_addresses: None,
             scripts: BTreeMap::new(),
             script_index: HashMap::new(),
             next_instance: 0,
@@ -382,6 +389,9 @@ impl Director {
         let Some(svc) = self.services.get_mut(&key) else {
             return;
         };
+        if !svc.probes[rs][p].running {
+            return; // a verdict in flight when ha_suspend stopped it
+        }
         let before = svc.health()[rs];
         let state = &mut svc.probes[rs][p];
         match event {
@@ -572,6 +582,8 @@ impl Director {
             })
             .sum();
         self.reindex();
+        // New or changed services start suspended if their address is away.
+        self.apply_suspension();
         if self.sync_changed(&new) {
             self.stop_sync();
             self.config.sync_daemon = new.sync_daemon.clone();
@@ -869,15 +881,75 @@ impl Director {
                     up: spec.policy.initial == lvs_healthcheck::InitialState::Up,
                     last_failure: None,
                     weight: None,
+                    running: true,
                 }
             })
             .collect()
     }
 
     fn remove_probes(&mut self, ps: &[ProbeState]) {
-        for p in ps {
+        for p in ps.iter().filter(|p| p.running) {
             self.commands
                 .push_back(Command::RemoveProbe { probe: p.key });
+        }
+    }
+
+    /// Tells which addresses this host has now (all of them, every
+    /// interface). Services with [`ha_suspend`](VirtualServer::ha_suspend)
+    /// stop their probes while their address is missing — each real server
+    /// keeps its health — and start them again, from that health, when it
+    /// is back (keepalived's `ha_suspend`).
+    pub fn handle_local_addresses(&mut self, _now: Instant, addresses: &HashSet<IpAddr>) {
+        self.local_addresses = Some(addresses.clone());
+        self.apply_suspension();
+    }
+
+    /// Makes every probe run or not as its service's `ha_suspend` wants.
+    fn apply_suspension(&mut self) {
+        let Some(local) = &self.local_addresses else {
+            return; // not reported yet: everything runs
+        };
+        let mut changed = false;
+        for (key, svc) in self.services.iter_mut() {
+            let mut addrs = svc.cfg.addresses().peekable();
+            // A firewall mark has no address: never suspended.
+            let run =
+                !svc.cfg.ha_suspend || addrs.peek().is_none() || addrs.any(|a| local.contains(&a));
+            if svc.probes.iter().flatten().all(|p| p.running == run) {
+                continue;
+            }
+            info!(service = ?key, running = run, "ha_suspend: health checks {}",
+                  if run { "resumed" } else { "suspended" });
+            for (rs, ps) in svc.cfg.real_servers.iter().zip(svc.probes.iter_mut()) {
+                for p in ps.iter_mut().filter(|p| p.running != run) {
+                    if run {
+                        // A new key, so a late verdict of the old one is
+                        // dropped; it starts from the health it kept.
+                        let mut spec = (*p._spec).clone();
+                        spec.policy.initial = if p.up {
+                            lvs_healthcheck::InitialState::Up
+                        } else {
+                            lvs_healthcheck::InitialState::Down
+                        };
+                        p.key = ProbeKey(self.next_probe);
+                        self.next_probe += 1;
+                        self.commands.push_back(Command::AddProbe {
+                            probe: p.key,
+                            service: *key,
+                            real_server: rs.destination.addr,
+                            spec: Arc::new(spec),
+                        });
+                    } else {
+                        self.commands
+                            .push_back(Command::RemoveProbe { probe: p.key });
+                    }
+                    p.running = run;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.reindex();
         }
     }
 

@@ -304,3 +304,69 @@ fn vm_director_group_puts_every_member_in_ipvs_and_checks_each_real_server_once(
     });
     eprintln!("www2 back in every member after {back:?}");
 }
+
+/// keepalived's `ha_suspend`: a virtual server whose address is not on the
+/// host runs no checks (its real server keeps the health it had), and its
+/// checks start when the address appears — here an address put on by hand,
+/// as keepalived sees any address, not only a VRRP instance's.
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_director_ha_suspend_checks_only_while_the_address_is_here() {
+    use std::sync::atomic::Ordering;
+    require_root("director ha_suspend test");
+    let lan = Lan::new("dha");
+    let n1 = lan.add_host("n1", &["172.20.0.81/24"]);
+    let w1 = lan.add_host("w1", &["172.20.0.85/24"]);
+    let (_s1, probes) = serve_counting(&w1, 80);
+    let dir = std::env::temp_dir().join(lvs_testenv::unique_name("dha"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("n1.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 172.20.0.95 80 {\n delay_loop 1\n lb_algo rr\n lb_kind DR\n \
+         protocol TCP\n ha_suspend\n real_server 172.20.0.85 80 {\n TCP_CHECK {\n \
+         connect_timeout 1\n }\n }\n}\n",
+    )
+    .unwrap();
+    let control = dir.join("n1.sock");
+    let args = [
+        DIRECTOR,
+        "-f",
+        conf.to_str().unwrap(),
+        "--control",
+        control.to_str().unwrap(),
+    ];
+    let p1 = n1.spawn_logged(&args, &dir.join("d.log"));
+    let log = || std::fs::read_to_string(dir.join("d.log")).unwrap_or_default();
+    let mut ipvs = IpvsHandle::open_in_netns(n1.as_fd()).unwrap();
+    wait_for("the service in IPVS", Duration::from_secs(30), || {
+        dests(&mut ipvs, 80).len() == 1
+    });
+    // The address is not here: after start-up, no probe reaches www1.
+    std::thread::sleep(Duration::from_secs(2));
+    let before = probes.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(5));
+    let idle = probes.load(Ordering::Relaxed) - before;
+    assert_eq!(idle, 0, "{idle} probes while suspended\n{}", log());
+    // The address arrives: checks run, about one a second.
+    n1.run(&["ip", "addr", "add", "172.20.0.95/32", "dev", "lo"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let before = probes.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(5));
+    let active = probes.load(Ordering::Relaxed) - before;
+    eprintln!("ha_suspend: {idle} probes in 5 s without the address, {active} with it");
+    assert!(
+        (3..=7).contains(&active),
+        "{active} probes in 5 s\n{}",
+        log()
+    );
+    assert_eq!(dests(&mut ipvs, 80).len(), 1, "www1 stayed in");
+    // Gone again: suspended again.
+    n1.run(&["ip", "addr", "del", "172.20.0.95/32", "dev", "lo"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let before = probes.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(probes.load(Ordering::Relaxed) - before, 0, "{}", log());
+    assert!(n1.signal(p1, libc::SIGTERM, Duration::from_secs(10)));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -533,7 +533,7 @@ const VIRTUAL_SERVER: &[Kw] = &[
     kw("inhibit_on_failure", 0, 1),
     kw("alpha", 0, 1),
     kw("omega", 0, 0),
-    kw("ha_suspend", 0, 0).warned("health checks run in every VRRP state"),
+    kw("ha_suspend", 0, 0),
     kw("virtualhost", 1, 1),
     kw("connect_timeout", 1, 1),
     kw("retry", 1, 1),

@@ -260,7 +260,7 @@
 //! | `virtual_server` | `inhibit_on_failure` | implemented |  |
 //! | `virtual_server` | `alpha` | implemented |  |
 //! | `virtual_server` | `omega` | implemented |  |
-//! | `virtual_server` | `ha_suspend` | warned | health checks run in every VRRP state |
+//! | `virtual_server` | `ha_suspend` | implemented |  |
 //! | `virtual_server` | `virtualhost` | implemented |  |
 //! | `virtual_server` | `connect_timeout` | implemented |  |
 //! | `virtual_server` | `retry` | implemented |  |

@@ -730,6 +730,10 @@ pub struct VirtualServer {
     /// `omega`: at shutdown (or when a reload drops it), run `quorum_down`
     /// and the healthy real servers' `notify_down`. Default: false.
     pub omega: bool,
+    /// `ha_suspend`: run the checks only while the service's address is on
+    /// this host (cleared, with a warning, on a fwmark service, as
+    /// keepalived does). Default: false.
+    pub ha_suspend: bool,
     /// `ip_family inet|inet6`: the family of a fwmark service (by
     /// default that of its real and sorry servers when they agree, else IPv4).
     pub ip_family: Option<lvs_ipvs::Family>,

@@ -214,3 +214,14 @@ fn quorum_hysteresis_scripts_and_omega_convert() {
         Some(vec!["/bin/down.sh".to_string()])
     );
 }
+
+#[test]
+fn ha_suspend_reaches_the_virtual_server() {
+    let t = DirectorConfig::try_from(&config::parse_str("t.conf",
+        "virtual_server 10.0.0.1 80 { ha_suspend\n real_server 10.0.0.2 80 { TCP_CHECK { } } }\n\
+         virtual_server 10.0.0.1 81 { real_server 10.0.0.2 81 { TCP_CHECK { } } }",
+    ).expect("valid").0)
+    .expect("converts");
+    assert!(t.virtual_servers[0].ha_suspend);
+    assert!(!t.virtual_servers[1].ha_suspend);
+}

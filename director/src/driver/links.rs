@@ -1,9 +1,12 @@
 //! Link state of every interface, as the core's `handle_link` wants it:
-//! administratively up and with carrier. lvs-arpguard's rtnetlink watcher
-//! says when a link changed (carrier included); each change is read back
-//! with one link dump, so nothing polls.
+//! administratively up and with carrier; and the host's addresses, as
+//! `handle_local_addresses` wants them (for `ha_suspend`). lvs-arpguard's
+//! rtnetlink watcher says when a link or an address changed (carrier
+//! included); each batch of changes is read back with one dump, so nothing
+//! polls.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use lvs_arpguard::Rtnl;
@@ -11,7 +14,15 @@ use lvs_arpguard::watch::{WatchEvent, Watcher};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-type Changes = mpsc::UnboundedSender<(String, bool)>;
+/// What changed on the host.
+pub(crate) enum HostChange {
+    /// An interface's link: up with carrier, or not (or gone).
+    Link(String, bool),
+    /// Every address the host has now.
+    Addresses(HashSet<IpAddr>),
+}
+
+type Changes = mpsc::UnboundedSender<HostChange>;
 
 /// Starts watching links (sockets opened here, in the caller's namespace;
 /// the blocking wait on a thread of its own). Every interface is reported
@@ -20,7 +31,10 @@ pub(crate) fn start(changes: Changes) -> Result<(), String> {
     let mut watcher = Watcher::open(None).map_err(|e| format!("cannot watch links: {e}"))?;
     let mut rtnl = Rtnl::open(None).map_err(|e| format!("cannot read links: {e}"))?;
     let mut known = HashMap::new();
-    if !report(&mut rtnl, &mut known, &changes) {
+    let mut addresses = None;
+    if !report(&mut rtnl, &mut known, &changes)
+        || !report_addresses(&mut rtnl, &mut addresses, &changes)
+    {
         return Ok(());
     }
     std::thread::Builder::new()
@@ -34,6 +48,12 @@ pub(crate) fn start(changes: Changes) -> Result<(), String> {
                             .iter()
                             .any(|e| matches!(e, WatchEvent::Link { .. } | WatchEvent::Other(_)));
                         if relevant && !report(&mut rtnl, &mut known, &changes) {
+                            return;
+                        }
+                        let addrs = events.iter().any(|e| {
+                            matches!(e, WatchEvent::Address { .. } | WatchEvent::Other(_))
+                        });
+                        if addrs && !report_addresses(&mut rtnl, &mut addresses, &changes) {
                             return;
                         }
                     }
@@ -65,15 +85,40 @@ fn report(rtnl: &mut Rtnl, known: &mut HashMap<String, bool>, changes: &Changes)
         .map(|l| (l.name, l.up && l.carrier))
         .collect();
     for (name, was) in known.iter() {
-        if *was && !seen.contains_key(name) && changes.send((name.clone(), false)).is_err() {
+        if *was
+            && !seen.contains_key(name)
+            && changes.send(HostChange::Link(name.clone(), false)).is_err()
+        {
             return false;
         }
     }
     for (name, up) in &seen {
-        if known.get(name) != Some(up) && changes.send((name.clone(), *up)).is_err() {
+        if known.get(name) != Some(up) && changes.send(HostChange::Link(name.clone(), *up)).is_err()
+        {
             return false;
         }
     }
     *known = seen;
     true
+}
+
+/// Reads every address and reports the set when it changed; false once
+/// nobody listens.
+fn report_addresses(
+    rtnl: &mut Rtnl,
+    known: &mut Option<HashSet<IpAddr>>,
+    changes: &Changes,
+) -> bool {
+    let now: HashSet<IpAddr> = match rtnl.addresses(None) {
+        Ok(a) => a.into_iter().map(|a| a.addr).collect(),
+        Err(e) => {
+            warn!(error = %e, "cannot read addresses");
+            return true;
+        }
+    };
+    if known.as_ref() == Some(&now) {
+        return true;
+    }
+    *known = Some(now.clone());
+    changes.send(HostChange::Addresses(now)).is_ok()
 }

@@ -305,7 +305,7 @@ fn needs_ipvs(cfg: &DirectorConfig) -> bool {
 struct Inputs {
     packets: mpsc::UnboundedReceiver<Received>,
     verdicts: mpsc::UnboundedReceiver<(ProbeKey, CheckEvent)>,
-    links: mpsc::UnboundedReceiver<(String, bool)>,
+    links: mpsc::UnboundedReceiver<links::HostChange>,
     outcomes: mpsc::UnboundedReceiver<ipvs_worker::Outcome>,
     requests: mpsc::UnboundedReceiver<Request>,
     requests_tx: mpsc::UnboundedSender<Request>,
@@ -351,7 +351,10 @@ impl Loop {
                     }
                 }
                 Some((probe, ev)) = inp.verdicts.recv() => self.core.handle_check(Instant::now(), probe, ev),
-                Some((name, up)) = inp.links.recv() => self.core.handle_link(Instant::now(), &name, up),
+                Some(change) = inp.links.recv() => match change {
+                    links::HostChange::Link(name, up) => self.core.handle_link(Instant::now(), &name, up),
+                    links::HostChange::Addresses(a) => self.core.handle_local_addresses(Instant::now(), &a),
+                },
                 Some(o) = inp.outcomes.recv() => self.core.handle_ipvs_result(Instant::now(), o.ok),
                 Some(req) = inp.requests.recv() => {
                     if self.request(req, &inp.requests_tx) {

@@ -302,6 +302,22 @@ impl World {
         self.pump(node);
     }
 
+    /// Reports the node's addresses as they are now: its own and the VIP
+    /// if it holds it (the driver's `handle_local_addresses`).
+    pub fn report_addresses(&mut self, node: usize) {
+        let own = ip(if node == NODE01 {
+            "172.20.0.81"
+        } else {
+            "172.20.0.82"
+        });
+        let mut set: std::collections::HashSet<IpAddr> =
+            self.nodes[node].vips.iter().copied().collect();
+        set.insert(own);
+        let now = self.now;
+        self.nodes[node].director.handle_local_addresses(now, &set);
+        self.pump(node);
+    }
+
     pub fn apply_config(
         &mut self,
         node: usize,

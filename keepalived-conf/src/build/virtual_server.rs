@@ -110,6 +110,7 @@ impl Builder<'_> {
             quorum_up: None,
             quorum_down: None,
             omega: false,
+            ha_suspend: false,
             ip_family: None,
             real_servers: Vec::new(),
         };
@@ -174,6 +175,17 @@ impl Builder<'_> {
                 "quorum_up" => vs.quorum_up = self.script(c),
                 "quorum_down" => vs.quorum_down = self.script(c),
                 "omega" => vs.omega = true,
+                "ha_suspend" => {
+                    if matches!(vs.addr, VirtualServerAddr::Fwmark(_)) {
+                        self.warn(
+                            c.loc(),
+                            "`ha_suspend` has no effect on a fwmark virtual server \
+                             (it has no address to wait for); cleared, as keepalived does",
+                        );
+                    } else {
+                        vs.ha_suspend = true;
+                    }
+                }
                 "sorry_server" => {
                     if let Some(t) = c.args.first() {
                         sorry_port = Some((t, c.args.get(1)));

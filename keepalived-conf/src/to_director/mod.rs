@@ -214,6 +214,7 @@ fn virtual_server(cfg: &Config, vs: &config::VirtualServer) -> VirtualServer {
     out.quorum_up = script(&vs.quorum_up);
     out.quorum_down = script(&vs.quorum_down);
     out.omega = vs.omega;
+    out.ha_suspend = vs.ha_suspend;
     out.sorry_server = vs
         .sorry_server
         .map(|s| Destination::new(s, vs.sorry_server_forwarding).with_weight(1));
