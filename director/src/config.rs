@@ -37,6 +37,8 @@ use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 
+pub use crate::routes::{Route, RouteKind, RouteScope, Routing, Rule};
+
 /// A whole director: VRRP instances, virtual servers and IPVS settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -70,6 +72,9 @@ pub struct DirectorConfig {
     /// Instances that change state together (keepalived's
     /// `vrrp_sync_group`); an instance is in at most one.
     pub sync_groups: Vec<SyncGroup>,
+    /// Addresses, routes and rules installed at start and removed at stop
+    /// (keepalived's `static_ipaddress`, `static_routes`, `static_rules`).
+    pub static_routing: Routing,
 }
 
 impl DirectorConfig {
@@ -200,7 +205,8 @@ impl DirectorConfig {
 
     /// Checks what the types cannot: unique instance names, unique service
     /// keys (every member of every group counted), unique real servers per
-    /// service, VIPs of the router's family,
+    /// service, VIPs of the router's family, routes and rules well formed
+    /// (see [`Routing::validate`]),
     /// the sync daemon's instance exists, every router configuration valid,
     /// unique script names, every tracked script defined, its timing sane.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -279,6 +285,20 @@ impl DirectorConfig {
             && self.instance(&sd.instance).is_none()
         {
             return Err(ConfigError::UnknownInstance(sd.instance.clone()));
+        }
+        self.static_routing
+            .validate()
+            .map_err(|why| ConfigError::Routing {
+                owner: "static".into(),
+                why,
+            })?;
+        for i in &self.instances {
+            i.routing()
+                .validate()
+                .map_err(|why| ConfigError::Routing {
+                    owner: format!("VRRP instance {:?}", i.name),
+                    why,
+                })?;
         }
         self.validate_sync_groups()
     }
@@ -439,6 +459,14 @@ pub enum ConfigError {
         /// Why it is refused.
         why: String,
     },
+    /// A route, rule or static address that cannot be installed.
+    #[error("{owner}: {why}")]
+    Routing {
+        /// `static`, or the instance.
+        owner: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// Where adverts are sent from.
@@ -479,6 +507,12 @@ pub struct VrrpInstance {
     pub track_link: bool,
     /// Programs run on transitions.
     pub notify: Notify,
+    /// Routes installed while it is Master (keepalived's `virtual_routes`),
+    /// after its VIPs.
+    pub routes: Vec<Route>,
+    /// Rules installed while it is Master (keepalived's `virtual_rules`),
+    /// after its routes.
+    pub rules: Vec<Rule>,
 }
 
 impl VrrpInstance {
@@ -500,7 +534,26 @@ impl VrrpInstance {
             track_scripts: Vec::new(),
             track_link: true,
             notify: Notify::default(),
+            routes: Vec::new(),
+            rules: Vec::new(),
         }
+    }
+
+    /// Adds a route held while Master.
+    pub fn with_route(mut self, route: Route) -> VrrpInstance {
+        self.routes.push(route);
+        self
+    }
+
+    /// Adds a rule held while Master.
+    pub fn with_rule(mut self, rule: Rule) -> VrrpInstance {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Its routes and rules, as installed on becoming Master.
+    pub fn routing(&self) -> Routing {
+        Routing::new(self.routes.clone(), self.rules.clone())
     }
 
     /// Tracks `script` (a name in [`DirectorConfig::track_scripts`]) with

@@ -154,6 +154,7 @@ mod director;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
 pub mod report;
+pub mod routes;
 mod security;
 pub mod status;
 #[cfg(feature = "systemd")]
@@ -164,7 +165,7 @@ mod table;
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
-    Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
+    Probe, RealServer, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
     SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};

@@ -20,6 +20,7 @@ mod fifo;
 mod ipvs_worker;
 mod links;
 mod resolve;
+mod routes;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -547,6 +548,14 @@ impl Loop {
                 // At start, only leftovers of an earlier run are removed.
                 let leftover = self.starting;
                 self.addresses.remove_vip(&name, &vip, leftover);
+            }
+            Command::AddRouting { instance, routing } => {
+                let owner = instance.map_or_else(|| "static".to_string(), |i| self.name(i));
+                routes::add(self.addresses.rtnl(), &owner, &routing);
+            }
+            Command::RemoveRouting { instance, routing } => {
+                let owner = instance.map_or_else(|| "static".to_string(), |i| self.name(i));
+                routes::remove(self.addresses.rtnl(), &owner, &routing);
             }
             Command::Announce {
                 interface,
