@@ -293,12 +293,10 @@ impl DirectorConfig {
                 why,
             })?;
         for i in &self.instances {
-            i.routing()
-                .validate()
-                .map_err(|why| ConfigError::Routing {
-                    owner: format!("VRRP instance {:?}", i.name),
-                    why,
-                })?;
+            i.routing().validate().map_err(|why| ConfigError::Routing {
+                owner: format!("VRRP instance {:?}", i.name),
+                why,
+            })?;
         }
         self.validate_sync_groups()
     }

@@ -745,7 +745,12 @@ impl Director {
 
     /// Removes what `old` has and `new` has not, then adds what is new;
     /// the number of addresses, routes and rules changed.
-    fn routing_delta(&mut self, instance: Option<InstanceId>, old: &Routing, new: &Routing) -> usize {
+    fn routing_delta(
+        &mut self,
+        instance: Option<InstanceId>,
+        old: &Routing,
+        new: &Routing,
+    ) -> usize {
         let gone = old.minus(new);
         let added = new.minus(old);
         let n = [&gone, &added]

@@ -165,8 +165,9 @@ mod table;
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
-    Probe, RealServer, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
-    SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Probe, RealServer, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script,
+    ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript,
+    TrackedScript, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

@@ -174,13 +174,12 @@ impl Route {
     /// The scope the route is added with: [`scope`](Self::scope), or what
     /// `ip route add` would choose.
     pub fn effective_scope(&self) -> RouteScope {
-        self.scope.unwrap_or(
-            if self.kind == RouteKind::Unicast && self.via.is_none() {
+        self.scope
+            .unwrap_or(if self.kind == RouteKind::Unicast && self.via.is_none() {
                 RouteScope::Link
             } else {
                 RouteScope::Global
-            },
-        )
+            })
     }
 
     /// Checks what the types cannot: the prefix length fits the family,
@@ -317,7 +316,10 @@ impl Rule {
                 return Err(format!("{what} {a} is not of the rule's family"));
             }
             if len > max_prefix(a) {
-                return Err(format!("{what} {a}/{len}: prefix length over {}", max_prefix(a)));
+                return Err(format!(
+                    "{what} {a}/{len}: prefix length over {}",
+                    max_prefix(a)
+                ));
             }
         }
         Ok(())
@@ -393,7 +395,10 @@ impl Routing {
                 return Err(format!("address {} has no interface", a.addr));
             }
             if a.prefix_len > max_prefix(a.addr) {
-                return Err(format!("address {}/{}: prefix length too long", a.addr, a.prefix_len));
+                return Err(format!(
+                    "address {}/{}: prefix length too long",
+                    a.addr, a.prefix_len
+                ));
             }
         }
         for r in &self.routes {
@@ -433,9 +438,19 @@ mod tests {
         assert_eq!(gw.effective_scope(), RouteScope::Global);
         let dev = Route::new("10.2.0.0".parse().unwrap(), 16).with_dev("eth0");
         assert_eq!(dev.effective_scope(), RouteScope::Link);
-        assert!(Route::new("10.2.0.0".parse().unwrap(), 33).with_dev("eth0").validate().is_err());
-        assert!(Route::new("10.2.0.0".parse().unwrap(), 16).validate().is_err());
-        let v6gw = Route::new("10.2.0.0".parse().unwrap(), 16).with_via("2001:db8::1".parse().unwrap());
+        assert!(
+            Route::new("10.2.0.0".parse().unwrap(), 33)
+                .with_dev("eth0")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            Route::new("10.2.0.0".parse().unwrap(), 16)
+                .validate()
+                .is_err()
+        );
+        let v6gw =
+            Route::new("10.2.0.0".parse().unwrap(), 16).with_via("2001:db8::1".parse().unwrap());
         assert!(v6gw.validate().is_err());
         let bh = Route::new("10.3.0.0".parse().unwrap(), 16).with_kind(RouteKind::Blackhole);
         assert_eq!(bh.validate(), Ok(()));

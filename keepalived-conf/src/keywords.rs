@@ -69,11 +69,9 @@ pub fn all() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
 /// The options of route and rule entries, as `(block, option, support)`
 /// for each of the blocks that take them.
 fn route_forms() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
-    let routes = ["virtual_routes", "static_routes"].into_iter().flat_map(|b| {
-        ROUTE_OPTIONS
-            .iter()
-            .map(move |(f, s)| (b, *f, *s))
-    });
+    let routes = ["virtual_routes", "static_routes"]
+        .into_iter()
+        .flat_map(|b| ROUTE_OPTIONS.iter().map(move |(f, s)| (b, *f, *s)));
     let rules = ["virtual_rules", "static_rules"]
         .into_iter()
         .flat_map(|b| RULE_OPTIONS.iter().map(move |(f, s)| (b, *f, *s)));
@@ -775,24 +773,53 @@ const ROUTE_OPTIONS: &[(&str, Support)] = &[
     ("unreachable", Support::Implemented),
     ("prohibit", Support::Implemented),
     ("inet6", Support::Implemented),
+    ("no_track", Support::Implemented),
     (
-        "no_track",
-        Support::Implemented,
+        "or",
+        Support::Refused("multipath routes are not implemented"),
     ),
-    ("or", Support::Refused("multipath routes are not implemented")),
-    ("nexthop", Support::Refused("multipath routes are not implemented")),
-    ("weight", Support::Refused("multipath routes are not implemented")),
-    ("onlink", Support::Refused("the onlink next-hop flag is not implemented")),
-    ("append", Support::Refused("routes are added before matching ones (prepend); append is not implemented")),
+    (
+        "nexthop",
+        Support::Refused("multipath routes are not implemented"),
+    ),
+    (
+        "weight",
+        Support::Refused("multipath routes are not implemented"),
+    ),
+    (
+        "onlink",
+        Support::Refused("the onlink next-hop flag is not implemented"),
+    ),
+    (
+        "append",
+        Support::Refused(
+            "routes are added before matching ones (prepend); append is not implemented",
+        ),
+    ),
     ("track_group", Support::Refused(TRACK_GROUP)),
     ("tos", Support::Refused("route TOS is not implemented")),
     ("dsfield", Support::Refused("route TOS is not implemented")),
-    ("pref", Support::Refused("IPv6 router preference is not implemented")),
+    (
+        "pref",
+        Support::Refused("IPv6 router preference is not implemented"),
+    ),
     ("vrf", Support::Refused("VRF routes are not implemented")),
-    ("realms", Support::Refused("route realms are not implemented")),
-    ("expires", Support::Refused("expiring routes are not implemented")),
-    ("encap", Support::Refused("encapsulated routes are not implemented")),
-    ("nhid", Support::Refused("next-hop objects are not implemented")),
+    (
+        "realms",
+        Support::Refused("route realms are not implemented"),
+    ),
+    (
+        "expires",
+        Support::Refused("expiring routes are not implemented"),
+    ),
+    (
+        "encap",
+        Support::Refused("encapsulated routes are not implemented"),
+    ),
+    (
+        "nhid",
+        Support::Refused("next-hop objects are not implemented"),
+    ),
     ("mtu", Support::Refused(ROUTE_METRICS)),
     ("hoplimit", Support::Refused(ROUTE_METRICS)),
     ("advmss", Support::Refused(ROUTE_METRICS)),
@@ -809,12 +836,42 @@ const ROUTE_OPTIONS: &[(&str, Support)] = &[
     ("quickack", Support::Refused(ROUTE_METRICS)),
     ("congctl", Support::Refused(ROUTE_METRICS)),
     ("fastopen_no_cookie", Support::Refused(ROUTE_METRICS)),
-    ("throw", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
-    ("local", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
-    ("broadcast", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
-    ("anycast", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
-    ("multicast", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
-    ("nat", Support::Refused("only unicast, blackhole, unreachable and prohibit routes are implemented")),
+    (
+        "throw",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "local",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "broadcast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "anycast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "multicast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "nat",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
 ];
 
 const RULE_ACTION: &str = "only rules that look up a table are implemented";
@@ -834,26 +891,62 @@ const RULE_OPTIONS: &[(&str, Support)] = &[
     ("oif", Support::Implemented),
     ("inet6", Support::Implemented),
     ("no_track", Support::Implemented),
-    ("not", Support::Refused("inverted rules are not implemented")),
+    (
+        "not",
+        Support::Refused("inverted rules are not implemented"),
+    ),
     ("tos", Support::Refused("rule TOS is not implemented")),
     ("dsfield", Support::Refused("rule TOS is not implemented")),
-    ("realms", Support::Refused("rule realms are not implemented")),
+    (
+        "realms",
+        Support::Refused("rule realms are not implemented"),
+    ),
     ("goto", Support::Refused(RULE_ACTION)),
     ("nop", Support::Refused(RULE_ACTION)),
     ("no_op", Support::Refused(RULE_ACTION)),
     ("blackhole", Support::Refused(RULE_ACTION)),
     ("unreachable", Support::Refused(RULE_ACTION)),
     ("prohibit", Support::Refused(RULE_ACTION)),
-    ("suppress_prefixlength", Support::Refused("rule suppressors are not implemented")),
-    ("suppress_ifgroup", Support::Refused("rule suppressors are not implemented")),
-    ("uidrange", Support::Refused("UID-range rules are not implemented")),
-    ("l3mdev", Support::Refused("VRF (l3mdev) rules are not implemented")),
-    ("protocol", Support::Refused("rule protocols are not implemented")),
-    ("ip_proto", Support::Refused("port and protocol selectors are not implemented")),
-    ("ipproto", Support::Refused("port and protocol selectors are not implemented")),
-    ("sport", Support::Refused("port and protocol selectors are not implemented")),
-    ("dport", Support::Refused("port and protocol selectors are not implemented")),
-    ("tunnel-id", Support::Refused("tunnel-id rules are not implemented")),
+    (
+        "suppress_prefixlength",
+        Support::Refused("rule suppressors are not implemented"),
+    ),
+    (
+        "suppress_ifgroup",
+        Support::Refused("rule suppressors are not implemented"),
+    ),
+    (
+        "uidrange",
+        Support::Refused("UID-range rules are not implemented"),
+    ),
+    (
+        "l3mdev",
+        Support::Refused("VRF (l3mdev) rules are not implemented"),
+    ),
+    (
+        "protocol",
+        Support::Refused("rule protocols are not implemented"),
+    ),
+    (
+        "ip_proto",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "ipproto",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "sport",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "dport",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "tunnel-id",
+        Support::Refused("tunnel-id rules are not implemented"),
+    ),
     ("track_group", Support::Refused(TRACK_GROUP)),
 ];
 const PEER_TTL: &str = "adverts are accepted whatever their TTL";

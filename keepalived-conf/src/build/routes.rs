@@ -124,8 +124,23 @@ impl Builder<'_> {
     /// `virtual_routes` / `static_routes`: one route per line.
     pub(super) fn routes(&mut self, n: &Node) -> Vec<Route> {
         const KNOWN: &[&str] = &[
-            "src", "to", "via", "gw", "dev", "table", "metric", "preference", "priority", "scope",
-            "proto", "protocol", "no_track", "inet6", "blackhole", "unreachable", "prohibit",
+            "src",
+            "to",
+            "via",
+            "gw",
+            "dev",
+            "table",
+            "metric",
+            "preference",
+            "priority",
+            "scope",
+            "proto",
+            "protocol",
+            "no_track",
+            "inet6",
+            "blackhole",
+            "unreachable",
+            "prohibit",
         ];
         let block = n.keyword();
         let mut out = Vec::new();
@@ -170,7 +185,11 @@ impl Builder<'_> {
                         };
                         match parse_net(v.text()) {
                             Some(d) => dest = Some(d),
-                            None => self.invalid(block, v, "a destination such as `10.0.0.0/8` or `default`"),
+                            None => self.invalid(
+                                block,
+                                v,
+                                "a destination such as `10.0.0.0/8` or `default`",
+                            ),
                         }
                     }
                     "via" | "gw" | "src" => {
@@ -227,7 +246,11 @@ impl Builder<'_> {
                         };
                         proto = parse_proto(v.text());
                         if proto.is_none() {
-                            self.invalid(word, v, "a protocol number from 0 to 255 or a name such as `static`");
+                            self.invalid(
+                                word,
+                                v,
+                                "a protocol number from 0 to 255 or a name such as `static`",
+                            );
                         }
                     }
                     _ if dest.is_none() && parse_net(word).is_some() => {
@@ -281,8 +304,18 @@ impl Builder<'_> {
     /// `virtual_rules` / `static_rules`: one rule per line.
     pub(super) fn rules(&mut self, n: &Node) -> Vec<Rule> {
         const KNOWN: &[&str] = &[
-            "from", "to", "table", "lookup", "priority", "preference", "pref", "fwmark", "iif",
-            "oif", "no_track", "inet6",
+            "from",
+            "to",
+            "table",
+            "lookup",
+            "priority",
+            "preference",
+            "pref",
+            "fwmark",
+            "iif",
+            "oif",
+            "no_track",
+            "inet6",
         ];
         let block = n.keyword();
         let mut out = Vec::new();

@@ -9,8 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvs_director::{
     Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Routing,
-    Script,
-    SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
+    Script, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
     VirtualServer, VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
