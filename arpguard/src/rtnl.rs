@@ -138,8 +138,12 @@ impl Rtnl {
     }
 
     /// Sends one request and collects the messages of the reply (dump
-    /// parts, or nothing for an acknowledged change).
-    pub(crate) fn request(
+    /// parts, or nothing for an acknowledged change). `flags` are added to
+    /// `NLM_F_REQUEST`; ask for `NLM_F_ACK` on a change to hear its errno
+    /// ([`Error::Netlink`]). Public so that other rtnetlink users (the
+    /// director's routes and rules) share this one socket wrapper;
+    /// `operation` names the request in errors.
+    pub fn request(
         &mut self,
         message: RouteNetlinkMessage,
         flags: u16,

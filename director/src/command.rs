@@ -10,6 +10,7 @@ use lvs_ipvs::{Op, ServiceKey};
 use lvs_vrrp::{Reason, State, Transmit};
 
 use crate::config::{Probe, Script, Vip};
+use crate::routes::Routing;
 
 /// A running VRRP instance. A restarted instance (changed on reload) gets
 /// a new id, so a packet read for the old one is never fed to the new one.
@@ -73,6 +74,25 @@ pub enum Command {
         instance: InstanceId,
         /// The address and where it lives.
         vip: Vip,
+    },
+    /// Install addresses, then routes, then rules: an instance's
+    /// `virtual_routes` / `virtual_rules` on becoming Master (after its
+    /// VIPs), or the static ones (`instance` `None`) at start. Something
+    /// already present counts as done.
+    AddRouting {
+        /// The instance, or `None` for the static ones.
+        instance: Option<InstanceId>,
+        /// What to install.
+        routing: Routing,
+    },
+    /// Remove rules, then routes, then addresses: an instance's on leaving
+    /// Master (before its VIPs), the static ones at stop, or what a reload
+    /// dropped. Something already absent counts as done.
+    RemoveRouting {
+        /// The instance, or `None` for the static ones.
+        instance: Option<InstanceId>,
+        /// What to remove.
+        routing: Routing,
     },
     /// Send one burst of gratuitous ARPs / unsolicited NAs for an address.
     Announce {

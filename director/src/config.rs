@@ -37,6 +37,8 @@ use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 
+pub use crate::routes::{Route, RouteKind, RouteScope, Routing, Rule};
+
 /// A whole director: VRRP instances, virtual servers and IPVS settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -80,6 +82,9 @@ pub struct DirectorConfig {
     /// before it opens anything; the driver refuses to start anywhere else,
     /// and a reload cannot change it. Default: wherever it is started.
     pub net_namespace: Option<String>,
+    /// Addresses, routes and rules installed at start and removed at stop
+    /// (keepalived's `static_ipaddress`, `static_routes`, `static_rules`).
+    pub static_routing: Routing,
 }
 
 impl DirectorConfig {
@@ -227,7 +232,8 @@ impl DirectorConfig {
 
     /// Checks what the types cannot: unique instance names, unique service
     /// keys (every member of every group counted), unique real servers per
-    /// service, VIPs of the router's family,
+    /// service, VIPs of the router's family, routes and rules well formed
+    /// (see [`Routing::validate`]),
     /// the sync daemon's instance exists, every router configuration valid,
     /// unique script names, every tracked script defined, its timing sane.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -306,6 +312,18 @@ impl DirectorConfig {
             && self.instance(&sd.instance).is_none()
         {
             return Err(ConfigError::UnknownInstance(sd.instance.clone()));
+        }
+        self.static_routing
+            .validate()
+            .map_err(|why| ConfigError::Routing {
+                owner: "static".into(),
+                why,
+            })?;
+        for i in &self.instances {
+            i.routing().validate().map_err(|why| ConfigError::Routing {
+                owner: format!("VRRP instance {:?}", i.name),
+                why,
+            })?;
         }
         self.validate_sync_groups()
     }
@@ -478,6 +496,14 @@ pub enum ConfigError {
         /// Why it is refused.
         why: String,
     },
+    /// A route, rule or static address that cannot be installed.
+    #[error("{owner}: {why}")]
+    Routing {
+        /// `static`, or the instance.
+        owner: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// Scripts refused under [`DirectorConfig::script_security`]: each
@@ -531,6 +557,12 @@ pub struct VrrpInstance {
     pub track_link: bool,
     /// Programs run on transitions.
     pub notify: Notify,
+    /// Routes installed while it is Master (keepalived's `virtual_routes`),
+    /// after its VIPs.
+    pub routes: Vec<Route>,
+    /// Rules installed while it is Master (keepalived's `virtual_rules`),
+    /// after its routes.
+    pub rules: Vec<Rule>,
 }
 
 impl VrrpInstance {
@@ -552,7 +584,26 @@ impl VrrpInstance {
             track_scripts: Vec::new(),
             track_link: true,
             notify: Notify::default(),
+            routes: Vec::new(),
+            rules: Vec::new(),
         }
+    }
+
+    /// Adds a route held while Master.
+    pub fn with_route(mut self, route: Route) -> VrrpInstance {
+        self.routes.push(route);
+        self
+    }
+
+    /// Adds a rule held while Master.
+    pub fn with_rule(mut self, rule: Rule) -> VrrpInstance {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Its routes and rules, as installed on becoming Master.
+    pub fn routing(&self) -> Routing {
+        Routing::new(self.routes.clone(), self.rules.clone())
     }
 
     /// Tracks `script` (a name in [`DirectorConfig::track_scripts`]) with

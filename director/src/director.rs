@@ -16,6 +16,7 @@ use crate::config::{
     ConfigError, DirectorConfig, Probe, RealServer, Script, TrackScript, Vip, VirtualServer,
     VrrpInstance,
 };
+use crate::routes::Routing;
 use crate::status::{
     InstanceStatus, ProbeStatus, RealServerStatus, ScriptStatus, ServiceStatus, Status,
 };
@@ -58,6 +59,9 @@ pub struct ReloadSummary {
     pub virtual_servers_changed: usize,
     /// IPVS operations sent for the change.
     pub ipvs_ops: usize,
+    /// Routes, rules and static addresses removed or added (a Master's
+    /// `virtual_routes` / `virtual_rules`, the static ones).
+    pub routing_changed: usize,
 }
 
 impl ReloadSummary {
@@ -251,6 +255,13 @@ impl Director {
             .iter()
             .map(|i| new_router(&config, i, config.vrrp_startup_delay))
             .collect::<Result<Vec<_>, _>>()?;
+        // keepalived installs its static addresses, routes and rules first.
+        if !config.static_routing.is_empty() {
+            d.commands.push_back(Command::AddRouting {
+                instance: None,
+                routing: config.static_routing.clone(),
+            });
+        }
         d.sync_scripts(&config);
         for vs in &config.virtual_servers {
             let svc = d.new_service(vs.clone(), None);
@@ -498,6 +509,14 @@ impl Director {
             match new.instance(&name) {
                 Some(cfg) if same_router(&self.config, &self.instances[i].cfg, &new, cfg) => {
                     if self.instances[i].cfg != *cfg {
+                        // Routes and rules are not the router's: a Master
+                        // keeps running and gets the delta.
+                        if self.instances[i].router.state() == State::Master {
+                            let id = self.instances[i].id;
+                            let old = self.instances[i].cfg.routing();
+                            summary.routing_changed +=
+                                self.routing_delta(Some(id), &old, &cfg.routing());
+                        }
                         self.instances[i].cfg = cfg.clone();
                         summary.instances_updated += 1;
                     }
@@ -591,6 +610,8 @@ impl Director {
                 self.sync_follow(state);
             }
         }
+        let old_static = self.config.static_routing.clone();
+        summary.routing_changed += self.routing_delta(None, &old_static, &new.static_routing);
         self.retired = Some(std::mem::replace(&mut self.config, new));
         self.clear_stale_sync_faults(now);
         self.settle_sync_groups(now);
@@ -623,6 +644,12 @@ impl Director {
             }
         }
         self.stop_sync();
+        if !self.config.static_routing.is_empty() {
+            self.commands.push_back(Command::RemoveRouting {
+                instance: None,
+                routing: self.config.static_routing.clone(),
+            });
+        }
         for s in std::mem::take(&mut self.scripts).into_values() {
             self.commands
                 .push_back(Command::RemoveProbe { probe: s.key });
@@ -734,6 +761,35 @@ impl Director {
     }
 
     // ---- internals ----
+
+    /// Removes what `old` has and `new` has not, then adds what is new;
+    /// the number of addresses, routes and rules changed.
+    fn routing_delta(
+        &mut self,
+        instance: Option<InstanceId>,
+        old: &Routing,
+        new: &Routing,
+    ) -> usize {
+        let gone = old.minus(new);
+        let added = new.minus(old);
+        let n = [&gone, &added]
+            .iter()
+            .map(|r| r.addresses.len() + r.routes.len() + r.rules.len())
+            .sum();
+        if !gone.is_empty() {
+            self.commands.push_back(Command::RemoveRouting {
+                instance,
+                routing: gone,
+            });
+        }
+        if !added.is_empty() {
+            self.commands.push_back(Command::AddRouting {
+                instance,
+                routing: added,
+            });
+        }
+        n
+    }
 
     /// In configuration order, as the kernel's table is written.
     fn full_table(&self) -> Vec<lvs_ipvs::VirtualServer> {
@@ -1160,8 +1216,24 @@ impl Director {
                             vip: placed(&inst.cfg, vip),
                         });
                     }
+                    // Routes after the VIPs (a route may use one as `src`).
+                    let routing = inst.cfg.routing();
+                    if !routing.is_empty() {
+                        self.commands.push_back(Command::AddRouting {
+                            instance: Some(id),
+                            routing,
+                        });
+                    }
                 }
                 Action::RemoveAddresses { .. } => {
+                    // Rules and routes go before the VIPs, the reverse order.
+                    let routing = inst.cfg.routing();
+                    if !routing.is_empty() {
+                        self.commands.push_back(Command::RemoveRouting {
+                            instance: Some(id),
+                            routing,
+                        });
+                    }
                     for vip in &inst.cfg.vips {
                         let v = placed(&inst.cfg, vip);
                         self.commands.push_back(Command::Withdraw {

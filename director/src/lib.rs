@@ -154,6 +154,7 @@ mod director;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
 pub mod report;
+pub mod routes;
 mod security;
 pub mod status;
 #[cfg(feature = "systemd")]
@@ -164,9 +165,9 @@ mod table;
 pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, InsecureScripts, IpvsSetup, Notify, NotifyFifo,
-    NotifyFifos, Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress,
-    SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer,
-    VrrpInstance,
+    NotifyFifos, Probe, RealServer, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule,
+    Script, ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript,
+    TrackedScript, Vip, VirtualServer, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

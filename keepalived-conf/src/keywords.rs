@@ -63,6 +63,24 @@ pub fn all() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
             c.keywords().iter().map(move |k| (block, k.name, k.support))
         })
         .chain(VALUE_FORMS.iter().copied())
+        .chain(route_forms())
+}
+
+/// The options of route and rule entries, as `(block, option, support)`
+/// for each of the blocks that take them.
+fn route_forms() -> impl Iterator<Item = (&'static str, &'static str, Support)> {
+    let routes = ["virtual_routes", "static_routes"]
+        .into_iter()
+        .flat_map(|b| ROUTE_OPTIONS.iter().map(move |(f, s)| (b, *f, *s)));
+    let rules = ["virtual_rules", "static_rules"]
+        .into_iter()
+        .flat_map(|b| RULE_OPTIONS.iter().map(move |(f, s)| (b, *f, *s)));
+    routes.chain(rules)
+}
+
+/// Whether `form` is an option the table lists for route / rule block `block`.
+pub(crate) fn route_form_known(block: &str, form: &str) -> bool {
+    route_forms().any(|(b, f, _)| b == block && f == form)
 }
 
 /// The one place a keyword's [`Support`] becomes a diagnostic: an
@@ -111,12 +129,15 @@ pub(crate) fn first_value_wins(word: &str) -> bool {
     )
 }
 
-/// The support of a value form listed in [`VALUE_FORMS`].
+/// The support of a value form listed in [`VALUE_FORMS`] (or among the
+/// route and rule options).
 pub(crate) fn value_form(block: &str, form: &str) -> Support {
     VALUE_FORMS
         .iter()
+        .copied()
+        .chain(route_forms())
         .find(|(b, f, _)| *b == block && *f == form)
-        .map_or(Support::Implemented, |(_, _, s)| *s)
+        .map_or(Support::Implemented, |(_, _, s)| s)
 }
 
 /// A keyword refused in some block, if `word` is one: such a keyword is
@@ -217,7 +238,6 @@ const LOGGING: &str = "it only changes what is logged";
 const RUN_AS: &str = "scripts run as director's own user";
 const TRACKING: &str =
     "tracking files, processes and BFD is not implemented, so priorities would not follow them";
-const ROUTES: &str = "director manages addresses only, not routes or rules";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
 const OBSOLETE: &str = "obsolete: keepalived 2.x accepts it and does nothing with it either";
@@ -351,9 +371,9 @@ const ROOT: &[Kw] = &[
     refused("vrrp_track_file", TRACKING),
     refused("vrrp_track_process", TRACKING),
     refused("bfd_instance", TRACKING),
-    refused("static_ipaddress", ROUTES),
-    refused("static_routes", ROUTES),
-    refused("static_rules", ROUTES),
+    blk("static_ipaddress", 0, 0, Ctx::List),
+    blk("static_routes", 0, 0, Ctx::List),
+    blk("static_rules", 0, 0, Ctx::List),
     refused(
         "garp_group",
         "per-interface gratuitous ARP groups are not implemented",
@@ -467,8 +487,8 @@ const VRRP_INSTANCE: &[Kw] = &[
     refused("track_file", TRACKING),
     refused("track_process", TRACKING),
     refused("track_bfd", TRACKING),
-    refused("virtual_routes", ROUTES),
-    refused("virtual_rules", ROUTES),
+    blk("virtual_routes", 0, 0, Ctx::List),
+    blk("virtual_rules", 0, 0, Ctx::List),
     refused(
         "mcast_dst_ip",
         "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
@@ -736,6 +756,205 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
 ];
 
 const VIP_OPTION: &str = "the address is added without this option";
+
+const ROUTE_METRICS: &str = "per-route metrics (mtu, window, rtt, ...) are not implemented";
+const TRACK_GROUP: &str = "track groups are not implemented";
+
+/// The options of a `virtual_routes` / `static_routes` entry (keepalived's
+/// `ip route` syntax): what is built, and what is refused with why.
+const ROUTE_OPTIONS: &[(&str, Support)] = &[
+    ("to", Support::Implemented),
+    ("via", Support::Implemented),
+    ("gw", Support::Implemented),
+    ("dev", Support::Implemented),
+    ("src", Support::Implemented),
+    ("table", Support::Implemented),
+    ("metric", Support::Implemented),
+    ("preference", Support::Implemented),
+    ("priority", Support::Implemented),
+    ("scope", Support::Implemented),
+    ("proto", Support::Implemented),
+    ("protocol", Support::Implemented),
+    ("blackhole", Support::Implemented),
+    ("unreachable", Support::Implemented),
+    ("prohibit", Support::Implemented),
+    ("inet6", Support::Implemented),
+    ("no_track", Support::Implemented),
+    (
+        "or",
+        Support::Refused("multipath routes are not implemented"),
+    ),
+    (
+        "nexthop",
+        Support::Refused("multipath routes are not implemented"),
+    ),
+    (
+        "weight",
+        Support::Refused("multipath routes are not implemented"),
+    ),
+    (
+        "onlink",
+        Support::Refused("the onlink next-hop flag is not implemented"),
+    ),
+    (
+        "append",
+        Support::Refused(
+            "routes are added before matching ones (prepend); append is not implemented",
+        ),
+    ),
+    ("track_group", Support::Refused(TRACK_GROUP)),
+    ("tos", Support::Refused("route TOS is not implemented")),
+    ("dsfield", Support::Refused("route TOS is not implemented")),
+    (
+        "pref",
+        Support::Refused("IPv6 router preference is not implemented"),
+    ),
+    ("vrf", Support::Refused("VRF routes are not implemented")),
+    (
+        "realms",
+        Support::Refused("route realms are not implemented"),
+    ),
+    (
+        "expires",
+        Support::Refused("expiring routes are not implemented"),
+    ),
+    (
+        "encap",
+        Support::Refused("encapsulated routes are not implemented"),
+    ),
+    (
+        "nhid",
+        Support::Refused("next-hop objects are not implemented"),
+    ),
+    ("mtu", Support::Refused(ROUTE_METRICS)),
+    ("hoplimit", Support::Refused(ROUTE_METRICS)),
+    ("advmss", Support::Refused(ROUTE_METRICS)),
+    ("rtt", Support::Refused(ROUTE_METRICS)),
+    ("rttvar", Support::Refused(ROUTE_METRICS)),
+    ("reordering", Support::Refused(ROUTE_METRICS)),
+    ("window", Support::Refused(ROUTE_METRICS)),
+    ("cwnd", Support::Refused(ROUTE_METRICS)),
+    ("ssthresh", Support::Refused(ROUTE_METRICS)),
+    ("rto_min", Support::Refused(ROUTE_METRICS)),
+    ("initcwnd", Support::Refused(ROUTE_METRICS)),
+    ("initrwnd", Support::Refused(ROUTE_METRICS)),
+    ("features", Support::Refused(ROUTE_METRICS)),
+    ("quickack", Support::Refused(ROUTE_METRICS)),
+    ("congctl", Support::Refused(ROUTE_METRICS)),
+    ("fastopen_no_cookie", Support::Refused(ROUTE_METRICS)),
+    (
+        "throw",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "local",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "broadcast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "anycast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "multicast",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+    (
+        "nat",
+        Support::Refused(
+            "only unicast, blackhole, unreachable and prohibit routes are implemented",
+        ),
+    ),
+];
+
+const RULE_ACTION: &str = "only rules that look up a table are implemented";
+
+/// The options of a `virtual_rules` / `static_rules` entry (keepalived's
+/// `ip rule` syntax).
+const RULE_OPTIONS: &[(&str, Support)] = &[
+    ("from", Support::Implemented),
+    ("to", Support::Implemented),
+    ("table", Support::Implemented),
+    ("lookup", Support::Implemented),
+    ("priority", Support::Implemented),
+    ("preference", Support::Implemented),
+    ("pref", Support::Implemented),
+    ("fwmark", Support::Implemented),
+    ("iif", Support::Implemented),
+    ("oif", Support::Implemented),
+    ("inet6", Support::Implemented),
+    ("no_track", Support::Implemented),
+    (
+        "not",
+        Support::Refused("inverted rules are not implemented"),
+    ),
+    ("tos", Support::Refused("rule TOS is not implemented")),
+    ("dsfield", Support::Refused("rule TOS is not implemented")),
+    (
+        "realms",
+        Support::Refused("rule realms are not implemented"),
+    ),
+    ("goto", Support::Refused(RULE_ACTION)),
+    ("nop", Support::Refused(RULE_ACTION)),
+    ("no_op", Support::Refused(RULE_ACTION)),
+    ("blackhole", Support::Refused(RULE_ACTION)),
+    ("unreachable", Support::Refused(RULE_ACTION)),
+    ("prohibit", Support::Refused(RULE_ACTION)),
+    (
+        "suppress_prefixlength",
+        Support::Refused("rule suppressors are not implemented"),
+    ),
+    (
+        "suppress_ifgroup",
+        Support::Refused("rule suppressors are not implemented"),
+    ),
+    (
+        "uidrange",
+        Support::Refused("UID-range rules are not implemented"),
+    ),
+    (
+        "l3mdev",
+        Support::Refused("VRF (l3mdev) rules are not implemented"),
+    ),
+    (
+        "protocol",
+        Support::Refused("rule protocols are not implemented"),
+    ),
+    (
+        "ip_proto",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "ipproto",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "sport",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "dport",
+        Support::Refused("port and protocol selectors are not implemented"),
+    ),
+    (
+        "tunnel-id",
+        Support::Refused("tunnel-id rules are not implemented"),
+    ),
+    ("track_group", Support::Refused(TRACK_GROUP)),
+];
 const PEER_TTL: &str = "director accepts adverts only with TTL 255 (RFC 5798 §7.1), which \
     every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused";
 

@@ -138,9 +138,9 @@
 //! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | (top level) | `bfd_instance` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | (top level) | `static_ipaddress` | refused | director manages addresses only, not routes or rules |
-//! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
-//! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
+//! | (top level) | `static_ipaddress` | implemented |  |
+//! | (top level) | `static_routes` | implemented |  |
+//! | (top level) | `static_rules` | implemented |  |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
 //! | (top level) | `virtual_server_group` | implemented |  |
 //! | (top level) | `SSL` | refused | client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived) |
@@ -235,8 +235,8 @@
 //! | `vrrp_instance` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | `vrrp_instance` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
 //! | `vrrp_instance` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `virtual_routes` | refused | director manages addresses only, not routes or rules |
-//! | `vrrp_instance` | `virtual_rules` | refused | director manages addresses only, not routes or rules |
+//! | `vrrp_instance` | `virtual_routes` | implemented |  |
+//! | `vrrp_instance` | `virtual_rules` | implemented |  |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
 //! | `authentication` | `auth_type` | implemented |  |
 //! | `authentication` | `auth_pass` | implemented |  |
@@ -496,6 +496,178 @@
 //! | `virtual_ipaddress` | `use_vmac` | warned | the address is added without this option |
 //! | `unicast_peer` | `min_ttl` | warned | director accepts adverts only with TTL 255 (RFC 5798 §7.1), which every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused |
 //! | `unicast_peer` | `max_ttl` | warned | director accepts adverts only with TTL 255 (RFC 5798 §7.1), which every range with max_ttl 255 contains; a lower max_ttl, which would drop them all, is refused |
+//! | `virtual_routes` | `to` | implemented |  |
+//! | `virtual_routes` | `via` | implemented |  |
+//! | `virtual_routes` | `gw` | implemented |  |
+//! | `virtual_routes` | `dev` | implemented |  |
+//! | `virtual_routes` | `src` | implemented |  |
+//! | `virtual_routes` | `table` | implemented |  |
+//! | `virtual_routes` | `metric` | implemented |  |
+//! | `virtual_routes` | `preference` | implemented |  |
+//! | `virtual_routes` | `priority` | implemented |  |
+//! | `virtual_routes` | `scope` | implemented |  |
+//! | `virtual_routes` | `proto` | implemented |  |
+//! | `virtual_routes` | `protocol` | implemented |  |
+//! | `virtual_routes` | `blackhole` | implemented |  |
+//! | `virtual_routes` | `unreachable` | implemented |  |
+//! | `virtual_routes` | `prohibit` | implemented |  |
+//! | `virtual_routes` | `inet6` | implemented |  |
+//! | `virtual_routes` | `no_track` | implemented |  |
+//! | `virtual_routes` | `or` | refused | multipath routes are not implemented |
+//! | `virtual_routes` | `nexthop` | refused | multipath routes are not implemented |
+//! | `virtual_routes` | `weight` | refused | multipath routes are not implemented |
+//! | `virtual_routes` | `onlink` | refused | the onlink next-hop flag is not implemented |
+//! | `virtual_routes` | `append` | refused | routes are added before matching ones (prepend); append is not implemented |
+//! | `virtual_routes` | `track_group` | refused | track groups are not implemented |
+//! | `virtual_routes` | `tos` | refused | route TOS is not implemented |
+//! | `virtual_routes` | `dsfield` | refused | route TOS is not implemented |
+//! | `virtual_routes` | `pref` | refused | IPv6 router preference is not implemented |
+//! | `virtual_routes` | `vrf` | refused | VRF routes are not implemented |
+//! | `virtual_routes` | `realms` | refused | route realms are not implemented |
+//! | `virtual_routes` | `expires` | refused | expiring routes are not implemented |
+//! | `virtual_routes` | `encap` | refused | encapsulated routes are not implemented |
+//! | `virtual_routes` | `nhid` | refused | next-hop objects are not implemented |
+//! | `virtual_routes` | `mtu` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `hoplimit` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `advmss` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `rtt` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `rttvar` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `reordering` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `window` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `cwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `ssthresh` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `rto_min` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `initcwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `initrwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `features` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `quickack` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `congctl` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `fastopen_no_cookie` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `virtual_routes` | `throw` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_routes` | `local` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_routes` | `broadcast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_routes` | `anycast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_routes` | `multicast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_routes` | `nat` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `to` | implemented |  |
+//! | `static_routes` | `via` | implemented |  |
+//! | `static_routes` | `gw` | implemented |  |
+//! | `static_routes` | `dev` | implemented |  |
+//! | `static_routes` | `src` | implemented |  |
+//! | `static_routes` | `table` | implemented |  |
+//! | `static_routes` | `metric` | implemented |  |
+//! | `static_routes` | `preference` | implemented |  |
+//! | `static_routes` | `priority` | implemented |  |
+//! | `static_routes` | `scope` | implemented |  |
+//! | `static_routes` | `proto` | implemented |  |
+//! | `static_routes` | `protocol` | implemented |  |
+//! | `static_routes` | `blackhole` | implemented |  |
+//! | `static_routes` | `unreachable` | implemented |  |
+//! | `static_routes` | `prohibit` | implemented |  |
+//! | `static_routes` | `inet6` | implemented |  |
+//! | `static_routes` | `no_track` | implemented |  |
+//! | `static_routes` | `or` | refused | multipath routes are not implemented |
+//! | `static_routes` | `nexthop` | refused | multipath routes are not implemented |
+//! | `static_routes` | `weight` | refused | multipath routes are not implemented |
+//! | `static_routes` | `onlink` | refused | the onlink next-hop flag is not implemented |
+//! | `static_routes` | `append` | refused | routes are added before matching ones (prepend); append is not implemented |
+//! | `static_routes` | `track_group` | refused | track groups are not implemented |
+//! | `static_routes` | `tos` | refused | route TOS is not implemented |
+//! | `static_routes` | `dsfield` | refused | route TOS is not implemented |
+//! | `static_routes` | `pref` | refused | IPv6 router preference is not implemented |
+//! | `static_routes` | `vrf` | refused | VRF routes are not implemented |
+//! | `static_routes` | `realms` | refused | route realms are not implemented |
+//! | `static_routes` | `expires` | refused | expiring routes are not implemented |
+//! | `static_routes` | `encap` | refused | encapsulated routes are not implemented |
+//! | `static_routes` | `nhid` | refused | next-hop objects are not implemented |
+//! | `static_routes` | `mtu` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `hoplimit` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `advmss` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `rtt` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `rttvar` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `reordering` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `window` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `cwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `ssthresh` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `rto_min` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `initcwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `initrwnd` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `features` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `quickack` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `congctl` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `fastopen_no_cookie` | refused | per-route metrics (mtu, window, rtt, ...) are not implemented |
+//! | `static_routes` | `throw` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `local` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `broadcast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `anycast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `multicast` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `static_routes` | `nat` | refused | only unicast, blackhole, unreachable and prohibit routes are implemented |
+//! | `virtual_rules` | `from` | implemented |  |
+//! | `virtual_rules` | `to` | implemented |  |
+//! | `virtual_rules` | `table` | implemented |  |
+//! | `virtual_rules` | `lookup` | implemented |  |
+//! | `virtual_rules` | `priority` | implemented |  |
+//! | `virtual_rules` | `preference` | implemented |  |
+//! | `virtual_rules` | `pref` | implemented |  |
+//! | `virtual_rules` | `fwmark` | implemented |  |
+//! | `virtual_rules` | `iif` | implemented |  |
+//! | `virtual_rules` | `oif` | implemented |  |
+//! | `virtual_rules` | `inet6` | implemented |  |
+//! | `virtual_rules` | `no_track` | implemented |  |
+//! | `virtual_rules` | `not` | refused | inverted rules are not implemented |
+//! | `virtual_rules` | `tos` | refused | rule TOS is not implemented |
+//! | `virtual_rules` | `dsfield` | refused | rule TOS is not implemented |
+//! | `virtual_rules` | `realms` | refused | rule realms are not implemented |
+//! | `virtual_rules` | `goto` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `nop` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `no_op` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `blackhole` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `unreachable` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `prohibit` | refused | only rules that look up a table are implemented |
+//! | `virtual_rules` | `suppress_prefixlength` | refused | rule suppressors are not implemented |
+//! | `virtual_rules` | `suppress_ifgroup` | refused | rule suppressors are not implemented |
+//! | `virtual_rules` | `uidrange` | refused | UID-range rules are not implemented |
+//! | `virtual_rules` | `l3mdev` | refused | VRF (l3mdev) rules are not implemented |
+//! | `virtual_rules` | `protocol` | refused | rule protocols are not implemented |
+//! | `virtual_rules` | `ip_proto` | refused | port and protocol selectors are not implemented |
+//! | `virtual_rules` | `ipproto` | refused | port and protocol selectors are not implemented |
+//! | `virtual_rules` | `sport` | refused | port and protocol selectors are not implemented |
+//! | `virtual_rules` | `dport` | refused | port and protocol selectors are not implemented |
+//! | `virtual_rules` | `tunnel-id` | refused | tunnel-id rules are not implemented |
+//! | `virtual_rules` | `track_group` | refused | track groups are not implemented |
+//! | `static_rules` | `from` | implemented |  |
+//! | `static_rules` | `to` | implemented |  |
+//! | `static_rules` | `table` | implemented |  |
+//! | `static_rules` | `lookup` | implemented |  |
+//! | `static_rules` | `priority` | implemented |  |
+//! | `static_rules` | `preference` | implemented |  |
+//! | `static_rules` | `pref` | implemented |  |
+//! | `static_rules` | `fwmark` | implemented |  |
+//! | `static_rules` | `iif` | implemented |  |
+//! | `static_rules` | `oif` | implemented |  |
+//! | `static_rules` | `inet6` | implemented |  |
+//! | `static_rules` | `no_track` | implemented |  |
+//! | `static_rules` | `not` | refused | inverted rules are not implemented |
+//! | `static_rules` | `tos` | refused | rule TOS is not implemented |
+//! | `static_rules` | `dsfield` | refused | rule TOS is not implemented |
+//! | `static_rules` | `realms` | refused | rule realms are not implemented |
+//! | `static_rules` | `goto` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `nop` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `no_op` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `blackhole` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `unreachable` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `prohibit` | refused | only rules that look up a table are implemented |
+//! | `static_rules` | `suppress_prefixlength` | refused | rule suppressors are not implemented |
+//! | `static_rules` | `suppress_ifgroup` | refused | rule suppressors are not implemented |
+//! | `static_rules` | `uidrange` | refused | UID-range rules are not implemented |
+//! | `static_rules` | `l3mdev` | refused | VRF (l3mdev) rules are not implemented |
+//! | `static_rules` | `protocol` | refused | rule protocols are not implemented |
+//! | `static_rules` | `ip_proto` | refused | port and protocol selectors are not implemented |
+//! | `static_rules` | `ipproto` | refused | port and protocol selectors are not implemented |
+//! | `static_rules` | `sport` | refused | port and protocol selectors are not implemented |
+//! | `static_rules` | `dport` | refused | port and protocol selectors are not implemented |
+//! | `static_rules` | `tunnel-id` | refused | tunnel-id rules are not implemented |
+//! | `static_rules` | `track_group` | refused | track groups are not implemented |
 //! <!-- keyword table: end -->
 
 #![warn(missing_docs)]

@@ -26,6 +26,12 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// Each `vrrp_sync_group`, in file order.
     pub sync_groups: Vec<SyncGroup>,
+    /// `static_ipaddress` entries (each with its `dev`), in file order.
+    pub static_ipaddresses: Vec<VirtualIp>,
+    /// `static_routes` entries, in file order (lvs-director's type).
+    pub static_routes: Vec<lvs_director::Route>,
+    /// `static_rules` entries, in file order (lvs-director's type).
+    pub static_rules: Vec<lvs_director::Rule>,
 }
 
 impl Config {
@@ -300,6 +306,10 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
     pub dont_track_primary: bool,
+    /// `virtual_routes` entries (lvs-director's type), held while Master.
+    pub virtual_routes: Vec<lvs_director::Route>,
+    /// `virtual_rules` entries (lvs-director's type), held while Master.
+    pub virtual_rules: Vec<lvs_director::Rule>,
 }
 
 impl VrrpInstance {

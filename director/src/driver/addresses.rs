@@ -27,7 +27,7 @@ pub(crate) struct Addresses {
     ghosts: Vec<String>,
 }
 
-fn director_vip(vip: &Vip) -> DirectorVip {
+pub(super) fn director_vip(vip: &Vip) -> DirectorVip {
     let iface = vip.interface.as_deref().unwrap_or_default();
     let mut v = DirectorVip::new(iface, vip.addr, vip.prefix_len);
     v.label = vip.label.clone();

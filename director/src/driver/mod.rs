@@ -21,6 +21,7 @@ mod ipvs_worker;
 mod links;
 mod netns;
 mod resolve;
+mod routes;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -548,6 +549,14 @@ impl Loop {
                 // At start, only leftovers of an earlier run are removed.
                 let leftover = self.starting;
                 self.addresses.remove_vip(&name, &vip, leftover);
+            }
+            Command::AddRouting { instance, routing } => {
+                let owner = instance.map_or_else(|| "static".to_string(), |i| self.name(i));
+                routes::add(self.addresses.rtnl(), &owner, &routing);
+            }
+            Command::RemoveRouting { instance, routing } => {
+                let owner = instance.map_or_else(|| "static".to_string(), |i| self.name(i));
+                routes::remove(self.addresses.rtnl(), &owner, &routing);
             }
             Command::Announce {
                 interface,

@@ -182,6 +182,9 @@ pub struct Node {
     pub failing: BTreeSet<String>,
     /// Script runs: when, which script, passed.
     pub script_runs: Vec<(Instant, String, bool)>,
+    /// Routes, rules and static addresses installed (from AddRouting /
+    /// RemoveRouting), as the kernel would hold them: each once.
+    pub routing: lvs_director::Routing,
 }
 
 pub struct World {
@@ -236,6 +239,7 @@ impl World {
                 script_probes: HashMap::new(),
                 failing: BTreeSet::new(),
                 script_runs: Vec::new(),
+                routing: lvs_director::Routing::default(),
             });
         }
         for i in 0..w.nodes.len() {
@@ -535,6 +539,17 @@ impl World {
                     },
                     payload: transmit.payload.clone(),
                 });
+            }
+            Command::AddRouting { routing, .. } => {
+                let have = &mut self.nodes[i].routing;
+                let new = routing.minus(have);
+                have.addresses.extend(new.addresses);
+                have.routes.extend(new.routes);
+                have.rules.extend(new.rules);
+            }
+            Command::RemoveRouting { routing, .. } => {
+                let have = &mut self.nodes[i].routing;
+                *have = have.minus(routing);
             }
             Command::AddVip { vip, .. } => {
                 self.nodes[i].vips.insert(vip.addr);

@@ -4,6 +4,7 @@
 
 mod checks;
 mod global_defs;
+mod routes;
 mod sync_group;
 mod virtual_server;
 mod vrrp_instance;
@@ -287,8 +288,14 @@ impl Builder<'_> {
         let mut sync_groups: Vec<SyncGroup> = Vec::new();
         // Per group: where it is defined, where each member is named.
         let mut group_locs: Vec<(Location, Vec<Location>)> = Vec::new();
+        let mut static_ipaddresses = Vec::new();
+        let mut static_routes = Vec::new();
+        let mut static_rules = Vec::new();
         for n in top {
             match n.keyword() {
+                "static_ipaddress" => static_ipaddresses.extend(self.static_addresses(n)),
+                "static_routes" => static_routes.extend(self.routes(n)),
+                "static_rules" => static_rules.extend(self.rules(n)),
                 "vrrp_sync_group" => {
                     if let Some((g, locs)) = self.sync_group(n) {
                         if let Some(i) = sync_groups.iter().position(|o| o.name == g.name) {
@@ -415,6 +422,9 @@ impl Builder<'_> {
             vrrp_scripts,
             virtual_server_groups: groups,
             sync_groups,
+            static_ipaddresses,
+            static_routes,
+            static_rules,
         }
     }
 }

@@ -56,6 +56,8 @@ impl Builder<'_> {
         let mut higher_send = g.vrrp_higher_prio_send_advert;
         let mut sync_if = None;
         let mut dont_track_primary = false;
+        let mut virtual_routes = Vec::new();
+        let mut virtual_rules = Vec::new();
         let errors_before = self.errors.len();
         for c in nodes(n) {
             match c.keyword() {
@@ -143,6 +145,8 @@ impl Builder<'_> {
                 "no_accept" => accept = false,
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
                 "dont_track_primary" => dont_track_primary = true,
+                "virtual_routes" => virtual_routes.extend(self.routes(c)),
+                "virtual_rules" => virtual_rules.extend(self.rules(c)),
                 _ => self.unhandled(c),
             }
         }
@@ -254,6 +258,8 @@ impl Builder<'_> {
                 accept,
                 lvs_sync_daemon_interface: sync_if,
                 dont_track_primary,
+                virtual_routes,
+                virtual_rules,
             },
             script_locs,
         ))

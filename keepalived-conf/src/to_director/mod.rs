@@ -8,8 +8,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvs_director::{
-    Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Script,
-    SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
+    Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Routing,
+    Script, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
     VirtualServer, VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
@@ -74,6 +74,18 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     out.notify_fifos = fifos;
     out.vrrp_startup_delay = g.vrrp_startup_delay;
     out.net_namespace = g.net_namespace.clone();
+    let mut statics = Routing::new(cfg.static_routes.clone(), cfg.static_rules.clone());
+    statics.addresses = cfg
+        .static_ipaddresses
+        .iter()
+        .map(|v| {
+            let mut x = Vip::new(v.addr).with_prefix(v.prefix_len);
+            x.interface = v.dev.clone();
+            x.label = v.label.clone();
+            x
+        })
+        .collect();
+    out.static_routing = statics;
     Ok(out)
 }
 
@@ -162,6 +174,8 @@ fn instance(
         })
         .collect();
     out.track_link = !inst.dont_track_primary;
+    out.routes = inst.virtual_routes.clone();
+    out.rules = inst.virtual_rules.clone();
     let mut notify = Notify::default();
     notify.master = script(&inst.notify_master);
     notify.backup = script(&inst.notify_backup);

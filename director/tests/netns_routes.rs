@@ -1,0 +1,217 @@
+//! Two embedded directors (`lvs_director::run`, typed config, VRRP only)
+//! on a bridge, each with keepalived's `virtual_routes` / `virtual_rules`
+//! (a gateway route, a route with the VIP as its source, a blackhole, in
+//! table 100; a `from VIP` rule and an `fwmark` rule) and static ones (an
+//! address, a route, a rule): the virtual ones are in the kernel of the
+//! Master only, leave it when it stops, and appear on the Backup that takes
+//! over; the static ones are there while each director runs and gone after
+//! it stops. NODE01's static route is put there before it starts (the add
+//! must not fail on it). Read back with `ip route` / `ip rule`.
+//!
+//! Run as root: `cargo test -p lvs-director --features tokio --test netns_routes -- --ignored netns_`
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lvs_director::{DirectorConfig, Route, RouteKind, Routing, Rule, Vip, VrrpInstance};
+use lvs_ipvs::Family;
+use lvs_testenv::{LAB_IFACE, Lan, Netns};
+use lvs_vrrp::{AdvertInterval, Seconds};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("address")
+}
+
+fn vip() -> IpAddr {
+    ip("172.20.0.83")
+}
+
+fn config(priority: u8, master: bool, node: u8) -> DirectorConfig {
+    let mut router = lvs_vrrp::Config::new(
+        1,
+        priority,
+        AdvertInterval::V2(Seconds(1)),
+        ip("0.0.0.0"),
+        vec![vip()],
+    );
+    router.start_as_master = master;
+    let mut inst = VrrpInstance::new("VI_1", LAB_IFACE, router)
+        .with_route(
+            Route::new(ip("198.51.100.0"), 24)
+                .with_via(ip("172.20.0.1"))
+                .with_table(100),
+        )
+        .with_route(
+            Route::new(ip("192.0.2.0"), 24)
+                .with_dev(LAB_IFACE)
+                .with_src(vip())
+                .with_table(100),
+        )
+        .with_route(
+            Route::new(ip("203.0.113.0"), 24)
+                .with_kind(RouteKind::Blackhole)
+                .with_table(100),
+        )
+        .with_rule(
+            Rule::new(Family::Inet)
+                .with_from(vip(), 32)
+                .with_table(100)
+                .with_priority(1000),
+        );
+    let mut marked = Rule::new(Family::Inet).with_table(100).with_priority(1001);
+    marked.fwmark = Some(0x10);
+    inst = inst.with_rule(marked);
+    inst.vips = vec![Vip::new(vip()).with_prefix(24)];
+    let mut statics = Routing::new(
+        vec![Route::new(ip("10.98.0.0"), 16).with_via(ip("172.20.0.1"))],
+        vec![
+            Rule::new(Family::Inet)
+                .with_to(ip("10.98.0.0"), 16)
+                .with_table(101)
+                .with_priority(2000),
+        ],
+    );
+    let mut addr = Vip::new(ip(&format!("10.99.0.{node}")));
+    addr.interface = Some(LAB_IFACE.into());
+    statics.addresses.push(addr);
+    let mut c = DirectorConfig::new().with_instance(inst);
+    c.static_routing = statics;
+    c
+}
+
+fn out(ns: &Netns, argv: &[&str]) -> String {
+    String::from_utf8_lossy(&ns.try_run(argv).stdout).into_owned()
+}
+
+/// What of the virtual routes and rules `ns` holds: table 100's routes, and
+/// the rules at preferences 1000 and 1001.
+fn virtual_state(ns: &Netns) -> (usize, usize) {
+    let routes = out(ns, &["ip", "-4", "route", "show", "table", "100"]);
+    let rules = out(ns, &["ip", "-4", "rule", "show"]);
+    let want_routes = [
+        "198.51.100.0/24 via 172.20.0.1 dev ens18 proto keepalived",
+        "192.0.2.0/24 dev ens18 proto keepalived scope link src 172.20.0.83",
+        "blackhole 203.0.113.0/24 proto keepalived",
+    ];
+    let want_rules = [
+        "1000:\tfrom 172.20.0.83 lookup 100",
+        "1001:\tfrom all fwmark 0x10 lookup 100",
+    ];
+    let r = want_routes
+        .iter()
+        .filter(|w| routes.lines().any(|l| l.trim() == **w))
+        .count();
+    let u = want_rules
+        .iter()
+        .filter(|w| rules.lines().any(|l| l.trim() == **w))
+        .count();
+    (r, u)
+}
+
+/// Whether `ns` holds its static address, route and rule (all or none is
+/// expected; `None` for a mix).
+fn static_state(ns: &Netns, node: u8) -> Option<bool> {
+    let addr = out(ns, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
+        .contains(&format!("inet 10.99.0.{node}/32"));
+    let route = out(ns, &["ip", "-4", "route", "show"]).lines().any(|l| {
+        l.trim()
+            .starts_with("10.98.0.0/16 via 172.20.0.1 dev ens18")
+    });
+    let rule = out(ns, &["ip", "-4", "rule", "show"])
+        .lines()
+        .any(|l| l.trim() == "2000:\tfrom all to 10.98.0.0/16 lookup 101");
+    (addr == route && route == rule).then_some(addr)
+}
+
+/// Runs a director in `ns` until `stop` is set.
+fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool, stopped: &AtomicBool) {
+    ns.enter(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let h = lvs_director::run(cfg).await.expect("director starts");
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            h.shutdown().await;
+        });
+    });
+    stopped.store(true, Ordering::Relaxed);
+}
+
+/// Polls every 20 ms until `f` holds.
+fn wait(what: &str, limit: Duration, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_routes_virtual_ones_follow_the_master_static_ones_the_process() {
+    lvs_testenv::require_root(
+        "netns_routes_virtual_ones_follow_the_master_static_ones_the_process",
+    );
+    lvs_testenv::require_program("ip");
+    let lan = Lan::new("rt");
+    let n1: Arc<Netns> = lan.add_host("rt1", &["172.20.0.81/24"]);
+    let n2: Arc<Netns> = lan.add_host("rt2", &["172.20.0.82/24"]);
+    // Already there (as a previous run would leave it): adding it is done.
+    n1.run(&[
+        "ip",
+        "route",
+        "add",
+        "10.98.0.0/16",
+        "via",
+        "172.20.0.1",
+        "proto",
+        "keepalived",
+    ]);
+    let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (stopped1, stopped2) = (AtomicBool::new(false), AtomicBool::new(false));
+
+    std::thread::scope(|s| {
+        s.spawn(|| run_director(&n1, config(100, true, 1), &stop1, &stopped1));
+        s.spawn(|| run_director(&n2, config(90, false, 2), &stop2, &stopped2));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let both = Duration::from_secs(5);
+            wait("NODE01 holds its virtual routes and rules", both, || {
+                virtual_state(&n1) == (3, 2)
+            });
+            wait("both hold their static ones", both, || {
+                static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
+            });
+            // Settled: NODE02 has heard NODE01 for a while and stays Backup.
+            std::thread::sleep(Duration::from_secs(4));
+            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
+            assert_eq!(virtual_state(&n1), (3, 2));
+
+            // The Master stops: all of its routes, rules and its static
+            // ones go; the Backup takes over and installs the virtual ones.
+            stop1.store(true, Ordering::Relaxed);
+            wait("NODE01 stopped", both, || stopped1.load(Ordering::Relaxed));
+            assert_eq!(virtual_state(&n1), (0, 0), "NODE01 after stop");
+            assert_eq!(static_state(&n1, 1), Some(false), "NODE01 after stop");
+            wait("NODE02 holds the virtual routes and rules", both, || {
+                virtual_state(&n2) == (3, 2)
+            });
+            assert_eq!(static_state(&n2, 2), Some(true));
+
+            stop2.store(true, Ordering::Relaxed);
+            wait("NODE02 stopped", both, || stopped2.load(Ordering::Relaxed));
+            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 after stop");
+            assert_eq!(static_state(&n2, 2), Some(false), "NODE02 after stop");
+        }));
+        stop1.store(true, Ordering::Relaxed);
+        stop2.store(true, Ordering::Relaxed);
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    });
+}
