@@ -24,18 +24,40 @@ fn addr(s: &str) -> SocketAddr {
 /// A TLS server with a fresh self-signed certificate: `/ok` answers 200 with
 /// `www1\n`, anything else 500. Records the SNI of each connection.
 fn tls_server(listener: TcpListener) -> Arc<Mutex<Vec<Option<String>>>> {
+    tls_server_asking(listener, None)
+}
+
+/// [`tls_server`], requiring a client certificate issued by `client_ca`
+/// when given.
+fn tls_server_asking(
+    listener: TcpListener,
+    client_ca: Option<rustls::pki_types::CertificateDer<'static>>,
+) -> Arc<Mutex<Vec<Option<String>>>> {
     let key = rcgen::generate_simple_self_signed(vec!["www.lab".to_string()])
         .unwrap_or_else(|e| panic!("rcgen: {e}"));
     let cert = key.cert.der().clone();
     let pkcs8 = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.key_pair.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap_or_else(|e| panic!("{e}"))
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], pkcs8)
-    .unwrap_or_else(|e| panic!("{e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).unwrap_or_else(|e| panic!("{e}"));
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(vec![cert], pkcs8)
+        .unwrap_or_else(|e| panic!("{e}"));
     let config = Arc::new(config);
     let names = Arc::new(Mutex::new(Vec::new()));
     let seen = names.clone();
@@ -186,4 +208,62 @@ fn netns_ssl_get_digest_status_handshake_failure_and_sni() {
     });
     let seen = names.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(seen, [Some("www.lab".to_string()), None]);
+}
+
+/// keepalived's `SSL { certificate … key … }`: a backend that demands a
+/// client certificate is up only for a check that presents one its CA
+/// issued; without one, or with another CA's, the handshake fails. On
+/// loopback, both clients.
+#[test]
+fn ssl_get_presents_the_client_certificate_the_server_demands() {
+    use lvs_healthcheck::checker::http::{ClientIdentity, ClientIdentityError};
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let issue = || {
+        let ca_key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        let mut ca = CertificateParams::new(Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca.self_signed(&ca_key).unwrap_or_else(|e| panic!("{e}"));
+        let key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        let mut leaf =
+            CertificateParams::new(vec!["checker".to_string()]).unwrap_or_else(|e| panic!("{e}"));
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let leaf = leaf
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id =
+            ClientIdentity::from_pem(leaf.pem().into_bytes(), key.serialize_pem().into_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+        (ca.der().clone(), id)
+    };
+    let (ca, ours) = issue();
+    let (_, theirs) = issue();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let dst = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    tls_server_asking(listener, Some(ca));
+    let with = |id: Option<ClientIdentity>| {
+        let mut tls = TlsOptions::new();
+        tls.client_identity = id;
+        HttpCheck::new(ConnectOptions::new(addr(&dst)), "/ok").with_tls(tls)
+    };
+    let (b, a) = both(&with(Some(ours)), 3000);
+    assert!(matches!(b, Outcome::Success(_)), "{b:?}");
+    assert!(matches!(a, Outcome::Success(_)), "{a:?}");
+    for id in [None, Some(theirs)] {
+        let (b, a) = both(&with(id.clone()), 3000);
+        assert!(matches!(b, Outcome::Failure(_)), "{id:?}: {b:?}");
+        assert!(matches!(a, Outcome::Failure(_)), "{id:?}: {a:?}");
+    }
+    // Files that hold no certificate or no key are refused up front.
+    assert_eq!(
+        ClientIdentity::from_pem(b"junk".to_vec(), b"junk".to_vec()),
+        Err(ClientIdentityError::NoCertificate)
+    );
+    let (_, good) = issue();
+    assert!(matches!(
+        ClientIdentity::from_pem(good.cert_chain_pem().to_vec(), b"junk".to_vec()),
+        Err(ClientIdentityError::NoKey(_))
+    ));
 }

@@ -170,6 +170,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::MiscCheck,
     Ctx::VrrpScript,
     Ctx::SyncGroup,
+    Ctx::Ssl,
 ];
 
 /// One keyword: its name, how many values it takes, the block it opens, and
@@ -292,6 +293,8 @@ pub(crate) enum Ctx {
     /// `vrrp_sync_group`: its keywords, or (the newer syntax) the member
     /// names themselves, one bare word each.
     SyncGroup,
+    /// The global `SSL` block (SSL_GET's client certificate).
+    Ssl,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
     List,
@@ -313,6 +316,7 @@ impl Ctx {
             Ctx::GlobalDefs => "global_defs",
             Ctx::VrrpInstance => "vrrp_instance",
             Ctx::Authentication => "authentication",
+            Ctx::Ssl => "SSL",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
             Ctx::TcpCheck => "TCP_CHECK",
@@ -337,6 +341,7 @@ impl Ctx {
             Ctx::GlobalDefs => GLOBAL_DEFS,
             Ctx::VrrpInstance => VRRP_INSTANCE,
             Ctx::Authentication => AUTHENTICATION,
+            Ctx::Ssl => SSL,
             Ctx::VirtualServer => VIRTUAL_SERVER,
             Ctx::RealServer => REAL_SERVER,
             Ctx::TcpCheck | Ctx::UdpCheck | Ctx::DnsCheck => match self {
@@ -379,10 +384,7 @@ const ROOT: &[Kw] = &[
         "per-interface gratuitous ARP groups are not implemented",
     ),
     blk("virtual_server_group", 1, 1, Ctx::List),
-    refused(
-        "SSL",
-        "client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived)",
-    ),
+    blk("SSL", 0, 0, Ctx::Ssl),
 ];
 
 const GLOBAL_DEFS: &[Kw] = &[
@@ -528,6 +530,19 @@ const VRRP_SCRIPT: &[Kw] = &[
 ];
 
 const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
+
+const SSL: &[Kw] = &[
+    kw("certificate", 1, 1),
+    kw("key", 1, 1),
+    kw("ca", 1, 1).warned(
+        "keepalived loads it but never verifies a real server's certificate; neither does director",
+    ),
+    refused(
+        "password",
+        "encrypted private keys are not supported (rustls reads unencrypted PEM keys only); \
+         store the key decrypted, readable by root only",
+    ),
+];
 
 const VIRTUAL_SERVER: &[Kw] = &[
     kw("ip_family", 1, 1),
@@ -1006,6 +1021,7 @@ mod tests {
             Ctx::Authentication => {
                 format!("vrrp_instance V {{\n authentication {{\n{stmt}\n }}\n}}\n")
             }
+            Ctx::Ssl => format!("SSL {{\n{stmt}\n}}\n"),
             Ctx::VirtualServer => format!(
                 "virtual_server 10.0.0.1 80 {{\n{stmt}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
             ),

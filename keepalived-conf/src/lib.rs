@@ -143,7 +143,7 @@
 //! | (top level) | `static_rules` | implemented |  |
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
 //! | (top level) | `virtual_server_group` | implemented |  |
-//! | (top level) | `SSL` | refused | client certificates for SSL_GET are not implemented (director's SSL_GET verifies no certificate, as keepalived) |
+//! | (top level) | `SSL` | implemented |  |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
 //! | `global_defs` | `notification_email_from` | warned | director sends no mail |
@@ -472,6 +472,10 @@
 //! | `vrrp_sync_group` | `smtp_alert` | warned | director sends no mail |
 //! | `vrrp_sync_group` | `global_tracking` | implemented |  |
 //! | `vrrp_sync_group` | `sync_group_tracking_weight` | implemented |  |
+//! | `SSL` | `certificate` | implemented |  |
+//! | `SSL` | `key` | implemented |  |
+//! | `SSL` | `ca` | warned | keepalived loads it but never verifies a real server's certificate; neither does director |
+//! | `SSL` | `password` | refused | encrypted private keys are not supported (rustls reads unencrypted PEM keys only); store the key decrypted, readable by root only |
 //! | (top level) | `virtual_server group` | implemented |  |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |

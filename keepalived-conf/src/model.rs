@@ -32,6 +32,10 @@ pub struct Config {
     pub static_routes: Vec<lvs_director::Route>,
     /// `static_rules` entries, in file order (lvs-director's type).
     pub static_rules: Vec<lvs_director::Rule>,
+    /// The global `SSL { certificate FILE key FILE }`: the client
+    /// certificate every `SSL_GET` presents when asked (read and checked
+    /// when the configuration is loaded).
+    pub ssl_identity: Option<lvs_healthcheck::checker::http::ClientIdentity>,
 }
 
 impl Config {

@@ -63,6 +63,60 @@ pub struct TlsOptions {
     /// Send the virtual host as the TLS server name, SNI (keepalived
     /// `enable_sni`); when unset, or the host is an IP address, no SNI is sent.
     pub sni: bool,
+    /// A certificate and key to present when the server asks for one
+    /// (keepalived's global `SSL { certificate … key … }`).
+    pub client_identity: Option<ClientIdentity>,
+}
+
+/// A client certificate chain and its private key, as PEM (keepalived's
+/// `SSL { certificate FILE key FILE }`). With the crate's `tls` feature
+/// [`ClientIdentity::from_pem`] checks both parse, so a bad file is found
+/// when the configuration is read, not at the first probe.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientIdentity {
+    cert_chain_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+}
+
+/// A [`ClientIdentity`] that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientIdentityError {
+    /// No `CERTIFICATE` block in the certificate PEM.
+    #[error("no PEM certificate in it")]
+    NoCertificate,
+    /// No unencrypted private key (PKCS#8, PKCS#1 or SEC1) in the key PEM.
+    #[error("no unencrypted PEM private key in it: {0}")]
+    NoKey(String),
+    /// The key does not suit rustls (an unsupported algorithm).
+    #[error("the private key cannot be used: {0}")]
+    Unusable(String),
+}
+
+impl ClientIdentity {
+    /// The chain (leaf first) and key, each as the bytes of a PEM file.
+    pub fn from_pem(
+        cert_chain_pem: Vec<u8>,
+        key_pem: Vec<u8>,
+    ) -> Result<ClientIdentity, ClientIdentityError> {
+        let id = ClientIdentity {
+            cert_chain_pem,
+            key_pem,
+        };
+        #[cfg(feature = "tls")]
+        super::tls::parse_identity(&id)?;
+        Ok(id)
+    }
+
+    /// The certificate chain, PEM.
+    pub fn cert_chain_pem(&self) -> &[u8] {
+        &self.cert_chain_pem
+    }
+
+    /// The private key, PEM.
+    pub fn key_pem(&self) -> &[u8] {
+        &self.key_pem
+    }
 }
 
 impl TlsOptions {
@@ -74,6 +128,12 @@ impl TlsOptions {
     /// Sets [`TlsOptions::sni`].
     pub fn with_sni(mut self, sni: bool) -> Self {
         self.sni = sni;
+        self
+    }
+
+    /// Sets [`TlsOptions::client_identity`].
+    pub fn with_client_identity(mut self, id: ClientIdentity) -> Self {
+        self.client_identity = Some(id);
         self
     }
 }

@@ -13,10 +13,11 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 
-use super::http::HttpCheck;
+use super::http::{ClientIdentity, ClientIdentityError, HttpCheck};
 use crate::outcome::FailReason;
 
 /// Accepts any certificate; checks only the handshake signatures.
@@ -69,21 +70,60 @@ impl ServerCertVerifier for AnyCertificate {
 }
 
 /// The one client configuration every HTTPS probe shares (built once).
+/// The chain and key of `id`, parsed.
+pub(super) fn parse_identity(
+    id: &ClientIdentity,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ClientIdentityError> {
+    let certs = CertificateDer::pem_slice_iter(id.cert_chain_pem())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ClientIdentityError::NoCertificate)?;
+    if certs.is_empty() {
+        return Err(ClientIdentityError::NoCertificate);
+    }
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem())
+        .map_err(|e| ClientIdentityError::NoKey(e.to_string()))?;
+    rustls::crypto::ring::default_provider()
+        .key_provider
+        .load_private_key(key.clone_key())
+        .map_err(|e| ClientIdentityError::Unusable(e.to_string()))?;
+    Ok((certs, key))
+}
+
+/// The client configuration of every probe: TLS 1.2 and 1.3 (old
+/// backends still speak 1.2 only), any server certificate, no resumption,
+/// and `identity` presented when the server asks for one.
+fn build(
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)));
+    let mut c = match identity {
+        None => builder.with_no_client_auth(),
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| format!("client certificate: {e}"))?,
+    };
+    c.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(c))
+}
+
+/// With a client certificate: built per probe (rare, and cheap next to the
+/// handshake it serves).
+fn with_identity(id: &ClientIdentity) -> Result<Arc<ClientConfig>, FailReason> {
+    let parsed =
+        parse_identity(id).map_err(|e| FailReason::Io(format!("TLS client certificate: {e}")))?;
+    build(Some(parsed)).map_err(|e| FailReason::Io(format!("TLS set-up: {e}")))
+}
+
+/// Without one: built once.
 fn config() -> Result<Arc<ClientConfig>, FailReason> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut c = ClientConfig::builder_with_provider(provider.clone())
-                // TLS 1.2 and 1.3: old backends still speak 1.2 only.
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-                .with_no_client_auth();
-            c.resumption = rustls::client::Resumption::disabled();
-            Ok(Arc::new(c))
-        })
+        .get_or_init(|| build(None))
         .clone()
         .map_err(|e| FailReason::Io(format!("TLS set-up: {e}")))
 }
@@ -114,7 +154,11 @@ impl TlsSession {
             .and_then(|h| ServerName::try_from(h.to_string()).ok());
         let name =
             sni.unwrap_or_else(|| ServerName::IpAddress(check.connect.destination().ip().into()));
-        let mut conn = ClientConnection::new(config()?, name).map_err(tls_error)?;
+        let config = match check.tls.as_ref().and_then(|t| t.client_identity.as_ref()) {
+            Some(id) => with_identity(id)?,
+            None => config()?,
+        };
+        let mut conn = ClientConnection::new(config, name).map_err(tls_error)?;
         conn.writer()
             .write_all(&check.request())
             .map_err(|e| FailReason::Io(e.to_string()))?;

@@ -5,6 +5,7 @@
 mod checks;
 mod global_defs;
 mod routes;
+mod ssl;
 mod sync_group;
 mod virtual_server;
 mod vrrp_instance;
@@ -291,8 +292,10 @@ impl Builder<'_> {
         let mut static_ipaddresses = Vec::new();
         let mut static_routes = Vec::new();
         let mut static_rules = Vec::new();
+        let mut ssl_identity = None;
         for n in top {
             match n.keyword() {
+                "SSL" => ssl_identity = self.ssl(n).or(ssl_identity),
                 "static_ipaddress" => static_ipaddresses.extend(self.static_addresses(n)),
                 "static_routes" => static_routes.extend(self.routes(n)),
                 "static_rules" => static_rules.extend(self.rules(n)),
@@ -425,6 +428,7 @@ impl Builder<'_> {
             static_ipaddresses,
             static_routes,
             static_rules,
+            ssl_identity,
         }
     }
 }

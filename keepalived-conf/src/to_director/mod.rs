@@ -14,7 +14,7 @@ use lvs_director::{
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
-use lvs_healthcheck::checker::http::{HttpCheck, TlsOptions};
+use lvs_healthcheck::checker::http::{ClientIdentity, HttpCheck, TlsOptions};
 use lvs_healthcheck::checker::ping::PingCheck;
 use lvs_healthcheck::checker::smtp::SmtpCheck;
 use lvs_healthcheck::checker::tcp::TcpCheck;
@@ -50,6 +50,9 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         .iter()
         .map(|vs| virtual_server(cfg, vs))
         .collect();
+    if let Some(id) = &cfg.ssl_identity {
+        present_client_certificate(&mut out, id);
+    }
     out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
     vrrp::sync_groups(cfg, &mut out);
     let g = &cfg.global;
@@ -87,6 +90,21 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         .collect();
     out.static_routing = statics;
     Ok(out)
+}
+
+/// keepalived's SSL context is global: every SSL_GET presents its
+/// certificate.
+fn present_client_certificate(out: &mut DirectorConfig, id: &ClientIdentity) {
+    let probes = out
+        .virtual_servers
+        .iter_mut()
+        .flat_map(|vs| vs.real_servers.iter_mut())
+        .flat_map(|rs| rs.probes.iter_mut());
+    for p in probes {
+        if let Check::Http(HttpCheck { tls: Some(t), .. }) = &mut p.check {
+            t.client_identity = Some(id.clone());
+        }
+    }
 }
 
 /// A `vrrp_script` as lvs-director's tracked script (keepalived's timing:
