@@ -163,9 +163,11 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
-    Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
-    Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
-    SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, FifoWriter, InitFile, IpvsSetup, Notify, NotifyFifo,
+    NotifyFifos, ParamMatch, ProcessMatch, Probe, RealServer, ResolvedTrack, Script, ServiceGroup,
+    SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface, TrackProcess,
+    TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    parse_track_file,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};
