@@ -148,6 +148,8 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::PingCheck,
     Ctx::MiscCheck,
     Ctx::VrrpScript,
+    Ctx::TrackFile,
+    Ctx::TrackProcess,
     Ctx::SyncGroup,
 ];
 
@@ -215,8 +217,7 @@ const MAIL: &str = "director sends no mail";
 const SNMP: &str = "director has no SNMP agent";
 const LOGGING: &str = "it only changes what is logged";
 const RUN_AS: &str = "scripts run as director's own user";
-const TRACKING: &str =
-    "tracking files, processes and BFD is not implemented, so priorities would not follow them";
+const TRACKING: &str = "tracking BFD is not implemented, so priorities would not follow it";
 const ROUTES: &str = "director manages addresses only, not routes or rules";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
@@ -269,6 +270,9 @@ pub(crate) enum Ctx {
     PingCheck,
     MiscCheck,
     VrrpScript,
+    /// `track_file` (or its old name `vrrp_track_file`).
+    TrackFile,
+    TrackProcess,
     /// `vrrp_sync_group`: its keywords, or (the newer syntax) the member
     /// names themselves, one bare word each.
     SyncGroup,
@@ -306,6 +310,8 @@ impl Ctx {
             Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::VrrpScript => "vrrp_script",
+            Ctx::TrackFile => "track_file",
+            Ctx::TrackProcess => "vrrp_track_process",
             Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::List => return None,
         })
@@ -332,6 +338,8 @@ impl Ctx {
             Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::VrrpScript => VRRP_SCRIPT,
+            Ctx::TrackFile => TRACK_FILE,
+            Ctx::TrackProcess => TRACK_PROCESS,
             Ctx::SyncGroup => SYNC_GROUP,
             Ctx::List => &[],
         }
@@ -348,8 +356,9 @@ const ROOT: &[Kw] = &[
     blk("virtual_server", 1, 2, Ctx::VirtualServer),
     blk("vrrp_sync_group", 1, 1, Ctx::SyncGroup),
     blk("vrrp_script", 1, 1, Ctx::VrrpScript),
-    refused("vrrp_track_file", TRACKING),
-    refused("vrrp_track_process", TRACKING),
+    blk("track_file", 1, 1, Ctx::TrackFile),
+    blk("vrrp_track_file", 1, 1, Ctx::TrackFile),
+    blk("vrrp_track_process", 1, 1, Ctx::TrackProcess),
     refused("bfd_instance", TRACKING),
     refused("static_ipaddress", ROUTES),
     refused("static_routes", ROUTES),
@@ -458,8 +467,8 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("smtp_alert", 0, 1).warned(MAIL),
     kw("debug", 0, 1).warned(LOGGING),
     blk("track_script", 0, 0, Ctx::List),
-    refused("track_file", TRACKING),
-    refused("track_process", TRACKING),
+    blk("track_file", 0, 0, Ctx::List),
+    blk("track_process", 0, 0, Ctx::List),
     refused("track_bfd", TRACKING),
     refused("virtual_routes", ROUTES),
     refused("virtual_rules", ROUTES),
@@ -473,8 +482,8 @@ const SYNC_GROUP: &[Kw] = &[
     blk("group", 0, 0, Ctx::List),
     blk("track_interface", 0, 0, Ctx::List),
     blk("track_script", 0, 0, Ctx::List),
-    refused("track_file", TRACKING),
-    refused("track_process", TRACKING),
+    blk("track_file", 0, 0, Ctx::List),
+    blk("track_process", 0, 0, Ctx::List),
     refused("track_bfd", TRACKING),
     var("notify_master", 1),
     var("notify_backup", 1),
@@ -499,6 +508,24 @@ const VRRP_SCRIPT: &[Kw] = &[
     kw("fall", 1, 1),
     kw("user", 1, 2).warned(RUN_AS),
     kw("init_fail", 0, 0),
+];
+
+const TRACK_FILE: &[Kw] = &[
+    kw("file", 1, 1),
+    kw("weight", 1, 2),
+    kw("init_file", 0, 2),
+];
+
+const TRACK_PROCESS: &[Kw] = &[
+    var("process", 1),
+    kw("param_match", 0, 1),
+    kw("weight", 1, 2),
+    kw("quorum", 1, 1),
+    kw("quorum_max", 1, 1),
+    kw("delay", 1, 1),
+    kw("terminate_delay", 1, 1),
+    kw("fork_delay", 1, 1),
+    kw("full_command", 0, 0),
 ];
 
 const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
@@ -785,6 +812,8 @@ mod tests {
             ),
             Ctx::RealServer => rs(&stmt),
             Ctx::VrrpScript => format!("vrrp_script S {{\n script /bin/true\n{stmt}\n}}\n"),
+            Ctx::TrackFile => format!("track_file F {{\n file /tmp/f\n{stmt}\n}}\n"),
+            Ctx::TrackProcess => format!("vrrp_track_process P {{\n process p\n{stmt}\n}}\n"),
             Ctx::SyncGroup => format!("vrrp_sync_group G {{\n{stmt}\n}}\n"),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
             Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),

@@ -135,9 +135,10 @@
 //! | (top level) | `virtual_server` | implemented |  |
 //! | (top level) | `vrrp_sync_group` | implemented |  |
 //! | (top level) | `vrrp_script` | implemented |  |
-//! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | (top level) | `bfd_instance` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `track_file` | implemented |  |
+//! | (top level) | `vrrp_track_file` | implemented |  |
+//! | (top level) | `vrrp_track_process` | implemented |  |
+//! | (top level) | `bfd_instance` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | (top level) | `static_ipaddress` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_routes` | refused | director manages addresses only, not routes or rules |
 //! | (top level) | `static_rules` | refused | director manages addresses only, not routes or rules |
@@ -223,9 +224,9 @@
 //! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
 //! | `vrrp_instance` | `debug` | warned | it only changes what is logged |
 //! | `vrrp_instance` | `track_script` | implemented |  |
-//! | `vrrp_instance` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_file` | implemented |  |
+//! | `vrrp_instance` | `track_process` | implemented |  |
+//! | `vrrp_instance` | `track_bfd` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | `vrrp_instance` | `virtual_routes` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `virtual_rules` | refused | director manages addresses only, not routes or rules |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
@@ -448,12 +449,24 @@
 //! | `vrrp_script` | `fall` | implemented |  |
 //! | `vrrp_script` | `user` | warned | scripts run as director's own user |
 //! | `vrrp_script` | `init_fail` | implemented |  |
+//! | `track_file` | `file` | implemented |  |
+//! | `track_file` | `weight` | implemented |  |
+//! | `track_file` | `init_file` | implemented |  |
+//! | `vrrp_track_process` | `process` | implemented |  |
+//! | `vrrp_track_process` | `param_match` | implemented |  |
+//! | `vrrp_track_process` | `weight` | implemented |  |
+//! | `vrrp_track_process` | `quorum` | implemented |  |
+//! | `vrrp_track_process` | `quorum_max` | implemented |  |
+//! | `vrrp_track_process` | `delay` | implemented |  |
+//! | `vrrp_track_process` | `terminate_delay` | implemented |  |
+//! | `vrrp_track_process` | `fork_delay` | implemented |  |
+//! | `vrrp_track_process` | `full_command` | implemented |  |
 //! | `vrrp_sync_group` | `group` | implemented |  |
 //! | `vrrp_sync_group` | `track_interface` | implemented |  |
 //! | `vrrp_sync_group` | `track_script` | implemented |  |
-//! | `vrrp_sync_group` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_sync_group` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_sync_group` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_file` | implemented |  |
+//! | `vrrp_sync_group` | `track_process` | implemented |  |
+//! | `vrrp_sync_group` | `track_bfd` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | `vrrp_sync_group` | `notify_master` | implemented |  |
 //! | `vrrp_sync_group` | `notify_backup` | implemented |  |
 //! | `vrrp_sync_group` | `notify_fault` | implemented |  |
