@@ -310,7 +310,10 @@ impl DirectorConfig {
             let why = if !(-254..=254).contains(&p.weight) {
                 Some(format!("weight {} is outside -254..=254", p.weight))
             } else if p.quorum > p.quorum_max {
-                Some(format!("quorum {} is above quorum_max {}", p.quorum, p.quorum_max))
+                Some(format!(
+                    "quorum {} is above quorum_max {}",
+                    p.quorum, p.quorum_max
+                ))
             } else if p.process.name.is_empty() {
                 Some("no process name".to_string())
             } else {

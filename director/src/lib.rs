@@ -31,7 +31,11 @@
 //!    tracked script's verdict), [`handle_link`](Director::handle_link) (an interface's
 //!    link/carrier), [`handle_ipvs_result`](Director::handle_ipvs_result)
 //!    (how an IPVS command went), [`apply_config`](Director::apply_config)
-//!    (a reload: the diff is applied without stopping timers).
+//!    (a reload: the diff is applied without stopping timers),
+//!    [`handle_track_file`](Director::handle_track_file) and
+//!    [`handle_process_count`](Director::handle_process_count) (a tracked
+//!    file's value, a tracked process's count, after
+//!    [`Command::WatchFile`] / [`Command::WatchProcess`]).
 //! 3. At [`poll_timeout`](Director::poll_timeout), call
 //!    [`handle_timeout`](Director::handle_timeout).
 //! 4. After each call, drain [`poll_command`](Director::poll_command) and
@@ -164,7 +168,7 @@ mod table;
 pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, InitFile, IpvsSetup, Notify, NotifyFifo,
-    NotifyFifos, ParamMatch, ProcessMatch, Probe, RealServer, ResolvedTrack, Script, ServiceGroup,
+    NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer, ResolvedTrack, Script, ServiceGroup,
     SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface, TrackProcess,
     TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer, VrrpInstance,
     parse_track_file,

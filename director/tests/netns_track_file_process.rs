@@ -4,13 +4,13 @@
 //! - track_file (weight −10): writing 2 to NODE01's file makes it 80 < 90,
 //!   so NODE02 must hold the VIP within Master_Down_Interval(90) + 0.5 s;
 //!   writing 0 makes NODE01 preempt back within Master_Down_Interval(100)
-//!   + 0.5 s (the file is watched with inotify: no poll period).
+//!   plus 0.5 s (the file is watched with inotify: no poll period).
 //! - track_process (weight −20, `/bin/sleep UNIQUE`): killing NODE01's
 //!   process makes it 80, so NODE02 must hold the VIP within one /proc
 //!   scan (500 ms) + Master_Down_Interval(90) + 0.5 s; starting it again
-//!   makes NODE01 preempt back within one scan + Master_Down_Interval(100)
-//!   + 0.5 s. (Both namespaces share one /proc: each node's process is
-//!   told apart by its parameter.)
+//!   makes NODE01 preempt back within one scan plus
+//!   Master_Down_Interval(100) plus 0.5 s. (Both namespaces share one
+//!   /proc: each node's process is told apart by its parameter.)
 //!
 //! Run as root: `cargo test -p lvs-director --features tokio --test netns_track_file_process -- --ignored netns_`
 
@@ -109,11 +109,7 @@ impl Drop for Scratch {
 }
 
 /// Runs both directors, then `scenario`; stops them and checks the VIP went.
-fn with_pair(
-    lan_name: &str,
-    configs: [DirectorConfig; 2],
-    scenario: impl FnOnce(&Netns, &Netns),
-) {
+fn with_pair(lan_name: &str, configs: [DirectorConfig; 2], scenario: impl FnOnce(&Netns, &Netns)) {
     let lan = Lan::new(lan_name);
     let n1: Arc<Netns> = lan.add_host(&format!("{lan_name}1"), &["172.20.0.81/24"]);
     let n2: Arc<Netns> = lan.add_host(&format!("{lan_name}2"), &["172.20.0.82/24"]);
@@ -154,7 +150,10 @@ fn netns_track_file_value_on_the_master_moves_the_vip_and_back() {
     // NODE02's file is missing: it reads 0.
     with_pair(
         "tkf",
-        [file_config(100, true, &file01), file_config(90, false, &file02)],
+        [
+            file_config(100, true, &file01),
+            file_config(90, false, &file02),
+        ],
         |n1, n2| {
             std::fs::write(&file01, b"2\n").expect("write");
             let bound = mdi(90) + SLACK;
@@ -221,7 +220,10 @@ fn netns_track_process_killed_on_the_master_moves_the_vip_and_back() {
     let _other = Sleeper::start(&p2);
     with_pair(
         "tkp",
-        [process_config(100, true, &p1), process_config(90, false, &p2)],
+        [
+            process_config(100, true, &p1),
+            process_config(90, false, &p2),
+        ],
         |n1, n2| {
             if let Some(s) = sleeper.take() {
                 s.kill();

@@ -8,7 +8,7 @@ mod sim;
 use std::time::{Duration, Instant};
 
 use lvs_director::{
-    Command, DirectorConfig, Director, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
+    Command, Director, DirectorConfig, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
     TrackedProcess,
 };
 use lvs_vrrp::{AdvertInterval, Seconds, State};
@@ -82,7 +82,11 @@ fn file_value_times_weight_moves_the_vip_and_back() {
     assert_eq!((w.priority(NODE01), w.priority(NODE02)), (100, 90));
     // 2 × -10: 80, below NODE02's 90.
     master_file_moves_vip_and_back(&mut w, 2, 80);
-    assert!(w.transitions(NODE01, w.start).iter().all(|t| t.2 != State::Fault));
+    assert!(
+        w.transitions(NODE01, w.start)
+            .iter()
+            .all(|t| t.2 != State::Fault)
+    );
 }
 
 #[test]
@@ -138,8 +142,8 @@ fn product_of_minus_254_or_less_is_a_fault_and_large_values_cap() {
 #[test]
 fn an_instance_waits_for_its_files_first_value() {
     let now = Instant::now();
-    let mut d = Director::new(now, with_file(NODE01, file(-10), TrackedFile::new(FILE)))
-        .expect("valid");
+    let mut d =
+        Director::new(now, with_file(NODE01, file(-10), TrackedFile::new(FILE))).expect("valid");
     let watches: Vec<Command> = std::iter::from_fn(|| d.poll_command())
         .filter(|c| matches!(c, Command::WatchFile { .. }))
         .collect();
@@ -234,7 +238,10 @@ fn delays_debounce_a_restart_and_hold_a_real_loss() {
     assert_eq!(w.state(NODE01), Some(State::Master));
     w.run_to(18.0);
     let t = w.transitions(NODE01, w.at(15.0));
-    assert_eq!(t.first().map(|x| (x.0, x.2)), Some((w.at(17.0), State::Fault)));
+    assert_eq!(
+        t.first().map(|x| (x.0, x.2)),
+        Some((w.at(17.0), State::Fault))
+    );
     // Back after fork_delay.
     w.set_processes(NODE01, PROC, 1);
     w.run_to(18.9);

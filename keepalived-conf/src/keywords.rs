@@ -510,11 +510,7 @@ const VRRP_SCRIPT: &[Kw] = &[
     kw("init_fail", 0, 0),
 ];
 
-const TRACK_FILE: &[Kw] = &[
-    kw("file", 1, 1),
-    kw("weight", 1, 2),
-    kw("init_file", 0, 2),
-];
+const TRACK_FILE: &[Kw] = &[kw("file", 1, 1), kw("weight", 1, 2), kw("init_file", 0, 2)];
 
 const TRACK_PROCESS: &[Kw] = &[
     var("process", 1),

@@ -98,6 +98,24 @@
 //! to start or reload when one could be changed by a non-root user, where
 //! keepalived disables just that script.
 //!
+//! # Tracked files and processes
+//!
+//! `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE]
+//! [overwrite] }` (`vrrp_track_file` is its older name) and
+//! `vrrp_track_process NAME { process NAME [PARAMS]; param_match
+//! [initial|partial]; weight N [reverse]; quorum N; quorum_max N; delay /
+//! fork_delay / terminate_delay SECS; full_command }`, tracked from a
+//! `vrrp_instance` or `vrrp_sync_group` by `track_file { NAME [weight N
+//! [reverse|noreverse]] }` and `track_process { ... }`, follow keepalived
+//! 2.2.7 (see `lvs_director::TrackFile` and `lvs_director::TrackProcess`):
+//! weights are -254..=254, a file's defaulting to 1 and a process's to 0
+//! (keepalived's code; its manual says 1); parameters after the process
+//! name, or `param_match`, compare the command line (`full_command`);
+//! `quorum_max 0` alone means no matching process may run. As for scripts,
+//! an entry naming nothing defined, a duplicate entry, a block without
+//! `file` / `process` and out-of-range values are errors at their place
+//! (keepalived logs and drops them).
+//!
 //! # Sync groups
 //!
 //! `vrrp_sync_group NAME { group { A B } ... }` and keepalived's newer bare
@@ -106,13 +124,12 @@
 //! members move together as in keepalived 2.2.7 (see that type). Each member
 //! must be a defined `vrrp_instance` in no other group (keepalived logs and
 //! ignores such a member; here it is an error at the member's place). The
-//! group's `track_interface` and `track_script` entries are added to every
-//! member; as keepalived does, every tracked weight of a member or of the
+//! group's `track_interface`, `track_script`, `track_file` and
+//! `track_process` entries are added to every member; as keepalived does, every tracked weight of a member or of the
 //! group is set to 0 (a failure is a FAULT of the whole group), with a
 //! warning, unless `sync_group_tracking_weight` (or the deprecated
 //! `global_tracking`) is set. Group `notify` scripts get `GROUP NAME STATE
-//! 0`. `smtp_alert` is warned; `track_file`, `track_process`, `track_bfd`
-//! and `notify_deleted` are refused.
+//! 0`. `smtp_alert` is warned; `track_bfd` and `notify_deleted` are refused.
 //!
 //! rule each, every one a fact about this node's own file:
 //! - a positive weight (not `reverse`) on a `state MASTER` instance: the

@@ -893,7 +893,10 @@ fn the_keyword_table_is_public() {
     ));
     assert_eq!(find("", "vrrp_script"), Some(Support::Implemented));
     assert_eq!(find("", "vrrp_track_file"), Some(Support::Implemented));
-    assert!(matches!(find("", "bfd_instance"), Some(Support::Refused(_))));
+    assert!(matches!(
+        find("", "bfd_instance"),
+        Some(Support::Refused(_))
+    ));
     assert!(keywords::all().count() > 150);
 }
 

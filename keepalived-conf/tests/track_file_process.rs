@@ -41,11 +41,22 @@ fn track_file_parses_and_converts_to_a_value_track() {
     let mut i = inst.clone();
     i.router.primary_address = "192.0.2.10".parse().unwrap();
     let router = typed.router_config_of(&i);
-    let maint = router.tracks.iter().find(|t| t.name == "file:maint").expect("track");
+    let maint = router
+        .tracks
+        .iter()
+        .find(|t| t.name == "file:maint")
+        .expect("track");
     assert_eq!(maint.weight, -10);
     assert_eq!(maint.kind, TrackKind::Value { reverse: true });
-    let old = router.tracks.iter().find(|t| t.name == "file:old").expect("track");
-    assert_eq!((old.weight, old.kind), (0, TrackKind::Value { reverse: true }));
+    let old = router
+        .tracks
+        .iter()
+        .find(|t| t.name == "file:old")
+        .expect("track");
+    assert_eq!(
+        (old.weight, old.kind),
+        (0, TrackKind::Value { reverse: true })
+    );
 }
 
 #[test]
@@ -67,7 +78,11 @@ fn track_process_parses_and_converts() {
     assert_eq!(web.fork_delay, Duration::from_millis(500));
     assert_eq!(web.terminate_delay, Duration::from_secs(2));
     let none = typed.track_process("none").expect("none");
-    assert_eq!((none.quorum, none.quorum_max), (0, 0), "quorum_max 0: none may run");
+    assert_eq!(
+        (none.quorum, none.quorum_max),
+        (0, 0),
+        "quorum_max 0: none may run"
+    );
     assert!(!none.process.full_command);
     assert_eq!(none.weight, 0, "keepalived's default: no quorum is a FAULT");
     assert!(none.in_quorum(0) && !none.in_quorum(1));
@@ -89,11 +104,7 @@ fn bad_values_are_errors_at_their_place() {
             "",
             "t.conf:3:11: error: invalid value `sideways` for `weight`",
         ),
-        (
-            "track_file f {\n weight 5\n}\n",
-            "",
-            "t.conf:1:1: error:",
-        ),
+        ("track_file f {\n weight 5\n}\n", "", "t.conf:1:1: error:"),
         (
             "track_file f {\n file /x\n init_file many\n}\n",
             "",
@@ -169,7 +180,9 @@ fn sync_group_tracking_goes_to_every_member_with_weight_0_unless_kept() {
     };
     let (cfg, warnings) = common::ok(&group(""));
     assert!(
-        warnings.iter().any(|w| w.message.contains("track_file `f`")),
+        warnings
+            .iter()
+            .any(|w| w.message.contains("track_file `f`")),
         "{warnings:?}"
     );
     let typed = DirectorConfig::try_from(&cfg).expect("converts");

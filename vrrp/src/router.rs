@@ -702,7 +702,11 @@ impl Router {
             _ => {
                 let w = i32::from(t.weight);
                 let up = self.track_up[i];
-                if (w > 0 && up) || (w < 0 && !up) { w } else { 0 }
+                if (w > 0 && up) || (w < 0 && !up) {
+                    w
+                } else {
+                    0
+                }
             }
         }
     }
@@ -1454,7 +1458,10 @@ mod tests {
         let t0 = Instant::now();
         let mut r = value_router(
             100,
-            vec![crate::Track::value("file:f", -10, false), crate::Track::value("file:z", 0, false)],
+            vec![
+                crate::Track::value("file:f", -10, false),
+                crate::Track::value("file:z", 0, false),
+            ],
         );
         r.start(t0);
         assert_eq!(r.state(), State::Backup);

@@ -246,7 +246,10 @@ impl ProcessMatch {
 
     /// Processes run as `name` with exactly these parameters (keepalived:
     /// parameters imply `full_command` and, unless set, an exact match).
-    pub fn with_params<S: Into<String>>(mut self, params: impl IntoIterator<Item = S>) -> ProcessMatch {
+    pub fn with_params<S: Into<String>>(
+        mut self,
+        params: impl IntoIterator<Item = S>,
+    ) -> ProcessMatch {
         self.params = params.into_iter().map(Into::into).collect();
         self.full_command = true;
         if self.param_match == ParamMatch::Any {

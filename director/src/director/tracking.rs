@@ -190,7 +190,10 @@ impl Director {
 
     /// The earliest process delay running out.
     pub(super) fn tracking_timeout(&self) -> Option<Instant> {
-        self.procs.values().filter_map(|p| p.pending.map(|(_, at)| at)).min()
+        self.procs
+            .values()
+            .filter_map(|p| p.pending.map(|(_, at)| at))
+            .min()
     }
 
     /// Applies every process delay that ran out by `now`.

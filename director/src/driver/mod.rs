@@ -268,9 +268,8 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
     let fifos = fifo::Fifos::start(&config.notify_fifos);
     let (tracked_tx, tracked_rx) = mpsc::unbounded_channel();
-    let tracker = tracking::Tracker::start(tracked_tx).map_err(|e| {
-        StartError::Env(format!("cannot start the file and process watcher: {e}"))
-    })?;
+    let tracker = tracking::Tracker::start(tracked_tx)
+        .map_err(|e| StartError::Env(format!("cannot start the file and process watcher: {e}")))?;
     let core = Director::new(Instant::now(), config)?;
     let mut lp = Loop {
         core,
@@ -597,7 +596,9 @@ impl Loop {
                 self.tracker
                     .send(tracking::Request::WatchFile { name, path, init });
             }
-            Command::UnwatchFile { name } => self.tracker.send(tracking::Request::UnwatchFile(name)),
+            Command::UnwatchFile { name } => {
+                self.tracker.send(tracking::Request::UnwatchFile(name))
+            }
             Command::WatchProcess { name, process } => {
                 self.tracker
                     .send(tracking::Request::WatchProcess { name, process });

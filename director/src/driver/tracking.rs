@@ -212,7 +212,13 @@ impl Watcher {
                 }
             }
             Request::WatchProcess { name, process } => {
-                self.procs.insert(name, ProcWatch { process, last: None });
+                self.procs.insert(
+                    name,
+                    ProcWatch {
+                        process,
+                        last: None,
+                    },
+                );
                 // The first count goes out at once.
                 self.next_scan = Instant::now();
             }
@@ -316,7 +322,9 @@ impl Watcher {
     }
 
     fn read_file(&mut self, name: &str) {
-        let Some(f) = self.files.get(name) else { return };
+        let Some(f) = self.files.get(name) else {
+            return;
+        };
         let value = match std::fs::File::open(&f.path) {
             Ok(file) => {
                 let mut text = Vec::new();
@@ -336,7 +344,9 @@ impl Watcher {
     }
 
     fn report_file(&mut self, name: &str, value: i64) {
-        let Some(f) = self.files.get_mut(name) else { return };
+        let Some(f) = self.files.get_mut(name) else {
+            return;
+        };
         if f.last == Some(value) {
             return;
         }

@@ -447,7 +447,13 @@ impl Builder<'_> {
         let proc_names: Vec<&str> = track_processes.iter().map(|p| p.name.as_str()).collect();
         for (inst, locs) in vrrp_instances.iter().zip(&track_locs) {
             let owner = format!("vrrp_instance `{}`", inst.name);
-            self.check_track_refs(&owner, &inst.track_files, &locs.files, "track_file", &file_names);
+            self.check_track_refs(
+                &owner,
+                &inst.track_files,
+                &locs.files,
+                "track_file",
+                &file_names,
+            );
             self.check_track_refs(
                 &owner,
                 &inst.track_processes,
