@@ -278,6 +278,7 @@ impl Watcher {
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
         let mut changed: Vec<(String, bool)> = Vec::new();
         let mut lost: Vec<i32> = Vec::new();
+        let mut overflow = false;
         {
             let mut reader = inotify::Reader::new(&self.inotify, &mut buf);
             loop {
@@ -290,6 +291,11 @@ impl Watcher {
                     }
                 };
                 let flags = ev.events();
+                if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
+                    // Events were lost: every file is read again.
+                    overflow = true;
+                    continue;
+                }
                 if flags.contains(ReadFlags::IGNORED) {
                     // The directory itself went away.
                     lost.push(ev.wd());
@@ -311,6 +317,10 @@ impl Watcher {
             for f in self.files.values_mut().filter(|f| f.wd == Some(wd)) {
                 f.wd = None;
             }
+        }
+        if overflow {
+            let all: Vec<String> = self.files.keys().cloned().collect();
+            changed = all.into_iter().map(|n| (n, false)).collect();
         }
         for (name, gone) in changed {
             if gone {
