@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use lvs_healthcheck::FailReason;
 use lvs_ipvs::{Op, ServiceKey};
 use lvs_vrrp::{Reason, State, Transmit};
 
-use crate::config::{Probe, Script, Vip};
+use crate::config::{InitFile, Probe, ProcessMatch, Script, Vip};
 use crate::routes::Routing;
 
 /// A running VRRP instance. A restarted instance (changed on reload) gets
@@ -144,6 +145,38 @@ pub enum Command {
         name: String,
         /// What to run and when (an exec check with the script's rise/fall).
         spec: Arc<Probe>,
+    },
+    /// Start watching a tracked file (keepalived's `track_file`): write
+    /// `init` first if asked, then report its value now and whenever it
+    /// changes with [`Director::handle_track_file`](crate::Director::handle_track_file)
+    /// (read with [`parse_track_file`](crate::parse_track_file); a missing
+    /// or unreadable file is 0).
+    WatchFile {
+        /// The file's name in the configuration.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// What to write before the first read.
+        init: Option<InitFile>,
+    },
+    /// Stop watching a tracked file.
+    UnwatchFile {
+        /// The file's name.
+        name: String,
+    },
+    /// Start counting processes (keepalived's `vrrp_track_process`):
+    /// report the number matching `process` now and whenever it changes
+    /// with [`Director::handle_process_count`](crate::Director::handle_process_count).
+    WatchProcess {
+        /// The tracked process's name in the configuration.
+        name: String,
+        /// Which processes count.
+        process: ProcessMatch,
+    },
+    /// Stop counting processes.
+    UnwatchProcess {
+        /// The tracked process's name.
+        name: String,
     },
     /// Stop a probe (or a tracked script).
     RemoveProbe {

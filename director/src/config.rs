@@ -38,6 +38,11 @@ use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 
 pub use crate::routes::{Route, RouteKind, RouteScope, Routing, Rule};
+mod tracking;
+pub use tracking::{
+    InitFile, ParamMatch, ProcessMatch, TrackFile, TrackProcess, TrackedFile, TrackedProcess,
+    parse_track_file,
+};
 
 /// A whole director: VRRP instances, virtual servers and IPVS settings.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -61,6 +66,14 @@ pub struct DirectorConfig {
     /// `vrrp_script`); instances name them in
     /// [`VrrpInstance::track_scripts`].
     pub track_scripts: Vec<TrackScript>,
+    /// Files whose integer moves the priority of the instances that track
+    /// them (keepalived's `track_file`); instances name them in
+    /// [`VrrpInstance::track_files`].
+    pub track_files: Vec<TrackFile>,
+    /// Processes whose number moves the priority of the instances that
+    /// track them (keepalived's `vrrp_track_process`); instances name them
+    /// in [`VrrpInstance::track_processes`].
+    pub track_processes: Vec<TrackProcess>,
     /// Refuse to run any script a non-root user could change (keepalived's
     /// `enable_script_security`): the driver checks every script with
     /// [`insecure_scripts`](Self::insecure_scripts) at start and on reload.
@@ -111,6 +124,28 @@ impl DirectorConfig {
         self
     }
 
+    /// Adds a tracked file (instances name it in [`VrrpInstance::track_files`]).
+    pub fn with_track_file(mut self, file: TrackFile) -> DirectorConfig {
+        self.track_files.push(file);
+        self
+    }
+
+    /// Adds a tracked process (instances name it in [`VrrpInstance::track_processes`]).
+    pub fn with_track_process(mut self, process: TrackProcess) -> DirectorConfig {
+        self.track_processes.push(process);
+        self
+    }
+
+    /// The tracked file named `name`.
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|s| s.name == name)
+    }
+
+    /// The tracked process named `name`.
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|s| s.name == name)
+    }
+
     /// Adds a sync group (its members are instances of this configuration).
     pub fn with_sync_group(mut self, group: SyncGroup) -> DirectorConfig {
         self.sync_groups.push(group);
@@ -132,8 +167,39 @@ impl DirectorConfig {
     /// The router configuration `inst` runs: [`VrrpInstance::router_config`]
     /// plus one [`lvs_vrrp::Track`] per script it tracks (see
     /// [`VrrpInstance::router_config_with`]).
+    ///
+    /// Tracked files are value tracks (`file:NAME`, see
+    /// [`TrackedFile::router_track`]) and tracked processes up/down tracks
+    /// (`process:NAME`, weighted as scripts are); an address owner keeps
+    /// only the weight-0 ones.
     pub fn router_config_of(&self, inst: &VrrpInstance) -> lvs_vrrp::Config {
-        inst.router_config_with(&self.track_scripts)
+        let mut cfg = inst.router_config_with(&self.track_scripts);
+        let owner = inst.router.priority == 255;
+        for t in &inst.track_files {
+            let Some(spec) = self.track_file(&t.file) else {
+                continue; // validate() refuses it
+            };
+            let track = t.router_track(spec);
+            if owner && track.weight != 0 {
+                continue;
+            }
+            cfg.tracks.push(track);
+        }
+        for t in &inst.track_processes {
+            let Some(spec) = self.track_process(&t.process) else {
+                continue;
+            };
+            let r = t.resolve(spec);
+            if owner && r.weight != 0 {
+                continue;
+            }
+            // Until the first scan the router counts it up (nothing adjusted
+            // or faulted); the director holds the instance until then.
+            let mut track = lvs_vrrp::Track::new(&r.track_name, r.router_weight());
+            track.initially_up = r.initially_up(false);
+            cfg.tracks.push(track);
+        }
+        cfg
     }
 
     /// Every program this configuration runs (notify scripts, tracked
@@ -249,8 +315,86 @@ impl DirectorConfig {
                     why: e.to_string(),
                 })?;
         }
+        let mut files = std::collections::HashSet::new();
+        for f in &self.track_files {
+            if !files.insert(f.name.as_str()) {
+                return Err(ConfigError::DuplicateTrackName {
+                    kind: "file",
+                    name: f.name.clone(),
+                });
+            }
+            if !(-254..=254).contains(&f.weight) {
+                return Err(ConfigError::TrackRange {
+                    kind: "file",
+                    name: f.name.clone(),
+                    why: format!("weight {} is outside -254..=254", f.weight),
+                });
+            }
+        }
+        let mut procs = std::collections::HashSet::new();
+        for p in &self.track_processes {
+            if !procs.insert(p.name.as_str()) {
+                return Err(ConfigError::DuplicateTrackName {
+                    kind: "process",
+                    name: p.name.clone(),
+                });
+            }
+            let why = if !(-254..=254).contains(&p.weight) {
+                Some(format!("weight {} is outside -254..=254", p.weight))
+            } else if p.quorum > p.quorum_max {
+                Some(format!(
+                    "quorum {} is above quorum_max {}",
+                    p.quorum, p.quorum_max
+                ))
+            } else if p.process.name.is_empty() {
+                Some("no process name".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(ConfigError::TrackRange {
+                    kind: "process",
+                    name: p.name.clone(),
+                    why,
+                });
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for i in &self.instances {
+            let mut seen = std::collections::HashSet::new();
+            for t in &i.track_files {
+                if !files.contains(t.file.as_str()) {
+                    return Err(ConfigError::UnknownTrack {
+                        instance: i.name.clone(),
+                        kind: "file",
+                        name: t.file.clone(),
+                    });
+                }
+                if !seen.insert(t.file.as_str()) {
+                    return Err(ConfigError::DuplicateTracked {
+                        instance: i.name.clone(),
+                        kind: "file",
+                        name: t.file.clone(),
+                    });
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            for t in &i.track_processes {
+                if !procs.contains(t.process.as_str()) {
+                    return Err(ConfigError::UnknownTrack {
+                        instance: i.name.clone(),
+                        kind: "process",
+                        name: t.process.clone(),
+                    });
+                }
+                if !seen.insert(t.process.as_str()) {
+                    return Err(ConfigError::DuplicateTracked {
+                        instance: i.name.clone(),
+                        kind: "process",
+                        name: t.process.clone(),
+                    });
+                }
+            }
             if !names.insert(i.name.as_str()) {
                 return Err(ConfigError::DuplicateInstance(i.name.clone()));
             }
@@ -460,6 +604,44 @@ pub enum ConfigError {
         /// The script.
         script: String,
     },
+    /// Two tracked files (or two tracked processes) share a name.
+    #[error("two tracked {kind}s are named {name:?}")]
+    DuplicateTrackName {
+        /// `file` or `process`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// An instance tracks a file or process that is not defined.
+    #[error("VRRP instance {instance:?} tracks {kind} {name:?}, which is not defined")]
+    UnknownTrack {
+        /// The instance.
+        instance: String,
+        /// `file` or `process`.
+        kind: &'static str,
+        /// The name it gives.
+        name: String,
+    },
+    /// An instance tracks one file or process twice.
+    #[error("VRRP instance {instance:?} tracks {kind} {name:?} twice")]
+    DuplicateTracked {
+        /// The instance.
+        instance: String,
+        /// `file` or `process`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A tracked file's or process's setting is out of range.
+    #[error("tracked {kind} {name:?}: {why}")]
+    TrackRange {
+        /// `file` or `process`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A tracked script's interval, timeout, rise or fall is unusable.
     #[error("tracked script {script:?}: {why}")]
     ScriptTiming {
@@ -552,6 +734,12 @@ pub struct VrrpInstance {
     /// Scripts (of [`DirectorConfig::track_scripts`]) whose result changes
     /// the priority (or faults), keepalived's `track_script`.
     pub track_scripts: Vec<TrackedScript>,
+    /// Files (of [`DirectorConfig::track_files`]) whose value changes the
+    /// priority (or faults), keepalived's `track_file`.
+    pub track_files: Vec<TrackedFile>,
+    /// Processes (of [`DirectorConfig::track_processes`]) whose number
+    /// changes the priority (or faults), keepalived's `track_process`.
+    pub track_processes: Vec<TrackedProcess>,
     /// Whether the instance's own interface going down is a fault
     /// (keepalived's default; `dont_track_primary` turns it off).
     pub track_link: bool,
@@ -582,6 +770,8 @@ impl VrrpInstance {
             vips,
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
             track_link: true,
             notify: Notify::default(),
             routes: Vec::new(),
@@ -610,6 +800,18 @@ impl VrrpInstance {
     /// the script's own weight.
     pub fn with_track_script(mut self, script: TrackedScript) -> VrrpInstance {
         self.track_scripts.push(script);
+        self
+    }
+
+    /// Tracks `file` (a name in [`DirectorConfig::track_files`]).
+    pub fn with_track_file(mut self, file: TrackedFile) -> VrrpInstance {
+        self.track_files.push(file);
+        self
+    }
+
+    /// Tracks `process` (a name in [`DirectorConfig::track_processes`]).
+    pub fn with_track_process(mut self, process: TrackedProcess) -> VrrpInstance {
+        self.track_processes.push(process);
         self
     }
 

@@ -22,6 +22,9 @@ use crate::status::{
 };
 use crate::table::{self, Health};
 
+mod tracking;
+use tracking::{FileState, ProcState};
+
 /// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
 const RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait between retries of a failed IPVS write.
@@ -79,10 +82,22 @@ struct Instance {
     link_up: Option<bool>,
     tracks: HashMap<String, bool>,
     last_reason: Option<Reason>,
-    /// Weight-0 scripts it tracks that have no result yet: keepalived holds
-    /// the instance in Initialize until each has one; the router starts
-    /// when this empties.
+    /// Tracks (by router track name) with no result yet — weight-0
+    /// scripts, files, processes: keepalived holds the instance in
+    /// Initialize until each has one; the router starts when this empties.
     waiting: Vec<String>,
+}
+
+impl Instance {
+    /// `track` has its first result: the router starts once none is missing.
+    fn track_decided(&mut self, now: Instant, track: &str) {
+        if let Some(w) = self.waiting.iter().position(|s| s == track) {
+            self.waiting.remove(w);
+            if self.waiting.is_empty() {
+                self.router.start(now);
+            }
+        }
+    }
 }
 
 /// One tracked script (keepalived's `vrrp_script`), run as a probe.
@@ -201,6 +216,10 @@ pub struct Director {
     scripts: BTreeMap<String, ScriptState>,
     /// Which script a probe key runs.
     script_index: HashMap<ProbeKey, String>,
+    /// Tracked files that some instance tracks, by name.
+    files: BTreeMap<String, FileState>,
+    /// Tracked processes that some instance tracks, by name.
+    procs: BTreeMap<String, ProcState>,
     next_instance: u32,
     next_probe: u64,
     commands: VecDeque<Command>,
@@ -238,6 +257,8 @@ impl Director {
             local_addresses: None,
             scripts: BTreeMap::new(),
             script_index: HashMap::new(),
+            files: BTreeMap::new(),
+            procs: BTreeMap::new(),
             next_instance: 0,
             next_probe: 0,
             commands: VecDeque::new(),
@@ -263,6 +284,7 @@ impl Director {
             });
         }
         d.sync_scripts(&config);
+        d.sync_tracking(&config);
         for vs in &config.virtual_servers {
             let svc = d.new_service(vs.clone(), None);
             d.services.insert(vs.service.key, svc);
@@ -308,7 +330,7 @@ impl Director {
             .iter()
             .filter_map(|i| i.router.poll_timeout());
         let ipvs = (!self.stopped && !self.services.is_empty()).then_some(self.reconcile_at);
-        routers.chain(ipvs).min()
+        routers.chain(ipvs).chain(self.tracking_timeout()).min()
     }
 
     /// Runs every timer due at `now`: VRRP timers, the periodic or retried
@@ -324,6 +346,7 @@ impl Director {
                 self.drain_router(i);
             }
         }
+        self.tracking_handle_timeout(now);
         self.settle_sync_groups(now);
         if !self.stopped && !self.services.is_empty() && now >= self.reconcile_at {
             self.push_reconcile();
@@ -502,6 +525,7 @@ impl Director {
         }
         // Scripts next, so instances started below see their results.
         self.sync_scripts(&new);
+        self.sync_tracking(&new);
         // Stop removed and changed instances.
         let mut i = 0;
         while i < self.instances.len() {
@@ -530,6 +554,8 @@ impl Director {
         }
         // Instances start with the new scripts' weights and groups.
         self.config.track_scripts = new.track_scripts.clone();
+        self.config.track_files = new.track_files.clone();
+        self.config.track_processes = new.track_processes.clone();
         self.config.sync_groups = new.sync_groups.clone();
         for inst in &mut self.instances {
             let held = new.sync_group_of(&inst.cfg.name).is_some();
@@ -1103,12 +1129,7 @@ impl Director {
             {
                 let _ = inst.router.set_track(now, &r.track_name, r.signal(ok));
             }
-            if let Some(w) = inst.waiting.iter().position(|s| s == name) {
-                inst.waiting.remove(w);
-                if inst.waiting.is_empty() {
-                    inst.router.start(now);
-                }
-            }
+            inst.track_decided(now, &r.track_name);
             debug!(instance = %inst.cfg.name, priority = inst.router.effective_priority(),
                    script = %name, ok, "tracked script applied");
             self.drain_router(i);
@@ -1157,15 +1178,16 @@ impl Director {
                 Some(ok) => {
                     let _ = router.set_track(now, &r.track_name, r.signal(ok));
                 }
-                None if r.weight == 0 && !spec.init_fail => waiting.push(t.script.clone()),
+                None if r.weight == 0 && !spec.init_fail => waiting.push(r.track_name.clone()),
                 None => {}
             }
         }
+        waiting.extend(self.initial_tracking(now, &cfg, &mut router));
         router.set_sync_hold(self.config.sync_group_of(&cfg.name).is_some());
         if waiting.is_empty() {
             router.start(now);
         } else {
-            info!(instance = %cfg.name, scripts = ?waiting, "waiting for the first result of tracked scripts");
+            info!(instance = %cfg.name, tracks = ?waiting, "waiting for the first result of tracked scripts, files and processes");
         }
         info!(instance = %cfg.name, vrid = cfg.router.vrid, priority = cfg.router.priority,
               interface = %cfg.interface, "VRRP instance started");

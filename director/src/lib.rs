@@ -31,7 +31,11 @@
 //!    tracked script's verdict), [`handle_link`](Director::handle_link) (an interface's
 //!    link/carrier), [`handle_ipvs_result`](Director::handle_ipvs_result)
 //!    (how an IPVS command went), [`apply_config`](Director::apply_config)
-//!    (a reload: the diff is applied without stopping timers).
+//!    (a reload: the diff is applied without stopping timers),
+//!    [`handle_track_file`](Director::handle_track_file) and
+//!    [`handle_process_count`](Director::handle_process_count) (a tracked
+//!    file's value, a tracked process's count, after
+//!    [`Command::WatchFile`] / [`Command::WatchProcess`]).
 //! 3. At [`poll_timeout`](Director::poll_timeout), call
 //!    [`handle_timeout`](Director::handle_timeout).
 //! 4. After each call, drain [`poll_command`](Director::poll_command) and
@@ -164,10 +168,11 @@ mod table;
 
 pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
-    Check, ConfigError, DirectorConfig, FifoWriter, InsecureScripts, IpvsSetup, Notify, NotifyFifo,
-    NotifyFifos, Probe, RealServer, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule,
-    Script, ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackInterface, TrackScript,
-    TrackedScript, Vip, VirtualServer, VrrpInstance,
+    Check, ConfigError, DirectorConfig, FifoWriter, InitFile, InsecureScripts, IpvsSetup, Notify,
+    NotifyFifo, NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer, ResolvedTrack, Route,
+    RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
+    SyncGroup, TrackFile, TrackInterface, TrackProcess, TrackScript, TrackedFile, TrackedProcess,
+    TrackedScript, Vip, VirtualServer, VrrpInstance, parse_track_file,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

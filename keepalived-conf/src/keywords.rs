@@ -169,6 +169,8 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::PingCheck,
     Ctx::MiscCheck,
     Ctx::VrrpScript,
+    Ctx::TrackFile,
+    Ctx::TrackProcess,
     Ctx::SyncGroup,
     Ctx::Ssl,
 ];
@@ -237,8 +239,7 @@ const MAIL: &str = "director sends no mail";
 const SNMP: &str = "director has no SNMP agent";
 const LOGGING: &str = "it only changes what is logged";
 const RUN_AS: &str = "scripts run as director's own user";
-const TRACKING: &str =
-    "tracking files, processes and BFD is not implemented, so priorities would not follow them";
+const TRACKING: &str = "tracking BFD is not implemented, so priorities would not follow it";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
 const OBSOLETE: &str = "obsolete: keepalived 2.x accepts it and does nothing with it either";
@@ -290,6 +291,9 @@ pub(crate) enum Ctx {
     PingCheck,
     MiscCheck,
     VrrpScript,
+    /// `track_file` (or its old name `vrrp_track_file`).
+    TrackFile,
+    TrackProcess,
     /// `vrrp_sync_group`: its keywords, or (the newer syntax) the member
     /// names themselves, one bare word each.
     SyncGroup,
@@ -330,6 +334,8 @@ impl Ctx {
             Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::VrrpScript => "vrrp_script",
+            Ctx::TrackFile => "track_file",
+            Ctx::TrackProcess => "vrrp_track_process",
             Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::List => return None,
         })
@@ -357,6 +363,8 @@ impl Ctx {
             Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
             Ctx::VrrpScript => VRRP_SCRIPT,
+            Ctx::TrackFile => TRACK_FILE,
+            Ctx::TrackProcess => TRACK_PROCESS,
             Ctx::SyncGroup => SYNC_GROUP,
             Ctx::List => &[],
         }
@@ -373,8 +381,9 @@ const ROOT: &[Kw] = &[
     blk("virtual_server", 1, 2, Ctx::VirtualServer),
     blk("vrrp_sync_group", 1, 1, Ctx::SyncGroup),
     blk("vrrp_script", 1, 1, Ctx::VrrpScript),
-    refused("vrrp_track_file", TRACKING),
-    refused("vrrp_track_process", TRACKING),
+    blk("track_file", 1, 1, Ctx::TrackFile),
+    blk("vrrp_track_file", 1, 1, Ctx::TrackFile),
+    blk("vrrp_track_process", 1, 1, Ctx::TrackProcess),
     refused("bfd_instance", TRACKING),
     blk("static_ipaddress", 0, 0, Ctx::List),
     blk("static_routes", 0, 0, Ctx::List),
@@ -486,8 +495,8 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("smtp_alert", 0, 1).warned(MAIL),
     kw("debug", 0, 1).warned(LOGGING),
     blk("track_script", 0, 0, Ctx::List),
-    refused("track_file", TRACKING),
-    refused("track_process", TRACKING),
+    blk("track_file", 0, 0, Ctx::List),
+    blk("track_process", 0, 0, Ctx::List),
     refused("track_bfd", TRACKING),
     blk("virtual_routes", 0, 0, Ctx::List),
     blk("virtual_rules", 0, 0, Ctx::List),
@@ -501,8 +510,8 @@ const SYNC_GROUP: &[Kw] = &[
     blk("group", 0, 0, Ctx::List),
     blk("track_interface", 0, 0, Ctx::List),
     blk("track_script", 0, 0, Ctx::List),
-    refused("track_file", TRACKING),
-    refused("track_process", TRACKING),
+    blk("track_file", 0, 0, Ctx::List),
+    blk("track_process", 0, 0, Ctx::List),
     refused("track_bfd", TRACKING),
     var("notify_master", 1),
     var("notify_backup", 1),
@@ -527,6 +536,20 @@ const VRRP_SCRIPT: &[Kw] = &[
     kw("fall", 1, 1),
     kw("user", 1, 2).warned(RUN_AS),
     kw("init_fail", 0, 0),
+];
+
+const TRACK_FILE: &[Kw] = &[kw("file", 1, 1), kw("weight", 1, 2), kw("init_file", 0, 2)];
+
+const TRACK_PROCESS: &[Kw] = &[
+    var("process", 1),
+    kw("param_match", 0, 1),
+    kw("weight", 1, 2),
+    kw("quorum", 1, 1),
+    kw("quorum_max", 1, 1),
+    kw("delay", 1, 1),
+    kw("terminate_delay", 1, 1),
+    kw("fork_delay", 1, 1),
+    kw("full_command", 0, 0),
 ];
 
 const AUTHENTICATION: &[Kw] = &[kw("auth_type", 1, 1), kw("auth_pass", 1, 1)];
@@ -1027,6 +1050,8 @@ mod tests {
             ),
             Ctx::RealServer => rs(&stmt),
             Ctx::VrrpScript => format!("vrrp_script S {{\n script /bin/true\n{stmt}\n}}\n"),
+            Ctx::TrackFile => format!("track_file F {{\n file /tmp/f\n{stmt}\n}}\n"),
+            Ctx::TrackProcess => format!("vrrp_track_process P {{\n process p\n{stmt}\n}}\n"),
             Ctx::SyncGroup => format!("vrrp_sync_group G {{\n{stmt}\n}}\n"),
             Ctx::Url => check("HTTP_GET", &format!("   url {{\n{stmt}\n   }}")),
             Ctx::SmtpHost => check("SMTP_CHECK", &format!("   host {{\n{stmt}\n   }}")),

@@ -98,6 +98,24 @@
 //! to start or reload when one could be changed by a non-root user, where
 //! keepalived disables just that script.
 //!
+//! # Tracked files and processes
+//!
+//! `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE]
+//! [overwrite] }` (`vrrp_track_file` is its older name) and
+//! `vrrp_track_process NAME { process NAME [PARAMS]; param_match
+//! [initial|partial]; weight N [reverse]; quorum N; quorum_max N; delay /
+//! fork_delay / terminate_delay SECS; full_command }`, tracked from a
+//! `vrrp_instance` or `vrrp_sync_group` by `track_file { NAME [weight N
+//! [reverse|noreverse]] }` and `track_process { ... }`, follow keepalived
+//! 2.2.7 (see `lvs_director::TrackFile` and `lvs_director::TrackProcess`):
+//! weights are -254..=254, a file's defaulting to 1 and a process's to 0
+//! (keepalived's code; its manual says 1); parameters after the process
+//! name, or `param_match`, compare the command line (`full_command`);
+//! `quorum_max 0` alone means no matching process may run. As for scripts,
+//! an entry naming nothing defined, a duplicate entry, a block without
+//! `file` / `process` and out-of-range values are errors at their place
+//! (keepalived logs and drops them).
+//!
 //! # Sync groups
 //!
 //! `vrrp_sync_group NAME { group { A B } ... }` and keepalived's newer bare
@@ -106,13 +124,12 @@
 //! members move together as in keepalived 2.2.7 (see that type). Each member
 //! must be a defined `vrrp_instance` in no other group (keepalived logs and
 //! ignores such a member; here it is an error at the member's place). The
-//! group's `track_interface` and `track_script` entries are added to every
-//! member; as keepalived does, every tracked weight of a member or of the
+//! group's `track_interface`, `track_script`, `track_file` and
+//! `track_process` entries are added to every member; as keepalived does, every tracked weight of a member or of the
 //! group is set to 0 (a failure is a FAULT of the whole group), with a
 //! warning, unless `sync_group_tracking_weight` (or the deprecated
 //! `global_tracking`) is set. Group `notify` scripts get `GROUP NAME STATE
-//! 0`. `smtp_alert` is warned; `track_file`, `track_process`, `track_bfd`
-//! and `notify_deleted` are refused.
+//! 0`. `smtp_alert` is warned; `track_bfd` and `notify_deleted` are refused.
 //!
 //! rule each, every one a fact about this node's own file:
 //! - a positive weight (not `reverse`) on a `state MASTER` instance: the
@@ -135,9 +152,10 @@
 //! | (top level) | `virtual_server` | implemented |  |
 //! | (top level) | `vrrp_sync_group` | implemented |  |
 //! | (top level) | `vrrp_script` | implemented |  |
-//! | (top level) | `vrrp_track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | (top level) | `vrrp_track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | (top level) | `bfd_instance` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | (top level) | `track_file` | implemented |  |
+//! | (top level) | `vrrp_track_file` | implemented |  |
+//! | (top level) | `vrrp_track_process` | implemented |  |
+//! | (top level) | `bfd_instance` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | (top level) | `static_ipaddress` | implemented |  |
 //! | (top level) | `static_routes` | implemented |  |
 //! | (top level) | `static_rules` | implemented |  |
@@ -232,9 +250,9 @@
 //! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
 //! | `vrrp_instance` | `debug` | warned | it only changes what is logged |
 //! | `vrrp_instance` | `track_script` | implemented |  |
-//! | `vrrp_instance` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_instance` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_instance` | `track_file` | implemented |  |
+//! | `vrrp_instance` | `track_process` | implemented |  |
+//! | `vrrp_instance` | `track_bfd` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | `vrrp_instance` | `virtual_routes` | implemented |  |
 //! | `vrrp_instance` | `virtual_rules` | implemented |  |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
@@ -457,12 +475,24 @@
 //! | `vrrp_script` | `fall` | implemented |  |
 //! | `vrrp_script` | `user` | warned | scripts run as director's own user |
 //! | `vrrp_script` | `init_fail` | implemented |  |
+//! | `track_file` | `file` | implemented |  |
+//! | `track_file` | `weight` | implemented |  |
+//! | `track_file` | `init_file` | implemented |  |
+//! | `vrrp_track_process` | `process` | implemented |  |
+//! | `vrrp_track_process` | `param_match` | implemented |  |
+//! | `vrrp_track_process` | `weight` | implemented |  |
+//! | `vrrp_track_process` | `quorum` | implemented |  |
+//! | `vrrp_track_process` | `quorum_max` | implemented |  |
+//! | `vrrp_track_process` | `delay` | implemented |  |
+//! | `vrrp_track_process` | `terminate_delay` | implemented |  |
+//! | `vrrp_track_process` | `fork_delay` | implemented |  |
+//! | `vrrp_track_process` | `full_command` | implemented |  |
 //! | `vrrp_sync_group` | `group` | implemented |  |
 //! | `vrrp_sync_group` | `track_interface` | implemented |  |
 //! | `vrrp_sync_group` | `track_script` | implemented |  |
-//! | `vrrp_sync_group` | `track_file` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_sync_group` | `track_process` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
-//! | `vrrp_sync_group` | `track_bfd` | refused | tracking files, processes and BFD is not implemented, so priorities would not follow them |
+//! | `vrrp_sync_group` | `track_file` | implemented |  |
+//! | `vrrp_sync_group` | `track_process` | implemented |  |
+//! | `vrrp_sync_group` | `track_bfd` | refused | tracking BFD is not implemented, so priorities would not follow it |
 //! | `vrrp_sync_group` | `notify_master` | implemented |  |
 //! | `vrrp_sync_group` | `notify_backup` | implemented |  |
 //! | `vrrp_sync_group` | `notify_fault` | implemented |  |

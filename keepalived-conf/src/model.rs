@@ -22,6 +22,10 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// Each `vrrp_script`, in file order.
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// Each `track_file` (or `vrrp_track_file`), in file order.
+    pub track_files: Vec<TrackFile>,
+    /// Each `vrrp_track_process`, in file order.
+    pub track_processes: Vec<TrackProcess>,
     /// Each `virtual_server_group`, in file order (names unique).
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// Each `vrrp_sync_group`, in file order.
@@ -270,6 +274,10 @@ pub struct VrrpInstance {
     pub track_interfaces: Vec<TrackInterface>,
     /// `track_script { ... }`: each names a `vrrp_script`.
     pub track_scripts: Vec<TrackScript>,
+    /// `track_file { ... }`: each names a `track_file`.
+    pub track_files: Vec<TrackRef>,
+    /// `track_process { ... }`: each names a `vrrp_track_process`.
+    pub track_processes: Vec<TrackRef>,
     /// `authentication { ... }`. Default: none.
     pub authentication: Option<Authentication>,
     /// `notify_master`.
@@ -401,6 +409,10 @@ pub struct SyncGroup {
     pub track_interfaces: Vec<TrackInterface>,
     /// `track_script { ... }`: tracked by every member.
     pub track_scripts: Vec<TrackScript>,
+    /// `track_file { ... }`: tracked by every member.
+    pub track_files: Vec<TrackRef>,
+    /// `track_process { ... }`: tracked by every member.
+    pub track_processes: Vec<TrackRef>,
     /// `notify_master`.
     pub notify_master: Option<Script>,
     /// `notify_backup`.
@@ -478,6 +490,87 @@ impl TrackScript {
     pub fn new(script: impl Into<String>) -> Self {
         TrackScript {
             script: script.into(),
+            weight: None,
+            reverse: None,
+        }
+    }
+}
+
+/// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
+/// (`vrrp_track_file` is its older name): a file whose integer, times the
+/// weight, tracking instances add to their priority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackFile {
+    /// The name instances track it by.
+    pub name: String,
+    /// `file` (required).
+    pub path: std::path::PathBuf,
+    /// `weight` -254..=254. Default: 1.
+    pub weight: i16,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: `(VALUE, overwrite)`, VALUE default 0.
+    pub init: Option<(i64, bool)>,
+}
+
+/// How `param_match` compares a tracked process's parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamMatch {
+    /// `param_match` alone (or parameters given): exactly these.
+    Exact,
+    /// `param_match partial`: these first, more may follow.
+    Partial,
+    /// `param_match initial`: as partial, the last may be longer.
+    Initial,
+}
+
+/// `vrrp_track_process NAME { process CMD [PARAMS]; ... }`: processes whose
+/// number (within the quorum or not) tracking instances follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackProcess {
+    /// The name instances track it by.
+    pub name: String,
+    /// `process` (required): the name, then the parameters.
+    pub process: Vec<String>,
+    /// `param_match [initial|partial]`; parameters alone mean exact.
+    pub param_match: Option<ParamMatch>,
+    /// `full_command` (also implied by parameters and `param_match`):
+    /// compare with the command line, not the process name.
+    pub full_command: bool,
+    /// `weight` -254..=254. Default: 0 (no quorum is a FAULT).
+    pub weight: i16,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `quorum` 1..=65535. Default: 1 (0 with `quorum_max 0`).
+    pub quorum: u32,
+    /// `quorum_max` 0..=65535. Default: no limit.
+    pub quorum_max: Option<u32>,
+    /// `fork_delay` (or `delay`) seconds. Default: 0.
+    pub fork_delay: Duration,
+    /// `terminate_delay` (or `delay`) seconds. Default: 0.
+    pub terminate_delay: Duration,
+}
+
+/// One `track_file` or `track_process` entry: `NAME [weight N [reverse|noreverse]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackRef {
+    /// The `track_file` / `vrrp_track_process` it names.
+    pub name: String,
+    /// `weight N`: overrides the tracked object's.
+    pub weight: Option<i16>,
+    /// `reverse` / `noreverse` after the weight: overrides the object's.
+    pub reverse: Option<bool>,
+}
+
+impl TrackRef {
+    /// Tracks `name` with its own weight.
+    pub fn new(name: impl Into<String>) -> Self {
+        TrackRef {
+            name: name.into(),
             weight: None,
             reverse: None,
         }

@@ -167,7 +167,9 @@ fn bad_members_are_refused_where_they_are_named() {
 
     let e = errors(&two("vrrp_sync_group G {\n VI_1\n track_file { f }\n}\n"));
     assert!(
-        e[0].starts_with("t.conf:13:2: error: `track_file`"),
+        e[0].starts_with(
+            "t.conf:11:1: error: vrrp_sync_group `G` tracks `f`, which no track_file defines"
+        ),
         "{}",
         e[0]
     );

@@ -444,11 +444,11 @@ fn duplicate_virtual_and_real_servers() {
 
 #[test]
 fn unsupported_keywords_are_refused_not_ignored() {
-    let p = positions("vrrp_track_file f { file /run/x }\n");
+    let p = positions("bfd_instance b { neighbor_ip 192.0.2.1 }\n");
     assert_eq!(p.len(), 1);
     assert!(
         p[0].2
-            .contains("`vrrp_track_file` is keepalived syntax that director does not support")
+            .contains("`bfd_instance` is keepalived syntax that director does not support")
     );
 }
 
@@ -894,8 +894,9 @@ fn the_keyword_table_is_public() {
         Some(Support::Warned(_))
     ));
     assert_eq!(find("", "vrrp_script"), Some(Support::Implemented));
+    assert_eq!(find("", "vrrp_track_file"), Some(Support::Implemented));
     assert!(matches!(
-        find("", "vrrp_track_file"),
+        find("", "bfd_instance"),
         Some(Support::Refused(_))
     ));
     assert!(keywords::all().count() > 150);

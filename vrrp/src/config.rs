@@ -48,6 +48,56 @@ pub struct Track {
     pub weight: i16,
     /// State before the caller reports one.
     pub initially_up: bool,
+    /// Up/down, or an integer value scaled by the weight.
+    pub kind: TrackKind,
+}
+
+/// How a tracked signal's state enters the priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TrackKind {
+    /// Up or down, reported with [`Router::set_track`](crate::Router::set_track)
+    /// (see [`Track`]).
+    #[default]
+    Signal,
+    /// An integer reported with
+    /// [`Router::set_track_value`](crate::Router::set_track_value)
+    /// (keepalived's `track_file`): the value times the weight (negated
+    /// with `reverse`) is added to the priority, capped at +253; a product
+    /// of -254 or less is a fault. With weight 0 a non-zero value is a
+    /// fault (with `reverse`: a zero value). The value is 0 until reported.
+    Value {
+        /// The product's sign is inverted (weight 0: zero is the fault).
+        reverse: bool,
+    },
+}
+
+impl TrackKind {
+    /// What a value track with `weight` and this kind gives for `value`:
+    /// `None` is a fault, `Some(adjustment)` the change to the priority
+    /// (before the 1..=254 clamp). A [`Signal`](Self::Signal) track's value
+    /// means nothing: `Some(0)`.
+    ///
+    /// ```
+    /// use lvs_vrrp::TrackKind;
+    ///
+    /// let k = TrackKind::Value { reverse: false };
+    /// assert_eq!(k.value_effect(-10, 3), Some(-30));
+    /// assert_eq!(k.value_effect(-10, 26), None); // -260: FAULT
+    /// assert_eq!(k.value_effect(0, 1), None); // weight 0: non-zero is FAULT
+    /// ```
+    pub fn value_effect(self, weight: i16, value: i64) -> Option<i32> {
+        let TrackKind::Value { reverse } = self else {
+            return Some(0);
+        };
+        if weight == 0 {
+            return ((value != 0) == reverse).then_some(0);
+        }
+        let sign = if reverse { -1 } else { 1 };
+        let product = value.saturating_mul(i64::from(weight)).saturating_mul(sign);
+        // keepalived: -254 and below is FAULT, above 253 counts as 253.
+        (product > -254).then(|| product.min(253) as i32)
+    }
 }
 
 /// When a Master announces its addresses (gratuitous ARP / unsolicited NA):
@@ -224,6 +274,16 @@ impl Track {
             name: name.to_string(),
             weight,
             initially_up: true,
+            kind: TrackKind::Signal,
+        }
+    }
+
+    /// A value track (keepalived's `track_file`, see [`TrackKind::Value`]),
+    /// its value 0 until the caller reports one.
+    pub fn value(name: &str, weight: i16, reverse: bool) -> Track {
+        Track {
+            kind: TrackKind::Value { reverse },
+            ..Track::new(name, weight)
         }
     }
 }
@@ -386,6 +446,7 @@ mod tests {
             name: "a".into(),
             weight: 1,
             initially_up: true,
+            kind: TrackKind::Signal,
         };
         c.tracks = vec![t.clone(), t];
         assert_eq!(c.validate(), Err(ConfigError::DuplicateTrack("a".into())));

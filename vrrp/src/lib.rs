@@ -130,7 +130,9 @@ pub mod router;
 pub mod units;
 pub mod wire;
 
-pub use config::{AddressCheck, AnnounceSchedule, Config, ConfigError, Track, virtual_mac};
+pub use config::{
+    AddressCheck, AnnounceSchedule, Config, ConfigError, Track, TrackKind, virtual_mac,
+};
 pub use router::{
     Action, AnnounceReason, Announcement, DropCounts, DropKind, DropReason, FaultReason, Reason,
     RecvMeta, Router, State, Transmit, UnknownTrack,

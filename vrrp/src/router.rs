@@ -5,7 +5,7 @@ use core::time::Duration;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::config::{AddressCheck, Config, ConfigError, virtual_mac};
+use crate::config::{AddressCheck, Config, ConfigError, TrackKind, virtual_mac};
 use crate::units::{AdvertInterval, Seconds};
 use crate::wire::{
     self, Addresses, Auth, ChecksumForm, Family, Kind, PRIORITY_OWNER, PRIORITY_STOP, Packet, Repr,
@@ -491,6 +491,8 @@ pub struct Router {
     /// at most once per advert interval.
     lower_prio_reacted: Option<Instant>,
     track_up: Vec<bool>,
+    /// Each track's last reported value (value tracks only read it).
+    track_value: Vec<i64>,
     faults: Vec<FaultReason>,
     master: Option<IpAddr>,
     peer_checksum_form: Option<ChecksumForm>,
@@ -511,6 +513,7 @@ impl Router {
             .map(|a| a.to_bytes())
             .unwrap_or_default();
         let track_up = cfg.tracks.iter().map(|t| t.initially_up).collect();
+        let track_value = vec![0; cfg.tracks.len()];
         let mut r = Router {
             family,
             vip_bytes,
@@ -529,6 +532,7 @@ impl Router {
             lower_prio_repeat: None,
             lower_prio_reacted: None,
             track_up,
+            track_value,
             faults: Vec::new(),
             master: None,
             peer_checksum_form: None,
@@ -638,12 +642,14 @@ impl Router {
     }
 
     /// Reports a tracked signal's state.
+    /// A [value track](crate::TrackKind::Value) is not set this way: see
+    /// [`set_track_value`](Self::set_track_value).
     pub fn set_track(&mut self, now: Instant, name: &str, up: bool) -> Result<(), UnknownTrack> {
         let i = self
             .cfg
             .tracks
             .iter()
-            .position(|t| t.name == name)
+            .position(|t| t.name == name && t.kind == TrackKind::Signal)
             .ok_or_else(|| UnknownTrack(name.to_string()))?;
         if self.track_up[i] == up {
             return Ok(());
@@ -657,6 +663,69 @@ impl Router {
             self.change_priority(p);
         }
         Ok(())
+    }
+
+    /// Reports a [value track](crate::TrackKind::Value)'s integer
+    /// (keepalived's `track_file` contents): the priority moves by the
+    /// value times the weight, or the router enters or leaves FAULT.
+    pub fn set_track_value(
+        &mut self,
+        now: Instant,
+        name: &str,
+        value: i64,
+    ) -> Result<(), UnknownTrack> {
+        let i = self
+            .cfg
+            .tracks
+            .iter()
+            .position(|t| t.name == name && matches!(t.kind, TrackKind::Value { .. }))
+            .ok_or_else(|| UnknownTrack(name.to_string()))?;
+        if self.track_value[i] == value {
+            return Ok(());
+        }
+        let was_faulted = self.is_faulted();
+        self.track_value[i] = value;
+        let p = self.compute_priority();
+        self.change_priority(p);
+        self.fault_changed(now, was_faulted, FaultReason::Track(name.to_string()));
+        Ok(())
+    }
+
+    /// Whether track `i` holds the router in FAULT: a weight-0 signal that
+    /// is down, or a value track whose product is a fault.
+    fn track_faulted(&self, i: usize) -> bool {
+        let t = &self.cfg.tracks[i];
+        match t.kind {
+            TrackKind::Value { .. } => t.kind.value_effect(t.weight, self.track_value[i]).is_none(),
+            _ => t.weight == 0 && !self.track_up[i],
+        }
+    }
+
+    /// Track `i`'s change to the priority (0 while it faults).
+    fn track_adjustment(&self, i: usize) -> i32 {
+        let t = &self.cfg.tracks[i];
+        match t.kind {
+            TrackKind::Value { .. } => t
+                .kind
+                .value_effect(t.weight, self.track_value[i])
+                .unwrap_or(0),
+            _ => {
+                let w = i32::from(t.weight);
+                let up = self.track_up[i];
+                if (w > 0 && up) || (w < 0 && !up) {
+                    w
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// The tracks holding the router in FAULT, as reasons.
+    fn track_faults(&self) -> impl Iterator<Item = FaultReason> + '_ {
+        (0..self.cfg.tracks.len())
+            .filter(|&i| self.track_faulted(i))
+            .map(|i| FaultReason::Track(self.cfg.tracks[i].name.clone()))
     }
 
     /// A new effective priority from a tracked weight. The Master advertises
@@ -701,14 +770,7 @@ impl Router {
     /// weight-0 tracked signal that is down.
     pub fn faults(&self) -> Vec<FaultReason> {
         let mut out = self.faults.clone();
-        out.extend(
-            self.cfg
-                .tracks
-                .iter()
-                .zip(&self.track_up)
-                .filter(|(t, up)| t.weight == 0 && !**up)
-                .map(|(t, _)| FaultReason::Track(t.name.clone())),
-        );
+        out.extend(self.track_faults());
         out
     }
 
@@ -770,13 +832,7 @@ impl Router {
     }
 
     fn is_faulted(&self) -> bool {
-        !self.faults.is_empty()
-            || self
-                .cfg
-                .tracks
-                .iter()
-                .zip(&self.track_up)
-                .any(|(t, up)| t.weight == 0 && !up)
+        !self.faults.is_empty() || (0..self.cfg.tracks.len()).any(|i| self.track_faulted(i))
     }
 
     fn compute_priority(&self) -> u8 {
@@ -784,11 +840,8 @@ impl Router {
             return PRIORITY_OWNER;
         }
         let mut p = i32::from(self.cfg.priority);
-        for (t, up) in self.cfg.tracks.iter().zip(&self.track_up) {
-            let w = i32::from(t.weight);
-            if (w > 0 && *up) || (w < 0 && !*up) {
-                p += w;
-            }
+        for i in 0..self.cfg.tracks.len() {
+            p += self.track_adjustment(i);
         }
         p.clamp(1, 254) as u8
     }
@@ -1145,14 +1198,7 @@ impl Router {
                 .faults
                 .first()
                 .cloned()
-                .or_else(|| {
-                    self.cfg
-                        .tracks
-                        .iter()
-                        .zip(&self.track_up)
-                        .find(|(t, up)| t.weight == 0 && !**up)
-                        .map(|(t, _)| FaultReason::Track(t.name.clone()))
-                })
+                .or_else(|| self.track_faults().next())
                 .unwrap_or(FaultReason::LinkDown);
             self.enter_fault(reason);
             return;
@@ -1434,5 +1480,85 @@ mod tests {
         r.set_sync_hold(false);
         r.handle_timeout(t0 + 4 * down);
         assert_eq!(r.state(), State::Master);
+    }
+
+    fn value_router(priority: u8, tracks: Vec<crate::Track>) -> Router {
+        let a = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1));
+        let vip = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 100));
+        let mut c = Config::new(1, priority, AdvertInterval::V2(Seconds(1)), a, vec![vip]);
+        c.tracks = tracks;
+        Router::new(c).unwrap()
+    }
+
+    #[test]
+    fn value_track_scales_clamps_and_faults_as_keepalived() {
+        let k = TrackKind::Value { reverse: false };
+        let rev = TrackKind::Value { reverse: true };
+        // value × weight, reverse negates, capped at +253, -254 and below FAULT.
+        assert_eq!(k.value_effect(-10, 0), Some(0));
+        assert_eq!(k.value_effect(-10, 5), Some(-50));
+        assert_eq!(k.value_effect(10, 5), Some(50));
+        assert_eq!(rev.value_effect(10, 5), Some(-50));
+        assert_eq!(rev.value_effect(-10, 5), Some(50));
+        assert_eq!(k.value_effect(1, 1000), Some(253));
+        assert_eq!(k.value_effect(1, -253), Some(-253));
+        assert_eq!(k.value_effect(1, -254), None);
+        assert_eq!(k.value_effect(254, -1), None);
+        assert_eq!(k.value_effect(254, i64::MIN), None);
+        assert_eq!(k.value_effect(254, i64::MAX), Some(253));
+        // Weight 0: non-zero is FAULT; reversed, zero is.
+        assert_eq!(k.value_effect(0, 0), Some(0));
+        assert_eq!(k.value_effect(0, -3), None);
+        assert_eq!(rev.value_effect(0, 0), None);
+        assert_eq!(rev.value_effect(0, 7), Some(0));
+        // A signal track's value means nothing.
+        assert_eq!(TrackKind::Signal.value_effect(0, 9), Some(0));
+    }
+
+    #[test]
+    fn value_track_moves_priority_within_1_254_and_faults() {
+        let t0 = Instant::now();
+        let mut r = value_router(
+            100,
+            vec![
+                crate::Track::value("file:f", -10, false),
+                crate::Track::value("file:z", 0, false),
+            ],
+        );
+        r.start(t0);
+        assert_eq!(r.state(), State::Backup);
+        assert_eq!(r.effective_priority(), 100);
+        r.set_track_value(t0, "file:f", 3).unwrap();
+        assert_eq!(r.effective_priority(), 70);
+        r.set_track_value(t0, "file:f", 20).unwrap(); // -200: clamped to 1
+        assert_eq!(r.effective_priority(), 1);
+        assert_eq!(r.state(), State::Backup);
+        r.set_track_value(t0, "file:f", -50).unwrap(); // +500 → +253 → 254
+        assert_eq!(r.effective_priority(), 254);
+        r.set_track_value(t0, "file:f", 26).unwrap(); // -260: FAULT
+        assert_eq!(r.state(), State::Fault);
+        assert_eq!(r.faults(), vec![FaultReason::Track("file:f".into())]);
+        r.set_track_value(t0, "file:f", 0).unwrap();
+        assert_eq!(r.state(), State::Backup);
+        assert_eq!(r.effective_priority(), 100);
+        // Weight 0: any non-zero value is a FAULT, 0 clears it.
+        r.set_track_value(t0, "file:z", -1).unwrap();
+        assert_eq!(r.state(), State::Fault);
+        assert_eq!(r.effective_priority(), 100);
+        r.set_track_value(t0, "file:z", 0).unwrap();
+        assert_eq!(r.state(), State::Backup);
+        // A value track is not an up/down signal, and the reverse.
+        assert!(r.set_track(t0, "file:f", false).is_err());
+        assert!(r.set_track_value(t0, "nope", 1).is_err());
+    }
+
+    #[test]
+    fn reversed_weight_0_value_track_faults_while_zero_from_start() {
+        let t0 = Instant::now();
+        let mut r = value_router(100, vec![crate::Track::value("file:r", 0, true)]);
+        r.start(t0);
+        assert_eq!(r.state(), State::Fault);
+        r.set_track_value(t0, "file:r", 1).unwrap();
+        assert_eq!(r.state(), State::Backup);
     }
 }

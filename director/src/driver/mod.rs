@@ -22,6 +22,7 @@ mod links;
 mod netns;
 mod resolve;
 mod routes;
+mod tracking;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -232,6 +233,8 @@ struct Loop {
     last_apply: Option<Duration>,
     /// The notify FIFOs' writers.
     fifos: fifo::Fifos,
+    /// The thread watching tracked files and processes.
+    tracker: tracking::Tracker,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -263,6 +266,9 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         .map_err(|e| StartError::Env(format!("cannot start the health-check thread: {e}")))?;
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
     let fifos = fifo::Fifos::start(&config.notify_fifos);
+    let (tracked_tx, tracked_rx) = mpsc::unbounded_channel();
+    let tracker = tracking::Tracker::start(tracked_tx)
+        .map_err(|e| StartError::Env(format!("cannot start the file and process watcher: {e}")))?;
     let core = Director::new(Instant::now(), config)?;
     let mut lp = Loop {
         core,
@@ -276,6 +282,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         pending_reload: None,
         last_apply: None,
         fifos,
+        tracker,
     };
     lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
     lp.starting = false;
@@ -290,6 +297,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         outcomes: outcomes_rx,
         requests: requests_rx,
         requests_tx: requests.clone(),
+        tracked: tracked_rx,
         timer,
     };
     let task = tokio::spawn(async move { lp.run(inputs).await });
@@ -310,6 +318,7 @@ struct Inputs {
     outcomes: mpsc::UnboundedReceiver<ipvs_worker::Outcome>,
     requests: mpsc::UnboundedReceiver<Request>,
     requests_tx: mpsc::UnboundedSender<Request>,
+    tracked: mpsc::UnboundedReceiver<tracking::Report>,
     timer: Timer,
 }
 
@@ -357,6 +366,10 @@ impl Loop {
                     links::HostChange::Addresses(a) => self.core.handle_local_addresses(Instant::now(), &a),
                 },
                 Some(o) = inp.outcomes.recv() => self.core.handle_ipvs_result(Instant::now(), o.ok),
+                Some(r) = inp.tracked.recv() => match r {
+                    tracking::Report::File(name, value) => self.core.handle_track_file(Instant::now(), &name, value),
+                    tracking::Report::Process(name, count) => self.core.handle_process_count(Instant::now(), &name, count),
+                },
                 Some(req) = inp.requests.recv() => {
                     if self.request(req, &inp.requests_tx) {
                         return;
@@ -588,6 +601,20 @@ impl Loop {
             }
             Command::RemoveProbe { probe } => {
                 let _ = self.probes.send(checks::Request::Remove(probe));
+            }
+            Command::WatchFile { name, path, init } => {
+                self.tracker
+                    .send(tracking::Request::WatchFile { name, path, init });
+            }
+            Command::UnwatchFile { name } => {
+                self.tracker.send(tracking::Request::UnwatchFile(name))
+            }
+            Command::WatchProcess { name, process } => {
+                self.tracker
+                    .send(tracking::Request::WatchProcess { name, process });
+            }
+            Command::UnwatchProcess { name } => {
+                self.tracker.send(tracking::Request::UnwatchProcess(name));
             }
             Command::Ipvs(ops) => match &self.ipvs {
                 Some(w) => w.send(Job::Ops(ops)),

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -185,6 +185,14 @@ pub struct Node {
     /// Routes, rules and static addresses installed (from AddRouting /
     /// RemoveRouting), as the kernel would hold them: each once.
     pub routing: lvs_director::Routing,
+    /// Tracked files' values (absent: 0, as a missing file), and the
+    /// names the director watches.
+    pub files: BTreeMap<String, i64>,
+    pub watched_files: BTreeSet<String>,
+    /// Matching processes per tracked process (absent: 0), and the
+    /// names the director counts.
+    pub processes: BTreeMap<String, u32>,
+    pub watched_processes: BTreeSet<String>,
 }
 
 pub struct World {
@@ -207,6 +215,16 @@ impl World {
 
     /// Both directors started at the same instant with these configurations.
     pub fn new(configs: [DirectorConfig; 2]) -> World {
+        World::prepared(configs, &[], &[])
+    }
+
+    /// As [`new`](Self::new), each node's tracked files and process counts
+    /// set before the directors start.
+    pub fn prepared(
+        configs: [DirectorConfig; 2],
+        files: &[(&str, i64)],
+        processes: &[(&str, u32)],
+    ) -> World {
         let start = Instant::now();
         let mut w = World {
             start,
@@ -240,7 +258,13 @@ impl World {
                 failing: BTreeSet::new(),
                 script_runs: Vec::new(),
                 routing: lvs_director::Routing::default(),
+                files: BTreeMap::new(),
+                watched_files: BTreeSet::new(),
+                processes: processes.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
+                watched_processes: BTreeSet::new(),
             });
+            let n = w.nodes.last_mut().expect("node");
+            n.files = files.iter().map(|(n, v)| (n.to_string(), *v)).collect();
         }
         for i in 0..w.nodes.len() {
             w.pump(i);
@@ -276,6 +300,30 @@ impl World {
     /// The node's tracked script `name` exits 0 from now on.
     pub fn pass_script(&mut self, node: usize, name: &str) {
         self.nodes[node].failing.remove(name);
+    }
+
+    /// Writes `value` to the node's tracked file `name` now (the driver
+    /// reports it at once, as inotify does on close).
+    pub fn write_file(&mut self, node: usize, name: &str, value: i64) {
+        let now = self.now;
+        let n = &mut self.nodes[node];
+        n.files.insert(name.to_string(), value);
+        if n.watched_files.contains(name) {
+            n.director.handle_track_file(now, name, value);
+        }
+        self.pump(node);
+    }
+
+    /// `count` processes match the node's tracked process `name` from now
+    /// on (reported at once: the driver's scan period is not modelled).
+    pub fn set_processes(&mut self, node: usize, name: &str, count: u32) {
+        let now = self.now;
+        let n = &mut self.nodes[node];
+        n.processes.insert(name.to_string(), count);
+        if n.watched_processes.contains(name) {
+            n.director.handle_process_count(now, name, count);
+        }
+        self.pump(node);
     }
 
     /// A node's effective priority.
@@ -584,6 +632,24 @@ impl World {
                     .expect("valid policy");
                 node.script_members.insert(member, *probe);
                 node.script_probes.insert(*probe, member);
+            }
+            Command::WatchFile { name, .. } => {
+                let node = &mut self.nodes[i];
+                node.watched_files.insert(name.clone());
+                let v = node.files.get(name).copied().unwrap_or(0);
+                node.director.handle_track_file(now, name, v);
+            }
+            Command::UnwatchFile { name } => {
+                self.nodes[i].watched_files.remove(name);
+            }
+            Command::WatchProcess { name, .. } => {
+                let node = &mut self.nodes[i];
+                node.watched_processes.insert(name.clone());
+                let c = node.processes.get(name).copied().unwrap_or(0);
+                node.director.handle_process_count(now, name, c);
+            }
+            Command::UnwatchProcess { name } => {
+                self.nodes[i].watched_processes.remove(name);
             }
             Command::RemoveProbe { probe } => {
                 let node = &mut self.nodes[i];

@@ -7,6 +7,8 @@ mod global_defs;
 mod routes;
 mod ssl;
 mod sync_group;
+mod track_file;
+mod track_process;
 mod virtual_server;
 mod vrrp_instance;
 mod vrrp_script;
@@ -26,6 +28,13 @@ use lvs_ipvs::ForwardMethod;
 
 /// Upper bound for timers, in seconds (a day is plenty; keeps arithmetic sane).
 const MAX_TIMER_SECS: u64 = 86_400;
+
+/// Where an instance's tracked entries are written, for errors about them.
+pub(super) struct TrackLocs {
+    scripts: Vec<Location>,
+    files: Vec<Location>,
+    procs: Vec<Location>,
+}
 
 pub(crate) struct Builder<'a> {
     pub errors: &'a mut Vec<ConfigError>,
@@ -284,8 +293,12 @@ impl Builder<'_> {
         let mut vs_locs: Vec<Location> = Vec::new();
         let mut vrrp_scripts: Vec<VrrpScript> = Vec::new();
         let mut script_locs: Vec<Location> = Vec::new();
-        // Where each kept instance's track_script entries are.
-        let mut track_locs: Vec<Vec<Location>> = Vec::new();
+        // Where each kept instance's tracked entries are.
+        let mut track_locs: Vec<TrackLocs> = Vec::new();
+        let mut track_files: Vec<TrackFile> = Vec::new();
+        let mut file_locs: Vec<Location> = Vec::new();
+        let mut track_processes: Vec<TrackProcess> = Vec::new();
+        let mut proc_locs: Vec<Location> = Vec::new();
         let mut sync_groups: Vec<SyncGroup> = Vec::new();
         // Per group: where it is defined, where each member is named.
         let mut group_locs: Vec<(Location, Vec<Location>)> = Vec::new();
@@ -332,6 +345,42 @@ impl Builder<'_> {
                         } else {
                             vrrp_scripts.push(s);
                             script_locs.push(n.loc().clone());
+                        }
+                    }
+                }
+                "track_file" | "vrrp_track_file" => {
+                    if let Some(f) = self.track_file(n) {
+                        if let Some(i) = track_files.iter().position(|o| o.name == f.name) {
+                            self.errors.push(
+                                ConfigError::new(
+                                    n.loc(),
+                                    ErrorKind::Duplicate {
+                                        what: format!("track_file `{}`", f.name),
+                                    },
+                                )
+                                .note(Some(&file_locs[i]), "first defined here"),
+                            );
+                        } else {
+                            track_files.push(f);
+                            file_locs.push(n.loc().clone());
+                        }
+                    }
+                }
+                "vrrp_track_process" => {
+                    if let Some(p) = self.track_process(n) {
+                        if let Some(i) = track_processes.iter().position(|o| o.name == p.name) {
+                            self.errors.push(
+                                ConfigError::new(
+                                    n.loc(),
+                                    ErrorKind::Duplicate {
+                                        what: format!("vrrp_track_process `{}`", p.name),
+                                    },
+                                )
+                                .note(Some(&proc_locs[i]), "first defined here"),
+                            );
+                        } else {
+                            track_processes.push(p);
+                            proc_locs.push(n.loc().clone());
                         }
                     }
                 }
@@ -398,8 +447,31 @@ impl Builder<'_> {
             &group_locs,
             &mut vrrp_instances,
             &vrrp_scripts,
+            &track_files,
+            &track_processes,
         );
-        self.check_track_scripts(&vrrp_scripts, &vrrp_instances, &track_locs);
+        let script_locs: Vec<Vec<Location>> =
+            track_locs.iter().map(|l| l.scripts.clone()).collect();
+        self.check_track_scripts(&vrrp_scripts, &vrrp_instances, &script_locs);
+        let file_names: Vec<&str> = track_files.iter().map(|f| f.name.as_str()).collect();
+        let proc_names: Vec<&str> = track_processes.iter().map(|p| p.name.as_str()).collect();
+        for (inst, locs) in vrrp_instances.iter().zip(&track_locs) {
+            let owner = format!("vrrp_instance `{}`", inst.name);
+            self.check_track_refs(
+                &owner,
+                &inst.track_files,
+                &locs.files,
+                "track_file",
+                &file_names,
+            );
+            self.check_track_refs(
+                &owner,
+                &inst.track_processes,
+                &locs.procs,
+                "vrrp_track_process",
+                &proc_names,
+            );
+        }
         let names: Vec<&str> = vrrp_instances.iter().map(|v| v.name.as_str()).collect();
         if let Some(inst) = global
             .lvs_sync_daemon
@@ -423,6 +495,8 @@ impl Builder<'_> {
             vrrp_instances,
             virtual_servers,
             vrrp_scripts,
+            track_files,
+            track_processes,
             virtual_server_groups: groups,
             sync_groups,
             static_ipaddresses,

@@ -13,6 +13,8 @@ impl Builder<'_> {
             members: Vec::new(),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
             notify_master: None,
             notify_backup: None,
             notify_fault: None,
@@ -63,6 +65,20 @@ impl Builder<'_> {
                         }
                     }
                 }
+                "track_file" => {
+                    for (t, _) in self.track_refs(c, "track_file") {
+                        if !g.track_files.iter().any(|o| o.name == t.name) {
+                            g.track_files.push(t);
+                        }
+                    }
+                }
+                "track_process" => {
+                    for (t, _) in self.track_refs(c, "track_process") {
+                        if !g.track_processes.iter().any(|o| o.name == t.name) {
+                            g.track_processes.push(t);
+                        }
+                    }
+                }
                 "notify_master" => g.notify_master = self.script(c),
                 "notify_backup" => g.notify_backup = self.script(c),
                 "notify_fault" => g.notify_fault = self.script(c),
@@ -102,6 +118,8 @@ impl Builder<'_> {
         group_locs: &[(Location, Vec<Location>)],
         instances: &mut [VrrpInstance],
         scripts: &[VrrpScript],
+        files: &[TrackFile],
+        procs: &[TrackProcess],
     ) {
         // Member name → (group, where it is named).
         let mut owner: Vec<(String, String, Location)> = Vec::new();
@@ -159,9 +177,41 @@ impl Builder<'_> {
                     );
                 }
             }
+            let file_names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+            let proc_names: Vec<&str> = procs.iter().map(|p| p.name.as_str()).collect();
+            for (refs, block, names) in [
+                (&g.track_files, "track_file", &file_names),
+                (&g.track_processes, "vrrp_track_process", &proc_names),
+            ] {
+                for t in refs.iter() {
+                    if !names.contains(&t.name.as_str()) {
+                        self.error(
+                            gloc,
+                            ErrorKind::Invalid {
+                                message: format!(
+                                    "vrrp_sync_group `{}` tracks `{}`, which no {block} defines",
+                                    g.name, t.name
+                                ),
+                            },
+                        );
+                    }
+                }
+            }
             if g.tracking_weight {
                 continue;
             }
+            let file_weighted = |t: &TrackRef| {
+                t.weight
+                    .or_else(|| files.iter().find(|f| f.name == t.name).map(|f| f.weight))
+                    .unwrap_or(0)
+                    != 0
+            };
+            let proc_weighted = |t: &TrackRef| {
+                t.weight
+                    .or_else(|| procs.iter().find(|p| p.name == t.name).map(|p| p.weight))
+                    .unwrap_or(0)
+                    != 0
+            };
             let weighted = |t: &TrackScript| {
                 t.weight
                     .or_else(|| {
@@ -186,6 +236,18 @@ impl Builder<'_> {
                     t.weight = Some(0);
                 }
             }
+            for t in &mut g.track_files {
+                if file_weighted(t) {
+                    zeroed.push(format!("track_file `{}`", t.name));
+                    t.weight = Some(0);
+                }
+            }
+            for t in &mut g.track_processes {
+                if proc_weighted(t) {
+                    zeroed.push(format!("track_process `{}`", t.name));
+                    t.weight = Some(0);
+                }
+            }
             for inst in instances.iter_mut().filter(|i| g.members.contains(&i.name)) {
                 for t in &mut inst.track_interfaces {
                     if t.weight != 0 {
@@ -199,6 +261,18 @@ impl Builder<'_> {
                 for t in &mut inst.track_scripts {
                     if weighted(t) {
                         zeroed.push(format!("`{}`'s track_script `{}`", inst.name, t.script));
+                        t.weight = Some(0);
+                    }
+                }
+                for t in &mut inst.track_files {
+                    if file_weighted(t) {
+                        zeroed.push(format!("`{}`'s track_file `{}`", inst.name, t.name));
+                        t.weight = Some(0);
+                    }
+                }
+                for t in &mut inst.track_processes {
+                    if proc_weighted(t) {
+                        zeroed.push(format!("`{}`'s track_process `{}`", inst.name, t.name));
                         t.weight = Some(0);
                     }
                 }

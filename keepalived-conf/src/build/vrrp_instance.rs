@@ -22,7 +22,7 @@ impl Builder<'_> {
         &mut self,
         n: &Node,
         g: &GlobalDefs,
-    ) -> Option<(VrrpInstance, Vec<crate::error::Location>)> {
+    ) -> Option<(VrrpInstance, super::TrackLocs)> {
         let name = n.args.first()?.text().to_string();
         let mut state = InitialState::Backup;
         let mut interface = None;
@@ -38,6 +38,8 @@ impl Builder<'_> {
         let mut peers = Vec::new();
         let mut tracks = Vec::new();
         let mut scripts: Vec<(TrackScript, crate::error::Location)> = Vec::new();
+        let mut files: Vec<(TrackRef, crate::error::Location)> = Vec::new();
+        let mut procs: Vec<(TrackRef, crate::error::Location)> = Vec::new();
         let mut auth = None;
         let (mut nm, mut nb, mut nf, mut ns, mut nall) = (None, None, None, None, None);
         let mut garp_delay = g.vrrp_garp_master_delay;
@@ -115,6 +117,8 @@ impl Builder<'_> {
                         }
                     }
                 }
+                "track_file" => files.extend(self.track_refs(c, "track_file")),
+                "track_process" => procs.extend(self.track_refs(c, "track_process")),
                 "authentication" => auth = self.authentication(c),
                 "notify_master" => nm = self.script(c),
                 "notify_backup" => nb = self.script(c),
@@ -222,6 +226,8 @@ impl Builder<'_> {
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
         let (track_scripts, script_locs): (Vec<_>, Vec<_>) = scripts.into_iter().unzip();
+        let (track_files, file_locs): (Vec<_>, Vec<_>) = files.into_iter().unzip();
+        let (track_processes, proc_locs): (Vec<_>, Vec<_>) = procs.into_iter().unzip();
         Some((
             VrrpInstance {
                 name,
@@ -238,6 +244,8 @@ impl Builder<'_> {
                 unicast_peers: peers,
                 track_interfaces: tracks,
                 track_scripts,
+                track_files,
+                track_processes,
                 authentication: auth,
                 notify_master: nm,
                 notify_backup: nb,
@@ -261,7 +269,11 @@ impl Builder<'_> {
                 virtual_routes,
                 virtual_rules,
             },
-            script_locs,
+            super::TrackLocs {
+                scripts: script_locs,
+                files: file_locs,
+                procs: proc_locs,
+            },
         ))
     }
 

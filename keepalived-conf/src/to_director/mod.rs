@@ -54,6 +54,8 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         present_client_certificate(&mut out, id);
     }
     out.track_scripts = cfg.vrrp_scripts.iter().filter_map(track_script).collect();
+    out.track_files = cfg.track_files.iter().map(track_file).collect();
+    out.track_processes = cfg.track_processes.iter().map(track_process).collect();
     vrrp::sync_groups(cfg, &mut out);
     let g = &cfg.global;
     out.sync_daemon = sync_daemon(cfg);
@@ -122,6 +124,37 @@ fn track_script(s: &config::VrrpScript) -> Option<TrackScript> {
     Some(t)
 }
 
+/// A `track_file` as lvs-director's tracked file.
+fn track_file(f: &config::TrackFile) -> lvs_director::TrackFile {
+    let mut t = lvs_director::TrackFile::new(&f.name, f.path.clone())
+        .with_weight(f.weight)
+        .with_reverse(f.reverse);
+    if let Some((value, overwrite)) = f.init {
+        t = t.with_init(lvs_director::InitFile::new(value).with_overwrite(overwrite));
+    }
+    t
+}
+
+/// A `vrrp_track_process` as lvs-director's tracked process.
+fn track_process(p: &config::TrackProcess) -> lvs_director::TrackProcess {
+    use lvs_director::{ParamMatch, ProcessMatch};
+    let mut m = ProcessMatch::new(&p.process[0]);
+    m.params = p.process[1..].to_vec();
+    m.full_command = p.full_command;
+    m.param_match = match p.param_match {
+        None => ParamMatch::Any,
+        Some(config::ParamMatch::Partial) => ParamMatch::Partial,
+        Some(config::ParamMatch::Initial) => ParamMatch::Initial,
+        Some(_) => ParamMatch::Exact,
+    };
+    lvs_director::TrackProcess::new(&p.name, m)
+        .with_weight(p.weight)
+        .with_reverse(p.reverse)
+        .with_quorum(p.quorum, p.quorum_max.unwrap_or(u32::MAX))
+        .with_fork_delay(p.fork_delay)
+        .with_terminate_delay(p.terminate_delay)
+}
+
 /// A FIFO with its path (a script alone was warned about and runs nothing).
 fn notify_fifo(f: &config::NotifyFifo) -> Option<NotifyFifo> {
     let mut out = NotifyFifo::new(f.path.as_deref()?);
@@ -186,6 +219,26 @@ fn instance(
         .iter()
         .map(|t| {
             let mut x = TrackedScript::new(&t.script);
+            x.weight = t.weight;
+            x.reverse = t.reverse;
+            x
+        })
+        .collect();
+    out.track_files = inst
+        .track_files
+        .iter()
+        .map(|t| {
+            let mut x = lvs_director::TrackedFile::new(&t.name);
+            x.weight = t.weight;
+            x.reverse = t.reverse;
+            x
+        })
+        .collect();
+    out.track_processes = inst
+        .track_processes
+        .iter()
+        .map(|t| {
+            let mut x = lvs_director::TrackedProcess::new(&t.name);
             x.weight = t.weight;
             x.reverse = t.reverse;
             x

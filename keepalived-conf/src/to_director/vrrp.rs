@@ -82,7 +82,8 @@ pub(crate) fn router_config(
 }
 
 /// Each `vrrp_sync_group` as lvs-director's [`SyncGroup`]; the group's
-/// `track_interface` / `track_script` entries go to every member, as
+/// `track_interface` / `track_script` / `track_file` / `track_process`
+/// entries go to every member, as
 /// keepalived applies them (a member already tracking the same interface
 /// or script keeps its own entry).
 pub(crate) fn sync_groups(cfg: &crate::Config, out: &mut lvs_director::DirectorConfig) {
@@ -123,6 +124,24 @@ pub(crate) fn sync_groups(cfg: &crate::Config, out: &mut lvs_director::DirectorC
                 x.weight = t.weight;
                 x.reverse = t.reverse;
                 inst.track_scripts.push(x);
+            }
+            for t in &g.track_files {
+                if inst.track_files.iter().any(|x| x.file == t.name) {
+                    continue;
+                }
+                let mut x = lvs_director::TrackedFile::new(&t.name);
+                x.weight = t.weight;
+                x.reverse = t.reverse;
+                inst.track_files.push(x);
+            }
+            for t in &g.track_processes {
+                if inst.track_processes.iter().any(|x| x.process == t.name) {
+                    continue;
+                }
+                let mut x = lvs_director::TrackedProcess::new(&t.name);
+                x.weight = t.weight;
+                x.reverse = t.reverse;
+                inst.track_processes.push(x);
             }
         }
         out.sync_groups.push(sg);
