@@ -165,7 +165,7 @@ pub use command::{Command, InstanceId, ProbeKey};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, IpvsSetup, Notify, NotifyFifo, NotifyFifos,
     Probe, RealServer, ResolvedTrack, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
-    SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, VrrpInstance,
+    SyncGroup, TrackInterface, TrackScript, TrackedScript, Vip, VirtualServer, Vmac, VrrpInstance,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};
