@@ -262,6 +262,11 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
     pub dont_track_primary: bool,
+    /// `use_vmac [NAME]`: `Some` with the macvlan's name when given
+    /// (`Some(None)`: keepalived's default, `vrrp.VRID`). Default: `None`.
+    pub use_vmac: Option<Option<String>>,
+    /// `vmac_xmit_base` (only with `use_vmac`). Default: false.
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {
