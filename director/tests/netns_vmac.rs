@@ -151,6 +151,15 @@ fn netns_vmac_keeps_the_vip_mac_across_a_failover() {
     let n2: Arc<Netns> = lan.add_host("vm2", &["172.20.0.82/24"]);
     let frontal: Arc<Netns> = lan.add_host("vmf", &["172.20.0.90/24"]);
     drop_gratuitous_arp(&frontal);
+    // IGMP reports on the segment while the directors start and join.
+    let igmp_log = std::env::temp_dir().join(format!("vm-igmp-{}.log", std::process::id()));
+    frontal.spawn_logged(
+        &[
+            "timeout", "8", "tcpdump", "-i", LAB_IFACE, "-e", "-n", "-l", "igmp",
+        ],
+        &igmp_log,
+    );
+    std::thread::sleep(Duration::from_millis(500));
     let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
     let vmac = || Vmac::new("vm.7");
 
@@ -190,6 +199,27 @@ fn netns_vmac_keeps_the_vip_mac_across_a_failover() {
             assert!(
                 !sources.is_empty() && sources.iter().all(|m| m == VMAC),
                 "advert source MACs {sources:?}"
+            );
+
+            // Membership reports left by the base interfaces, never with the
+            // virtual MAC (a Backup's would pull the VIP's traffic to it).
+            wait("IGMP capture done", Duration::from_secs(10), || {
+                std::fs::read_to_string(&igmp_log).is_ok_and(|l| l.contains("packets captured"))
+            });
+            let igmp = std::fs::read_to_string(&igmp_log).unwrap_or_default();
+            let reports: Vec<&str> = igmp.lines().filter(|l| l.contains("igmp")).collect();
+            let from_base = |l: &&str| {
+                [n1.mac(LAB_IFACE), n2.mac(LAB_IFACE)]
+                    .iter()
+                    .any(|b| l.contains(&format!(" {b} >")))
+            };
+            assert!(
+                reports.iter().any(from_base),
+                "no report from a base: {igmp}"
+            );
+            assert!(
+                !reports.iter().any(|l| l.contains(&format!(" {VMAC} >"))),
+                "a report with the virtual MAC: {igmp}"
             );
 
             assert!(ping(&frontal), "FRONTAL reaches the VIP on NODE01");
@@ -273,4 +303,105 @@ fn netns_vmac_xmit_base_sends_adverts_from_the_base_interface() {
             std::panic::resume_unwind(p);
         }
     });
+}
+
+const VIP6: &str = "fd00:20::83";
+
+fn config6(priority: u8) -> DirectorConfig {
+    let mut router = lvs_vrrp::Config::new(
+        9,
+        priority,
+        AdvertInterval::V3(Seconds(1).to_centiseconds()),
+        addr("::"),
+        vec![addr(VIP6)],
+    );
+    router.start_as_master = priority == 100;
+    let mut inst = VrrpInstance::new("VI_6", LAB_IFACE, router).with_vmac(Vmac::new("vm.9"));
+    inst.vips = vec![Vip::new(addr(VIP6)).with_prefix(64)];
+    DirectorConfig::new().with_instance(inst)
+}
+
+fn has_vip6(ns: &Netns, iface: &str) -> bool {
+    let out = ns.try_run(&["ip", "-6", "addr", "show", "dev", iface]);
+    String::from_utf8_lossy(&out.stdout).contains(&format!("inet6 {VIP6}/64"))
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_vmac_ipv6_answers_with_the_ipv6_virtual_mac_across_a_failover() {
+    lvs_testenv::require_root(
+        "netns_vmac_ipv6_answers_with_the_ipv6_virtual_mac_across_a_failover",
+    );
+    for p in ["ip", "ping", "tcpdump", "timeout"] {
+        lvs_testenv::require_program(p);
+    }
+    let lan = Lan::new("vm6");
+    let n1: Arc<Netns> = lan.add_host("vm61", &["fd00:20::81/64"]);
+    let n2: Arc<Netns> = lan.add_host("vm62", &["fd00:20::82/64"]);
+    let frontal: Arc<Netns> = lan.add_host("vm6f", &["fd00:20::90/64"]);
+    // The link-local addresses the adverts leave from finish DAD first.
+    std::thread::sleep(Duration::from_secs(3));
+    let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
+    const VMAC6: &str = "00:00:5e:00:02:09";
+
+    std::thread::scope(|s| {
+        s.spawn(|| run_director(&n1, config6(100), &stop1));
+        s.spawn(|| run_director(&n2, config6(90), &stop2));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait(
+                "NODE01 holds the VIP on vm.9",
+                Duration::from_secs(8),
+                || has_vip6(&n1, "vm.9"),
+            );
+            let link = n2.run(&["ip", "-d", "link", "show", "vm.9"]);
+            assert!(link.contains(&format!("link/ether {VMAC6}")), "{link}");
+            assert!(link.contains("addrgenmode none"), "{link}");
+            std::thread::sleep(Duration::from_secs(4));
+            assert!(!has_vip6(&n2, "vm.9"), "NODE02 must stay Backup");
+            let sources = advert_sources_v6(&frontal);
+            assert!(
+                !sources.is_empty() && sources.iter().all(|m| m == VMAC6),
+                "advert source MACs {sources:?}"
+            );
+            let ping6 = || {
+                frontal
+                    .try_run(&["ping", "-6", "-c", "3", "-i", "0.2", "-W", "1", VIP6])
+                    .status
+                    .success()
+            };
+            let neigh = || {
+                let out = frontal.run(&["ip", "-6", "neigh", "show", VIP6, "dev", LAB_IFACE]);
+                let mut w = out.split_whitespace();
+                w.find(|x| *x == "lladdr");
+                w.next().map(str::to_string)
+            };
+            assert!(ping6(), "FRONTAL reaches the VIP on NODE01");
+            assert_eq!(neigh().as_deref(), Some(VMAC6));
+            stop1.store(true, Ordering::Relaxed);
+            wait(
+                "NODE02 holds the VIP on vm.9",
+                Duration::from_secs(8),
+                || has_vip6(&n2, "vm.9"),
+            );
+            assert!(ping6(), "FRONTAL reaches the VIP on NODE02");
+            assert_eq!(neigh().as_deref(), Some(VMAC6));
+        }));
+        stop1.store(true, Ordering::Relaxed);
+        stop2.store(true, Ordering::Relaxed);
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    });
+}
+
+/// Source MACs of the next two IPv6 VRRP adverts FRONTAL sees.
+fn advert_sources_v6(ns: &Netns) -> Vec<String> {
+    let out = ns.try_run(&[
+        "timeout", "6", "tcpdump", "-i", LAB_IFACE, "-e", "-n", "-l", "-c", "2", "ip6", "and",
+        "ip6[6]", "==", "112",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect()
 }

@@ -25,6 +25,12 @@
 //!   raised to that value and `all` set to 0, which changes no interface's
 //!   behaviour; put back when the last macvlan goes.
 //!
+//! Multicast membership reports (IGMP, MLD) leaving a macvlan go out of its
+//! base interface instead, through nft tables `ip lvs_vmac` / `ip6
+//! lvs_vmac` (keepalived's default, with its own table): the Backup's
+//! macvlan has the virtual MAC too, and a report from it would teach the
+//! switch to send the VIPs' traffic to the Backup.
+//!
 //! The macvlan is up from the start, in every state: only the VIPs move.
 //! An IPv6 instance sending from the macvlan gets the base interface's
 //! link-local address on it as the advert source. The macvlan is removed
@@ -34,6 +40,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use lvs_arpguard::nft::VmacReports;
 use lvs_arpguard::sysctl::{SysctlRecord, conf_path, read_value, set_values};
 use lvs_arpguard::{Change, MacAddr, MacvlanMode, Rtnl};
 use tracing::{info, warn};
@@ -64,6 +71,8 @@ pub(crate) struct Vmacs {
     /// The `rp_filter` values changed to set `conf/all/rp_filter` to 0,
     /// and how many macvlans rely on it.
     rp_filter: Option<(SysctlRecord, usize)>,
+    /// Every macvlan made, with its base: the IGMP / MLD reports moved off them.
+    reports: Vec<(String, String)>,
 }
 
 fn err(name: &str, what: &str, e: impl std::fmt::Display) -> String {
@@ -157,6 +166,9 @@ impl Vmacs {
         }
         // The macvlan goes with the instance: nothing to put back here.
         set_values(None, &own).map_err(|e| err(name, "sysctl", e))?;
+        // Before it is up and joins the VRRP group.
+        self.reports.push((made.name.clone(), made.base.clone()));
+        self.sync_reports();
         rtnl.set_up(name)
             .map_err(|e| err(name, "cannot set it up", e))?;
         if let IpAddr::V6(src) = router.primary_address
@@ -168,6 +180,16 @@ impl Vmacs {
                 .map_err(|e| err(name, "cannot add the advert source address", e))?;
         }
         Ok(())
+    }
+
+    /// Moves the macvlans' multicast reports to their base interfaces
+    /// (keepalived's nftables rules). Without nft a Backup's reports carry
+    /// the virtual MAC: logged, not fatal, as keepalived goes on without
+    /// its firewall.
+    fn sync_reports(&self) {
+        if let Err(e) = VmacReports::new(self.reports.clone()).install(None) {
+            warn!(error = %e, "cannot move IGMP/MLD reports off the macvlans (nft table ip/ip6 lvs_vmac)");
+        }
     }
 
     /// `arp_ignore=1`, `arp_filter=1`, `arp_announce=2` on `base`, once
@@ -232,6 +254,10 @@ impl Vmacs {
             Ok(Change::Applied) => info!(vmac = %made.name, "macvlan removed"),
             Ok(Change::Unchanged) => {}
             Err(e) => warn!(vmac = %made.name, error = %e, "cannot remove the macvlan"),
+        }
+        if let Some(i) = self.reports.iter().position(|(n, _)| *n == made.name) {
+            self.reports.remove(i);
+            self.sync_reports();
         }
         if !made.ipv4 {
             return;
