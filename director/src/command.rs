@@ -50,7 +50,7 @@ pub enum Command {
         /// The macvlan to make on `interface` first (keepalived's
         /// `use_vmac`): the sockets then go on it unless it says
         /// `xmit_base`, and it is removed at [`Command::CloseInstance`].
-        vmac: Option<crate::config::Vmac>,
+        vmac: Option<Box<crate::config::Vmac>>,
     },
     /// Close the sockets of an instance that stopped.
     CloseInstance {

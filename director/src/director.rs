@@ -994,7 +994,7 @@ impl Director {
             name: cfg.name.clone(),
             interface: cfg.interface.clone(),
             router: router.config().clone(),
-            vmac: cfg.vmac.clone(),
+            vmac: cfg.vmac.clone().map(Box::new),
         });
         // Scripts with a result already (kept across a reload) count now;
         // weight-0 ones without one hold the router in Initialize.

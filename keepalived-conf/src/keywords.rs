@@ -667,7 +667,9 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
     (
         "vrrp_instance",
         "use_vmac MAC",
-        Support::Refused("the macvlan always has the RFC 5798 virtual MAC 00:00:5e:00:01:VRID"),
+        Support::Refused(
+            "the macvlan always has the RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID)",
+        ),
     ),
     // keepalived's preprocessor (preprocess.rs), applied before parsing.
     ("", "@ID / @^ID", Support::Implemented),

@@ -464,7 +464,7 @@
 //! | `vrrp_sync_group` | `global_tracking` | implemented |  |
 //! | `vrrp_sync_group` | `sync_group_tracking_weight` | implemented |  |
 //! | (top level) | `virtual_server group` | implemented |  |
-//! | `vrrp_instance` | `use_vmac MAC` | refused | the macvlan always has the RFC 5798 virtual MAC 00:00:5e:00:01:VRID |
+//! | `vrrp_instance` | `use_vmac MAC` | refused | the macvlan always has the RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID) |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |

@@ -537,7 +537,7 @@ impl Loop {
                 interface,
                 router,
                 vmac,
-            } => match self.open_instance(instance, &name, &interface, &router, vmac.as_ref()) {
+            } => match self.open_instance(instance, &name, &interface, &router, vmac.as_deref()) {
                 Ok(()) => {}
                 Err(e) if self.starting => return Err(e),
                 Err(e) => error!("{e}"),
