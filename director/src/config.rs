@@ -1408,6 +1408,43 @@ mod tests {
         let clash = ok.with_virtual_server(plain);
         assert_eq!(clash.validate(), Err(ConfigError::DuplicateService(b)));
     }
+
+    #[test]
+    fn vmac_names_are_checked_and_the_vips_and_adverts_use_the_macvlan() {
+        let vip: IpAddr = "192.0.2.83".parse().expect("address");
+        let inst = |name: &str, vrid: u8, vmac: Option<Vmac>| {
+            let router = lvs_vrrp::Config::new(
+                vrid,
+                100,
+                lvs_vrrp::AdvertInterval::V2(lvs_vrrp::Seconds(1)),
+                "0.0.0.0".parse().expect("address"),
+                vec![vip],
+            );
+            let i = VrrpInstance::new(name, "eth0", router);
+            match vmac {
+                Some(v) => i.with_vmac(v),
+                None => i,
+            }
+        };
+        let a = inst("A", 7, Some(Vmac::new(&Vmac::default_name(7))));
+        assert_eq!(a.vip_interface(&a.vips[0]), "vrrp.7");
+        assert_eq!(a.advert_interface(), "vrrp.7");
+        assert!(a.router_config().virtual_mac);
+        let x = inst("X", 7, Some(Vmac::new("vrrp.7").with_xmit_base(true)));
+        assert_eq!(x.advert_interface(), "eth0");
+        let ok = DirectorConfig::new().with_instance(a.clone());
+        assert_eq!(ok.validate(), Ok(()));
+        let why = |cfg: DirectorConfig| match cfg.validate() {
+            Err(ConfigError::Vmac { why, .. }) => why,
+            other => panic!("{other:?}"),
+        };
+        let long = inst("L", 8, Some(Vmac::new("a-very-long-name")));
+        assert!(why(DirectorConfig::new().with_instance(long)).contains("1 to 15"));
+        let base = inst("B", 8, Some(Vmac::new("eth0")));
+        assert!(why(DirectorConfig::new().with_instance(base)).contains("instance's interface"));
+        let twice = ok.with_instance(inst("C", 9, Some(Vmac::new("vrrp.7"))));
+        assert!(why(twice).contains("another instance"));
+    }
 }
 
 #[cfg(test)]
