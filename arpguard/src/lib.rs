@@ -138,5 +138,5 @@ pub mod wire;
 
 pub use addr::{AddressState, BackendVip, BackendVipUndo, DirectorVip, InterfaceAddress};
 pub use error::{Error, Result};
-pub use rtnl::{Change, Link, NeighState, Neighbour, Rtnl};
+pub use rtnl::{Change, Link, MacvlanMode, NeighState, Neighbour, Rtnl};
 pub use wire::MacAddr;

@@ -132,6 +132,72 @@ pub fn rewrites_source_for(ns: Option<BorrowedFd<'_>>, vip: Ipv4Addr) -> Result<
     }))
 }
 
+/// Name of the `ip` and `ip6` tables of [`VmacReports`].
+pub const VMAC_TABLE: &str = "lvs_vmac";
+
+/// Multicast membership reports moved off VRRP macvlans (keepalived's
+/// `use_vmac`), as keepalived moves them: every IGMP report leaving a
+/// macvlan, and every MLD report, is sent out of its base interface
+/// instead (`dup to ... device BASE drop`). A Backup's macvlan has the
+/// virtual MAC too, and a report from it would teach the switch to send
+/// the VIP's traffic to the Backup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct VmacReports {
+    /// `(macvlan, base interface)` pairs.
+    pub macvlans: Vec<(String, String)>,
+}
+
+impl VmacReports {
+    /// Reports moved off each `(macvlan, base)` of `macvlans`.
+    pub fn new(macvlans: Vec<(String, String)>) -> VmacReports {
+        VmacReports { macvlans }
+    }
+
+    /// The nft script: one atomic transaction replacing both tables (only
+    /// deleting them when there is no macvlan).
+    pub fn script(&self) -> String {
+        let mut s = String::new();
+        for (family, rule) in [
+            ("ip", "ip protocol igmp dup to ip daddr"),
+            (
+                "ip6",
+                "icmpv6 type { mld-listener-report, mld2-listener-report } dup to ip6 daddr",
+            ),
+        ] {
+            s.push_str(&format!(
+                "table {family} {VMAC_TABLE} {{}}\ndelete table {family} {VMAC_TABLE}\n"
+            ));
+            if self.macvlans.is_empty() {
+                continue;
+            }
+            s.push_str(&format!(
+                "table {family} {VMAC_TABLE} {{\n  chain output {{\n    \
+                 type filter hook output priority filter; policy accept;\n"
+            ));
+            for (vmac, base) in &self.macvlans {
+                s.push_str(&format!(
+                    "    oifname \"{vmac}\" {rule} device \"{base}\" drop\n"
+                ));
+            }
+            s.push_str("  }\n}\n");
+        }
+        s
+    }
+
+    /// Installs, replaces or (with no macvlan) removes the tables in `ns`.
+    pub fn install(&self, ns: Option<BorrowedFd<'_>>) -> Result<()> {
+        for (vmac, base) in &self.macvlans {
+            for name in [vmac, base] {
+                if name.is_empty() || name.len() > 15 || name.contains('"') {
+                    return Err(Error::NoSuchInterface(name.clone()));
+                }
+            }
+        }
+        nft_script(ns, "install", &self.script())
+    }
+}
+
 fn nft_script(ns: Option<BorrowedFd<'_>>, action: &'static str, script: &str) -> Result<()> {
     let out = nft(ns, &["-f", "-"], Some(script))?;
     if !out.status.success() {
@@ -189,5 +255,17 @@ mod tests {
             "meta oifname \"ens18\" arp saddr ip 172.20.0.83 counter arp saddr ip set 172.20.0.85"
         ));
         assert_eq!(s.matches("table arp").count(), 3, "only our own table: {s}");
+    }
+
+    #[test]
+    fn vmac_reports_leave_by_the_base_interface() {
+        let s = VmacReports::new(vec![("vrrp.7".into(), "ens18".into())]).script();
+        assert!(
+            s.contains("oifname \"vrrp.7\" ip protocol igmp dup to ip daddr device \"ens18\" drop")
+        );
+        assert!(s.contains("dup to ip6 daddr device \"ens18\" drop"));
+        assert_eq!(s.matches("delete table").count(), 2);
+        let none = VmacReports::default().script();
+        assert_eq!(none.matches("chain").count(), 0, "{none}");
     }
 }

@@ -9,7 +9,8 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, LinkAttribute,
+    LinkFlags, LinkInfo, LinkLayerType, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
@@ -47,6 +48,47 @@ pub struct Link {
     /// up. [`crate::watch::Watcher`] reports its changes, so nothing needs
     /// to poll `/sys/class/net/*/carrier`.
     pub carrier: bool,
+    /// The link's kind (`IFLA_INFO_KIND`: `macvlan`, `veth`, `dummy`, ...);
+    /// `None` for a physical interface.
+    pub kind: Option<String>,
+    /// The index of the interface it sits on (`IFLA_LINK`: a macvlan's or
+    /// VLAN's lower device, a veth's peer), when it reports one.
+    pub lower: Option<u32>,
+    /// A macvlan's mode.
+    pub macvlan_mode: Option<MacvlanMode>,
+}
+
+/// A macvlan's mode (`IFLA_MACVLAN_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MacvlanMode {
+    /// No traffic between macvlans of one lower device; frames from the
+    /// wire with a macvlan's own source MAC go to that macvlan only —
+    /// keepalived's mode for `use_vmac`.
+    Private,
+    /// Traffic between macvlans goes out and back through the switch.
+    Vepa,
+    /// Macvlans of one lower device talk to each other directly.
+    Bridge,
+    /// One macvlan takes over the lower device.
+    Passthrough,
+    /// Frames are sorted by source MAC.
+    Source,
+    /// Anything else (raw value).
+    Other(u32),
+}
+
+impl From<MacVlanMode> for MacvlanMode {
+    fn from(m: MacVlanMode) -> MacvlanMode {
+        match m {
+            MacVlanMode::Private => MacvlanMode::Private,
+            MacVlanMode::Vepa => MacvlanMode::Vepa,
+            MacVlanMode::Bridge => MacvlanMode::Bridge,
+            MacVlanMode::Passthrough => MacvlanMode::Passthrough,
+            MacVlanMode::Source => MacvlanMode::Source,
+            other => MacvlanMode::Other(u32::from(other)),
+        }
+    }
 }
 
 /// State of a neighbour cache entry (`ip neigh` prints it in capitals).
@@ -279,6 +321,70 @@ impl Rtnl {
         }
     }
 
+    /// Creates a macvlan `name` in private mode on `lower` with hardware
+    /// address `mac`, administratively down. An interface called `name`
+    /// already there is an error (`EEXIST`); [`Rtnl::set_macvlan`] changes
+    /// an existing macvlan instead.
+    pub fn add_macvlan(&mut self, name: &str, lower: &str, mac: MacAddr) -> Result<()> {
+        let lower_index = self.link(lower)?.index;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::Link(lower_index));
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Private,
+            )])),
+        ]));
+        match self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            &|| format!("RTM_NEWLINK {name} link {lower} type macvlan mode private address {mac}"),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if errno(&e) == Some(EOPNOTSUPP) => Err(Error::Unsupported(
+                "this kernel has no macvlan driver (CONFIG_MACVLAN)",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets an existing macvlan's hardware address and puts it in private mode.
+    pub fn set_macvlan(&mut self, name: &str, mac: MacAddr) -> Result<()> {
+        let index = self.link(name)?.index;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Private,
+            )])),
+        ]));
+        self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_ACK, &|| {
+            format!("RTM_NEWLINK {name} type macvlan mode private address {mac}")
+        })?;
+        Ok(())
+    }
+
+    /// Stops the kernel from giving `name` IPv6 addresses of its own
+    /// (`addrgenmode none`): no link-local address from its MAC. Set before
+    /// the link goes up, since one is made the moment it does.
+    pub fn set_addr_gen_mode_none(&mut self, name: &str) -> Result<()> {
+        let index = self.link(name)?.index;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            )]));
+        self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, &|| {
+            format!("RTM_SETLINK {name} addrgenmode none")
+        })?;
+        Ok(())
+    }
+
     /// Sets an interface administratively up.
     pub fn set_up(&mut self, name: &str) -> Result<Change> {
         self.set_admin(name, true)
@@ -441,9 +547,28 @@ pub(crate) fn link_from(msg: &LinkMessage) -> Link {
     let mut name = String::new();
     let mut mac = None;
     let mut carrier = None;
+    let mut kind = None;
+    let mut lower = None;
+    let mut macvlan_mode = None;
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::Link(i) => lower = Some(*i),
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    match info {
+                        LinkInfo::Kind(k) => kind = Some(k.to_string()),
+                        LinkInfo::Data(InfoData::MacVlan(data)) => {
+                            for d in data {
+                                if let InfoMacVlan::Mode(m) = d {
+                                    macvlan_mode = Some(MacvlanMode::from(*m));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
             LinkAttribute::Carrier(c) => carrier = Some(*c != 0),
             LinkAttribute::Address(bytes) => {
                 if let Ok(b) = <[u8; 6]>::try_from(bytes.as_slice()) {
@@ -460,6 +585,9 @@ pub(crate) fn link_from(msg: &LinkMessage) -> Link {
         up: msg.header.flags.contains(LinkFlags::Up),
         loopback: msg.header.link_layer_type == LinkLayerType::Loopback,
         carrier: carrier.unwrap_or_else(|| msg.header.flags.contains(LinkFlags::LowerUp)),
+        kind,
+        lower,
+        macvlan_mode,
     }
 }
 

@@ -181,6 +181,48 @@ pub fn apply_sysctls(
     })
 }
 
+/// The path of interface setting `key` at `scope` (an interface, `all` or
+/// `default`): `/proc/sys/net/ipv4/conf/<scope>/<key>`, or `net/ipv6/conf`
+/// with `ipv6`.
+pub fn conf_path(ipv6: bool, scope: &str, key: &str) -> String {
+    let family = if ipv6 { "ipv6" } else { "ipv4" };
+    format!("/proc/sys/net/{family}/conf/{scope}/{key}")
+}
+
+/// Reads one integer setting (a path from [`conf_path`]) in `ns`.
+pub fn read_value(ns: Option<BorrowedFd<'_>>, path: &str) -> Result<u32> {
+    let p = path.to_string();
+    crate::netns::run(ns, move || read_u32(&p))
+}
+
+/// Writes each `(path, value)` whose current value differs, in order, and
+/// returns what it changed ([`SysctlRecord::undo`] puts it back). On a
+/// failure the values already written are restored first.
+pub fn set_values(ns: Option<BorrowedFd<'_>>, values: &[(String, u32)]) -> Result<SysctlRecord> {
+    let values = values.to_vec();
+    crate::netns::run(ns, move || {
+        let mut record = SysctlRecord::default();
+        for (p, want) in &values {
+            let step = read_u32(p).and_then(|previous| {
+                if previous != *want {
+                    write_u32(p, *want)?;
+                    record.changes.push(SysctlChange {
+                        path: p.clone(),
+                        previous,
+                        written: *want,
+                    });
+                }
+                Ok(())
+            });
+            if let Err(e) = step {
+                restore(&record.changes);
+                return Err(e);
+            }
+        }
+        Ok(record)
+    })
+}
+
 fn restore(changes: &[SysctlChange]) -> Vec<Error> {
     let mut errors = Vec::new();
     for c in changes.iter().rev() {

@@ -49,6 +49,10 @@ pub enum Command {
         interface: String,
         /// The router it runs (group, unicast peers, family).
         router: lvs_vrrp::Config,
+        /// The macvlan to make on `interface` first (keepalived's
+        /// `use_vmac`): the sockets then go on it unless it says
+        /// `xmit_base`, and it is removed at [`Command::CloseInstance`].
+        vmac: Option<Box<crate::config::Vmac>>,
     },
     /// Close the sockets of an instance that stopped.
     CloseInstance {

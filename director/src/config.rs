@@ -401,6 +401,30 @@ impl DirectorConfig {
             if i.interface.is_empty() {
                 return Err(ConfigError::NoInterface(i.name.clone()));
             }
+            if let Some(v) = &i.vmac {
+                let why = if v.name.is_empty() || v.name.len() > 15 {
+                    Some("an interface name is 1 to 15 bytes")
+                } else if v.name.contains(['/', ':']) || v.name.chars().any(char::is_whitespace) {
+                    Some("an interface name has no '/', ':' or spaces")
+                } else if v.name == i.interface {
+                    Some("it is the instance's interface")
+                } else if self.instances.iter().any(|o| {
+                    o.name != i.name
+                        && (o.interface == v.name
+                            || o.vmac.as_ref().is_some_and(|ov| ov.name == v.name))
+                }) {
+                    Some("another instance uses that interface")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(ConfigError::Vmac {
+                        instance: i.name.clone(),
+                        name: v.name.clone(),
+                        why: why.into(),
+                    });
+                }
+            }
             let family_v6 = i.router.primary_address.is_ipv6();
             for v in &i.vips {
                 if v.advertised && v.addr.is_ipv6() != family_v6 {
@@ -650,6 +674,16 @@ pub enum ConfigError {
         /// Why.
         why: String,
     },
+    /// An instance's macvlan ([`Vmac`]) cannot be made.
+    #[error("VRRP instance {instance:?}: use_vmac {name:?}: {why}")]
+    Vmac {
+        /// The instance.
+        instance: String,
+        /// The macvlan's name.
+        name: String,
+        /// Why.
+        why: String,
+    },
     /// Two sync groups share a name.
     #[error("two sync groups are named {0:?}")]
     DuplicateSyncGroup(String),
@@ -751,6 +785,51 @@ pub struct VrrpInstance {
     /// Rules installed while it is Master (keepalived's `virtual_rules`),
     /// after its routes.
     pub rules: Vec<Rule>,
+    /// keepalived's `use_vmac`: the VIPs live on a macvlan of
+    /// [`interface`](Self::interface) whose MAC is the virtual MAC, and
+    /// adverts leave from it. `None` (the default): the VIPs go on the
+    /// interface itself with its own MAC.
+    pub vmac: Option<Vmac>,
+}
+
+/// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`): the instance gets
+/// a macvlan in private mode on its interface whose hardware address is the
+/// RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID).
+/// The tokio driver makes it when the instance starts (or takes over one
+/// already there on the same interface), sets the sysctls keepalived sets,
+/// brings it up whatever the state, puts the VIPs on it when Master, sends
+/// adverts and gratuitous ARP / NA from it, and removes it when the
+/// instance stops. A failover then moves the VIPs without moving their
+/// MAC: neighbours' caches stay right even when no gratuitous ARP reaches them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Vmac {
+    /// The macvlan's name (at most 15 bytes).
+    pub name: String,
+    /// keepalived's `vmac_xmit_base`: adverts are sent and received on the
+    /// base interface (with its MAC); only the VIPs use the macvlan.
+    pub xmit_base: bool,
+}
+
+impl Vmac {
+    /// A macvlan called `name`, adverts on it.
+    pub fn new(name: &str) -> Vmac {
+        Vmac {
+            name: name.to_string(),
+            xmit_base: false,
+        }
+    }
+
+    /// keepalived's default name for the macvlan of `vrid`: `vrrp.VRID`.
+    pub fn default_name(vrid: u8) -> String {
+        format!("vrrp.{vrid}")
+    }
+
+    /// Adverts on the base interface instead (`vmac_xmit_base`).
+    pub fn with_xmit_base(mut self, xmit_base: bool) -> Vmac {
+        self.xmit_base = xmit_base;
+        self
+    }
 }
 
 impl VrrpInstance {
@@ -776,6 +855,23 @@ impl VrrpInstance {
             notify: Notify::default(),
             routes: Vec::new(),
             rules: Vec::new(),
+            vmac: None,
+        }
+    }
+
+    /// Runs the instance on a macvlan with the virtual MAC ([`Vmac`]).
+    pub fn with_vmac(mut self, vmac: Vmac) -> VrrpInstance {
+        self.vmac = Some(vmac);
+        self
+    }
+
+    /// The interface adverts are sent and received on: the macvlan with
+    /// [`vmac`](Self::vmac) (unless `xmit_base`), else
+    /// [`interface`](Self::interface).
+    pub fn advert_interface(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => &v.name,
+            _ => &self.interface,
         }
     }
 
@@ -840,6 +936,8 @@ impl VrrpInstance {
             .filter(|v| v.advertised)
             .map(|v| v.addr)
             .collect();
+        // The router reports the virtual MAC in its announcements.
+        cfg.virtual_mac = cfg.virtual_mac || self.vmac.is_some();
         cfg.tracks = self
             .track_interfaces
             .iter()
@@ -860,9 +958,13 @@ impl VrrpInstance {
         cfg
     }
 
-    /// The interface a VIP lives on.
+    /// The interface a VIP lives on: its own, else the macvlan with
+    /// [`vmac`](Self::vmac), else the instance's.
     pub fn vip_interface<'a>(&'a self, vip: &'a Vip) -> &'a str {
-        vip.interface.as_deref().unwrap_or(&self.interface)
+        vip.interface
+            .as_deref()
+            .or(self.vmac.as_ref().map(|v| v.name.as_str()))
+            .unwrap_or(&self.interface)
     }
 }
 
@@ -1629,6 +1731,43 @@ mod tests {
         let plain = VirtualServer::new(Service::new(b, Scheduler::RoundRobin)).with_real_server(rs);
         let clash = ok.with_virtual_server(plain);
         assert_eq!(clash.validate(), Err(ConfigError::DuplicateService(b)));
+    }
+
+    #[test]
+    fn vmac_names_are_checked_and_the_vips_and_adverts_use_the_macvlan() {
+        let vip: IpAddr = "192.0.2.83".parse().expect("address");
+        let inst = |name: &str, vrid: u8, vmac: Option<Vmac>| {
+            let router = lvs_vrrp::Config::new(
+                vrid,
+                100,
+                lvs_vrrp::AdvertInterval::V2(lvs_vrrp::Seconds(1)),
+                "0.0.0.0".parse().expect("address"),
+                vec![vip],
+            );
+            let i = VrrpInstance::new(name, "eth0", router);
+            match vmac {
+                Some(v) => i.with_vmac(v),
+                None => i,
+            }
+        };
+        let a = inst("A", 7, Some(Vmac::new(&Vmac::default_name(7))));
+        assert_eq!(a.vip_interface(&a.vips[0]), "vrrp.7");
+        assert_eq!(a.advert_interface(), "vrrp.7");
+        assert!(a.router_config().virtual_mac);
+        let x = inst("X", 7, Some(Vmac::new("vrrp.7").with_xmit_base(true)));
+        assert_eq!(x.advert_interface(), "eth0");
+        let ok = DirectorConfig::new().with_instance(a.clone());
+        assert_eq!(ok.validate(), Ok(()));
+        let why = |cfg: DirectorConfig| match cfg.validate() {
+            Err(ConfigError::Vmac { why, .. }) => why,
+            other => panic!("{other:?}"),
+        };
+        let long = inst("L", 8, Some(Vmac::new("a-very-long-name")));
+        assert!(why(DirectorConfig::new().with_instance(long)).contains("1 to 15"));
+        let base = inst("B", 8, Some(Vmac::new("eth0")));
+        assert!(why(DirectorConfig::new().with_instance(base)).contains("instance's interface"));
+        let twice = ok.with_instance(inst("C", 9, Some(Vmac::new("vrrp.7"))));
+        assert!(why(twice).contains("another instance"));
     }
 }
 

@@ -1150,6 +1150,7 @@ impl Director {
             name: cfg.name.clone(),
             interface: cfg.interface.clone(),
             router: router.config().clone(),
+            vmac: cfg.vmac.clone().map(Box::new),
         });
         // Scripts with a result already (kept across a reload) count now;
         // weight-0 ones without one hold the router in Initialize.
@@ -1567,6 +1568,7 @@ fn same_router(
 ) -> bool {
     old_all.router_config_of(old) == new_all.router_config_of(new)
         && old.interface == new.interface
+        && old.vmac == new.vmac
         && old.vips == new.vips
         && old.track_link == new.track_link
 }

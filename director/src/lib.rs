@@ -172,7 +172,7 @@ pub use config::{
     NotifyFifo, NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer, ResolvedTrack, Route,
     RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup, SourceAddress, SyncDaemonConfig,
     SyncGroup, TrackFile, TrackInterface, TrackProcess, TrackScript, TrackedFile, TrackedProcess,
-    TrackedScript, Vip, VirtualServer, VrrpInstance, parse_track_file,
+    TrackedScript, Vip, VirtualServer, Vmac, VrrpInstance, parse_track_file,
 };
 pub use director::{CheckEvent, Director, ReloadSummary};
 pub use status::{Report, Status};

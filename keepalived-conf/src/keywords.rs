@@ -485,11 +485,8 @@ const VRRP_INSTANCE: &[Kw] = &[
     kw("garp_master_refresh_repeat", 1, 1).warned(REFRESH),
     kw("accept", 0, 0),
     kw("no_accept", 0, 0),
-    refused(
-        "use_vmac",
-        "director does not create macvlan interfaces, so the VIPs would move without the virtual MAC",
-    ),
-    kw("vmac_xmit_base", 0, 0).warned("it only matters with use_vmac, which is refused"),
+    kw("use_vmac", 0, 2),
+    kw("vmac_xmit_base", 0, 0),
     kw("lvs_sync_daemon_interface", 1, 1),
     kw("dont_track_primary", 0, 0),
     kw("smtp_alert", 0, 1).warned(MAIL),
@@ -731,6 +728,13 @@ const MISC_CHECK: &[Kw] = &[
 /// decided on their own; any other form of an implemented keyword is implemented.
 const VALUE_FORMS: &[(&str, &str, Support)] = &[
     ("", "virtual_server group", Support::Implemented),
+    (
+        "vrrp_instance",
+        "use_vmac MAC",
+        Support::Refused(
+            "the macvlan always has the RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID)",
+        ),
+    ),
     // keepalived's preprocessor (preprocess.rs), applied before parsing.
     ("", "@ID / @^ID", Support::Implemented),
     ("", "$NAME=VALUE / ${NAME}", Support::Implemented),

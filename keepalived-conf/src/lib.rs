@@ -60,7 +60,7 @@
 //! - **implemented**: parsed into the model and acted on by director;
 //! - **refused**: recognised, and the configuration is not loaded, with an
 //!   error at the keyword naming why — running without it would not do
-//!   what the file says (`vrrp_track_file`, `BFD_CHECK`, `use_vmac`, ...);
+//!   what the file says (`vrrp_track_file`, `BFD_CHECK`, `track_bfd`, ...);
 //! - **warned**: accepted with a warning at the keyword naming it, because
 //!   it does not change what director does (mail, SNMP, logging detail,
 //!   ...). It is not in the model.
@@ -243,8 +243,8 @@
 //! | `vrrp_instance` | `garp_master_refresh_repeat` | warned | each refresh sends a full garp_master_repeat burst |
 //! | `vrrp_instance` | `accept` | implemented |  |
 //! | `vrrp_instance` | `no_accept` | implemented |  |
-//! | `vrrp_instance` | `use_vmac` | refused | director does not create macvlan interfaces, so the VIPs would move without the virtual MAC |
-//! | `vrrp_instance` | `vmac_xmit_base` | warned | it only matters with use_vmac, which is refused |
+//! | `vrrp_instance` | `use_vmac` | implemented |  |
+//! | `vrrp_instance` | `vmac_xmit_base` | implemented |  |
 //! | `vrrp_instance` | `lvs_sync_daemon_interface` | implemented |  |
 //! | `vrrp_instance` | `dont_track_primary` | implemented |  |
 //! | `vrrp_instance` | `smtp_alert` | warned | director sends no mail |
@@ -507,6 +507,7 @@
 //! | `SSL` | `ca` | warned | keepalived loads it but never verifies a real server's certificate; neither does director |
 //! | `SSL` | `password` | refused | encrypted private keys are not supported (rustls reads unencrypted PEM keys only); store the key decrypted, readable by root only |
 //! | (top level) | `virtual_server group` | implemented |  |
+//! | `vrrp_instance` | `use_vmac MAC` | refused | the macvlan always has the RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID) |
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |

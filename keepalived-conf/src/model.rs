@@ -322,6 +322,11 @@ pub struct VrrpInstance {
     pub virtual_routes: Vec<lvs_director::Route>,
     /// `virtual_rules` entries (lvs-director's type), held while Master.
     pub virtual_rules: Vec<lvs_director::Rule>,
+    /// `use_vmac [NAME]`: `Some` with the macvlan's name when given
+    /// (`Some(None)`: keepalived's default, `vrrp.VRID`). Default: `None`.
+    pub use_vmac: Option<Option<String>>,
+    /// `vmac_xmit_base` (only with `use_vmac`). Default: false.
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {

@@ -807,13 +807,13 @@ fn keywords_that_would_change_behaviour_are_refused_with_why_and_where() {
     }
     // Value forms are decided by the same table.
     let p = positions(&format!(
-        "{VI}  authentication {{\n    auth_type AH\n  }}\n  use_vmac\n}}\n"
+        "{VI}  authentication {{\n    auth_type AH\n  }}\n  use_vmac 02:11:22:33:44:55\n}}\n"
     ));
     let got: Vec<(u32, u32, bool)> = p
         .iter()
         .map(|(l, c, m)| (*l, *c, m.contains("does not support")))
         .collect();
-    assert_eq!(got, vec![(6, 15, true), (8, 3, true)], "{p:#?}");
+    assert_eq!(got, vec![(6, 15, true), (8, 12, true)], "{p:#?}");
     assert!(p[0].2.contains("`auth_type AH`"), "{}", p[0].2);
     let p = positions(
         "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK { fwmark 3 }\n }\n}\n",

@@ -113,23 +113,79 @@ fn vrrp_v3_keeps_centiseconds() {
 }
 
 #[test]
-fn vmac_is_refused_clearly() {
-    // Refused when the configuration is loaded (lvs-keepalived-conf's keyword
-    // table), with its line, before any router is built.
+fn use_vmac_puts_the_vips_on_a_macvlan_named_as_keepalived_does() {
+    let cfg = inst(
+        "vrrp_instance A { interface eth0 virtual_router_id 7 use_vmac
+           virtual_ipaddress { 172.20.0.83/24 } }
+         vrrp_instance B { interface eth0 virtual_router_id 8 use_vmac vm8 vmac_xmit_base
+           virtual_ipaddress { 172.20.0.84/24 } }
+         vrrp_instance C { interface eth1 virtual_router_id 7 use_vmac
+           virtual_ipaddress { 172.20.1.83/24 } }
+         vrrp_instance D { interface eth0 virtual_router_id 7 use_vmac
+           virtual_ipaddress { fd00::83 } }
+         vrrp_instance E { interface eth0 virtual_router_id 9
+           virtual_ipaddress { 172.20.0.85/24 } }",
+    );
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    let vmac = |i: usize| {
+        typed.instances[i]
+            .vmac
+            .as_ref()
+            .map(|v| (v.name.as_str(), v.xmit_base))
+    };
+    // keepalived's default vrrp.VRID; the next free one for the same VRID
+    // (vrrp1.7 for IPv4, vrrp6.7 for IPv6); a given name as is.
+    assert_eq!(vmac(0), Some(("vrrp.7", false)));
+    assert_eq!(vmac(1), Some(("vm8", true)));
+    assert_eq!(vmac(2), Some(("vrrp1.7", false)));
+    assert_eq!(vmac(3), Some(("vrrp6.7", false)));
+    assert_eq!(vmac(4), None);
+    typed.validate().expect("valid");
+    let a = &typed.instances[0];
+    // The VIPs go on the macvlan, adverts too (not with vmac_xmit_base),
+    // and the router announces with the virtual MAC.
+    assert_eq!(a.vip_interface(&a.vips[0]), "vrrp.7");
+    assert_eq!(a.advert_interface(), "vrrp.7");
+    assert_eq!(a.interface, "eth0");
+    assert!(a.router_config().virtual_mac);
+    let b = &typed.instances[1];
+    assert_eq!(b.vip_interface(&b.vips[0]), "vm8");
+    assert_eq!(b.advert_interface(), "eth0");
+    let e = &typed.instances[4];
+    assert_eq!(e.vip_interface(&e.vips[0]), "eth0");
+    assert!(!e.router_config().virtual_mac);
+}
+
+#[test]
+fn use_vmac_with_a_mac_address_is_refused_and_xmit_base_alone_warned() {
     let e = config::parse_str(
         "t.conf",
-        "vrrp_instance V { interface eth0 virtual_router_id 7 use_vmac
+        "vrrp_instance V { interface eth0 virtual_router_id 7 use_vmac 02:00:00:00:00:07
            virtual_ipaddress { 172.20.0.83 } }",
     )
     .unwrap_err();
     assert_eq!(e.len(), 1);
     assert!(
         e[0].to_string().starts_with(
-            "t.conf:1:54: error: `use_vmac` is keepalived syntax that director does not support"
+            "t.conf:1:63: error: `use_vmac MAC` is keepalived syntax that director does not support"
         ),
         "{}",
         e[0]
     );
+    let (cfg, warnings) = config::parse_str(
+        "t.conf",
+        "vrrp_instance V { interface eth0 virtual_router_id 7 vmac_xmit_base
+           virtual_ipaddress { 172.20.0.83 } }",
+    )
+    .expect("valid");
+    assert!(
+        warnings.iter().any(|w| w
+            .to_string()
+            .contains("`vmac_xmit_base` only applies with `use_vmac`")),
+        "{warnings:?}"
+    );
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    assert_eq!(typed.instances[0].vmac, None);
 }
 
 #[test]

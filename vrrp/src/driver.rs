@@ -100,7 +100,16 @@ impl RawPair {
                 tx.set_ttl_v4(u32::from(wire::TTL))?;
                 tx.set_multicast_ttl_v4(u32::from(wire::TTL))?;
                 tx.set_multicast_loop_v4(false)?;
-                tx.set_multicast_if_v4(&addr)?;
+                // By index as well: the address may be on another interface
+                // than the one the socket is bound to (a `use_vmac` macvlan
+                // sends from its base interface's address), which the
+                // address-only form refuses.
+                rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
+                    &tx,
+                    &std::net::Ipv4Addr::UNSPECIFIED,
+                    &addr,
+                    ifindex,
+                )?;
                 // Internetwork control, as keepalived and routers send VRRP.
                 tx.set_tos_v4(0xc0)?;
                 tx.bind(&SockAddr::from(SocketAddrV4::new(addr, 0)))?;

@@ -113,6 +113,12 @@ impl Addresses {
             .ok_or_else(|| "announcer vanished".to_string())
     }
 
+    /// Drops the announcer of an interface that is going away (a macvlan
+    /// made again later has a new index).
+    pub(crate) fn forget(&mut self, iface: &str) {
+        self.announcers.remove(iface);
+    }
+
     /// Sends the frames due at `now`.
     pub(crate) fn pump(&mut self, now: Instant) {
         for (iface, a) in self.announcers.iter_mut() {

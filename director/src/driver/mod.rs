@@ -23,6 +23,7 @@ mod netns;
 mod resolve;
 mod routes;
 mod tracking;
+mod vmac;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -210,6 +211,8 @@ struct OpenInstance {
     reader: tokio::task::JoinHandle<()>,
     /// The audit of this instance's interface.
     audit: GhostAuditSpec,
+    /// Its macvlan (`use_vmac`), removed when it closes.
+    vmac: Option<vmac::Made>,
 }
 
 impl Drop for OpenInstance {
@@ -235,6 +238,8 @@ struct Loop {
     fifos: fifo::Fifos,
     /// The thread watching tracked files and processes.
     tracker: tracking::Tracker,
+    /// The instances' macvlans (`use_vmac`) and the settings they share.
+    vmacs: vmac::Vmacs,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -283,8 +288,16 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         last_apply: None,
         fifos,
         tracker,
+        vmacs: vmac::Vmacs::default(),
     };
-    lp.carry_out(Instant::now()).map_err(StartError::Instance)?;
+    if let Err(e) = lp.carry_out(Instant::now()) {
+        // Nothing made for instances that never ran stays behind.
+        let ids: Vec<InstanceId> = lp.instances.keys().copied().collect();
+        for id in ids {
+            lp.close_instance(id);
+        }
+        return Err(StartError::Instance(e));
+    }
     lp.starting = false;
     let timer = Timer::new().map_err(|e| StartError::Env(format!("cannot create a timer: {e}")))?;
     let (links_tx, links_rx) = mpsc::unbounded_channel();
@@ -538,14 +551,13 @@ impl Loop {
                 name,
                 interface,
                 router,
-            } => match self.open_instance(instance, &name, &interface, &router) {
+                vmac,
+            } => match self.open_instance(instance, &name, &interface, &router, vmac.as_deref()) {
                 Ok(()) => {}
                 Err(e) if self.starting => return Err(e),
                 Err(e) => error!("{e}"),
             },
-            Command::CloseInstance { instance } => {
-                self.instances.remove(&instance);
-            }
+            Command::CloseInstance { instance } => self.close_instance(instance),
             Command::SendAdvert { instance, transmit } => {
                 if let Some(i) = self.instances.get(&instance)
                     && let Err(e) = i.socket.try_send(&transmit)
@@ -655,16 +667,54 @@ impl Loop {
         Ok(())
     }
 
+    /// Closes an instance's sockets and removes its macvlan.
+    fn close_instance(&mut self, id: InstanceId) {
+        let Some(mut inst) = self.instances.remove(&id) else {
+            return;
+        };
+        if let Some(made) = inst.vmac.take() {
+            self.addresses.forget(made.name());
+            self.vmacs.close(self.addresses.rtnl(), made);
+        }
+    }
+
     fn open_instance(
         &mut self,
         id: InstanceId,
         name: &str,
         interface: &str,
         router: &lvs_vrrp::Config,
+        vmac: Option<&crate::config::Vmac>,
     ) -> Result<(), String> {
-        let socket = VrrpSocket::open_for(interface, router).map_err(|e| {
-            format!("vrrp_instance {name}: cannot open the VRRP sockets on {interface}: {e}")
-        })?;
+        let ipv6_vips = self
+            .core
+            .config()
+            .instance(name)
+            .is_some_and(|c| c.vips.iter().any(|v| v.addr.is_ipv6()));
+        let made = match vmac {
+            Some(v) => Some(
+                self.vmacs
+                    .open(self.addresses.rtnl(), interface, v, router, ipv6_vips)
+                    .map_err(|e| format!("vrrp_instance {name}: {e}"))?,
+            ),
+            None => None,
+        };
+        // Adverts go on the macvlan unless `vmac_xmit_base`.
+        let sock_iface = match vmac {
+            Some(v) if !v.xmit_base => v.name.as_str(),
+            _ => interface,
+        };
+        let socket = match VrrpSocket::open_for(sock_iface, router) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(made) = made {
+                    self.vmacs.close(self.addresses.rtnl(), made);
+                }
+                return Err(format!(
+                    "vrrp_instance {name}: cannot open the VRRP sockets on {sock_iface}: {e}"
+                ));
+            }
+        };
         let socket = Arc::new(socket);
         let tx = self.packets_tx.clone();
         let rx_socket = socket.clone();
@@ -698,7 +748,7 @@ impl Loop {
         let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.0).collect();
         let mut expected = self.addresses.static_addresses(interface, &vip_addrs);
         expected.extend(vips.iter().copied());
-        info!(instance = %name, source = %router.primary_address, "VRRP sockets open");
+        info!(instance = %name, source = %router.primary_address, interface = sock_iface, "VRRP sockets open");
         self.instances.insert(
             id,
             OpenInstance {
@@ -706,6 +756,7 @@ impl Loop {
                 socket,
                 reader,
                 audit: GhostAuditSpec::new(interface, expected, vip_addrs),
+                vmac: made,
             },
         );
         Ok(())

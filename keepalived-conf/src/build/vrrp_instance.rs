@@ -60,6 +60,8 @@ impl Builder<'_> {
         let mut dont_track_primary = false;
         let mut virtual_routes = Vec::new();
         let mut virtual_rules = Vec::new();
+        let mut use_vmac: Option<Option<String>> = None;
+        let mut vmac_xmit_base = None;
         let errors_before = self.errors.len();
         for c in nodes(n) {
             match c.keyword() {
@@ -151,6 +153,8 @@ impl Builder<'_> {
                 "dont_track_primary" => dont_track_primary = true,
                 "virtual_routes" => virtual_routes.extend(self.routes(c)),
                 "virtual_rules" => virtual_rules.extend(self.rules(c)),
+                "use_vmac" => use_vmac = Some(self.use_vmac(c)),
+                "vmac_xmit_base" => vmac_xmit_base = Some(c.loc().clone()),
                 _ => self.unhandled(c),
             }
         }
@@ -223,6 +227,15 @@ impl Builder<'_> {
                 ),
             );
         }
+        if use_vmac.is_none()
+            && let Some(loc) = &vmac_xmit_base
+        {
+            // keepalived reports it and goes on without it.
+            self.warn(
+                loc,
+                format!("{block}: `vmac_xmit_base` only applies with `use_vmac` and is ignored"),
+            );
+        }
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
         let (track_scripts, script_locs): (Vec<_>, Vec<_>) = scripts.into_iter().unzip();
@@ -268,6 +281,8 @@ impl Builder<'_> {
                 dont_track_primary,
                 virtual_routes,
                 virtual_rules,
+                vmac_xmit_base: use_vmac.is_some() && vmac_xmit_base.is_some(),
+                use_vmac,
             },
             super::TrackLocs {
                 scripts: script_locs,
@@ -275,6 +290,29 @@ impl Builder<'_> {
                 procs: proc_locs,
             },
         ))
+    }
+
+    /// `use_vmac [NAME]`: the macvlan's name if given. keepalived also
+    /// takes a MAC address (a word with ':'), refused by the table.
+    fn use_vmac(&mut self, n: &Node) -> Option<String> {
+        let mut name = None;
+        for t in &n.args {
+            let text = t.text();
+            if text.contains(':') {
+                self.value_form("vrrp_instance", "use_vmac MAC", &t.location);
+            } else if text.is_empty()
+                || text.len() > 15
+                || text.contains('/')
+                || text.chars().any(char::is_whitespace)
+            {
+                self.invalid("use_vmac", t, "an interface name of 1 to 15 characters");
+            } else if name.is_some() {
+                self.invalid("use_vmac", t, "one interface name");
+            } else {
+                name = Some(text.to_string());
+            }
+        }
+        name
     }
 
     pub(super) fn advert_int(&mut self, t: &Token, version: Version) -> Option<AdvertInterval> {

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use lvs_director::{
     Check, DirectorConfig, IpvsSetup, Notify, NotifyFifo, NotifyFifos, Probe, RealServer, Routing,
     Script, SourceAddress, SyncDaemonConfig, TrackInterface, TrackScript, TrackedScript, Vip,
-    VirtualServer, VrrpInstance,
+    VirtualServer, Vmac, VrrpInstance,
 };
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
@@ -42,8 +42,13 @@ impl TryFrom<&Config> for DirectorConfig {
 fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     let mut out = DirectorConfig::new();
     out.name = cfg.global.router_id.clone();
-    for inst in &cfg.vrrp_instances {
-        out.instances.push(instance(inst, &cfg.global)?);
+    let vmac_names = vrrp::vmac_names(&cfg.vrrp_instances);
+    for (inst, vmac_name) in cfg.vrrp_instances.iter().zip(vmac_names) {
+        let mut i = instance(inst, &cfg.global)?;
+        if let Some(name) = vmac_name {
+            i = i.with_vmac(Vmac::new(&name).with_xmit_base(inst.vmac_xmit_base));
+        }
+        out.instances.push(i);
     }
     out.virtual_servers = cfg
         .virtual_servers

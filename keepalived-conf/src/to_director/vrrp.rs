@@ -81,6 +81,47 @@ pub(crate) fn router_config(
     Ok(cfg)
 }
 
+/// The macvlan name of each instance with `use_vmac` (in order): the one
+/// given, else keepalived's first free default — `vrrp.VRID`, then for an
+/// IPv4 instance `vrrp1.VRID`, `vrrp2.VRID`, ..., for an IPv6 one
+/// `vrrp6.VRID`, `vrrp1.VRID`, ... (6 skipped) — free meaning no other
+/// instance names it (given names are taken first, as keepalived reads them
+/// before it picks defaults).
+pub(crate) fn vmac_names(instances: &[VrrpInstance]) -> Vec<Option<String>> {
+    let mut taken: Vec<String> = instances
+        .iter()
+        .filter_map(|i| i.use_vmac.clone().flatten())
+        .collect();
+    instances
+        .iter()
+        .map(|i| {
+            let given = i.use_vmac.as_ref()?;
+            if let Some(name) = given {
+                return Some(name.clone());
+            }
+            let vrid = i.virtual_router_id;
+            let v6 = i
+                .virtual_ipaddresses
+                .first()
+                .is_some_and(|v| v.addr.is_ipv6());
+            let numbers = std::iter::once(None).chain(
+                (if v6 { vec![6] } else { vec![] })
+                    .into_iter()
+                    .chain((1..=u16::MAX).filter(move |n| !v6 || *n != 6))
+                    .map(Some),
+            );
+            let name = numbers
+                .map(|n| match n {
+                    None => format!("vrrp.{vrid}"),
+                    Some(n) => format!("vrrp{n}.{vrid}"),
+                })
+                .find(|name| !taken.contains(name))?;
+            taken.push(name.clone());
+            Some(name)
+        })
+        .collect()
+}
+
 /// Each `vrrp_sync_group` as lvs-director's [`SyncGroup`]; the group's
 /// `track_interface` / `track_script` / `track_file` / `track_process`
 /// entries go to every member, as
