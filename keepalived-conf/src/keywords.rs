@@ -244,6 +244,24 @@ const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
 const OBSOLETE: &str = "obsolete: keepalived 2.x accepts it and does nothing with it either";
 const DYNAMIC_IFACES: &str = "director watches links through rtnetlink anyway; an instance's interface must exist when it starts";
+const PROC_NAMES: &str = "director is one process; process names are only labels";
+const NO_BFD: &str = "director runs no BFD process";
+const AFFINITY: &str = "director does not pin itself to CPUs; scheduling priority comes from vrrp_rt_priority / vrrp_priority";
+const RTTIME: &str = "director sets no RLIMIT_RTTIME (its real-time threads never busy-loop)";
+const BUFFERS: &str = "director sizes its own socket buffers";
+const FIREWALL: &str =
+    "names and priorities of keepalived's own firewall tables; director uses its own nft tables";
+const DBUS: &str =
+    "director has no D-Bus interface; its control socket and metrics serve that purpose";
+const NO_DUMPS: &str = "director writes no configuration copies or .data dump files";
+const HOOK_SCRIPTS: &str = "start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=)";
+const SCHEDULED_RELOAD: &str =
+    "scheduled reloads are not implemented: send SIGHUP when the new configuration is to apply";
+const NOT_YET: &str = "not implemented, so director would not do what it asks";
+const UNICAST_SRC: &str =
+    "director always accepts unicast adverts only from the configured unicast_peer addresses";
+const DOWN_TIMER: &str =
+    "Master_Down_Interval is always 3 advert intervals plus Skew_Time, as RFC 5798 says";
 
 /// Keywords and forms seen in field configurations that keepalived takes
 /// without complaint and that do not change what the configuration means:
@@ -385,6 +403,13 @@ const ROOT: &[Kw] = &[
     blk("vrrp_track_file", 1, 1, Ctx::TrackFile),
     blk("vrrp_track_process", 1, 1, Ctx::TrackProcess),
     refused("bfd_instance", TRACKING),
+    kw("linkbeat_interfaces", 0, 0)
+        .warned("director follows every interface's link and carrier through rtnetlink"),
+    refused("track_group", TRACK_GROUP),
+    refused(
+        "interface_up_down_delays",
+        "interface up/down debouncing is not implemented: a link change acts at once",
+    ),
     blk("static_ipaddress", 0, 0, Ctx::List),
     blk("static_routes", 0, 0, Ctx::List),
     blk("static_rules", 0, 0, Ctx::List),
@@ -451,6 +476,96 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("lvs_notify_fifo", 1, 3),
     var("lvs_notify_fifo_script", 1),
     kw("net_namespace", 1, 1),
+    kw("tmp_config_directory", 1, 1).warned(NO_DUMPS),
+    kw("config_save_dir", 1, 1).warned(NO_DUMPS),
+    kw("data_use_instance", 0, 1).warned(NO_DUMPS),
+    kw("process_names", 0, 0).warned(PROC_NAMES),
+    kw("process_name", 1, 1).warned(PROC_NAMES),
+    kw("vrrp_process_name", 1, 1).warned(PROC_NAMES),
+    kw("checker_process_name", 1, 1).warned(PROC_NAMES),
+    kw("bfd_process_name", 1, 1).warned(NO_BFD),
+    refused("startup_script", HOOK_SCRIPTS),
+    refused("startup_script_timeout", HOOK_SCRIPTS),
+    refused("shutdown_script", HOOK_SCRIPTS),
+    refused("shutdown_script_timeout", HOOK_SCRIPTS),
+    refused(
+        "lvs_flush_on_stop",
+        "flushing IPVS at stop is not implemented; director removes only what it added",
+    ),
+    refused("vrrp_down_timer_adverts", DOWN_TIMER),
+    refused(
+        "vrrp_garp_extra_if",
+        "periodic gratuitous ARP on other interfaces is not implemented",
+    ),
+    kw("nftables", 0, 1).warned(FIREWALL),
+    kw("nftables_priority", 1, 1).warned(FIREWALL),
+    kw("nftables_counters", 0, 0).warned(FIREWALL),
+    kw("nftables_ifindex", 0, 0).warned(FIREWALL),
+    kw("nftables_ipvs", 0, 1).warned(FIREWALL),
+    kw("nftables_ipvs_priority", 1, 1).warned(FIREWALL),
+    kw("nftables_ipvs_start_fwmark", 1, 1).warned(FIREWALL),
+    kw("vrrp_iptables", 0, 2).warned(FIREWALL),
+    kw("vrrp_ipsets", 0, 5).warned(FIREWALL),
+    kw("disable_local_igmp", 0, 0)
+        .warned("director moves a VMAC's IGMP/MLD reports to its base interface instead"),
+    kw("vrrp_check_unicast_src", 0, 0).warned(UNICAST_SRC),
+    refused("vrrp_notify_priority_changes", NOT_YET),
+    kw("min_auto_priority_delay", 1, 1)
+        .warned("real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority"),
+    kw("bfd_priority", 1, 1).warned(NO_BFD),
+    kw("bfd_no_swap", 0, 0).warned(NO_BFD),
+    var("bfd_cpu_affinity", 1).warned(NO_BFD),
+    kw("bfd_rt_priority", 1, 1).warned(NO_BFD),
+    kw("bfd_rlimit_rttime", 1, 1).warned(NO_BFD),
+    var("vrrp_cpu_affinity", 1).warned(AFFINITY),
+    var("checker_cpu_affinity", 1).warned(AFFINITY),
+    kw("vrrp_rlimit_rttime", 1, 1).warned(RTTIME),
+    kw("checker_rlimit_rttime", 1, 1).warned(RTTIME),
+    kw("snmp_socket", 1, 1).warned(SNMP),
+    kw("enable_snmp_vrrp", 0, 0).warned(SNMP),
+    kw("enable_snmp_keepalived", 0, 0).warned(SNMP),
+    kw("enable_snmp_checker", 0, 0).warned(SNMP),
+    kw("enable_snmp_rfc", 0, 0).warned(SNMP),
+    kw("enable_snmp_rfcv2", 0, 0).warned(SNMP),
+    kw("enable_snmp_rfcv3", 0, 0).warned(SNMP),
+    kw("enable_traps", 0, 0).warned(SNMP),
+    kw("enable_dbus", 0, 0).warned(DBUS),
+    kw("dbus_service_name", 1, 1).warned(DBUS),
+    refused("fifo_write_vrrp_states_on_reload", NOT_YET),
+    kw("vrrp_netlink_cmd_rcv_bufs", 1, 1).warned(BUFFERS),
+    kw("vrrp_netlink_cmd_rcv_bufs_force", 0, 1).warned(BUFFERS),
+    kw("vrrp_netlink_monitor_rcv_bufs", 1, 1).warned(BUFFERS),
+    kw("vrrp_netlink_monitor_rcv_bufs_force", 0, 1).warned(BUFFERS),
+    kw("lvs_netlink_cmd_rcv_bufs", 1, 1).warned(BUFFERS),
+    kw("lvs_netlink_cmd_rcv_bufs_force", 0, 1).warned(BUFFERS),
+    kw("lvs_netlink_monitor_rcv_bufs", 1, 1).warned(BUFFERS),
+    kw("lvs_netlink_monitor_rcv_bufs_force", 0, 1).warned(BUFFERS),
+    kw("process_monitor_rcv_bufs", 1, 1).warned(BUFFERS),
+    kw("process_monitor_rcv_bufs_force", 0, 1).warned(BUFFERS),
+    kw("vrrp_rx_bufs_policy", 1, 1).warned(BUFFERS),
+    kw("vrrp_rx_bufs_multiplier", 1, 1).warned(BUFFERS),
+    refused("rs_init_notifies", NOT_YET),
+    kw("no_checker_emails", 0, 0).warned(MAIL),
+    kw("umask", 1, 1).warned(
+        "the files director makes have fixed modes (FIFOs 0600 unless readable by all is asked)",
+    ),
+    kw("log_unknown_vrids", 0, 0).warned(LOGGING),
+    refused(
+        "vmac_prefix",
+        "VMACs are named as keepalived names them by default (vrrp.VRID); give a name to use_vmac instead",
+    ),
+    refused(
+        "vmac_addr_prefix",
+        "VMACs are named as keepalived names them by default (vrrp.VRID); give a name to use_vmac instead",
+    ),
+    refused("random_seed", NOT_YET),
+    kw("reload_check_config", 0, 1)
+        .warned("director always validates a new configuration before it applies anything; errors go to its log"),
+    kw("include_check", 0, 4)
+        .warned("director's include rules are fixed: a pattern that matches no file is an error"),
+    refused("reload_time_file", SCHEDULED_RELOAD),
+    refused("reload_repeat", SCHEDULED_RELOAD),
+    refused("reload_file", SCHEDULED_RELOAD),
 ];
 
 const VRRP_INSTANCE: &[Kw] = &[
@@ -500,6 +615,40 @@ const VRRP_INSTANCE: &[Kw] = &[
     refused(
         "mcast_dst_ip",
         "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
+    ),
+    kw("skip_check_adv_addr", 0, 1),
+    refused(
+        "strict_mode",
+        "per-instance strict mode is not implemented (global vrrp_strict is)",
+    ),
+    kw("check_unicast_src", 0, 0).warned(UNICAST_SRC),
+    refused("track_src_ip", NOT_YET),
+    refused("unicast_fault_no_peer", NOT_YET),
+    refused(
+        "unicast_ttl",
+        "adverts are always sent with TTL 255, which RFC 5798 requires receivers to check",
+    ),
+    refused("old_unicast_checksum", NOT_YET),
+    refused("down_timer_adverts", DOWN_TIMER),
+    refused(
+        "notify_deleted",
+        "director does not tell notify scripts about instances deleted by a reload",
+    ),
+    refused("notify_priority_changes", NOT_YET),
+    refused("notify_master_rx_lower_pri", NOT_YET),
+    refused("promote_secondaries", NOT_YET),
+    kw("kernel_rx_buf_size", 0, 1).warned(BUFFERS),
+    kw("linkbeat_use_polling", 0, 0)
+        .warned("director follows every interface's link and carrier through rtnetlink"),
+    refused("use_vmac_addr", NOT_YET),
+    refused(
+        "use_ipvlan",
+        "ipvlan interfaces are not implemented (use_vmac is)",
+    ),
+    refused("native_ipv6", NOT_YET),
+    refused(
+        "garp_extra_if",
+        "periodic gratuitous ARP on other interfaces is not implemented",
     ),
 ];
 
@@ -710,6 +859,26 @@ const URL: &[Kw] = &[
     var("status_code", 1),
     kw("virtualhost", 1, 1),
     refused("regex", "body regular expressions are not implemented"),
+    refused(
+        "regex_no_match",
+        "body regular expressions are not implemented",
+    ),
+    refused(
+        "regex_options",
+        "body regular expressions are not implemented",
+    ),
+    refused(
+        "regex_stack",
+        "body regular expressions are not implemented",
+    ),
+    refused(
+        "regex_min_offset",
+        "body regular expressions are not implemented",
+    ),
+    refused(
+        "regex_max_offset",
+        "body regular expressions are not implemented",
+    ),
 ];
 const MISC_CHECK: &[Kw] = &[
     var("misc_path", 1),
@@ -1070,6 +1239,57 @@ mod tests {
                 f(ctx, k, placed(ctx, k));
             }
         }
+    }
+
+    /// Must-show of issue 12: no keyword keepalived documents is unknown to
+    /// the table — each is implemented, refused with why, or warned as
+    /// harmless (the crate docs' table). The keywords inside a block that
+    /// is refused as a whole are decided by that block.
+    #[test]
+    fn documented_keywords_are_all_classified() {
+        const INSIDE_REFUSED: &[(&str, &[&str])] = &[
+            (
+                "bfd_instance",
+                &[
+                    "neighbor_ip",
+                    "source_ip",
+                    "min_rx",
+                    "min_tx",
+                    "idle_tx",
+                    "multiplier",
+                    "passive",
+                    "ttl",
+                    "max_hops",
+                    "vrrp",
+                    "checker",
+                ],
+            ),
+            (
+                "garp_group",
+                &["garp_interval", "gna_interval", "interfaces"],
+            ),
+            ("FILE_CHECK", &["dynamic"]),
+        ];
+        let known: std::collections::BTreeSet<&str> = all().map(|(_, k, _)| k).collect();
+        let inside: std::collections::BTreeSet<&str> = INSIDE_REFUSED
+            .iter()
+            .inspect(|(block, _)| {
+                assert!(
+                    matches!(refused_anywhere(block), Some(Support::Refused(_))),
+                    "`{block}` is not refused as a whole"
+                )
+            })
+            .flat_map(|(_, ks)| ks.iter().copied())
+            .collect();
+        let missing: Vec<&str> = include_str!("keepalived-2.2.7-keywords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter(|k| !known.contains(k) && !inside.contains(k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "documented by keepalived, unknown here: {missing:?}"
+        );
     }
 
     #[test]

@@ -156,6 +156,9 @@
 //! | (top level) | `vrrp_track_file` | implemented |  |
 //! | (top level) | `vrrp_track_process` | implemented |  |
 //! | (top level) | `bfd_instance` | refused | tracking BFD is not implemented, so priorities would not follow it |
+//! | (top level) | `linkbeat_interfaces` | warned | director follows every interface's link and carrier through rtnetlink |
+//! | (top level) | `track_group` | refused | track groups are not implemented |
+//! | (top level) | `interface_up_down_delays` | refused | interface up/down debouncing is not implemented: a link change acts at once |
 //! | (top level) | `static_ipaddress` | implemented |  |
 //! | (top level) | `static_routes` | implemented |  |
 //! | (top level) | `static_rules` | implemented |  |
@@ -212,6 +215,78 @@
 //! | `global_defs` | `lvs_notify_fifo` | implemented |  |
 //! | `global_defs` | `lvs_notify_fifo_script` | implemented |  |
 //! | `global_defs` | `net_namespace` | implemented |  |
+//! | `global_defs` | `tmp_config_directory` | warned | director writes no configuration copies or .data dump files |
+//! | `global_defs` | `config_save_dir` | warned | director writes no configuration copies or .data dump files |
+//! | `global_defs` | `data_use_instance` | warned | director writes no configuration copies or .data dump files |
+//! | `global_defs` | `process_names` | warned | director is one process; process names are only labels |
+//! | `global_defs` | `process_name` | warned | director is one process; process names are only labels |
+//! | `global_defs` | `vrrp_process_name` | warned | director is one process; process names are only labels |
+//! | `global_defs` | `checker_process_name` | warned | director is one process; process names are only labels |
+//! | `global_defs` | `bfd_process_name` | warned | director runs no BFD process |
+//! | `global_defs` | `startup_script` | refused | start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=) |
+//! | `global_defs` | `startup_script_timeout` | refused | start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=) |
+//! | `global_defs` | `shutdown_script` | refused | start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=) |
+//! | `global_defs` | `shutdown_script_timeout` | refused | start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=) |
+//! | `global_defs` | `lvs_flush_on_stop` | refused | flushing IPVS at stop is not implemented; director removes only what it added |
+//! | `global_defs` | `vrrp_down_timer_adverts` | refused | Master_Down_Interval is always 3 advert intervals plus Skew_Time, as RFC 5798 says |
+//! | `global_defs` | `vrrp_garp_extra_if` | refused | periodic gratuitous ARP on other interfaces is not implemented |
+//! | `global_defs` | `nftables` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_priority` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_counters` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_ifindex` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_ipvs` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_ipvs_priority` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `nftables_ipvs_start_fwmark` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `vrrp_iptables` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `vrrp_ipsets` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
+//! | `global_defs` | `disable_local_igmp` | warned | director moves a VMAC's IGMP/MLD reports to its base interface instead |
+//! | `global_defs` | `vrrp_check_unicast_src` | warned | director always accepts unicast adverts only from the configured unicast_peer addresses |
+//! | `global_defs` | `vrrp_notify_priority_changes` | refused | not implemented, so director would not do what it asks |
+//! | `global_defs` | `min_auto_priority_delay` | warned | real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority |
+//! | `global_defs` | `bfd_priority` | warned | director runs no BFD process |
+//! | `global_defs` | `bfd_no_swap` | warned | director runs no BFD process |
+//! | `global_defs` | `bfd_cpu_affinity` | warned | director runs no BFD process |
+//! | `global_defs` | `bfd_rt_priority` | warned | director runs no BFD process |
+//! | `global_defs` | `bfd_rlimit_rttime` | warned | director runs no BFD process |
+//! | `global_defs` | `vrrp_cpu_affinity` | warned | director does not pin itself to CPUs; scheduling priority comes from vrrp_rt_priority / vrrp_priority |
+//! | `global_defs` | `checker_cpu_affinity` | warned | director does not pin itself to CPUs; scheduling priority comes from vrrp_rt_priority / vrrp_priority |
+//! | `global_defs` | `vrrp_rlimit_rttime` | warned | director sets no RLIMIT_RTTIME (its real-time threads never busy-loop) |
+//! | `global_defs` | `checker_rlimit_rttime` | warned | director sets no RLIMIT_RTTIME (its real-time threads never busy-loop) |
+//! | `global_defs` | `snmp_socket` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_vrrp` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_keepalived` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_checker` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_rfc` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_rfcv2` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_snmp_rfcv3` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_traps` | warned | director has no SNMP agent |
+//! | `global_defs` | `enable_dbus` | warned | director has no D-Bus interface; its control socket and metrics serve that purpose |
+//! | `global_defs` | `dbus_service_name` | warned | director has no D-Bus interface; its control socket and metrics serve that purpose |
+//! | `global_defs` | `fifo_write_vrrp_states_on_reload` | refused | not implemented, so director would not do what it asks |
+//! | `global_defs` | `vrrp_netlink_cmd_rcv_bufs` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `vrrp_netlink_cmd_rcv_bufs_force` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `vrrp_netlink_monitor_rcv_bufs` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `vrrp_netlink_monitor_rcv_bufs_force` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `lvs_netlink_cmd_rcv_bufs` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `lvs_netlink_cmd_rcv_bufs_force` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `lvs_netlink_monitor_rcv_bufs` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `lvs_netlink_monitor_rcv_bufs_force` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `process_monitor_rcv_bufs` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `process_monitor_rcv_bufs_force` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `vrrp_rx_bufs_policy` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `vrrp_rx_bufs_multiplier` | warned | director sizes its own socket buffers |
+//! | `global_defs` | `rs_init_notifies` | refused | not implemented, so director would not do what it asks |
+//! | `global_defs` | `no_checker_emails` | warned | director sends no mail |
+//! | `global_defs` | `umask` | warned | the files director makes have fixed modes (FIFOs 0600 unless readable by all is asked) |
+//! | `global_defs` | `log_unknown_vrids` | warned | it only changes what is logged |
+//! | `global_defs` | `vmac_prefix` | refused | VMACs are named as keepalived names them by default (vrrp.VRID); give a name to use_vmac instead |
+//! | `global_defs` | `vmac_addr_prefix` | refused | VMACs are named as keepalived names them by default (vrrp.VRID); give a name to use_vmac instead |
+//! | `global_defs` | `random_seed` | refused | not implemented, so director would not do what it asks |
+//! | `global_defs` | `reload_check_config` | warned | director always validates a new configuration before it applies anything; errors go to its log |
+//! | `global_defs` | `include_check` | warned | director's include rules are fixed: a pattern that matches no file is an error |
+//! | `global_defs` | `reload_time_file` | refused | scheduled reloads are not implemented: send SIGHUP when the new configuration is to apply |
+//! | `global_defs` | `reload_repeat` | refused | scheduled reloads are not implemented: send SIGHUP when the new configuration is to apply |
+//! | `global_defs` | `reload_file` | refused | scheduled reloads are not implemented: send SIGHUP when the new configuration is to apply |
 //! | `vrrp_instance` | `state` | implemented |  |
 //! | `vrrp_instance` | `interface` | implemented |  |
 //! | `vrrp_instance` | `virtual_router_id` | implemented |  |
@@ -256,6 +331,24 @@
 //! | `vrrp_instance` | `virtual_routes` | implemented |  |
 //! | `vrrp_instance` | `virtual_rules` | implemented |  |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
+//! | `vrrp_instance` | `skip_check_adv_addr` | implemented |  |
+//! | `vrrp_instance` | `strict_mode` | refused | per-instance strict mode is not implemented (global vrrp_strict is) |
+//! | `vrrp_instance` | `check_unicast_src` | warned | director always accepts unicast adverts only from the configured unicast_peer addresses |
+//! | `vrrp_instance` | `track_src_ip` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `unicast_fault_no_peer` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `unicast_ttl` | refused | adverts are always sent with TTL 255, which RFC 5798 requires receivers to check |
+//! | `vrrp_instance` | `old_unicast_checksum` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `down_timer_adverts` | refused | Master_Down_Interval is always 3 advert intervals plus Skew_Time, as RFC 5798 says |
+//! | `vrrp_instance` | `notify_deleted` | refused | director does not tell notify scripts about instances deleted by a reload |
+//! | `vrrp_instance` | `notify_priority_changes` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `notify_master_rx_lower_pri` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `promote_secondaries` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `kernel_rx_buf_size` | warned | director sizes its own socket buffers |
+//! | `vrrp_instance` | `linkbeat_use_polling` | warned | director follows every interface's link and carrier through rtnetlink |
+//! | `vrrp_instance` | `use_vmac_addr` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `use_ipvlan` | refused | ipvlan interfaces are not implemented (use_vmac is) |
+//! | `vrrp_instance` | `native_ipv6` | refused | not implemented, so director would not do what it asks |
+//! | `vrrp_instance` | `garp_extra_if` | refused | periodic gratuitous ARP on other interfaces is not implemented |
 //! | `authentication` | `auth_type` | implemented |  |
 //! | `authentication` | `auth_pass` | implemented |  |
 //! | `virtual_server` | `ip_family` | implemented |  |
@@ -413,6 +506,11 @@
 //! | `url` | `status_code` | implemented |  |
 //! | `url` | `virtualhost` | implemented |  |
 //! | `url` | `regex` | refused | body regular expressions are not implemented |
+//! | `url` | `regex_no_match` | refused | body regular expressions are not implemented |
+//! | `url` | `regex_options` | refused | body regular expressions are not implemented |
+//! | `url` | `regex_stack` | refused | body regular expressions are not implemented |
+//! | `url` | `regex_min_offset` | refused | body regular expressions are not implemented |
+//! | `url` | `regex_max_offset` | refused | body regular expressions are not implemented |
 //! | `SMTP_CHECK` | `connect_ip` | implemented |  |
 //! | `SMTP_CHECK` | `connect_port` | implemented |  |
 //! | `SMTP_CHECK` | `bindto` | implemented |  |

@@ -318,6 +318,9 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
     pub dont_track_primary: bool,
+    /// `skip_check_adv_addr [BOOL]`: this instance's own
+    /// `vrrp_skip_check_adv_addr`. Default: the global value.
+    pub skip_check_adv_addr: bool,
     /// `virtual_routes` entries (lvs-director's type), held while Master.
     pub virtual_routes: Vec<lvs_director::Route>,
     /// `virtual_rules` entries (lvs-director's type), held while Master.

@@ -382,3 +382,29 @@ fn enable_script_security_refuses_scripts_others_could_change() {
     assert!(!typed.script_security);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn instance_skip_check_adv_addr_overrides_the_global_one() {
+    let check = |global: &str, extra: &str| {
+        let c = inst(&format!(
+            "global_defs {{ {global} }}
+             vrrp_instance V {{ interface eth0 virtual_router_id 1 {extra}
+               virtual_ipaddress {{ 172.20.0.83 }} }}"
+        ));
+        router(&c, PRIMARY).address_check
+    };
+    use lvs_vrrp::AddressCheck;
+    assert_eq!(check("", ""), AddressCheck::Drop);
+    assert_eq!(
+        check("", "skip_check_adv_addr"),
+        AddressCheck::SkipFromMaster
+    );
+    assert_eq!(
+        check("vrrp_skip_check_adv_addr", ""),
+        AddressCheck::SkipFromMaster
+    );
+    assert_eq!(
+        check("vrrp_skip_check_adv_addr", "skip_check_adv_addr off"),
+        AddressCheck::Drop
+    );
+}

@@ -58,6 +58,7 @@ impl Builder<'_> {
         let mut higher_send = g.vrrp_higher_prio_send_advert;
         let mut sync_if = None;
         let mut dont_track_primary = false;
+        let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
         let mut virtual_routes = Vec::new();
         let mut virtual_rules = Vec::new();
         let mut use_vmac: Option<Option<String>> = None;
@@ -151,6 +152,9 @@ impl Builder<'_> {
                 "no_accept" => accept = false,
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
                 "dont_track_primary" => dont_track_primary = true,
+                "skip_check_adv_addr" => {
+                    skip_check_adv_addr = self.flag(c).unwrap_or(skip_check_adv_addr)
+                }
                 "virtual_routes" => virtual_routes.extend(self.routes(c)),
                 "virtual_rules" => virtual_rules.extend(self.rules(c)),
                 "use_vmac" => use_vmac = Some(self.use_vmac(c)),
@@ -279,6 +283,7 @@ impl Builder<'_> {
                 accept,
                 lvs_sync_daemon_interface: sync_if,
                 dont_track_primary,
+                skip_check_adv_addr,
                 virtual_routes,
                 virtual_rules,
                 vmac_xmit_base: use_vmac.is_some() && vmac_xmit_base.is_some(),

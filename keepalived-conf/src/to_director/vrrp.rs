@@ -70,7 +70,7 @@ pub(crate) fn router_config(
             Auth::SimpleText(data)
         }
     };
-    if global.vrrp_skip_check_adv_addr {
+    if inst.skip_check_adv_addr {
         cfg.address_check = lvs_vrrp::AddressCheck::SkipFromMaster;
     }
     cfg.announce = announce_schedule(inst, global);
