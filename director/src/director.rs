@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use lvs_healthcheck::FailReason;
 use lvs_ipvs::{Op, ServiceKey, SyncState};
-use lvs_vrrp::{Action, DropReason, FaultReason, Reason, RecvMeta, Router, State};
+use lvs_vrrp::{Action, AnnounceReason, DropReason, FaultReason, Reason, RecvMeta, Router, State};
 use tracing::{debug, info, warn};
 
 use crate::command::{Command, InstanceId, ProbeKey, state_word};
@@ -1267,6 +1267,24 @@ impl Director {
                             instance: id,
                             vip: v,
                         });
+                    }
+                }
+                Action::Announce(a) if a.reason == AnnounceReason::ExtraInterfaces => {
+                    // keepalived's garp_extra_if: one packet per interface
+                    // that sends no adverts, for its first VIP, with the
+                    // interface's own MAC.
+                    let mut done = std::collections::BTreeSet::new();
+                    for vip in &inst.cfg.vips {
+                        let iface = inst.cfg.vip_interface(vip);
+                        if iface != inst.cfg.advert_interface() && done.insert(iface.to_string()) {
+                            self.commands.push_back(Command::Announce {
+                                interface: iface.to_string(),
+                                addr: vip.addr,
+                                count: 1,
+                                interval: a.interval,
+                                mac: None,
+                            });
+                        }
                     }
                 }
                 Action::Announce(a) => {

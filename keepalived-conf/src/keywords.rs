@@ -493,10 +493,7 @@ const GLOBAL_DEFS: &[Kw] = &[
         "flushing IPVS at stop is not implemented; director removes only what it added",
     ),
     refused("vrrp_down_timer_adverts", DOWN_TIMER),
-    refused(
-        "vrrp_garp_extra_if",
-        "periodic gratuitous ARP on other interfaces is not implemented",
-    ),
+    kw("vrrp_garp_extra_if", 1, 2),
     kw("nftables", 0, 1).warned(FIREWALL),
     kw("nftables_priority", 1, 1).warned(FIREWALL),
     kw("nftables_counters", 0, 0).warned(FIREWALL),
@@ -646,10 +643,7 @@ const VRRP_INSTANCE: &[Kw] = &[
         "ipvlan interfaces are not implemented (use_vmac is)",
     ),
     refused("native_ipv6", NOT_YET),
-    refused(
-        "garp_extra_if",
-        "periodic gratuitous ARP on other interfaces is not implemented",
-    ),
+    kw("garp_extra_if", 1, 2),
 ];
 
 const SYNC_GROUP: &[Kw] = &[

@@ -229,7 +229,7 @@
 //! | `global_defs` | `shutdown_script_timeout` | refused | start-up and shutdown scripts are not implemented: run them from the service manager (ExecStartPre= / ExecStopPost=) |
 //! | `global_defs` | `lvs_flush_on_stop` | refused | flushing IPVS at stop is not implemented; director removes only what it added |
 //! | `global_defs` | `vrrp_down_timer_adverts` | refused | Master_Down_Interval is always 3 advert intervals plus Skew_Time, as RFC 5798 says |
-//! | `global_defs` | `vrrp_garp_extra_if` | refused | periodic gratuitous ARP on other interfaces is not implemented |
+//! | `global_defs` | `vrrp_garp_extra_if` | implemented |  |
 //! | `global_defs` | `nftables` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
 //! | `global_defs` | `nftables_priority` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
 //! | `global_defs` | `nftables_counters` | warned | names and priorities of keepalived's own firewall tables; director uses its own nft tables |
@@ -348,7 +348,7 @@
 //! | `vrrp_instance` | `use_vmac_addr` | refused | not implemented, so director would not do what it asks |
 //! | `vrrp_instance` | `use_ipvlan` | refused | ipvlan interfaces are not implemented (use_vmac is) |
 //! | `vrrp_instance` | `native_ipv6` | refused | not implemented, so director would not do what it asks |
-//! | `vrrp_instance` | `garp_extra_if` | refused | periodic gratuitous ARP on other interfaces is not implemented |
+//! | `vrrp_instance` | `garp_extra_if` | implemented |  |
 //! | `authentication` | `auth_type` | implemented |  |
 //! | `authentication` | `auth_pass` | implemented |  |
 //! | `virtual_server` | `ip_family` | implemented |  |

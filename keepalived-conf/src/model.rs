@@ -128,9 +128,24 @@ pub struct GlobalDefs {
     /// `vrrp_startup_delay` seconds: VRRP instances wait this long after the
     /// daemon starts (not after a reload). Default: 0.
     pub vrrp_startup_delay: Duration,
+    /// `vrrp_garp_extra_if [all] SECONDS`: default of each instance's
+    /// `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
     /// `net_namespace NAME`: run in the network namespace
     /// `/run/netns/NAME`. Default: the one the daemon is started in.
     pub net_namespace: Option<String>,
+}
+
+/// keepalived's `garp_extra_if [all] SECONDS`: a gratuitous ARP / NA every
+/// `interval` while Master on the interfaces of VIPs that send no adverts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GarpExtraIf {
+    /// `all`: every such interface. Without it keepalived sends only on
+    /// VIP-level VMACs, which director does not make (warned).
+    pub all: bool,
+    /// Seconds between packets (0 turns it off).
+    pub interval: Duration,
 }
 
 /// One notify FIFO of `global_defs` (`notify_fifo`, `vrrp_notify_fifo`,
@@ -167,6 +182,7 @@ impl Default for GlobalDefs {
             vrrp_higher_prio_send_advert: None,
             vrrp_startup_delay: Duration::ZERO,
             net_namespace: None,
+            vrrp_garp_extra_if: None,
             vrrp_skip_check_adv_addr: false,
             enable_script_security: false,
             lvs_sync_daemon: None,
@@ -321,6 +337,8 @@ pub struct VrrpInstance {
     /// `skip_check_adv_addr [BOOL]`: this instance's own
     /// `vrrp_skip_check_adv_addr`. Default: the global value.
     pub skip_check_adv_addr: bool,
+    /// `garp_extra_if [all] SECONDS`. Default: global `vrrp_garp_extra_if`.
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// `virtual_routes` entries (lvs-director's type), held while Master.
     pub virtual_routes: Vec<lvs_director::Route>,
     /// `virtual_rules` entries (lvs-director's type), held while Master.

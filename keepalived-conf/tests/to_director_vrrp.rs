@@ -408,3 +408,43 @@ fn instance_skip_check_adv_addr_overrides_the_global_one() {
         AddressCheck::Drop
     );
 }
+
+#[test]
+fn garp_extra_if_all_times_the_router_and_without_all_warns() {
+    let text = |global: &str, extra: &str| {
+        format!(
+            "global_defs {{ {global} }}
+             vrrp_instance V {{ interface eth0 virtual_router_id 1 {extra}
+               virtual_ipaddress {{ 172.20.0.83 10.9.0.1/24 dev eth1 }} }}"
+        )
+    };
+    let extra = |global: &str, inst_extra: &str| {
+        router(&inst(&text(global, inst_extra)), PRIMARY)
+            .announce
+            .extra_interfaces
+    };
+    assert_eq!(extra("", ""), None);
+    assert_eq!(
+        extra("", "garp_extra_if all 100"),
+        Some(Duration::from_secs(100))
+    );
+    assert_eq!(
+        extra("vrrp_garp_extra_if all 60", ""),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        extra("vrrp_garp_extra_if all 60", "garp_extra_if all 0"),
+        None
+    );
+    let (cfg, warnings) =
+        config::parse_str("t.conf", &text("", "garp_extra_if 100")).expect("valid");
+    assert_eq!(router(&cfg, PRIMARY).announce.extra_interfaces, None);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.to_string().contains("without `all`")),
+        "{warnings:?}"
+    );
+    let e = config::parse_str("t.conf", &text("", "garp_extra_if some 100")).unwrap_err();
+    assert!(e[0].to_string().contains("`some`"), "{}", e[0]);
+}

@@ -136,6 +136,13 @@ pub struct AnnounceSchedule {
     /// A second such burst this long after the first
     /// (`garp_lower_prio_delay`, default `garp_master_delay`).
     pub lower_prio_repeat_after: Option<Duration>,
+    /// Every period while Master, one packet for the addresses that live
+    /// on interfaces other than the advert one (keepalived
+    /// `garp_extra_if`): those interfaces send no adverts, so switches
+    /// would forget their MAC. The router only times it
+    /// ([`AnnounceReason::ExtraInterfaces`](crate::AnnounceReason::ExtraInterfaces));
+    /// which addresses live elsewhere is the composing layer's to know.
+    pub extra_interfaces: Option<Duration>,
 }
 
 impl Default for AnnounceSchedule {
@@ -147,6 +154,7 @@ impl Default for AnnounceSchedule {
             refresh: None,
             lower_prio_burst: 5,
             lower_prio_repeat_after: Some(Duration::from_secs(5)),
+            extra_interfaces: None,
         }
     }
 }

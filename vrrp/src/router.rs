@@ -387,6 +387,10 @@ pub enum AnnounceReason {
     /// The Master heard a lower-priority advert (and the delayed second
     /// burst of that): [`AnnounceSchedule::lower_prio_burst`](crate::AnnounceSchedule::lower_prio_burst).
     LowerPriorityAdvert,
+    /// The periodic packet for addresses on other interfaces
+    /// ([`AnnounceSchedule::extra_interfaces`](crate::AnnounceSchedule::extra_interfaces)):
+    /// send it only for those, one per interface.
+    ExtraInterfaces,
 }
 
 /// One gratuitous ARP / unsolicited NA burst to send now: `count` packets
@@ -487,6 +491,8 @@ pub struct Router {
     announce_refresh: Option<Instant>,
     /// The delayed second burst after a lower-priority advert.
     lower_prio_repeat: Option<Instant>,
+    /// The next `garp_extra_if` packet.
+    announce_extra: Option<Instant>,
     /// When the Master last reacted to a lower-priority advert: it reacts
     /// at most once per advert interval.
     lower_prio_reacted: Option<Instant>,
@@ -531,6 +537,7 @@ impl Router {
             announce_refresh: None,
             lower_prio_repeat: None,
             lower_prio_reacted: None,
+            announce_extra: None,
             track_up,
             track_value,
             faults: Vec::new(),
@@ -856,6 +863,7 @@ impl Router {
             self.announce_repeat,
             self.announce_refresh,
             self.lower_prio_repeat,
+            self.announce_extra,
         ]
         .into_iter()
         .flatten()
@@ -910,6 +918,24 @@ impl Router {
             self.lower_prio_repeat = None;
             if self.state == State::Master {
                 self.announce_lower_prio();
+            }
+        }
+        if let Some(at) = self.announce_extra
+            && at <= now
+        {
+            self.announce_extra = None;
+            if let (State::Master, Some(period)) = (self.state, self.cfg.announce.extra_interfaces)
+            {
+                if !self.cfg.virtual_addresses.is_empty() {
+                    self.actions.push_back(Action::Announce(Announcement {
+                        addresses: self.cfg.virtual_addresses.clone(),
+                        mac: None,
+                        count: 1,
+                        interval: Duration::ZERO,
+                        reason: AnnounceReason::ExtraInterfaces,
+                    }));
+                }
+                self.announce_extra = Some(next_tick(at, now, period));
             }
         }
         if let Some(at) = self.announce_refresh
@@ -1190,6 +1216,7 @@ impl Router {
         self.announce_repeat = None;
         self.announce_refresh = None;
         self.lower_prio_repeat = None;
+        self.announce_extra = None;
     }
 
     fn startup(&mut self, now: Instant) {
@@ -1246,6 +1273,7 @@ impl Router {
         self.announce(AnnounceReason::BecameMaster);
         self.announce_repeat = self.cfg.announce.repeat_after.map(|d| now + d);
         self.announce_refresh = self.cfg.announce.refresh.map(|d| now + d);
+        self.announce_extra = self.cfg.announce.extra_interfaces.map(|d| now + d);
         self.master = Some(self.cfg.primary_address);
         self.set_state(State::Master, reason);
     }
@@ -1255,6 +1283,7 @@ impl Router {
         self.announce_repeat = None;
         self.announce_refresh = None;
         self.lower_prio_repeat = None;
+        self.announce_extra = None;
         self.remove_addresses();
     }
 

@@ -89,6 +89,9 @@ impl Builder<'_> {
                     g.vrrp_startup_delay = self.secs(c).unwrap_or(g.vrrp_startup_delay)
                 }
                 "net_namespace" => g.net_namespace = Self::string(c),
+                "vrrp_garp_extra_if" => {
+                    g.vrrp_garp_extra_if = self.garp_extra_if(c).or(g.vrrp_garp_extra_if)
+                }
                 "vrrp_skip_check_adv_addr" => {
                     if let Some(on) = self.flag(c) {
                         g.vrrp_skip_check_adv_addr = on;

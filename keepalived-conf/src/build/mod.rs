@@ -129,6 +129,36 @@ impl Builder<'_> {
     }
 
     /// A flag that may carry an explicit boolean: absent value means true.
+    /// `[vrrp_]garp_extra_if [all] SECONDS` (seconds up to a day, as
+    /// keepalived). Without `all` it concerns only VIP-level VMACs, which
+    /// director does not make: warned.
+    fn garp_extra_if(&mut self, n: &Node) -> Option<crate::model::GarpExtraIf> {
+        let (all, secs) = match n.args.as_slice() {
+            [t] => (false, t),
+            [a, t] if a.text() == "all" => (true, t),
+            [a, _] => {
+                self.invalid(n.keyword(), a, "`all` or the interval in seconds");
+                return None;
+            }
+            _ => return None,
+        };
+        let Some(interval) = parse_seconds(secs.text(), 86_400) else {
+            self.invalid(n.keyword(), secs, "seconds from 0 to 86400");
+            return None;
+        };
+        if !all && !interval.is_zero() {
+            self.warn(
+                n.loc(),
+                format!(
+                    "`{}` without `all` only refreshes VIP-level VMACs, which director does not \
+                     make: it has no effect (add `all` for every interface that sends no adverts)",
+                    n.keyword()
+                ),
+            );
+        }
+        Some(crate::model::GarpExtraIf { all, interval })
+    }
+
     fn flag(&mut self, n: &Node) -> Option<bool> {
         match n.args.first() {
             None => Some(true),

@@ -59,6 +59,7 @@ impl Builder<'_> {
         let mut sync_if = None;
         let mut dont_track_primary = false;
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
+        let mut garp_extra_if = g.vrrp_garp_extra_if;
         let mut virtual_routes = Vec::new();
         let mut virtual_rules = Vec::new();
         let mut use_vmac: Option<Option<String>> = None;
@@ -152,6 +153,7 @@ impl Builder<'_> {
                 "no_accept" => accept = false,
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
                 "dont_track_primary" => dont_track_primary = true,
+                "garp_extra_if" => garp_extra_if = self.garp_extra_if(c).or(garp_extra_if),
                 "skip_check_adv_addr" => {
                     skip_check_adv_addr = self.flag(c).unwrap_or(skip_check_adv_addr)
                 }
@@ -284,6 +286,7 @@ impl Builder<'_> {
                 lvs_sync_daemon_interface: sync_if,
                 dont_track_primary,
                 skip_check_adv_addr,
+                garp_extra_if,
                 virtual_routes,
                 virtual_rules,
                 vmac_xmit_base: use_vmac.is_some() && vmac_xmit_base.is_some(),

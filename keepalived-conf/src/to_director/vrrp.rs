@@ -28,6 +28,10 @@ pub(crate) fn announce_schedule(inst: &VrrpInstance, global: &GlobalDefs) -> Ann
     s.interval = global.vrrp_garp_interval;
     s.repeat_after = (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
     s.refresh = inst.garp_master_refresh.filter(|d| !d.is_zero());
+    s.extra_interfaces = inst
+        .garp_extra_if
+        .filter(|x| x.all && !x.interval.is_zero())
+        .map(|x| x.interval);
     s.lower_prio_burst = inst.garp_lower_prio_repeat;
     s.lower_prio_repeat_after =
         (!inst.garp_lower_prio_delay.is_zero()).then_some(inst.garp_lower_prio_delay);
