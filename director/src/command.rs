@@ -47,8 +47,9 @@ pub enum Command {
         name: String,
         /// Its interface.
         interface: String,
-        /// The router it runs (group, unicast peers, family).
-        router: lvs_vrrp::Config,
+        /// The router it runs (group, unicast peers, family); boxed, as
+        /// it is much larger than the other commands.
+        router: Box<lvs_vrrp::Config>,
         /// The macvlan to make on `interface` first (keepalived's
         /// `use_vmac`): the sockets then go on it unless it says
         /// `xmit_base`, and it is removed at [`Command::CloseInstance`].

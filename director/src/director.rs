@@ -1149,7 +1149,7 @@ impl Director {
             instance: id,
             name: cfg.name.clone(),
             interface: cfg.interface.clone(),
-            router: router.config().clone(),
+            router: Box::new(router.config().clone()),
             vmac: cfg.vmac.clone().map(Box::new),
         });
         // Scripts with a result already (kept across a reload) count now;
