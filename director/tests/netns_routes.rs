@@ -13,12 +13,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lvs_director::{DirectorConfig, Route, RouteKind, Routing, Rule, Vip, VrrpInstance};
 use lvs_ipvs::Family;
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::{AdvertInterval, Seconds};
+
+mod common;
+use common::wait;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("address")
@@ -141,15 +144,6 @@ fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool, stopped: &At
         });
     });
     stopped.store(true, Ordering::Relaxed);
-}
-
-/// Polls every 20 ms until `f` holds.
-fn wait(what: &str, limit: Duration, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

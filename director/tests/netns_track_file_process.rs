@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lvs_director::{
     DirectorConfig, ProcessMatch, TrackFile, TrackProcess, TrackedFile, TrackedProcess, Vip,
@@ -26,6 +26,9 @@ use lvs_director::{
 };
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::{AdvertInterval, Seconds};
+
+mod common;
+use common::{run_director, wait};
 
 /// The driver's /proc scan period (`driver/tracking.rs`).
 const SCAN: Duration = Duration::from_millis(500);
@@ -71,33 +74,6 @@ fn process_config(priority: u8, master: bool, param: &str) -> DirectorConfig {
     DirectorConfig::new()
         .with_instance(inst)
         .with_track_process(TrackProcess::new("sleeper", m).with_weight(-20))
-}
-
-/// Runs a director in `ns` until `stop` is set.
-fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool) {
-    ns.enter(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let h = lvs_director::run(cfg).await.expect("director starts");
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            h.shutdown().await;
-        });
-    });
-}
-
-/// Polls every 20 ms until `f` holds; how long it took.
-fn wait(what: &str, limit: Duration, f: impl Fn() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    start.elapsed()
 }
 
 struct Scratch(PathBuf);

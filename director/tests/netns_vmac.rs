@@ -21,11 +21,14 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lvs_director::{DirectorConfig, Vip, Vmac, VrrpInstance};
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::{AdvertInterval, Seconds};
+
+mod common;
+use common::{run_director, wait};
 
 const VIP: &str = "172.20.0.83";
 
@@ -55,33 +58,6 @@ fn config(priority: u8, vrid: u8, vmac: Vmac) -> DirectorConfig {
     let mut inst = VrrpInstance::new("VI_1", LAB_IFACE, router).with_vmac(vmac);
     inst.vips = vec![Vip::new(addr(VIP)).with_prefix(24)];
     DirectorConfig::new().with_instance(inst)
-}
-
-/// Runs a director in `ns` until `stop` is set.
-fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool) {
-    ns.enter(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let h = lvs_director::run(cfg).await.expect("director starts");
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            h.shutdown().await;
-        });
-    });
-}
-
-/// Polls every 20 ms until `f` holds; how long it took.
-fn wait(what: &str, limit: Duration, f: impl Fn() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    start.elapsed()
 }
 
 fn sysctl(ns: &Netns, iface: &str, key: &str) -> String {
