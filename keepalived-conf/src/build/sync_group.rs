@@ -66,14 +66,14 @@ impl Builder<'_> {
                     }
                 }
                 "track_file" => {
-                    for (t, _) in self.track_refs(c, "track_file") {
+                    for (t, _) in self.track_refs(c, "track_file", super::track_file::WEIGHT) {
                         if !g.track_files.iter().any(|o| o.name == t.name) {
                             g.track_files.push(t);
                         }
                     }
                 }
                 "track_process" => {
-                    for (t, _) in self.track_refs(c, "track_process") {
+                    for (t, _) in self.track_refs(c, "track_process", super::track_file::WEIGHT) {
                         if !g.track_processes.iter().any(|o| o.name == t.name) {
                             g.track_processes.push(t);
                         }

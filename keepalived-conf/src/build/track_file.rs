@@ -105,7 +105,14 @@ impl Builder<'_> {
 
     /// `track_file { ... }` / `track_process { ... }` entries (`what` is the
     /// keyword): `NAME [weight N [reverse|noreverse]]` per line, each name once.
-    pub(super) fn track_refs(&mut self, n: &Node, what: &str) -> Vec<(TrackRef, Location)> {
+    /// `NAME [weight N [reverse|noreverse]]` entries, one per line, the
+    /// weight within `weights` (track_script: ±253, track_file/process: ±254).
+    pub(super) fn track_refs(
+        &mut self,
+        n: &Node,
+        what: &str,
+        weights: (i64, i64),
+    ) -> Vec<(TrackRef, Location)> {
         let mut out: Vec<(TrackRef, Location)> = Vec::new();
         for line in items(n) {
             let Some(first) = line.first() else { continue };
@@ -117,7 +124,7 @@ impl Builder<'_> {
                     "weight" => {
                         match line
                             .get(i + 1)
-                            .and_then(|v| parse_int(v.text(), WEIGHT.0, WEIGHT.1))
+                            .and_then(|v| parse_int(v.text(), weights.0, weights.1))
                         {
                             Some(w) => t.weight = i16::try_from(w).ok(),
                             None => {
@@ -125,7 +132,7 @@ impl Builder<'_> {
                                 self.invalid(
                                     &format!("{what} weight"),
                                     bad,
-                                    "an integer from -254 to 254",
+                                    &format!("an integer from {} to {}", weights.0, weights.1),
                                 );
                             }
                         }
@@ -139,7 +146,7 @@ impl Builder<'_> {
                         self.invalid(
                             what,
                             tok,
-                            "one name per line: NAME [weight N [reverse|noreverse]]",
+                            "one per line: NAME [weight N [reverse|noreverse]]",
                         );
                         break;
                     }

@@ -121,8 +121,12 @@ impl Builder<'_> {
                         }
                     }
                 }
-                "track_file" => files.extend(self.track_refs(c, "track_file")),
-                "track_process" => procs.extend(self.track_refs(c, "track_process")),
+                "track_file" => {
+                    files.extend(self.track_refs(c, "track_file", super::track_file::WEIGHT))
+                }
+                "track_process" => {
+                    procs.extend(self.track_refs(c, "track_process", super::track_file::WEIGHT))
+                }
                 "authentication" => auth = self.authentication(c),
                 "notify_master" => nm = self.script(c),
                 "notify_backup" => nb = self.script(c),

@@ -9,7 +9,7 @@ use crate::model::*;
 use crate::parser::Node;
 use crate::values::*;
 
-use super::{Builder, items, nodes};
+use super::{Builder, nodes};
 
 /// keepalived's range for script weights.
 const WEIGHT: (i64, i64) = (-253, 253);
@@ -105,57 +105,18 @@ impl Builder<'_> {
 
     /// `track_script { NAME [weight N [reverse|noreverse]] ... }`.
     pub(super) fn track_scripts(&mut self, n: &Node) -> Vec<(TrackScript, Location)> {
-        let mut out: Vec<(TrackScript, Location)> = Vec::new();
-        for line in items(n) {
-            let Some(first) = line.first() else { continue };
-            let mut t = TrackScript::new(first.text());
-            let mut i = 1;
-            while i < line.len() {
-                let tok = &line[i];
-                match tok.text() {
-                    "weight" => {
-                        match line
-                            .get(i + 1)
-                            .and_then(|v| parse_int(v.text(), WEIGHT.0, WEIGHT.1))
-                        {
-                            Some(w) => t.weight = i16::try_from(w).ok(),
-                            None => {
-                                let bad = line.get(i + 1).unwrap_or(tok);
-                                self.invalid(
-                                    "track_script weight",
-                                    bad,
-                                    "an integer from -253 to 253",
-                                );
-                            }
-                        }
-                        i += 2;
-                    }
-                    "reverse" | "noreverse" if t.weight.is_some() => {
-                        t.reverse = Some(tok.text() == "reverse");
-                        i += 1;
-                    }
-                    _ => {
-                        self.invalid(
-                            "track_script",
-                            tok,
-                            "one script per line: NAME [weight N [reverse|noreverse]]",
-                        );
-                        break;
-                    }
-                }
-            }
-            if out.iter().any(|(o, _)| o.script == t.script) {
-                self.error(
-                    &first.location,
-                    ErrorKind::Duplicate {
-                        what: format!("track_script `{}`", t.script),
-                    },
-                );
-                continue;
-            }
-            out.push((t, first.location.clone()));
-        }
-        out
+        // The same entry syntax as track_file / track_process.
+        self.track_refs(n, "track_script", WEIGHT)
+            .into_iter()
+            .map(|(r, loc)| {
+                let t = TrackScript {
+                    script: r.name,
+                    weight: r.weight,
+                    reverse: r.reverse,
+                };
+                (t, loc)
+            })
+            .collect()
     }
 
     /// Every `track_script` names a defined `vrrp_script`; and a note where
