@@ -518,11 +518,16 @@ mod tests {
 /// Until the file's first value is known the real server is down.
 ///
 /// ```
-/// use lvs_director::FileCheck;
+/// use lvs_director::{FileCheck, TrackFile};
 ///
-/// let c = FileCheck::new("maint").with_weight(-10, false);
-/// assert_eq!(c.effect(2, 1, false), Some(-20));
-/// assert_eq!(FileCheck::new("maint").effect(1, 0, false), None);
+/// let file = TrackFile::new("maint", "/run/maint").with_weight(0);
+/// let own = FileCheck::new("maint").with_weight(-10, false);
+/// let (weight, reverse) = own.resolve(&file);
+/// assert_eq!(own.effect(2, weight, reverse), Some(-20));
+/// // The file's weight 0: a non-zero value takes the real server down.
+/// let plain = FileCheck::new("maint");
+/// let (weight, reverse) = plain.resolve(&file);
+/// assert_eq!(plain.effect(1, weight, reverse), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
