@@ -424,3 +424,30 @@ fn a_file_check_on_an_unknown_file_is_refused() {
         Err(lvs_director::ConfigError::FileCheck { .. })
     ));
 }
+
+#[test]
+fn a_reload_adding_a_file_check_watches_the_file_and_follows_it() {
+    let check = || FileCheck::new(MAINT).with_weight(0, false);
+    let mut w = World::new([lab_config(NODE01), lab_config(NODE02)]);
+    w.run_to(10.0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    // The file already says "maintenance" before the director watches it.
+    w.write_file(NODE01, MAINT, 1);
+    w.apply_config(NODE01, with_file_check(NODE01, check()));
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        Some([sa("172.20.0.86:80")].into())
+    );
+    w.run_to(20.0);
+    w.write_file(NODE01, MAINT, 0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    // Removing the check unwatches the file; the server stays in.
+    let before = w.nodes[NODE01].log.len();
+    w.apply_config(NODE01, lab_config(NODE01));
+    assert!(
+        w.nodes[NODE01].log[before..]
+            .iter()
+            .any(|l| matches!(&l.cmd, Command::UnwatchFile { name } if name == MAINT))
+    );
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+}
