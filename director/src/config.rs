@@ -40,8 +40,8 @@ use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 pub use crate::routes::{Route, RouteKind, RouteScope, Routing, Rule};
 mod tracking;
 pub use tracking::{
-    InitFile, ParamMatch, ProcessMatch, TrackFile, TrackProcess, TrackedFile, TrackedProcess,
-    parse_track_file,
+    FileCheck, InitFile, ParamMatch, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
+    TrackedProcess, parse_track_file,
 };
 
 /// A whole director: VRRP instances, virtual servers and IPVS settings.
@@ -359,6 +359,30 @@ impl DirectorConfig {
                 });
             }
         }
+        for vs in &self.virtual_servers {
+            for rs in &vs.real_servers {
+                for c in &rs.file_checks {
+                    let why = if !files.contains(c.file.as_str()) {
+                        Some("it is not defined".to_string())
+                    } else if c.weight.is_some_and(|(w, _)| w == i32::MIN) {
+                        Some(format!(
+                            "weight {} is outside -{max}..={max}",
+                            i32::MIN,
+                            max = i32::MAX
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        return Err(ConfigError::FileCheck {
+                            real_server: rs.destination.addr,
+                            file: c.file.clone(),
+                            why,
+                        });
+                    }
+                }
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for i in &self.instances {
             let mut seen = std::collections::HashSet::new();
@@ -645,6 +669,16 @@ pub enum ConfigError {
         kind: &'static str,
         /// The name it gives.
         name: String,
+    },
+    /// A real server's file check (keepalived's `FILE_CHECK`) is wrong.
+    #[error("real server {real_server}: FILE_CHECK of track_file {file:?}: {why}")]
+    FileCheck {
+        /// The real server.
+        real_server: SocketAddr,
+        /// The file it names.
+        file: String,
+        /// What is wrong.
+        why: String,
     },
     /// An instance tracks one file or process twice.
     #[error("VRRP instance {instance:?} tracks {kind} {name:?} twice")]
@@ -1456,6 +1490,9 @@ pub struct RealServer {
     pub inhibit_on_failure: bool,
     /// Its probes; it is up while every one passes (always, with none).
     pub probes: Vec<Probe>,
+    /// Its probes fed by tracked files (keepalived's `FILE_CHECK`): it is
+    /// up only while these pass too; they also move its weight.
+    pub file_checks: Vec<FileCheck>,
     /// Run when it comes up.
     pub notify_up: Option<Script>,
     /// Run when it goes down.
@@ -1469,6 +1506,7 @@ impl RealServer {
             destination,
             inhibit_on_failure: false,
             probes: Vec::new(),
+            file_checks: Vec::new(),
             notify_up: None,
             notify_down: None,
         }
@@ -1477,6 +1515,12 @@ impl RealServer {
     /// Adds a probe.
     pub fn with_probe(mut self, probe: Probe) -> RealServer {
         self.probes.push(probe);
+        self
+    }
+
+    /// Adds a file check.
+    pub fn with_file_check(mut self, check: FileCheck) -> RealServer {
+        self.file_checks.push(check);
         self
     }
 }

@@ -23,7 +23,7 @@ use crate::status::{
 use crate::table::{self, Health};
 
 mod tracking;
-use tracking::{FileState, ProcState};
+use tracking::{Files, ProcState};
 
 /// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
 const RETRY_MIN: Duration = Duration::from_secs(1);
@@ -136,8 +136,8 @@ struct Service {
 impl Service {
     /// Follows the quorum after a health change: the commands that report
     /// a change (and run `quorum_up` / `quorum_down`), if any.
-    fn quorum_change(&mut self) -> Vec<Command> {
-        let up = table::quorum_held(&self.cfg, &self.health(), self.quorum_up);
+    fn quorum_change(&mut self, files: &Files) -> Vec<Command> {
+        let up = table::quorum_held(&self.cfg, &self.health(files), self.quorum_up);
         if up == self.quorum_up {
             return Vec::new();
         }
@@ -162,7 +162,7 @@ impl Service {
 
     /// keepalived's `omega` when the service is taken away: `quorum_down`
     /// if the quorum was held, and each healthy real server's `notify_down`.
-    fn omega_scripts(&self) -> Vec<Command> {
+    fn omega_scripts(&self, files: &Files) -> Vec<Command> {
         if !self.cfg.omega {
             return Vec::new();
         }
@@ -170,7 +170,7 @@ impl Service {
             script: s.clone(),
             args: Vec::new(),
         };
-        let health = self.health();
+        let health = self.health(files);
         let downs = self
             .cfg
             .real_servers
@@ -187,12 +187,19 @@ impl Service {
 }
 
 impl Service {
-    fn health(&self) -> Vec<Health> {
+    /// Each real server's health: its probes' verdicts and, for its file
+    /// checks, the values in `files` (the core's one record of them).
+    fn health(&self, files: &Files) -> Vec<Health> {
         self.probes
             .iter()
-            .map(|ps| Health {
-                up: ps.iter().all(|p| p.up),
-                dynamic_weight: ps.iter().rev().find_map(|p| p.weight),
+            .zip(&self.cfg.real_servers)
+            .map(|(ps, rs)| {
+                let (files_up, file_weight) = tracking::file_checks(rs, files);
+                Health {
+                    up: files_up && ps.iter().all(|p| p.up),
+                    dynamic_weight: ps.iter().rev().find_map(|p| p.weight),
+                    file_weight,
+                }
             })
             .collect()
     }
@@ -217,7 +224,7 @@ pub struct Director {
     /// Which script a probe key runs.
     script_index: HashMap<ProbeKey, String>,
     /// Tracked files that some instance tracks, by name.
-    files: BTreeMap<String, FileState>,
+    files: Files,
     /// Tracked processes that some instance tracks, by name.
     procs: BTreeMap<String, ProcState>,
     next_instance: u32,
@@ -426,7 +433,7 @@ impl Director {
         if !svc.probes[rs][p].running {
             return; // a verdict in flight when ha_suspend stopped it
         }
-        let before = svc.health()[rs];
+        let before = svc.health(&self.files)[rs];
         let state = &mut svc.probes[rs][p];
         match event {
             CheckEvent::Pool { in_pool, reason } => {
@@ -437,10 +444,21 @@ impl Director {
             }
             CheckEvent::Weight(w) => state.weight = Some(w),
         }
-        let after = svc.health()[rs];
+        let after = svc.health(&self.files)[rs];
         if before == after {
             return;
         }
+        self.real_server_changed(&key, rs, before, after);
+        self.update_service(&key);
+    }
+
+    /// Reports a real server's health change: its notify script and
+    /// [`Command::RealServerChanged`] when it went up or down.
+    fn real_server_changed(&mut self, key: &ServiceKey, rs: usize, before: Health, after: Health) {
+        let Some(svc) = self.services.get(key) else {
+            return;
+        };
+        let key = *key;
         let cfg = &svc.cfg.real_servers[rs];
         let addr = cfg.destination.addr;
         if before.up != after.up {
@@ -470,7 +488,6 @@ impl Director {
                 reason,
             });
         }
-        self.update_service(&key);
     }
 
     /// Reports how a [`Command::Ipvs`] or [`Command::IpvsReconcile`] went:
@@ -585,7 +602,7 @@ impl Director {
                     self.commands
                         .push_back(Command::RemoveProbe { probe: p.key });
                 }
-                self.commands.extend(svc.omega_scripts());
+                self.commands.extend(svc.omega_scripts(&self.files));
                 let ops = table::delta_members(&svc.applied, &[]);
                 self.push_ipvs(ops);
                 summary.virtual_servers_changed += 1;
@@ -616,6 +633,22 @@ impl Director {
                     summary.virtual_servers_changed += 1;
                 }
             }
+        }
+        // File checks follow the files' values and weights, which the
+        // reload may have changed for a service that did not change.
+        let with_files: Vec<ServiceKey> = self
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                s.cfg
+                    .real_servers
+                    .iter()
+                    .any(|rs| !rs.file_checks.is_empty())
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in with_files {
+            self.update_service(&key);
         }
         summary.ipvs_ops = self
             .commands
@@ -686,7 +719,7 @@ impl Director {
                 self.commands
                     .push_back(Command::RemoveProbe { probe: p.key });
             }
-            self.commands.extend(svc.omega_scripts());
+            self.commands.extend(svc.omega_scripts(&self.files));
         }
         self.stopped = true;
     }
@@ -714,7 +747,7 @@ impl Director {
             .services
             .values()
             .map(|svc| {
-                let health = svc.health();
+                let health = svc.health(&self.files);
                 // Every member holds the same destinations.
                 let applied = svc.applied.first().map_or(&[][..], |a| &a.destinations[..]);
                 ServiceStatus {
@@ -894,8 +927,8 @@ impl Director {
             return;
         };
         // The quorum first: the sorry server follows it.
-        let quorum = svc.quorum_change();
-        let want = table::desired(&svc.cfg, &svc.health(), svc.quorum_up);
+        let quorum = svc.quorum_change(&self.files);
+        let want = table::desired(&svc.cfg, &svc.health(&self.files), svc.quorum_up);
         let ops = table::delta_members(&svc.applied, &want);
         svc.applied = want;
         self.push_ipvs(ops);
@@ -937,9 +970,9 @@ impl Director {
             applied: Vec::new(),
             quorum_up,
         };
-        let quorum = svc.quorum_change();
-        svc.applied =
-            applied.unwrap_or_else(|| table::desired(&svc.cfg, &svc.health(), svc.quorum_up));
+        let quorum = svc.quorum_change(&self.files);
+        svc.applied = applied
+            .unwrap_or_else(|| table::desired(&svc.cfg, &svc.health(&self.files), svc.quorum_up));
         self.commands.extend(quorum);
         svc
     }

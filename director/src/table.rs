@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use lvs_ipvs::{Destination, Op, VirtualServer as IpvsVirtualServer};
 
-use crate::config::VirtualServer;
+use crate::config::{RealServer, VirtualServer};
 
 /// What the checks say about one real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,18 @@ pub(crate) struct Health {
     pub up: bool,
     /// A weight asked for by a dynamic (`misc_dynamic`) check.
     pub dynamic_weight: Option<u32>,
+    /// What its file checks (keepalived's `FILE_CHECK`) add to the weight.
+    pub file_weight: i64,
+}
+
+impl Health {
+    /// The IPVS weight of `rs` while up: its configured (or dynamic)
+    /// weight plus the file checks', within IPVS's 0..=`i32::MAX`, as
+    /// keepalived's effective weight.
+    pub fn weight(&self, rs: &RealServer) -> u32 {
+        let base = i64::from(self.dynamic_weight.unwrap_or(rs.destination.weight));
+        (base + self.file_weight).clamp(0, i64::from(i32::MAX)) as u32
+    }
 }
 
 /// The desired kernel entries of `vs`, one per member in
@@ -32,9 +44,8 @@ pub(crate) fn desired(
 ) -> Vec<IpvsVirtualServer> {
     let mut destinations = Vec::with_capacity(vs.real_servers.len());
     for (rs, h) in vs.real_servers.iter().zip(health) {
-        let weight = h.dynamic_weight.unwrap_or(rs.destination.weight);
         if h.up {
-            destinations.push(rs.destination.with_weight(weight));
+            destinations.push(rs.destination.with_weight(h.weight(rs)));
         } else if rs.inhibit_on_failure {
             destinations.push(rs.destination.with_weight(0));
         }
@@ -78,7 +89,7 @@ pub(crate) fn live_weight(vs: &VirtualServer, health: &[Health]) -> u64 {
         .iter()
         .zip(health)
         .filter(|(_, h)| h.up)
-        .map(|(rs, h)| u64::from(h.dynamic_weight.unwrap_or(rs.destination.weight)))
+        .map(|(rs, h)| u64::from(h.weight(rs)))
         .sum()
 }
 
@@ -157,10 +168,12 @@ mod tests {
     const UP: Health = Health {
         up: true,
         dynamic_weight: None,
+        file_weight: 0,
     };
     const DOWN: Health = Health {
         up: false,
         dynamic_weight: None,
+        file_weight: 0,
     };
 
     #[test]

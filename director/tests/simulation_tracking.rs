@@ -8,9 +8,10 @@ mod sim;
 use std::time::{Duration, Instant};
 
 use lvs_director::{
-    Command, Director, DirectorConfig, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
-    TrackedProcess,
+    Command, Director, DirectorConfig, FileCheck, ProcessMatch, TrackFile, TrackProcess,
+    TrackedFile, TrackedProcess,
 };
+use lvs_ipvs::Op;
 use lvs_vrrp::{AdvertInterval, Seconds, State};
 use sim::*;
 
@@ -265,4 +266,188 @@ fn a_reload_keeps_an_unchanged_files_value() {
             .any(|l| matches!(l.cmd, Command::WatchFile { .. })),
         "an unchanged file is not watched again"
     );
+}
+
+// keepalived's FILE_CHECK: a real server's probe fed by the core's value
+// of a tracked file.
+
+const MAINT: &str = "maint";
+const RS: &str = "172.20.0.85:80";
+
+/// The lab with `check` on real server RS of the HTTP service (the file
+/// tracked by no instance: only the real server follows it).
+fn with_file_check(node: usize, check: FileCheck) -> DirectorConfig {
+    let mut cfg = lab_config(node).with_track_file(TrackFile::new(MAINT, "/run/maint"));
+    let rs = cfg.virtual_servers[0]
+        .real_servers
+        .iter_mut()
+        .find(|r| r.destination.addr == sa(RS))
+        .expect("RS in the lab");
+    rs.file_checks.push(check);
+    cfg
+}
+
+/// The weight the model kernel gives `addr` in the HTTP service.
+fn kernel_weight(w: &World, node: usize, addr: &str) -> Option<u32> {
+    w.nodes[node]
+        .kernel
+        .iter()
+        .find(|vs| vs.service.key == http())?
+        .destinations
+        .iter()
+        .find(|d| d.addr == sa(addr))
+        .map(|d| d.weight)
+}
+
+fn both() -> Option<std::collections::BTreeSet<std::net::SocketAddr>> {
+    Some([sa("172.20.0.85:80"), sa("172.20.0.86:80")].into())
+}
+
+#[test]
+fn file_check_weight_0_non_zero_takes_the_real_server_out_and_back() {
+    let check = || FileCheck::new(MAINT).with_weight(0, false);
+    let mut w = World::new([
+        with_file_check(NODE01, check()),
+        with_file_check(NODE02, check()),
+    ]);
+    w.run_to(10.0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    let t = w.at(10.0);
+    w.write_file(NODE01, MAINT, 1);
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        Some([sa("172.20.0.86:80")].into())
+    );
+    assert_eq!(
+        w.ipvs_ops(NODE01, t)
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect::<Vec<_>>(),
+        vec![Op::DeleteDestination(http(), sa(RS))],
+        "one delete, no table dump"
+    );
+    assert!(
+        w.log_since(NODE01, t)
+            .any(|l| matches!(l.cmd, Command::RealServerChanged { up: false, .. })),
+        "the real server's change is reported"
+    );
+    // Another non-zero value changes nothing; 0 brings it back.
+    w.write_file(NODE01, MAINT, 7);
+    assert_eq!(w.ipvs_ops(NODE01, t).len(), 1);
+    w.run_to(20.0);
+    w.write_file(NODE01, MAINT, 0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(1));
+    // The other node's own file is untouched.
+    assert_eq!(w.kernel_dests(NODE02, http()), both());
+}
+
+#[test]
+fn file_check_weight_0_reverse_is_down_while_zero() {
+    let check = || FileCheck::new(MAINT).with_weight(0, true);
+    let mut w = World::new([
+        with_file_check(NODE01, check()),
+        with_file_check(NODE02, check()),
+    ]);
+    w.run_to(10.0);
+    // The file is missing (0): the real server is out.
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        Some([sa("172.20.0.86:80")].into())
+    );
+    w.write_file(NODE01, MAINT, 1);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+}
+
+#[test]
+fn file_check_weight_moves_the_destinations_ipvs_weight() {
+    // The file's own weight (5) applies when the check sets none.
+    let spec = || TrackFile::new(MAINT, "/run/maint").with_weight(5);
+    let cfg = |node| {
+        let mut c = with_file_check(node, FileCheck::new(MAINT));
+        c.track_files = vec![spec()];
+        c
+    };
+    let mut w = World::new([cfg(NODE01), cfg(NODE02)]);
+    w.run_to(10.0);
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(1));
+    let t = w.at(10.0);
+    w.write_file(NODE01, MAINT, 3);
+    // Configured 1 + 3 × 5.
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(16));
+    assert!(matches!(
+        w.ipvs_ops(NODE01, t).as_slice(),
+        [(_, Op::EditDestination(k, d))] if *k == http() && d.addr == sa(RS) && d.weight == 16
+    ));
+    // A negative sum is weight 0, still in the table.
+    w.write_file(NODE01, MAINT, -1);
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(0));
+    // A product at keepalived's IPVS_WEIGHT_FAULT (i32::MIN) or below is down.
+    w.write_file(NODE01, MAINT, i64::from(i32::MIN));
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        Some([sa("172.20.0.86:80")].into())
+    );
+    w.write_file(NODE01, MAINT, 0);
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(1));
+    // The other real server never moved.
+    assert_eq!(kernel_weight(&w, NODE01, "172.20.0.86:80"), Some(1));
+}
+
+#[test]
+fn file_check_reverse_weight_and_clamp() {
+    let check = || FileCheck::new(MAINT).with_weight(i32::MAX, true);
+    let mut w = World::new([
+        with_file_check(NODE01, check()),
+        with_file_check(NODE02, check()),
+    ]);
+    w.run_to(10.0);
+    // -1 × MAX, reversed: the sum is clamped to IPVS's i32::MAX.
+    w.write_file(NODE01, MAINT, -1);
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(i32::MAX as u32));
+    // 1 × MAX reversed is -MAX: above the fault line, weight 0.
+    w.write_file(NODE01, MAINT, 1);
+    assert_eq!(kernel_weight(&w, NODE01, RS), Some(0));
+    // 2 × MAX reversed is below it: down.
+    w.write_file(NODE01, MAINT, 2);
+    assert_eq!(kernel_weight(&w, NODE01, RS), None);
+}
+
+#[test]
+fn a_file_check_on_an_unknown_file_is_refused() {
+    let mut cfg = lab_config(NODE01);
+    cfg.virtual_servers[0].real_servers[0]
+        .file_checks
+        .push(FileCheck::new("nope"));
+    assert!(matches!(
+        Director::new(Instant::now(), cfg),
+        Err(lvs_director::ConfigError::FileCheck { .. })
+    ));
+}
+
+#[test]
+fn a_reload_adding_a_file_check_watches_the_file_and_follows_it() {
+    let check = || FileCheck::new(MAINT).with_weight(0, false);
+    let mut w = World::new([lab_config(NODE01), lab_config(NODE02)]);
+    w.run_to(10.0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    // The file already says "maintenance" before the director watches it.
+    w.write_file(NODE01, MAINT, 1);
+    w.apply_config(NODE01, with_file_check(NODE01, check()));
+    assert_eq!(
+        w.kernel_dests(NODE01, http()),
+        Some([sa("172.20.0.86:80")].into())
+    );
+    w.run_to(20.0);
+    w.write_file(NODE01, MAINT, 0);
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
+    // Removing the check unwatches the file; the server stays in.
+    let before = w.nodes[NODE01].log.len();
+    w.apply_config(NODE01, lab_config(NODE01));
+    assert!(
+        w.nodes[NODE01].log[before..]
+            .iter()
+            .any(|l| matches!(&l.cmd, Command::UnwatchFile { name } if name == MAINT))
+    );
+    assert_eq!(w.kernel_dests(NODE01, http()), both());
 }

@@ -168,6 +168,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::SmtpHost,
     Ctx::PingCheck,
     Ctx::MiscCheck,
+    Ctx::FileCheck,
     Ctx::VrrpScript,
     Ctx::TrackFile,
     Ctx::TrackProcess,
@@ -308,6 +309,8 @@ pub(crate) enum Ctx {
     SmtpHost,
     PingCheck,
     MiscCheck,
+    /// `FILE_CHECK`: a real server's checker fed by a `track_file`.
+    FileCheck,
     VrrpScript,
     /// `track_file` (or its old name `vrrp_track_file`).
     TrackFile,
@@ -351,6 +354,7 @@ impl Ctx {
             Ctx::SmtpHost => "host",
             Ctx::PingCheck => "PING_CHECK",
             Ctx::MiscCheck => "MISC_CHECK",
+            Ctx::FileCheck => "FILE_CHECK",
             Ctx::VrrpScript => "vrrp_script",
             Ctx::TrackFile => "track_file",
             Ctx::TrackProcess => "vrrp_track_process",
@@ -380,6 +384,7 @@ impl Ctx {
             Ctx::SmtpHost => SMTP_HOST,
             Ctx::PingCheck => PING_CHECK,
             Ctx::MiscCheck => MISC_CHECK,
+            Ctx::FileCheck => FILE_CHECK,
             Ctx::VrrpScript => VRRP_SCRIPT,
             Ctx::TrackFile => TRACK_FILE,
             Ctx::TrackProcess => TRACK_PROCESS,
@@ -780,7 +785,7 @@ const REAL_SERVER: &[Kw] = &[
     blk("SMTP_CHECK", 0, 0, Ctx::SmtpCheck),
     blk("PING_CHECK", 0, 0, Ctx::PingCheck),
     refused("BFD_CHECK", CHECKER),
-    refused("FILE_CHECK", CHECKER),
+    blk("FILE_CHECK", 0, 0, Ctx::FileCheck),
 ];
 
 /// Options every connecting checker takes (keepalived's "generic connection options").
@@ -885,6 +890,16 @@ const MISC_CHECK: &[Kw] = &[
     kw("delay_loop", 1, 1),
     kw("alpha", 0, 1),
     kw("log_all_failures", 0, 1).warned(LOGGING),
+];
+
+// keepalived 2.2.7's FILE_CHECK has none of the common checker options.
+const FILE_CHECK: &[Kw] = &[
+    kw("track_file", 1, 1),
+    kw("weight", 1, 2),
+    kw("dynamic", 0, 0).warned(
+        "keepalived 2.2.7 documents it but installs no handler for it (its parser skips it \
+         as unknown): the file's weight already moves the real server's weight",
+    ),
 ];
 
 /// Forms of a keyword's value, and options inside list entries, that are
@@ -1262,7 +1277,6 @@ mod tests {
                 "garp_group",
                 &["garp_interval", "gna_interval", "interfaces"],
             ),
-            ("FILE_CHECK", &["dynamic"]),
         ];
         let known: std::collections::BTreeSet<&str> = all().map(|(_, k, _)| k).collect();
         let inside: std::collections::BTreeSet<&str> = INSIDE_REFUSED

@@ -414,7 +414,7 @@
 //! | `real_server` | `SMTP_CHECK` | implemented |  |
 //! | `real_server` | `PING_CHECK` | implemented |  |
 //! | `real_server` | `BFD_CHECK` | refused | this checker is not implemented |
-//! | `real_server` | `FILE_CHECK` | refused | this checker is not implemented |
+//! | `real_server` | `FILE_CHECK` | implemented |  |
 //! | `TCP_CHECK` | `connect_ip` | implemented |  |
 //! | `TCP_CHECK` | `connect_port` | implemented |  |
 //! | `TCP_CHECK` | `bindto` | implemented |  |
@@ -565,6 +565,9 @@
 //! | `MISC_CHECK` | `delay_loop` | implemented |  |
 //! | `MISC_CHECK` | `alpha` | implemented |  |
 //! | `MISC_CHECK` | `log_all_failures` | warned | it only changes what is logged |
+//! | `FILE_CHECK` | `track_file` | implemented |  |
+//! | `FILE_CHECK` | `weight` | implemented |  |
+//! | `FILE_CHECK` | `dynamic` | warned | keepalived 2.2.7 documents it but installs no handler for it (its parser skips it as unknown): the file's weight already moves the real server's weight |
 //! | `vrrp_script` | `script` | implemented |  |
 //! | `vrrp_script` | `interval` | implemented |  |
 //! | `vrrp_script` | `timeout` | implemented |  |

@@ -911,6 +911,20 @@ pub struct RealServer {
     pub alpha: bool,
     /// Health checks; a server without any is always up.
     pub checks: Vec<Check>,
+    /// `FILE_CHECK`s: it is up only while each passes too.
+    pub file_checks: Vec<FileCheck>,
+}
+
+/// `FILE_CHECK { track_file NAME; weight N [reverse|noreverse] }`: the real
+/// server follows the value of the global `track_file NAME` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileCheck {
+    /// `track_file` (required): the `track_file` block it follows.
+    pub track_file: String,
+    /// `weight N [reverse]`, -2147483647..=2147483647 (`reverse` absent:
+    /// false). Default: the `track_file` block's weight and `reverse`.
+    pub weight: Option<(i32, bool)>,
 }
 
 /// One health checker of a real server, with every timer resolved.

@@ -198,3 +198,122 @@ fn sync_group_tracking_goes_to_every_member_with_weight_0_unless_kept() {
         assert_eq!(inst.track_processes[0].process, "p");
     }
 }
+
+// keepalived's FILE_CHECK: a real server's checker fed by a track_file.
+
+fn with_file_check(top: &str, check: &str) -> String {
+    format!(
+        "{top}virtual_server 192.0.2.1 80 {{\n protocol TCP\n lb_kind DR\n real_server 192.0.2.10 80 {{\n  weight 3\n  \
+         FILE_CHECK {{\n{check}\n  }}\n }}\n}}\n"
+    )
+}
+
+const MAINT: &str = "track_file maint {\n file /run/maint\n weight -2 reverse\n}\n";
+
+#[test]
+fn file_check_parses_and_converts() {
+    let text = with_file_check(
+        MAINT,
+        "   track_file maint\n   weight 1000 reverse\n  }\n  FILE_CHECK {\n   track_file maint",
+    );
+    let (cfg, warnings) = common::ok(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let rs = &cfg.virtual_servers[0].real_servers[0];
+    assert_eq!(rs.file_checks.len(), 2);
+    assert_eq!(rs.file_checks[0].track_file, "maint");
+    assert_eq!(rs.file_checks[0].weight, Some((1000, true)));
+    assert_eq!(rs.file_checks[1].weight, None, "the file's weight");
+    assert!(rs.checks.is_empty(), "not a runner probe");
+
+    let typed = DirectorConfig::try_from(&cfg).expect("converts");
+    let rs = &typed.virtual_servers[0].real_servers[0];
+    assert!(rs.probes.is_empty());
+    let spec = typed.track_file("maint").expect("file");
+    let own = &rs.file_checks[0];
+    assert_eq!(
+        (own.file.as_str(), own.resolve(spec)),
+        ("maint", (1000, true))
+    );
+    // No weight line: the track_file block's weight and reverse.
+    assert_eq!(rs.file_checks[1].resolve(spec), (-2, true));
+    // `weight N` alone is not reversed (keepalived: reverse absent is false).
+    let text = with_file_check(MAINT, "   track_file maint\n   weight -7");
+    let (cfg, _) = common::ok(&text);
+    assert_eq!(
+        cfg.virtual_servers[0].real_servers[0].file_checks[0].weight,
+        Some((-7, false))
+    );
+    // A file only real servers follow is still watched by the director.
+    assert!(
+        lvs_director::Director::new(std::time::Instant::now(), typed)
+            .expect("starts")
+            .poll_commands_contains_watch()
+    );
+}
+
+trait WatchCheck {
+    fn poll_commands_contains_watch(self) -> bool;
+}
+
+impl WatchCheck for lvs_director::Director {
+    fn poll_commands_contains_watch(mut self) -> bool {
+        std::iter::from_fn(|| self.poll_command()).any(
+            |c| matches!(c, lvs_director::Command::WatchFile { ref name, .. } if name == "maint"),
+        )
+    }
+}
+
+#[test]
+fn file_check_dynamic_is_accepted_with_a_warning() {
+    let text = with_file_check(MAINT, "   track_file maint\n   dynamic");
+    let (cfg, warnings) = common::ok(&text);
+    assert_eq!(cfg.virtual_servers[0].real_servers[0].file_checks.len(), 1);
+    assert!(
+        warnings.iter().any(|w| w
+            .to_string()
+            .starts_with("t.conf:12:4: warning: `dynamic` is accepted")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn file_check_errors_are_at_their_place() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            MAINT,
+            "   track_file mant",
+            "t.conf:11:15: error: FILE_CHECK follows track_file `mant`, which is not defined",
+        ),
+        (
+            "",
+            "   track_file maint",
+            "t.conf:7:15: error: FILE_CHECK follows track_file `maint`, which is not defined",
+        ),
+        (MAINT, "   weight 2", "t.conf:10:3: error: FILE_CHECK"),
+        (
+            MAINT,
+            "   track_file maint\n   weight 2147483648",
+            "t.conf:12:11: error: invalid value `2147483648` for `weight`",
+        ),
+        (
+            MAINT,
+            "   track_file maint\n   weight 2 sideways",
+            "t.conf:12:13: error: invalid value `sideways` for `weight`",
+        ),
+    ];
+    for (top, check, want) in cases {
+        let text = with_file_check(top, check);
+        let errors = common::refused(&text);
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            shown.iter().any(|e| e.starts_with(want)),
+            "want {want}\n{text}\ngot {shown:#?}"
+        );
+    }
+    // The suggestion for a near miss.
+    let errors = common::refused(&with_file_check(MAINT, "   track_file mant"));
+    assert!(
+        errors.iter().any(|e| format!("{e:?}").contains("maint")),
+        "{errors:?}"
+    );
+}

@@ -504,3 +504,73 @@ mod tests {
         assert!(!full.matches("sleep", b"sleep\x00"));
     }
 }
+
+/// A real server's probe fed by a tracked file (keepalived's `FILE_CHECK`):
+/// not run by the health-check runner, it follows the value the core holds
+/// for the file (the same record its VRRP tracking uses).
+///
+/// With weight 0 the real server is down while the value is non-zero
+/// (with `reverse`: while it is zero). Otherwise value × weight (negated
+/// with `reverse`) is added to the real server's IPVS weight — with any
+/// other file check's, on top of its configured (or `misc_dynamic`)
+/// weight, the sum kept within 0..=`i32::MAX` — and a product at or below
+/// `i32::MIN` takes it down, as keepalived's `IPVS_WEIGHT_FAULT` does.
+/// Until the file's first value is known the real server is down.
+///
+/// ```
+/// use lvs_director::{FileCheck, TrackFile};
+///
+/// let file = TrackFile::new("maint", "/run/maint").with_weight(0);
+/// let own = FileCheck::new("maint").with_weight(-10, false);
+/// let (weight, reverse) = own.resolve(&file);
+/// assert_eq!(own.effect(2, weight, reverse), Some(-20));
+/// // The file's weight 0: a non-zero value takes the real server down.
+/// let plain = FileCheck::new("maint");
+/// let (weight, reverse) = plain.resolve(&file);
+/// assert_eq!(plain.effect(1, weight, reverse), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileCheck {
+    /// The file's name in [`DirectorConfig::track_files`](crate::DirectorConfig::track_files).
+    pub file: String,
+    /// This check's weight and `reverse`; `None` is the file's own
+    /// (keepalived: a `weight` line sets both, `reverse` absent is false).
+    pub weight: Option<(i32, bool)>,
+}
+
+impl FileCheck {
+    /// Follows the file named `file` with the file's weight.
+    pub fn new(file: &str) -> FileCheck {
+        FileCheck {
+            file: file.to_string(),
+            weight: None,
+        }
+    }
+
+    /// Its own weight (`-i32::MAX..=i32::MAX`) and direction.
+    pub fn with_weight(mut self, weight: i32, reverse: bool) -> FileCheck {
+        self.weight = Some((weight, reverse));
+        self
+    }
+
+    /// The weight and direction in force, given the file's.
+    pub fn resolve(&self, spec: &TrackFile) -> (i32, bool) {
+        self.weight
+            .unwrap_or((i32::from(spec.weight), spec.reverse))
+    }
+
+    /// What `value` does to the real server under `weight` / `reverse`
+    /// (see [`resolve`](Self::resolve)): `None` takes it down, `Some(w)`
+    /// adds `w` to its weight.
+    pub fn effect(&self, value: i64, weight: i32, reverse: bool) -> Option<i64> {
+        if weight == 0 {
+            return ((value != 0) == reverse).then_some(0);
+        }
+        let sign = if reverse { -1 } else { 1 };
+        // A file value is within i32::MIN..=i32::MAX + 1: no overflow in i128.
+        let product = i128::from(value) * i128::from(weight) * sign;
+        let product = product.clamp(i128::from(i32::MIN), i128::from(i32::MAX));
+        (product > i128::from(i32::MIN)).then_some(product as i64)
+    }
+}

@@ -9,7 +9,28 @@ use tracing::{debug, info};
 
 use super::Director;
 use crate::command::Command;
-use crate::config::{DirectorConfig, TrackFile, TrackProcess};
+use crate::config::{DirectorConfig, RealServer, TrackFile, TrackProcess};
+use crate::table::Health;
+
+/// The tracked files in use, by name.
+pub(super) type Files = BTreeMap<String, FileState>;
+
+/// What a real server's file checks say given the files' values: whether
+/// they all pass (a file not reported yet fails), and the weight they add.
+pub(super) fn file_checks(rs: &RealServer, files: &Files) -> (bool, i64) {
+    let mut weight = 0i64;
+    for c in &rs.file_checks {
+        let Some((st, value)) = files.get(&c.file).and_then(|f| Some((f, f.value?))) else {
+            return (false, 0);
+        };
+        let (w, reverse) = c.resolve(&st.spec);
+        match c.effect(value, w, reverse) {
+            Some(add) => weight += add,
+            None => return (false, 0),
+        }
+    }
+    (true, weight)
+}
 
 /// One tracked file some instance tracks.
 pub(super) struct FileState {
@@ -39,6 +60,12 @@ impl Director {
             .instances
             .iter()
             .flat_map(|i| i.track_files.iter().map(|t| t.file.as_str()))
+            .chain(
+                cfg.virtual_servers
+                    .iter()
+                    .flat_map(|vs| &vs.real_servers)
+                    .flat_map(|rs| rs.file_checks.iter().map(|c| c.file.as_str())),
+            )
             .collect();
         let mut old = std::mem::take(&mut self.files);
         let mut files = BTreeMap::new();
@@ -120,18 +147,53 @@ impl Director {
 
     /// A tracked file's value (read as [`parse_track_file`](crate::parse_track_file)
     /// reads it; 0 for a missing file): every instance tracking it moves
-    /// its priority or enters or leaves FAULT. A value equal to the last
-    /// one changes nothing; an unknown name is ignored (a file a reload
-    /// removed).
+    /// its priority or enters or leaves FAULT, and every real server with a
+    /// file check on it is taken down, brought back or reweighted (one IPVS
+    /// delta per service). A value equal to the last one changes nothing;
+    /// an unknown name is ignored (a file a reload removed).
     pub fn handle_track_file(&mut self, now: Instant, name: &str, value: i64) {
-        let Some(st) = self.files.get_mut(name) else {
+        let Some(st) = self.files.get(name) else {
             return;
         };
         if st.value == Some(value) {
             return;
         }
         info!(file = %name, path = %st.spec.path.display(), value, "tracked file changed");
-        st.value = Some(value);
+        // The real servers it feeds, with their health before the change.
+        let affected: Vec<(lvs_ipvs::ServiceKey, Vec<Health>)> = self
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                s.cfg
+                    .real_servers
+                    .iter()
+                    .any(|rs| rs.file_checks.iter().any(|c| c.file == name))
+            })
+            .map(|(k, s)| (*k, s.health(&self.files)))
+            .collect();
+        if let Some(st) = self.files.get_mut(name) {
+            st.value = Some(value);
+        }
+        for (key, before) in affected {
+            let Some(svc) = self.services.get(&key) else {
+                continue;
+            };
+            let after = svc.health(&self.files);
+            let changed: Vec<(usize, Health, Health)> = before
+                .into_iter()
+                .zip(after)
+                .enumerate()
+                .filter(|(_, (b, a))| b != a)
+                .map(|(i, (b, a))| (i, b, a))
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            for (rs, b, a) in changed {
+                self.real_server_changed(&key, rs, b, a);
+            }
+            self.update_service(&key);
+        }
         let track = format!("file:{name}");
         for i in 0..self.instances.len() {
             let inst = &mut self.instances[i];

@@ -1,10 +1,10 @@
 //! The health checkers of a real server (`TCP_CHECK`, `UDP_CHECK`, `DNS_CHECK`,
 //! `HTTP_GET` and `SSL_GET` with their `url`s, `SMTP_CHECK`, `PING_CHECK`,
-//! `MISC_CHECK`).
+//! `MISC_CHECK`, and `FILE_CHECK`, which follows a `track_file`).
 
 use std::time::Duration;
 
-use crate::error::ErrorKind;
+use crate::error::{ConfigError, ErrorKind};
 use crate::lexer::TokenKind;
 use crate::model::*;
 use crate::parser::Node;
@@ -271,6 +271,85 @@ impl Builder<'_> {
             }
         };
         Some(Check { common, kind })
+    }
+
+    /// A `FILE_CHECK { track_file NAME; weight N [reverse|noreverse] }`;
+    /// whether NAME is defined is checked once every block is read
+    /// ([`check_file_check_refs`](Self::check_file_check_refs)).
+    pub(super) fn file_check(&mut self, n: &Node) -> Option<FileCheck> {
+        let mut track_file = None;
+        let mut weight = None;
+        for c in nodes(n) {
+            match c.keyword() {
+                "track_file" => track_file = Self::string(c),
+                "weight" => {
+                    let t = c.args.first()?;
+                    let max = i64::from(i32::MAX);
+                    let Some(w) =
+                        parse_int(t.text(), -max, max).and_then(|w| i32::try_from(w).ok())
+                    else {
+                        self.invalid("weight", t, "an integer from -2147483647 to 2147483647");
+                        continue;
+                    };
+                    let reverse = match c.args.get(1).map(|a| a.text()) {
+                        None | Some("noreverse") => false,
+                        Some("reverse") => true,
+                        Some(_) => {
+                            self.invalid("weight", &c.args[1], "`reverse` or `noreverse`");
+                            continue;
+                        }
+                    };
+                    weight = Some((w, reverse));
+                }
+                // Warned by the parser: keepalived 2.2.7 ignores it too.
+                "dynamic" => {}
+                _ => self.unhandled(c),
+            }
+        }
+        let Some(track_file) = track_file else {
+            self.error(
+                n.loc(),
+                ErrorKind::MissingRequired {
+                    block: "FILE_CHECK".into(),
+                    keyword: "track_file".into(),
+                    detail: Some("the name of a `track_file NAME { file PATH }` block".into()),
+                },
+            );
+            return None;
+        };
+        Some(FileCheck { track_file, weight })
+    }
+
+    /// Every `FILE_CHECK`'s `track_file` names a defined `track_file`
+    /// block (an error at the `track_file` line otherwise).
+    pub(super) fn check_file_check_refs(&mut self, top: &[Node], defined: &[&str]) {
+        for vs in top.iter().filter(|n| n.keyword() == "virtual_server") {
+            for rs in nodes(vs).iter().filter(|n| n.keyword() == "real_server") {
+                for fc in nodes(rs).iter().filter(|n| n.keyword() == "FILE_CHECK") {
+                    for t in nodes(fc).iter().filter(|n| n.keyword() == "track_file") {
+                        let Some(name) = t.args.first() else { continue };
+                        if defined.contains(&name.text()) {
+                            continue;
+                        }
+                        let mut e = ConfigError::new(
+                            &name.location,
+                            ErrorKind::Invalid {
+                                message: format!(
+                                    "FILE_CHECK follows track_file `{}`, which is not defined",
+                                    name.text()
+                                ),
+                            },
+                        );
+                        if let Some(s) =
+                            crate::suggest::suggest(name.text(), defined.iter().copied())
+                        {
+                            e = e.note(None, format!("did you mean `{s}`?"));
+                        }
+                        self.errors.push(e);
+                    }
+                }
+            }
+        }
     }
 
     /// An SMTP_CHECK `host { }`: its connection options; timers go to the checker.

@@ -485,6 +485,7 @@ impl Builder<'_> {
         self.check_track_scripts(&vrrp_scripts, &vrrp_instances, &script_locs);
         let file_names: Vec<&str> = track_files.iter().map(|f| f.name.as_str()).collect();
         let proc_names: Vec<&str> = track_processes.iter().map(|p| p.name.as_str()).collect();
+        self.check_file_check_refs(top, &file_names);
         for (inst, locs) in vrrp_instances.iter().zip(&track_locs) {
             let owner = format!("vrrp_instance `{}`", inst.name);
             self.check_track_refs(

@@ -381,6 +381,7 @@ impl Builder<'_> {
             lower_threshold: None,
             alpha: vs.alpha,
             checks: Vec::new(),
+            file_checks: Vec::new(),
         };
         let mut timers = Timers::default();
         let mut virtualhost = None;
@@ -406,6 +407,7 @@ impl Builder<'_> {
                 "lthreshold" => rs.lower_threshold = self.u32v(c),
                 "TCP_CHECK" | "UDP_CHECK" | "DNS_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK"
                 | "PING_CHECK" | "MISC_CHECK" => {}
+                "FILE_CHECK" => rs.file_checks.extend(self.file_check(c)),
                 _ => self.unhandled(c),
             }
         }

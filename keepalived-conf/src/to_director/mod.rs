@@ -318,6 +318,17 @@ fn virtual_server(cfg: &Config, vs: &config::VirtualServer) -> VirtualServer {
         r.notify_up = script(&rs.notify_up);
         r.notify_down = script(&rs.notify_down);
         r.probes = rs.checks.iter().flat_map(|c| probes(rs, c)).collect();
+        r.file_checks = rs
+            .file_checks
+            .iter()
+            .map(|f| {
+                let c = lvs_director::FileCheck::new(&f.track_file);
+                match f.weight {
+                    Some((w, reverse)) => c.with_weight(w, reverse),
+                    None => c,
+                }
+            })
+            .collect();
         out.real_servers.push(r);
     }
     out
