@@ -16,15 +16,18 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+/// Makes one program's command-line definition.
+pub type Definition = fn() -> clap::Command;
+
 /// The packaged programs: (name installed as, its command-line definition).
-pub const PROGRAMS: [(&str, fn() -> clap::Command); 3] = [
+pub const PROGRAMS: [(&str, Definition); 3] = [
     ("director", director::Cli::command),
     ("lvs-ipvsadm", ipvsadm::command),
     ("lvs-backend", backend::Cli::command),
 ];
 
 /// One program's definition under the name it is installed as.
-fn installed_as(name: &'static str, command: fn() -> clap::Command) -> clap::Command {
+fn installed_as(name: &'static str, command: Definition) -> clap::Command {
     let mut cmd = command().name(name).bin_name(name);
     cmd.build();
     cmd
