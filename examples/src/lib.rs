@@ -1,7 +1,9 @@
-//! Shared code of the reference programs (`backend`, `ipvsadm`, `lab`).
+//! Shared code of the reference programs (`backend`, `ipvsadm`, `lab`) and
+//! their command-line definitions (`cli`).
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod cli;
 pub mod ipvsadm;
 pub mod lab;
 

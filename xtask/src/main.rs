@@ -7,11 +7,15 @@
 //! - `demo`: the main demo (the seed lab, inside the kernel VM).
 //! - `publish-check`: the suite's packaging lint alone (publish dry run
 //!   without the rebuild, README and licences in every published package).
+//! - `package [--install-check]`: the Debian package `lvs-director`
+//!   (cargo-deb), its contents and unit checked; `--install-check` also
+//!   installs and removes it (a step of `test`).
 //! - `vm -- CMD…`: runs a command inside the kernel VM (for development).
 //!
 //! Every step that was asked for and cannot run is a failure with a message
 //! naming what is missing; nothing is skipped silently.
 
+mod package;
 mod setup;
 mod suite;
 mod vm;
@@ -20,7 +24,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | publish-check | vm [--timeout SECS] -- CMD...>"
+        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | publish-check | package [--install-check] | vm [--timeout SECS] -- CMD...>"
     );
     ExitCode::from(2)
 }
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         "test" => suite::run(rest),
         "demo" => suite::demo(rest),
         "publish-check" => suite::publish_check(),
+        "package" => package::run(rest),
         "vm" => vm::run_cli(rest),
         _ => return usage(),
     };

@@ -25,6 +25,10 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "arptables",
     "curl",
     "strace",
+    // The Debian package's checks (`cargo xtask package --install-check`):
+    // `systemd-analyze verify` on its unit, `man -w` on its pages.
+    "systemd",
+    "man-db",
 ];
 
 /// virtme-ng version known to boot Debian's kernel here.

@@ -7,8 +7,10 @@
 //! 2. `cargo test --workspace --all-features` on the host (unit, property
 //!    and doc tests);
 //! 3. every ignored test named `netns_*`, on the host as root;
-//! 4. every ignored test named `vm_*`, inside one boot of the kernel VM;
-//! 5. the seed lab end to end (`lab`), in a second boot of the VM.
+//! 4. the Debian package: built, its contents and unit checked, installed
+//!    and removed again ([`crate::package`], `--install-check`);
+//! 5. every ignored test named `vm_*`, inside one boot of the kernel VM;
+//! 6. the seed lab end to end (`lab`), in a second boot of the VM.
 //!
 //! An ignored test that no step runs is an error: nothing is skipped quietly.
 
@@ -313,6 +315,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 exe.path.display(),
                 c.passed
             ));
+        }
+    }
+
+    // The release build it makes is the lab's (same command), done once.
+    eprintln!("== the Debian package (cargo xtask package --install-check)");
+    match crate::package::run(&["--install-check".to_string()]) {
+        Ok(()) => total.passed += 1,
+        Err(e) => {
+            total.failed += 1;
+            failures.push(format!("the Debian package: {e}"));
         }
     }
 

@@ -11,52 +11,11 @@
 //! Exit codes: 0 prepared and audited clean (or undone), 1 the audit found
 //! a problem, 2 usage error, 3 the change itself failed.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
-use lvs_examples::backend::{self, Mode, Options};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum ModeArg {
-    Sysctl,
-    Nft,
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "backend",
-    version,
-    about = "Prepare, audit or undo a DR backend"
-)]
-struct Cli {
-    /// A VIP this backend serves (repeatable).
-    #[arg(long = "vip", value_name = "ADDR")]
-    vips: Vec<IpAddr>,
-    /// ARP suppression mode.
-    #[arg(long, value_enum, default_value = "sysctl")]
-    mode: ModeArg,
-    /// Interface holding the VIPs: lo, or a dummy interface (created).
-    #[arg(long, default_value = "lo")]
-    iface: String,
-    /// Segment-facing interface (repeatable; default: every up interface with IPv4).
-    #[arg(long = "segment", value_name = "IFACE")]
-    segments: Vec<String>,
-    /// Also set conf/all (covers interfaces created later).
-    #[arg(long)]
-    all: bool,
-    /// Where what was changed is recorded (default: one file per network
-    /// namespace under /run/lvs-backend).
-    #[arg(long)]
-    state: Option<PathBuf>,
-    /// Only audit.
-    #[arg(long, conflicts_with = "undo")]
-    audit: bool,
-    /// Remove everything a previous run added.
-    #[arg(long)]
-    undo: bool,
-}
+use clap::Parser;
+use lvs_examples::backend::{self, Options};
+use lvs_examples::cli::backend::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -84,10 +43,7 @@ fn main() -> ExitCode {
     }
     let opts = Options {
         vips: cli.vips,
-        mode: match cli.mode {
-            ModeArg::Sysctl => Mode::Sysctl,
-            ModeArg::Nft => Mode::Nft,
-        },
+        mode: cli.mode.into(),
         iface: cli.iface,
         segments: cli.segments,
         all: cli.all,

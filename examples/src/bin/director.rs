@@ -6,15 +6,15 @@
 //! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused, 2 usage
 //! error, 3 environment (IPVS or interface missing, permissions, already running).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use lvs_director::report::{self, Snapshot};
 use lvs_director::systemd::{Notifier, status_line};
 use lvs_director::{DirectorConfig, Handle};
+use lvs_examples::cli::director::{Cli, Cmd};
 use lvs_keepalived_conf as config;
 use lvs_sys::{NetnsName, PidFile, PidFileError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,92 +26,6 @@ const EXIT_CONFIG: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_ENV: u8 = 3;
 const RUN_DIR: &str = "/run/lvs-director";
-
-#[derive(Parser, Debug, Clone)]
-#[command(name = "director", version, args_conflicts_with_subcommands = true)]
-#[command(about = "keepalived-class director built from the lvs crates")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Cmd>,
-    /// keepalived-syntax configuration file.
-    #[arg(short = 'f', long = "config-file", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Validate the configuration (errors and warnings), apply nothing:
-    /// `-t -f FILE` or `--check-config FILE`.
-    #[arg(short = 't', long = "check-config", value_name = "FILE")]
-    check_config: Option<Option<PathBuf>>,
-    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
-    #[arg(long, value_name = "ADDR:PORT")]
-    metrics: Option<SocketAddr>,
-    /// Control socket (default /run/lvs-director/director.sock, or
-    /// director@NAME.sock in the network namespace NAME).
-    #[arg(long, value_name = "PATH")]
-    control: Option<PathBuf>,
-    /// Pid file, locked while the director runs: one director per pid file
-    /// (default /run/lvs-director/director.pid, or director@NAME.pid in the
-    /// network namespace NAME).
-    #[arg(long, value_name = "PATH")]
-    pid_file: Option<PathBuf>,
-    /// Do not set net.ipv4.vs.expire_nodest_conn=1.
-    #[arg(long)]
-    keep_expire_nodest_conn: bool,
-    /// The configuration id `@ID` lines are kept for (keepalived's `-i`;
-    /// default: the first part of the host name).
-    #[arg(short = 'i', long = "config-id", value_name = "ID")]
-    config_id: Option<String>,
-}
-
-#[derive(Subcommand, Debug, Clone)]
-enum Cmd {
-    /// Print the live view of the director of this network namespace.
-    Status {
-        /// Its control socket (default: this namespace's).
-        #[arg(long, value_name = "PATH")]
-        control: Option<PathBuf>,
-        /// One JSON object, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-impl Cli {
-    /// The configuration file, from `-f` or `--check-config FILE`.
-    fn config_file(&self) -> Result<&Path, String> {
-        match (&self.config, &self.check_config) {
-            (Some(f), Some(Some(c))) if f != c => Err(format!(
-                "two configuration files given ({} and {})",
-                f.display(),
-                c.display()
-            )),
-            (Some(f), _) | (None, Some(Some(f))) => Ok(f),
-            (None, _) => Err("-f FILE is required (or `director status`)".into()),
-        }
-    }
-
-    /// Loads and converts the file; every error is returned, warnings printed.
-    fn load(&self, path: &Path) -> Result<(config::Config, DirectorConfig), Vec<String>> {
-        let id = self.config_id.iter();
-        let options = id.fold(config::LoadOptions::new(), |o, id| {
-            o.with_config_id(id.clone())
-        });
-        let (cfg, warnings) = config::load_with(path, &options).map_err(|errors| {
-            let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            let (n, s) = (errors.len(), if errors.len() == 1 { "" } else { "s" });
-            lines.push(format!(
-                "{}: configuration refused ({n} error{s}); nothing was applied",
-                path.display()
-            ));
-            lines
-        })?;
-        warnings.iter().for_each(|w| eprintln!("{w}"));
-        let mut typed = DirectorConfig::try_from(&cfg)
-            .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
-        typed.ipvs_setup.expire_nodest_conn &= !self.keep_expire_nodest_conn;
-        let refused = |e| vec![format!("{}: {e}; nothing was applied", path.display())];
-        typed.check_script_security().map_err(refused)?;
-        Ok((cfg, typed))
-    }
-}
 
 /// This namespace's default pid file or control socket.
 fn run_file(ns: &NetnsName, ext: &str) -> PathBuf {

@@ -389,64 +389,244 @@ enum Arity {
 }
 
 /// Long option names and their short letter (or a private tag).
-const LONG: &[(&str, char, Arity)] = &[
-    ("add-service", 'A', Arity::None),
-    ("edit-service", 'E', Arity::None),
-    ("delete-service", 'D', Arity::None),
-    ("clear", 'C', Arity::None),
-    ("list", 'L', Arity::None),
-    ("zero", 'Z', Arity::None),
-    ("add-server", 'a', Arity::None),
-    ("edit-server", 'e', Arity::None),
-    ("delete-server", 'd', Arity::None),
-    ("set", '\u{80}', Arity::None),
-    ("help", 'h', Arity::None),
-    ("version", 'v', Arity::None),
-    ("restore", 'R', Arity::None),
-    ("save", 'S', Arity::None),
-    ("start-daemon", '\u{81}', Arity::One),
-    ("stop-daemon", '\u{82}', Arity::One),
-    ("tcp-service", 't', Arity::One),
-    ("udp-service", 'u', Arity::One),
-    ("sctp-service", '\u{83}', Arity::One),
-    ("fwmark-service", 'f', Arity::One),
-    ("scheduler", 's', Arity::One),
-    ("persistent", 'p', Arity::Optional),
-    ("netmask", 'M', Arity::One),
-    ("real-server", 'r', Arity::One),
-    ("masquerading", 'm', Arity::None),
-    ("ipip", 'i', Arity::None),
-    ("gatewaying", 'g', Arity::None),
-    ("weight", 'w', Arity::One),
-    ("u-threshold", 'x', Arity::One),
-    ("l-threshold", 'y', Arity::One),
-    ("numeric", 'n', Arity::None),
-    ("connection", 'c', Arity::None),
-    ("mcast-interface", '\u{84}', Arity::One),
-    ("syncid", '\u{85}', Arity::One),
-    ("timeout", '\u{86}', Arity::None),
-    ("daemon", '\u{87}', Arity::None),
-    ("stats", '\u{88}', Arity::None),
-    ("rate", '\u{89}', Arity::None),
-    ("thresholds", '\u{8a}', Arity::None),
-    ("persistent-conn", '\u{8b}', Arity::None),
-    ("nosort", '\u{8c}', Arity::None),
-    ("sort", '\u{8d}', Arity::None),
-    ("exact", 'X', Arity::None),
-    ("ipv6", '6', Arity::None),
-    ("ops", 'o', Arity::None),
-    ("pe", '\u{8e}', Arity::One),
-    ("sched-flags", 'b', Arity::One),
-    ("mcast-group", '\u{8f}', Arity::One),
-    ("mcast-port", '\u{90}', Arity::One),
-    ("mcast-ttl", '\u{91}', Arity::One),
-    ("sync-maxlen", '\u{92}', Arity::One),
-    ("tun-info", '\u{93}', Arity::None),
-    ("tun-type", '\u{94}', Arity::One),
-    ("tun-port", '\u{95}', Arity::One),
-    ("tun-nocsum", '\u{96}', Arity::None),
-    ("tun-csum", '\u{97}', Arity::None),
-    ("tun-remcsum", '\u{98}', Arity::None),
+const LONG: &[(&str, char, Arity, &str)] = &[
+    ("add-service", 'A', Arity::None, "Add a virtual service"),
+    ("edit-service", 'E', Arity::None, "Edit a virtual service"),
+    (
+        "delete-service",
+        'D',
+        Arity::None,
+        "Delete a virtual service",
+    ),
+    ("clear", 'C', Arity::None, "Clear the whole table"),
+    (
+        "list",
+        'L',
+        Arity::None,
+        "List the table (or one virtual service)",
+    ),
+    (
+        "zero",
+        'Z',
+        Arity::None,
+        "Zero the counters of a service or of all services",
+    ),
+    (
+        "add-server",
+        'a',
+        Arity::None,
+        "Add a real server to a virtual service",
+    ),
+    ("edit-server", 'e', Arity::None, "Edit a real server"),
+    ("delete-server", 'd', Arity::None, "Delete a real server"),
+    (
+        "set",
+        '\u{80}',
+        Arity::None,
+        "Set the tcp, tcpfin and udp connection timeouts (three values, seconds)",
+    ),
+    ("help", 'h', Arity::None, "Print the usage"),
+    ("version", 'v', Arity::None, "Print the version"),
+    (
+        "restore",
+        'R',
+        Arity::None,
+        "Read commands from standard input",
+    ),
+    (
+        "save",
+        'S',
+        Arity::None,
+        "Print the table as ipvsadm commands",
+    ),
+    (
+        "start-daemon",
+        '\u{81}',
+        Arity::One,
+        "Start the connection synchronisation daemon (master or backup)",
+    ),
+    (
+        "stop-daemon",
+        '\u{82}',
+        Arity::One,
+        "Stop the connection synchronisation daemon (master or backup)",
+    ),
+    (
+        "tcp-service",
+        't',
+        Arity::One,
+        "TCP virtual service host[:port] or [ipv6]:port",
+    ),
+    (
+        "udp-service",
+        'u',
+        Arity::One,
+        "UDP virtual service host[:port] or [ipv6]:port",
+    ),
+    (
+        "sctp-service",
+        '\u{83}',
+        Arity::One,
+        "SCTP virtual service host[:port] or [ipv6]:port",
+    ),
+    (
+        "fwmark-service",
+        'f',
+        Arity::One,
+        "Firewall-mark virtual service",
+    ),
+    (
+        "scheduler",
+        's',
+        Arity::One,
+        "Scheduling algorithm (default wlc)",
+    ),
+    (
+        "persistent",
+        'p',
+        Arity::Optional,
+        "Persistent service, with an optional timeout in seconds (default 360)",
+    ),
+    ("netmask", 'M', Arity::One, "Persistence granularity mask"),
+    (
+        "real-server",
+        'r',
+        Arity::One,
+        "Real server host[:port] or [ipv6]:port",
+    ),
+    (
+        "masquerading",
+        'm',
+        Arity::None,
+        "Forward by masquerading (NAT)",
+    ),
+    ("ipip", 'i', Arity::None, "Forward by IP-in-IP tunnelling"),
+    (
+        "gatewaying",
+        'g',
+        Arity::None,
+        "Forward by direct routing (the default)",
+    ),
+    ("weight", 'w', Arity::One, "Capacity of the real server"),
+    (
+        "u-threshold",
+        'x',
+        Arity::One,
+        "Upper connection threshold of the real server",
+    ),
+    (
+        "l-threshold",
+        'y',
+        Arity::One,
+        "Lower connection threshold of the real server",
+    ),
+    ("numeric", 'n', Arity::None, "Numeric addresses and ports"),
+    ("connection", 'c', Arity::None, "List the connection table"),
+    (
+        "mcast-interface",
+        '\u{84}',
+        Arity::One,
+        "Multicast interface of the synchronisation daemon",
+    ),
+    ("syncid", '\u{85}', Arity::One, "Synchronisation daemon id"),
+    (
+        "timeout",
+        '\u{86}',
+        Arity::None,
+        "List the tcp, tcpfin and udp timeouts",
+    ),
+    (
+        "daemon",
+        '\u{87}',
+        Arity::None,
+        "List the synchronisation daemon's state",
+    ),
+    ("stats", '\u{88}', Arity::None, "List with statistics"),
+    ("rate", '\u{89}', Arity::None, "List with rates"),
+    ("thresholds", '\u{8a}', Arity::None, "List with thresholds"),
+    (
+        "persistent-conn",
+        '\u{8b}',
+        Arity::None,
+        "List with persistent connections",
+    ),
+    (
+        "nosort",
+        '\u{8c}',
+        Arity::None,
+        "List in the kernel's order",
+    ),
+    ("sort", '\u{8d}', Arity::None, "List sorted (the default)"),
+    ("exact", 'X', Arity::None, "Counters without K/M/G/T units"),
+    (
+        "ipv6",
+        '6',
+        Arity::None,
+        "The firewall-mark service is IPv6",
+    ),
+    ("ops", 'o', Arity::None, "One-packet scheduling (UDP)"),
+    ("pe", '\u{8e}', Arity::One, "Persistence engine (sip)"),
+    (
+        "sched-flags",
+        'b',
+        Arity::One,
+        "Scheduler flags (sh-fallback, sh-port, mh-fallback, mh-port, flag-1..3)",
+    ),
+    (
+        "mcast-group",
+        '\u{8f}',
+        Arity::One,
+        "Multicast group of the synchronisation daemon",
+    ),
+    (
+        "mcast-port",
+        '\u{90}',
+        Arity::One,
+        "Multicast port of the synchronisation daemon",
+    ),
+    (
+        "mcast-ttl",
+        '\u{91}',
+        Arity::One,
+        "Multicast TTL of the synchronisation daemon",
+    ),
+    (
+        "sync-maxlen",
+        '\u{92}',
+        Arity::One,
+        "Largest synchronisation message, in bytes",
+    ),
+    (
+        "tun-info",
+        '\u{93}',
+        Arity::None,
+        "List with tunnel information",
+    ),
+    (
+        "tun-type",
+        '\u{94}',
+        Arity::One,
+        "Tunnel type (ipip, gue, gre)",
+    ),
+    (
+        "tun-port",
+        '\u{95}',
+        Arity::One,
+        "Tunnel destination port (gue)",
+    ),
+    (
+        "tun-nocsum",
+        '\u{96}',
+        Arity::None,
+        "Tunnel without checksums",
+    ),
+    ("tun-csum", '\u{97}', Arity::None, "Tunnel with checksums"),
+    (
+        "tun-remcsum",
+        '\u{98}',
+        Arity::None,
+        "Tunnel with remote checksum offload",
+    ),
 ];
 
 /// The arity of a short letter (`l` is `-L`'s twin and has no long name).
@@ -455,8 +635,48 @@ fn short_arity(c: char) -> Option<Arity> {
         return Some(Arity::None);
     }
     LONG.iter()
-        .find(|(_, s, _)| *s == c && c.is_ascii())
-        .map(|(_, _, a)| *a)
+        .find(|(_, s, _, _)| *s == c && c.is_ascii())
+        .map(|(_, _, a, _)| *a)
+}
+
+/// Whether an option is followed by a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Takes {
+    /// A flag.
+    Nothing,
+    /// Always one value.
+    Value,
+    /// An optional value (`-p [timeout]`).
+    OptionalValue,
+}
+
+/// One option as documented: `--long`, its short letter, what follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OptionDoc {
+    /// The long name, without `--`.
+    pub long: &'static str,
+    /// The short letter, if it has one (`-L` also answers to `-l`).
+    pub short: Option<char>,
+    /// Whether a value follows.
+    pub takes: Takes,
+    /// One line on what it does.
+    pub help: &'static str,
+}
+
+/// Every option the parser accepts, in ipvsadm's table order.
+pub fn options() -> impl Iterator<Item = OptionDoc> {
+    LONG.iter().map(|&(long, tag, arity, help)| OptionDoc {
+        long,
+        short: Some(tag).filter(char::is_ascii),
+        takes: match arity {
+            Arity::None => Takes::Nothing,
+            Arity::One => Takes::Value,
+            Arity::Optional => Takes::OptionalValue,
+        },
+        help,
+    })
 }
 
 /// Parses a command line (without the program name).
@@ -480,7 +700,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let Some(&(_, tag, arity)) = LONG.iter().find(|(n, _, _)| *n == name) else {
+            let Some(&(_, tag, arity, _)) = LONG.iter().find(|(n, _, _, _)| *n == name) else {
                 return err(format!("unknown option `--{name}'"));
             };
             let value = match arity {
