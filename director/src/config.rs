@@ -91,7 +91,7 @@ pub struct DirectorConfig {
     pub vrrp_startup_delay: Duration,
     /// The network namespace the director runs in, by its `ip netns` name
     /// (`/run/netns/NAME`; keepalived's `net_namespace`). The program moves
-    /// itself there with [`enter_net_namespace`](Self::enter_net_namespace)
+    /// itself there with `enter_net_namespace` (feature `tokio`)
     /// before it opens anything; the driver refuses to start anywhere else,
     /// and a reload cannot change it. Default: wherever it is started.
     pub net_namespace: Option<String>,
