@@ -243,6 +243,12 @@ pub(super) fn start_director(env: &Env, host: &Netns, node: &str, kind: Kind) ->
                     .to_string()
             };
             let (main, vrrp, check) = (pid("main"), pid("vrrp"), pid("check"));
+            // A run killed at the end of an earlier part leaves its pid
+            // files; keepalived refuses to start ("daemon is already
+            // running") when a recycled pid in one is alive.
+            for f in [&main, &vrrp, &check] {
+                let _ = std::fs::remove_file(f);
+            }
             host.spawn_logged(
                 &[
                     "keepalived",
