@@ -128,21 +128,9 @@ fn static_state(ns: &Netns, node: u8) -> Option<bool> {
     (addr == route && route == rule).then_some(addr)
 }
 
-/// Runs a director in `ns` until `stop` is set.
+/// The shared runner, then `stopped` set once the director has shut down.
 fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool, stopped: &AtomicBool) {
-    ns.enter(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let h = lvs_director::run(cfg).await.expect("director starts");
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            h.shutdown().await;
-        });
-    });
+    common::run_director(ns, cfg, stop);
     stopped.store(true, Ordering::Relaxed);
 }
 
