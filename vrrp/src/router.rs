@@ -92,6 +92,9 @@ pub enum Reason {
     /// The caller moved it to follow the other members of its sync group
     /// ([`Router::sync_to_master`], [`Router::sync_to_backup`]).
     SyncGroup,
+    /// The caller lost something a Master must hold (an address, a route)
+    /// and stepped down to take over again ([`Router::step_down_and_retake`]).
+    Retake,
 }
 
 /// Lowercase words for logs, e.g. `master down`, `higher priority 120
@@ -109,6 +112,7 @@ impl core::fmt::Display for Reason {
             Reason::Fault(why) => write!(f, "fault: {why}"),
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::SyncGroup => f.write_str("sync group"),
+            Reason::Retake => f.write_str("stepped down to retake"),
         }
     }
 }
@@ -824,6 +828,24 @@ impl Router {
         self.set_state(State::Backup, Reason::SyncGroup);
     }
 
+    /// keepalived's answer to a Master losing one of its addresses, routes
+    /// or rules behind its back: resign with a priority-0 advertisement,
+    /// remove everything (so the caller reinstalls it all), and become
+    /// Master again after Skew_Time unless another router takes over
+    /// first. A router that is not Master is left alone.
+    pub fn step_down_and_retake(&mut self, now: Instant) {
+        if self.state != State::Master {
+            return;
+        }
+        self.send_advert(PRIORITY_STOP);
+        self.leave_master();
+        self.master = None;
+        // Skew_Time: a Backup that heard our priority 0 waits its own
+        // (longer, if its priority is lower) Skew_Time.
+        self.master_down_timer = Some(now + self.skew_time());
+        self.set_state(State::Backup, Reason::Retake);
+    }
+
     fn fault_changed(&mut self, now: Instant, was_faulted: bool, reason: FaultReason) {
         if !self.started || self.startup_at.is_some() {
             return;
@@ -1509,6 +1531,50 @@ mod tests {
         r.set_sync_hold(false);
         r.handle_timeout(t0 + 4 * down);
         assert_eq!(r.state(), State::Master);
+    }
+
+    #[test]
+    fn a_master_that_lost_a_resource_resigns_and_retakes_after_skew_time() {
+        let t0 = Instant::now();
+        let mut r = held_router();
+        r.set_sync_hold(false);
+        r.start(t0);
+        let down = r.master_down_interval();
+        r.handle_timeout(t0 + down);
+        assert_eq!(r.state(), State::Master);
+        while r.poll_action().is_some() {}
+        let lost = t0 + down + Duration::from_millis(300);
+        r.step_down_and_retake(lost);
+        assert_eq!(r.state(), State::Backup);
+        let acts: Vec<Action> = core::iter::from_fn(|| r.poll_action()).collect();
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
+            "resigns with priority 0: {acts:?}"
+        );
+        assert!(
+            acts.iter().any(|a| matches!(
+                a,
+                Action::StateChanged {
+                    to: State::Backup,
+                    reason: Reason::Retake,
+                    ..
+                }
+            )),
+            "{acts:?}"
+        );
+        // Back after Skew_Time (0.61 s at priority 100), not Master_Down_Interval.
+        assert_eq!(r.poll_timeout(), Some(lost + r.skew_time()));
+        r.handle_timeout(lost + r.skew_time());
+        assert_eq!(r.state(), State::Master);
+        // A Backup is left alone.
+        let mut b = held_router();
+        b.set_sync_hold(false);
+        b.start(t0);
+        while b.poll_action().is_some() {}
+        b.step_down_and_retake(t0);
+        assert_eq!(b.state(), State::Backup);
+        assert!(b.poll_action().is_none());
     }
 
     fn value_router(priority: u8, tracks: Vec<crate::Track>) -> Router {
