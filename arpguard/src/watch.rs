@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use netlink_packet_core::NetlinkMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::rule::RuleMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::addr::{BackendVip, BackendVipUndo};
@@ -27,6 +29,10 @@ const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV4_NETCONF: u32 = 24;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV4_RULE: u32 = 8;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const RTNLGRP_IPV6_RULE: u32 = 19;
 // Message types the route message enum does not model.
 const RTM_NEWNETCONF: u16 = 80;
 const RTM_DELNETCONF: u16 = 81;
@@ -56,6 +62,22 @@ pub enum WatchEvent {
         addr: Option<IpAddr>,
         /// `RTM_DELADDR`.
         removed: bool,
+    },
+    /// A route was added or removed (only after
+    /// [`Watcher::watch_routing`]).
+    Route {
+        /// `RTM_DELROUTE`.
+        removed: bool,
+        /// The route as the kernel reported it.
+        route: Box<RouteMessage>,
+    },
+    /// A policy-routing rule was added or removed (only after
+    /// [`Watcher::watch_routing`]).
+    Rule {
+        /// `RTM_DELRULE`.
+        removed: bool,
+        /// The rule as the kernel reported it.
+        rule: Box<RuleMessage>,
     },
     /// An IPv4 netconf change (forwarding, rp_filter, ...).
     Netconf,
@@ -90,6 +112,23 @@ impl Watcher {
             }
             Ok(Watcher { socket })
         })
+    }
+
+    /// Also reports IPv4 and IPv6 routes and rules ([`WatchEvent::Route`],
+    /// [`WatchEvent::Rule`]). Separate from [`open`](Self::open) because a
+    /// host with a large, busy routing table makes many of these.
+    pub fn watch_routing(&mut self) -> Result<()> {
+        for group in [
+            RTNLGRP_IPV4_ROUTE,
+            RTNLGRP_IPV6_ROUTE,
+            RTNLGRP_IPV4_RULE,
+            RTNLGRP_IPV6_RULE,
+        ] {
+            self.socket
+                .add_membership(group)
+                .map_err(|e| Error::io(format!("join rtnetlink group {group}"), e))?;
+        }
+        Ok(())
     }
 
     /// Waits up to `timeout` for events; an empty list means none came.
@@ -153,6 +192,22 @@ pub fn parse_events(mut buf: &[u8]) -> Vec<WatchEvent> {
                             _ => None,
                         }),
                         removed: matches!(inner, RouteNetlinkMessage::DelAddress(_)),
+                    },
+                    RouteNetlinkMessage::NewRoute(r) => WatchEvent::Route {
+                        removed: false,
+                        route: Box::new(r),
+                    },
+                    RouteNetlinkMessage::DelRoute(r) => WatchEvent::Route {
+                        removed: true,
+                        route: Box::new(r),
+                    },
+                    RouteNetlinkMessage::NewRule(r) => WatchEvent::Rule {
+                        removed: false,
+                        rule: Box::new(r),
+                    },
+                    RouteNetlinkMessage::DelRule(r) => WatchEvent::Rule {
+                        removed: true,
+                        rule: Box::new(r),
                     },
                     _ => WatchEvent::Other(kind),
                 },
@@ -306,5 +361,32 @@ mod tests {
         bad[4..6].copy_from_slice(&20u16.to_ne_bytes());
         assert_eq!(parse_events(&bad), vec![WatchEvent::Other(20)]);
         assert!(parse_events(&[1, 2, 3]).is_empty());
+    }
+
+    #[test]
+    fn route_and_rule_removals_are_decoded() {
+        use netlink_packet_core::{NetlinkHeader, NetlinkPayload};
+        use netlink_packet_route::route::RouteAttribute;
+        let mut route = RouteMessage::default();
+        route.header.destination_prefix_length = 24;
+        route.attributes.push(RouteAttribute::Table(100));
+        let mut buf = Vec::new();
+        for msg in [
+            RouteNetlinkMessage::DelRoute(route.clone()),
+            RouteNetlinkMessage::DelRule(RuleMessage::default()),
+        ] {
+            let mut m =
+                NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+            m.finalize();
+            let mut b = vec![0u8; m.buffer_len()];
+            m.serialize(&mut b);
+            buf.extend_from_slice(&b);
+        }
+        let events = parse_events(&buf);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(
+            matches!(&events[0], WatchEvent::Route { removed: true, route: r } if **r == route)
+        );
+        assert!(matches!(&events[1], WatchEvent::Rule { removed: true, .. }));
     }
 }
