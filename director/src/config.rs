@@ -37,7 +37,7 @@ use lvs_healthcheck::checker::tcp_half_open::TcpHalfOpenCheck;
 use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 
-pub use crate::routes::{Route, RouteKind, RouteScope, Routing, Rule};
+pub use crate::routes::{Removed, Route, RouteKind, RouteScope, Routing, Rule};
 mod tracking;
 pub use tracking::{
     FileCheck, InitFile, ParamMatch, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
@@ -1017,6 +1017,10 @@ pub struct Vip {
     /// Carried in adverts (`virtual_ipaddress`), or held without being
     /// advertised (`virtual_ipaddress_excluded`).
     pub advertised: bool,
+    /// keepalived's `no_track`: the address deleted while Master does not
+    /// make the instance step down and take over again (a static address
+    /// is not put back); see [`Director::handle_removed`](crate::Director::handle_removed).
+    pub no_track: bool,
 }
 
 impl Vip {
@@ -1028,6 +1032,7 @@ impl Vip {
             interface: None,
             label: None,
             advertised: true,
+            no_track: false,
         }
     }
 

@@ -22,6 +22,7 @@ use crate::status::{
 };
 use crate::table::{self, Health};
 
+mod removed;
 mod tracking;
 use tracking::{Files, ProcState};
 

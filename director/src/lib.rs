@@ -170,7 +170,7 @@ pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, FileCheck, InitFile, InsecureScripts,
     IpvsSetup, Notify, NotifyFifo, NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer,
-    ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup,
+    Removed, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup,
     SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface, TrackProcess,
     TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer, Vmac,
     VrrpInstance, parse_track_file,

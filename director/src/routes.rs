@@ -182,6 +182,23 @@ impl Route {
             })
     }
 
+    /// Whether `other` (as the kernel reports it) is this route: the
+    /// kernel's own key — family, table, destination and prefix, metric —
+    /// plus the type and the protocol it was added with. The gateway and
+    /// interface are not compared: the kernel reports a route deleted with
+    /// its interface without one, and an IPv4 route is one key whatever
+    /// its next hop. A route without a metric has the kernel's default
+    /// (0 for IPv4, 1024 for IPv6).
+    pub fn same_route(&self, other: &Route) -> bool {
+        let metric = |r: &Route| r.metric.unwrap_or(if r.dest.is_ipv4() { 0 } else { 1024 });
+        self.dest == other.dest
+            && self.prefix_len == other.prefix_len
+            && self.table == other.table
+            && self.kind == other.kind
+            && self.protocol == other.protocol
+            && metric(self) == metric(other)
+    }
+
     /// Checks what the types cannot: the prefix length fits the family,
     /// the gateway and source are of the destination's family, a drop
     /// route has no gateway or interface, a unicast one has one of them.
@@ -307,6 +324,22 @@ impl Rule {
         self
     }
 
+    /// Whether `other` (as the kernel reports it) is this rule: the same
+    /// selectors and table; a rule added without a priority matches any
+    /// (the kernel chose one).
+    pub fn same_rule(&self, other: &Rule) -> bool {
+        let mask = |r: &Rule| r.fwmark.map(|_| r.fwmask.unwrap_or(u32::MAX));
+        self.family == other.family
+            && self.from == other.from
+            && self.to == other.to
+            && self.table == other.table
+            && self.fwmark == other.fwmark
+            && mask(self) == mask(other)
+            && self.iif == other.iif
+            && self.oif == other.oif
+            && (self.priority.is_none() || self.priority == other.priority)
+    }
+
     /// Checks that `from` and `to` are of the rule's family with a prefix
     /// length that fits it.
     pub fn validate(&self) -> Result<(), String> {
@@ -346,6 +379,30 @@ impl fmt::Display for Rule {
             sep = " ";
         }
         write!(f, "{sep}lookup {}", self.table)
+    }
+}
+
+/// Something the kernel reports deleted that the director may have put
+/// there ([`Director::handle_removed`](crate::Director::handle_removed)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Removed {
+    /// An address, from whichever interface.
+    Address(IpAddr),
+    /// A route as the kernel reported it ([`Route::same_route`] decides
+    /// whether it is one of ours).
+    Route(Route),
+    /// A rule as the kernel reported it ([`Rule::same_rule`]).
+    Rule(Rule),
+}
+
+impl fmt::Display for Removed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Removed::Address(a) => write!(f, "address {a}"),
+            Removed::Route(r) => write!(f, "route {r}"),
+            Removed::Rule(r) => write!(f, "rule {r}"),
+        }
     }
 }
 

@@ -63,6 +63,11 @@ fn config(priority: u8, master: bool, node: u8) -> DirectorConfig {
                 .with_table(100)
                 .with_priority(1000),
         );
+    let mut untracked = Route::new(ip("198.18.0.0"), 15)
+        .with_via(ip("172.20.0.1"))
+        .with_table(100);
+    untracked.no_track = true;
+    inst = inst.with_route(untracked);
     let mut marked = Rule::new(Family::Inet).with_table(100).with_priority(1001);
     marked.fwmark = Some(0x10);
     inst = inst.with_rule(marked);
@@ -189,6 +194,105 @@ fn netns_routes_virtual_ones_follow_the_master_static_ones_the_process() {
             wait("NODE02 stopped", both, || stopped2.load(Ordering::Relaxed));
             assert_eq!(virtual_state(&n2), (0, 0), "NODE02 after stop");
             assert_eq!(static_state(&n2, 2), Some(false), "NODE02 after stop");
+        }));
+        stop1.store(true, Ordering::Relaxed);
+        stop2.store(true, Ordering::Relaxed);
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    });
+}
+
+/// Whether table 100 of `ns` has a route starting with `prefix`.
+fn has_route(ns: &Netns, prefix: &str) -> bool {
+    out(ns, &["ip", "-4", "route", "show", "table", "100"])
+        .lines()
+        .any(|l| l.starts_with(prefix))
+}
+
+/// Samples `ns` every 20 ms for `d`: whether the Master's blackhole route
+/// (never deleted by the test) was ever missing, i.e. it left Master.
+fn left_master_within(ns: &Netns, d: Duration) -> bool {
+    let until = std::time::Instant::now() + d;
+    let mut left = false;
+    while std::time::Instant::now() < until {
+        left |= !has_route(ns, "blackhole 203.0.113.0/24");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    left
+}
+
+#[test]
+#[ignore = "needs root + netns (cargo xtask test)"]
+fn netns_routes_deleted_behind_its_back_are_tracked_as_keepalived_does() {
+    lvs_testenv::require_root(
+        "netns_routes_deleted_behind_its_back_are_tracked_as_keepalived_does",
+    );
+    lvs_testenv::require_program("ip");
+    let lan = Lan::new("rd");
+    let n1: Arc<Netns> = lan.add_host("rd1", &["172.20.0.81/24"]);
+    let n2: Arc<Netns> = lan.add_host("rd2", &["172.20.0.82/24"]);
+    let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (stopped1, stopped2) = (AtomicBool::new(false), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        s.spawn(|| run_director(&n1, config(100, true, 1), &stop1, &stopped1));
+        s.spawn(|| run_director(&n2, config(90, false, 2), &stop2, &stopped2));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let settle = Duration::from_secs(5);
+            wait("NODE01 holds its virtual routes and rules", settle, || {
+                virtual_state(&n1) == (3, 2) && has_route(&n1, "198.18.0.0/15")
+            });
+            std::thread::sleep(Duration::from_secs(3));
+            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
+
+            // A `no_track` route deleted: left alone, NODE01 stays Master.
+            n1.run(&["ip", "route", "del", "198.18.0.0/15", "table", "100"]);
+            assert!(!left_master_within(&n1, Duration::from_secs(2)), "no_track");
+            assert!(
+                !has_route(&n1, "198.18.0.0/15"),
+                "a no_track route is not put back"
+            );
+
+            // A tracked route, rule and the VIP, each deleted by hand: NODE01
+            // leaves Master and takes over again after Skew_Time, putting
+            // everything back; NODE02 never takes the routes.
+            let deletions: [&[&str]; 3] = [
+                &["ip", "route", "del", "198.51.100.0/24", "table", "100"],
+                &["ip", "rule", "del", "pref", "1000"],
+                &["ip", "addr", "del", "172.20.0.83/24", "dev", LAB_IFACE],
+            ];
+            for argv in deletions {
+                n1.run(argv);
+                assert!(
+                    left_master_within(&n1, Duration::from_millis(1500)),
+                    "{argv:?}: left Master"
+                );
+                wait(
+                    "NODE01 holds everything again",
+                    Duration::from_secs(3),
+                    || {
+                        virtual_state(&n1) == (3, 2)
+                            && out(&n1, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
+                                .contains("inet 172.20.0.83/24")
+                    },
+                );
+                std::thread::sleep(Duration::from_secs(2));
+                assert_eq!(
+                    virtual_state(&n1),
+                    (3, 2),
+                    "{argv:?}: NODE01 is Master again"
+                );
+                assert_eq!(virtual_state(&n2), (0, 0), "{argv:?}: NODE02 stayed Backup");
+            }
+
+            // Static ones are put back, on the Master as on the Backup.
+            n1.run(&["ip", "route", "del", "10.98.0.0/16"]);
+            n2.run(&["ip", "rule", "del", "pref", "2000"]);
+            n2.run(&["ip", "addr", "del", "10.99.0.2/32", "dev", LAB_IFACE]);
+            wait("static ones put back", Duration::from_secs(2), || {
+                static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
+            });
+            assert_eq!(virtual_state(&n1), (3, 2), "NODE01 stayed Master");
         }));
         stop1.store(true, Ordering::Relaxed);
         stop2.store(true, Ordering::Relaxed);

@@ -6,7 +6,7 @@ mod sim;
 
 use std::time::Duration;
 
-use lvs_director::{Command, DirectorConfig, Route, RouteKind, Routing, Rule, Vip};
+use lvs_director::{Command, DirectorConfig, Removed, Route, RouteKind, Routing, Rule, Vip};
 use lvs_ipvs::Family;
 use lvs_vrrp::State;
 use sim::*;
@@ -221,4 +221,119 @@ fn a_bad_route_is_refused_by_validation() {
     let mut c = routed(NODE01);
     c.static_routing.addresses[0].interface = None;
     assert!(c.validate().is_err());
+}
+
+/// The instance's transitions logged from `since` on (state words).
+fn transitions(w: &World, node: usize, since: usize) -> usize {
+    w.nodes[node].log[since..]
+        .iter()
+        .filter(|l| matches!(l.cmd, Command::AddVip { .. }))
+        .count()
+}
+
+#[test]
+fn a_master_that_loses_a_tracked_route_rule_or_vip_steps_down_and_takes_over_again() {
+    let mut w = World::new([routed(NODE01), routed(NODE02)]);
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    let lost: [Removed; 3] = [
+        Removed::Route(routes()[0].clone()),
+        Removed::Rule(rules()[0].clone()),
+        Removed::Address(vip()),
+    ];
+    for what in lost {
+        let before = (w.nodes[NODE01].log.len(), w.nodes[NODE02].log.len());
+        w.delete_behind_its_back(NODE01, &what);
+        // Resigned at once with priority 0, everything removed.
+        assert_eq!(w.state(NODE01), Some(State::Backup), "{what}");
+        assert_holds(&w, NODE01, &statics(NODE01));
+        assert!(!w.holds(NODE01, vip()));
+        let resign = w.nodes[NODE01].log[before.0..].iter().any(
+            |l| matches!(&l.cmd, Command::SendAdvert { transmit, .. } if transmit.payload[2] == 0),
+        );
+        assert!(resign, "{what}: priority 0 sent");
+        // Back after its Skew_Time (0.61 s at 100, before the peer's 0.65 s).
+        w.run_for(Duration::from_millis(800));
+        assert_eq!(w.state(NODE01), Some(State::Master), "{what}");
+        assert_holds(&w, NODE01, &master_view(NODE01));
+        assert!(w.holds(NODE01, vip()));
+        assert_eq!(w.state(NODE02), Some(State::Backup), "{what}");
+        assert_eq!(
+            transitions(&w, NODE02, before.1),
+            0,
+            "{what}: peer never took the VIP"
+        );
+        w.run_for(Duration::from_secs(3));
+        assert_eq!(w.state(NODE01), Some(State::Master), "{what}: stays");
+    }
+}
+
+#[test]
+fn untracked_foreign_and_backup_deletions_change_nothing_and_static_ones_come_back() {
+    let mut cfg = routed(NODE01);
+    cfg.instances[0].routes[1].no_track = true;
+    let mut w = World::new([cfg, routed(NODE02)]);
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    let before = w.nodes[NODE01].log.len();
+    // A `no_track` route, a route that is not ours (another metric), and
+    // the Backup's view of a virtual route: nothing happens.
+    let untracked = routes()[1].clone();
+    w.delete_behind_its_back(NODE01, &Removed::Route(untracked.clone()));
+    let mut foreign = routes()[0].clone().with_metric(7);
+    foreign.protocol = 4;
+    w.delete_behind_its_back(NODE01, &Removed::Route(foreign));
+    w.delete_behind_its_back(NODE02, &Removed::Route(routes()[0].clone()));
+    w.run_for(Duration::from_secs(2));
+    assert_eq!(w.state(NODE01), Some(State::Master));
+    assert_eq!(w.state(NODE02), Some(State::Backup));
+    assert!(
+        !w.nodes[NODE01].log[before..].iter().any(|l| matches!(
+            l.cmd,
+            Command::RemoveVip { .. } | Command::AddRouting { .. }
+        )),
+        "nothing removed or reinstalled"
+    );
+    assert!(
+        !w.nodes[NODE01].routing.routes.contains(&untracked),
+        "not put back"
+    );
+
+    // A static route, rule and address deleted: each put back, alone, by
+    // the Backup as by the Master.
+    for node in [NODE01, NODE02] {
+        let s = statics(node);
+        for what in [
+            Removed::Route(s.routes[0].clone()),
+            Removed::Rule(s.rules[0].clone()),
+            Removed::Address(s.addresses[0].addr),
+        ] {
+            let before = w.nodes[node].log.len();
+            w.delete_behind_its_back(node, &what);
+            let put_back: Vec<&Routing> = w.nodes[node].log[before..]
+                .iter()
+                .filter_map(|l| match &l.cmd {
+                    Command::AddRouting {
+                        instance: None,
+                        routing,
+                    } => Some(routing),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(put_back.len(), 1, "{what}");
+            let n = put_back[0];
+            assert_eq!(
+                n.routes.len() + n.rules.len() + n.addresses.len(),
+                1,
+                "{what}"
+            );
+        }
+        let want = if node == NODE01 {
+            let mut m = master_view(NODE01);
+            m.routes.retain(|r| *r != untracked);
+            m
+        } else {
+            statics(node)
+        };
+        assert_holds(&w, node, &want);
+    }
+    assert_eq!(w.state(NODE01), Some(State::Master));
 }

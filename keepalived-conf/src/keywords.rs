@@ -940,11 +940,7 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
             "VIPs are added with global scope, which changes source address selection",
         ),
     ),
-    (
-        "virtual_ipaddress",
-        "no_track",
-        Support::Warned("director never tracks the interfaces VIPs are on"),
-    ),
+    ("virtual_ipaddress", "no_track", Support::Implemented),
     ("virtual_ipaddress", "peer", Support::Warned(VIP_OPTION)),
     (
         "virtual_ipaddress",

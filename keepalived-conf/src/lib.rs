@@ -619,7 +619,7 @@
 //! | `virtual_ipaddress` | `label` | implemented |  |
 //! | `virtual_ipaddress` | `brd` | warned | the address is added without this option |
 //! | `virtual_ipaddress` | `scope` | refused | VIPs are added with global scope, which changes source address selection |
-//! | `virtual_ipaddress` | `no_track` | warned | director never tracks the interfaces VIPs are on |
+//! | `virtual_ipaddress` | `no_track` | implemented |  |
 //! | `virtual_ipaddress` | `peer` | warned | the address is added without this option |
 //! | `virtual_ipaddress` | `preferred_lft` | warned | the address is added without this option |
 //! | `virtual_ipaddress` | `track_group` | warned | the address is added without this option |

@@ -382,6 +382,8 @@ pub struct VirtualIp {
     pub dev: Option<String>,
     /// `label`.
     pub label: Option<String>,
+    /// `no_track`: its deletion while Master is not acted on.
+    pub no_track: bool,
 }
 
 impl VirtualIp {
@@ -392,6 +394,7 @@ impl VirtualIp {
             prefix_len,
             dev: None,
             label: None,
+            no_track: false,
         }
     }
 }

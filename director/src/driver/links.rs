@@ -3,16 +3,21 @@
 //! `handle_local_addresses` wants them (for `ha_suspend`). lvs-arpguard's
 //! rtnetlink watcher says when a link or an address changed (carrier
 //! included); each batch of changes is read back with one dump, so nothing
-//! polls.
+//! polls. Deleted addresses, deleted routes of the protocols the
+//! configuration uses, and deleted rules are passed on one by one, for
+//! `handle_removed` (keepalived's tracking of VIPs, routes and rules).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use lvs_arpguard::Rtnl;
 use lvs_arpguard::watch::{WatchEvent, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::warn;
+
+use super::routes::{route_from, rule_from};
+use crate::routes::Removed;
 
 /// What changed on the host.
 pub(crate) enum HostChange {
@@ -20,6 +25,8 @@ pub(crate) enum HostChange {
     Link(String, bool),
     /// Every address the host has now.
     Addresses(HashSet<IpAddr>),
+    /// Something deleted, as the kernel reported it.
+    Removed(Removed),
 }
 
 type Changes = mpsc::UnboundedSender<HostChange>;
@@ -27,8 +34,17 @@ type Changes = mpsc::UnboundedSender<HostChange>;
 /// Starts watching links (sockets opened here, in the caller's namespace;
 /// the blocking wait on a thread of its own). Every interface is reported
 /// once at first, then on each change; one that disappears is reported down.
-pub(crate) fn start(changes: Changes) -> Result<(), String> {
+/// Deleted routes are passed on only when their protocol is in
+/// `protocols` (the loop keeps it current across reloads), so a busy
+/// routing daemon's churn stays on this thread.
+pub(crate) fn start(
+    changes: Changes,
+    protocols: watch::Receiver<BTreeSet<u8>>,
+) -> Result<(), String> {
     let mut watcher = Watcher::open(None).map_err(|e| format!("cannot watch links: {e}"))?;
+    watcher
+        .watch_routing()
+        .map_err(|e| format!("cannot watch routes: {e}"))?;
     let mut rtnl = Rtnl::open(None).map_err(|e| format!("cannot read links: {e}"))?;
     let mut known = HashMap::new();
     let mut addresses = None;
@@ -56,6 +72,11 @@ pub(crate) fn start(changes: Changes) -> Result<(), String> {
                         if addrs && !report_addresses(&mut rtnl, &mut addresses, &changes) {
                             return;
                         }
+                        for r in events.iter().filter_map(|e| removed(e, &protocols)) {
+                            if changes.send(HostChange::Removed(r)).is_err() {
+                                return;
+                            }
+                        }
                     }
                     Err(e) => {
                         warn!(error = %e, "link watch");
@@ -69,6 +90,31 @@ pub(crate) fn start(changes: Changes) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start the link watch thread: {e}"))?;
     Ok(())
+}
+
+/// The deletion an event reports, if it may be the director's.
+fn removed(e: &WatchEvent, protocols: &watch::Receiver<BTreeSet<u8>>) -> Option<Removed> {
+    match e {
+        WatchEvent::Address {
+            addr: Some(a),
+            removed: true,
+            ..
+        } => Some(Removed::Address(*a)),
+        WatchEvent::Route {
+            removed: true,
+            route,
+        } if protocols
+            .borrow()
+            .contains(&u8::from(route.header.protocol)) =>
+        {
+            route_from(route).map(Removed::Route)
+        }
+        WatchEvent::Rule {
+            removed: true,
+            rule,
+        } => Some(Removed::Rule(rule_from(rule))),
+        _ => None,
+    }
 }
 
 /// Reads every link and reports the changes; false once nobody listens.

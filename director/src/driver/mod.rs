@@ -25,7 +25,7 @@ mod routes;
 mod tracking;
 mod vmac;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,6 +240,8 @@ struct Loop {
     tracker: tracking::Tracker,
     /// The instances' macvlans (`use_vmac`) and the settings they share.
     vmacs: vmac::Vmacs,
+    /// What the link watcher filters deleted routes by.
+    route_protocols: tokio::sync::watch::Sender<BTreeSet<u8>>,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -274,6 +276,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     let (tracked_tx, tracked_rx) = mpsc::unbounded_channel();
     let tracker = tracking::Tracker::start(tracked_tx)
         .map_err(|e| StartError::Env(format!("cannot start the file and process watcher: {e}")))?;
+    let protocols = route_protocols(&config);
     let core = Director::new(Instant::now(), config)?;
     let mut lp = Loop {
         core,
@@ -289,6 +292,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         fifos,
         tracker,
         vmacs: vmac::Vmacs::default(),
+        route_protocols: tokio::sync::watch::channel(protocols).0,
     };
     if let Err(e) = lp.carry_out(Instant::now()) {
         // Nothing made for instances that never ran stays behind.
@@ -301,7 +305,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     lp.starting = false;
     let timer = Timer::new().map_err(|e| StartError::Env(format!("cannot create a timer: {e}")))?;
     let (links_tx, links_rx) = mpsc::unbounded_channel();
-    links::start(links_tx).map_err(StartError::Env)?;
+    links::start(links_tx, lp.route_protocols.subscribe()).map_err(StartError::Env)?;
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let inputs = Inputs {
         packets: packets_rx,
@@ -318,6 +322,17 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         requests,
         task: Some(task),
     })
+}
+
+/// The protocols of the routes the configuration installs: the link
+/// watcher passes on deletions of these only.
+fn route_protocols(cfg: &DirectorConfig) -> BTreeSet<u8> {
+    cfg.instances
+        .iter()
+        .flat_map(|i| i.routes.iter())
+        .chain(cfg.static_routing.routes.iter())
+        .map(|r| r.protocol)
+        .collect()
 }
 
 fn needs_ipvs(cfg: &DirectorConfig) -> bool {
@@ -377,6 +392,11 @@ impl Loop {
                 Some(change) = inp.links.recv() => match change {
                     links::HostChange::Link(name, up) => self.core.handle_link(Instant::now(), &name, up),
                     links::HostChange::Addresses(a) => self.core.handle_local_addresses(Instant::now(), &a),
+                    links::HostChange::Removed(r) => {
+                        if routes::still_gone(self.addresses.rtnl(), &r) {
+                            self.core.handle_removed(Instant::now(), &r);
+                        }
+                    }
                 },
                 Some(o) = inp.outcomes.recv() => self.core.handle_ipvs_result(Instant::now(), o.ok),
                 Some(r) = inp.tracked.recv() => match r {
@@ -524,6 +544,8 @@ impl Loop {
         let summary = self.core.apply_config(started, cfg)?;
         self.last_apply = Some(started.elapsed());
         self.fifos.reconfigure(&self.core.config().notify_fifos);
+        self.route_protocols
+            .send_replace(route_protocols(self.core.config()));
         // Freeing the old configuration is the loop's business no more.
         if let Some(old) = self.core.take_retired_config() {
             tokio::task::spawn_blocking(move || drop(old));

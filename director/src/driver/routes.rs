@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use lvs_arpguard::{Change, Error, Rtnl};
 use lvs_ipvs::Family;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope as NlScope,
     RouteType,
@@ -20,7 +20,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use tracing::{info, warn};
 
 use super::addresses::director_vip;
-use crate::routes::{Route, RouteKind, Routing, Rule};
+use crate::routes::{Removed, Route, RouteKind, Routing, Rule};
 
 // Linux errno values meaning "already so".
 const ENOENT: i32 = 2;
@@ -87,6 +87,120 @@ pub(super) fn remove(rtnl: &mut Rtnl, owner: &str, r: &Routing) {
             warn!(owner, address = %a.addr, error = %e, "cannot remove static address");
         }
     }
+}
+
+/// Whether `removed` is still missing now. The watcher's event may be
+/// older than the last `AddRouting` / `AddVip` this loop carried out (its
+/// own removal, seen after it put the item back); the kernel's table is
+/// asked instead, on the socket every change goes through, so the answer
+/// is never older than the core's last command. `false` when the kernel
+/// cannot be read: stepping down on a guess would be worse.
+pub(super) fn still_gone(rtnl: &mut Rtnl, removed: &Removed) -> bool {
+    let result = match removed {
+        Removed::Address(a) => rtnl
+            .addresses(None)
+            .map(|all| !all.iter().any(|x| x.addr == *a)),
+        Removed::Route(r) => dump(
+            rtnl,
+            RouteNetlinkMessage::GetRoute(family_route(r)),
+            "routes",
+        )
+        .map(|all| {
+            !all.iter().any(|m| match m {
+                RouteNetlinkMessage::NewRoute(m) => route_from(m).is_some_and(|x| r.same_route(&x)),
+                _ => false,
+            })
+        }),
+        Removed::Rule(r) => {
+            let mut q = RuleMessage::default();
+            q.header.family = af(r.family);
+            dump(rtnl, RouteNetlinkMessage::GetRule(q), "rules").map(|all| {
+                !all.iter().any(|m| match m {
+                    RouteNetlinkMessage::NewRule(m) => r.same_rule(&rule_from(m)),
+                    _ => false,
+                })
+            })
+        }
+    };
+    result.unwrap_or_else(|e| {
+        warn!(what = %removed, error = %e, "cannot tell whether it is still gone");
+        false
+    })
+}
+
+fn family_route(r: &Route) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = af(r.family());
+    m
+}
+
+fn dump(
+    rtnl: &mut Rtnl,
+    q: RouteNetlinkMessage,
+    what: &str,
+) -> Result<Vec<RouteNetlinkMessage>, Error> {
+    rtnl.request(q, NLM_F_DUMP, &|| format!("dump {what}"))
+}
+
+/// A route as the kernel reports it, in the core's terms (its interface
+/// left out: [`Route::same_route`] does not compare it); `None` for a
+/// kind the director never adds (local, broadcast, ...).
+pub(super) fn route_from(m: &RouteMessage) -> Option<Route> {
+    let kind = match m.header.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        _ => return None,
+    };
+    let ip = |a: &RouteAddress| match a {
+        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
+        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
+        _ => None,
+    };
+    let unspecified = match m.header.address_family {
+        AddressFamily::Inet => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    let mut r = Route::new(unspecified, m.header.destination_prefix_length).with_kind(kind);
+    r.table = u32::from(m.header.table);
+    r.protocol = u8::from(m.header.protocol);
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Destination(d) => r.dest = ip(d).unwrap_or(unspecified),
+            RouteAttribute::Gateway(g) => r.via = ip(g),
+            RouteAttribute::PrefSource(s) => r.src = ip(s),
+            RouteAttribute::Table(t) => r.table = *t,
+            RouteAttribute::Priority(p) => r.metric = Some(*p),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// A rule as the kernel reports it, in the core's terms.
+pub(super) fn rule_from(m: &RuleMessage) -> Rule {
+    let family = match m.header.family {
+        AddressFamily::Inet6 => Family::Inet6,
+        _ => Family::Inet,
+    };
+    let mut r = Rule::new(family);
+    r.table = u32::from(m.header.table);
+    for a in &m.attributes {
+        match a {
+            RuleAttribute::Table(t) => r.table = *t,
+            RuleAttribute::Source(s) => r.from = Some((*s, m.header.src_len)),
+            RuleAttribute::Destination(d) => r.to = Some((*d, m.header.dst_len)),
+            RuleAttribute::Priority(p) => r.priority = Some(*p),
+            RuleAttribute::FwMark(x) => r.fwmark = Some(*x),
+            RuleAttribute::FwMask(x) => r.fwmask = Some(*x),
+            RuleAttribute::Iifname(i) => r.iif = Some(i.clone()),
+            RuleAttribute::Oifname(o) => r.oif = Some(o.clone()),
+            _ => {}
+        }
+    }
+    r
 }
 
 /// Sends one change; `EEXIST` on an add, `ENOENT` / `ESRCH` on a delete

@@ -354,6 +354,26 @@ impl World {
         self.pump(node);
     }
 
+    /// Deletes something from the node's host behind the director's back
+    /// (an administrator's `ip route del`) and reports it, as the driver
+    /// does once it has seen that it is really gone.
+    pub fn delete_behind_its_back(&mut self, node: usize, removed: &lvs_director::Removed) {
+        let n = &mut self.nodes[node];
+        let have = &mut n.routing;
+        match removed {
+            lvs_director::Removed::Address(a) => {
+                n.vips.remove(a);
+                have.addresses.retain(|v| v.addr != *a);
+            }
+            lvs_director::Removed::Route(r) => have.routes.retain(|x| !x.same_route(r)),
+            lvs_director::Removed::Rule(r) => have.rules.retain(|x| !x.same_rule(r)),
+            _ => {}
+        }
+        let now = self.now;
+        self.nodes[node].director.handle_removed(now, removed);
+        self.pump(node);
+    }
+
     /// Reports the node's addresses as they are now: its own and the VIP
     /// if it holds it (the driver's `handle_local_addresses`).
     pub fn report_addresses(&mut self, node: usize) {

@@ -161,28 +161,8 @@ impl Builder<'_> {
                 "skip_check_adv_addr" => {
                     skip_check_adv_addr = self.flag(c).unwrap_or(skip_check_adv_addr)
                 }
-                "virtual_routes" | "virtual_rules" => {
-                    let before = (virtual_routes.len(), virtual_rules.len());
-                    if c.keyword() == "virtual_routes" {
-                        virtual_routes.extend(self.routes(c));
-                    } else {
-                        virtual_rules.extend(self.rules(c));
-                    }
-                    let tracked = virtual_routes[before.0..].iter().any(|r| !r.no_track)
-                        || virtual_rules[before.1..].iter().any(|r| !r.no_track);
-                    if tracked {
-                        // Said where it applies: the difference is real.
-                        self.warn(
-                            c.loc(),
-                            format!(
-                                "`{}`: keepalived steps a Master down to Backup when one of these \
-                                 is deleted behind its back; director does not watch them yet, \
-                                 so each behaves as with `no_track`",
-                                c.keyword()
-                            ),
-                        );
-                    }
-                }
+                "virtual_routes" => virtual_routes.extend(self.routes(c)),
+                "virtual_rules" => virtual_rules.extend(self.rules(c)),
                 "use_vmac" => use_vmac = Some(self.use_vmac(c)),
                 "vmac_xmit_base" => vmac_xmit_base = Some(c.loc().clone()),
                 _ => self.unhandled(c),
@@ -442,8 +422,10 @@ impl Builder<'_> {
                         }
                         i += 2;
                     } else if FLAGS.contains(&o) {
-                        // No flag is implemented; the table says why each is harmless.
+                        // Only `no_track` is implemented; the table says why
+                        // each other one is harmless.
                         self.value_form("virtual_ipaddress", o, &opt.location);
+                        vip.no_track |= o == "no_track";
                         i += 1;
                     } else {
                         let s = suggest(o, WITH_VALUE.iter().chain(FLAGS).copied())

@@ -92,6 +92,7 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
             let mut x = Vip::new(v.addr).with_prefix(v.prefix_len);
             x.interface = v.dev.clone();
             x.label = v.label.clone();
+            x.no_track = v.no_track;
             x
         })
         .collect();
@@ -197,6 +198,7 @@ fn instance(
         x.interface = v.dev.clone();
         x.label = v.label.clone();
         x.advertised = advertised;
+        x.no_track = v.no_track;
         x
     };
     out.vips = inst
