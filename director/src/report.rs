@@ -2,6 +2,31 @@
 //! JSON object for scripts ([`Snapshot::to_json`]) and (feature `metrics`)
 //! the OpenMetrics text a metrics endpoint serves (prometheus-client), all
 //! rendered from one [`Snapshot`] of a [`Report`] (pure).
+//!
+//! Besides its own `lvs_director_*` and `lvs_ipvs_*` families, the metrics
+//! text carries the names of the two exporters existing dashboards use, so
+//! they keep working when keepalived is replaced (a dashboard for ours is
+//! `examples/grafana/lvs-director.json`):
+//!
+//! | served name | labels | from |
+//! |---|---|---|
+//! | `keepalived_up` | | always 1 |
+//! | `keepalived_vrrp_state` | `iname`, `intf`, `vrid`, `ip_address` (one per VIP) | state: INIT 0, BACKUP 1, MASTER 2, FAULT 3 |
+//! | `keepalived_packet_length_errors_total` | `iname`, `intf`, `vrid`, `state` | drops `length` + `truncated` |
+//! | `keepalived_advertisements_interval_errors_total` | same | drops `interval_mismatch` + `zero_interval` |
+//! | `keepalived_ip_ttl_errors_total` | same | drops `hop_limit` |
+//! | `keepalived_invalid_type_received_total` | same | drops `malformed` |
+//! | `keepalived_address_list_errors_total` | same | drops `address_mismatch` |
+//! | `keepalived_authentication_mismatch_total` | same | drops `auth_type` |
+//! | `keepalived_authentication_failure_total` | same | drops `auth_data` |
+//! | `node_ipvs_{connections,incoming_packets,outgoing_packets,incoming_bytes,outgoing_bytes}_total` | | sums over every service |
+//! | `node_ipvs_backend_{connections_active,connections_inactive,weight}` | `local_address`, `local_port`, `remote_address`, `remote_port`, `proto`, `local_mark` | per destination |
+//!
+//! keepalived-exporter's `keepalived_advertisements_{received,sent}_total`,
+//! `keepalived_{become,release}_master_total`,
+//! `keepalived_priority_zero_{received,sent}_total`,
+//! `keepalived_gratuitous_arp_delay_total` and the script families have no
+//! counterpart yet: the director does not count those events.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +41,8 @@ use prometheus_client::{
 
 use crate::status::Report;
 
+#[cfg(feature = "metrics")]
+mod exporter_names;
 mod json;
 
 /// One VRRP instance.
@@ -434,6 +461,7 @@ pub fn metrics(s: &Snapshot) -> String {
     if let Some(Ok(table)) = &s.ipvs {
         register_ipvs(&mut reg, table);
     }
+    exporter_names::register(&mut reg, s);
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut out, &reg);

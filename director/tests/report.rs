@@ -280,3 +280,82 @@ fn a_group_names_every_member_in_the_status_view() {
         "{name}"
     );
 }
+
+#[test]
+fn keepalived_exporter_and_node_exporter_names_are_served_too() {
+    let mut s = snapshot();
+    s.instances[0].drops = drops(2, 1);
+    let text = status::metrics(&s);
+    for line in [
+        "keepalived_up 1",
+        // keepalived's numbers: INIT 0, BACKUP 1, MASTER 2, FAULT 3.
+        "keepalived_vrrp_state{iname=\"VI_1\",intf=\"ens18\",vrid=\"1\",ip_address=\"172.20.0.83\"} 2",
+        "keepalived_ip_ttl_errors_total{iname=\"VI_1\",intf=\"ens18\",vrid=\"1\",state=\"MASTER\"} 2",
+        "keepalived_advertisements_interval_errors_total{iname=\"VI_1\",intf=\"ens18\",vrid=\"1\",state=\"MASTER\"} 0",
+        "keepalived_authentication_failure_total{iname=\"VI_1\",intf=\"ens18\",vrid=\"1\",state=\"MASTER\"} 0",
+        "node_ipvs_connections_total 12",
+        "node_ipvs_backend_connections_active{local_address=\"172.20.0.83\",local_port=\"80\",remote_address=\"172.20.0.85\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"} 3",
+        "node_ipvs_backend_weight{local_address=\"172.20.0.83\",local_port=\"80\",remote_address=\"172.20.0.85\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    s.instances[0].state = "Backup".into();
+    assert!(
+        status::metrics(&s).lines().any(|l| l
+            == "keepalived_vrrp_state{iname=\"VI_1\",intf=\"ens18\",vrid=\"1\",ip_address=\"172.20.0.83\"} 1")
+    );
+}
+
+/// Every metric the shipped Grafana dashboard queries is one the director
+/// serves (a renamed family breaks the dashboard, and this test).
+#[test]
+fn the_grafana_dashboard_queries_only_served_metrics() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/grafana/lvs-director.json"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard")).expect("JSON");
+    let text = status::metrics(&snapshot());
+    let served: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let mut exprs = Vec::new();
+    fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("expr", serde_json::Value::String(e)) => out.push(e),
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(&json, &mut exprs);
+    assert!(exprs.len() >= 6, "panels with queries: {exprs:?}");
+    let mut names = 0;
+    for e in &exprs {
+        for word in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("lvs_")
+                || word.starts_with("keepalived_")
+                || word.starts_with("node_ipvs_")
+            {
+                names += 1;
+                assert!(
+                    served.contains(word),
+                    "dashboard queries {word}, not served:\n{text}"
+                );
+            }
+        }
+    }
+    assert!(names >= exprs.len(), "every query names a metric");
+}
