@@ -139,34 +139,62 @@ fn run_director(ns: &Netns, cfg: DirectorConfig, stop: &AtomicBool, stopped: &At
     stopped.store(true, Ordering::Relaxed);
 }
 
+/// NODE01 (priority 100, starts as Master) and NODE02 (90) on a bridge.
+struct Pair {
+    n1: Arc<Netns>,
+    n2: Arc<Netns>,
+    stop: [AtomicBool; 2],
+    stopped: [AtomicBool; 2],
+}
+
+/// Runs both directors while `body` runs (after `prepare` on NODE01's
+/// namespace), then stops them, whatever `body` did.
+fn with_pair(name: &str, prepare: impl FnOnce(&Netns), body: impl FnOnce(&Pair)) {
+    lvs_testenv::require_program("ip");
+    let lan = Lan::new(name);
+    let p = Pair {
+        n1: lan.add_host(&format!("{name}1"), &["172.20.0.81/24"]),
+        n2: lan.add_host(&format!("{name}2"), &["172.20.0.82/24"]),
+        stop: [AtomicBool::new(false), AtomicBool::new(false)],
+        stopped: [AtomicBool::new(false), AtomicBool::new(false)],
+    };
+    prepare(&p.n1);
+    std::thread::scope(|s| {
+        s.spawn(|| run_director(&p.n1, config(100, true, 1), &p.stop[0], &p.stopped[0]));
+        s.spawn(|| run_director(&p.n2, config(90, false, 2), &p.stop[1], &p.stopped[1]));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&p)));
+        for f in &p.stop {
+            f.store(true, Ordering::Relaxed);
+        }
+        if let Err(e) = result {
+            std::panic::resume_unwind(e);
+        }
+    });
+}
+
 #[test]
 #[ignore = "needs root + netns (cargo xtask test)"]
 fn netns_routes_virtual_ones_follow_the_master_static_ones_the_process() {
     lvs_testenv::require_root(
         "netns_routes_virtual_ones_follow_the_master_static_ones_the_process",
     );
-    lvs_testenv::require_program("ip");
-    let lan = Lan::new("rt");
-    let n1: Arc<Netns> = lan.add_host("rt1", &["172.20.0.81/24"]);
-    let n2: Arc<Netns> = lan.add_host("rt2", &["172.20.0.82/24"]);
-    // Already there (as a previous run would leave it): adding it is done.
-    n1.run(&[
-        "ip",
-        "route",
-        "add",
-        "10.98.0.0/16",
-        "via",
-        "172.20.0.1",
-        "proto",
-        "keepalived",
-    ]);
-    let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
-    let (stopped1, stopped2) = (AtomicBool::new(false), AtomicBool::new(false));
-
-    std::thread::scope(|s| {
-        s.spawn(|| run_director(&n1, config(100, true, 1), &stop1, &stopped1));
-        s.spawn(|| run_director(&n2, config(90, false, 2), &stop2, &stopped2));
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let prepare = |n1: &Netns| {
+        // Already there (as a previous run would leave it): adding it is done.
+        n1.run(&[
+            "ip",
+            "route",
+            "add",
+            "10.98.0.0/16",
+            "via",
+            "172.20.0.1",
+            "proto",
+            "keepalived",
+        ]);
+    };
+    with_pair("rt", prepare, |p| {
+        let (n1, n2) = (&p.n1, &p.n2);
+        let ([stop1, stop2], [stopped1, stopped2]) = (&p.stop, &p.stopped);
+        {
             let both = Duration::from_secs(5);
             wait("NODE01 holds its virtual routes and rules", both, || {
                 virtual_state(&n1) == (3, 2)
@@ -194,11 +222,6 @@ fn netns_routes_virtual_ones_follow_the_master_static_ones_the_process() {
             wait("NODE02 stopped", both, || stopped2.load(Ordering::Relaxed));
             assert_eq!(virtual_state(&n2), (0, 0), "NODE02 after stop");
             assert_eq!(static_state(&n2, 2), Some(false), "NODE02 after stop");
-        }));
-        stop1.store(true, Ordering::Relaxed);
-        stop2.store(true, Ordering::Relaxed);
-        if let Err(p) = result {
-            std::panic::resume_unwind(p);
         }
     });
 }
@@ -228,76 +251,68 @@ fn netns_routes_deleted_behind_its_back_are_tracked_as_keepalived_does() {
     lvs_testenv::require_root(
         "netns_routes_deleted_behind_its_back_are_tracked_as_keepalived_does",
     );
-    lvs_testenv::require_program("ip");
-    let lan = Lan::new("rd");
-    let n1: Arc<Netns> = lan.add_host("rd1", &["172.20.0.81/24"]);
-    let n2: Arc<Netns> = lan.add_host("rd2", &["172.20.0.82/24"]);
-    let (stop1, stop2) = (AtomicBool::new(false), AtomicBool::new(false));
-    let (stopped1, stopped2) = (AtomicBool::new(false), AtomicBool::new(false));
-    std::thread::scope(|s| {
-        s.spawn(|| run_director(&n1, config(100, true, 1), &stop1, &stopped1));
-        s.spawn(|| run_director(&n2, config(90, false, 2), &stop2, &stopped2));
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let settle = Duration::from_secs(5);
-            wait("NODE01 holds its virtual routes and rules", settle, || {
-                virtual_state(&n1) == (3, 2) && has_route(&n1, "198.18.0.0/15")
-            });
-            std::thread::sleep(Duration::from_secs(3));
-            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
+    with_pair(
+        "rd",
+        |_| {},
+        |p| {
+            let (n1, n2) = (&p.n1, &p.n2);
+            {
+                let settle = Duration::from_secs(5);
+                wait("NODE01 holds its virtual routes and rules", settle, || {
+                    virtual_state(&n1) == (3, 2) && has_route(&n1, "198.18.0.0/15")
+                });
+                std::thread::sleep(Duration::from_secs(3));
+                assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
 
-            // A `no_track` route deleted: left alone, NODE01 stays Master.
-            n1.run(&["ip", "route", "del", "198.18.0.0/15", "table", "100"]);
-            assert!(!left_master_within(&n1, Duration::from_secs(2)), "no_track");
-            assert!(
-                !has_route(&n1, "198.18.0.0/15"),
-                "a no_track route is not put back"
-            );
-
-            // A tracked route, rule and the VIP, each deleted by hand: NODE01
-            // leaves Master and takes over again after Skew_Time, putting
-            // everything back; NODE02 never takes the routes.
-            let deletions: [&[&str]; 3] = [
-                &["ip", "route", "del", "198.51.100.0/24", "table", "100"],
-                &["ip", "rule", "del", "pref", "1000"],
-                &["ip", "addr", "del", "172.20.0.83/24", "dev", LAB_IFACE],
-            ];
-            for argv in deletions {
-                n1.run(argv);
+                // A `no_track` route deleted: left alone, NODE01 stays Master.
+                n1.run(&["ip", "route", "del", "198.18.0.0/15", "table", "100"]);
+                assert!(!left_master_within(&n1, Duration::from_secs(2)), "no_track");
                 assert!(
-                    left_master_within(&n1, Duration::from_millis(1500)),
-                    "{argv:?}: left Master"
+                    !has_route(&n1, "198.18.0.0/15"),
+                    "a no_track route is not put back"
                 );
-                wait(
-                    "NODE01 holds everything again",
-                    Duration::from_secs(3),
-                    || {
-                        virtual_state(&n1) == (3, 2)
-                            && out(&n1, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
-                                .contains("inet 172.20.0.83/24")
-                    },
-                );
-                std::thread::sleep(Duration::from_secs(2));
-                assert_eq!(
-                    virtual_state(&n1),
-                    (3, 2),
-                    "{argv:?}: NODE01 is Master again"
-                );
-                assert_eq!(virtual_state(&n2), (0, 0), "{argv:?}: NODE02 stayed Backup");
-            }
 
-            // Static ones are put back, on the Master as on the Backup.
-            n1.run(&["ip", "route", "del", "10.98.0.0/16"]);
-            n2.run(&["ip", "rule", "del", "pref", "2000"]);
-            n2.run(&["ip", "addr", "del", "10.99.0.2/32", "dev", LAB_IFACE]);
-            wait("static ones put back", Duration::from_secs(2), || {
-                static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
-            });
-            assert_eq!(virtual_state(&n1), (3, 2), "NODE01 stayed Master");
-        }));
-        stop1.store(true, Ordering::Relaxed);
-        stop2.store(true, Ordering::Relaxed);
-        if let Err(p) = result {
-            std::panic::resume_unwind(p);
-        }
-    });
+                // A tracked route, rule and the VIP, each deleted by hand: NODE01
+                // leaves Master and takes over again after Skew_Time, putting
+                // everything back; NODE02 never takes the routes.
+                let deletions: [&[&str]; 3] = [
+                    &["ip", "route", "del", "198.51.100.0/24", "table", "100"],
+                    &["ip", "rule", "del", "pref", "1000"],
+                    &["ip", "addr", "del", "172.20.0.83/24", "dev", LAB_IFACE],
+                ];
+                for argv in deletions {
+                    n1.run(argv);
+                    assert!(
+                        left_master_within(&n1, Duration::from_millis(1500)),
+                        "{argv:?}: left Master"
+                    );
+                    wait(
+                        "NODE01 holds everything again",
+                        Duration::from_secs(3),
+                        || {
+                            virtual_state(&n1) == (3, 2)
+                                && out(&n1, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
+                                    .contains("inet 172.20.0.83/24")
+                        },
+                    );
+                    std::thread::sleep(Duration::from_secs(2));
+                    assert_eq!(
+                        virtual_state(&n1),
+                        (3, 2),
+                        "{argv:?}: NODE01 is Master again"
+                    );
+                    assert_eq!(virtual_state(&n2), (0, 0), "{argv:?}: NODE02 stayed Backup");
+                }
+
+                // Static ones are put back, on the Master as on the Backup.
+                n1.run(&["ip", "route", "del", "10.98.0.0/16"]);
+                n2.run(&["ip", "rule", "del", "pref", "2000"]);
+                n2.run(&["ip", "addr", "del", "10.99.0.2/32", "dev", LAB_IFACE]);
+                wait("static ones put back", Duration::from_secs(2), || {
+                    static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
+                });
+                assert_eq!(virtual_state(&n1), (3, 2), "NODE01 stayed Master");
+            }
+        },
+    );
 }

@@ -818,14 +818,20 @@ impl Router {
     /// did): it resigns with a priority-0 advert, so a peer takes over after
     /// Skew_Time, and listens again. Any other state is left alone.
     pub fn sync_to_backup(&mut self, now: Instant) {
+        self.resign(now + self.master_down, Reason::SyncGroup);
+    }
+
+    /// A Master's priority-0 resignation to Backup, with Master_Down_Timer
+    /// set to fire at `down_at`.
+    fn resign(&mut self, down_at: Instant, reason: Reason) {
         if self.state != State::Master {
             return;
         }
         self.send_advert(PRIORITY_STOP);
         self.leave_master();
         self.master = None;
-        self.master_down_timer = Some(now + self.master_down);
-        self.set_state(State::Backup, Reason::SyncGroup);
+        self.master_down_timer = Some(down_at);
+        self.set_state(State::Backup, reason);
     }
 
     /// keepalived's answer to a Master losing one of its addresses, routes
@@ -834,16 +840,9 @@ impl Router {
     /// Master again after Skew_Time unless another router takes over
     /// first. A router that is not Master is left alone.
     pub fn step_down_and_retake(&mut self, now: Instant) {
-        if self.state != State::Master {
-            return;
-        }
-        self.send_advert(PRIORITY_STOP);
-        self.leave_master();
-        self.master = None;
         // Skew_Time: a Backup that heard our priority 0 waits its own
         // (longer, if its priority is lower) Skew_Time.
-        self.master_down_timer = Some(now + self.skew_time());
-        self.set_state(State::Backup, Reason::Retake);
+        self.resign(now + self.skew_time(), Reason::Retake);
     }
 
     fn fault_changed(&mut self, now: Instant, was_faulted: bool, reason: FaultReason) {
@@ -1493,6 +1492,23 @@ mod tests {
         r
     }
 
+    /// Asserts a priority-0 resignation to Backup that removed the
+    /// addresses; returns its actions.
+    fn resigned(r: &mut Router) -> Vec<Action> {
+        assert_eq!(r.state(), State::Backup);
+        let acts: Vec<Action> = core::iter::from_fn(|| r.poll_action()).collect();
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
+            "resigns with priority 0: {acts:?}"
+        );
+        assert!(
+            acts.iter()
+                .any(|a| matches!(a, Action::RemoveAddresses { .. }))
+        );
+        acts
+    }
+
     #[test]
     fn a_held_backup_waits_for_its_group_then_follows_it() {
         let t0 = Instant::now();
@@ -1512,17 +1528,7 @@ mod tests {
             let _ = a;
         }
         r.sync_to_backup(t0 + down);
-        assert_eq!(r.state(), State::Backup);
-        let acts: Vec<Action> = core::iter::from_fn(|| r.poll_action()).collect();
-        assert!(
-            acts.iter()
-                .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
-            "resigns with priority 0: {acts:?}"
-        );
-        assert!(
-            acts.iter()
-                .any(|a| matches!(a, Action::RemoveAddresses { .. }))
-        );
+        resigned(&mut r);
         r.set_fault(t0 + down, FaultReason::SyncGroup("G".into()), true);
         assert_eq!(r.state(), State::Fault);
         assert_eq!(r.faults(), vec![FaultReason::SyncGroup("G".into())]);
@@ -1545,13 +1551,7 @@ mod tests {
         while r.poll_action().is_some() {}
         let lost = t0 + down + Duration::from_millis(300);
         r.step_down_and_retake(lost);
-        assert_eq!(r.state(), State::Backup);
-        let acts: Vec<Action> = core::iter::from_fn(|| r.poll_action()).collect();
-        assert!(
-            acts.iter()
-                .any(|a| matches!(a, Action::Transmit(t) if t.payload[2] == 0)),
-            "resigns with priority 0: {acts:?}"
-        );
+        let acts = resigned(&mut r);
         assert!(
             acts.iter().any(|a| matches!(
                 a,
