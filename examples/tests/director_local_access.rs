@@ -1,8 +1,8 @@
 //! Who may use a running director locally (issue 14): its control socket is
 //! mode 0600 and answers only root and the director's own user (SO_PEERCRED),
 //! and `--metrics` listens on loopback unless given another address. Runs as
-//! root (it switches to `nobody` with setpriv), a director with nothing to
-//! run in a network namespace of its own; fails without root.
+//! root (it switches to `nobody` with setpriv), directors with nothing to
+//! run, each in a network namespace of its own; fails without root.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -196,4 +196,74 @@ fn metrics_bind_loopback_unless_an_address_is_given() {
         err.contains("`somewhere` is neither PORT nor ADDR:PORT"),
         "{err}"
     );
+}
+
+/// A director run by an ordinary user answers that user (and root), not
+/// only root: the peer check is "root or the director's own euid".
+#[test]
+fn a_director_run_as_nobody_answers_nobody_and_root() {
+    assert!(rustix::process::geteuid().is_root(), "this test needs root");
+    let pid = std::process::id();
+    let mut setup = Setup {
+        ns: format!("localaccess-own-{pid}"),
+        dir: std::env::temp_dir().join(format!("director-local-own-{pid}")),
+        child: None,
+    };
+    let out = run(Command::new("ip").args(["netns", "add", &setup.ns]));
+    assert!(out.status.success(), "ip netns add: {}", text(&out));
+    std::fs::create_dir_all(&setup.dir).unwrap();
+    // nobody's director writes its pid file and socket here.
+    std::fs::set_permissions(&setup.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = setup.dir.join("empty.conf");
+    std::fs::write(&conf, "global_defs {\n    router_id T2\n}\n").unwrap();
+    let (sock, pid_file) = (setup.dir.join("d.sock"), setup.dir.join("d.pid"));
+    let (ns, conf, s, p) = (
+        setup.ns.clone(),
+        conf.to_str().unwrap().to_string(),
+        sock.to_str().unwrap().to_string(),
+        pid_file.to_str().unwrap().to_string(),
+    );
+    let args = [
+        "netns",
+        "exec",
+        &ns,
+        "setpriv",
+        "--reuid",
+        NOBODY,
+        "--regid",
+        NOBODY,
+        "--clear-groups",
+        DIRECTOR,
+        "-f",
+        &conf,
+        "--control",
+        &s,
+        "--pid-file",
+        &p,
+    ];
+    setup.child = Some(
+        Command::new("ip")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !sock.exists() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 65534);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    for as_nobody in [true, false] {
+        let out = status(&sock, as_nobody);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "nobody={as_nobody}: {}",
+            text(&out)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("director T2 (pid "));
+    }
 }
