@@ -2,7 +2,9 @@
 //! socket, metrics, scheduling, systemd notify) around lvs-director's tokio driver.
 //! One director per network namespace: its pid file (locked before any socket is
 //! opened) and control socket are `/run/lvs-director/director[@NAME].{pid,sock}`.
-//! Control protocol: one line, `status` or `status json`; the answer; EOF.
+//! Control protocol: one line, `status` or `status json`; the answer; EOF. The socket
+//! is mode 0600 and each peer's SO_PEERCRED uid must be root or the director's own:
+//! anyone else gets one `refused: ...` line.
 //! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused, 2 usage
 //! error, 3 environment (IPVS or interface missing, permissions, already running).
 
@@ -75,8 +77,28 @@ fn status(control: &Option<PathBuf>, json: bool) -> Result<(), (u8, Vec<String>)
         }
         return Err((EXIT_ENV, lines));
     }
+    if out.starts_with("refused:") {
+        return Err((
+            EXIT_ENV,
+            vec![format!("{}: {}", path.display(), out.trim_end())],
+        ));
+    }
     print!("{out}");
     Ok(())
+}
+
+/// Who may ask: root or the director's own user (the socket's mode already
+/// says so; this holds if its mode or directory is ever loosened).
+fn refusal(peer: std::io::Result<tokio::net::unix::UCred>) -> Option<String> {
+    let me = rustix::process::geteuid().as_raw();
+    match peer.map(|c| c.uid()) {
+        Ok(0) => None,
+        Ok(uid) if uid == me => None,
+        Ok(uid) => Some(format!(
+            "refused: uid {uid} is not root or the director's user (uid {me})"
+        )),
+        Err(e) => Some(format!("refused: cannot tell the peer's uid: {e}")),
+    }
 }
 
 /// keepalived's `vrrp_priority`/`vrrp_rt_priority`/`vrrp_no_swap` (and the
@@ -120,7 +142,11 @@ fn bind_control(path: &Path) -> Result<tokio::net::UnixListener, String> {
         ));
     }
     let _ = std::fs::remove_file(path);
-    tokio::net::UnixListener::bind(path).map_err(|e| format!("cannot bind {}: {e}", path.display()))
+    // Created 0600 (umask 0177 around bind): never wider, not even for a moment.
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+    let bound = tokio::net::UnixListener::bind(path);
+    rustix::process::umask(old);
+    bound.map_err(|e| format!("cannot bind {}: {e}", path.display()))
 }
 
 async fn accept_tcp(l: Option<&tokio::net::TcpListener>) -> Option<tokio::net::TcpStream> {
@@ -231,12 +257,23 @@ async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Res
                 notifier.ready(&status_text(&handle, name).await.unwrap_or_default());
             }
             Ok((mut stream, _)) = listener.accept() => {
-                // The snapshot is taken here; the request is read and answered off the loop.
-                let snap = snapshot(&handle, name).await;
+                let refused = refusal(stream.peer_cred());
+                if let Some(line) = &refused {
+                    warn!("control socket: {line}");
+                }
+                // The snapshot is taken here (none for a refused peer); the
+                // request is read and answered off the loop.
+                let snap = match refused {
+                    None => snapshot(&handle, name).await,
+                    Some(_) => None,
+                };
                 tokio::spawn(async move {
                     let mut buf = [0u8; 64];
                     let n = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
-                    let text = answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref());
+                    let text = match refused {
+                        Some(line) => line + "\n",
+                        None => answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref()),
+                    };
                     let _ = stream.write_all(text.as_bytes()).await;
                     let _ = stream.shutdown().await;
                 });

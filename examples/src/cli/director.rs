@@ -28,11 +28,15 @@ pub struct Cli {
     /// `-t -f FILE` or `--check-config FILE`.
     #[arg(short = 't', long = "check-config", value_name = "FILE")]
     pub check_config: Option<Option<PathBuf>>,
-    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this address.
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// Serve metrics (OpenMetrics text, which Prometheus scrapes) on this
+    /// address; a bare PORT is 127.0.0.1:PORT. Without it nothing listens on
+    /// TCP. A non-loopback address (`0.0.0.0:9100`, `[::]:9100`) shows the
+    /// director's state to the network: give one only on purpose.
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = metrics_addr)]
     pub metrics: Option<SocketAddr>,
     /// Control socket (default /run/lvs-director/director.sock, or
-    /// director@NAME.sock in the network namespace NAME).
+    /// director@NAME.sock in the network namespace NAME), created mode 0600;
+    /// only root and the director's own user are answered.
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
     /// Pid file, locked while the director runs: one director per pid file
@@ -49,11 +53,22 @@ pub struct Cli {
     pub config_id: Option<String>,
 }
 
+/// `--metrics`: `ADDR:PORT`, or a bare `PORT` on loopback.
+fn metrics_addr(s: &str) -> Result<SocketAddr, String> {
+    match s.parse::<u16>() {
+        Ok(port) => Ok(SocketAddr::from(([127, 0, 0, 1], port))),
+        Err(_) => s
+            .parse()
+            .map_err(|_| format!("`{s}` is neither PORT nor ADDR:PORT")),
+    }
+}
+
 /// What `--help` (and the man page) says after the options.
 const AFTER_HELP: &str = "\
 One director per network namespace: its pid file (locked before any socket is opened) and \
 control socket are /run/lvs-director/director.{pid,sock}, or director@NAME.{pid,sock} in the \
-network namespace NAME.
+network namespace NAME. The control socket is mode 0600 and each connection's peer uid \
+(SO_PEERCRED) must be root or the director's own; anyone else gets one `refused:` line.
 
 Signals: SIGHUP reloads the configuration file (a refused file leaves the running \
 configuration in force); SIGTERM and SIGINT stop (priority-0 advert, VIPs removed, the IPVS \
