@@ -192,37 +192,35 @@ fn netns_routes_virtual_ones_follow_the_master_static_ones_the_process() {
         ]);
     };
     with_pair("rt", prepare, |p| {
-        let (n1, n2) = (&p.n1, &p.n2);
+        let (n1, n2) = (p.n1.clone(), p.n2.clone());
         let ([stop1, stop2], [stopped1, stopped2]) = (&p.stop, &p.stopped);
-        {
-            let both = Duration::from_secs(5);
-            wait("NODE01 holds its virtual routes and rules", both, || {
-                virtual_state(&n1) == (3, 2)
-            });
-            wait("both hold their static ones", both, || {
-                static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
-            });
-            // Settled: NODE02 has heard NODE01 for a while and stays Backup.
-            std::thread::sleep(Duration::from_secs(4));
-            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
-            assert_eq!(virtual_state(&n1), (3, 2));
+        let both = Duration::from_secs(5);
+        wait("NODE01 holds its virtual routes and rules", both, || {
+            virtual_state(&n1) == (3, 2)
+        });
+        wait("both hold their static ones", both, || {
+            static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
+        });
+        // Settled: NODE02 has heard NODE01 for a while and stays Backup.
+        std::thread::sleep(Duration::from_secs(4));
+        assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
+        assert_eq!(virtual_state(&n1), (3, 2));
 
-            // The Master stops: all of its routes, rules and its static
-            // ones go; the Backup takes over and installs the virtual ones.
-            stop1.store(true, Ordering::Relaxed);
-            wait("NODE01 stopped", both, || stopped1.load(Ordering::Relaxed));
-            assert_eq!(virtual_state(&n1), (0, 0), "NODE01 after stop");
-            assert_eq!(static_state(&n1, 1), Some(false), "NODE01 after stop");
-            wait("NODE02 holds the virtual routes and rules", both, || {
-                virtual_state(&n2) == (3, 2)
-            });
-            assert_eq!(static_state(&n2, 2), Some(true));
+        // The Master stops: all of its routes, rules and its static
+        // ones go; the Backup takes over and installs the virtual ones.
+        stop1.store(true, Ordering::Relaxed);
+        wait("NODE01 stopped", both, || stopped1.load(Ordering::Relaxed));
+        assert_eq!(virtual_state(&n1), (0, 0), "NODE01 after stop");
+        assert_eq!(static_state(&n1, 1), Some(false), "NODE01 after stop");
+        wait("NODE02 holds the virtual routes and rules", both, || {
+            virtual_state(&n2) == (3, 2)
+        });
+        assert_eq!(static_state(&n2, 2), Some(true));
 
-            stop2.store(true, Ordering::Relaxed);
-            wait("NODE02 stopped", both, || stopped2.load(Ordering::Relaxed));
-            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 after stop");
-            assert_eq!(static_state(&n2, 2), Some(false), "NODE02 after stop");
-        }
+        stop2.store(true, Ordering::Relaxed);
+        wait("NODE02 stopped", both, || stopped2.load(Ordering::Relaxed));
+        assert_eq!(virtual_state(&n2), (0, 0), "NODE02 after stop");
+        assert_eq!(static_state(&n2, 2), Some(false), "NODE02 after stop");
     });
 }
 
@@ -255,64 +253,62 @@ fn netns_routes_deleted_behind_its_back_are_tracked_as_keepalived_does() {
         "rd",
         |_| {},
         |p| {
-            let (n1, n2) = (&p.n1, &p.n2);
-            {
-                let settle = Duration::from_secs(5);
-                wait("NODE01 holds its virtual routes and rules", settle, || {
-                    virtual_state(&n1) == (3, 2) && has_route(&n1, "198.18.0.0/15")
-                });
-                std::thread::sleep(Duration::from_secs(3));
-                assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
+            let (n1, n2) = (p.n1.clone(), p.n2.clone());
+            let settle = Duration::from_secs(5);
+            wait("NODE01 holds its virtual routes and rules", settle, || {
+                virtual_state(&n1) == (3, 2) && has_route(&n1, "198.18.0.0/15")
+            });
+            std::thread::sleep(Duration::from_secs(3));
+            assert_eq!(virtual_state(&n2), (0, 0), "NODE02 is Backup");
 
-                // A `no_track` route deleted: left alone, NODE01 stays Master.
-                n1.run(&["ip", "route", "del", "198.18.0.0/15", "table", "100"]);
-                assert!(!left_master_within(&n1, Duration::from_secs(2)), "no_track");
+            // A `no_track` route deleted: left alone, NODE01 stays Master.
+            n1.run(&["ip", "route", "del", "198.18.0.0/15", "table", "100"]);
+            assert!(!left_master_within(&n1, Duration::from_secs(2)), "no_track");
+            assert!(
+                !has_route(&n1, "198.18.0.0/15"),
+                "a no_track route is not put back"
+            );
+
+            // A tracked route, rule and the VIP, each deleted by hand: NODE01
+            // leaves Master and takes over again after Skew_Time, putting
+            // everything back; NODE02 never takes the routes.
+            let deletions: [&[&str]; 3] = [
+                &["ip", "route", "del", "198.51.100.0/24", "table", "100"],
+                &["ip", "rule", "del", "pref", "1000"],
+                &["ip", "addr", "del", "172.20.0.83/24", "dev", LAB_IFACE],
+            ];
+            for argv in deletions {
+                n1.run(argv);
                 assert!(
-                    !has_route(&n1, "198.18.0.0/15"),
-                    "a no_track route is not put back"
+                    left_master_within(&n1, Duration::from_millis(1500)),
+                    "{argv:?}: left Master"
                 );
-
-                // A tracked route, rule and the VIP, each deleted by hand: NODE01
-                // leaves Master and takes over again after Skew_Time, putting
-                // everything back; NODE02 never takes the routes.
-                let deletions: [&[&str]; 3] = [
-                    &["ip", "route", "del", "198.51.100.0/24", "table", "100"],
-                    &["ip", "rule", "del", "pref", "1000"],
-                    &["ip", "addr", "del", "172.20.0.83/24", "dev", LAB_IFACE],
-                ];
-                for argv in deletions {
-                    n1.run(argv);
-                    assert!(
-                        left_master_within(&n1, Duration::from_millis(1500)),
-                        "{argv:?}: left Master"
-                    );
-                    wait(
-                        "NODE01 holds everything again",
-                        Duration::from_secs(3),
-                        || {
-                            virtual_state(&n1) == (3, 2)
-                                && out(&n1, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
-                                    .contains("inet 172.20.0.83/24")
-                        },
-                    );
-                    std::thread::sleep(Duration::from_secs(2));
-                    assert_eq!(
-                        virtual_state(&n1),
-                        (3, 2),
-                        "{argv:?}: NODE01 is Master again"
-                    );
-                    assert_eq!(virtual_state(&n2), (0, 0), "{argv:?}: NODE02 stayed Backup");
-                }
-
-                // Static ones are put back, on the Master as on the Backup.
-                n1.run(&["ip", "route", "del", "10.98.0.0/16"]);
-                n2.run(&["ip", "rule", "del", "pref", "2000"]);
-                n2.run(&["ip", "addr", "del", "10.99.0.2/32", "dev", LAB_IFACE]);
-                wait("static ones put back", Duration::from_secs(2), || {
-                    static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
-                });
-                assert_eq!(virtual_state(&n1), (3, 2), "NODE01 stayed Master");
+                wait(
+                    "NODE01 holds everything again",
+                    Duration::from_secs(3),
+                    || {
+                        virtual_state(&n1) == (3, 2)
+                            && out(&n1, &["ip", "-4", "addr", "show", "dev", LAB_IFACE])
+                                .contains("inet 172.20.0.83/24")
+                    },
+                );
+                std::thread::sleep(Duration::from_secs(2));
+                assert_eq!(
+                    virtual_state(&n1),
+                    (3, 2),
+                    "{argv:?}: NODE01 is Master again"
+                );
+                assert_eq!(virtual_state(&n2), (0, 0), "{argv:?}: NODE02 stayed Backup");
             }
+
+            // Static ones are put back, on the Master as on the Backup.
+            n1.run(&["ip", "route", "del", "10.98.0.0/16"]);
+            n2.run(&["ip", "rule", "del", "pref", "2000"]);
+            n2.run(&["ip", "addr", "del", "10.99.0.2/32", "dev", LAB_IFACE]);
+            wait("static ones put back", Duration::from_secs(2), || {
+                static_state(&n1, 1) == Some(true) && static_state(&n2, 2) == Some(true)
+            });
+            assert_eq!(virtual_state(&n1), (3, 2), "NODE01 stayed Master");
         },
     );
 }
