@@ -35,6 +35,33 @@ struct Setup {
     child: Option<std::process::Child>,
 }
 
+impl Setup {
+    /// A namespace `NAME-PID` (loopback up) and a temp dir of `mode` holding
+    /// a configuration with nothing to run but `router_id`; returns the
+    /// configuration's path too.
+    fn new(name: &str, mode: u32, router_id: &str) -> (Setup, PathBuf) {
+        let pid = std::process::id();
+        let setup = Setup {
+            ns: format!("{name}-{pid}"),
+            dir: std::env::temp_dir().join(format!("director-{name}-{pid}")),
+            child: None,
+        };
+        let out = run(Command::new("ip").args(["netns", "add", &setup.ns]));
+        assert!(out.status.success(), "ip netns add: {}", text(&out));
+        let lo = ["netns", "exec", &setup.ns, "ip", "link", "set", "lo", "up"];
+        assert!(run(Command::new("ip").args(lo)).status.success());
+        std::fs::create_dir_all(&setup.dir).unwrap();
+        std::fs::set_permissions(&setup.dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let conf = setup.dir.join("empty.conf");
+        std::fs::write(
+            &conf,
+            format!("global_defs {{\n    router_id {router_id}\n}}\n"),
+        )
+        .unwrap();
+        (setup, conf)
+    }
+}
+
 impl Drop for Setup {
     fn drop(&mut self) {
         if let Some(c) = self.child.as_mut() {
@@ -72,21 +99,8 @@ fn only_root_or_the_directors_user_is_answered_and_metrics_stay_on_loopback() {
         rustix::process::geteuid().is_root(),
         "this test needs root (it starts a director in a network namespace and uses setpriv)"
     );
-    let pid = std::process::id();
-    let mut setup = Setup {
-        ns: format!("localaccess-{pid}"),
-        dir: std::env::temp_dir().join(format!("director-local-access-{pid}")),
-        child: None,
-    };
-    let out = run(Command::new("ip").args(["netns", "add", &setup.ns]));
-    assert!(out.status.success(), "ip netns add: {}", text(&out));
-    let lo = ["netns", "exec", &setup.ns, "ip", "link", "set", "lo", "up"];
-    assert!(run(Command::new("ip").args(lo)).status.success());
     // Reachable by path for nobody: only the socket's own mode keeps it out.
-    std::fs::create_dir_all(&setup.dir).unwrap();
-    std::fs::set_permissions(&setup.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let conf = setup.dir.join("empty.conf");
-    std::fs::write(&conf, "global_defs {\n    router_id T1\n}\n").unwrap();
+    let (mut setup, conf) = Setup::new("localaccess", 0o755, "T1");
     let (sock, pid_file, log) = (
         setup.dir.join("d.sock"),
         setup.dir.join("d.pid"),
@@ -203,19 +217,8 @@ fn metrics_bind_loopback_unless_an_address_is_given() {
 #[test]
 fn a_director_run_as_nobody_answers_nobody_and_root() {
     assert!(rustix::process::geteuid().is_root(), "this test needs root");
-    let pid = std::process::id();
-    let mut setup = Setup {
-        ns: format!("localaccess-own-{pid}"),
-        dir: std::env::temp_dir().join(format!("director-local-own-{pid}")),
-        child: None,
-    };
-    let out = run(Command::new("ip").args(["netns", "add", &setup.ns]));
-    assert!(out.status.success(), "ip netns add: {}", text(&out));
-    std::fs::create_dir_all(&setup.dir).unwrap();
     // nobody's director writes its pid file and socket here.
-    std::fs::set_permissions(&setup.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let conf = setup.dir.join("empty.conf");
-    std::fs::write(&conf, "global_defs {\n    router_id T2\n}\n").unwrap();
+    let (mut setup, conf) = Setup::new("localaccess-own", 0o777, "T2");
     let (sock, pid_file) = (setup.dir.join("d.sock"), setup.dir.join("d.pid"));
     let (ns, conf, s, p) = (
         setup.ns.clone(),
