@@ -10,8 +10,8 @@ use tracing::info;
 
 use super::Director;
 use crate::command::Command;
-use crate::config::VrrpInstance;
-use crate::routes::{Removed, Routing};
+use crate::config::{Vip, VrrpInstance};
+use crate::routes::{Removed, Route, Routing, Rule};
 
 impl Director {
     /// Tells that the kernel deleted an address, route or rule (the driver
@@ -68,41 +68,30 @@ impl Director {
 
 /// Whether `removed` is one of the instance's tracked VIPs, routes or rules.
 fn owns(inst: &VrrpInstance, removed: &Removed) -> bool {
-    match removed {
-        Removed::Address(a) => inst.vips.iter().any(|v| v.addr == *a && !v.no_track),
-        Removed::Route(r) => inst.routes.iter().any(|x| !x.no_track && x.same_route(r)),
-        Removed::Rule(r) => inst.rules.iter().any(|x| !x.no_track && x.same_rule(r)),
-    }
+    inst.vips.iter().any(|v| is_vip(removed, v))
+        || inst.routes.iter().any(|r| is_route(removed, r))
+        || inst.rules.iter().any(|r| is_rule(removed, r))
 }
 
 /// The tracked items of `routing` that `removed` is.
 fn tracked_part(routing: &Routing, removed: &Removed) -> Routing {
-    let mut out = Routing::default();
-    match removed {
-        Removed::Address(a) => {
-            out.addresses = routing
-                .addresses
-                .iter()
-                .filter(|v| v.addr == *a && !v.no_track)
-                .cloned()
-                .collect();
-        }
-        Removed::Route(r) => {
-            out.routes = routing
-                .routes
-                .iter()
-                .filter(|x| !x.no_track && x.same_route(r))
-                .cloned()
-                .collect();
-        }
-        Removed::Rule(r) => {
-            out.rules = routing
-                .rules
-                .iter()
-                .filter(|x| !x.no_track && x.same_rule(r))
-                .cloned()
-                .collect();
-        }
-    }
+    let mut out = routing.clone();
+    out.addresses.retain(|v| is_vip(removed, v));
+    out.routes.retain(|r| is_route(removed, r));
+    out.rules.retain(|r| is_rule(removed, r));
     out
+}
+
+// Whether `removed` is this tracked (not `no_track`) address, route, rule.
+
+fn is_vip(removed: &Removed, v: &Vip) -> bool {
+    !v.no_track && matches!(removed, Removed::Address(a) if *a == v.addr)
+}
+
+fn is_route(removed: &Removed, r: &Route) -> bool {
+    !r.no_track && matches!(removed, Removed::Route(x) if r.same_route(x))
+}
+
+fn is_rule(removed: &Removed, r: &Rule) -> bool {
+    !r.no_track && matches!(removed, Removed::Rule(x) if r.same_rule(x))
 }
