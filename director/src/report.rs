@@ -190,15 +190,19 @@ fn fwd(f: lvs_ipvs::ForwardMethod) -> &'static str {
     }
 }
 
+/// As `ipvsadm -L` and `/proc/net/ip_vs` name it.
+fn protocol_name(p: lvs_ipvs::Protocol) -> &'static str {
+    match p {
+        lvs_ipvs::Protocol::Tcp => "TCP",
+        lvs_ipvs::Protocol::Udp => "UDP",
+        lvs_ipvs::Protocol::Sctp => "SCTP",
+    }
+}
+
 fn key_text(k: &lvs_ipvs::ServiceKey) -> String {
     match k {
         lvs_ipvs::ServiceKey::Addr { protocol, addr } => {
-            let p = match protocol {
-                lvs_ipvs::Protocol::Tcp => "TCP",
-                lvs_ipvs::Protocol::Udp => "UDP",
-                lvs_ipvs::Protocol::Sctp => "SCTP",
-            };
-            format!("{p}  {addr}")
+            format!("{}  {addr}", protocol_name(*protocol))
         }
         lvs_ipvs::ServiceKey::Fwmark { mark, .. } => format!("FWM  {mark}"),
     }

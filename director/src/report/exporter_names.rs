@@ -188,7 +188,7 @@ fn register_ipvs(reg: &mut Registry, table: &[VirtualServerEntry]) {
                 ServiceKey::Addr { protocol, addr } => (
                     addr.ip().to_string(),
                     addr.port().to_string(),
-                    format!("{protocol:?}").to_uppercase(),
+                    super::protocol_name(protocol).to_string(),
                     String::new(),
                 ),
                 ServiceKey::Fwmark { mark, .. } => {
