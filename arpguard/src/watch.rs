@@ -171,46 +171,7 @@ pub fn parse_events(mut buf: &[u8]) -> Vec<WatchEvent> {
         }
         let event = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg) {
             Ok(m) => match m.payload {
-                netlink_packet_core::NetlinkPayload::InnerMessage(inner) => match inner {
-                    RouteNetlinkMessage::NewLink(ref l) | RouteNetlinkMessage::DelLink(ref l) => {
-                        let removed = matches!(inner, RouteNetlinkMessage::DelLink(_));
-                        let link = crate::rtnl::link_from(l);
-                        WatchEvent::Link {
-                            index: link.index,
-                            name: (!link.name.is_empty()).then_some(link.name),
-                            removed,
-                            carrier: (!removed).then_some(link.carrier),
-                        }
-                    }
-                    RouteNetlinkMessage::NewAddress(ref a)
-                    | RouteNetlinkMessage::DelAddress(ref a) => WatchEvent::Address {
-                        index: a.header.index,
-                        addr: a.attributes.iter().find_map(|x| match x {
-                            AddressAttribute::Local(ip) | AddressAttribute::Address(ip) => {
-                                Some(*ip)
-                            }
-                            _ => None,
-                        }),
-                        removed: matches!(inner, RouteNetlinkMessage::DelAddress(_)),
-                    },
-                    RouteNetlinkMessage::NewRoute(r) => WatchEvent::Route {
-                        removed: false,
-                        route: Box::new(r),
-                    },
-                    RouteNetlinkMessage::DelRoute(r) => WatchEvent::Route {
-                        removed: true,
-                        route: Box::new(r),
-                    },
-                    RouteNetlinkMessage::NewRule(r) => WatchEvent::Rule {
-                        removed: false,
-                        rule: Box::new(r),
-                    },
-                    RouteNetlinkMessage::DelRule(r) => WatchEvent::Rule {
-                        removed: true,
-                        rule: Box::new(r),
-                    },
-                    _ => WatchEvent::Other(kind),
-                },
+                netlink_packet_core::NetlinkPayload::InnerMessage(inner) => event_of(inner, kind),
                 _ => WatchEvent::Other(kind),
             },
             Err(_) => WatchEvent::Other(kind),
@@ -218,6 +179,47 @@ pub fn parse_events(mut buf: &[u8]) -> Vec<WatchEvent> {
         out.push(event);
     }
     out
+}
+
+/// The event one decoded notification (of type `kind`) reports.
+fn event_of(inner: RouteNetlinkMessage, kind: u16) -> WatchEvent {
+    let removed = matches!(
+        inner,
+        RouteNetlinkMessage::DelLink(_)
+            | RouteNetlinkMessage::DelAddress(_)
+            | RouteNetlinkMessage::DelRoute(_)
+            | RouteNetlinkMessage::DelRule(_)
+    );
+    match inner {
+        RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l) => {
+            let link = crate::rtnl::link_from(&l);
+            WatchEvent::Link {
+                index: link.index,
+                name: (!link.name.is_empty()).then_some(link.name),
+                removed,
+                carrier: (!removed).then_some(link.carrier),
+            }
+        }
+        RouteNetlinkMessage::NewAddress(a) | RouteNetlinkMessage::DelAddress(a) => {
+            WatchEvent::Address {
+                index: a.header.index,
+                addr: a.attributes.iter().find_map(|x| match x {
+                    AddressAttribute::Local(ip) | AddressAttribute::Address(ip) => Some(*ip),
+                    _ => None,
+                }),
+                removed,
+            }
+        }
+        RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r) => WatchEvent::Route {
+            removed,
+            route: Box::new(r),
+        },
+        RouteNetlinkMessage::NewRule(r) | RouteNetlinkMessage::DelRule(r) => WatchEvent::Rule {
+            removed,
+            rule: Box::new(r),
+        },
+        _ => WatchEvent::Other(kind),
+    }
 }
 
 /// What [`BackendGuard::repair`] put back.
