@@ -29,6 +29,11 @@ const DEBIAN_PACKAGES: &[&str] = &[
     // `systemd-analyze verify` on its unit, `man -w` on its pages.
     "systemd",
     "man-db",
+    // The routing engine of the active-active lab (`lab --only ecmp`,
+    // zebra + bgpd + bfdd) and the second VRRP peer (vrrpd).
+    "frr",
+    // Renders the lab's HTML report to a PNG in its test.
+    "chromium",
 ];
 
 /// virtme-ng version known to boot Debian's kernel here.
