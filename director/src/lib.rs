@@ -181,4 +181,4 @@ pub use status::{AnnouncementStatus, Report, Status};
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use driver::{Handle, NetNamespaceError, enter_net_namespace, run};
+pub use driver::{Handle, NetNamespaceError, enter_net_namespace, flush_routes, run};

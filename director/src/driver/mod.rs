@@ -351,6 +351,15 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     })
 }
 
+/// Deletes every route of `protocol` in `table` in this network namespace,
+/// both families: what a director that did not stop cleanly left announced
+/// (for a service manager's clean-up, e.g. systemd's `ExecStopPost=`; a
+/// start does the same). Returns how many routes were deleted.
+pub fn flush_routes(table: u32, protocol: u8) -> Result<usize, String> {
+    let mut rtnl = lvs_arpguard::Rtnl::open(None).map_err(|e| e.to_string())?;
+    routes::flush(&mut rtnl, table, protocol).map_err(|e| e.to_string())
+}
+
 /// The protocols of the routes the configuration installs: the link
 /// watcher passes on deletions of these only.
 fn route_protocols(cfg: &DirectorConfig) -> BTreeSet<u8> {
