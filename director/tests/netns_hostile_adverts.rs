@@ -20,10 +20,8 @@ mod hostile;
 mod intruder;
 
 use std::net::IpAddr;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lvs_director::status::InstanceStatus;
 use lvs_director::{DirectorConfig, Vip, VrrpInstance};
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 use lvs_vrrp::wire::MULTICAST_V4;
@@ -31,6 +29,9 @@ use lvs_vrrp::{AdvertInterval, Auth, ChecksumForm, Seconds, State};
 
 use hostile::Case;
 use intruder::Intruder;
+
+mod common;
+use common::{director_thread, status, wait_state};
 
 const MASTER: &str = "172.20.0.81";
 const BACKUP: &str = "172.20.0.82";
@@ -65,52 +66,6 @@ fn director_config(v3: bool, primary: &str, priority: u8) -> DirectorConfig {
     let mut cfg = DirectorConfig::new();
     cfg.instances.push(inst);
     cfg
-}
-
-type Query = mpsc::Sender<InstanceStatus>;
-
-/// Runs a director in `ns` until `stop`, answering status queries.
-fn director_thread(
-    ns: &Netns,
-    cfg: DirectorConfig,
-    mut queries: tokio::sync::mpsc::UnboundedReceiver<Query>,
-    stop: tokio::sync::oneshot::Receiver<()>,
-) {
-    ns.enter(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let h = lvs_director::run(cfg).await.expect("director starts");
-            tokio::pin!(stop);
-            loop {
-                tokio::select! {
-                    _ = &mut stop => break,
-                    Some(reply) = queries.recv() => {
-                        let st = h.status().await.expect("running");
-                        let _ = reply.send(st.status.instances[0].clone());
-                    }
-                }
-            }
-            h.shutdown().await;
-        })
-    })
-}
-
-fn status(q: &tokio::sync::mpsc::UnboundedSender<Query>) -> InstanceStatus {
-    let (tx, rx) = mpsc::channel();
-    q.send(tx).expect("director running");
-    rx.recv_timeout(Duration::from_secs(5))
-        .expect("director answers")
-}
-
-fn wait_state(q: &tokio::sync::mpsc::UnboundedSender<Query>, want: State, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while status(q).state != want {
-        assert!(Instant::now() < deadline, "{what}: not {want:?} in 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn vip_on(ns: &Netns) -> bool {
@@ -155,6 +110,7 @@ fn run_version(v3: bool, rows: &mut Vec<Row>) {
                 director_config(v3, MASTER, 100),
                 mq_rx,
                 m_stopped,
+                None,
             )
         });
         s.spawn(|| {
@@ -163,6 +119,7 @@ fn run_version(v3: bool, rows: &mut Vec<Row>) {
                 director_config(v3, BACKUP, 90),
                 bq_rx,
                 b_stopped,
+                None,
             )
         });
         wait_state(&mq, State::Master, "the Master");

@@ -11,6 +11,9 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 /// A raw protocol-112 sender on the intruder's interface, TTL of the caller's choice.
 pub struct Intruder {
     socket: Socket,
+    /// The TTL last set (one setsockopt per change, not per packet: a
+    /// flood sends tens of thousands a second).
+    ttl: std::cell::Cell<Option<u8>>,
 }
 
 impl Intruder {
@@ -30,14 +33,20 @@ impl Intruder {
                 .expect("bind");
             s
         });
-        Intruder { socket }
+        Intruder {
+            socket,
+            ttl: std::cell::Cell::new(None),
+        }
     }
 
     /// Sends `bytes` to 224.0.0.18 with TTL `ttl`.
     pub fn send(&self, bytes: &[u8], ttl: u8) {
-        self.socket
-            .set_multicast_ttl_v4(u32::from(ttl))
-            .expect("ttl");
+        if self.ttl.get() != Some(ttl) {
+            self.socket
+                .set_multicast_ttl_v4(u32::from(ttl))
+                .expect("ttl");
+            self.ttl.set(Some(ttl));
+        }
         let to = SockAddr::from(SocketAddrV4::new(MULTICAST_V4, 0));
         self.socket.send_to(bytes, &to).expect("send");
     }
