@@ -10,6 +10,7 @@ pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod series;
+pub mod timeline;
 pub mod topology;
 pub mod track;
 pub mod watch;
