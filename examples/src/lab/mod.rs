@@ -4,6 +4,7 @@
 
 pub mod dns;
 pub mod harness;
+pub mod html;
 pub mod httpd;
 pub mod probe;
 pub mod report;
