@@ -25,7 +25,7 @@ fn about(part: &str, repeats: usize) -> Duration {
     let r = repeats as u64;
     Duration::from_secs(match part {
         "manual" => 10,
-        "director" | "keepalived" => 40 + 45 * r,
+        "director" | "keepalived" => 50 + 47 * r,
         "mixed" => 120,
         "track" => 90,
         "sync" => 80,

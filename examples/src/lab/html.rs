@@ -26,6 +26,8 @@ pub const OK_COLOUR: &str = "#2ca02c";
 pub const FAILED_COLOUR: &str = "#d62728";
 const HELD_COLOUR: &str = "#1f77b4";
 const NOT_HELD_COLOUR: &str = "#d9d9d9";
+/// Between two polls that disagree: the change happened somewhere there.
+const CHANGING_COLOUR: &str = "#c6dbef";
 const NODE01_COLOUR: &str = "#1f77b4";
 const NODE02_COLOUR: &str = "#ff7f0e";
 const CHECK_COLOUR: &str = "#9467bd";
@@ -208,11 +210,14 @@ fn legend() -> String {
     let item =
         |colour: &str, what: &str| format!("<span style=\"background:{colour}\"></span>{what}");
     format!(
-        "<p class=\"legend\">{}{}{}{}{}{}{} &nbsp;time 0 (dashed) is the fault; times in seconds.</p>\n",
+        "<p class=\"legend\">{}{}{}{}{}{}{}{} &nbsp;time 0 (dashed) is the fault; times in seconds; \
+         a blank 20 ms slot is one in which the prober started no request; \
+         a dark tick on a VIP lane is a poll.</p>\n",
         item(OK_COLOUR, "request ok"),
         item(FAILED_COLOUR, "request failed (per 20 ms slot)"),
         item(HELD_COLOUR, "holds the VIP (as polled)"),
         item(NOT_HELD_COLOUR, "does not"),
+        item(CHANGING_COLOUR, "changed between two polls"),
         item(NODE01_COLOUR, "advert from NODE01"),
         item(NODE02_COLOUR, "advert from NODE02"),
         item(CHECK_COLOUR, "NODE01's health check"),
@@ -365,20 +370,22 @@ fn timeline_svg(t: &Timeline, fig: &Figures, span: (f64, f64), lanes: Lanes) -> 
         for (k, node) in ["NODE01", "NODE02"].into_iter().enumerate() {
             let polls: Vec<_> = t.vip.iter().filter(|p| p.node == node).collect();
             let y = top(lane + k);
-            // Each poll's answer holds until the next poll of that node.
+            // Two polls that agree: so it was between them (as far as
+            // polling knows); that disagree: it changed somewhere between.
             for w in polls.windows(2) {
                 let (a, b) = (t.secs(w[0].at), t.secs(w[1].at));
+                let fill = match (w[0].holds, w[1].holds) {
+                    (true, true) => HELD_COLOUR,
+                    (false, false) => NOT_HELD_COLOUR,
+                    _ => CHANGING_COLOUR,
+                };
                 let _ = write!(
                     svg,
-                    "<rect x=\"{:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{LANE}\" fill=\"{}\"/>",
+                    "<rect x=\"{:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{fill}\"/>",
                     x(a),
                     y + 3.0,
                     (x(b) - x(a)).max(0.0),
-                    if w[0].holds {
-                        HELD_COLOUR
-                    } else {
-                        NOT_HELD_COLOUR
-                    }
+                    LANE - 6.0,
                 );
             }
             for p in polls {
@@ -442,11 +449,17 @@ fn timeline_svg(t: &Timeline, fig: &Figures, span: (f64, f64), lanes: Lanes) -> 
     if let Some(d) = removed_after(t, fig) {
         let s = d.as_secs_f64();
         if inside(s) {
+            // Labelled on the side with room.
+            let (dx, anchor) = if x(s) > LABEL + PLOT * 0.75 {
+                (-3.0, "end")
+            } else {
+                (3.0, "start")
+            };
             let _ = write!(
                 svg,
-                "<line x1=\"{0:.2}\" x2=\"{0:.2}\" y1=\"0\" y2=\"{axis_y:.1}\" stroke=\"#555\"/><text x=\"{1:.2}\" y=\"{2:.1}\" fill=\"#555\">removed {s:.2}s</text>",
+                "<line x1=\"{0:.2}\" x2=\"{0:.2}\" y1=\"0\" y2=\"{axis_y:.1}\" stroke=\"#555\"/><text x=\"{1:.2}\" y=\"{2:.1}\" fill=\"#555\" text-anchor=\"{anchor}\">removed {s:.2}s</text>",
                 x(s),
-                x(s) + 3.0,
+                x(s) + dx,
                 axis_y - 2.0
             );
         }

@@ -84,24 +84,24 @@ pub fn full_run(env: &Env, kind: Kind) -> (Vec<Verdict>, Figures) {
             Duration::from_secs(secs * n as u64),
         );
     };
-    each("WWW2's HTTP server killed and restarted", 12);
+    each("WWW2's HTTP server killed and restarted", 10);
     http_backend_flap(&r, env.repeats, &mut out, &mut fig);
 
     // 9. The DNS backend serving FRONTAL stops: queries move.
     if let Some(first) = a.first() {
-        each("a DNS server killed and restarted", 15);
+        each("a DNS server killed and restarted", 22);
         dns_backend_stop(&r, env.repeats, &mut out, &mut fig, first);
     }
 
     // 7. NODE01 cut off: NODE02 takes over; 5. the client's ARP entry moves
     // by gratuitous ARP, without a ping.
-    each("NODE01's link cut and restored", 14);
+    each("NODE01's link cut and restored", 15);
     link_cut(&r, env.repeats, &mut out, &mut fig);
 
     // Graceful stop: priority 0 hands over at once.
     phase(
         &format!("{}: NODE01's director stopped", kind.name()),
-        Duration::from_secs(8),
+        Duration::from_secs(6),
     );
     sigterm_handover(&r, &mut out, &mut fig);
     (out, fig)
