@@ -1,15 +1,20 @@
 //! The lab's HTML report as a person sees it: built from lab-like records
 //! (four timed faults, director and keepalived side by side), rendered by
-//! headless Chromium to a PNG, and the picture checked: not blank, and each
+//! headless Chromium to a PNG, and the picture checked: not blank; each
 //! timeline with client requests shows both ok and failed slots on each
-//! side. Fails (never skips) when Chromium is missing.
+//! side, with its VIP lanes (and the link cut its adverts) below; the
+//! backend faults show their checks. Fails (never skips) when Chromium is
+//! missing.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lvs_examples::lab::html::{self, FAILED_COLOUR, OK_COLOUR, Side, Verdicts};
+use lvs_examples::lab::html::{
+    self, CHANGING_COLOUR, CHECK_COLOUR, FAILED_COLOUR, HELD_COLOUR, NODE02_COLOUR, OK_COLOUR,
+    Side, Verdicts,
+};
 use lvs_examples::lab::probe::{Reply, Sample};
 use lvs_examples::lab::report::{Figures, comparison};
 use lvs_examples::lab::seed::Verdict;
@@ -317,8 +322,28 @@ fn the_report_renders_in_chromium_with_every_timeline_drawn() {
             );
         }
     }
+    // Below each one, in both halves: the VIP lanes (polls that saw the
+    // VIP, or disagreed), and for the link cut NODE02's adverts.
+    for (i, band) in bands.iter().enumerate() {
+        let below = (band.1 + 1, (band.1 + 120).min(pic.height - 1));
+        for (side, cols) in [("director", (0, half)), ("keepalived", (half, pic.width))] {
+            let vip = pic.count(below, cols, rgb(HELD_COLOUR))
+                + pic.count(below, cols, rgb(CHANGING_COLOUR));
+            assert!(
+                vip > 100,
+                "{side}'s VIP lanes under fault {i}: {vip} pixels"
+            );
+            if i == 0 {
+                let adverts = pic.count(below, cols, rgb(NODE02_COLOUR));
+                assert!(
+                    adverts > 30,
+                    "{side}'s NODE02 adverts in the link cut: {adverts} pixels"
+                );
+            }
+        }
+    }
     // The two backend faults draw NODE01's checks.
-    let checks = pic.bands(&[rgb("#9467bd")]);
+    let checks = pic.bands(&[rgb(CHECK_COLOUR)]);
     assert!(
         checks.len() >= 2,
         "check lanes at rows {checks:?}, expected the HTTP and DNS faults'"

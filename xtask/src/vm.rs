@@ -180,7 +180,7 @@ pub(crate) fn run_script(
     );
     let started = Instant::now();
     eprintln!(
-        "vm {name}: booting {} (software emulation, about 30 s)",
+        "vm {name}: booting {} (software emulation, about a minute)",
         kernel.display()
     );
     let mut follow = follow.map(|f| Follow::new(rwdir.join(f)));

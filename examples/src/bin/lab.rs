@@ -24,7 +24,7 @@ const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "
 fn about(part: &str, repeats: usize) -> Duration {
     let r = repeats as u64;
     Duration::from_secs(match part {
-        "manual" => 10,
+        "manual" => 40,
         "director" | "keepalived" => 50 + 47 * r,
         "mixed" => 120,
         "track" => 90,

@@ -24,13 +24,18 @@ pub const SLOT: Duration = Duration::from_millis(20);
 pub const OK_COLOUR: &str = "#2ca02c";
 /// Fill of a slot with a failed request.
 pub const FAILED_COLOUR: &str = "#d62728";
-const HELD_COLOUR: &str = "#1f77b4";
-const NOT_HELD_COLOUR: &str = "#d9d9d9";
+/// A VIP lane between two polls that both saw the VIP.
+pub const HELD_COLOUR: &str = "#1f77b4";
+/// A VIP lane between two polls that both did not see it.
+pub const NOT_HELD_COLOUR: &str = "#d9d9d9";
 /// Between two polls that disagree: the change happened somewhere there.
-const CHANGING_COLOUR: &str = "#c6dbef";
-const NODE01_COLOUR: &str = "#1f77b4";
-const NODE02_COLOUR: &str = "#ff7f0e";
-const CHECK_COLOUR: &str = "#9467bd";
+pub const CHANGING_COLOUR: &str = "#c6dbef";
+/// An advert from NODE01.
+pub const NODE01_COLOUR: &str = "#1f77b4";
+/// An advert from NODE02.
+pub const NODE02_COLOUR: &str = "#ff7f0e";
+/// One of NODE01's health checks reaching the backend.
+pub const CHECK_COLOUR: &str = "#9467bd";
 
 const WIDTH: f64 = 600.0;
 const LABEL: f64 = 118.0;
