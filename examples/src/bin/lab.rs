@@ -5,7 +5,10 @@
 //! the scenarios and prints a verdict per LAB.md item, then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
-//! exits non-zero when any verdict fails.
+//! exits non-zero when any verdict fails. Each part and timed fault starts
+//! with a `--- now:` line saying roughly how long it takes; at the end the
+//! lab writes `report.html` beside its logs (a timeline per timed fault, the
+//! table, every verdict) and prints `report: PATH`.
 //! `lab serve-http NAME ADDR` is the backends' HTTP server (started by the
 //! lab itself in the backends' namespaces).
 
@@ -18,20 +21,6 @@ use lvs_examples::lab::{html, report, scenarios, track};
 use lvs_examples::lab::{httpd, topology::SeedLab};
 
 const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync"];
-
-/// Roughly how long each part takes in the emulated VM with `repeats`
-/// samples of each timed fault (from lab runs), for the phase lines.
-fn about(part: &str, repeats: usize) -> Duration {
-    let r = repeats as u64;
-    Duration::from_secs(match part {
-        "manual" => 40,
-        "director" | "keepalived" => 50 + 47 * r,
-        "mixed" => 120,
-        "track" => 90,
-        "sync" => 80,
-        _ => 60,
-    })
-}
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {
@@ -52,6 +41,21 @@ fn serve_http(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Roughly how long each part takes in the emulated VM with `repeats`
+/// samples of each timed fault, for the phase lines: manual, director and
+/// keepalived as measured in VM runs; the others estimated.
+fn about(part: &str, repeats: usize) -> Duration {
+    let r = repeats as u64;
+    Duration::from_secs(match part {
+        "manual" => 40,
+        "director" | "keepalived" => 50 + 47 * r,
+        "mixed" => 120,
+        "track" => 90,
+        "sync" => 80,
+        _ => 60,
+    })
 }
 
 fn main() -> ExitCode {
