@@ -231,8 +231,10 @@ impl Picture {
     }
 }
 
+/// Cargo's scratch directory for integration tests: the report and its
+/// PNG stay there for a look after the run, replaced by the next one.
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lvs-report-png-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report_png");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
