@@ -5,16 +5,20 @@
 //! the scenarios and prints a verdict per LAB.md item, then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
-//! exits non-zero when any verdict fails.
+//! exits non-zero when any verdict fails. Each part and timed fault starts
+//! with a `--- now:` line saying roughly how long it takes; at the end the
+//! lab writes `report.html` beside its logs (a timeline per timed fault, the
+//! table, every verdict) and prints `report: PATH`.
 //! `lab serve-http NAME ADDR` is the backends' HTTP server (started by the
 //! lab itself in the backends' namespaces).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
+use lvs_examples::lab::{html, report, scenarios, track};
 use lvs_examples::lab::{httpd, topology::SeedLab};
-use lvs_examples::lab::{report, scenarios, track};
 
 const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync"];
 
@@ -37,6 +41,21 @@ fn serve_http(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Roughly how long each part takes in the emulated VM with `repeats`
+/// samples of each timed fault, for the phase lines: manual, director and
+/// keepalived as measured in VM runs; the others estimated.
+fn about(part: &str, repeats: usize) -> Duration {
+    let r = repeats as u64;
+    Duration::from_secs(match part {
+        "manual" => 40,
+        "director" | "keepalived" => 50 + 47 * r,
+        "mixed" => 120,
+        "track" => 90,
+        "sync" => 80,
+        _ => 60,
+    })
 }
 
 fn main() -> ExitCode {
@@ -77,7 +96,10 @@ fn main() -> ExitCode {
         ..Env::discover()
     };
     let mut all: Vec<Verdict> = Vec::new();
+    let mut reference: Vec<Verdict> = Vec::new();
+    let phase = |p: &str, what: &str| harness::phase(&format!("{p}: {what}"), about(p, repeats));
     if wants("manual") {
+        phase("manual", "the seed's ipvsadm commands through lvs-ipvs");
         println!("=== the seed's manual IPVS (lvs-ipvs in NODE01's namespace)");
         let lab = SeedLab::build();
         let v = seed::manual_ipvs(&lab);
@@ -89,6 +111,7 @@ fn main() -> ExitCode {
     let mut ours = None;
     let mut theirs = None;
     if wants("director") {
+        phase("director", "the seed lab with director on both nodes");
         let (v, f) = scenarios::full_run(&env, Kind::Ours);
         all.extend(v);
         ours = Some(f);
@@ -96,26 +119,34 @@ fn main() -> ExitCode {
     if wants("keepalived") {
         // The reference's verdicts are reported, not gated: they are the
         // baseline we compare against.
+        phase("keepalived", "the seed lab with keepalived on both nodes");
         let (v, f) = scenarios::full_run(&env, Kind::Keepalived);
         let failed = v.iter().filter(|x| !x.pass).count();
         println!(
             "(keepalived: {failed} of {} items failed; reported, not gated)",
             v.len()
         );
+        reference.extend(v);
         theirs = Some(f);
     }
     if wants("mixed") {
+        phase("mixed", "three mixed pairs, failover and back");
         all.extend(scenarios::mixed_run(&env, [Kind::Ours, Kind::Keepalived]));
         all.extend(scenarios::mixed_run(&env, [Kind::Keepalived, Kind::Ours]));
         // The README's embedding example against the director.
         all.extend(scenarios::mixed_run(&env, [Kind::Embedded, Kind::Ours]));
     }
     if wants("track") {
+        phase("track", "a tracked health script, two pairs");
         // kubeadm's tracked health script, either implementation on either node.
         all.extend(track::track_run(&env, [Kind::Ours, Kind::Keepalived]));
         all.extend(track::track_run(&env, [Kind::Keepalived, Kind::Ours]));
     }
     if wants("sync") {
+        phase(
+            "sync",
+            "connection sync across a failover, both implementations",
+        );
         let (v, survived) = scenarios::sync_run(&env, Kind::Ours);
         all.extend(v);
         if let Some(f) = ours.as_mut() {
@@ -127,12 +158,16 @@ fn main() -> ExitCode {
             "(keepalived: {failed} of {} items failed; reported, not gated)",
             v.len()
         );
+        reference.extend(v);
         if let Some(f) = theirs.as_mut() {
             f.connection_survived = survived;
         }
     }
-    if let (Some(a), Some(b)) = (&ours, &theirs) {
-        let table = report::comparison(a, b);
+    let table = ours
+        .as_ref()
+        .zip(theirs.as_ref())
+        .map(|(a, b)| report::comparison(a, b));
+    if let Some(table) = &table {
         println!(
             "\n=== side by side ({} phase-aligned samples of each timed fault; logs in {})",
             env.repeats,
@@ -143,6 +178,24 @@ fn main() -> ExitCode {
     println!("\n=== verdicts");
     for v in &all {
         println!("{v}");
+    }
+    let sides: Vec<html::Side> = [("director", &ours), ("keepalived", &theirs)]
+        .into_iter()
+        .filter_map(|(name, f)| f.as_ref().map(|figures| html::Side { name, figures }))
+        .collect();
+    let verdicts = [
+        html::Verdicts {
+            title: "verdicts",
+            items: &all,
+        },
+        html::Verdicts {
+            title: "keepalived's (reported, not gated)",
+            items: &reference,
+        },
+    ];
+    match html::write(&env.out_dir, &sides, table.as_deref(), &verdicts) {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(e) => println!("report: not written in {}: {e}", env.out_dir.display()),
     }
     let failed = all.iter().filter(|v| !v.pass).count();
     println!("lab: {} passed, {} failed", all.len() - failed, failed);

@@ -4,12 +4,14 @@
 
 pub mod dns;
 pub mod harness;
+pub mod html;
 pub mod httpd;
 pub mod probe;
 pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod series;
+pub mod timeline;
 pub mod topology;
 pub mod track;
 pub mod watch;
