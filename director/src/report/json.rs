@@ -273,6 +273,8 @@ mod tests {
                                 "last_failure": "exit status 1"}]
                 }],
                 "ghosts": [],
+                "announcements": [],
+                "draining": false,
                 "ipvs": {"services": [{
                     "service": "TCP 172.20.0.83:80", "scheduler": "rr",
                     "persistence_timeout_s": null,
