@@ -87,7 +87,7 @@ impl Snapshot {
     /// };
     /// assert_eq!(
     ///     s.to_json(),
-    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"ipvs":null}"#
+    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"announcements":[],"draining":false,"ipvs":null}"#
     /// );
     /// ```
     pub fn to_json(&self) -> String {
