@@ -136,6 +136,24 @@ pub mod sysctl;
 pub mod watch;
 pub mod wire;
 
+/// The reply decoders [`Rtnl`] keeps private, for the fuzz targets (`fuzz/`).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use netlink_packet_route::address::AddressMessage;
+    use netlink_packet_route::link::LinkMessage;
+
+    /// What [`crate::Rtnl::addresses`] makes of one `RTM_NEWADDR` reply.
+    pub fn address_from(msg: &AddressMessage) -> Option<crate::InterfaceAddress> {
+        crate::InterfaceAddress::from_message(msg, String::new())
+    }
+
+    /// What [`crate::Rtnl::links`] makes of one `RTM_NEWLINK` reply.
+    pub fn link_from(msg: &LinkMessage) -> crate::Link {
+        crate::rtnl::link_from(msg)
+    }
+}
+
 pub use addr::{AddressState, BackendVip, BackendVipUndo, DirectorVip, InterfaceAddress};
 pub use error::{Error, Result};
 pub use rtnl::{Change, Link, MacvlanMode, NeighState, Neighbour, Rtnl};

@@ -107,6 +107,29 @@ mod rng;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod runner;
 
+/// The reply readers the checkers keep private, for the fuzz targets (`fuzz/`).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::FailReason;
+    use crate::checker::http::{HttpCheck, Response, ResponseReader};
+
+    /// Reads an HTTP response arriving as `chunks` then end of stream,
+    /// as [`HttpCheck`]'s clients do.
+    pub fn http_response<'a>(
+        check: &HttpCheck,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Response, FailReason> {
+        let mut reader = ResponseReader::new(check);
+        for chunk in chunks {
+            if let Some(response) = reader.feed(chunk)? {
+                return Ok(response);
+            }
+        }
+        reader.eof()
+    }
+}
+
 pub use checker::{Checker, ConnectOptions};
 pub use engine::{
     Engine, EngineConfig, Event, FailOpen, MemberId, MemberState, ProbeId, ProbeRequest, ServiceId,

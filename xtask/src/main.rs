@@ -10,11 +10,14 @@
 //! - `package [--install-check]`: the Debian package `lvs-director`
 //!   (cargo-deb), its contents and unit checked; `--install-check` also
 //!   installs and removes it (a step of `test`).
+//! - `fuzz-smoke [SECS]`: the suite's fuzzing step alone (every `fuzz/`
+//!   target for SECS seconds, 30 by default, two at a time).
 //! - `vm -- CMD…`: runs a command inside the kernel VM (for development).
 //!
 //! Every step that was asked for and cannot run is a failure with a message
 //! naming what is missing; nothing is skipped silently.
 
+mod fuzz;
 mod package;
 mod setup;
 mod suite;
@@ -24,7 +27,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | publish-check | package [--install-check] | vm [--timeout SECS] -- CMD...>"
+        "usage: cargo xtask <setup | test [--no-lint] [--host-only] | demo | publish-check | package [--install-check] | fuzz-smoke [SECS] | vm [--timeout SECS] -- CMD...>"
     );
     ExitCode::from(2)
 }
@@ -41,6 +44,11 @@ fn main() -> ExitCode {
         "demo" => suite::demo(rest),
         "publish-check" => suite::publish_check(),
         "package" => package::run(rest),
+        "fuzz-smoke" => match rest.first().map(|s| s.parse::<u64>()) {
+            None => fuzz::smoke(fuzz::SUITE_SECONDS),
+            Some(Ok(secs)) => fuzz::smoke(secs),
+            Some(Err(_)) => return usage(),
+        },
         "vm" => vm::run_cli(rest),
         _ => return usage(),
     };

@@ -36,6 +36,9 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "chromium",
 ];
 
+/// cargo-fuzz, for the fuzz targets' smoke run (`fuzz/`, [`crate::fuzz`]).
+const CARGO_FUZZ: &str = "0.13.2";
+
 /// virtme-ng version known to boot Debian's kernel here.
 const VIRTME_NG: &str = "virtme-ng==1.42";
 
@@ -99,9 +102,32 @@ pub(crate) fn run() -> Result<(), String> {
         run_status(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
         run_status(Command::new(venv.join("bin/pip")).args(["install", "-q", VIRTME_NG]))?;
     }
+    install_cargo_fuzz()?;
     let kernel = crate::vm::find_kernel()?;
     eprintln!("setup: kernel VM image {}", kernel.display());
     Ok(())
+}
+
+/// Installs cargo-fuzz from crates.io unless this version is there.
+fn install_cargo_fuzz() -> Result<(), String> {
+    let present = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(CARGO_FUZZ)
+        });
+    if present {
+        eprintln!("setup: cargo-fuzz {CARGO_FUZZ} present");
+        return Ok(());
+    }
+    eprintln!("setup: installing cargo-fuzz {CARGO_FUZZ}");
+    run_status(Command::new("cargo").args([
+        "install",
+        "cargo-fuzz",
+        "--locked",
+        "--version",
+        CARGO_FUZZ,
+    ]))
 }
 
 unsafe extern "C" {

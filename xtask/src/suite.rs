@@ -7,10 +7,13 @@
 //! 2. `cargo test --workspace --all-features` on the host (unit, property
 //!    and doc tests);
 //! 3. every ignored test named `netns_*`, on the host as root;
-//! 4. the Debian package: built, its contents and unit checked, installed
+//! 4. the fuzz targets (`fuzz/`), 30 seconds each from their committed
+//!    corpora, two at a time ([`crate::fuzz`]): any crash, hang or
+//!    out-of-memory fails the step, and so does cargo-fuzz missing;
+//! 5. the Debian package: built, its contents and unit checked, installed
 //!    and removed again ([`crate::package`], `--install-check`);
-//! 5. every ignored test named `vm_*`, inside one boot of the kernel VM;
-//! 6. the seed lab end to end (`lab`), in a second boot of the VM.
+//! 6. every ignored test named `vm_*`, inside one boot of the kernel VM;
+//! 7. the seed lab end to end (`lab`), in a second boot of the VM.
 //!
 //! An ignored test that no step runs is an error: nothing is skipped quietly.
 
@@ -315,6 +318,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 exe.path.display(),
                 c.passed
             ));
+        }
+    }
+
+    eprintln!("== fuzz targets, {} s each", crate::fuzz::SUITE_SECONDS);
+    match crate::fuzz::smoke(crate::fuzz::SUITE_SECONDS) {
+        Ok(()) => total.passed += 1,
+        Err(e) => {
+            total.failed += 1;
+            failures.push(format!("fuzzing: {e}"));
         }
     }
 

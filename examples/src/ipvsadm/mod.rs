@@ -136,7 +136,7 @@ pub fn run(argv: &[String], input: &mut dyn Read, out: &mut dyn Write) -> Result
 }
 
 fn execute(session: &mut Session, command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
-    let resolver = SystemResolver::default();
+    let resolver = SystemResolver;
     match command {
         Command::Help => out.write_all(USAGE.as_bytes())?,
         Command::Version => writeln!(

@@ -12,10 +12,15 @@ fn proto_name(p: Protocol) -> &'static str {
     }
 }
 
-/// `/etc/services` lines as `(name, aliases, port, protocol)`.
-fn services() -> Vec<(Vec<String>, u16, String)> {
-    let text = std::fs::read_to_string("/etc/services").unwrap_or_default();
-    parse_services(&text)
+/// `/etc/services` lines as `(name, aliases, port, protocol)`, read once
+/// per process (`-R` input may name a port on every line).
+fn services() -> &'static [(Vec<String>, u16, String)] {
+    static SERVICES: std::sync::OnceLock<Vec<(Vec<String>, u16, String)>> =
+        std::sync::OnceLock::new();
+    SERVICES.get_or_init(|| {
+        let text = std::fs::read_to_string("/etc/services").unwrap_or_default();
+        parse_services(&text)
+    })
 }
 
 fn parse_services(text: &str) -> Vec<(Vec<String>, u16, String)> {
@@ -43,9 +48,9 @@ fn parse_services(text: &str) -> Vec<(Vec<String>, u16, String)> {
 pub fn service_port(name: &str, protocol: Protocol) -> Option<u16> {
     let proto = proto_name(protocol);
     services()
-        .into_iter()
+        .iter()
         .find(|(names, _, p)| p == proto && names.iter().any(|n| n == name))
-        .map(|(_, port, _)| port)
+        .map(|(_, port, _)| *port)
 }
 
 /// Resolves addresses and ports to names (what ipvsadm does without `-n`).
@@ -58,9 +63,7 @@ pub trait Resolver {
 
 /// The system's resolver: reverse DNS / `/etc/hosts`, `/etc/services`.
 #[derive(Default)]
-pub struct SystemResolver {
-    services: std::cell::OnceCell<Vec<(Vec<String>, u16, String)>>,
-}
+pub struct SystemResolver;
 
 impl Resolver for SystemResolver {
     fn host(&self, ip: IpAddr) -> Option<String> {
@@ -68,8 +71,7 @@ impl Resolver for SystemResolver {
     }
     fn port(&self, port: u16, protocol: Option<Protocol>) -> Option<String> {
         let proto = proto_name(protocol?);
-        self.services
-            .get_or_init(services)
+        services()
             .iter()
             .find(|(_, p, pr)| *p == port && pr == proto)
             .map(|(names, _, _)| names[0].clone())

@@ -324,6 +324,8 @@ fn dechunk(mut data: &[u8], cap: usize) -> Result<(Vec<u8>, bool), FailReason> {
 pub(crate) struct ResponseReader {
     buf: Vec<u8>,
     head: Option<(u16, Framing, usize)>,
+    /// How much of `buf` has been searched for the end of the head.
+    head_scanned: usize,
     wants_body: bool,
     max_body: usize,
 }
@@ -333,6 +335,7 @@ impl ResponseReader {
         ResponseReader {
             buf: Vec::with_capacity(4096),
             head: None,
+            head_scanned: 0,
             wants_body: check.wants_body(),
             max_body: check.max_body,
         }
@@ -342,7 +345,15 @@ impl ResponseReader {
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<Response>, FailReason> {
         self.buf.extend_from_slice(data);
         if self.head.is_none() {
-            self.head = parse_head(&self.buf)?;
+            // Search only the new bytes (and the 3 before them) for the end
+            // of the head: a head arriving a byte at a time must not be
+            // rescanned from its start each time (quadratic in its length).
+            let from = self.head_scanned.saturating_sub(3);
+            let ended = self.buf[from..].windows(4).any(|w| w == b"\r\n\r\n");
+            self.head_scanned = self.buf.len();
+            if ended || self.buf.len() > 64 * 1024 {
+                self.head = parse_head(&self.buf)?;
+            }
         }
         let Some((status, framing, start)) = &self.head else {
             return Ok(None);
@@ -508,6 +519,44 @@ mod tests {
             dechunk(b"3\r\nwww\r\n3\r\nxyz\r\n", 4),
             Ok((b"wwwx".to_vec(), true))
         );
+    }
+
+    #[test]
+    fn a_head_arriving_a_byte_at_a_time_reads_the_same() {
+        let check = HttpCheck::new(
+            ConnectOptions::new("127.0.0.1:80".parse().unwrap_or_else(|e| panic!("{e}"))),
+            "/",
+        )
+        .with_body_contains(b"ok".to_vec());
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut reader = ResponseReader::new(&check);
+        let mut got = None;
+        for byte in raw.chunks(1) {
+            assert!(got.is_none(), "response before its last byte");
+            got = reader.feed(byte).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            got,
+            Some(Response {
+                status: 200,
+                body: b"ok".to_vec()
+            })
+        );
+        // A head that never ends still fails at 64 KiB, fed in small pieces
+        // (and without rescanning it: 64 KiB of 7-byte reads is instant).
+        let mut reader = ResponseReader::new(&check);
+        let mut failed = false;
+        for _ in 0..(70 * 1024 / 7) {
+            match reader.feed(b"X-A: b\n") {
+                Ok(None) => {}
+                Err(FailReason::BadReply(_)) => {
+                    failed = true;
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(failed, "an endless head was accepted");
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use lvs_vrrp::wire::Ipv4Datagram;
-use lvs_vrrp::{AdvertInterval, Centiseconds, Config, Family, Packet, RecvMeta, Repr, Router, Seconds};
+use lvs_vrrp::{
+    AdvertInterval, Centiseconds, Config, Family, Packet, RecvMeta, Repr, Router, Seconds,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Ipv4Datagram::parse(data);
@@ -25,13 +27,26 @@ fuzz_target!(|data: &[u8]| {
     }
     let now = Instant::now();
     let vip: IpAddr = Ipv4Addr::new(10, 0, 0, 9).into();
-    for interval in [AdvertInterval::V2(Seconds(1)), AdvertInterval::V3(Centiseconds::MAX)] {
+    for interval in [
+        AdvertInterval::V2(Seconds(1)),
+        AdvertInterval::V3(Centiseconds::MAX),
+    ] {
         for start_as_master in [false, true] {
-            let mut cfg = Config::new(1, 100, interval, Ipv4Addr::new(10, 0, 0, 2).into(), vec![vip]);
+            let mut cfg = Config::new(
+                1,
+                100,
+                interval,
+                Ipv4Addr::new(10, 0, 0, 2).into(),
+                vec![vip],
+            );
             cfg.start_as_master = start_as_master;
             let Ok(mut r) = Router::new(cfg) else { return };
             r.start(now);
-            let meta = RecvMeta { source: src4, destination: dst4, hop_limit: 255 };
+            let meta = RecvMeta {
+                source: src4,
+                destination: dst4,
+                hop_limit: 255,
+            };
             let _ = r.handle_packet(now, &meta, data);
             // Also with the checksum made right, to reach the state machine.
             if data.len() >= 8 {
