@@ -8,7 +8,10 @@
 //! is downloaded. No sanitizer (`--sanitizer none`): the code under test is
 //! safe Rust, the sanitizer runtime is not in every stable toolchain, and
 //! plain builds run several times more inputs in the same time; debug
-//! assertions are on, so arithmetic overflow is a crash.
+//! assertions are on, so arithmetic overflow is a crash. The smoke run
+//! builds in cargo-fuzz's dev mode (unoptimised: its release mode compiles
+//! everything as one codegen unit, minutes more on a clean CI machine,
+//! for 30 s of running); the long campaigns (fuzz/README.md) use release.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -167,7 +170,13 @@ pub(crate) fn smoke(seconds: u64) -> Result<(), String> {
         .join("fuzz");
     crate::run_status(
         cargo_fuzz(nightly)
-            .args(["build", "--sanitizer", "none", "--debug-assertions"])
+            .args([
+                "build",
+                "--dev",
+                "--sanitizer",
+                "none",
+                "--debug-assertions",
+            ])
             .arg("--target-dir")
             .arg(&target_dir),
     )?;
@@ -182,7 +191,7 @@ pub(crate) fn smoke(seconds: u64) -> Result<(), String> {
     if targets.is_empty() {
         return Err("cargo fuzz list names no target".into());
     }
-    let bin_dir = target_dir.join(host_triple()?).join("release");
+    let bin_dir = target_dir.join(host_triple()?).join("debug");
     let scratch = target_dir.join("smoke");
     let _ = std::fs::remove_dir_all(&scratch);
     let started = Instant::now();

@@ -166,7 +166,7 @@ impl Builder<'_> {
                 self.warn(
                     loc,
                     format!(
-                        "virtual_server {name} is announced behind ECMP with lb_algo {}: each                          director then picks real servers on its own, so a flow ECMP moves to                          another director lands elsewhere; use `lb_algo mh` with `mh-fallback`",
+                        "virtual_server {name} is announced behind ECMP with lb_algo {}: each director then picks real servers on its own, so a flow ECMP moves to another director lands elsewhere; use `lb_algo mh` with `mh-fallback`",
                         vs.scheduler
                     ),
                 );
@@ -174,7 +174,7 @@ impl Builder<'_> {
                 self.warn(
                     loc,
                     format!(
-                        "virtual_server {name}: `mh` without `mh-fallback` sends the flows of a                          failed (weight 0) real server nowhere"
+                        "virtual_server {name}: `mh` without `mh-fallback` sends the flows of a failed (weight 0) real server nowhere"
                     ),
                 );
             }
@@ -182,7 +182,7 @@ impl Builder<'_> {
                 self.warn(
                     loc,
                     format!(
-                        "virtual_server {name}: real server {} is deleted when it fails, which                          reshuffles the other directors' Maglev tables differently; add                          `inhibit_on_failure` (weight 0 instead)",
+                        "virtual_server {name}: real server {} is deleted when it fails, which reshuffles the other directors' Maglev tables differently; add `inhibit_on_failure` (weight 0 instead)",
                         rs.addr
                     ),
                 );
