@@ -1,8 +1,9 @@
 //! The seed lab (LAB.md), end to end, inside the kernel VM:
 //! `cargo xtask demo` boots the VM and runs this program as root.
 //!
-//! `lab [--only manual|director|keepalived|mixed|track|sync]… [--repeat N]` runs
-//! the scenarios and prints a verdict per LAB.md item, then the side-by-side
+//! `lab [--only manual|director|keepalived|mixed|track|sync|ecmp]… [--repeat N]` runs
+//! the scenarios and prints a verdict per LAB.md item (and per item of the
+//! active-active ECMP part, issue 13), then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
 //! exits non-zero when any verdict fails.
@@ -14,9 +15,9 @@ use std::process::ExitCode;
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
 use lvs_examples::lab::{httpd, topology::SeedLab};
-use lvs_examples::lab::{report, scenarios, track};
+use lvs_examples::lab::{ecmp, report, scenarios, track};
 
-const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync"];
+const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync", "ecmp"];
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {
@@ -130,6 +131,9 @@ fn main() -> ExitCode {
         if let Some(f) = theirs.as_mut() {
             f.connection_survived = survived;
         }
+    }
+    if wants("ecmp") {
+        all.extend(ecmp::ecmp_run(&env));
     }
     if let (Some(a), Some(b)) = (&ours, &theirs) {
         let table = report::comparison(a, b);
