@@ -11,7 +11,7 @@ use lvs_ipvs::{Op, ServiceKey};
 use lvs_vrrp::{Reason, State, Transmit};
 
 use crate::config::{InitFile, Probe, ProcessMatch, Script, Vip};
-use crate::routes::Routing;
+use crate::routes::{Route, Routing};
 
 /// A running VRRP instance. A restarted instance (changed on reload) gets
 /// a new id, so a packet read for the old one is never fed to the new one.
@@ -240,6 +240,40 @@ pub enum Command {
         service: ServiceKey,
         /// Whether it has its quorum now.
         up: bool,
+    },
+    /// Delete every route of `protocol` in `table`, both families (at
+    /// start: what a crashed run announced must not outlive it).
+    FlushRoutes {
+        /// The routing table.
+        table: u32,
+        /// The protocol number.
+        protocol: u8,
+    },
+    /// Add the route that announces a VIP (it became healthy).
+    AddAnnouncement {
+        /// The VIP.
+        vip: IpAddr,
+        /// Its host route in the announcement table.
+        route: Route,
+    },
+    /// Delete the route that announces a VIP (unhealthy, draining, stopping).
+    RemoveAnnouncement {
+        /// The VIP.
+        vip: IpAddr,
+        /// Its host route in the announcement table.
+        route: Route,
+    },
+    /// While draining: measure this director's traffic to these VIPs and
+    /// report it with [`Director::handle_traffic`](crate::Director::handle_traffic).
+    SampleTraffic {
+        /// The announced VIPs.
+        vips: Vec<IpAddr>,
+    },
+    /// The drain is over (its traffic ended, or its timeout passed): the
+    /// program may stop now.
+    Drained {
+        /// Whether it ended by timeout rather than by the traffic ending.
+        timed_out: bool,
     },
 }
 

@@ -38,6 +38,8 @@ use lvs_healthcheck::checker::udp::UdpCheck;
 use lvs_ipvs::{Destination, Service, ServiceKey, SyncDaemon, Timeouts};
 
 pub use crate::routes::{Removed, Route, RouteKind, RouteScope, Routing, Rule};
+mod announce;
+pub use announce::{DRAIN_TIMEOUT, PROTO_ANNOUNCE, RouteAnnounce, TABLE_ANNOUNCE, TABLE_LOCAL};
 mod tracking;
 pub use tracking::{
     FileCheck, InitFile, ParamMatch, ProcessMatch, TrackFile, TrackProcess, TrackedFile,
@@ -98,6 +100,10 @@ pub struct DirectorConfig {
     /// Addresses, routes and rules installed at start and removed at stop
     /// (keepalived's `static_ipaddress`, `static_routes`, `static_rules`).
     pub static_routing: Routing,
+    /// Announce each healthy VIP as a route the local routing engine
+    /// advertises (active-active directors behind ECMP; an lvs extension,
+    /// `lvs_route_announce` in the file). Needs no VRRP instance.
+    pub route_announce: Option<RouteAnnounce>,
 }
 
 impl DirectorConfig {
@@ -115,6 +121,12 @@ impl DirectorConfig {
     /// Adds a virtual server.
     pub fn with_virtual_server(mut self, vs: VirtualServer) -> DirectorConfig {
         self.virtual_servers.push(vs);
+        self
+    }
+
+    /// Announces the VIPs as routes (see [`RouteAnnounce`]).
+    pub fn with_route_announce(mut self, announce: RouteAnnounce) -> DirectorConfig {
+        self.route_announce = Some(announce);
         self
     }
 
@@ -500,10 +512,13 @@ impl DirectorConfig {
                 });
             }
         }
-        if let Some(sd) = &self.sync_daemon
-            && self.instance(&sd.instance).is_none()
+        if let Some(inst) = self.sync_daemon.as_ref().and_then(|s| s.instance.as_ref())
+            && self.instance(inst).is_none()
         {
-            return Err(ConfigError::UnknownInstance(sd.instance.clone()));
+            return Err(ConfigError::UnknownInstance(inst.clone()));
+        }
+        if let Some(a) = &self.route_announce {
+            a.validate(self)?;
         }
         self.static_routing
             .validate()
@@ -754,6 +769,9 @@ pub enum ConfigError {
         /// Why.
         why: String,
     },
+    /// [`DirectorConfig::route_announce`] cannot be carried out.
+    #[error("route announcement: {0}")]
+    RouteAnnounce(String),
 }
 
 /// Scripts refused under [`DirectorConfig::script_security`]: each
@@ -1602,8 +1620,11 @@ impl Check {
 pub struct SyncDaemonConfig {
     /// The daemon settings (its `state` is set from the instance).
     pub daemon: SyncDaemon,
-    /// The instance whose state drives it.
-    pub instance: String,
+    /// The instance whose state drives it: master while it is Master,
+    /// backup otherwise. `None`: master and backup both, all the time
+    /// (active-active directors, each sending its connections to the
+    /// others and receiving theirs).
+    pub instance: Option<String>,
 }
 
 impl SyncDaemonConfig {
@@ -1611,7 +1632,15 @@ impl SyncDaemonConfig {
     pub fn new(daemon: SyncDaemon, instance: &str) -> SyncDaemonConfig {
         SyncDaemonConfig {
             daemon,
-            instance: instance.to_string(),
+            instance: Some(instance.to_string()),
+        }
+    }
+
+    /// Master and backup both, driven by no instance.
+    pub fn both(daemon: SyncDaemon) -> SyncDaemonConfig {
+        SyncDaemonConfig {
+            daemon,
+            instance: None,
         }
     }
 }
@@ -1628,6 +1657,10 @@ pub struct IpvsSetup {
     /// Set `net.ipv4.vs.expire_nodest_conn=1`, so new connections never hit
     /// a removed real server. Default: true.
     pub expire_nodest_conn: bool,
+    /// Set `net.ipv4.vs.sloppy_tcp=1`, so a TCP packet in mid-flow (one
+    /// that ECMP moved here from another director) creates a connection
+    /// entry. Default: false.
+    pub sloppy_tcp: bool,
 }
 
 impl Default for IpvsSetup {
@@ -1636,6 +1669,7 @@ impl Default for IpvsSetup {
             flush: false,
             timeouts: None,
             expire_nodest_conn: true,
+            sloppy_tcp: false,
         }
     }
 }

@@ -22,8 +22,10 @@ use crate::status::{
 };
 use crate::table::{self, Health};
 
+mod announce;
 mod removed;
 mod tracking;
+pub use announce::{NotAnnounced, TrafficSample};
 use tracking::{Files, ProcState};
 
 /// First retry after a failed IPVS write; doubles up to [`RETRY_MAX`].
@@ -47,6 +49,9 @@ pub enum CheckEvent {
     },
     /// A dynamic check asked for a weight.
     Weight(u32),
+    /// The probe's first result left its verdict as it started (so no
+    /// `Pool` tells of it): the real server has been checked once.
+    Checked,
 }
 
 /// What changed in a reload.
@@ -119,6 +124,8 @@ struct ProbeState {
     /// Whether the runner has it (false: suspended by `ha_suspend`, its
     /// health frozen, its key dead).
     running: bool,
+    /// Whether it has reported a result (route announcement waits for it).
+    reported: bool,
 }
 
 struct Service {
@@ -237,13 +244,16 @@ pub struct Director {
     /// a full reconcile. Only a reconcile's success repairs a failed write;
     /// a later delta succeeding leaves the lost change lost.
     ipvs_unreported: VecDeque<bool>,
-    sync_running: Option<SyncState>,
+    /// The sync daemons running (master, backup, or both).
+    sync_running: Vec<SyncState>,
     stopped: bool,
     /// Each sync group's state as last reported (its notify scripts ran).
     group_states: BTreeMap<String, State>,
     /// Transitions of sync-group members not yet looked at by
     /// [`settle_sync_groups`](Self::settle_sync_groups): name, from, to.
     sync_events: Vec<(String, State, State)>,
+    /// Which VIPs are announced as routes, and the drain.
+    announcements: announce::Announcements,
 }
 
 impl Director {
@@ -273,10 +283,11 @@ impl Director {
             reconcile_at: now + config.reconcile_period(),
             retry: None,
             ipvs_unreported: VecDeque::new(),
-            sync_running: None,
+            sync_running: Vec::new(),
             stopped: false,
             group_states: BTreeMap::new(),
             sync_events: Vec::new(),
+            announcements: announce::Announcements::default(),
         };
         // Routers first, so a refused router changes nothing.
         let routers = config
@@ -291,6 +302,7 @@ impl Director {
                 routing: config.static_routing.clone(),
             });
         }
+        d.start_announcements();
         d.sync_scripts(&config);
         d.sync_tracking(&config);
         for vs in &config.virtual_servers {
@@ -318,6 +330,7 @@ impl Director {
             }
         }
         d.settle_sync_groups(now);
+        d.sync_without_instance();
         Ok(d)
     }
 
@@ -338,7 +351,11 @@ impl Director {
             .iter()
             .filter_map(|i| i.router.poll_timeout());
         let ipvs = (!self.stopped && !self.services.is_empty()).then_some(self.reconcile_at);
-        routers.chain(ipvs).chain(self.tracking_timeout()).min()
+        routers
+            .chain(ipvs)
+            .chain(self.tracking_timeout())
+            .chain(self.announcements.poll_timeout())
+            .min()
     }
 
     /// Runs every timer due at `now`: VRRP timers, the periodic or retried
@@ -362,6 +379,7 @@ impl Director {
             // failure report (handle_ipvs_result), so the backoff doubles.
             self.reconcile_at = now + self.config.reconcile_period();
         }
+        self.announcements_handle_timeout(now);
     }
 
     /// Feeds a VRRP packet (IP payload) received for `instance` at `now`.
@@ -439,18 +457,20 @@ impl Director {
         match event {
             CheckEvent::Pool { in_pool, reason } => {
                 state.up = in_pool;
+                state.reported = true;
                 if reason.is_some() {
                     state.last_failure = reason;
                 }
             }
             CheckEvent::Weight(w) => state.weight = Some(w),
+            CheckEvent::Checked => state.reported = true,
         }
         let after = svc.health(&self.files)[rs];
-        if before == after {
-            return;
+        if before != after {
+            self.real_server_changed(&key, rs, before, after);
+            self.update_service(&key);
         }
-        self.real_server_changed(&key, rs, before, after);
-        self.update_service(&key);
+        self.settle_announcements();
     }
 
     /// Reports a real server's health change: its notify script and
@@ -498,10 +518,14 @@ impl Director {
     pub fn handle_ipvs_result(&mut self, now: Instant, ok: bool) {
         let reconcile = self.ipvs_unreported.pop_front().unwrap_or(false);
         if ok {
+            if reconcile {
+                self.announcements.note_reconciled();
+            }
             if reconcile && self.retry.take().is_some() {
                 info!("IPVS table repaired");
                 self.reconcile_at = now + self.config.reconcile_period();
             }
+            self.settle_announcements();
             return;
         }
         let next = self.retry.map_or(RETRY_MIN, |r| (r * 2).min(RETRY_MAX));
@@ -511,6 +535,7 @@ impl Director {
             retry_in_ms = next.as_millis() as u64,
             "IPVS write failed: full reconcile scheduled"
         );
+        self.settle_announcements();
     }
 
     /// Replaces the configuration without stopping timers: instances whose
@@ -669,10 +694,14 @@ impl Director {
             if let Some(state) = self.sync_instance_state() {
                 self.sync_follow(state);
             }
+            self.sync_without_instance();
         }
         let old_static = self.config.static_routing.clone();
         summary.routing_changed += self.routing_delta(None, &old_static, &new.static_routing);
+        let old_announce = self.config.route_announce.clone();
         self.retired = Some(std::mem::replace(&mut self.config, new));
+        self.reconfigure_announcements(old_announce.as_ref());
+        self.settle_announcements();
         self.clear_stale_sync_faults(now);
         self.settle_sync_groups(now);
         Ok(summary)
@@ -690,6 +719,8 @@ impl Director {
     /// stops the sync daemon and the probes. The IPVS table stays for the
     /// next start to adopt.
     pub fn shutdown(&mut self, now: Instant) {
+        // The routers move the flows away first, while everything else still runs.
+        self.stop_announcements();
         while !self.instances.is_empty() {
             self.stop_instance(now, 0);
         }
@@ -796,6 +827,8 @@ impl Director {
                     ok: st.ok,
                 })
                 .collect(),
+            announcements: self.announcement_status(),
+            draining: self.announcements.is_draining(),
         }
     }
 
@@ -998,6 +1031,7 @@ impl Director {
                     last_failure: None,
                     weight: None,
                     running: true,
+                    reported: false,
                 }
             })
             .collect()
@@ -1360,7 +1394,7 @@ impl Director {
                         .config
                         .sync_daemon
                         .as_ref()
-                        .is_some_and(|s| s.instance == name)
+                        .is_some_and(|s| s.instance.as_ref() == Some(&name))
                     {
                         self.sync_follow(to);
                     }
@@ -1522,7 +1556,19 @@ impl Director {
 
     fn sync_instance_state(&self) -> Option<State> {
         let sd = self.config.sync_daemon.as_ref()?;
-        self.instance_state(&sd.instance)
+        self.instance_state(sd.instance.as_ref()?)
+    }
+
+    /// A sync daemon driven by no instance runs as master and backup both.
+    fn sync_without_instance(&mut self) {
+        if self
+            .config
+            .sync_daemon
+            .as_ref()
+            .is_some_and(|s| s.instance.is_none())
+        {
+            self.sync_run(&[SyncState::Master, SyncState::Backup]);
+        }
     }
 
     /// The sync daemon runs as master while its instance is Master, as
@@ -1531,28 +1577,39 @@ impl Director {
         let Some(sd) = self.config.sync_daemon.clone() else {
             return;
         };
+        if sd.instance.is_none() {
+            return;
+        }
         let want = match to {
             State::Master => SyncState::Master,
             State::Backup | State::Fault => SyncState::Backup,
             State::Initialize => return,
         };
-        if self.sync_running == Some(want) {
+        self.sync_run(&[want]);
+    }
+
+    /// Runs exactly the daemons `want`, stopping the others first.
+    fn sync_run(&mut self, want: &[SyncState]) {
+        let Some(sd) = self.config.sync_daemon.clone() else {
+            return;
+        };
+        if self.sync_running == want {
             return;
         }
-        let mut ops = Vec::new();
-        if let Some(running) = self.sync_running.take() {
-            ops.push(Op::StopDaemon(running));
+        let mut ops: Vec<Op> = self.sync_running.drain(..).map(Op::StopDaemon).collect();
+        for &state in want {
+            let mut daemon = sd.daemon.clone();
+            daemon.state = state;
+            ops.push(Op::StartDaemon(daemon));
         }
-        let mut daemon = sd.daemon;
-        daemon.state = want;
-        ops.push(Op::StartDaemon(daemon));
-        self.sync_running = Some(want);
+        self.sync_running = want.to_vec();
         self.push_ipvs(ops);
     }
 
     fn stop_sync(&mut self) {
-        if let Some(running) = self.sync_running.take() {
-            self.push_ipvs(vec![Op::StopDaemon(running)]);
+        if !self.sync_running.is_empty() {
+            let ops = self.sync_running.drain(..).map(Op::StopDaemon).collect();
+            self.push_ipvs(ops);
         }
     }
 }

@@ -170,14 +170,15 @@ pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, FileCheck, InitFile, InsecureScripts,
     IpvsSetup, Notify, NotifyFifo, NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer,
-    Removed, ResolvedTrack, Route, RouteKind, RouteScope, Routing, Rule, Script, ServiceGroup,
-    SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface, TrackProcess,
-    TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer, Vmac,
-    VrrpInstance, parse_track_file,
+    Removed, ResolvedTrack, Route, RouteAnnounce, RouteKind, RouteScope, Routing, Rule, Script,
+    ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface,
+    TrackProcess, TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer,
+    Vmac, VrrpInstance, parse_track_file,
 };
-pub use director::{CheckEvent, Director, ReloadSummary};
-pub use status::{Report, Status};
+pub use config::{DRAIN_TIMEOUT, PROTO_ANNOUNCE, TABLE_ANNOUNCE, TABLE_LOCAL};
+pub use director::{CheckEvent, Director, NotAnnounced, ReloadSummary, TrafficSample};
+pub use status::{AnnouncementStatus, Report, Status};
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use driver::{Handle, NetNamespaceError, enter_net_namespace, run};
+pub use driver::{Handle, NetNamespaceError, enter_net_namespace, flush_routes, run};

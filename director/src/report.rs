@@ -81,6 +81,17 @@ pub struct CheckView {
     pub last_failure: Option<String>,
 }
 
+/// One VIP of the route announcement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnouncementView {
+    /// The VIP.
+    pub vip: IpAddr,
+    /// Its route is announced.
+    pub announced: bool,
+    /// Why not, when it is not.
+    pub held_back: Option<String>,
+}
+
 /// One real server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealServerView {
@@ -114,6 +125,10 @@ pub struct Snapshot {
     pub ipvs: Option<Result<Vec<VirtualServerEntry>, String>>,
     /// Ghost addresses found on the VRRP interfaces, each with its fix.
     pub ghosts: Vec<String>,
+    /// The VIPs announced as routes (`lvs_route_announce`).
+    pub announcements: Vec<AnnouncementView>,
+    /// A drain has been started.
+    pub draining: bool,
 }
 
 impl Snapshot {
@@ -177,6 +192,16 @@ impl Snapshot {
             real_servers,
             ipvs: report.ipvs.clone(),
             ghosts: report.ghosts.clone(),
+            announcements: st
+                .announcements
+                .iter()
+                .map(|a| AnnouncementView {
+                    vip: a.vip,
+                    announced: a.announced,
+                    held_back: a.held_back.map(|w| w.to_string()),
+                })
+                .collect(),
+            draining: st.draining,
         }
     }
 }
@@ -272,6 +297,18 @@ pub fn render(s: &Snapshot) -> String {
             );
         }
     }
+    if !s.announcements.is_empty() {
+        let draining = if s.draining { " (draining)" } else { "" };
+        let _ = writeln!(o, "\nRoute announcement{draining}");
+        for a in &s.announcements {
+            let state = match (&a.held_back, a.announced) {
+                (_, true) => "announced".to_string(),
+                (Some(why), false) => format!("withdrawn ({why})"),
+                (None, false) => "withdrawn".to_string(),
+            };
+            let _ = writeln!(o, "  {} {state}", a.vip);
+        }
+    }
     if !s.ghosts.is_empty() {
         let _ = writeln!(o, "\nGhost addresses");
         for g in &s.ghosts {
@@ -340,6 +377,11 @@ mod labels {
     }
 
     #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Vip {
+        pub vip: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
     pub struct RealServer {
         pub virtual_server: String,
         pub real_server: String,
@@ -389,6 +431,14 @@ pub fn metrics(s: &Snapshot) -> String {
     let vrrp_dropped = Counters::<labels::InstanceReason>::default();
     let ghosts = Gauge::<i64>::default();
     let rs_up = Gauges::<labels::RealServer>::default();
+    let announced = Gauges::<labels::Vip>::default();
+    for a in &s.announcements {
+        announced
+            .get_or_create(&labels::Vip {
+                vip: a.vip.to_string(),
+            })
+            .set(i64::from(a.announced));
+    }
     let check_up = Gauges::<labels::Check>::default();
     for i in &s.instances {
         for st in ["Initialize", "Backup", "Master", "Fault"] {
@@ -452,6 +502,20 @@ pub fn metrics(s: &Snapshot) -> String {
         "Ghost addresses on the VRRP interfaces",
         ghosts,
     );
+    if !s.announcements.is_empty() {
+        reg.register(
+            "lvs_director_vip_announced",
+            "Whether a VIP's route is announced (lvs_route_announce)",
+            announced,
+        );
+        let draining = Gauge::<i64>::default();
+        draining.set(i64::from(s.draining));
+        reg.register(
+            "lvs_director_draining",
+            "Whether the director is draining",
+            draining,
+        );
+    }
     reg.register(
         "lvs_director_realserver_up",
         "Whether every check of a real server passes",

@@ -43,6 +43,9 @@ pub enum RouteKind {
     Unreachable,
     /// Dropped with "administratively prohibited" (`prohibit`).
     Prohibit,
+    /// Delivered to this host (`local`, in the `local` table): how an
+    /// announced VIP is made the director's without an interface address.
+    Local,
 }
 
 /// A route's scope (`ip route … scope`).
@@ -201,7 +204,8 @@ impl Route {
 
     /// Checks what the types cannot: the prefix length fits the family,
     /// the gateway and source are of the destination's family, a drop
-    /// route has no gateway or interface, a unicast one has one of them.
+    /// route has no gateway or interface, a unicast one has one of them, a
+    /// local one an interface only.
     pub fn validate(&self) -> Result<(), String> {
         let max = max_prefix(self.dest);
         if self.prefix_len > max {
@@ -219,6 +223,10 @@ impl Route {
                 Err("a route needs a gateway (via) or an interface (dev)".into())
             }
             RouteKind::Unicast => Ok(()),
+            RouteKind::Local if self.via.is_some() || self.dev.is_none() => {
+                Err("a local route takes an interface (dev) and no gateway".into())
+            }
+            RouteKind::Local => Ok(()),
             _ if self.via.is_some() || self.dev.is_some() => {
                 Err("a blackhole, unreachable or prohibit route takes no via or dev".into())
             }
@@ -234,6 +242,7 @@ impl fmt::Display for Route {
             RouteKind::Blackhole => f.write_str("blackhole ")?,
             RouteKind::Unreachable => f.write_str("unreachable ")?,
             RouteKind::Prohibit => f.write_str("prohibit ")?,
+            RouteKind::Local => f.write_str("local ")?,
         }
         write!(f, "{}/{}", self.dest, self.prefix_len)?;
         if let Some(v) = self.via {

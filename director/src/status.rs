@@ -21,6 +21,22 @@ pub struct Status {
     pub ipvs_retrying: bool,
     /// Each tracked script that runs (some instance tracks it).
     pub scripts: Vec<ScriptStatus>,
+    /// Each VIP of [`DirectorConfig::route_announce`](crate::DirectorConfig::route_announce).
+    pub announcements: Vec<AnnouncementStatus>,
+    /// A drain has been started.
+    pub draining: bool,
+}
+
+/// One VIP announced as a route (or held back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AnnouncementStatus {
+    /// The VIP.
+    pub vip: IpAddr,
+    /// Whether its route is announced.
+    pub announced: bool,
+    /// Why not, when it is not.
+    pub held_back: Option<crate::director::NotAnnounced>,
 }
 
 /// One tracked script (`vrrp_script`).

@@ -202,6 +202,8 @@ mod tests {
             real_servers: vec![rs(true), rs(false), rs(true)],
             ipvs: None,
             ghosts: vec![],
+            announcements: Vec::new(),
+            draining: false,
         };
         assert_eq!(
             status_line(&s),

@@ -78,6 +78,8 @@ fn snapshot() -> Snapshot {
             destinations: vec![dest("172.20.0.85:80", 1, 3, 12)],
         }])),
         ghosts: Vec::new(),
+        announcements: Vec::new(),
+        draining: false,
     }
 }
 
@@ -358,4 +360,42 @@ fn the_grafana_dashboard_queries_only_served_metrics() {
         }
     }
     assert!(names >= exprs.len(), "every query names a metric");
+}
+
+#[test]
+fn announced_vips_are_shown_in_text_json_and_metrics() {
+    let mut s = snapshot();
+    s.announcements = vec![
+        status::AnnouncementView {
+            vip: "203.0.113.10".parse().unwrap(),
+            announced: true,
+            held_back: None,
+        },
+        status::AnnouncementView {
+            vip: "203.0.113.11".parse().unwrap(),
+            announced: false,
+            held_back: Some("quorum not held".into()),
+        },
+    ];
+    s.draining = true;
+    let text = status::render(&s);
+    assert!(text.contains("Route announcement (draining)"), "{text}");
+    assert!(text.contains("  203.0.113.10 announced\n"), "{text}");
+    assert!(
+        text.contains("  203.0.113.11 withdrawn (quorum not held)\n"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&s.to_json()).expect("json");
+    assert_eq!(json["draining"], true);
+    assert_eq!(json["announcements"][1]["held_back"], "quorum not held");
+    let m = status::metrics(&s);
+    assert!(
+        m.contains("lvs_director_vip_announced{vip=\"203.0.113.10\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lvs_director_vip_announced{vip=\"203.0.113.11\"} 0\n"),
+        "{m}"
+    );
+    assert!(m.contains("lvs_director_draining 1\n"), "{m}");
 }

@@ -189,6 +189,18 @@ pub enum Event {
         /// When.
         at: Instant,
     },
+    /// A probe's first counted result left its members' health as it
+    /// started, so no [`Event::Transition`] tells of it: its members have
+    /// been checked once now (what a caller waits for before it trusts a
+    /// member that starts up).
+    Checked {
+        /// The member.
+        member: MemberId,
+        /// Its service.
+        service: ServiceId,
+        /// When.
+        at: Instant,
+    },
     /// A check using keepalived's `misc_dynamic` convention asked for a new weight.
     Weight {
         /// The member.
@@ -414,10 +426,33 @@ impl<K: Clone + Eq + Hash> Engine<K> {
                 (self.members.len() - 1) as u32
             }
         };
+        let mut has_run = false;
         if let Some(p) = self.probes[slot as usize].as_mut() {
             p.members.push(idx);
+            has_run = p.has_run;
         }
         self.services.entry(service).or_default().members.push(idx);
+        // Joining a probe that has already run: this member is checked
+        // already, and may not be in the state its policy starts in.
+        if has_run {
+            let member = MemberId(idx);
+            let starts_in_pool = policy.initial == InitialState::Up;
+            self.events
+                .push_back(if (health == Health::Up) == starts_in_pool {
+                    Event::Checked {
+                        member,
+                        service,
+                        at: now,
+                    }
+                } else {
+                    Event::Pool {
+                        member,
+                        service,
+                        in_pool: health == Health::Up,
+                        at: now,
+                    }
+                });
+        }
         Ok(MemberId(idx))
     }
 
@@ -646,7 +681,8 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         self.in_flight -= 1;
 
         let before = p.health;
-        let decisive = !p.has_run && (p.policy.first_result_decides || before == Health::Unknown);
+        let first = !p.has_run;
+        let decisive = first && (p.policy.first_result_decides || before == Health::Unknown);
         let mut success = None;
         let mut weight_change = None;
         let delay = match outcome {
@@ -703,7 +739,8 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         };
         let jitter = p.policy.interval_jitter;
         // Only a change needs the member list (and its copy): most results change nothing.
-        let changed = after != before || weight_change.is_some();
+        let first_unchanged = first && p.has_run && after == before;
+        let changed = after != before || weight_change.is_some() || first_unchanged;
         let (reason, members) = if changed {
             (p.last_failure.clone(), p.members.clone())
         } else {
@@ -728,6 +765,17 @@ impl<K: Clone + Eq + Hash> Engine<K> {
         if after != before {
             for &m in &members {
                 self.member_transition(now, m, before, after, &reason, &success, consecutive);
+            }
+        }
+        if first_unchanged {
+            for &m in &members {
+                if let Some(mem) = self.members[m as usize].as_ref() {
+                    self.events.push_back(Event::Checked {
+                        member: MemberId(m),
+                        service: mem.service,
+                        at: now,
+                    });
+                }
             }
         }
         true
@@ -1053,5 +1101,51 @@ mod tests {
             assert_eq!(a, b, "step {i}: piles differ from the all-heap order");
         }
         assert_eq!(heap.trace.len(), piles.trace.len());
+    }
+
+    #[test]
+    fn a_first_result_that_changes_nothing_is_told_as_checked() {
+        let t0 = Instant::now();
+        let mut e = Engine::new(EngineConfig::default());
+        let p = Policy {
+            initial: InitialState::Up,
+            first_result_decides: true,
+            ..policy(0)
+        };
+        let svc = ServiceId(1);
+        let a = e
+            .add_member(t0, svc, 7u32, p.clone())
+            .expect("valid policy");
+        let mut now = t0;
+        let mut events = Vec::new();
+        for _ in 0..3 {
+            now += Duration::from_secs(3);
+            e.handle_timeout(now);
+            while let Some(req) = e.poll_probe(now) {
+                e.handle_result(now, req.id, Outcome::Success(Success::Connected));
+            }
+            while let Some(ev) = e.poll_event() {
+                events.push(ev);
+            }
+        }
+        assert_eq!(
+            events,
+            [Event::Checked {
+                member: a,
+                service: svc,
+                at: t0 + Duration::from_secs(3)
+            }],
+            "one Checked after the first result, nothing after the later ones"
+        );
+        // A member joining the probe that has run is checked already.
+        let b = e.add_member(now, svc, 7u32, p).expect("valid policy");
+        assert_eq!(
+            e.poll_event(),
+            Some(Event::Checked {
+                member: b,
+                service: svc,
+                at: now
+            })
+        );
     }
 }

@@ -174,6 +174,7 @@ pub(crate) const ALL_CTX: &[Ctx] = &[
     Ctx::TrackProcess,
     Ctx::SyncGroup,
     Ctx::Ssl,
+    Ctx::RouteAnnounce,
 ];
 
 /// One keyword: its name, how many values it takes, the block it opens, and
@@ -320,6 +321,8 @@ pub(crate) enum Ctx {
     SyncGroup,
     /// The global `SSL` block (SSL_GET's client certificate).
     Ssl,
+    /// `lvs_route_announce` (an lvs extension).
+    RouteAnnounce,
     /// A block whose lines are list entries, not keywords
     /// (`virtual_ipaddress`, `unicast_peer`, ...).
     List,
@@ -342,6 +345,7 @@ impl Ctx {
             Ctx::VrrpInstance => "vrrp_instance",
             Ctx::Authentication => "authentication",
             Ctx::Ssl => "SSL",
+            Ctx::RouteAnnounce => "lvs_route_announce",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
             Ctx::TcpCheck => "TCP_CHECK",
@@ -370,6 +374,7 @@ impl Ctx {
             Ctx::VrrpInstance => VRRP_INSTANCE,
             Ctx::Authentication => AUTHENTICATION,
             Ctx::Ssl => SSL,
+            Ctx::RouteAnnounce => ROUTE_ANNOUNCE,
             Ctx::VirtualServer => VIRTUAL_SERVER,
             Ctx::RealServer => REAL_SERVER,
             Ctx::TcpCheck | Ctx::UdpCheck | Ctx::DnsCheck => match self {
@@ -424,6 +429,18 @@ const ROOT: &[Kw] = &[
     ),
     blk("virtual_server_group", 1, 1, Ctx::List),
     blk("SSL", 0, 0, Ctx::Ssl),
+    blk("lvs_route_announce", 0, 0, Ctx::RouteAnnounce),
+];
+
+/// `lvs_route_announce`, an lvs extension (not a keepalived keyword).
+const ROUTE_ANNOUNCE: &[Kw] = &[
+    kw("table", 1, 1),
+    kw("protocol", 1, 1),
+    blk("vips", 0, 0, Ctx::List),
+    kw("drain_timeout", 1, 1),
+    kw("drain_on_sigterm", 0, 0),
+    kw("sloppy_tcp", 0, 0),
+    var("sync_daemon", 1),
 ];
 
 const GLOBAL_DEFS: &[Kw] = &[
@@ -1223,6 +1240,9 @@ mod tests {
                 format!("vrrp_instance V {{\n authentication {{\n{stmt}\n }}\n}}\n")
             }
             Ctx::Ssl => format!("SSL {{\n{stmt}\n}}\n"),
+            Ctx::RouteAnnounce => format!(
+                "virtual_server 10.0.0.1 80 {{\n real_server 10.0.0.2 80 {{ }}\n}}\nlvs_route_announce {{\n{stmt}\n}}\n"
+            ),
             Ctx::VirtualServer => format!(
                 "virtual_server 10.0.0.1 80 {{\n{stmt}\n real_server 10.0.0.2 80 {{ }}\n}}\n"
             ),

@@ -165,6 +165,7 @@
 //! | (top level) | `garp_group` | refused | per-interface gratuitous ARP groups are not implemented |
 //! | (top level) | `virtual_server_group` | implemented |  |
 //! | (top level) | `SSL` | implemented |  |
+//! | (top level) | `lvs_route_announce` | implemented |  |
 //! | `global_defs` | `router_id` | implemented |  |
 //! | `global_defs` | `notification_email` | warned | director sends no mail |
 //! | `global_defs` | `notification_email_from` | warned | director sends no mail |
@@ -607,6 +608,13 @@
 //! | `SSL` | `key` | implemented |  |
 //! | `SSL` | `ca` | warned | keepalived loads it but never verifies a real server's certificate; neither does director |
 //! | `SSL` | `password` | refused | encrypted private keys are not supported (rustls reads unencrypted PEM keys only); store the key decrypted, readable by root only |
+//! | `lvs_route_announce` | `table` | implemented |  |
+//! | `lvs_route_announce` | `protocol` | implemented |  |
+//! | `lvs_route_announce` | `vips` | implemented |  |
+//! | `lvs_route_announce` | `drain_timeout` | implemented |  |
+//! | `lvs_route_announce` | `drain_on_sigterm` | implemented |  |
+//! | `lvs_route_announce` | `sloppy_tcp` | implemented |  |
+//! | `lvs_route_announce` | `sync_daemon` | implemented |  |
 //! | (top level) | `virtual_server group` | implemented |  |
 //! | `vrrp_instance` | `use_vmac MAC` | refused | the macvlan always has the RFC 5798 virtual MAC (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID) |
 //! | (top level) | `@ID / @^ID` | implemented |  |

@@ -40,6 +40,41 @@ pub struct Config {
     /// certificate every `SSL_GET` presents when asked (read and checked
     /// when the configuration is loaded).
     pub ssl_identity: Option<lvs_healthcheck::checker::http::ClientIdentity>,
+    /// `lvs_route_announce { ... }` (an lvs extension).
+    pub route_announce: Option<RouteAnnounceBlock>,
+}
+
+/// `lvs_route_announce { table N protocol N vips { ... } drain_timeout S
+/// drain_on_sigterm sloppy_tcp sync_daemon IFACE [id N] ... }`: an lvs
+/// extension (keepalived has no such block) for active-active directors
+/// behind ECMP, mapped to lvs-director's `RouteAnnounce`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteAnnounceBlock {
+    /// Table, protocol, VIPs and drain, in lvs-director's type.
+    pub announce: lvs_director::RouteAnnounce,
+    /// `sloppy_tcp`: set `net.ipv4.vs.sloppy_tcp=1`.
+    pub sloppy_tcp: bool,
+    /// `sync_daemon IFACE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`:
+    /// the IPVS sync daemon as master and backup both.
+    pub sync_daemon: Option<LvsSyncDaemon>,
+    /// Where the block is.
+    pub location: crate::error::Location,
+    /// Where each of `announce.vips` is named.
+    pub vip_locs: Vec<crate::error::Location>,
+}
+
+impl RouteAnnounceBlock {
+    /// Defaults, at `location`.
+    pub fn new(location: crate::error::Location) -> RouteAnnounceBlock {
+        RouteAnnounceBlock {
+            announce: lvs_director::RouteAnnounce::new(),
+            sloppy_tcp: false,
+            sync_daemon: None,
+            location,
+            vip_locs: Vec::new(),
+        }
+    }
 }
 
 impl Config {

@@ -27,7 +27,7 @@ impl Director {
     ///
     /// Anything else, or an instance that is not Master, is ignored.
     pub fn handle_removed(&mut self, now: Instant, removed: &Removed) {
-        if self.stopped {
+        if self.stopped || self.announcement_removed(removed) {
             return;
         }
         let lost = tracked_part(&self.config.static_routing, removed);

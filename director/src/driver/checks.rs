@@ -175,6 +175,7 @@ async fn serve(
                     }),
                     Event::Pool { member, in_pool, .. } => (member, CheckEvent::Pool { in_pool, reason: None }),
                     Event::Weight { member, weight, .. } => (member, CheckEvent::Weight(u32::from(weight))),
+                    Event::Checked { member, .. } => (member, CheckEvent::Checked),
                     Event::AllDown { service, .. } => {
                         if script_services.contains(&service) {
                             continue;

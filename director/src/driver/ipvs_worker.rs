@@ -11,6 +11,8 @@ use crate::config::IpvsSetup;
 
 /// Where `net.ipv4.vs.expire_nodest_conn` lives.
 const EXPIRE_NODEST_CONN: &str = "/proc/sys/net/ipv4/vs/expire_nodest_conn";
+/// Where `net.ipv4.vs.sloppy_tcp` lives.
+const SLOPPY_TCP: &str = "/proc/sys/net/ipv4/vs/sloppy_tcp";
 
 /// Work for the IPVS thread.
 pub(crate) enum Job {
@@ -61,7 +63,16 @@ impl Worker {
             warn!(error = %e, "cannot set the IPVS timeouts");
         }
         if setup.expire_nodest_conn {
-            set_expire_nodest_conn();
+            set_sysctl(
+                EXPIRE_NODEST_CONN,
+                "net.ipv4.vs.expire_nodest_conn=1 (new connections never hit a removed real server)",
+            );
+        }
+        if setup.sloppy_tcp {
+            set_sysctl(
+                SLOPPY_TCP,
+                "net.ipv4.vs.sloppy_tcp=1 (a flow moved here in mid-stream is scheduled)",
+            );
         }
         let (jobs, rx) = std_mpsc::channel();
         std::thread::Builder::new()
@@ -77,16 +88,41 @@ impl Worker {
     }
 }
 
-fn set_expire_nodest_conn() {
-    match std::fs::read_to_string(EXPIRE_NODEST_CONN) {
+/// Sets an IPVS sysctl to 1 (`what` says which and why, for the log).
+fn set_sysctl(path: &str, what: &str) {
+    match std::fs::read_to_string(path) {
         Ok(v) if v.trim() == "1" => {}
-        _ => match std::fs::write(EXPIRE_NODEST_CONN, "1\n") {
-            Ok(()) => info!(
-                "set net.ipv4.vs.expire_nodest_conn=1 (new connections never hit a removed real server)"
-            ),
-            Err(e) => warn!(error = %e, "cannot set net.ipv4.vs.expire_nodest_conn=1"),
+        _ => match std::fs::write(path, "1\n") {
+            Ok(()) => info!("set {what}"),
+            Err(e) => warn!(error = %e, "cannot set {what}"),
         },
     }
+}
+
+/// This director's traffic to `vips`, summed over their services.
+pub(crate) fn traffic_to(
+    table: &[VirtualServerEntry],
+    vips: &[std::net::IpAddr],
+) -> crate::director::TrafficSample {
+    let mut in_packets = 0u64;
+    let mut active = 0u64;
+    for e in table {
+        let on_vip = e
+            .service
+            .service
+            .key
+            .addr()
+            .is_some_and(|a| vips.contains(&a.ip()));
+        if on_vip {
+            in_packets = in_packets.saturating_add(e.service.stats.in_pkts);
+            active += e
+                .destinations
+                .iter()
+                .map(|d| u64::from(d.active_conns))
+                .sum::<u64>();
+        }
+    }
+    crate::director::TrafficSample::new(in_packets, active)
 }
 
 fn serve(

@@ -138,6 +138,10 @@ enum Request {
         oneshot::Sender<Result<ReloadSummary, ReloadError>>,
     ),
     Status(oneshot::Sender<Report>),
+    /// Start draining; answered when drained (`true`: timed out).
+    Drain(oneshot::Sender<bool>),
+    /// The IPVS thread's measurement for a drain.
+    Traffic(crate::director::TrafficSample),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -171,6 +175,23 @@ impl Handle {
         let (tx, rx) = oneshot::channel();
         self.requests.send(Request::Status(tx)).ok()?;
         rx.await.ok()
+    }
+
+    /// Drains (the core's [`Director::drain`]): every announced VIP is
+    /// withdrawn at once; the future resolves once this director's traffic
+    /// to them has ended, or the drain timeout passed (`Some(true)`), and
+    /// the caller then calls [`shutdown`](Self::shutdown). `None` when the
+    /// director stopped first. It borrows nothing, so a program can hold it
+    /// while it goes on serving requests.
+    pub fn drain(&self) -> impl std::future::Future<Output = Option<bool>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.requests.send(Request::Drain(tx)).is_ok();
+        async move {
+            match sent {
+                true => rx.await.ok(),
+                false => None,
+            }
+        }
     }
 
     /// Resigns every instance (priority-0 adverts), removes the VIPs, stops
@@ -242,6 +263,10 @@ struct Loop {
     vmacs: vmac::Vmacs,
     /// What the link watcher filters deleted routes by.
     route_protocols: tokio::sync::watch::Sender<BTreeSet<u8>>,
+    /// Who waits for the drain to end.
+    drain_waiters: Vec<oneshot::Sender<bool>>,
+    /// The loop's own request queue (answers of work done off the loop).
+    requests: mpsc::UnboundedSender<Request>,
 }
 
 /// Starts a director from `config`: source addresses resolved, IPVS opened
@@ -278,6 +303,7 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         .map_err(|e| StartError::Env(format!("cannot start the file and process watcher: {e}")))?;
     let protocols = route_protocols(&config);
     let core = Director::new(Instant::now(), config)?;
+    let (requests, requests_rx) = mpsc::unbounded_channel();
     let mut lp = Loop {
         core,
         addresses,
@@ -293,6 +319,8 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
         tracker,
         vmacs: vmac::Vmacs::default(),
         route_protocols: tokio::sync::watch::channel(protocols).0,
+        drain_waiters: Vec::new(),
+        requests: requests.clone(),
     };
     if let Err(e) = lp.carry_out(Instant::now()) {
         // Nothing made for instances that never ran stays behind.
@@ -306,7 +334,6 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     let timer = Timer::new().map_err(|e| StartError::Env(format!("cannot create a timer: {e}")))?;
     let (links_tx, links_rx) = mpsc::unbounded_channel();
     links::start(links_tx, lp.route_protocols.subscribe()).map_err(StartError::Env)?;
-    let (requests, requests_rx) = mpsc::unbounded_channel();
     let inputs = Inputs {
         packets: packets_rx,
         verdicts: verdicts_rx,
@@ -324,6 +351,15 @@ pub async fn run(mut config: DirectorConfig) -> Result<Handle, StartError> {
     })
 }
 
+/// Deletes every route of `protocol` in `table` in this network namespace,
+/// both families: what a director that did not stop cleanly left announced
+/// (for a service manager's clean-up, e.g. systemd's `ExecStopPost=`; a
+/// start does the same). Returns how many routes were deleted.
+pub fn flush_routes(table: u32, protocol: u8) -> Result<usize, String> {
+    let mut rtnl = lvs_arpguard::Rtnl::open(None).map_err(|e| e.to_string())?;
+    routes::flush(&mut rtnl, table, protocol).map_err(|e| e.to_string())
+}
+
 /// The protocols of the routes the configuration installs: the link
 /// watcher passes on deletions of these only.
 fn route_protocols(cfg: &DirectorConfig) -> BTreeSet<u8> {
@@ -332,6 +368,7 @@ fn route_protocols(cfg: &DirectorConfig) -> BTreeSet<u8> {
         .flat_map(|i| i.routes.iter())
         .chain(cfg.static_routing.routes.iter())
         .map(|r| r.protocol)
+        .chain(cfg.route_announce.as_ref().map(|a| a.protocol))
         .collect()
 }
 
@@ -489,6 +526,15 @@ impl Loop {
                         });
                     }
                 }
+            }
+            Request::Drain(reply) => {
+                self.drain_waiters.push(reply);
+                self.core.drain(Instant::now());
+                self.step(Instant::now());
+            }
+            Request::Traffic(sample) => {
+                self.core.handle_traffic(Instant::now(), sample);
+                self.step(Instant::now());
             }
             Request::Shutdown(reply) => {
                 let now = Instant::now();
@@ -685,8 +731,53 @@ impl Loop {
                 info!(virtual_server = %service, up, "quorum changed");
                 self.fifos.virtual_server(&service, up);
             }
+            Command::FlushRoutes { table, protocol } => {
+                if let Err(e) = routes::flush(self.addresses.rtnl(), table, protocol) {
+                    warn!(table, protocol, error = %e, "cannot flush leftover announced routes");
+                }
+            }
+            Command::AddAnnouncement { vip, route } => {
+                info!(%vip, %route, "VIP announced");
+                let routing = crate::routes::Routing::new(vec![route], Vec::new());
+                routes::add(self.addresses.rtnl(), "announcement", &routing);
+            }
+            Command::RemoveAnnouncement { vip, route } => {
+                info!(%vip, %route, "VIP withdrawn");
+                let routing = crate::routes::Routing::new(vec![route], Vec::new());
+                routes::remove(self.addresses.rtnl(), "announcement", &routing);
+            }
+            Command::SampleTraffic { vips } => self.sample_traffic(vips),
+            Command::Drained { timed_out } => {
+                for w in self.drain_waiters.drain(..) {
+                    let _ = w.send(timed_out);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Reads the kernel's counters for `vips` on the IPVS thread and feeds
+    /// them back to the loop as a [`Request::Traffic`].
+    fn sample_traffic(&mut self, vips: Vec<IpAddr>) {
+        let Some(w) = &self.ipvs else {
+            // No IPVS, no traffic.
+            let sample = crate::director::TrafficSample::default();
+            let _ = self.requests.send(Request::Traffic(sample));
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        w.send(Job::Dump(tx));
+        let requests = self.requests.clone();
+        tokio::spawn(async move {
+            match rx.await {
+                Ok(Ok(table)) => {
+                    let sample = ipvs_worker::traffic_to(&table, &vips);
+                    let _ = requests.send(Request::Traffic(sample));
+                }
+                Ok(Err(e)) => warn!(error = %e, "cannot read IPVS counters for the drain"),
+                Err(_) => {}
+            }
+        });
     }
 
     /// Closes an instance's sockets and removes its macvlan.

@@ -89,6 +89,34 @@ pub(super) fn remove(rtnl: &mut Rtnl, owner: &str, r: &Routing) {
     }
 }
 
+/// Deletes every route of `protocol` in `table`, both families: what an
+/// earlier run announced (a crash leaves its routes behind). Returns how
+/// many were deleted.
+pub(crate) fn flush(rtnl: &mut Rtnl, table: u32, protocol: u8) -> Result<usize, Error> {
+    let mut n = 0;
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut q = RouteMessage::default();
+        q.header.address_family = family;
+        let all = dump(rtnl, RouteNetlinkMessage::GetRoute(q), "routes")?;
+        for m in all {
+            let RouteNetlinkMessage::NewRoute(m) = m else {
+                continue;
+            };
+            let Some(r) = route_from(&m) else { continue };
+            if r.table != table || r.protocol != protocol {
+                continue;
+            }
+            let mut del = m.clone();
+            del.header.scope = NlScope::NoWhere;
+            if change(rtnl, RouteNetlinkMessage::DelRoute(del), 0, &r)? == Change::Applied {
+                info!(route = %r, "leftover announced route flushed");
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// Whether `removed` is still missing now. The watcher's event may be
 /// older than the last `AddRouting` / `AddVip` this loop carried out (its
 /// own removal, seen after it put the item back); the kernel's table is
@@ -144,13 +172,14 @@ fn dump(
 
 /// A route as the kernel reports it, in the core's terms (its interface
 /// left out: [`Route::same_route`] does not compare it); `None` for a
-/// kind the director never adds (local, broadcast, ...).
+/// kind the director never adds (broadcast, anycast, ...).
 pub(super) fn route_from(m: &RouteMessage) -> Option<Route> {
     let kind = match m.header.kind {
         RouteType::Unicast => RouteKind::Unicast,
         RouteType::BlackHole => RouteKind::Blackhole,
         RouteType::Unreachable => RouteKind::Unreachable,
         RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Local => RouteKind::Local,
         _ => return None,
     };
     let ip = |a: &RouteAddress| match a {
@@ -260,6 +289,7 @@ fn route_message(rtnl: &mut Rtnl, r: &Route, delete: bool) -> Result<RouteMessag
         RouteKind::Blackhole => RouteType::BlackHole,
         RouteKind::Unreachable => RouteType::Unreachable,
         RouteKind::Prohibit => RouteType::Prohibit,
+        RouteKind::Local => RouteType::Local,
         _ => RouteType::Unicast,
     };
     // Tables over 255 only fit the attribute.

@@ -82,6 +82,8 @@ impl Snapshot {
     ///     real_servers: vec![],
     ///     ipvs: None,
     ///     ghosts: vec!["a \"quoted\" ghost".into()],
+    ///     announcements: vec![],
+    ///     draining: false,
     /// };
     /// assert_eq!(
     ///     s.to_json(),
@@ -153,12 +155,21 @@ impl Snapshot {
                 format!("{{\"services\":{services}}}")
             }
         };
+        let announcements = array(&s.announcements, |a| {
+            format!(
+                "{{\"vip\":{},\"announced\":{},\"held_back\":{}}}",
+                string(&a.vip.to_string()),
+                a.announced,
+                opt_string(a.held_back.as_deref())
+            )
+        });
         format!(
-            "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"ipvs\":{ipvs}}}",
+            "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"announcements\":{announcements},\"draining\":{},\"ipvs\":{ipvs}}}",
             string(&s.router_id),
             s.pid,
             string(&s.config_file),
             array(&s.ghosts, |g| string(g)),
+            s.draining,
         )
     }
 }
@@ -238,6 +249,8 @@ mod tests {
             }],
             ipvs: Some(Ok(vec![entry])),
             ghosts: vec![],
+            announcements: Vec::new(),
+            draining: false,
         }
     }
 

@@ -193,6 +193,13 @@ pub struct Node {
     /// names the director counts.
     pub processes: BTreeMap<String, u32>,
     pub watched_processes: BTreeSet<String>,
+    /// Announced VIPs' routes (from AddAnnouncement / RemoveAnnouncement,
+    /// emptied of a table and protocol by FlushRoutes).
+    pub announced: BTreeMap<IpAddr, lvs_director::Route>,
+    /// The model kernel's counters for the announced VIPs: packets
+    /// received so far, grown by `traffic_per_sample` at each sample.
+    pub traffic: lvs_director::TrafficSample,
+    pub traffic_per_sample: u64,
 }
 
 pub struct World {
@@ -262,6 +269,9 @@ impl World {
                 watched_files: BTreeSet::new(),
                 processes: processes.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
                 watched_processes: BTreeSet::new(),
+                announced: BTreeMap::new(),
+                traffic: lvs_director::TrafficSample::new(0, 1),
+                traffic_per_sample: 0,
             });
             let n = w.nodes.last_mut().expect("node");
             n.files = files.iter().map(|(n, v)| (n.to_string(), *v)).collect();
@@ -348,6 +358,13 @@ impl World {
         self.pump(node);
     }
 
+    /// Starts the node's drain (`director drain`).
+    pub fn drain(&mut self, node: usize) {
+        let now = self.now;
+        self.nodes[node].director.drain(now);
+        self.pump(node);
+    }
+
     pub fn set_link(&mut self, node: usize, up: bool) {
         let now = self.now;
         self.nodes[node].director.handle_link(now, INTERFACE, up);
@@ -365,7 +382,10 @@ impl World {
                 n.vips.remove(a);
                 have.addresses.retain(|v| v.addr != *a);
             }
-            lvs_director::Removed::Route(r) => have.routes.retain(|x| !x.same_route(r)),
+            lvs_director::Removed::Route(r) => {
+                have.routes.retain(|x| !x.same_route(r));
+                n.announced.retain(|_, x| !x.same_route(r));
+            }
             lvs_director::Removed::Rule(r) => have.rules.retain(|x| !x.same_rule(r)),
             _ => {}
         }
@@ -545,6 +565,7 @@ impl World {
                 Event::Weight { member, weight, .. } => {
                     (member, CheckEvent::Weight(u32::from(weight)))
                 }
+                Event::Checked { member, .. } => (member, CheckEvent::Checked),
                 _ => continue,
             };
             busy = true;
@@ -694,6 +715,26 @@ impl World {
                     node.kernel = table.clone();
                 }
                 node.director.handle_ipvs_result(now, ok);
+            }
+            Command::FlushRoutes { table, protocol } => {
+                self.nodes[i]
+                    .announced
+                    .retain(|_, r| r.table != *table || r.protocol != *protocol);
+            }
+            Command::AddAnnouncement { vip, route } => {
+                self.nodes[i].announced.insert(*vip, route.clone());
+            }
+            Command::RemoveAnnouncement { vip, .. } => {
+                self.nodes[i].announced.remove(vip);
+            }
+            Command::SampleTraffic { .. } => {
+                let node = &mut self.nodes[i];
+                node.traffic = lvs_director::TrafficSample::new(
+                    node.traffic.in_packets + node.traffic_per_sample,
+                    node.traffic.active_connections,
+                );
+                let sample = node.traffic;
+                node.director.handle_traffic(now, sample);
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! socket, metrics, scheduling, systemd notify) around lvs-director's tokio driver.
 //! One director per network namespace: its pid file (locked before any socket is
 //! opened) and control socket are `/run/lvs-director/director[@NAME].{pid,sock}`.
-//! Control protocol: one line, `status` or `status json`; the answer; EOF. The socket
+//! Control protocol: one line, `status`, `status json` or `drain`; the answer; EOF. The socket
 //! is mode 0600 and each peer's SO_PEERCRED uid must be root or the director's own:
 //! anyone else gets one `refused: ...` line.
 //! Exit codes: 0 stopped cleanly (or config valid), 1 configuration refused, 2 usage
@@ -45,8 +45,8 @@ fn answer(request: &[u8], snapshot: Option<&Snapshot>) -> String {
     }
 }
 
-/// `director status`: asks this namespace's director (or `--control`'s).
-fn status(control: &Option<PathBuf>, json: bool) -> Result<(), (u8, Vec<String>)> {
+/// `director status` / `drain`: asks this namespace's director (or `--control`'s).
+fn ask(control: &Option<PathBuf>, request: &[u8]) -> Result<(), (u8, Vec<String>)> {
     use std::io::{Read, Write};
     let fail = |line: String| (EXIT_ENV, vec![line]);
     let here = || NetnsName::current().map(|ns| run_file(&ns, "sock"));
@@ -58,7 +58,7 @@ fn status(control: &Option<PathBuf>, json: bool) -> Result<(), (u8, Vec<String>)
     let mut out = String::new();
     let asked = std::os::unix::net::UnixStream::connect(&path).and_then(|mut s| {
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(if json { b"status json\n" } else { b"status\n" })?;
+        s.write_all(request)?;
         s.read_to_string(&mut out)
     });
     if let Err(e) = asked {
@@ -226,7 +226,16 @@ async fn reload(cli: &Cli, file: &Path, handle: &Handle) {
     }
 }
 
-/// Runs until SIGTERM/SIGINT; SIGHUP reloads the file.
+/// Resolves when the drain started (if any) is over.
+async fn drained(d: &mut Option<std::pin::Pin<Box<dyn Future<Output = Option<bool>> + Send>>>) {
+    match d {
+        Some(f) => drop(f.await),
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs until SIGTERM/SIGINT (with `drain_on_sigterm`, the first drains)
+/// or the end of a drain; SIGHUP reloads the file.
 async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Result<(), String> {
     let name = &file.display().to_string();
     let sig = |kind| signal(kind).map_err(|e| e.to_string());
@@ -238,7 +247,13 @@ async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Res
         let l = tokio::net::TcpListener::bind(addr).await;
         metrics = Some(l.map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?);
     }
+    let drain_on_sigterm = typed
+        .route_announce
+        .as_ref()
+        .is_some_and(|a| a.drain_on_sigterm);
     let handle = lvs_director::run(typed).await.map_err(|e| e.to_string())?;
+    let (drain_tx, mut drain_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut draining = None;
     info!(control = %ctl.display(), metrics = ?cli.metrics, "director running");
     // VRRP sockets are open and the IPVS table reconciled: systemd may go on.
     let mut notifier = Notifier::from_env();
@@ -248,7 +263,18 @@ async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Res
     loop {
         tokio::select! {
             _ = tick.tick(), if every.is_some() => notifier.tick(status_text(&handle, name).await),
-            _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = sigterm.recv() => {
+                if !drain_on_sigterm || draining.is_some() {
+                    info!("SIGTERM: stopping");
+                    break;
+                }
+                info!("SIGTERM: draining first (a second SIGTERM stops at once)");
+                draining = Some(Box::pin(handle.drain()) as _);
+            }
+            Some(()) = drain_rx.recv() => if draining.is_none() {
+                draining = Some(Box::pin(handle.drain()) as _);
+            },
+            _ = drained(&mut draining) => { info!("drained: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => {
                 notifier.reloading();
@@ -267,12 +293,18 @@ async fn serve(cli: &Cli, file: &Path, typed: DirectorConfig, ctl: &Path) -> Res
                     None => snapshot(&handle, name).await,
                     Some(_) => None,
                 };
+                let drain_tx = drain_tx.clone();
                 tokio::spawn(async move {
                     let mut buf = [0u8; 64];
                     let n = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
+                    let request = &buf[..n.ok().and_then(Result::ok).unwrap_or(0)];
                     let text = match refused {
                         Some(line) => line + "\n",
-                        None => answer(&buf[..n.ok().and_then(Result::ok).unwrap_or(0)], snap.as_ref()),
+                        None if request.trim_ascii() == b"drain" => match drain_tx.send(()) {
+                            Ok(()) => "draining: routes withdrawn; the director stops once its traffic has ended\n".into(),
+                            Err(_) => "the director is stopping\n".into(),
+                        },
+                        None => answer(request, snap.as_ref()),
                     };
                     let _ = stream.write_all(text.as_bytes()).await;
                     let _ = stream.shutdown().await;
@@ -338,7 +370,18 @@ fn start(cli: &Cli) -> Result<(), (u8, Vec<String>)> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Cmd::Status { control, json }) => status(control, *json),
+        Some(Cmd::Status { control, json }) => {
+            ask(control, if *json { b"status json\n" } else { b"status\n" })
+        }
+        Some(Cmd::Drain { control }) => ask(control, b"drain\n"),
+        Some(Cmd::FlushRoutes { table, protocol }) => {
+            match lvs_director::flush_routes(*table, *protocol) {
+                Ok(n) => Ok(println!(
+                    "{n} route(s) of protocol {protocol} flushed from table {table}"
+                )),
+                Err(e) => Err((EXIT_ENV, vec![format!("director flush-routes: {e}")])),
+            }
+        }
         None => start(&cli),
     };
     match result {

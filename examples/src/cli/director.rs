@@ -92,6 +92,24 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Drain the director of this network namespace (`lvs_route_announce`):
+    /// its VIPs' routes are withdrawn now, and it stops once no traffic
+    /// reaches it any more (or after `drain_timeout`).
+    Drain {
+        /// Its control socket (default: this namespace's).
+        #[arg(long, value_name = "PATH")]
+        control: Option<PathBuf>,
+    },
+    /// Delete the routes a director that did not stop cleanly left
+    /// announced (for systemd's `ExecStopPost=`; a start does it too).
+    FlushRoutes {
+        /// The announcement table.
+        #[arg(long, default_value_t = lvs_director::TABLE_ANNOUNCE)]
+        table: u32,
+        /// The announcement routes' protocol number.
+        #[arg(long, default_value_t = lvs_director::PROTO_ANNOUNCE)]
+        protocol: u8,
+    },
 }
 
 impl Cli {
@@ -127,8 +145,11 @@ impl Cli {
         let mut typed = DirectorConfig::try_from(&cfg)
             .map_err(|e| vec![format!("{}: {e}; nothing was applied", path.display())])?;
         typed.ipvs_setup.expire_nodest_conn &= !self.keep_expire_nodest_conn;
-        let refused = |e| vec![format!("{}: {e}; nothing was applied", path.display())];
-        typed.check_script_security().map_err(refused)?;
+        let refused = |e: String| vec![format!("{}: {e}; nothing was applied", path.display())];
+        typed
+            .check_script_security()
+            .map_err(|e| refused(e.to_string()))?;
+        typed.validate().map_err(|e| refused(e.to_string()))?;
         Ok((cfg, typed))
     }
 }

@@ -114,6 +114,14 @@ impl ServiceKey {
     pub fn fwmark(family: Family, mark: u32) -> Self {
         ServiceKey::Fwmark { family, mark }
     }
+    /// The virtual address and port; `None` for a firewall-mark service.
+    pub fn addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            ServiceKey::Addr { addr, .. } => Some(*addr),
+            ServiceKey::Fwmark { .. } => None,
+        }
+    }
+
     /// The service's address family.
     pub fn family(&self) -> Family {
         match self {

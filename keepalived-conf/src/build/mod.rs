@@ -4,6 +4,7 @@
 
 mod checks;
 mod global_defs;
+mod route_announce;
 mod routes;
 mod ssl;
 mod sync_group;
@@ -336,9 +337,26 @@ impl Builder<'_> {
         let mut static_routes = Vec::new();
         let mut static_rules = Vec::new();
         let mut ssl_identity = None;
+        let mut route_announce: Option<RouteAnnounceBlock> = None;
         for n in top {
             match n.keyword() {
                 "SSL" => ssl_identity = self.ssl(n).or(ssl_identity),
+                "lvs_route_announce" => {
+                    let b = self.route_announce(n);
+                    if let Some(first) = &route_announce {
+                        self.errors.push(
+                            ConfigError::new(
+                                n.loc(),
+                                ErrorKind::Duplicate {
+                                    what: "lvs_route_announce".into(),
+                                },
+                            )
+                            .note(Some(&first.location), "first given here"),
+                        );
+                    } else {
+                        route_announce = Some(b);
+                    }
+                }
                 "static_ipaddress" => static_ipaddresses.extend(self.static_addresses(n)),
                 "static_routes" => static_routes.extend(self.routes(n)),
                 "static_rules" => static_rules.extend(self.rules(n)),
@@ -521,6 +539,9 @@ impl Builder<'_> {
             );
         }
         self.shared_members(&virtual_servers, &vs_locs, &groups);
+        if let Some(b) = &route_announce {
+            self.check_route_announce(b, &virtual_servers, &groups, &vrrp_instances, &global);
+        }
         Config {
             global,
             vrrp_instances,
@@ -534,6 +555,7 @@ impl Builder<'_> {
             static_routes,
             static_rules,
             ssl_identity,
+            route_announce,
         }
     }
 }

@@ -97,6 +97,13 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
         })
         .collect();
     out.static_routing = statics;
+    if let Some(b) = &cfg.route_announce {
+        out.route_announce = Some(b.announce.clone());
+        out.ipvs_setup.sloppy_tcp = b.sloppy_tcp;
+        if let Some(sd) = &b.sync_daemon {
+            out.sync_daemon = Some(SyncDaemonConfig::both(sync_daemon_of(sd, 0)));
+        }
+    }
     Ok(out)
 }
 
@@ -271,16 +278,7 @@ fn sync_daemon(cfg: &Config) -> Option<SyncDaemonConfig> {
             .clone()
             .or_else(|| cfg.vrrp_instances.first().map(|i| i.name.clone()))?;
         let vrid = cfg.vrrp_instance(&name).map_or(0, |i| i.virtual_router_id);
-        let mut d = SyncDaemon::new(
-            SyncState::Master,
-            &sd.interface,
-            u32::from(sd.sync_id.unwrap_or(vrid)),
-        );
-        d.max_len = sd.maxlen;
-        d.port = sd.port;
-        d.ttl = sd.ttl;
-        d.group = sd.group;
-        return Some(SyncDaemonConfig::new(d, &name));
+        return Some(SyncDaemonConfig::new(sync_daemon_of(sd, vrid), &name));
     }
     cfg.vrrp_instances.iter().find_map(|i| {
         i.lvs_sync_daemon_interface.as_ref().map(|iface| {
@@ -290,6 +288,20 @@ fn sync_daemon(cfg: &Config) -> Option<SyncDaemonConfig> {
             )
         })
     })
+}
+
+/// The kernel daemon's settings of `lvs_sync_daemon` (its sync id, or `vrid`).
+fn sync_daemon_of(sd: &config::LvsSyncDaemon, vrid: u8) -> SyncDaemon {
+    let mut d = SyncDaemon::new(
+        SyncState::Master,
+        &sd.interface,
+        u32::from(sd.sync_id.unwrap_or(vrid)),
+    );
+    d.max_len = sd.maxlen;
+    d.port = sd.port;
+    d.ttl = sd.ttl;
+    d.group = sd.group;
+    d
 }
 
 fn virtual_server(cfg: &Config, vs: &config::VirtualServer) -> VirtualServer {
