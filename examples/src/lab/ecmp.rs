@@ -23,15 +23,13 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lvs_ipvs::{IpvsHandle, ServiceKey, Stats, SyncDaemon, SyncState};
+use lvs_ipvs::{IpvsHandle, ServiceKey, Stats};
 use lvs_testenv::{LAB_IFACE, Lan, Netns};
 
 use super::frr::Frr;
-use super::harness::{Env, Prober, failed, real_servers, secs, verdict, wait_until};
+use super::harness::{Env, Prober, failed, secs, verdict, wait_until};
 use super::probe::{Reply, longest_outage};
 use super::routewatch::{RouteChange, RouteWatch};
 use super::seed::Verdict;
@@ -56,9 +54,8 @@ const BACKENDS: [(&str, Ipv4Addr); 3] = [
     ("www2", Ipv4Addr::new(10, 0, 0, 22)),
     ("www3", Ipv4Addr::new(10, 0, 0, 23)),
 ];
-/// The announced routes' table and protocol (the config's `lvs_route_announce`).
+/// The announced routes' table (the config's `lvs_route_announce`).
 const TABLE: u32 = 198;
-const PROTO: &str = "99";
 const MAIN_TABLE: u32 = 254;
 /// BFD intervals (ms), transmit and receive, detect multiplier 3.
 const BFD_MS: u32 = 100;
@@ -66,12 +63,6 @@ const BFD_MS: u32 = 100;
 const FLOWS: usize = 10_000;
 /// Held connections per item that holds some.
 const HELD: usize = 60;
-
-/// Until `director` announces routes itself (`lvs_route_announce`), the lab
-/// stands in for it: it makes the VIP local, sets sloppy_tcp, starts the
-/// sync daemons and adds or removes the table-198 route as the director's
-/// IPVS table has a real server up or none.
-const STAND_IN: bool = true;
 
 /// FRR's config for director `i` (0-based): `examples/ecmp/frr-director.conf` for DIR1.
 pub fn director_frr(i: usize, bfd_ms: u32) -> String {
@@ -89,9 +80,7 @@ router bgp {asn}
   redistribute table {TABLE}
   neighbor {ROUTER} route-map NONE in
  exit-address-family
-exit
 route-map NONE deny 10
-exit
 {bfd}",
         n = i + 1,
         asn = ROUTER_AS + 1 + i as u32,
@@ -119,12 +108,15 @@ router bgp {ROUTER_AS}
 {neighbors} address-family ipv4 unicast
   maximum-paths 8
  exit-address-family
-exit
 {bfd}",
         bfd = bfd_profile(bfd_ms),
     )
 }
 
+/// No top-level `exit` anywhere: each daemon reads the whole file, and in
+/// bfdd (which knows no `router bgp`) an `exit` there leaves configuration
+/// mode, so the `bfd` block after it was refused and BFD ran at its
+/// default 300 ms.
 fn bfd_profile(ms: u32) -> String {
     format!(
         "bfd
@@ -132,8 +124,6 @@ fn bfd_profile(ms: u32) -> String {
   receive-interval {ms}
   transmit-interval {ms}
   detect-multiplier 3
- exit
-exit
 "
     )
 }
@@ -159,62 +149,6 @@ impl Rng {
     }
 }
 
-/// The lab's stand-in for `director`'s route announcement (see [`STAND_IN`]).
-struct StandIn {
-    stop: Arc<AtomicBool>,
-    /// Set to withdraw whatever the health (a drain).
-    withdraw: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl StandIn {
-    fn start(host: &Arc<Netns>) -> StandIn {
-        let vip = format!("{VIP}/32");
-        host.run(&[
-            "ip", "route", "replace", "local", &vip, "dev", "lo", "table", "local", "proto", PROTO,
-        ]);
-        let _ = host.try_run(&["sysctl", "-qw", "net.ipv4.vs.sloppy_tcp=1"]);
-        if let Ok(mut ipvs) = IpvsHandle::open_in_netns(host.as_fd()) {
-            for state in [SyncState::Master, SyncState::Backup] {
-                let _ = ipvs.start_daemon(&SyncDaemon::new(state, LAB_IFACE, 7));
-            }
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let withdraw = Arc::new(AtomicBool::new(false));
-        let (flag, out, host) = (stop.clone(), withdraw.clone(), host.clone());
-        let handle = std::thread::spawn(move || {
-            let key = service_key();
-            let mut announced = false;
-            while !flag.load(Ordering::Relaxed) {
-                let healthy = !out.load(Ordering::Relaxed) && !real_servers(&host, &key).is_empty();
-                if healthy != announced {
-                    let verb = if healthy { "replace" } else { "del" };
-                    let t = TABLE.to_string();
-                    let _ = host.try_run(&[
-                        "ip", "route", verb, &vip, "dev", "lo", "table", &t, "proto", PROTO,
-                    ]);
-                    announced = healthy;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        StandIn {
-            stop,
-            withdraw,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 fn service_key() -> ServiceKey {
     ServiceKey::tcp(SocketAddr::new(VIP.into(), PORT))
 }
@@ -224,7 +158,6 @@ struct Director {
     host: Arc<Netns>,
     frr: Option<Frr>,
     pid: Option<u32>,
-    stand_in: Option<StandIn>,
     /// Its table-198 route.
     announced: RouteWatch,
 }
@@ -313,22 +246,10 @@ impl EcmpLab {
                 host,
                 frr: None,
                 pid: None,
-                stand_in: None,
                 announced,
             });
         }
-        let conf = if STAND_IN {
-            let text = strip_block(
-                &std::fs::read_to_string(env.conf_dir.join("../ecmp/director.conf"))
-                    .map_err(|e| format!("examples/ecmp/director.conf: {e}"))?,
-                "lvs_route_announce",
-            );
-            let p = env.out_dir.join("ecmp-director.conf");
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-            p
-        } else {
-            env.conf_dir.join("../ecmp/director.conf")
-        };
+        let conf = env.conf_dir.join("../ecmp/director.conf");
         let mut lab = EcmpLab {
             _lan: lan,
             client,
@@ -363,9 +284,6 @@ impl EcmpLab {
         let conf = self.conf.display().to_string();
         let bin = env.bin_dir.join("director").display().to_string();
         d.pid = Some(d.host.spawn_logged(&[&bin, "-f", &conf], &log));
-        if STAND_IN {
-            d.stand_in = Some(StandIn::start(&d.host));
-        }
     }
 
     /// The router's current next hops to the VIP.
@@ -425,7 +343,6 @@ impl EcmpLab {
         if let Some(pid) = d.pid.take() {
             d.host.kill(pid);
         }
-        d.stand_in = None;
         if let Some(frr) = d.frr.take() {
             frr.kill();
         }
@@ -454,7 +371,6 @@ impl EcmpLab {
 impl Drop for EcmpLab {
     fn drop(&mut self) {
         for d in &mut self.dirs {
-            d.stand_in = None;
             if let Some(pid) = d.pid.take() {
                 d.host.signal(pid, libc::SIGTERM, Duration::from_secs(5));
             }
@@ -465,30 +381,6 @@ impl Drop for EcmpLab {
             host.kill(*pid);
         }
     }
-}
-
-/// The text of a keepalived-syntax file without its top-level block `name { … }`.
-fn strip_block(text: &str, name: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0usize;
-    let mut skipping = false;
-    for line in text.lines() {
-        let t = line.trim_start();
-        if !skipping && depth == 0 && t.starts_with(name) {
-            skipping = true;
-        }
-        let opens = line.matches('{').count();
-        let closes = line.matches('}').count();
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-        depth = (depth + opens).saturating_sub(closes);
-        if skipping && depth == 0 && (opens > 0 || closes > 0) {
-            skipping = false;
-        }
-    }
-    out
 }
 
 /// The `via` addresses in `ip route` output, in order.
@@ -597,12 +489,7 @@ fn has_all(c: &RouteChange, want: &[Ipv4Addr]) -> bool {
 pub fn ecmp_run(env: &Env) -> Vec<Verdict> {
     let mut out = Vec::new();
     println!(
-        "\n=== ECMP: three active-active directors behind one router (FRR, BFD {BFD_MS} ms x 3){}",
-        if STAND_IN {
-            "; the lab stands in for lvs_route_announce"
-        } else {
-            ""
-        }
+        "\n=== ECMP: three active-active directors behind one router (FRR, BFD {BFD_MS} ms x 3)"
     );
     let mut lab = match EcmpLab::build(env) {
         Ok(l) => l,
@@ -783,6 +670,7 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
 ";
     let path = std::env::temp_dir().join(format!("{}-nochecks.nft", d.host.name()));
     let _ = std::fs::write(&path, rules);
+    let probe_start = Instant::now();
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
     std::thread::sleep(Duration::from_millis(300));
     let at = Instant::now();
@@ -796,7 +684,9 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
     std::thread::sleep(Duration::from_secs(1));
     let samples = prober.finish();
     let gone_ms = gone.as_ref().map(|g| g.at.saturating_duration_since(at));
-    let after_gone = gone_ms.map_or(0, |g| {
+    // Sample times count from the prober's start.
+    let gone_at = gone.as_ref().map(|g| g.at.saturating_duration_since(probe_start));
+    let after_gone = gone_at.map_or(0, |g| {
         samples
             .iter()
             .filter(|s| s.at > g && matches!(s.reply, Reply::Failed(_)))
@@ -813,9 +703,9 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
                 gone.as_ref().expect("checked"),
                 &[DIRS[0], DIRS[1]],
             )
-            && failed(&samples) == 0,
+            && after_gone == 0,
         format!(
-            "DIR3 withdrew after {}, the router's path after {} (left: {}); {} of {} probes failed ({after_gone} after the path was gone)",
+            "DIR3 withdrew after {}, the router's path after {} (left: {}); {} of {} probes failed, {after_gone} of them after the path was gone",
             secs(withdrawn.map(|w| w.at.saturating_duration_since(at))),
             secs(gone_ms),
             names(&left),
@@ -845,41 +735,39 @@ fn drain(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
     std::thread::sleep(Duration::from_millis(500));
     let at = Instant::now();
-    let d = &mut lab.dirs[1];
-    let drained = if STAND_IN {
-        if let Some(s) = &d.stand_in {
-            s.withdraw.store(true, Ordering::Relaxed);
-        }
-        std::thread::sleep(Duration::from_secs(2));
-        "stand-in: route withdrawn, director stopped 2 s later".to_string()
-    } else {
-        let bin = env.bin_dir.join("director").display().to_string();
-        let r = d.host.try_run(&[&bin, "drain"]);
-        format!(
-            "`director drain` exited {} after {:.2}s",
-            r.status,
-            at.elapsed().as_secs_f64()
-        )
-    };
+    let d = &lab.dirs[1];
+    let bin = env.bin_dir.join("director").display().to_string();
+    let asked = d.host.try_run(&[&bin, "drain"]);
     let gone = lab.paths.first_after(at, Duration::from_secs(15), |c| {
         c.removed || !c.gateways.contains(&DIRS[1])
     });
+    // The director stops by itself once DIR2's traffic has ended (no
+    // signal: with drain_on_sigterm a SIGTERM during a drain stops at once).
     let d = &mut lab.dirs[1];
-    let stopped = d
-        .pid
-        .take()
-        .is_some_and(|p| d.host.signal(p, libc::SIGTERM, Duration::from_secs(15)));
-    d.stand_in = None;
+    let stopped = d.pid.take().map(|p| {
+        let gone = d.host.signal(p, 0, Duration::from_secs(20));
+        (gone, at.elapsed())
+    });
     std::thread::sleep(Duration::from_millis(500));
     let done = finish(held);
     let samples = prober.finish();
     verdict(
         out,
         "ECMP 4. planned drain of DIR2: zero connection resets, zero failed requests",
-        gone.is_some() && stopped && ok_count(&done) == HELD && failed(&samples) == 0,
+        asked.status.success()
+            && gone.is_some()
+            && stopped.is_some_and(|(s, _)| s)
+            && ok_count(&done) == HELD
+            && failed(&samples) == 0,
         format!(
-            "{drained}; the router's path gone after {}; {} of {HELD} held connections answered (errors {}); {} of {} probes failed",
+            "`director drain`: {} ({}); the router's path gone after {}; the director exited after {}; {} of {HELD} held connections answered (errors {}); {} of {} probes failed",
+            asked.status,
+            String::from_utf8_lossy(&asked.stdout).trim(),
             secs(gone.map(|g| g.at.saturating_duration_since(at))),
+            match stopped {
+                Some((true, t)) => format!("{:.2}s", t.as_secs_f64()),
+                _ => "never (20 s)".into(),
+            },
             ok_count(&done),
             errors(&done),
             failed(&samples),
@@ -970,6 +858,7 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         verdict(out, "ECMP 7. DIR1 rejoins", false, e);
         return;
     }
+    let director_start = Instant::now();
     lab.start_director(0, env);
     let announced = lab.dirs[0]
         .announced
@@ -997,14 +886,18 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         "ECMP 7. DIR1 rejoins: announced only after its checks ran, no connection it never saw is reset",
         announced.is_some() && back.is_some() && after_check && moved > 0 && ok == HELD,
         format!(
-            "announced {} after restart ({} after its first check reached www1), router has three paths after {}; {ok} of {HELD} connections held across the rejoin answered ({moved} now routed through DIR1), errors {}",
-            secs(announced.as_ref().map(|a| a.at.saturating_duration_since(restart))),
+            "FRR up after {:.2}s; announced {} after the director's start ({} after its first check reached www1), router has three paths {} after the announcement; {ok} of {HELD} connections held across the rejoin answered ({moved} now routed through DIR1), errors {}",
+            director_start.duration_since(restart).as_secs_f64(),
+            secs(announced.as_ref().map(|a| a.at.saturating_duration_since(director_start))),
             match (check, &announced) {
                 (Some(c), Some(a)) if a.at >= c.at => format!("{:.2}s", (a.at - c.at).as_secs_f64()),
                 (Some(c), Some(a)) => format!("{:.2}s BEFORE", (c.at - a.at).as_secs_f64()),
                 _ => "no check seen".into(),
             },
-            secs(back.map(|b| b.at.saturating_duration_since(restart))),
+            secs(match (&back, &announced) {
+                (Some(b), Some(a)) => Some(b.at.saturating_duration_since(a.at)),
+                _ => None,
+            }),
             errors(&done)
         ),
     );
@@ -1032,12 +925,6 @@ mod tests {
             uncommented(include_str!("../../ecmp/frr-router.conf")),
             router_frr(100)
         );
-    }
-
-    #[test]
-    fn strip_block_removes_one_nested_block() {
-        let text = "a {\n x\n}\nskip {\n  inner {\n   y\n  }\n  z\n}\nb 1\n";
-        assert_eq!(strip_block(text, "skip"), "a {\n x\n}\nb 1\n");
     }
 
     #[test]
