@@ -14,10 +14,18 @@ use std::process::ExitCode;
 
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
-use lvs_examples::lab::{httpd, topology::SeedLab};
 use lvs_examples::lab::{ecmp, report, scenarios, track};
+use lvs_examples::lab::{httpd, topology::SeedLab};
 
-const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync", "ecmp"];
+const PARTS: &[&str] = &[
+    "manual",
+    "director",
+    "keepalived",
+    "mixed",
+    "track",
+    "sync",
+    "ecmp",
+];
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {

@@ -57,8 +57,19 @@ const BACKENDS: [(&str, Ipv4Addr); 3] = [
 /// The announced routes' table (the config's `lvs_route_announce`).
 const TABLE: u32 = 198;
 const MAIN_TABLE: u32 = 254;
-/// BFD intervals (ms), transmit and receive, detect multiplier 3.
-const BFD_MS: u32 = 100;
+/// BFD intervals (ms), transmit and receive, detect multiplier 3, unless
+/// `LAB_ECMP_BFD_MS` says otherwise. 300 ms because under the VM's software
+/// emulation 100 ms sessions went down falsely (a director's bfdd missed
+/// three packets while the lab's probes kept the CPU busy).
+const BFD_MS: u32 = 300;
+
+fn bfd_ms() -> u32 {
+    std::env::var("LAB_ECMP_BFD_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|ms| *ms >= 10)
+        .unwrap_or(BFD_MS)
+}
 /// Random 5-tuples asked of the router for the spread.
 const FLOWS: usize = 10_000;
 /// Held connections per item that holds some.
@@ -153,6 +164,36 @@ fn service_key() -> ServiceKey {
     ServiceKey::tcp(SocketAddr::new(VIP.into(), PORT))
 }
 
+/// A backend host: its HTTP server on port 80 and on [`COMPARE_PORTS`].
+struct Backend {
+    host: Arc<Netns>,
+    pid: u32,
+    compare: [u32; 2],
+}
+
+/// Item 6's services, appended to the shipped config for the lab: `mh`
+/// hashing the source address only (so one client address keeps its
+/// backend across connections) and `rr`, on the same three real servers.
+const COMPARE_PORTS: [u16; 2] = [8080, 8081];
+/// Client addresses (flows) for item 6.
+const COMPARE_FLOWS: u8 = 200;
+
+fn compare_services() -> String {
+    let mut out = String::from("# Lab only (item 6): mh without mh-port beside rr.\n");
+    for (port, algo) in COMPARE_PORTS.iter().zip(["mh\n    mh-fallback", "rr"]) {
+        out.push_str(&format!(
+            "virtual_server {VIP} {port} {{\n    delay_loop 1\n    lb_algo {algo}\n    lb_kind DR\n    protocol TCP\n"
+        ));
+        for (_, ip) in BACKENDS {
+            out.push_str(&format!(
+                "    real_server {ip} {port} {{\n        inhibit_on_failure\n        TCP_CHECK {{\n            connect_timeout 1\n            retry 0\n        }}\n    }}\n"
+            ));
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
 /// One director host and what runs on it.
 struct Director {
     host: Arc<Netns>,
@@ -171,7 +212,7 @@ struct EcmpLab {
     /// The router's route to the VIP.
     paths: RouteWatch,
     dirs: Vec<Director>,
-    backends: Vec<(Arc<Netns>, u32)>,
+    backends: Vec<Backend>,
     frr_base: PathBuf,
     conf: PathBuf,
 }
@@ -205,11 +246,32 @@ impl EcmpLab {
             "netns",
             client.name(),
         ]);
-        router.run(&["ip", "addr", "add", &format!("{ROUTER_UP}/24"), "dev", UPLINK]);
+        router.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ROUTER_UP}/24"),
+            "dev",
+            UPLINK,
+        ]);
         router.run(&["ip", "link", "set", UPLINK, "up"]);
-        client.run(&["ip", "addr", "add", &format!("{CLIENT}/24"), "dev", LAB_IFACE]);
+        client.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{CLIENT}/24"),
+            "dev",
+            LAB_IFACE,
+        ]);
         client.run(&["ip", "link", "set", LAB_IFACE, "up"]);
-        client.run(&["ip", "route", "add", "default", "via", &ROUTER_UP.to_string()]);
+        client.run(&[
+            "ip",
+            "route",
+            "add",
+            "default",
+            "via",
+            &ROUTER_UP.to_string(),
+        ]);
         ipv4_forwarding(&router);
         let mut backends = Vec::new();
         for (name, ip) in BACKENDS {
@@ -228,7 +290,8 @@ impl EcmpLab {
                 ));
             }
             let pid = start_http(&host, name, "0.0.0.0:80");
-            backends.push((host, pid));
+            let compare = COMPARE_PORTS.map(|p| start_http(&host, name, &format!("0.0.0.0:{p}")));
+            backends.push(Backend { host, pid, compare });
         }
         let frr_base = std::env::temp_dir().join("lab-frr");
         let paths = RouteWatch::start(&router, VIP, MAIN_TABLE)?;
@@ -236,7 +299,7 @@ impl EcmpLab {
             &router,
             &frr_base,
             &env.out_dir,
-            &router_frr(BFD_MS),
+            &router_frr(bfd_ms()),
         )?);
         let mut dirs = Vec::new();
         for (i, ip) in DIRS.iter().enumerate() {
@@ -249,7 +312,13 @@ impl EcmpLab {
                 announced,
             });
         }
-        let conf = env.conf_dir.join("../ecmp/director.conf");
+        // The shipped config plus item 6's two comparison services.
+        let sample = env.conf_dir.join("../ecmp/director.conf");
+        let text =
+            std::fs::read_to_string(&sample).map_err(|e| format!("{}: {e}", sample.display()))?;
+        let conf = env.out_dir.join("ecmp-director.conf");
+        std::fs::write(&conf, format!("{text}\n{}", compare_services()))
+            .map_err(|e| format!("{}: {e}", conf.display()))?;
         let mut lab = EcmpLab {
             _lan: lan,
             client,
@@ -261,8 +330,27 @@ impl EcmpLab {
             frr_base,
             conf,
         };
-        for i in 0..DIRS.len() {
-            lab.start_frr(i, env)?;
+        // In parallel: one instance takes ~8 s to start under emulation.
+        let started: Vec<Result<Frr, String>> = std::thread::scope(|s| {
+            let threads: Vec<_> = lab
+                .dirs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let (host, base, logs) = (&d.host, &lab.frr_base, &env.out_dir);
+                    s.spawn(move || Frr::start(host, base, logs, &director_frr(i, bfd_ms())))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err("FRR start panicked".into()))
+                })
+                .collect()
+        });
+        for (d, f) in lab.dirs.iter_mut().zip(started) {
+            d.frr = Some(f?);
         }
         Ok(lab)
     }
@@ -273,7 +361,7 @@ impl EcmpLab {
             &d.host,
             &self.frr_base,
             &env.out_dir,
-            &director_frr(i, BFD_MS),
+            &director_frr(i, bfd_ms()),
         )?);
         Ok(())
     }
@@ -338,8 +426,10 @@ impl EcmpLab {
 ";
         let path = std::env::temp_dir().join(format!("{}-crash.nft", d.host.name()));
         let _ = std::fs::write(&path, rules);
-        let at = Instant::now();
+        // The rules hold from just before nft exits (starting it costs up
+        // to 1.5 s under emulation): time the fault from its return.
         let _ = d.host.try_run(&["nft", "-f", &path.display().to_string()]);
+        let at = Instant::now();
         if let Some(pid) = d.pid.take() {
             d.host.kill(pid);
         }
@@ -377,8 +467,10 @@ impl Drop for EcmpLab {
             d.frr = None;
         }
         self.router_frr = None;
-        for (host, pid) in &self.backends {
-            host.kill(*pid);
+        for b in &self.backends {
+            for pid in std::iter::once(b.pid).chain(b.compare) {
+                b.host.kill(pid);
+            }
         }
     }
 }
@@ -463,10 +555,18 @@ fn ok_count(r: &[Result<String, String>]) -> usize {
 }
 
 fn errors(r: &[Result<String, String>]) -> String {
-    let mut e: Vec<&str> = r.iter().filter_map(|x| x.as_ref().err()).map(String::as_str).collect();
+    let mut e: Vec<&str> = r
+        .iter()
+        .filter_map(|x| x.as_ref().err())
+        .map(String::as_str)
+        .collect();
     e.sort();
     e.dedup();
-    if e.is_empty() { "none".into() } else { e.join(", ") }
+    if e.is_empty() {
+        "none".into()
+    } else {
+        e.join(", ")
+    }
 }
 
 fn names(hosts: &[Ipv4Addr]) -> String {
@@ -489,7 +589,8 @@ fn has_all(c: &RouteChange, want: &[Ipv4Addr]) -> bool {
 pub fn ecmp_run(env: &Env) -> Vec<Verdict> {
     let mut out = Vec::new();
     println!(
-        "\n=== ECMP: three active-active directors behind one router (FRR, BFD {BFD_MS} ms x 3)"
+        "\n=== ECMP: three active-active directors behind one router (FRR, BFD {} ms x 3)",
+        bfd_ms()
     );
     let mut lab = match EcmpLab::build(env) {
         Ok(l) => l,
@@ -523,7 +624,112 @@ pub fn ecmp_run(env: &Env) -> Vec<Verdict> {
     checks_fail_on_one(&lab, &mut out);
     drain(&mut lab, env, &mut out);
     crash_and_rejoin(&mut lab, env, &mut out);
+    remap(&lab, &mut out);
     out
+}
+
+/// Which backend answered one GET from each client address, on `port`.
+fn answers_by_source(client: &Netns, port: u16) -> Vec<Option<String>> {
+    client.enter(|| {
+        (0..COMPARE_FLOWS)
+            .map(|i| {
+                let src = SocketAddr::new(Ipv4Addr::new(198, 51, 100, 10 + i).into(), 0);
+                let dst = SocketAddr::new(VIP.into(), port);
+                let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                    .ok()?;
+                s.bind(&src.into()).ok()?;
+                s.connect_timeout(&dst.into(), Duration::from_secs(2))
+                    .ok()?;
+                let mut s: TcpStream = s.into();
+                s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                let mut resp = String::new();
+                s.read_to_string(&mut resp).ok()?;
+                resp.split_once("\r\n\r\n")
+                    .map(|(_, b)| b.trim().to_string())
+            })
+            .collect()
+    })
+}
+
+/// Item 6: www3 fails; with `mh` + `mh-fallback` (weight 0 kept) only its
+/// flows move, with `rr` every new connection is scheduled anew.
+fn remap(lab: &EcmpLab, out: &mut Vec<Verdict>) {
+    let mut batch = String::new();
+    for i in 0..COMPARE_FLOWS {
+        batch.push_str(&format!(
+            "addr add 198.51.100.{}/24 dev {LAB_IFACE}\n",
+            10 + i
+        ));
+    }
+    let _ = ip_batch(&lab.client, &batch, "addrs");
+    let before: Vec<_> = COMPARE_PORTS
+        .iter()
+        .map(|p| answers_by_source(&lab.client, *p))
+        .collect();
+    let www3 = &lab.backends[2];
+    for pid in www3.compare {
+        www3.host.kill(pid);
+    }
+    let dead = |port: u16| SocketAddr::new(BACKENDS[2].1.into(), port);
+    let inhibited = wait_until(Duration::from_secs(20), || {
+        lab.dirs.iter().all(|d| {
+            COMPARE_PORTS.iter().all(|p| {
+                let key = ServiceKey::tcp(SocketAddr::new(VIP.into(), *p));
+                IpvsHandle::open_in_netns(d.host.as_fd())
+                    .and_then(|mut h| h.destinations(&key))
+                    .is_ok_and(|v| {
+                        v.iter()
+                            .any(|e| e.dest.addr == dead(*p) && e.dest.weight == 0)
+                    })
+            })
+        })
+    });
+    let after: Vec<_> = COMPARE_PORTS
+        .iter()
+        .map(|p| answers_by_source(&lab.client, *p))
+        .collect();
+    let n = usize::from(COMPARE_FLOWS);
+    let stats = |b: &[Option<String>], a: &[Option<String>]| {
+        let answered = b
+            .iter()
+            .zip(a)
+            .filter(|(x, y)| x.is_some() && y.is_some())
+            .count();
+        let moved = b
+            .iter()
+            .zip(a)
+            .filter(|(x, y)| x.is_some() && y.is_some() && x != y)
+            .count();
+        let on_www3 = b.iter().filter(|x| x.as_deref() == Some("www3")).count();
+        // Flows that were on a surviving backend and moved anyway.
+        let needless = b
+            .iter()
+            .zip(a)
+            .filter(|(x, y)| x.is_some() && y.is_some() && x.as_deref() != Some("www3") && x != y)
+            .count();
+        (answered, moved, on_www3, needless)
+    };
+    let (mh_ok, mh_moved, mh_www3, mh_needless) = stats(&before[0], &after[0]);
+    let (rr_ok, rr_moved, _, rr_needless) = stats(&before[1], &after[1]);
+    let pct = |x: usize| x as f64 * 100.0 / n as f64;
+    verdict(
+        out,
+        "ECMP 6. a real server fails: with mh + weight 0 only its flows move (≈ 1/N), with rr new connections are rescheduled",
+        inhibited.is_some()
+            && mh_ok == n
+            && rr_ok == n
+            && mh_needless == 0
+            && mh_moved == mh_www3
+            && (pct(mh_moved) - 100.0 / 3.0).abs() <= 10.0
+            && rr_needless > 0,
+        format!(
+            "www3 at weight 0 on every director after {}; of {n} client addresses, mh remapped {mh_moved} ({:.1} %, {mh_www3} were on www3, {mh_needless} others moved), rr remapped {rr_moved} ({:.1} %, {rr_needless} not on www3); answered {mh_ok}/{rr_ok}",
+            secs(inhibited),
+            pct(mh_moved),
+            pct(rr_moved)
+        ),
+    );
 }
 
 /// Item 1: one next hop per director within 1 s of the last announcement.
@@ -673,8 +879,9 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
     let probe_start = Instant::now();
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
     std::thread::sleep(Duration::from_millis(300));
-    let at = Instant::now();
     let nft = d.host.try_run(&["nft", "-f", &path.display().to_string()]);
+    // From nft's return: the rule holds from just before it.
+    let at = Instant::now();
     let withdrawn = d
         .announced
         .first_after(at, Duration::from_secs(20), |c| c.removed);
@@ -685,24 +892,26 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
     let samples = prober.finish();
     let gone_ms = gone.as_ref().map(|g| g.at.saturating_duration_since(at));
     // Sample times count from the prober's start.
-    let gone_at = gone.as_ref().map(|g| g.at.saturating_duration_since(probe_start));
+    let gone_at = gone
+        .as_ref()
+        .map(|g| g.at.saturating_duration_since(probe_start));
     let after_gone = gone_at.map_or(0, |g| {
         samples
             .iter()
             .filter(|s| s.at > g && matches!(s.reply, Reply::Failed(_)))
             .count()
     });
-    let left = gone.as_ref().map(|g| g.gateways.clone()).unwrap_or_default();
+    let left = gone
+        .as_ref()
+        .map(|g| g.gateways.clone())
+        .unwrap_or_default();
     verdict(
         out,
         "ECMP 5. all real servers fail on DIR3 only: it withdraws, the others serve, no black hole",
         nft.status.success()
             && withdrawn.is_some()
             && gone.is_some()
-            && has_all(
-                gone.as_ref().expect("checked"),
-                &[DIRS[0], DIRS[1]],
-            )
+            && has_all(gone.as_ref().expect("checked"), &[DIRS[0], DIRS[1]])
             && after_gone == 0,
         format!(
             "DIR3 withdrew after {}, the router's path after {} (left: {}); {} of {} probes failed, {after_gone} of them after the path was gone",
@@ -713,7 +922,9 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
             samples.len()
         ),
     );
-    let _ = d.host.try_run(&["nft", "delete", "table", "ip", "nochecks"]);
+    let _ = d
+        .host
+        .try_run(&["nft", "delete", "table", "ip", "nochecks"]);
     let back = lab
         .paths
         .first_after(at, Duration::from_secs(30), |c| has_all(c, &DIRS));
@@ -787,11 +998,11 @@ fn drain(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
 
 /// Items 3 and 7: DIR1 crashes, then rejoins.
 fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
-    let _ = lab
-        .paths
-        .first_after(Instant::now() - Duration::from_secs(60), Duration::from_secs(30), |c| {
-            has_all(c, &DIRS)
-        });
+    let _ = lab.paths.first_after(
+        Instant::now() - Duration::from_secs(60),
+        Duration::from_secs(30),
+        |c| has_all(c, &DIRS),
+    );
     let held = hold(&lab.client, HELD);
     let via = lab.client_flows(&held);
     let through_dir1: Vec<bool> = via.iter().map(|v| *v == Some(DIRS[0])).collect();
@@ -816,10 +1027,13 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         .count();
     let moved = through_dir1.iter().filter(|d| **d).count();
     let survived = ok_count(&done);
-    let limit = Duration::from_millis(u64::from(BFD_MS) * 3 + 700).min(Duration::from_secs(1));
+    let limit = Duration::from_secs(1);
     verdict(
         out,
-        &format!("ECMP 3. DIR1 crashes: its path leaves the router within BFD detection ({BFD_MS} ms x 3)"),
+        &format!(
+            "ECMP 3. DIR1 crashes: its path leaves the router within BFD detection ({} ms x 3, ≤ 1 s)",
+            bfd_ms()
+        ),
         detect.is_some_and(|d| d <= limit),
         format!(
             "gone after {} (limit {:.2}s); client outage for new requests {:.2}s ({} of {} probes failed)",
@@ -843,7 +1057,7 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
     // Item 7: DIR1 rejoins; connections it never saw must not be reset.
     let held = hold(&lab.client, HELD);
     let first_check = super::watch::Watch::start(
-        &lab.backends[0].0,
+        &lab.backends[0].host,
         LAB_IFACE,
         super::watch::Filter::TcpSyn {
             from: DIRS[0],
@@ -888,9 +1102,14 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         format!(
             "FRR up after {:.2}s; announced {} after the director's start ({} after its first check reached www1), router has three paths {} after the announcement; {ok} of {HELD} connections held across the rejoin answered ({moved} now routed through DIR1), errors {}",
             director_start.duration_since(restart).as_secs_f64(),
-            secs(announced.as_ref().map(|a| a.at.saturating_duration_since(director_start))),
+            secs(
+                announced
+                    .as_ref()
+                    .map(|a| a.at.saturating_duration_since(director_start))
+            ),
             match (check, &announced) {
-                (Some(c), Some(a)) if a.at >= c.at => format!("{:.2}s", (a.at - c.at).as_secs_f64()),
+                (Some(c), Some(a)) if a.at >= c.at =>
+                    format!("{:.2}s", (a.at - c.at).as_secs_f64()),
                 (Some(c), Some(a)) => format!("{:.2}s BEFORE", (c.at - a.at).as_secs_f64()),
                 _ => "no check seen".into(),
             },
@@ -925,6 +1144,22 @@ mod tests {
             uncommented(include_str!("../../ecmp/frr-router.conf")),
             router_frr(100)
         );
+    }
+
+    #[test]
+    fn the_labs_director_config_loads_converts_and_validates() {
+        let text = format!(
+            "{}\n{}",
+            include_str!("../../ecmp/director.conf"),
+            compare_services()
+        );
+        let (cfg, warnings) =
+            lvs_keepalived_conf::parse_str("ecmp-director.conf", &text).expect("parses");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let typed = lvs_director::DirectorConfig::try_from(&cfg).expect("converts");
+        typed.validate().expect("valid");
+        assert_eq!(typed.virtual_servers.len(), 3);
+        assert!(typed.route_announce.is_some());
     }
 
     #[test]

@@ -80,11 +80,13 @@ impl RouteWatch {
                     };
                     let (d, t, gateways) = decode(&route);
                     if d == Some((dest, 32)) && t == table {
-                        into.lock().unwrap_or_else(|e| e.into_inner()).push(RouteChange {
-                            at,
-                            removed,
-                            gateways,
-                        });
+                        into.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(RouteChange {
+                                at,
+                                removed,
+                                gateways,
+                            });
                     }
                 }
             }
