@@ -35,7 +35,12 @@
 //!    [`handle_track_file`](Director::handle_track_file) and
 //!    [`handle_process_count`](Director::handle_process_count) (a tracked
 //!    file's value, a tracked process's count, after
-//!    [`Command::WatchFile`] / [`Command::WatchProcess`]).
+//!    [`Command::WatchFile`] / [`Command::WatchProcess`]),
+//!    [`handle_removed`](Director::handle_removed) (an address, route or
+//!    rule deleted behind its back), [`drain`](Director::drain) (a planned
+//!    stop under [`RouteAnnounce`]) and
+//!    [`handle_traffic`](Director::handle_traffic) (the counters a
+//!    [`Command::SampleTraffic`] asked for).
 //! 3. At [`poll_timeout`](Director::poll_timeout), call
 //!    [`handle_timeout`](Director::handle_timeout).
 //! 4. After each call, drain [`poll_command`](Director::poll_command) and
@@ -45,7 +50,9 @@
 //!    rise/fall policy), write IPVS deltas
 //!    ([`Command::Ipvs`]: one real server going down is one operation) or a
 //!    whole table ([`Command::IpvsReconcile`], at start, periodically and
-//!    after a failed write, with backoff).
+//!    after a failed write, with backoff), add and remove the routes that
+//!    announce healthy VIPs ([`Command::AddAnnouncement`]); stop after
+//!    [`Command::Drained`].
 //!
 //! # Example
 //!

@@ -56,6 +56,11 @@ pub(crate) fn desired(
     {
         destinations.push(sorry);
     }
+    // The kernel fills a Maglev table from its destination list in order:
+    // directors behind ECMP must add them in one order to hash alike.
+    if vs.service.scheduler == lvs_ipvs::Scheduler::Maglev {
+        destinations.sort_by_key(|d| d.addr);
+    }
     vs.member_services()
         .map(|service| IpvsVirtualServer {
             service,
@@ -302,5 +307,25 @@ mod tests {
             7
         ))));
         assert!(matches!(&ops[2], Op::AddService(s) if s.key == fw8));
+    }
+
+    #[test]
+    fn maglev_destinations_are_in_address_order_whatever_the_file_says() {
+        let mut v = vs();
+        v.real_servers.reverse();
+        let order = |v: &VirtualServer| -> Vec<String> {
+            desired(v, &[UP, UP], true)[0]
+                .destinations
+                .iter()
+                .map(|d| d.addr.to_string())
+                .collect()
+        };
+        assert_eq!(
+            order(&v),
+            ["172.20.0.86:80", "172.20.0.85:80"],
+            "rr keeps the file's order"
+        );
+        v.service.scheduler = Scheduler::Maglev;
+        assert_eq!(order(&v), ["172.20.0.85:80", "172.20.0.86:80"]);
     }
 }

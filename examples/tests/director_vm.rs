@@ -370,3 +370,149 @@ fn vm_director_ha_suspend_checks_only_while_the_address_is_here() {
     assert!(n1.signal(p1, libc::SIGTERM, Duration::from_secs(10)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn table(ns: &Netns, t: &str) -> String {
+    // -N: protocol numbers (iproute2 names 99 `openr`).
+    ns.run(&["ip", "-N", "route", "show", "table", t])
+}
+
+/// Prints a director's log when the test fails, for the VM's output.
+struct ShowLog(PathBuf);
+
+impl Drop for ShowLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- {}:\n{text}", self.0.display());
+        }
+    }
+}
+
+/// `lvs_route_announce` against real IPVS and routing: a crashed run's
+/// route flushed at start; the VIP made local and announced in table 198
+/// once checked; withdrawn with its quorum and back; both sync daemons;
+/// sloppy_tcp; `director drain` withdraws at once and ends the process;
+/// `director flush-routes` clears what a SIGKILLed director left.
+#[test]
+#[ignore = "needs the IPVS kernel VM (cargo xtask test)"]
+fn vm_director_announces_checked_vips_as_routes_and_drains() {
+    require_root("director route announcement test");
+    let lan = Lan::new("dan");
+    let d1 = lan.add_host("d1", &["10.0.9.1/24"]);
+    let w1 = lan.add_host("w1", &["10.0.9.11/24"]);
+    let w2 = lan.add_host("w2", &["10.0.9.12/24"]);
+    let dir = std::env::temp_dir().join(lvs_testenv::unique_name("dan"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("d1.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n router_id DIR1\n}\n\
+         virtual_server 203.0.113.10 80 {\n delay_loop 1\n lb_algo mh\n protocol TCP\n\
+         \x20real_server 10.0.9.11 80 {\n  inhibit_on_failure\n  TCP_CHECK {\n   connect_timeout 1\n  }\n }\n\
+         \x20real_server 10.0.9.12 80 {\n  inhibit_on_failure\n  TCP_CHECK {\n   connect_timeout 1\n  }\n }\n}\n\
+         lvs_route_announce {\n drain_timeout 20\n sloppy_tcp\n sync_daemon ens18 id 7\n}\n",
+    )
+    .unwrap();
+    let check = d1.try_run(&[DIRECTOR, "--check-config", conf.to_str().unwrap()]);
+    assert!(check.status.success(), "{check:?}");
+    // What a director killed earlier left behind.
+    d1.run(&[
+        "ip",
+        "route",
+        "add",
+        "203.0.113.99/32",
+        "dev",
+        "lo",
+        "table",
+        "198",
+        "proto",
+        "99",
+    ]);
+    let control = dir.join("d1.sock");
+    let ctl = control.to_str().unwrap();
+    let args = [DIRECTOR, "-f", conf.to_str().unwrap(), "--control", ctl];
+    let log = dir.join("d.log");
+    let _show = ShowLog(log.clone());
+    let announced = |ns: &Netns| table(ns, "198").contains("203.0.113.10 dev lo proto 99");
+    // No backend answers yet: nothing may be announced.
+    let p1 = d1.spawn_logged(&args, &log);
+    wait_for(
+        "the leftover route flushed",
+        Duration::from_secs(60),
+        || !table(&d1, "198").contains("203.0.113.99"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !announced(&d1),
+        "announced without a live backend: {}",
+        table(&d1, "198")
+    );
+    let local = table(&d1, "local");
+    assert!(
+        local.contains("2 203.0.113.10 dev lo proto 99 scope 254"),
+        "{local}"
+    );
+    let mut ipvs = IpvsHandle::open_in_netns(d1.as_fd()).unwrap();
+    let mut states: Vec<_> = ipvs.daemons().unwrap().iter().map(|d| d.state).collect();
+    states.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(
+        states,
+        [lvs_ipvs::SyncState::Backup, lvs_ipvs::SyncState::Master]
+    );
+    let sloppy = d1.run(&["cat", "/proc/sys/net/ipv4/vs/sloppy_tcp"]);
+    assert_eq!(sloppy.trim(), "1");
+    // Backends up: announced once checked.
+    let s1 = serve(&w1, 80);
+    let s2 = serve(&w2, 80);
+    let took = wait_for("the VIP announced", Duration::from_secs(20), || {
+        announced(&d1)
+    });
+    eprintln!("announced {took:?} after the backends came up");
+    // Every backend down: withdrawn; one back: announced again.
+    drop((s1, s2));
+    let took = wait_for("the VIP withdrawn", Duration::from_secs(20), || {
+        !announced(&d1)
+    });
+    eprintln!("withdrawn {took:?} after both backends stopped");
+    let weights: Vec<u32> = ipvs.table().unwrap()[0]
+        .destinations
+        .iter()
+        .map(|d| d.dest.weight)
+        .collect();
+    assert_eq!(weights, [0, 0], "inhibited, never deleted");
+    let _s1 = serve(&w1, 80);
+    wait_for("the VIP announced again", Duration::from_secs(20), || {
+        announced(&d1)
+    });
+    let status = d1.run(&[DIRECTOR, "status", "--control", ctl]);
+    assert!(status.contains("203.0.113.10 announced"), "{status}");
+    // A drain: withdrawn at once, the process ends on its own (no traffic).
+    let out = d1.run(&[DIRECTOR, "drain", "--control", ctl]);
+    assert!(out.starts_with("draining"), "{out}");
+    assert!(!announced(&d1), "still announced after the drain began");
+    assert!(
+        d1.signal(p1, 0, Duration::from_secs(10)),
+        "the drained director did not stop"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("drained: stopping"), "{text}");
+    assert!(
+        !table(&d1, "local").contains("203.0.113.10"),
+        "local route left behind"
+    );
+    // SIGKILL leaves the route; flush-routes clears it.
+    let p2 = d1.spawn_logged(&args, &log);
+    wait_for(
+        "the VIP announced after restart",
+        Duration::from_secs(60),
+        || announced(&d1),
+    );
+    d1.kill(p2);
+    assert!(announced(&d1), "SIGKILL cannot withdraw");
+    let out = d1.run(&[DIRECTOR, "flush-routes"]);
+    assert!(
+        out.contains("1 route(s) of protocol 99 flushed from table 198"),
+        "{out}"
+    );
+    assert!(!announced(&d1));
+}

@@ -12,6 +12,7 @@ use common::{ok, refused};
 
 const SERVICE: &str = "virtual_server 203.0.113.10 80 {
   lb_algo mh
+  mh-fallback
   protocol TCP
   real_server 10.0.9.11 80 { inhibit_on_failure\n TCP_CHECK { } }
 }
@@ -122,8 +123,43 @@ fn an_announced_vip_that_is_also_a_vrrp_address_is_refused() {
     assert!(
         errors
             .iter()
-            .any(|e| e.to_string().starts_with("t.conf:15:1:")
+            .any(|e| e.to_string().starts_with("t.conf:16:1:")
                 && e.to_string().contains("must not be an interface address")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn what_breaks_behind_ecmp_is_warned() {
+    let text = "virtual_server 203.0.113.10 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 10.0.9.11 80 { TCP_CHECK { } }
+}
+virtual_server 203.0.113.10 443 {
+  lb_algo mh
+  protocol TCP
+  real_server 10.0.9.11 443 { inhibit_on_failure\n TCP_CHECK { } }
+}
+lvs_route_announce {
+}
+";
+    let (_, warnings) = ok(text);
+    let w: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("t.conf:1:1:") && w.contains("lb_algo rr")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("t.conf:1:1:") && w.contains("inhibit_on_failure")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("t.conf:6:1:") && w.contains("without `mh-fallback`")),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 3, "{w:?}");
 }

@@ -55,6 +55,8 @@ const EXPECTED: &[&str] = &[
     "./usr/lib/systemd/system/lvs-director.service",
     "./usr/share/man/man8/director.8.gz",
     "./usr/share/man/man8/director-status.8.gz",
+    "./usr/share/man/man8/director-drain.8.gz",
+    "./usr/share/man/man8/director-flush-routes.8.gz",
     "./usr/share/man/man8/lvs-ipvsadm.8.gz",
     "./usr/share/man/man8/lvs-backend.8.gz",
     "./usr/share/bash-completion/completions/director",

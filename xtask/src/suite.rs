@@ -371,7 +371,7 @@ fn run_vm_tests(exes: &[(TestExe, usize)], failures: &mut Vec<String>) -> Result
             exe = vm::shell_quote(&exe.path.display().to_string()),
         ));
     }
-    let outcome = vm::run_script("tests", &script, Duration::from_secs(45 * 60))?;
+    let outcome = vm::run_script("tests", &script, Duration::from_secs(45 * 60), None)?;
     let mut total = Counts::default();
     for (i, (exe, n)) in exes.iter().enumerate() {
         let log =
@@ -423,15 +423,17 @@ fn run_lab(failures: &mut Vec<String>) -> Result<Counts, String> {
     Ok(c)
 }
 
-/// Runs the lab binary in the VM; returns its output and whether it exited 0.
+/// Runs the lab binary in the VM, its lines echoed as they come; returns
+/// its whole output (read back from the shared file, for the summary line)
+/// and whether it exited 0.
 fn lab_in_vm(bin: &Path, name: &str) -> Result<(String, bool), String> {
     let script = format!(
         "{} > \"$RW/out\" 2>&1; echo $? > \"$RW/rc\"",
         vm::shell_quote(&bin.display().to_string())
     );
-    let outcome = vm::run_script(name, &script, Duration::from_secs(40 * 60))?;
+    eprintln!("== the lab: about 20 min in the VM, each verdict printed as it comes");
+    let outcome = vm::run_script(name, &script, Duration::from_secs(40 * 60), Some("out"))?;
     let out = std::fs::read_to_string(outcome.rwdir.join("out")).unwrap_or_default();
-    print!("{out}");
     let rc = std::fs::read_to_string(outcome.rwdir.join("rc")).unwrap_or_default();
     Ok((out, rc.trim() == "0"))
 }
@@ -444,7 +446,10 @@ pub(crate) fn demo(_args: &[String]) -> Result<(), String> {
     crate::setup::run()?;
     run_status(cargo().args(["build", "--release", "-p", "lvs-examples", "--bins"]))?;
     let bin = workspace_root().join("target/release/lab");
-    let (_, ok) = lab_in_vm(&bin, "demo")?;
+    let (out, ok) = lab_in_vm(&bin, "demo")?;
+    if let Some(path) = out.lines().find_map(|l| l.strip_prefix("report: ")) {
+        println!("demo: the HTML report is {path}");
+    }
     if ok {
         Ok(())
     } else {

@@ -5,7 +5,13 @@
 //! software emulation only; without `--verbose` the guest's output is lost;
 //! `crc32c_generic` must be loaded before `ip_vs`. A boot costs ~30 s, so
 //! callers batch everything they need into one script per boot.
+//!
+//! The guest writes its output to a file in the shared directory (9p, no
+//! cache: each write reaches the host at once); [`run_script`] can follow
+//! that file while the VM runs, so lines appear as they are written rather
+//! than when the VM exits.
 
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,11 +63,72 @@ pub(crate) struct VmOutcome {
     pub rwdir: PathBuf,
 }
 
+/// The lines a file in the shared directory gains, read as it grows.
+struct Follow {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl Follow {
+    fn new(path: PathBuf) -> Follow {
+        Follow {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Every complete line written since the last call (a line still
+    /// being written waits for its newline).
+    fn poll(&mut self) -> Vec<String> {
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return Vec::new();
+        };
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.offset)).is_err() || f.read_to_end(&mut buf).is_err() {
+            return Vec::new();
+        }
+        self.offset += buf.len() as u64;
+        self.partial.extend_from_slice(&buf);
+        let mut lines = Vec::new();
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            lines.push(String::from_utf8_lossy(&line[..end]).into_owned());
+        }
+        lines
+    }
+
+    /// The rest, including a last line without its newline.
+    fn finish(&mut self) -> Vec<String> {
+        let mut lines = self.poll();
+        if !self.partial.is_empty() {
+            lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned());
+        }
+        lines
+    }
+}
+
+/// Prints followed lines, each with the time since the VM was started.
+fn echo(lines: Vec<String>, started: Instant) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "[+{:.1}s] {line}", started.elapsed().as_secs_f64());
+    }
+    let _ = out.flush();
+}
+
 /// Boots the VM once and runs `script` (POSIX sh) inside it as root, after
 /// loading IPVS. `$RW` in the script is the shared writable directory.
-/// Fails when the VM cannot boot, IPVS cannot be loaded, or the script does
-/// not finish within `timeout`.
-pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<VmOutcome, String> {
+/// With `follow`, the lines of `$RW/<follow>` are echoed as the guest
+/// writes them. Fails when the VM cannot boot, IPVS cannot be loaded, or
+/// the script does not finish within `timeout`.
+pub(crate) fn run_script(
+    name: &str,
+    script: &str,
+    timeout: Duration,
+    follow: Option<&str>,
+) -> Result<VmOutcome, String> {
     let kernel = find_kernel()?;
     let vng = crate::setup::venv_dir().join("bin/vng");
     if !vng.exists() {
@@ -112,6 +179,11 @@ pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<
         std::env::var("PATH").unwrap_or_default()
     );
     let started = Instant::now();
+    eprintln!(
+        "vm {name}: booting {} (software emulation, about a minute)",
+        kernel.display()
+    );
+    let mut follow = follow.map(|f| Follow::new(rwdir.join(f)));
     let mut child = Command::new(&vng)
         .env("PATH", path)
         .arg("--run")
@@ -127,6 +199,9 @@ pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", vng.display()))?;
     loop {
+        if let Some(f) = follow.as_mut() {
+            echo(f.poll(), started);
+        }
         match child.try_wait() {
             Ok(Some(_)) => break,
             Ok(None) if started.elapsed() > timeout => {
@@ -141,6 +216,9 @@ pub(crate) fn run_script(name: &str, script: &str, timeout: Duration) -> Result<
             Ok(None) => std::thread::sleep(Duration::from_millis(200)),
             Err(e) => return Err(format!("waiting for the VM: {e}")),
         }
+    }
+    if let Some(f) = follow.as_mut() {
+        echo(f.finish(), started);
     }
     eprintln!(
         "vm {name}: booted {} and ran in {:.1}s",
@@ -193,9 +271,7 @@ pub(crate) fn run_cli(args: &[String]) -> Result<(), String> {
         "{} > \"$RW/out\" 2>&1\necho $? > \"$RW/rc\"",
         quoted.join(" ")
     );
-    let outcome = run_script("adhoc", &script, timeout)?;
-    let out = std::fs::read_to_string(outcome.rwdir.join("out")).unwrap_or_default();
-    print!("{out}");
+    let outcome = run_script("adhoc", &script, timeout, Some("out"))?;
     let rc = std::fs::read_to_string(outcome.rwdir.join("rc")).unwrap_or_default();
     if rc.trim() == "0" {
         Ok(())
@@ -207,4 +283,27 @@ pub(crate) fn run_cli(args: &[String]) -> Result<(), String> {
 /// Quotes one word for POSIX sh.
 pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follow_yields_lines_as_the_file_grows() {
+        let dir = std::env::temp_dir().join(format!("xtask-follow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out");
+        let mut f = Follow::new(path.clone());
+        // Not there yet: the guest has not started writing.
+        assert!(f.poll().is_empty());
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"=== first\n[PASS] one: ok\nhalf").unwrap();
+        assert_eq!(f.poll(), ["=== first", "[PASS] one: ok"]);
+        assert!(f.poll().is_empty());
+        file.write_all(b" a line\nlab: 1 passed, 0 failed").unwrap();
+        assert_eq!(f.poll(), ["half a line"]);
+        assert_eq!(f.finish(), ["lab: 1 passed, 0 failed"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -29,8 +29,9 @@ use crate::routes::{Route, RouteKind, RouteScope, TABLE_MAIN};
 
 /// The default table announced routes go in.
 pub const TABLE_ANNOUNCE: u32 = 198;
-/// The default protocol number of announced routes (free in iproute2's
-/// `rt_protos` and in FRR's list, so nothing else flushes or claims them).
+/// The default protocol number of announced routes. FRR's zebra owns
+/// 186-198 and flushes them at its start, so they are out; iproute2 names
+/// 99 `openr` (Open/R's, a routing daemon a director does not run).
 pub const PROTO_ANNOUNCE: u8 = 99;
 /// The kernel's `local` table, where a VIP is made local without being an
 /// interface address.

@@ -362,11 +362,10 @@ impl Director {
 
 /// The `local` routes that make each VIP this host's.
 fn local_routing(a: &RouteAnnounce, config: &crate::config::DirectorConfig) -> Routing {
-    let mut r = Routing::default();
-    r.routes = a
+    let routes = a
         .vips_of(config)
         .into_iter()
         .map(|v| a.local_route(v))
         .collect();
-    r
+    Routing::new(routes, Vec::new())
 }

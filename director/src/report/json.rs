@@ -87,7 +87,7 @@ impl Snapshot {
     /// };
     /// assert_eq!(
     ///     s.to_json(),
-    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"ipvs":null}"#
+    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"announcements":[],"draining":false,"ipvs":null}"#
     /// );
     /// ```
     pub fn to_json(&self) -> String {
@@ -273,6 +273,8 @@ mod tests {
                                 "last_failure": "exit status 1"}]
                 }],
                 "ghosts": [],
+                "announcements": [],
+                "draining": false,
                 "ipvs": {"services": [{
                     "service": "TCP 172.20.0.83:80", "scheduler": "rr",
                     "persistence_timeout_s": null,

@@ -367,6 +367,14 @@ fn start(cli: &Cli) -> Result<(), (u8, Vec<String>)> {
     })
 }
 
+/// `director flush-routes`: what a director that did not stop cleanly announced.
+fn flush_routes(table: u32, protocol: u8) -> Result<(), (u8, Vec<String>)> {
+    let n = lvs_director::flush_routes(table, protocol)
+        .map_err(|e| (EXIT_ENV, vec![format!("director flush-routes: {e}")]))?;
+    println!("{n} route(s) of protocol {protocol} flushed from table {table}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -374,14 +382,7 @@ fn main() -> ExitCode {
             ask(control, if *json { b"status json\n" } else { b"status\n" })
         }
         Some(Cmd::Drain { control }) => ask(control, b"drain\n"),
-        Some(Cmd::FlushRoutes { table, protocol }) => {
-            match lvs_director::flush_routes(*table, *protocol) {
-                Ok(n) => Ok(println!(
-                    "{n} route(s) of protocol {protocol} flushed from table {table}"
-                )),
-                Err(e) => Err((EXIT_ENV, vec![format!("director flush-routes: {e}")])),
-            }
-        }
+        Some(Cmd::FlushRoutes { table, protocol }) => flush_routes(*table, *protocol),
         None => start(&cli),
     };
     match result {

@@ -96,8 +96,10 @@ mod tests {
     fn pages_and_completions_name_the_installed_programs() {
         let dir = std::env::temp_dir().join(format!("lvs-gen-{}", std::process::id()));
         let files = generate(&dir).unwrap();
-        assert_eq!(files.len(), 13);
+        assert_eq!(files.len(), 15);
         assert!(read_ok(&dir, "man/director-status.8"));
+        assert!(read_ok(&dir, "man/director-drain.8"));
+        assert!(read_ok(&dir, "man/director-flush-routes.8"));
         let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap();
         let man = read("man/lvs-ipvsadm.8");
         assert!(man.contains(".TH lvs-ipvsadm 8"), "{man}");

@@ -825,7 +825,7 @@ fn traffic(lab: &EcmpLab, out: &mut Vec<Verdict>) {
     let opened = held.len();
     std::thread::sleep(Duration::from_secs(2));
     let done = finish(held);
-    let samples = prober.finish();
+    let samples = prober.finish().samples;
     let after = lab.stats();
     let conns: Vec<u64> = before
         .iter()
@@ -877,7 +877,6 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
 ";
     let path = std::env::temp_dir().join(format!("{}-nochecks.nft", d.host.name()));
     let _ = std::fs::write(&path, rules);
-    let probe_start = Instant::now();
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
     std::thread::sleep(Duration::from_millis(300));
     let nft = d.host.try_run(&["nft", "-f", &path.display().to_string()]);
@@ -890,7 +889,8 @@ fn checks_fail_on_one(lab: &EcmpLab, out: &mut Vec<Verdict>) {
         c.removed || !c.gateways.contains(&DIRS[2])
     });
     std::thread::sleep(Duration::from_secs(1));
-    let samples = prober.finish();
+    let requests = prober.finish();
+    let (probe_start, samples) = (requests.origin, requests.samples);
     let gone_ms = gone.as_ref().map(|g| g.at.saturating_duration_since(at));
     // Sample times count from the prober's start.
     let gone_at = gone
@@ -962,7 +962,7 @@ fn drain(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
     });
     std::thread::sleep(Duration::from_millis(500));
     let done = finish(held);
-    let samples = prober.finish();
+    let samples = prober.finish().samples;
     verdict(
         out,
         "ECMP 4. planned drain of DIR2: zero connection resets, zero failed requests",
@@ -1020,7 +1020,7 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
     let opened = held.len();
     let done = finish(held);
     std::thread::sleep(Duration::from_millis(500));
-    let samples = prober.finish();
+    let samples = prober.finish().samples;
     let moved_ok = done
         .iter()
         .zip(&through_dir1)

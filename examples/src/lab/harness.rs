@@ -17,6 +17,7 @@ use lvs_testenv::{LAB_IFACE, Netns};
 use super::dns;
 use super::probe::{Reply, Sample, http_get, probe_until};
 use super::seed::Verdict;
+use super::timeline::{Requests, VipPoll};
 use super::topology::{SeedLab, VIP, start_dns, start_http};
 use super::watch::{Filter, Seen, Watch};
 
@@ -148,6 +149,8 @@ pub(super) fn addr(s: &str) -> SocketAddr {
 
 /// A prober running in `ns` on its own thread until stopped.
 pub(super) struct Prober {
+    /// When it started: the samples' time 0.
+    pub(super) origin: Instant,
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Vec<Sample>>,
 }
@@ -165,9 +168,11 @@ impl Prober {
         let file = ns.file();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let origin = Instant::now();
         let handle = std::thread::spawn(move || {
             lvs_sys::in_netns(file.as_fd(), || {
                 probe_until(
+                    origin,
                     vip,
                     Duration::from_millis(20),
                     Duration::from_millis(300),
@@ -176,12 +181,19 @@ impl Prober {
             })
             .unwrap_or_default()
         });
-        Prober { stop, handle }
+        Prober {
+            origin,
+            stop,
+            handle,
+        }
     }
 
-    pub(super) fn finish(self) -> Vec<Sample> {
+    pub(super) fn finish(self) -> Requests {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
+        Requests {
+            origin: self.origin,
+            samples: self.handle.join().unwrap_or_default(),
+        }
     }
 }
 
@@ -374,13 +386,12 @@ pub(super) fn ms_after(event: Option<Seen>, fault: Instant) -> String {
 
 /// When NODE01's checks reached the backend after the kill, as offsets
 /// from it (`+2.00 +4.01`): shows whether time went to the check schedule
-/// or to acting on the result.
-pub(super) fn checks_after(watch: Option<&Watch>, killed_at: Instant) -> String {
-    let Some(w) = watch else {
+/// or to acting on the result. `checks` is what the watch saw (`None`: no watch).
+pub(super) fn checks_after(checks: Option<&[Seen]>, killed_at: Instant) -> String {
+    let Some(checks) = checks else {
         return "not watched".to_string();
     };
-    let offsets: Vec<String> = w
-        .drain()
+    let offsets: Vec<String> = checks
         .iter()
         .filter(|s| s.at > killed_at)
         .map(|s| format!("+{:.2}", s.at.duration_since(killed_at).as_secs_f64()))
@@ -390,6 +401,35 @@ pub(super) fn checks_after(watch: Option<&Watch>, killed_at: Instant) -> String 
     } else {
         offsets.join(" ")
     }
+}
+
+/// Whether `host` (`node`: `"NODE01"` or `"NODE02"`) holds the VIP, the
+/// poll kept in `polls` for the report's timeline.
+pub(super) fn poll_vip(polls: &mut Vec<VipPoll>, host: &Netns, node: &'static str) -> bool {
+    let holds = holds_vip(host);
+    polls.push(VipPoll {
+        at: Instant::now(),
+        node,
+        holds,
+    });
+    holds
+}
+
+/// One poll of each director.
+pub(super) fn poll_both(polls: &mut Vec<VipPoll>, lab: &SeedLab) {
+    poll_vip(polls, &lab.node01, "NODE01");
+    poll_vip(polls, &lab.node02, "NODE02");
+}
+
+/// Prints what runs now and roughly how long it takes.
+pub fn phase(what: &str, about: Duration) {
+    let secs = about.as_secs();
+    let about = if secs >= 120 {
+        format!("{} min", secs.div_ceil(60))
+    } else {
+        format!("{secs} s")
+    };
+    println!("--- now: {what} (about {about})");
 }
 
 pub(super) fn watch_or_note(host: &Netns, filter: Filter, what: &str) -> Option<Watch> {
@@ -414,18 +454,20 @@ pub(super) fn neigh_mac(ns: &Netns) -> String {
 
 /// NODE01's next advert after NODE02 has been silent for two advert
 /// intervals (so NODE01 is the settled master), or `None` within `timeout`.
-pub(super) fn settled_master_advert(adverts: Option<&Watch>, timeout: Duration) -> Option<Seen> {
+/// Every advert read on the way is appended to `seen`.
+pub(super) fn settled_master_advert(
+    adverts: Option<&Watch>,
+    timeout: Duration,
+    seen: &mut Vec<Seen>,
+) -> Option<Seen> {
     let w = adverts?;
     let deadline = Instant::now() + timeout;
-    let mut backup_last = w
-        .drain()
-        .iter()
-        .rev()
-        .find(|s| s.src == NODE02)
-        .map(|s| s.at);
+    seen.extend(w.drain());
+    let mut backup_last = seen.iter().rev().find(|s| s.src == NODE02).map(|s| s.at);
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
         let s = w.next(left)?;
+        seen.push(s);
         if s.src == NODE02 {
             backup_last = Some(s.at);
             continue;

@@ -60,8 +60,9 @@ pub struct Sample {
     pub reply: Reply,
 }
 
-/// Probes `addr` every `every`, each request with `deadline`, until `stop`
-/// is set; returns every sample with its start time, in start order.
+/// Probes `addr` every `every` from `start` on, each request with
+/// `deadline`, until `stop` is set; returns every sample with its start
+/// time (from `start`), in start order.
 ///
 /// Each request runs on its own thread, so one starts every `every`
 /// whatever the others do: a request stuck until its deadline does not
@@ -69,12 +70,12 @@ pub struct Sample {
 /// within `deadline`. The threads inherit the calling thread's network
 /// namespace.
 pub fn probe_until(
+    start: Instant,
     addr: SocketAddr,
     every: Duration,
     deadline: Duration,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Vec<Sample> {
-    let start = Instant::now();
     let mut running = Vec::new();
     let mut next = start;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -185,6 +186,7 @@ mod tests {
         let flag = stop.clone();
         let t = std::thread::spawn(move || {
             probe_until(
+                Instant::now(),
                 addr,
                 Duration::from_millis(20),
                 Duration::from_millis(300),

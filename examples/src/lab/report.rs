@@ -4,6 +4,7 @@
 #[cfg(doc)]
 use super::harness::ALIGN_DELAY;
 use super::series::{Measure, Series, ratio};
+use super::timeline::Timeline;
 
 /// Figures measured in one run, for the side-by-side table: one sample per
 /// repetition of each fault.
@@ -33,6 +34,9 @@ pub struct Figures {
     pub dns_readd: Series,
     /// Whether an established TCP connection survived the failover.
     pub connection_survived: Option<bool>,
+    /// What was recorded around each timed fault, in the order run (the
+    /// HTML report's timelines).
+    pub timelines: Vec<Timeline>,
 }
 
 /// The side-by-side table: ours vs keepalived, the median of each measure's

@@ -19,11 +19,13 @@ use lvs_testenv::{LAB_IFACE, Netns};
 use super::harness::{
     ALIGN_DELAY, Env, Kind, NODE01, NODE02, Prober, Running, addr, boot, checks_after, converge,
     dns_answers, dns_key, failed, gets, holds_vip, http_key, ms_after, neigh_mac, next_fresh,
-    real_servers, secs, settled_master_advert, sleep_until, verdict, wait_until, watch_or_note,
+    phase, poll_both, poll_vip, real_servers, secs, settled_master_advert, sleep_until, verdict,
+    wait_until, watch_or_note,
 };
 use super::probe::longest_outage;
 use super::report::Figures;
 use super::seed::Verdict;
+use super::timeline::{Fault, Timeline};
 use super::topology::{SeedLab, VIP, start_dns, start_http};
 use super::watch::{Filter, LinkSwitch, Watch};
 
@@ -75,18 +77,32 @@ pub fn full_run(env: &Env, kind: Kind) -> (Vec<Verdict>, Figures) {
     ghost(lab, &mut out);
 
     // 8. A dead HTTP backend is removed, then re-added.
+    let n = env.repeats.max(1);
+    let each = |what: &str, secs: u64| {
+        phase(
+            &format!("{}: {what}, {n} time(s)", kind.name()),
+            Duration::from_secs(secs * n as u64),
+        );
+    };
+    each("WWW2's HTTP server killed and restarted", 10);
     http_backend_flap(&r, env.repeats, &mut out, &mut fig);
 
     // 9. The DNS backend serving FRONTAL stops: queries move.
     if let Some(first) = a.first() {
+        each("a DNS server killed and restarted", 22);
         dns_backend_stop(&r, env.repeats, &mut out, &mut fig, first);
     }
 
     // 7. NODE01 cut off: NODE02 takes over; 5. the client's ARP entry moves
     // by gratuitous ARP, without a ping.
+    each("NODE01's link cut and restored", 15);
     link_cut(&r, env.repeats, &mut out, &mut fig);
 
     // Graceful stop: priority 0 hands over at once.
+    phase(
+        &format!("{}: NODE01's director stopped", kind.name()),
+        Duration::from_secs(6),
+    );
     sigterm_handover(&r, &mut out, &mut fig);
     (out, fig)
 }
@@ -186,6 +202,8 @@ fn http_backend_flap(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &
     );
     for i in 0..repeats.max(1) {
         let prober = Prober::start(&lab.frontal);
+        let mut vip = Vec::new();
+        poll_both(&mut vip, lab);
         std::thread::sleep(Duration::from_millis(200));
         // NODE01's TCP_CHECK has just connected: kill the server right after.
         let check = next_fresh(checks.as_ref(), Duration::from_secs(15));
@@ -197,9 +215,19 @@ fn http_backend_flap(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &
         let removed = wait_until(Duration::from_secs(60), || {
             !real_servers(&lab.node01, &http_key()).contains(&www2)
         });
-        let seen = checks_after(checks.as_ref(), killed_at);
-        let samples = prober.finish();
-        let failed_now = failed(&samples);
+        let seen_checks = checks.as_ref().map(Watch::drain);
+        let seen = checks_after(seen_checks.as_deref(), killed_at);
+        poll_both(&mut vip, lab);
+        let requests = prober.finish();
+        let (failed_now, requested) = (failed(&requests.samples), requests.samples.len());
+        let mut t = Timeline::new(Fault::HttpKill, i, killed_at);
+        t.checks = check
+            .into_iter()
+            .chain(seen_checks.unwrap_or_default())
+            .collect();
+        t.vip = vip;
+        t.requests = Some(requests);
+        fig.timelines.push(t);
         fig.http_removal.push(removed);
         fig.http_failed_requests.push(failed_now);
         if i == 0 {
@@ -212,7 +240,7 @@ fn http_backend_flap(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &
                     "removed after {}, {} of {} client requests failed meanwhile; then {}",
                     secs(removed),
                     failed_now,
-                    samples.len(),
+                    requested,
                     after.join(" ")
                 ),
             );
@@ -267,6 +295,8 @@ fn dns_backend_stop(
         "DNS backend",
     );
     for i in 0..repeats.max(1) {
+        let mut vip = Vec::new();
+        poll_both(&mut vip, lab);
         // delay_loop 5 plus connect_timeout 3: a check within 15 s.
         let check = next_fresh(checks.as_ref(), Duration::from_secs(15));
         if let Some(c) = check {
@@ -277,8 +307,17 @@ fn dns_backend_stop(
         let removed = wait_until(Duration::from_secs(60), || {
             !real_servers(&lab.node01, &dns_key()).contains(&gone)
         });
-        let seen = checks_after(checks.as_ref(), killed_at);
+        let seen_checks = checks.as_ref().map(Watch::drain);
+        let seen = checks_after(seen_checks.as_deref(), killed_at);
+        poll_both(&mut vip, lab);
         fig.dns_removal.push(removed);
+        let mut t = Timeline::new(Fault::DnsKill, i, killed_at);
+        t.checks = check
+            .into_iter()
+            .chain(seen_checks.unwrap_or_default())
+            .collect();
+        t.vip = vip;
+        fig.timelines.push(t);
         if i == 0 {
             let now = dns_answers(&lab.frontal, Ipv4Addr::new(172, 20, 0, 80), 4);
             verdict(
@@ -327,14 +366,20 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
     };
     for i in 0..repeats.max(1) {
         let prober = Prober::start(&lab.frontal);
+        let mut vip = Vec::new();
+        poll_both(&mut vip, lab);
         std::thread::sleep(Duration::from_millis(500));
-        let advert = settled_master_advert(adverts.as_ref(), Duration::from_secs(10));
+        let mut seen_adverts = Vec::new();
+        let advert =
+            settled_master_advert(adverts.as_ref(), Duration::from_secs(10), &mut seen_adverts);
         if let Some(a) = advert {
             sleep_until(a.at + ALIGN_DELAY);
         }
         let cut_at = Instant::now();
         set_link(false);
-        let took = wait_until(Duration::from_secs(30), || holds_vip(&lab.node02));
+        let took = wait_until(Duration::from_secs(30), || {
+            poll_vip(&mut vip, &lab.node02, "NODE02")
+        });
         // Keep probing until the client is served again, then a little more.
         let served = wait_until(Duration::from_secs(30), || {
             matches!(
@@ -343,14 +388,15 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
             )
         });
         std::thread::sleep(Duration::from_millis(300));
-        let samples = prober.finish();
-        let outage = longest_outage(&samples);
-        let first_backup = adverts
-            .as_ref()
-            .map(Watch::drain)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s.src == NODE02 && s.at > cut_at);
+        poll_both(&mut vip, lab);
+        let requests = prober.finish();
+        let samples = &requests.samples;
+        let outage = longest_outage(samples);
+        seen_adverts.extend(adverts.as_ref().map(Watch::drain).unwrap_or_default());
+        let first_backup = seen_adverts
+            .iter()
+            .find(|s| s.src == NODE02 && s.at > cut_at)
+            .copied();
         let gap = match (advert, first_backup) {
             (Some(a), Some(b)) => Some(b.at.duration_since(a.at)),
             _ => None,
@@ -366,7 +412,7 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
                     "NODE02 holds the VIP after {}; client outage {:.2}s ({} failed requests)",
                     secs(took),
                     outage.as_secs_f64(),
-                    failed(&samples)
+                    failed(samples)
                 ),
             );
             let mac = neigh_mac(&lab.frontal);
@@ -411,42 +457,57 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
                 None => "unaligned: no advert seen".to_string(),
             },
             secs(served.map(|_| outage)),
-            failed(&samples),
+            failed(samples),
             secs(gap),
             secs(took),
             secs(back)
         );
+        let mut t = Timeline::new(Fault::LinkCut, i, cut_at);
+        t.adverts = seen_adverts;
+        t.vip = vip;
+        t.requests = Some(requests);
+        fig.timelines.push(t);
     }
 }
 
 fn sigterm_handover(r: &Running, out: &mut Vec<Verdict>, fig: &mut Figures) {
     let lab = &r.lab;
     let prober = Prober::start(&lab.frontal);
+    let mut vip = Vec::new();
+    poll_both(&mut vip, lab);
     std::thread::sleep(Duration::from_millis(500));
+    let stop_at = Instant::now();
     let stopped = lab
         .node01
         .signal(r.directors[0].1, libc::SIGTERM, Duration::from_secs(10));
-    let took = wait_until(Duration::from_secs(30), || holds_vip(&lab.node02));
+    let took = wait_until(Duration::from_secs(30), || {
+        poll_vip(&mut vip, &lab.node02, "NODE02")
+    });
     let _ = wait_until(Duration::from_secs(20), || {
         gets(&lab.frontal, 1)
             .first()
             .is_some_and(|n| n == "www1" || n == "www2")
     });
     std::thread::sleep(Duration::from_millis(300));
-    let samples = prober.finish();
-    let outage = longest_outage(&samples);
+    let node01_holds = poll_vip(&mut vip, &lab.node01, "NODE01");
+    poll_vip(&mut vip, &lab.node02, "NODE02");
+    let requests = prober.finish();
+    let outage = longest_outage(&requests.samples);
     fig.sigterm_outage.push(Some(outage));
     verdict(
         out,
         "7. graceful stop of NODE01's director: priority 0 hands over",
-        stopped && took.is_some() && !holds_vip(&lab.node01),
+        stopped && took.is_some() && !node01_holds,
         format!(
-            "stopped: {stopped}; NODE02 holds the VIP after {}; NODE01 still holds it: {}; client outage {:.2}s",
+            "stopped: {stopped}; NODE02 holds the VIP after {}; NODE01 still holds it: {node01_holds}; client outage {:.2}s",
             secs(took),
-            holds_vip(&lab.node01),
             outage.as_secs_f64()
         ),
     );
+    let mut t = Timeline::new(Fault::Sigterm, 0, stop_at);
+    t.vip = vip;
+    t.requests = Some(requests);
+    fig.timelines.push(t);
 }
 
 /// A mixed pair: `kinds[0]` on NODE01, `kinds[1]` on NODE02.

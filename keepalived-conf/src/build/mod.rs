@@ -541,6 +541,7 @@ impl Builder<'_> {
         self.shared_members(&virtual_servers, &vs_locs, &groups);
         if let Some(b) = &route_announce {
             self.check_route_announce(b, &virtual_servers, &groups, &vrrp_instances, &global);
+            self.warn_ecmp_data_plane(b, &virtual_servers, &vs_locs);
         }
         Config {
             global,

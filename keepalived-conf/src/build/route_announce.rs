@@ -144,6 +144,53 @@ impl Builder<'_> {
     }
 }
 
+impl Builder<'_> {
+    /// Warnings for what works on one director but not on several behind
+    /// ECMP: a scheduler that is not `mh`, `mh` without `mh-fallback`, a
+    /// real server deleted (not set to weight 0) when it fails.
+    pub(super) fn warn_ecmp_data_plane(
+        &mut self,
+        b: &RouteAnnounceBlock,
+        virtual_servers: &[VirtualServer],
+        locs: &[Location],
+    ) {
+        for (vs, loc) in virtual_servers.iter().zip(locs) {
+            let VirtualServerAddr::Socket(s) = vs.addr else {
+                continue;
+            };
+            if !b.announce.vips.is_empty() && !b.announce.vips.contains(&s.ip()) {
+                continue;
+            }
+            let name = vs.key();
+            if vs.scheduler != lvs_ipvs::Scheduler::Maglev {
+                self.warn(
+                    loc,
+                    format!(
+                        "virtual_server {name} is announced behind ECMP with lb_algo {}: each                          director then picks real servers on its own, so a flow ECMP moves to                          another director lands elsewhere; use `lb_algo mh` with `mh-fallback`",
+                        vs.scheduler
+                    ),
+                );
+            } else if !vs.scheduler_flags.mh_fallback {
+                self.warn(
+                    loc,
+                    format!(
+                        "virtual_server {name}: `mh` without `mh-fallback` sends the flows of a                          failed (weight 0) real server nowhere"
+                    ),
+                );
+            }
+            if let Some(rs) = vs.real_servers.iter().find(|r| !r.inhibit_on_failure) {
+                self.warn(
+                    loc,
+                    format!(
+                        "virtual_server {name}: real server {} is deleted when it fails, which                          reshuffles the other directors' Maglev tables differently; add                          `inhibit_on_failure` (weight 0 instead)",
+                        rs.addr
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// Every virtual server's address, a group's members included.
 fn served_addresses(vss: &[VirtualServer], groups: &[VirtualServerGroup]) -> Vec<IpAddr> {
     let mut out = Vec::new();
