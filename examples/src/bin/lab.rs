@@ -175,7 +175,10 @@ fn main() -> ExitCode {
         }
     }
     if wants("ecmp") {
-        phase("ecmp", "three active-active directors behind ECMP (FRR, BFD)");
+        phase(
+            "ecmp",
+            "three active-active directors behind ECMP (FRR, BFD)",
+        );
         all.extend(ecmp::ecmp_run(&env));
     }
     let table = ours

@@ -1156,7 +1156,12 @@ mod tests {
         );
         let (cfg, warnings) =
             lvs_keepalived_conf::parse_str("ecmp-director.conf", &text).expect("parses");
-        assert!(warnings.is_empty(), "{warnings:?}");
+        // Only the comparison's rr service is warned about, as it should be.
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].message.contains("8081") && warnings[0].message.contains("rr"),
+            "{warnings:?}"
+        );
         let typed = lvs_director::DirectorConfig::try_from(&cfg).expect("converts");
         typed.validate().expect("valid");
         assert_eq!(typed.virtual_servers.len(), 3);
