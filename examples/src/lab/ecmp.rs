@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Each director runs `director` with `examples/ecmp/director.conf` (plus
-//! item 6's two comparison services, [`compare_services`]) and FRR
+//! item 6's two comparison services, `compare_services`) and FRR
 //! with the config [`director_frr`] writes (DIR1's is
 //! `examples/ecmp/frr-director.conf`); the router runs [`router_frr`]
 //! (`examples/ecmp/frr-router.conf`). The backends are DR real servers (the
