@@ -29,6 +29,7 @@ use std::time::Duration;
 use lvs_healthcheck::Policy;
 use lvs_healthcheck::checker::dns::DnsCheck;
 use lvs_healthcheck::checker::exec::ExecCheck;
+pub use lvs_healthcheck::checker::exec::RunAs;
 use lvs_healthcheck::checker::http::HttpCheck;
 use lvs_healthcheck::checker::ping::PingCheck;
 use lvs_healthcheck::checker::smtp::SmtpCheck;
@@ -1227,7 +1228,8 @@ impl TrackScript {
     /// The probe that runs it on lvs-healthcheck's runner (an exec check).
     pub fn probe(&self) -> Probe {
         let args: Vec<&str> = self.script.argv[1..].iter().map(String::as_str).collect();
-        let check = Check::Exec(ExecCheck::new(&self.script.argv[0], &args));
+        let exec = ExecCheck::new(&self.script.argv[0], &args).with_run_as(self.script.run_as);
+        let check = Check::Exec(exec);
         let mut p = Probe::new(check, self.policy());
         p.description = format!("vrrp_script {}", self.name);
         p
@@ -1335,13 +1337,22 @@ impl TrackedScript {
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,
+    /// The user and group it runs as (keepalived's `script_user`, or the
+    /// script's own `USER [GROUP]`); `None`: the director's own.
+    pub run_as: Option<RunAs>,
 }
 
 impl Script {
-    /// A script from its argv; `None` when empty.
+    /// A script from its argv, run as the director's user; `None` when empty.
     pub fn new<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Option<Script> {
         let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
-        (!argv.is_empty()).then_some(Script { argv })
+        (!argv.is_empty()).then_some(Script { argv, run_as: None })
+    }
+
+    /// Runs it as `run_as`.
+    pub fn with_run_as(mut self, run_as: Option<RunAs>) -> Script {
+        self.run_as = run_as;
+        self
     }
 }
 

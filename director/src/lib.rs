@@ -177,8 +177,8 @@ pub use command::{Command, InstanceId, ProbeKey, state_word};
 pub use config::{
     Check, ConfigError, DirectorConfig, FifoWriter, FileCheck, InitFile, InsecureScripts,
     IpvsSetup, Notify, NotifyFifo, NotifyFifos, ParamMatch, Probe, ProcessMatch, RealServer,
-    Removed, ResolvedTrack, Route, RouteAnnounce, RouteKind, RouteScope, Routing, Rule, Script,
-    ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface,
+    Removed, ResolvedTrack, Route, RouteAnnounce, RouteKind, RouteScope, Routing, Rule, RunAs,
+    Script, ServiceGroup, SourceAddress, SyncDaemonConfig, SyncGroup, TrackFile, TrackInterface,
     TrackProcess, TrackScript, TrackedFile, TrackedProcess, TrackedScript, Vip, VirtualServer,
     Vmac, VrrpInstance, parse_track_file,
 };

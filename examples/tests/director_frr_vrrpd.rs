@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root};
+use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root, wait_for};
 
 const DIRECTOR: &str = env!("CARGO_BIN_EXE_director");
 const VRID: u8 = 5;
@@ -162,17 +162,6 @@ fn etc_dir(name: &str) -> PathBuf {
 
 fn run_dir(name: &str) -> PathBuf {
     Path::new("/var/run/frr").join(name)
-}
-
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond() {
-            return t0.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out after {limit:?} waiting for: {what}");
 }
 
 /// The director's state (`Master`, `Backup`, ...), or `down` when it does not answer.

@@ -270,3 +270,85 @@ fn a_director_run_as_nobody_answers_nobody_and_root() {
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("director T2 (pid "));
     }
 }
+
+/// keepalived's `script_user`: notify and tracked scripts run as that user
+/// (here `nobody`), unless a script names its own (`user root`).
+#[test]
+#[ignore = "needs root and network namespaces (cargo xtask test)"]
+fn netns_scripts_run_as_script_user_or_their_own() {
+    let (mut setup, conf) = Setup::new("scriptuser", 0o777, "SU");
+    let dir = setup.dir.clone();
+    let record = dir.join("record");
+    std::fs::write(
+        &record,
+        "#!/bin/sh\nd=$(dirname \"$0\")\nid -u > \"$d/$1.uid.tmp\" && mv \"$d/$1.uid.tmp\" \"$d/$1.uid\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = record.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  router_id SU\n  script_user nobody\n}}\n\
+             vrrp_script chk {{\n  script \"{r} chk\"\n  interval 1\n}}\n\
+             vrrp_script chk_root {{\n  script \"{r} chkroot\"\n  interval 1\n  user root\n}}\n\
+             vrrp_instance VI_1 {{\n  state MASTER\n  interface d0\n  virtual_router_id 9\n  priority 100\n\
+             \x20 advert_int 1\n  virtual_ipaddress {{\n    10.9.9.100/24\n  }}\n\
+             \x20 track_script {{\n    chk\n    chk_root\n  }}\n  notify_master \"{r} master\"\n}}\n"
+        ),
+    )
+    .unwrap();
+    let ns = setup.ns.clone();
+    for cmd in [
+        // No dummy module on every host: a veth pair, both ends here.
+        vec!["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+        vec!["link", "set", "d1", "up"],
+        vec!["link", "set", "d0", "up"],
+        vec!["addr", "add", "10.9.9.1/24", "dev", "d0"],
+    ] {
+        let out = run(Command::new("ip").args(["-n", &ns]).args(&cmd));
+        assert!(out.status.success(), "ip {cmd:?}: {}", text(&out));
+    }
+    let ctl = dir.join("su.sock");
+    let pid = dir.join("su.pid");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns, DIRECTOR, "-f"])
+        .arg(&conf)
+        .arg("--control")
+        .arg(&ctl)
+        .arg("--pid-file")
+        .arg(&pid)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("su.log")).unwrap())
+        .spawn()
+        .unwrap();
+    setup.child = Some(child);
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.uid"))).ok();
+    let t0 = Instant::now();
+    while ["chk", "chkroot", "master"]
+        .iter()
+        .any(|n| read(n).is_none())
+    {
+        let log = std::fs::read_to_string(dir.join("su.log")).unwrap_or_default();
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "scripts did not all run:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        read("chk").unwrap().trim(),
+        NOBODY,
+        "a tracked script under script_user"
+    );
+    assert_eq!(
+        read("chkroot").unwrap().trim(),
+        "0",
+        "a tracked script with `user root`"
+    );
+    assert_eq!(
+        read("master").unwrap().trim(),
+        NOBODY,
+        "notify_master under script_user"
+    );
+}

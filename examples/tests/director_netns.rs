@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lvs_testenv::{Lan, Netns, require_program, require_root};
+use lvs_testenv::{Lan, Netns, require_program, require_root, wait_for};
 
 const DIRECTOR: &str = env!("CARGO_BIN_EXE_director");
 const VIP: &str = "172.20.0.83";
@@ -33,17 +33,6 @@ fn has_vip(ns: &Netns) -> bool {
 }
 
 /// Polls until `cond` holds; returns the time it took, or panics after `limit`.
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond() {
-            return t0.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out after {limit:?} waiting for: {what}");
-}
-
 struct Node {
     ns: std::sync::Arc<Netns>,
     conf: PathBuf,

@@ -6,23 +6,12 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lvs_ipvs::IpvsHandle;
-use lvs_testenv::{Lan, Netns, require_root};
+use lvs_testenv::{Lan, Netns, require_root, wait_for};
 
 const DIRECTOR: &str = env!("CARGO_BIN_EXE_director");
-
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond() {
-            return t0.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out after {limit:?} waiting for: {what}");
-}
 
 /// A TCP listener that stops listening (connections refused) when dropped.
 struct Listener(std::os::fd::RawFd);

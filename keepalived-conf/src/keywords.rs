@@ -240,7 +240,6 @@ const fn refused(name: &'static str, reason: &'static str) -> Kw {
 const MAIL: &str = "director sends no mail";
 const SNMP: &str = "director has no SNMP agent";
 const LOGGING: &str = "it only changes what is logged";
-const RUN_AS: &str = "scripts run as director's own user";
 const TRACKING: &str = "tracking BFD is not implemented, so priorities would not follow it";
 const CHECKER: &str = "this checker is not implemented";
 const REFRESH: &str = "each refresh sends a full garp_master_repeat burst";
@@ -454,7 +453,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("smtp_alert_vrrp", 0, 1).warned(MAIL),
     kw("smtp_alert_checker", 0, 1).warned(MAIL),
     kw("no_email_faults", 0, 0).warned(MAIL),
-    kw("script_user", 1, 2).warned(RUN_AS),
+    kw("script_user", 1, 2),
     // A value is ignored, as keepalived ignores it (LENIENT).
     kw("enable_script_security", 0, 1),
     kw("vrrp_version", 1, 1),
@@ -696,7 +695,7 @@ const VRRP_SCRIPT: &[Kw] = &[
     kw("weight", 1, 2),
     kw("rise", 1, 1),
     kw("fall", 1, 1),
-    kw("user", 1, 2).warned(RUN_AS),
+    kw("user", 1, 2),
     kw("init_fail", 0, 0),
 ];
 
@@ -900,7 +899,7 @@ const MISC_CHECK: &[Kw] = &[
     var("misc_path", 1),
     kw("misc_timeout", 1, 1),
     kw("misc_dynamic", 0, 0),
-    kw("user", 1, 2).warned(RUN_AS),
+    kw("user", 1, 2),
     kw("retry", 1, 1),
     kw("delay_before_retry", 1, 1),
     kw("warmup", 1, 1),
@@ -934,7 +933,7 @@ const VALUE_FORMS: &[(&str, &str, Support)] = &[
     ("", "@ID / @^ID", Support::Implemented),
     ("", "$NAME=VALUE / ${NAME}", Support::Implemented),
     ("", "~SEQ / ~SEQx / ~LST", Support::Implemented),
-    ("*", "SCRIPT USER [GROUP]", Support::Warned(RUN_AS)),
+    ("*", "SCRIPT USER [GROUP]", Support::Implemented),
     (
         "global_defs",
         "*notify_fifo FIFO USER [GROUP]",

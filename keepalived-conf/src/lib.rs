@@ -91,7 +91,8 @@
 //! weights are -253..=253. Differences, on purpose: a `track_script` naming
 //! no `vrrp_script`, a duplicate `track_script` entry and a `vrrp_script`
 //! without `script` are errors (keepalived logs them and drops the entry);
-//! `user` is warned, as `script_user` is (scripts run as director's user).
+//! `user USER [GROUP]` (like `script_user` and a notify script's own
+//! `SCRIPT USER [GROUP]`) is resolved to ids when the file is loaded.
 //! `vrrp_script`s no instance tracks are not run, as in keepalived.
 //! `enable_script_security` makes lvs-director's driver check every script
 //! the way keepalived does (`DirectorConfig::insecure_scripts`) and refuse
@@ -176,7 +177,7 @@
 //! | `global_defs` | `smtp_alert_vrrp` | warned | director sends no mail |
 //! | `global_defs` | `smtp_alert_checker` | warned | director sends no mail |
 //! | `global_defs` | `no_email_faults` | warned | director sends no mail |
-//! | `global_defs` | `script_user` | warned | scripts run as director's own user |
+//! | `global_defs` | `script_user` | implemented |  |
 //! | `global_defs` | `enable_script_security` | implemented |  |
 //! | `global_defs` | `vrrp_version` | implemented |  |
 //! | `global_defs` | `vrrp_garp_master_delay` | implemented |  |
@@ -559,7 +560,7 @@
 //! | `MISC_CHECK` | `misc_path` | implemented |  |
 //! | `MISC_CHECK` | `misc_timeout` | implemented |  |
 //! | `MISC_CHECK` | `misc_dynamic` | implemented |  |
-//! | `MISC_CHECK` | `user` | warned | scripts run as director's own user |
+//! | `MISC_CHECK` | `user` | implemented |  |
 //! | `MISC_CHECK` | `retry` | implemented |  |
 //! | `MISC_CHECK` | `delay_before_retry` | implemented |  |
 //! | `MISC_CHECK` | `warmup` | implemented |  |
@@ -575,7 +576,7 @@
 //! | `vrrp_script` | `weight` | implemented |  |
 //! | `vrrp_script` | `rise` | implemented |  |
 //! | `vrrp_script` | `fall` | implemented |  |
-//! | `vrrp_script` | `user` | warned | scripts run as director's own user |
+//! | `vrrp_script` | `user` | implemented |  |
 //! | `vrrp_script` | `init_fail` | implemented |  |
 //! | `track_file` | `file` | implemented |  |
 //! | `track_file` | `weight` | implemented |  |
@@ -620,7 +621,7 @@
 //! | (top level) | `@ID / @^ID` | implemented |  |
 //! | (top level) | `$NAME=VALUE / ${NAME}` | implemented |  |
 //! | (top level) | `~SEQ / ~SEQx / ~LST` | implemented |  |
-//! | (any script) | `SCRIPT USER [GROUP]` | warned | scripts run as director's own user |
+//! | (any script) | `SCRIPT USER [GROUP]` | implemented |  |
 //! | `global_defs` | `*notify_fifo FIFO USER [GROUP]` | warned | the FIFO is made by director's own user and readable by every user (0644), so that user can read it |
 //! | `authentication` | `auth_type AH` | refused | IPsec-AH authentication (RFC 2338) is obsolete and not implemented |
 //! | `virtual_ipaddress` | `dev` | implemented |  |
@@ -947,6 +948,7 @@ fn finish(
     let config = build::Builder {
         errors: &mut errors,
         warnings: &mut warnings,
+        script_user: None,
     }
     .build(&tree);
     // Report in reading order: by file (first token seen), line, column.

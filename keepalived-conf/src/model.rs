@@ -127,6 +127,9 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `script_user USER [GROUP]`: who scripts run as unless they say
+    /// (resolved to ids when loaded). Default: director's own user.
+    pub script_user: Option<lvs_healthcheck::checker::exec::RunAs>,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's value.
     pub lvs_timeouts: LvsTimeouts,
     /// `lvs_flush`: flush IPVS at start. Default: false.
@@ -221,6 +224,7 @@ impl Default for GlobalDefs {
             vrrp_skip_check_adv_addr: false,
             enable_script_security: false,
             lvs_sync_daemon: None,
+            script_user: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
             lvs_keep_expire_nodest_conn: false,
@@ -660,6 +664,9 @@ pub enum Authentication {
 pub struct Script {
     /// Program and arguments; never empty.
     pub argv: Vec<String>,
+    /// Who it runs as: its own `USER [GROUP]`, else `script_user`; `None`:
+    /// director's own user.
+    pub run_as: Option<lvs_healthcheck::checker::exec::RunAs>,
 }
 
 impl Script {
@@ -667,6 +674,7 @@ impl Script {
     pub fn new(argv: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Script {
             argv: argv.into_iter().map(Into::into).collect(),
+            run_as: None,
         }
     }
 }
@@ -1145,4 +1153,6 @@ pub struct MiscCheck {
     pub timeout: Option<Duration>,
     /// `misc_dynamic`: exit status adjusts the weight. Default: false.
     pub dynamic: bool,
+    /// `user USER [GROUP]`, else `script_user`.
+    pub run_as: Option<lvs_healthcheck::checker::exec::RunAs>,
 }

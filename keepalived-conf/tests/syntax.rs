@@ -180,10 +180,9 @@ vrrp_instance VI_1 {
     assert_eq!(v.virtual_ipaddresses[0].label.as_deref(), Some("ens18:1"));
     assert_eq!(v.virtual_ipaddresses[1].prefix_len, 32);
     assert_eq!(v.virtual_ipaddresses_excluded.len(), 1);
-    assert_eq!(
-        v.notify_master,
-        Some(Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]))
-    );
+    let mut as_root = Script::new(["/usr/local/bin/notify.sh", "MASTER", "VI 1"]);
+    as_root.run_as = Some(lvs_director::RunAs { uid: 0, gid: 0 });
+    assert_eq!(v.notify_master, Some(as_root));
     assert_eq!(v.notify_backup.as_ref().map(|s| s.argv.len()), Some(1));
     assert_eq!(v.garp_master_delay, Duration::from_secs(1));
     assert_eq!(v.garp_master_repeat, 2);
@@ -500,16 +499,20 @@ fn global_defs_keywords() {
         .iter()
         .map(|w| (w.location.as_ref().unwrap().line, w.message.as_str()))
         .collect();
-    assert_eq!(w.len(), 2, "{w:#?}");
-    assert!(
-        w[0].0 == 3 && w[0].1.starts_with("`script_user` is accepted"),
-        "{w:?}"
+    // script_user is implemented: resolved to ids.
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(
+        g.script_user,
+        Some(lvs_director::RunAs {
+            uid: 65534,
+            gid: 65534
+        })
     );
     // enable_script_security is implemented: director checks the scripts.
     assert!(g.enable_script_security);
     assert!(
-        w[1].0 == 5
-            && w[1]
+        w[0].0 == 5
+            && w[0]
                 .1
                 .ends_with("ignored by director: director sends no mail"),
         "{w:?}"
@@ -924,22 +927,17 @@ fn growing_structs_are_built_by_constructors() {
 }
 
 #[test]
-fn a_scripts_user_is_warned_about_not_kept() {
+fn a_scripts_own_user_is_kept() {
     let (cfg, w) = ok(&format!(
         "{VI}  notify_master /bin/x.sh nobody nogroup\n}}\n"
     ));
-    assert_eq!(
-        cfg.vrrp_instances[0].notify_master,
-        Some(Script::new(["/bin/x.sh"]))
-    );
-    let w: Vec<String> = w.iter().map(|w| w.to_string()).collect();
-    assert_eq!(
-        w,
-        vec![
-            "t.conf:5:27: warning: `notify_master USER [GROUP]` is accepted for compatibility \
-             and ignored by director: scripts run as director's own user"
-        ]
-    );
+    let mut want = Script::new(["/bin/x.sh"]);
+    want.run_as = Some(lvs_director::RunAs {
+        uid: 65534,
+        gid: 65534,
+    });
+    assert_eq!(cfg.vrrp_instances[0].notify_master, Some(want));
+    assert!(w.is_empty(), "{w:?}");
 }
 
 // ---- vrrp_script / track_script ----

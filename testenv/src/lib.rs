@@ -45,6 +45,23 @@ pub fn require_program(program: &str) {
     );
 }
 
+/// Polls `cond` every 20 ms until it holds, and returns how long that
+/// took; panics naming `what` after `limit`.
+pub fn wait_for(
+    what: &str,
+    limit: std::time::Duration,
+    mut cond: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return t0.elapsed();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out after {limit:?} waiting for: {what}");
+}
+
 /// A unique short name: interface names are limited to 15 bytes.
 pub fn unique_name(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);

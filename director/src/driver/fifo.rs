@@ -294,7 +294,7 @@ fn write_loop(w: &FifoWriter, lines: &Receiver<Msg>) {
             return;
         }
     };
-    let mut script = w.script.as_ref().and_then(|s| start_script(&s.argv, path));
+    let mut script = w.script.as_ref().and_then(|s| start_script(s, path));
     let fd = match lvs_sys::open_fifo_writer(path) {
         Ok(fd) => fd,
         Err(e) => {
@@ -359,9 +359,14 @@ fn write_line(fd: &OwnedFd, mut line: &[u8], wait: Duration) -> std::io::Result<
 }
 
 /// Starts the FIFO's reader: its argv with the FIFO's path appended, no shell.
-fn start_script(argv: &[String], path: &Path) -> Option<Child> {
+fn start_script(s: &crate::config::Script, path: &Path) -> Option<Child> {
+    let argv = &s.argv;
     let (program, args) = argv.split_first()?;
-    let r = std::process::Command::new(program)
+    let mut cmd = std::process::Command::new(program);
+    if let Some(r) = s.run_as {
+        r.apply(&mut cmd);
+    }
+    let r = cmd
         .args(args)
         .arg(path)
         .stdin(std::process::Stdio::null())

@@ -881,6 +881,9 @@ fn spawn_script(s: &Script, extra: &[String]) {
         return;
     };
     let mut cmd = tokio::process::Command::new(program);
+    if let Some(r) = s.run_as {
+        cmd.uid(r.uid).gid(r.gid);
+    }
     cmd.args(args)
         .args(extra)
         .stdin(std::process::Stdio::null());

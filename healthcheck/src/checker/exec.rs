@@ -22,10 +22,31 @@ pub struct ExecCheck {
     pub args: Vec<String>,
     /// keepalived `misc_dynamic`: exit 2..=255 means up with weight status−2.
     pub dynamic_weight: bool,
+    /// The user and group it runs as (keepalived's `script_user`);
+    /// `None`: the caller's.
+    pub run_as: Option<RunAs>,
+}
+
+/// A user and group a program runs as (numeric ids; started by root, it
+/// keeps no supplementary group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunAs {
+    /// The user id.
+    pub uid: u32,
+    /// The group id.
+    pub gid: u32,
+}
+
+impl RunAs {
+    /// Sets them on a command about to be spawned.
+    pub fn apply(self, cmd: &mut Command) {
+        cmd.uid(self.uid).gid(self.gid);
+    }
 }
 
 with_setters!(ExecCheck {
     with_dynamic_weight(dynamic_weight: bool),
+    with_run_as(run_as: Option<RunAs>),
 });
 
 impl ExecCheck {
@@ -35,6 +56,7 @@ impl ExecCheck {
             program: program.to_string(),
             args: args.iter().map(|a| a.to_string()).collect(),
             dynamic_weight: false,
+            run_as: None,
         }
     }
 
@@ -59,7 +81,11 @@ impl Checker for ExecCheck {
     }
 
     fn check(&self, deadline: Instant) -> Outcome {
-        let mut child = match Command::new(&self.program)
+        let mut cmd = Command::new(&self.program);
+        if let Some(r) = self.run_as {
+            r.apply(&mut cmd);
+        }
+        let mut child = match cmd
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -395,6 +395,9 @@ impl AsyncChecker for ExecCheck {
     fn check(&self, deadline: Instant) -> ProbeFuture<'_> {
         Box::pin(async move {
             let mut cmd = tokio::process::Command::new(&self.program);
+            if let Some(r) = self.run_as {
+                cmd.uid(r.uid).gid(r.gid);
+            }
             cmd.args(&self.args)
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())

@@ -72,6 +72,7 @@ impl Builder<'_> {
             argv: Vec::new(),
             timeout: None,
             dynamic: false,
+            run_as: self.script_user,
         };
         for c in nodes(n) {
             if self.timers_kw(c, &mut t) {
@@ -171,6 +172,7 @@ impl Builder<'_> {
                 }
                 "misc_timeout" => misc.timeout = self.secs(c),
                 "misc_dynamic" => misc.dynamic = true,
+                "user" => misc.run_as = self.run_as(c).or(misc.run_as),
                 "lvs_half_open" => half_open = true,
                 _ => self.unhandled(c),
             }

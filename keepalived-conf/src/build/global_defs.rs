@@ -110,6 +110,7 @@ impl Builder<'_> {
                     }
                     g.enable_script_security = true;
                 }
+                "script_user" => g.script_user = self.run_as(c),
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(c),
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,

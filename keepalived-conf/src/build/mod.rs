@@ -40,6 +40,9 @@ pub(super) struct TrackLocs {
 pub(crate) struct Builder<'a> {
     pub errors: &'a mut Vec<ConfigError>,
     pub warnings: &'a mut Vec<Warning>,
+    /// `global_defs`' `script_user`, once read: who a script that names
+    /// no user runs as.
+    pub script_user: Option<lvs_healthcheck::checker::exec::RunAs>,
 }
 
 /// Checker timers that may be set on the virtual server, real server or checker.
@@ -238,16 +241,58 @@ impl Builder<'_> {
             });
             return None;
         }
-        if let Some(user) = n.args.get(1) {
-            keywords::decide(
-                keywords::value_form("*", "SCRIPT USER [GROUP]"),
-                &format!("{} USER [GROUP]", n.keyword()),
-                &user.location,
-                self.errors,
-                self.warnings,
-            );
-        }
-        Some(Script::new(argv))
+        let run_as = match n.args.get(1) {
+            Some(user) => self.run_as_of(n.keyword(), user, n.args.get(2)),
+            None => self.script_user,
+        };
+        let mut s = Script::new(argv);
+        s.run_as = run_as;
+        Some(s)
+    }
+
+    /// `KEYWORD USER [GROUP]` (`script_user`, a script's `user`).
+    fn run_as(&mut self, n: &Node) -> Option<lvs_healthcheck::checker::exec::RunAs> {
+        let user = n.args.first()?;
+        self.run_as_of(n.keyword(), user, n.args.get(1))
+    }
+
+    /// A user (and group, else the user's primary group) by name or
+    /// number, resolved to ids now (through NSS, as keepalived does).
+    fn run_as_of(
+        &mut self,
+        keyword: &str,
+        user: &Token,
+        group: Option<&Token>,
+    ) -> Option<lvs_healthcheck::checker::exec::RunAs> {
+        use nix::unistd::{Group, User};
+        let found = match user.text().parse::<u32>() {
+            Ok(uid) => User::from_uid(uid.into()),
+            Err(_) => User::from_name(user.text()),
+        };
+        let Ok(Some(u)) = found else {
+            self.invalid(keyword, user, "a user known to this host");
+            return None;
+        };
+        let gid = match group {
+            None => u.gid.as_raw(),
+            Some(g) => {
+                let found = match g.text().parse::<u32>() {
+                    Ok(gid) => Group::from_gid(gid.into()),
+                    Err(_) => Group::from_name(g.text()),
+                };
+                match found {
+                    Ok(Some(g)) => g.gid.as_raw(),
+                    _ => {
+                        self.invalid(keyword, g, "a group known to this host");
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(lvs_healthcheck::checker::exec::RunAs {
+            uid: u.uid.as_raw(),
+            gid,
+        })
     }
 
     fn timers_kw(&mut self, n: &Node, t: &mut Timers) -> bool {
@@ -297,6 +342,7 @@ impl Builder<'_> {
         for n in top.iter().filter(|n| n.keyword() == "global_defs") {
             self.global_defs(n, &mut global);
         }
+        self.script_user = global.script_user;
         let mut vrrp_instances: Vec<VrrpInstance> = Vec::new();
         let mut vrrp_locs: Vec<Location> = Vec::new();
         // Groups first: a virtual_server may name one defined after it.

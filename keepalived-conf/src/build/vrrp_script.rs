@@ -18,6 +18,7 @@ impl Builder<'_> {
     pub(super) fn vrrp_script(&mut self, n: &Node) -> Option<VrrpScript> {
         let name = n.args.first()?.text().to_string();
         let mut script = None;
+        let mut user = None;
         let mut out = VrrpScript::new(&name, Script::new(Vec::<String>::new()));
         for c in nodes(n) {
             match c.keyword() {
@@ -44,6 +45,7 @@ impl Builder<'_> {
                 "rise" => out.rise = self.at_least_one(c).unwrap_or(out.rise),
                 "fall" => out.fall = self.at_least_one(c).unwrap_or(out.fall),
                 "init_fail" => out.init_fail = true,
+                "user" => user = self.run_as(c),
                 _ => self.unhandled(c),
             }
         }
@@ -61,6 +63,7 @@ impl Builder<'_> {
             return None;
         };
         out.script = script;
+        out.script.run_as = user.or(self.script_user);
         Some(out)
     }
 

@@ -125,7 +125,7 @@ fn present_client_certificate(out: &mut DirectorConfig, id: &ClientIdentity) {
 /// A `vrrp_script` as lvs-director's tracked script (keepalived's timing:
 /// first run at once, `timeout` defaulting to `interval`).
 fn track_script(s: &config::VrrpScript) -> Option<TrackScript> {
-    let argv = Script::new(s.script.argv.iter().cloned())?;
+    let argv = Script::new(s.script.argv.iter().cloned())?.with_run_as(s.script.run_as);
     let mut t = TrackScript::new(&s.name, argv)
         .with_interval(s.interval)
         .with_rise(s.rise)
@@ -177,7 +177,8 @@ fn notify_fifo(f: &config::NotifyFifo) -> Option<NotifyFifo> {
 }
 
 fn script(s: &Option<config::Script>) -> Option<Script> {
-    s.as_ref().and_then(|s| Script::new(s.argv.iter().cloned()))
+    s.as_ref()
+        .and_then(|s| Script::new(s.argv.iter().cloned()).map(|x| x.with_run_as(s.run_as)))
 }
 
 fn instance(
@@ -505,6 +506,7 @@ pub fn probes(rs: &config::RealServer, check: &config::Check) -> Vec<Probe> {
             let args: Vec<&str> = m.argv.iter().skip(1).map(String::as_str).collect();
             let mut c = ExecCheck::new(m.argv.first().map_or("", String::as_str), &args);
             c.dynamic_weight = m.dynamic;
+            c.run_as = m.run_as;
             let mut t = timing(KeepalivedCheck::Misc, check);
             t.connect_timeout = Some(m.timeout.unwrap_or(check.common.delay_loop));
             let mut p = Probe::new(Check::Exec(c), t.policy());
