@@ -1,8 +1,9 @@
 //! The seed lab (LAB.md), end to end, inside the kernel VM:
 //! `cargo xtask demo` boots the VM and runs this program as root.
 //!
-//! `lab [--only manual|director|keepalived|mixed|track|sync]… [--repeat N]` runs
-//! the scenarios and prints a verdict per LAB.md item, then the side-by-side
+//! `lab [--only manual|director|keepalived|mixed|track|sync|ecmp]… [--repeat N]` runs
+//! the scenarios and prints a verdict per LAB.md item (and per item of the
+//! active-active ECMP part, issue 13), then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
 //! exits non-zero when any verdict fails. Each part and timed fault starts
@@ -17,10 +18,18 @@ use std::time::Duration;
 
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
-use lvs_examples::lab::{html, report, scenarios, track};
+use lvs_examples::lab::{ecmp, html, report, scenarios, track};
 use lvs_examples::lab::{httpd, topology::SeedLab};
 
-const PARTS: &[&str] = &["manual", "director", "keepalived", "mixed", "track", "sync"];
+const PARTS: &[&str] = &[
+    "manual",
+    "director",
+    "keepalived",
+    "mixed",
+    "track",
+    "sync",
+    "ecmp",
+];
 
 fn serve_http(args: &[String]) -> ExitCode {
     let (Some(name), Some(addr)) = (args.first(), args.get(1)) else {
@@ -44,8 +53,8 @@ fn serve_http(args: &[String]) -> ExitCode {
 }
 
 /// Roughly how long each part takes in the emulated VM with `repeats`
-/// samples of each timed fault, for the phase lines: manual, director and
-/// keepalived as measured in VM runs; the others estimated.
+/// samples of each timed fault, for the phase lines: manual, director,
+/// keepalived and ecmp as measured in VM runs; the others estimated.
 fn about(part: &str, repeats: usize) -> Duration {
     let r = repeats as u64;
     Duration::from_secs(match part {
@@ -54,6 +63,8 @@ fn about(part: &str, repeats: usize) -> Duration {
         "mixed" => 120,
         "track" => 90,
         "sync" => 80,
+        // 200 s in a VM run (230 s with the boot).
+        "ecmp" => 200,
         _ => 60,
     })
 }
@@ -162,6 +173,13 @@ fn main() -> ExitCode {
         if let Some(f) = theirs.as_mut() {
             f.connection_survived = survived;
         }
+    }
+    if wants("ecmp") {
+        phase(
+            "ecmp",
+            "three active-active directors behind ECMP (FRR, BFD)",
+        );
+        all.extend(ecmp::ecmp_run(&env));
     }
     let table = ours
         .as_ref()

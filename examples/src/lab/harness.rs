@@ -160,12 +160,16 @@ impl Prober {
     /// deadline, overlapping (so a request stuck until its deadline does not
     /// stretch the measured outage by up to 300 ms).
     pub(super) fn start(ns: &Netns) -> Prober {
+        Prober::start_to(ns, SocketAddr::new(VIP.into(), 80))
+    }
+
+    /// Like [`Prober::start`], to `vip` instead of the seed lab's VIP.
+    pub(super) fn start_to(ns: &Netns, vip: SocketAddr) -> Prober {
         let file = ns.file();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let origin = Instant::now();
         let handle = std::thread::spawn(move || {
-            let vip = SocketAddr::new(VIP.into(), 80);
             lvs_sys::in_netns(file.as_fd(), || {
                 probe_until(
                     origin,

@@ -3,11 +3,14 @@
 //! measure what an operator would see.
 
 pub mod dns;
+pub mod ecmp;
+pub mod frr;
 pub mod harness;
 pub mod html;
 pub mod httpd;
 pub mod probe;
 pub mod report;
+pub mod routewatch;
 pub mod scenarios;
 pub mod seed;
 pub mod series;
