@@ -13,9 +13,10 @@
 //! Run as root:
 //! `cargo test -p lvs-examples --test director_frr_vrrpd -- --ignored --nocapture`
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use lvs_examples::lab::frr::Frr;
 use lvs_testenv::{LAB_IFACE, Lan, Netns, require_program, require_root, wait_for};
 
 const DIRECTOR: &str = env!("CARGO_BIN_EXE_director");
@@ -63,105 +64,14 @@ fn v6() -> Family {
     }
 }
 
-/// zebra and vrrpd in a namespace, stopped and cleaned up when dropped.
-struct Frr<'a> {
-    ns: &'a Netns,
-    name: String,
-}
-
-impl<'a> Frr<'a> {
-    fn start(ns: &'a Netns, config: &str) -> Frr<'a> {
-        let name = ns.name().to_string();
-        let (etc, run) = (etc_dir(&name), run_dir(&name));
-        for d in [&etc, &run] {
-            let _ = std::fs::remove_dir_all(d);
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(etc.join("frr.conf"), config).unwrap();
-        std::fs::write(etc.join("vtysh.conf"), "").unwrap();
-        for d in [&etc, &run] {
-            let out = std::process::Command::new("chown")
-                .args(["-R", "frr:frr", d.to_str().unwrap()])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "chown {}: {out:?}", d.display());
-        }
-        let conf = etc.join("frr.conf");
-        for daemon in ["zebra", "vrrpd"] {
-            let prog = format!("/usr/lib/frr/{daemon}");
-            let argv = [
-                "-N",
-                &name,
-                "-d",
-                "-f",
-                conf.to_str().unwrap(),
-                "-u",
-                "frr",
-                "-g",
-                "frr",
-            ];
-            let out = ns.try_run(&[[prog.as_str()].as_slice(), &argv].concat());
-            assert!(out.status.success(), "{daemon}: {out:?}");
-            wait_for(&format!("{daemon}'s vty"), Duration::from_secs(10), || {
-                run.join(format!("{daemon}.vty")).exists()
-            });
-        }
-        Frr { ns, name }
-    }
-
-    fn vtysh(&self, commands: &[&str]) -> String {
-        let mut argv = vec!["vtysh", "-N", &self.name];
-        for c in commands {
-            argv.push("-c");
-            argv.push(c);
-        }
-        let out = self.ns.try_run(&argv);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// vrrpd's state for the family (`Master`, `Backup`, `Initialize`).
-    fn state(&self, f: &Family) -> String {
-        let text = self.vtysh(&[&format!("show vrrp {VRID} json")]);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        v[0][f.section]["status"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    }
-
-    /// Kills vrrpd alone (as a crash would).
-    fn kill_vrrpd(&self) {
-        let pid = std::fs::read_to_string(run_dir(&self.name).join("vrrpd.pid")).unwrap();
-        let pid = pid.trim().parse::<i32>().unwrap();
-        rustix::process::kill_process(
-            rustix::process::Pid::from_raw(pid).unwrap(),
-            rustix::process::Signal::KILL,
-        )
-        .unwrap();
-    }
-}
-
-impl Drop for Frr<'_> {
-    fn drop(&mut self) {
-        for daemon in ["vrrpd", "zebra"] {
-            let pid = std::fs::read_to_string(run_dir(&self.name).join(format!("{daemon}.pid")));
-            if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok())
-                && let Some(pid) = rustix::process::Pid::from_raw(pid)
-            {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-        }
-        let _ = std::fs::remove_dir_all(etc_dir(&self.name));
-        let _ = std::fs::remove_dir_all(run_dir(&self.name));
-    }
-}
-
-fn etc_dir(name: &str) -> PathBuf {
-    Path::new("/etc/frr").join(name)
-}
-
-fn run_dir(name: &str) -> PathBuf {
-    Path::new("/var/run/frr").join(name)
+/// vrrpd's state for the family (`Master`, `Backup`, `Initialize`).
+fn vrrpd_state(frr: &Frr, f: &Family) -> String {
+    let text = frr.vtysh(&format!("show vrrp {VRID} json"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v[0][f.section]["status"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
 }
 
 /// The director's state (`Master`, `Backup`, ...), or `down` when it does not answer.
@@ -226,10 +136,11 @@ fn run_family(f: Family) {
         pid_file.to_str().unwrap(),
     ];
     let log = dir.join("d.log");
-    let frr = Frr::start(&p, &vrrpd_config(&f, 90));
+    let frr = Frr::start_daemons(&p, &dir, &dir, &vrrpd_config(&f, 90), &["zebra", "vrrpd"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let name = f.name;
     let both = |want_d: &str, want_p: &str| {
-        let (sd, sp) = (director_state(&d, &control), frr.state(&f));
+        let (sd, sp) = (director_state(&d, &control), vrrpd_state(&frr, &f));
         sd == want_d && sp == want_p
     };
     // One Master: the director (100 over 90).
@@ -248,7 +159,7 @@ fn run_family(f: Family) {
     wait_for(
         &format!("{name}: vrrpd Master after SIGTERM"),
         Duration::from_secs(5),
-        || frr.state(&f) == "Master",
+        || vrrpd_state(&frr, &f) == "Master",
     );
     let handover = t0.elapsed();
     println!("{name}: SIGTERM handover to vrrpd in {handover:.2?}");
@@ -271,7 +182,7 @@ fn run_family(f: Family) {
     wait_for(
         &format!("{name}: vrrpd Master after SIGKILL"),
         Duration::from_secs(10),
-        || frr.state(&f) == "Master",
+        || vrrpd_state(&frr, &f) == "Master",
     );
     let failover = t0.elapsed();
     println!("{name}: SIGKILL failover to vrrpd in {failover:.2?}");
@@ -287,7 +198,7 @@ fn run_family(f: Family) {
         || both("Master", "Backup"),
     );
     let t0 = Instant::now();
-    frr.vtysh(&[
+    frr.vtysh_all(&[
         "configure terminal",
         &format!("interface {LAB_IFACE}"),
         &format!("vrrp {VRID} priority 110"),
@@ -304,7 +215,7 @@ fn run_family(f: Family) {
     // vrrpd crashes: the director takes over after Master_Down_Interval.
     std::thread::sleep(Duration::from_secs(2));
     let t0 = Instant::now();
-    frr.kill_vrrpd();
+    frr.kill_daemon("vrrpd");
     wait_for(
         &format!("{name}: the director Master after vrrpd's SIGKILL"),
         Duration::from_secs(10),

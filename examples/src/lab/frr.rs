@@ -1,5 +1,5 @@
-//! FRR instances for the lab's ECMP part: one zebra + bfdd + bgpd per
-//! network namespace, kept apart with FRR's pathspace (`-N NAME`) and with
+//! FRR instances for the lab's ECMP part (one zebra + bfdd + bgpd per
+//! network namespace) and the vrrpd interop test (zebra + vrrpd), kept apart with FRR's pathspace (`-N NAME`) and with
 //! every file the daemons write (config, vty sockets, zserv socket, pid
 //! files, logs) in one directory of their own, because inside the kernel
 //! VM `/etc` is read-only. The daemons are stopped by the pids they wrote,
@@ -11,8 +11,9 @@ use std::time::Duration;
 use lvs_testenv::Netns;
 
 const SBIN: &str = "/usr/lib/frr";
-/// Started in this order: bfdd and bgpd connect to zebra's zserv socket.
-const DAEMONS: &[&str] = &["zebra", "bfdd", "bgpd"];
+/// The routing daemons, in start order: bfdd and bgpd connect to zebra's
+/// zserv socket.
+pub const ROUTING: &[&str] = &["zebra", "bfdd", "bgpd"];
 
 /// One running FRR instance; its pathspace is its namespace's name.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub struct Frr {
     name: String,
     dir: PathBuf,
     logs_to: PathBuf,
+    /// The daemons it runs, zebra first.
+    daemons: &'static [&'static str],
 }
 
 /// `/var/run/frr/NAME`: FRR creates it for `-N NAME` even when every path
@@ -52,6 +55,18 @@ impl Frr {
     /// (a tmpfs or a local file system: the daemons run as `frr`); their
     /// logs are copied to `logs_to` when the instance is dropped.
     pub fn start(host: &Netns, base: &Path, logs_to: &Path, config: &str) -> Result<Frr, String> {
+        Frr::start_daemons(host, base, logs_to, config, ROUTING)
+    }
+
+    /// As [`start`](Self::start), with these daemons (started in order;
+    /// zebra first, the others connect to it).
+    pub fn start_daemons(
+        host: &Netns,
+        base: &Path,
+        logs_to: &Path,
+        config: &str,
+        daemons: &'static [&'static str],
+    ) -> Result<Frr, String> {
         let name = host.name().to_string();
         let dir = base.join(format!("frr-{name}"));
         // A run killed before its clean-up leaves its directory: start clean.
@@ -69,8 +84,9 @@ impl Frr {
             name,
             dir,
             logs_to: logs_to.to_path_buf(),
+            daemons,
         };
-        for daemon in DAEMONS {
+        for daemon in daemons {
             let args = frr.daemon_args(daemon);
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = host.try_run(&argv);
@@ -130,16 +146,23 @@ impl Frr {
 
     /// Runs one `vtysh -c CMD` against this instance; its output.
     pub fn vtysh(&self, cmd: &str) -> String {
-        let out = std::process::Command::new("ip")
-            .args(["netns", "exec"])
+        self.vtysh_all(&[cmd])
+    }
+
+    /// Runs `vtysh -c CMD…` (one session: `configure terminal` then what
+    /// follows it); its output.
+    pub fn vtysh_all(&self, cmds: &[&str]) -> String {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec"])
             .arg(&self.name)
             .args(["vtysh", "--vty_socket"])
             .arg(&self.dir)
             .arg("--config_dir")
-            .arg(&self.dir)
-            .args(["-c", cmd])
-            .output();
-        match out {
+            .arg(&self.dir);
+        for cmd in cmds {
+            c.args(["-c", cmd]);
+        }
+        match c.output() {
             Ok(o) => format!(
                 "{}{}",
                 String::from_utf8_lossy(&o.stdout),
@@ -150,12 +173,20 @@ impl Frr {
     }
 
     fn pids(&self) -> Vec<rustix::process::Pid> {
-        DAEMONS
-            .iter()
-            .filter_map(|d| std::fs::read_to_string(self.dir.join(format!("{d}.pid"))).ok())
-            .filter_map(|t| t.trim().parse::<i32>().ok())
-            .filter_map(rustix::process::Pid::from_raw)
-            .collect()
+        self.daemons.iter().filter_map(|d| self.pid(d)).collect()
+    }
+
+    /// The pid a daemon of this instance wrote.
+    fn pid(&self, daemon: &str) -> Option<rustix::process::Pid> {
+        let text = std::fs::read_to_string(self.dir.join(format!("{daemon}.pid"))).ok()?;
+        rustix::process::Pid::from_raw(text.trim().parse().ok()?)
+    }
+
+    /// SIGKILLs one daemon of this instance (a crash of that daemon alone).
+    pub fn kill_daemon(&self, daemon: &str) {
+        if let Some(p) = self.pid(daemon) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
     }
 
     /// Sends `signal` to every daemon of this instance and waits up to
@@ -190,7 +221,7 @@ impl Drop for Frr {
     fn drop(&mut self) {
         self.signal(rustix::process::Signal::TERM, Duration::from_secs(3));
         self.kill();
-        for d in DAEMONS {
+        for d in self.daemons {
             let _ = std::fs::copy(
                 self.dir.join(format!("{d}.log")),
                 self.logs_to.join(format!("frr-{}-{d}.log", self.name)),
