@@ -498,19 +498,8 @@ fn timeline_svg(t: &Timeline, fig: &Figures, span: (f64, f64), lanes: Lanes) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::probe::{Reply, Sample};
+    use super::super::probe::tests::s;
     use super::*;
-
-    fn s(ms: u64, ok: bool) -> Sample {
-        Sample {
-            at: Duration::from_millis(ms),
-            reply: if ok {
-                Reply::Body("www1".into())
-            } else {
-                Reply::Failed("timeout".into())
-            },
-        }
-    }
 
     #[test]
     fn escape_covers_markup_and_quotes() {

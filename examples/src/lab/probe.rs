@@ -128,10 +128,11 @@ pub fn longest_outage(samples: &[Sample]) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn s(ms: u64, ok: bool) -> Sample {
+    /// A sample `ms` into the run: www1's answer, or a timeout.
+    pub(in crate::lab) fn s(ms: u64, ok: bool) -> Sample {
         Sample {
             at: Duration::from_millis(ms),
             reply: if ok {
