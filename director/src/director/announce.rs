@@ -222,12 +222,7 @@ impl Director {
             return;
         }
         if let Some(o) = old {
-            for vip in std::mem::take(&mut self.announcements.announced) {
-                self.commands.push_back(Command::RemoveAnnouncement {
-                    vip,
-                    route: o.route(vip),
-                });
-            }
+            self.withdraw_all(o, "the announcement settings changed");
             let routing = local_routing(o, self.retired.as_ref().unwrap_or(&self.config));
             self.commands.push_back(Command::RemoveRouting {
                 instance: None,
@@ -247,17 +242,22 @@ impl Director {
         let Some(a) = self.config.route_announce.clone() else {
             return;
         };
+        self.withdraw_all(&a, "stopping");
+        self.commands.push_back(Command::RemoveRouting {
+            instance: None,
+            routing: local_routing(&a, &self.config),
+        });
+    }
+
+    /// Withdraws every announced VIP (routes as `a` makes them).
+    fn withdraw_all(&mut self, a: &RouteAnnounce, why: &str) {
         for vip in std::mem::take(&mut self.announcements.announced) {
-            info!(%vip, "withdrawing the VIP's route (stopping)");
+            info!(%vip, %why, "withdrawing the VIP's route");
             self.commands.push_back(Command::RemoveAnnouncement {
                 vip,
                 route: a.route(vip),
             });
         }
-        self.commands.push_back(Command::RemoveRouting {
-            instance: None,
-            routing: local_routing(&a, &self.config),
-        });
     }
 
     /// An announced route deleted behind the director's back: put back
