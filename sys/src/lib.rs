@@ -297,6 +297,37 @@ pub fn cmsgs(control: &[u8]) -> impl Iterator<Item = Cmsg<'_>> {
     })
 }
 
+/// Maps a kernel CLOCK_REALTIME receive timestamp onto the monotonic clock:
+/// now minus the packet's age (clamped to zero if the clocks disagree).
+pub fn arrival_instant(ts: Option<libc::timespec>) -> Instant {
+    let now = Instant::now();
+    let Some(ts) = ts else { return now };
+    let Ok(real_now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+        return now;
+    };
+    let stamp = std::time::Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    );
+    let age = real_now.saturating_sub(stamp);
+    // A packet is never older than a second here unless the wall clock
+    // stepped; then the receive time is the safer guess.
+    if age > std::time::Duration::from_secs(1) {
+        return now;
+    }
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// A `struct timespec` from control-message bytes (`SCM_TIMESTAMPNS`'s data).
+pub fn timespec_from(data: &[u8]) -> Option<libc::timespec> {
+    const S: usize = std::mem::size_of::<libc::time_t>();
+    const N: usize = std::mem::size_of::<libc::c_long>();
+    Some(libc::timespec {
+        tv_sec: libc::time_t::from_ne_bytes(data.get(..S)?.try_into().ok()?),
+        tv_nsec: libc::c_long::from_ne_bytes(data.get(S..S + N)?.try_into().ok()?),
+    })
+}
+
 /// Writes one control message with `data` at the start of `control` and
 /// returns the `msg_controllen` to send it with ([`cmsg_space`] of the data
 /// length). Panics if `control` is shorter than that.

@@ -342,37 +342,6 @@ struct Received {
     arrival: Instant,
 }
 
-/// Maps a kernel CLOCK_REALTIME receive timestamp onto the monotonic clock:
-/// now minus the packet's age (clamped to zero if the clocks disagree).
-fn arrival_instant(ts: Option<libc::timespec>) -> Instant {
-    let now = Instant::now();
-    let Some(ts) = ts else { return now };
-    let Ok(real_now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
-        return now;
-    };
-    let stamp = std::time::Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    );
-    let age = real_now.saturating_sub(stamp);
-    // A packet is never older than a second here unless the wall clock
-    // stepped; then the receive time is the safer guess.
-    if age > std::time::Duration::from_secs(1) {
-        return now;
-    }
-    now.checked_sub(age).unwrap_or(now)
-}
-
-/// A `struct timespec` from control-message bytes.
-fn timespec_from(data: &[u8]) -> Option<libc::timespec> {
-    const S: usize = std::mem::size_of::<libc::time_t>();
-    const N: usize = std::mem::size_of::<libc::c_long>();
-    Some(libc::timespec {
-        tv_sec: libc::time_t::from_ne_bytes(data.get(..S)?.try_into().ok()?),
-        tv_nsec: libc::c_long::from_ne_bytes(data.get(S..S + N)?.try_into().ok()?),
-    })
-}
-
 /// An `int` from control-message bytes.
 fn int_from(data: &[u8]) -> Option<libc::c_int> {
     Some(libc::c_int::from_ne_bytes(data.get(..4)?.try_into().ok()?))
@@ -390,7 +359,7 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
     let mut stamp = None;
     for c in lvs_sys::cmsgs(&control[..r.control_len]) {
         match (c.level, c.ty) {
-            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => stamp = timespec_from(c.data),
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => stamp = lvs_sys::timespec_from(c.data),
             (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
                 hop_limit = int_from(c.data).and_then(|v| u8::try_from(v).ok());
             }
@@ -405,7 +374,7 @@ fn recv_one(sock: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Option<
             _ => {}
         }
     }
-    let arrival = arrival_instant(stamp);
+    let arrival = lvs_sys::arrival_instant(stamp);
     match family {
         Family::V4 => {
             let data = &buf[..n];
