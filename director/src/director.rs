@@ -244,6 +244,8 @@ pub struct Director {
     /// a full reconcile. Only a reconcile's success repairs a failed write;
     /// a later delta succeeding leaves the lost change lost.
     ipvs_unreported: VecDeque<bool>,
+    /// Operations reconciles after the first needed (see [`Status::ipvs_repaired`]).
+    ipvs_repaired: u64,
     /// The sync daemons running (master, backup, or both).
     sync_running: Vec<SyncState>,
     stopped: bool,
@@ -283,6 +285,7 @@ impl Director {
             reconcile_at: now + config.reconcile_period(),
             retry: None,
             ipvs_unreported: VecDeque::new(),
+            ipvs_repaired: 0,
             sync_running: Vec::new(),
             stopped: false,
             group_states: BTreeMap::new(),
@@ -536,6 +539,14 @@ impl Director {
             "IPVS write failed: full reconcile scheduled"
         );
         self.settle_announcements();
+    }
+
+    /// Reports that a reconcile after the first found the kernel's table
+    /// changed behind the director's back and sent `ops` operations to put
+    /// it back (counted in [`Status::ipvs_repaired`]). Call it before that
+    /// reconcile's [`handle_ipvs_result`](Self::handle_ipvs_result).
+    pub fn handle_ipvs_repaired(&mut self, ops: usize) {
+        self.ipvs_repaired = self.ipvs_repaired.saturating_add(ops as u64);
     }
 
     /// Replaces the configuration without stopping timers: instances whose
@@ -819,6 +830,7 @@ impl Director {
             instances,
             services,
             ipvs_retrying: self.retry.is_some(),
+            ipvs_repaired: self.ipvs_repaired,
             scripts: self
                 .scripts
                 .iter()

@@ -129,6 +129,8 @@ pub struct Snapshot {
     pub announcements: Vec<AnnouncementView>,
     /// A drain has been started.
     pub draining: bool,
+    /// IPVS operations that put back a table changed behind the director's back.
+    pub ipvs_repaired: u64,
 }
 
 impl Snapshot {
@@ -202,6 +204,7 @@ impl Snapshot {
                 })
                 .collect(),
             draining: st.draining,
+            ipvs_repaired: st.ipvs_repaired,
         }
     }
 }
@@ -496,6 +499,13 @@ pub fn metrics(s: &Snapshot) -> String {
         "lvs_director_vrrp_dropped_adverts",
         "VRRP packets dropped by a receive check, by reason",
         vrrp_dropped,
+    );
+    let repaired = Counter::<u64>::default();
+    repaired.inc_by(s.ipvs_repaired);
+    reg.register(
+        "lvs_director_ipvs_repaired_operations",
+        "IPVS operations that put back a table changed behind the director's back",
+        repaired,
     );
     reg.register(
         "lvs_director_ghost_addresses",

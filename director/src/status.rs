@@ -19,6 +19,10 @@ pub struct Status {
     pub services: Vec<ServiceStatus>,
     /// An IPVS write failed and a full reconcile is being retried.
     pub ipvs_retrying: bool,
+    /// Operations the periodic reconcile has sent to put back a kernel
+    /// table changed behind the director's back (`ipvsadm -C`, an edited
+    /// weight), since start.
+    pub ipvs_repaired: u64,
     /// Each tracked script that runs (some instance tracks it).
     pub scripts: Vec<ScriptStatus>,
     /// Each VIP of [`DirectorConfig::route_announce`](crate::DirectorConfig::route_announce).

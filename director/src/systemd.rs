@@ -204,6 +204,7 @@ mod tests {
             ghosts: vec![],
             announcements: Vec::new(),
             draining: false,
+            ipvs_repaired: 0,
         };
         assert_eq!(
             status_line(&s),

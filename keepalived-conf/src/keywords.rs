@@ -481,6 +481,7 @@ const GLOBAL_DEFS: &[Kw] = &[
     kw("lvs_timeouts", 2, 6),
     kw("lvs_flush", 0, 0),
     kw("lvs_keep_expire_nodest_conn", 0, 0),
+    kw("lvs_reconcile_interval", 1, 1),
     kw("checker_log_all_failures", 0, 1).warned(LOGGING),
     kw("max_auto_priority", 0, 1)
         .warned("real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority"),

@@ -202,6 +202,7 @@
 //! | `global_defs` | `lvs_timeouts` | implemented |  |
 //! | `global_defs` | `lvs_flush` | implemented |  |
 //! | `global_defs` | `lvs_keep_expire_nodest_conn` | implemented |  |
+//! | `global_defs` | `lvs_reconcile_interval` | implemented |  |
 //! | `global_defs` | `checker_log_all_failures` | warned | it only changes what is logged |
 //! | `global_defs` | `max_auto_priority` | warned | real-time scheduling is set only by vrrp_rt_priority / checker_rt_priority |
 //! | `global_defs` | `vrrp_priority` | implemented |  |

@@ -138,6 +138,10 @@ pub struct GlobalDefs {
     /// `net.ipv4.vs.expire_nodest_conn` as it is; by default director sets
     /// it to 1 so new connections never hit a removed real server. Default: false.
     pub lvs_keep_expire_nodest_conn: bool,
+    /// `lvs_reconcile_interval SECS` (director only, not keepalived): how
+    /// often the whole IPVS table is compared with the kernel's and put
+    /// back where it differs. Default: none (the director's 60 s).
+    pub lvs_reconcile_interval: Option<Duration>,
     /// `vrrp_rt_priority` / `checker_rt_priority` (1..=99): the director is
     /// one process doing both, so it runs SCHED_RR at the higher of the two.
     /// Default: none (normal scheduling).
@@ -228,6 +232,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
             lvs_keep_expire_nodest_conn: false,
+            lvs_reconcile_interval: None,
             rt_priority: None,
             nice: None,
             no_swap: false,

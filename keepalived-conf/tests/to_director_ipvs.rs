@@ -193,6 +193,23 @@ fn expire_nodest_conn_can_be_left_alone_from_the_config() {
     assert!(!lab().global.lvs_keep_expire_nodest_conn);
 }
 
+#[test]
+fn reconcile_interval_reaches_the_director_and_bad_values_are_located() {
+    let cfg = parse("global_defs {\n lvs_reconcile_interval 5\n}\n");
+    let d = DirectorConfig::try_from(&cfg).expect("converts");
+    assert_eq!(d.reconcile_interval, Some(Duration::from_secs(5)));
+    assert_eq!(d.reconcile_period(), Duration::from_secs(5));
+    let d = DirectorConfig::try_from(&lab()).expect("converts");
+    assert_eq!(d.reconcile_period(), Duration::from_secs(60));
+    let errs = config::parse_str("t.conf", "global_defs {\n lvs_reconcile_interval soon\n}\n")
+        .expect_err("not seconds");
+    let text = errs[0].to_string();
+    assert!(
+        text.starts_with("t.conf:2:") && text.contains("lvs_reconcile_interval"),
+        "{text}"
+    );
+}
+
 /// keepalived's quorum sample: quorum, hysteresis, quorum_up / quorum_down
 /// and omega reach lvs-director's virtual server.
 #[test]

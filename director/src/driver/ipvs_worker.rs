@@ -28,6 +28,9 @@ pub(crate) enum Job {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Outcome {
     pub ok: bool,
+    /// Operations a reconcile after the first needed: the kernel's table
+    /// had been changed behind the director's back.
+    pub repaired: usize,
 }
 
 /// A running IPVS thread.
@@ -130,11 +133,14 @@ fn serve(
     jobs: std_mpsc::Receiver<Job>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 ) {
+    // The first reconcile programs (or adopts) the table; later ones find
+    // only what changed behind the director's back.
+    let mut reconciled = false;
     while let Ok(first) = jobs.recv() {
         let mut pending = Some(first);
         while let Some(job) = pending.take() {
             // The core wants one outcome per command, in order.
-            let (ok, commands) = match job {
+            let (ok, commands, repaired) = match job {
                 Job::Ops(mut ops) => {
                     // Deltas queued behind each other leave in one batch.
                     let mut commands = 1;
@@ -151,16 +157,28 @@ fn serve(
                             Err(_) => break,
                         }
                     }
-                    (apply(&mut h, &ops), commands)
+                    (apply(&mut h, &ops), commands, 0)
                 }
-                Job::Reconcile(table) => (reconcile(&mut h, &table), 1),
+                Job::Reconcile(table) => {
+                    let (ok, sent) = reconcile(&mut h, &table);
+                    let repaired = if reconciled { sent } else { 0 };
+                    reconciled |= ok;
+                    if repaired > 0 {
+                        warn!(
+                            operations = repaired,
+                            "the IPVS table had changed behind the director's back: reconcile put it back"
+                        );
+                    }
+                    (ok, 1, repaired)
+                }
                 Job::Dump(reply) => {
                     let _ = reply.send(h.table().map_err(|e| e.to_string()));
                     continue;
                 }
             };
-            for _ in 0..commands {
-                if outcomes.send(Outcome { ok }).is_err() {
+            for i in 0..commands {
+                let repaired = if i == 0 { repaired } else { 0 };
+                if outcomes.send(Outcome { ok, repaired }).is_err() {
                     return;
                 }
             }
@@ -201,7 +219,8 @@ fn apply(h: &mut IpvsHandle, ops: &[Op]) -> bool {
     }
 }
 
-fn reconcile(h: &mut IpvsHandle, table: &[VirtualServer]) -> bool {
+/// Whether it succeeded, and how many operations it sent.
+fn reconcile(h: &mut IpvsHandle, table: &[VirtualServer]) -> (bool, usize) {
     match h.reconcile(table, Removal::Delete) {
         Ok(report) => {
             for (op, r) in report.ops.iter().zip(&report.results) {
@@ -210,11 +229,11 @@ fn reconcile(h: &mut IpvsHandle, table: &[VirtualServer]) -> bool {
                     Err(e) => error!(op = ?op, error = %e, "IPVS update failed"),
                 }
             }
-            report.is_ok()
+            (report.is_ok(), report.ops.len())
         }
         Err(e) => {
             error!(error = %e, "cannot reconcile the IPVS table");
-            false
+            (false, 0)
         }
     }
 }

@@ -435,7 +435,12 @@ impl Loop {
                         }
                     }
                 },
-                Some(o) = inp.outcomes.recv() => self.core.handle_ipvs_result(Instant::now(), o.ok),
+                Some(o) = inp.outcomes.recv() => {
+                    if o.repaired > 0 {
+                        self.core.handle_ipvs_repaired(o.repaired);
+                    }
+                    self.core.handle_ipvs_result(Instant::now(), o.ok)
+                }
                 Some(r) = inp.tracked.recv() => match r {
                     tracking::Report::File(name, value) => self.core.handle_track_file(Instant::now(), &name, value),
                     tracking::Report::Process(name, count) => self.core.handle_process_count(Instant::now(), &name, count),

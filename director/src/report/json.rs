@@ -63,7 +63,10 @@ impl Snapshot {
     /// `effective_priority`, `master` or null, `vips[]`, `last_reason`),
     /// `real_servers[]` (`virtual_server`, `addr`, `up`, `weight` or null
     /// when not in the table, `checks[]` with `description`, `up`,
-    /// `last_failure` or null), `ghosts[]`, and `ipvs`: null without
+    /// `last_failure` or null), `ghosts[]`, `announcements[]` (`vip`,
+    /// `announced`, `held_back` or null), `draining`, `ipvs_repaired` (IPVS
+    /// operations that put back a table changed behind the director's
+    /// back), and `ipvs`: null without
     /// virtual servers, `{"error": "..."}` when the table could not be
     /// read, else `{"services": [...]}` with each service's `service`,
     /// `scheduler`, `persistence_timeout_s` (or null), kernel `stats`
@@ -84,10 +87,11 @@ impl Snapshot {
     ///     ghosts: vec!["a \"quoted\" ghost".into()],
     ///     announcements: vec![],
     ///     draining: false,
+    ///     ipvs_repaired: 0,
     /// };
     /// assert_eq!(
     ///     s.to_json(),
-    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"announcements":[],"draining":false,"ipvs":null}"#
+    ///     r#"{"router_id":"NODE01","pid":42,"config_file":"/etc/lvs/node01.conf","instances":[],"real_servers":[],"ghosts":["a \"quoted\" ghost"],"announcements":[],"draining":false,"ipvs_repaired":0,"ipvs":null}"#
     /// );
     /// ```
     pub fn to_json(&self) -> String {
@@ -164,12 +168,13 @@ impl Snapshot {
             )
         });
         format!(
-            "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"announcements\":{announcements},\"draining\":{},\"ipvs\":{ipvs}}}",
+            "{{\"router_id\":{},\"pid\":{},\"config_file\":{},\"instances\":{instances},\"real_servers\":{real_servers},\"ghosts\":{},\"announcements\":{announcements},\"draining\":{},\"ipvs_repaired\":{},\"ipvs\":{ipvs}}}",
             string(&s.router_id),
             s.pid,
             string(&s.config_file),
             array(&s.ghosts, |g| string(g)),
             s.draining,
+            s.ipvs_repaired,
         )
     }
 }
@@ -251,6 +256,7 @@ mod tests {
             ghosts: vec![],
             announcements: Vec::new(),
             draining: false,
+            ipvs_repaired: 2,
         }
     }
 
@@ -275,6 +281,7 @@ mod tests {
                 "ghosts": [],
                 "announcements": [],
                 "draining": false,
+                "ipvs_repaired": 2,
                 "ipvs": {"services": [{
                     "service": "TCP 172.20.0.83:80", "scheduler": "rr",
                     "persistence_timeout_s": null,

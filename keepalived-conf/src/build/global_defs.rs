@@ -115,6 +115,9 @@ impl Builder<'_> {
                 "lvs_timeouts" => self.lvs_timeouts(c, &mut g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = true,
                 "lvs_keep_expire_nodest_conn" => g.lvs_keep_expire_nodest_conn = true,
+                "lvs_reconcile_interval" => {
+                    g.lvs_reconcile_interval = self.secs(c).or(g.lvs_reconcile_interval)
+                }
                 "vrrp_rt_priority" | "checker_rt_priority" => {
                     if let Some(p) = self.int(c, 1, 99) {
                         let p = p as u8;

@@ -83,6 +83,7 @@ fn director_config(cfg: &Config) -> Result<DirectorConfig, ToDirectorError> {
     fifos.lvs = notify_fifo(&g.lvs_notify_fifo);
     out.notify_fifos = fifos;
     out.vrrp_startup_delay = g.vrrp_startup_delay;
+    out.reconcile_interval = g.lvs_reconcile_interval;
     out.net_namespace = g.net_namespace.clone();
     let mut statics = Routing::new(cfg.static_routes.clone(), cfg.static_rules.clone());
     statics.addresses = cfg
