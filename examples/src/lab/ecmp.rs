@@ -31,6 +31,7 @@ use lvs_testenv::{LAB_IFACE, Lan, Netns};
 
 use super::frr::Frr;
 use super::harness::{Env, Prober, failed, secs, verdict, wait_until};
+use super::held::{Held, errors, finish, hold, ok_count};
 use super::probe::{Reply, longest_outage};
 use super::routewatch::{RouteChange, RouteWatch};
 use super::seed::Verdict;
@@ -499,79 +500,6 @@ fn ip_batch(host: &Netns, batch: &str, name: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A connection from the client with its request begun and not finished.
-struct Held {
-    stream: TcpStream,
-    sport: u16,
-}
-
-fn hold(client: &Netns, n: usize) -> Vec<Held> {
-    let vip = SocketAddr::new(VIP.into(), PORT);
-    client.enter(|| {
-        (0..n)
-            .filter_map(|_| {
-                let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(2)).ok()?;
-                s.write_all(b"GET / HTTP/1.0\r\n").ok()?;
-                let sport = s.local_addr().ok()?.port();
-                Some(Held { stream: s, sport })
-            })
-            .collect()
-    })
-}
-
-/// Finishes each held request: the backend's name, or what went wrong.
-fn finish(held: Vec<Held>) -> Vec<Result<String, String>> {
-    let threads: Vec<_> = held
-        .into_iter()
-        .map(|mut h| {
-            std::thread::spawn(move || -> Result<String, String> {
-                h.stream
-                    .set_read_timeout(Some(Duration::from_secs(5)))
-                    .map_err(|e| e.to_string())?;
-                h.stream
-                    .write_all(b"Host: lab\r\n\r\n")
-                    .map_err(|e| e.to_string())?;
-                let mut resp = String::new();
-                h.stream
-                    .read_to_string(&mut resp)
-                    .map_err(|e| format!("{:?}", e.kind()))?;
-                let body = resp
-                    .split_once("\r\n\r\n")
-                    .map(|(_, b)| b.trim().to_string())
-                    .unwrap_or_default();
-                if body.starts_with("www") {
-                    Ok(body)
-                } else {
-                    Err(format!("no answer ({} bytes)", resp.len()))
-                }
-            })
-        })
-        .collect();
-    threads
-        .into_iter()
-        .map(|t| t.join().unwrap_or_else(|_| Err("thread panicked".into())))
-        .collect()
-}
-
-fn ok_count(r: &[Result<String, String>]) -> usize {
-    r.iter().filter(|x| x.is_ok()).count()
-}
-
-fn errors(r: &[Result<String, String>]) -> String {
-    let mut e: Vec<&str> = r
-        .iter()
-        .filter_map(|x| x.as_ref().err())
-        .map(String::as_str)
-        .collect();
-    e.sort();
-    e.dedup();
-    if e.is_empty() {
-        "none".into()
-    } else {
-        e.join(", ")
-    }
-}
-
 fn names(hosts: &[Ipv4Addr]) -> String {
     let mut v: Vec<String> = hosts
         .iter()
@@ -823,7 +751,7 @@ fn spread(lab: &EcmpLab, out: &mut Vec<Verdict>) {
 fn traffic(lab: &EcmpLab, out: &mut Vec<Verdict>) {
     let before = lab.stats();
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
-    let held = hold(&lab.client, HELD);
+    let held = hold(&lab.client, SocketAddr::new(VIP.into(), PORT), HELD);
     let opened = held.len();
     std::thread::sleep(Duration::from_secs(2));
     let done = finish(held);
@@ -944,7 +872,7 @@ fn drain(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         Duration::from_secs(30),
         |c| has_all(c, &DIRS),
     );
-    let held = hold(&lab.client, HELD);
+    let held = hold(&lab.client, SocketAddr::new(VIP.into(), PORT), HELD);
     std::thread::sleep(Duration::from_secs(3));
     let prober = Prober::start_to(&lab.client, SocketAddr::new(VIP.into(), PORT));
     std::thread::sleep(Duration::from_millis(500));
@@ -1006,7 +934,7 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
         Duration::from_secs(30),
         |c| has_all(c, &DIRS),
     );
-    let held = hold(&lab.client, HELD);
+    let held = hold(&lab.client, SocketAddr::new(VIP.into(), PORT), HELD);
     let via = lab.client_flows(&held);
     let through_dir1: Vec<bool> = via.iter().map(|v| *v == Some(DIRS[0])).collect();
     // Synced once three packets passed; sync messages leave within ~2 s.
@@ -1058,7 +986,7 @@ fn crash_and_rejoin(lab: &mut EcmpLab, env: &Env, out: &mut Vec<Verdict>) {
     );
 
     // Item 7: DIR1 rejoins; connections it never saw must not be reset.
-    let held = hold(&lab.client, HELD);
+    let held = hold(&lab.client, SocketAddr::new(VIP.into(), PORT), HELD);
     let first_check = super::watch::Watch::start(
         &lab.backends[0].host,
         LAB_IFACE,

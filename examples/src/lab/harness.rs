@@ -115,9 +115,20 @@ pub(super) fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> Opti
     None
 }
 
+/// Whether `host` has the VIP on its lab interface, read over rtnetlink in
+/// its namespace: no `ip` process per poll, which under software emulation
+/// and load took hundreds of milliseconds and blurred what a poll saw.
 pub(super) fn holds_vip(host: &Netns) -> bool {
-    let out = host.try_run(&["ip", "-4", "-o", "addr", "show", "dev", LAB_IFACE]);
-    String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/"))
+    let vip = std::net::IpAddr::from(VIP);
+    match lvs_arpguard::Rtnl::open(Some(host.as_fd()))
+        .and_then(|mut r| r.addresses(Some(LAB_IFACE)))
+    {
+        Ok(addrs) => addrs.iter().any(|a| a.addr == vip),
+        Err(_) => {
+            let out = host.try_run(&["ip", "-4", "-o", "addr", "show", "dev", LAB_IFACE]);
+            String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/"))
+        }
+    }
 }
 
 /// The real servers of `key` in `host`'s IPVS table (empty when unreadable).
@@ -443,6 +454,18 @@ pub(super) fn watch_or_note(host: &Netns, filter: Filter, what: &str) -> Option<
 }
 
 pub(super) fn neigh_mac(ns: &Netns) -> String {
+    let vip = std::net::IpAddr::from(VIP);
+    // Over rtnetlink, as `holds_vip`: polled in loops.
+    if let Ok(n) =
+        lvs_arpguard::Rtnl::open(Some(ns.as_fd())).and_then(|mut r| r.neighbours(Some(LAB_IFACE)))
+    {
+        return n
+            .iter()
+            .find(|e| e.addr == vip)
+            .and_then(|e| e.mac)
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+    }
     let out = ns.try_run(&["ip", "neigh", "show", &VIP.to_string(), "dev", LAB_IFACE]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.split_whitespace()

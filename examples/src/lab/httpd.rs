@@ -22,9 +22,11 @@ pub fn serve(addr: SocketAddr, name: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-fn answer(mut stream: TcpStream, name: &str) -> std::io::Result<()> {
-    // Long enough for a request held open across a director failover.
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+/// Answers one request on `stream` as `name`.
+pub(super) fn answer(mut stream: TcpStream, name: &str) -> std::io::Result<()> {
+    // Long enough for a request held open across a fault: the longest,
+    // the faults part's 60 s of backend flapping.
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut buf = [0u8; 2048];
     let mut seen = Vec::new();
     // Read until the end of the request head; the lab sends no bodies.

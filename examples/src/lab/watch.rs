@@ -6,7 +6,7 @@
 //! within a millisecond of when it is asked for (an `ip link set` costs
 //! 130–165 ms under emulation).
 
-use std::io::{self, Read};
+use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -106,6 +106,9 @@ fn open(filter: Filter, iface: &str) -> io::Result<Socket> {
     sock.bind_device(Some(iface.as_bytes()))?;
     // Wake up now and then to notice the stop flag.
     sock.set_read_timeout(Some(Duration::from_millis(100)))?;
+    // The kernel's receive time: under emulation and load this thread
+    // may wake tens of milliseconds after the packet came.
+    lvs_sys::set_int_option(sock.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
     if filter == Filter::Vrrp {
         let index = lvs_sys::ifindex(iface)?;
         // The host must be a member of the group for the kernel to accept
@@ -127,7 +130,7 @@ impl Watch {
         let handle = std::thread::spawn(move || {
             // Created in the namespace; read from this thread, which needn't be.
             let sock = lvs_sys::in_netns(file.as_fd(), || open(filter, &iface)).and_then(|r| r);
-            let mut sock = match sock {
+            let sock = match sock {
                 Ok(s) => {
                     let _ = ready_tx.send(Ok(()));
                     s
@@ -138,9 +141,15 @@ impl Watch {
                 }
             };
             let mut buf = [0u8; 2048];
+            let mut control = [0u8; 128];
             while !flag.load(Ordering::Relaxed) {
-                let n = match sock.read(&mut buf) {
-                    Ok(n) => n,
+                let (n, stamp) = match lvs_sys::recv_msg(sock.as_fd(), &mut buf, &mut control, 0) {
+                    Ok(r) => {
+                        let stamp = lvs_sys::cmsgs(&control[..r.control_len])
+                            .find(|c| c.level == libc::SOL_SOCKET && c.ty == libc::SCM_TIMESTAMPNS)
+                            .and_then(|c| lvs_sys::timespec_from(c.data));
+                        (r.len, stamp)
+                    }
                     Err(e)
                         if matches!(
                             e.kind(),
@@ -153,8 +162,8 @@ impl Watch {
                     }
                     Err(_) => return,
                 };
-                let at = Instant::now();
-                if let Some((src, priority)) = matches(filter, &buf[..n]) {
+                let at = lvs_sys::arrival_instant(stamp);
+                if let Some((src, priority)) = matches(filter, &buf[..n.min(buf.len())]) {
                     // A full queue means nobody is reading: drop, never block.
                     let _ = seen_tx.try_send(Seen { at, src, priority });
                 }
