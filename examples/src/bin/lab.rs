@@ -1,9 +1,11 @@
 //! The seed lab (LAB.md), end to end, inside the kernel VM:
 //! `cargo xtask demo` boots the VM and runs this program as root.
 //!
-//! `lab [--only manual|director|keepalived|mixed|track|sync|ecmp]… [--repeat N]` runs
-//! the scenarios and prints a verdict per LAB.md item (and per item of the
-//! active-active ECMP part, issue 13), then the side-by-side
+//! `lab [--only manual|director|keepalived|mixed|track|sync|faults|ecmp|rss]… [--repeat N]` runs
+//! the scenarios and prints a verdict per LAB.md item (per item of the
+//! active-active ECMP part, issue 13, and per fault of the faults part and
+//! the resource bound, issue 14; `rss` runs in the background from the
+//! start, at least 10 minutes), then the side-by-side
 //! figures of `director` and keepalived (each timed fault repeated N times,
 //! default 5, at a fixed phase of the advert interval or health check); it
 //! exits non-zero when any verdict fails. Each part and timed fault starts
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use lvs_examples::lab::harness::{self, Env, Kind};
 use lvs_examples::lab::seed::{self, Verdict};
-use lvs_examples::lab::{ecmp, html, report, scenarios, track};
+use lvs_examples::lab::{ecmp, faults, html, report, rss, scenarios, track};
 use lvs_examples::lab::{httpd, topology::SeedLab};
 
 const PARTS: &[&str] = &[
@@ -28,7 +30,9 @@ const PARTS: &[&str] = &[
     "mixed",
     "track",
     "sync",
+    "faults",
     "ecmp",
+    "rss",
 ];
 
 fn serve_http(args: &[String]) -> ExitCode {
@@ -65,6 +69,8 @@ fn about(part: &str, repeats: usize) -> Duration {
         "sync" => 80,
         // 200 s in a VM run (230 s with the boot).
         "ecmp" => 200,
+        // Both programs: about 200 s each.
+        "faults" => 420,
         _ => 60,
     })
 }
@@ -109,6 +115,8 @@ fn main() -> ExitCode {
     let mut all: Vec<Verdict> = Vec::new();
     let mut reference: Vec<Verdict> = Vec::new();
     let phase = |p: &str, what: &str| harness::phase(&format!("{p}: {what}"), about(p, repeats));
+    // First, so its ten minutes overlap the other parts.
+    let background = wants("rss").then(|| rss::Background::start(&env));
     if wants("manual") {
         phase("manual", "the seed's ipvsadm commands through lvs-ipvs");
         println!("=== the seed's manual IPVS (lvs-ipvs in NODE01's namespace)");
@@ -174,12 +182,31 @@ fn main() -> ExitCode {
             f.connection_survived = survived;
         }
     }
+    let mut fault_table = None;
+    if wants("faults") {
+        phase("faults", "faults under load, director then keepalived");
+        let (v, ours) = faults::faults_run(&env, Kind::Ours);
+        all.extend(v);
+        let (v, theirs) = faults::faults_run(&env, Kind::Keepalived);
+        let failed = v.iter().filter(|x| !x.pass).count();
+        println!(
+            "(keepalived: {failed} of {} fault verdicts failed; reported, not gated)",
+            v.len()
+        );
+        reference.extend(v);
+        let table = faults::comparison(&ours, &theirs);
+        println!("\n=== faults under load, side by side\n{table}");
+        fault_table = Some(table);
+    }
     if wants("ecmp") {
         phase(
             "ecmp",
             "three active-active directors behind ECMP (FRR, BFD)",
         );
         all.extend(ecmp::ecmp_run(&env));
+    }
+    if let Some(b) = background {
+        b.finish(&mut all);
     }
     let table = ours
         .as_ref()
@@ -192,6 +219,9 @@ fn main() -> ExitCode {
             env.out_dir.display()
         );
         print!("{table}");
+    }
+    if let Some(t) = &fault_table {
+        println!("\n=== faults under load, side by side\n{t}");
     }
     println!("\n=== verdicts");
     for v in &all {

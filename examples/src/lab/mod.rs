@@ -4,13 +4,16 @@
 
 pub mod dns;
 pub mod ecmp;
+pub mod faults;
 pub mod frr;
 pub mod harness;
+pub mod held;
 pub mod html;
 pub mod httpd;
 pub mod probe;
 pub mod report;
 pub mod routewatch;
+pub mod rss;
 pub mod scenarios;
 pub mod seed;
 pub mod series;
