@@ -636,10 +636,7 @@ const VRRP_INSTANCE: &[Kw] = &[
         "per-instance multicast groups are not implemented (use vrrp_mcast_group4/6)",
     ),
     kw("skip_check_adv_addr", 0, 1),
-    refused(
-        "strict_mode",
-        "per-instance strict mode is not implemented (global vrrp_strict is)",
-    ),
+    kw("strict_mode", 0, 1),
     kw("check_unicast_src", 0, 0).warned(UNICAST_SRC),
     refused("track_src_ip", NOT_YET),
     refused("unicast_fault_no_peer", NOT_YET),

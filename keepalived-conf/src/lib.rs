@@ -335,7 +335,7 @@
 //! | `vrrp_instance` | `virtual_rules` | implemented |  |
 //! | `vrrp_instance` | `mcast_dst_ip` | refused | per-instance multicast groups are not implemented (use vrrp_mcast_group4/6) |
 //! | `vrrp_instance` | `skip_check_adv_addr` | implemented |  |
-//! | `vrrp_instance` | `strict_mode` | refused | per-instance strict mode is not implemented (global vrrp_strict is) |
+//! | `vrrp_instance` | `strict_mode` | implemented |  |
 //! | `vrrp_instance` | `check_unicast_src` | warned | director always accepts unicast adverts only from the configured unicast_peer addresses |
 //! | `vrrp_instance` | `track_src_ip` | refused | not implemented, so director would not do what it asks |
 //! | `vrrp_instance` | `unicast_fault_no_peer` | refused | not implemented, so director would not do what it asks |

@@ -358,22 +358,27 @@ pub struct VrrpInstance {
     pub garp_master_refresh: Option<Duration>,
     /// `garp_lower_prio_delay`: the second burst after hearing a
     /// lower-priority advert as Master. Default: global
-    /// `vrrp_garp_lower_prio_delay`; 0 with `vrrp_strict`.
+    /// `vrrp_garp_lower_prio_delay`; 0 in strict mode ([`Self::strict`]).
     pub garp_lower_prio_delay: Duration,
     /// `garp_lower_prio_repeat`: packets per burst when Master hears a
     /// lower-priority advert; 0: none. Default: global
-    /// `vrrp_garp_lower_prio_repeat`; 0 with `vrrp_strict`.
+    /// `vrrp_garp_lower_prio_repeat`; 0 in strict mode.
     pub garp_lower_prio_repeat: u32,
     /// `lower_prio_no_advert [BOOL]`: as Master, no advert in answer to a
-    /// lower-priority one. Default: global `vrrp_lower_prio_no_advert`,
-    /// on with `vrrp_strict`.
+    /// lower-priority one. Default: global `vrrp_lower_prio_no_advert`;
+    /// on in strict mode.
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert [BOOL]`: as Master, one advert before
     /// stepping down for a higher priority. Default: global
-    /// `vrrp_higher_prio_send_advert`; refused with `vrrp_strict`.
+    /// `vrrp_higher_prio_send_advert`; off in strict mode.
     pub higher_prio_send_advert: bool,
-    /// `accept` / `no_accept`. Default: accept, unless `vrrp_strict`.
+    /// `accept` / `no_accept`. Default: accept, unless in strict mode
+    /// with a priority below 255; strict mode turns it off for VRRPv2
+    /// below 255.
     pub accept: bool,
+    /// Strict RFC compliance: `strict_mode [BOOL]`, else global
+    /// `vrrp_strict`. The other fields already hold what it made of them.
+    pub strict: bool,
     /// `lvs_sync_daemon_interface` (old form of global `lvs_sync_daemon`).
     pub lvs_sync_daemon_interface: Option<String>,
     /// `dont_track_primary`. Default: false.
@@ -390,7 +395,8 @@ pub struct VrrpInstance {
     /// `use_vmac [NAME]`: `Some` with the macvlan's name when given
     /// (`Some(None)`: keepalived's default, `vrrp.VRID`). Default: `None`.
     pub use_vmac: Option<Option<String>>,
-    /// `vmac_xmit_base` (only with `use_vmac`). Default: false.
+    /// `vmac_xmit_base` (only with `use_vmac`, not in strict mode).
+    /// Default: false.
     pub vmac_xmit_base: bool,
 }
 

@@ -24,38 +24,39 @@ impl Builder<'_> {
         g: &GlobalDefs,
     ) -> Option<(VrrpInstance, super::TrackLocs)> {
         let name = n.args.first()?.text().to_string();
-        let mut state = InitialState::Backup;
+        // keepalived derives an unset `state` from the priority and an
+        // unset `priority` from the state.
+        let mut state: Option<(InitialState, &Node)> = None;
         let mut interface = None;
         let mut vrid = None;
-        let mut priority = 100u8;
+        let mut priority: Option<u8> = None;
         let mut advert: Option<&Token> = None;
-        let mut version = None;
+        let mut version: Option<(Version, &Node)> = None;
         let mut vips = Vec::new();
         let mut vips_ex = Vec::new();
         let mut nopreempt = false;
-        let mut preempt_delay = Duration::ZERO;
+        let mut preempt_delay: (Duration, Option<&Node>) = (Duration::ZERO, None);
         let mut source_ip = None;
         let mut peers = Vec::new();
         let mut tracks = Vec::new();
         let mut scripts: Vec<(TrackScript, crate::error::Location)> = Vec::new();
         let mut files: Vec<(TrackRef, crate::error::Location)> = Vec::new();
         let mut procs: Vec<(TrackRef, crate::error::Location)> = Vec::new();
-        let mut auth = None;
+        let mut auth: Option<(Authentication, &Node)> = None;
         let (mut nm, mut nb, mut nf, mut ns, mut nall) = (None, None, None, None, None);
         let mut garp_delay = g.vrrp_garp_master_delay;
         let mut garp_repeat = g.vrrp_garp_master_repeat;
         let mut garp_refresh = g.vrrp_garp_master_refresh;
-        let mut accept = !g.vrrp_strict;
-        // keepalived: instance value, else the global one, else the
-        // gratuitous ARP defaults; vrrp_strict turns the answer off.
-        let mut lower_delay = g
-            .vrrp_garp_lower_prio_delay
-            .unwrap_or(g.vrrp_garp_master_delay);
-        let mut lower_repeat = g
-            .vrrp_garp_lower_prio_repeat
-            .unwrap_or(g.vrrp_garp_master_repeat);
-        let mut lower_no_advert = g.vrrp_lower_prio_no_advert;
-        let mut higher_send = g.vrrp_higher_prio_send_advert;
+        let mut accept: Option<(bool, &Node)> = None;
+        // keepalived: the instance's value, else (unless strict) the
+        // global one, else the gratuitous ARP defaults. Strict mode
+        // resets the instance's own value (with a warning) and ignores the
+        // global one.
+        let mut lower_delay: Option<(Duration, &Node)> = None;
+        let mut lower_repeat: Option<(u32, &Node)> = None;
+        let mut lower_no_advert: Option<(bool, &Node)> = None;
+        let mut higher_send: Option<(bool, &Node)> = None;
+        let mut strict_mode: Option<bool> = None;
         let mut sync_if = None;
         let mut dont_track_primary = false;
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
@@ -64,14 +65,15 @@ impl Builder<'_> {
         let mut virtual_rules = Vec::new();
         let mut use_vmac: Option<Option<String>> = None;
         let mut vmac_xmit_base = None;
+        let (mut vips_at, mut peers_at): (Option<&Node>, Option<&Node>) = (None, None);
         let errors_before = self.errors.len();
         for c in nodes(n) {
             match c.keyword() {
                 "state" => {
                     if let Some(t) = c.args.first() {
                         match t.text().to_ascii_uppercase().as_str() {
-                            "MASTER" => state = InitialState::Master,
-                            "BACKUP" => state = InitialState::Backup,
+                            "MASTER" => state = Some((InitialState::Master, c)),
+                            "BACKUP" => state = Some((InitialState::Backup, c)),
                             _ => self.invalid("state", t, "MASTER or BACKUP"),
                         }
                     }
@@ -84,18 +86,21 @@ impl Builder<'_> {
                     priority = self
                         .int(c, 1, 255)
                         .and_then(|v| u8::try_from(v).ok())
-                        .unwrap_or(priority)
+                        .or(priority)
                 }
                 "advert_int" => advert = c.args.first(),
-                "version" => version = self.version(c).or(version),
-                "virtual_ipaddress" => vips.extend(self.vips(c)),
+                "version" => version = self.version(c).map(|v| (v, c)).or(version),
+                "virtual_ipaddress" => {
+                    vips_at = vips_at.or(Some(c));
+                    vips.extend(self.vips(c))
+                }
                 "virtual_ipaddress_excluded" => vips_ex.extend(self.vips(c)),
                 "nopreempt" => nopreempt = true,
                 "preempt" => nopreempt = false,
                 "preempt_delay" => {
                     if let Some(t) = c.args.first() {
                         match parse_seconds(t.text(), 1000) {
-                            Some(d) => preempt_delay = d,
+                            Some(d) => preempt_delay = (d, Some(c)),
                             None => self.invalid("preempt_delay", t, "seconds from 0 to 1000"),
                         }
                     }
@@ -105,7 +110,10 @@ impl Builder<'_> {
                         source_ip = self.ip(c.keyword(), t).or(source_ip);
                     }
                 }
-                "unicast_peer" => peers.extend(self.unicast_peers(c)),
+                "unicast_peer" => {
+                    peers_at = peers_at.or(Some(c));
+                    peers.extend(self.unicast_peers(c))
+                }
                 "track_interface" => tracks.extend(self.track_interfaces(c)),
                 "track_script" => {
                     for (t, loc) in self.track_scripts(c) {
@@ -127,7 +135,7 @@ impl Builder<'_> {
                 "track_process" => {
                     procs.extend(self.track_refs(c, "track_process", super::track_file::WEIGHT))
                 }
-                "authentication" => auth = self.authentication(c),
+                "authentication" => auth = self.authentication(c).map(|a| (a, c)),
                 "notify_master" => nm = self.script(c),
                 "notify_backup" => nb = self.script(c),
                 "notify_fault" => nf = self.script(c),
@@ -136,25 +144,21 @@ impl Builder<'_> {
                 "garp_master_delay" => garp_delay = self.secs(c).unwrap_or(garp_delay),
                 "garp_master_repeat" => garp_repeat = self.u32v(c).unwrap_or(garp_repeat),
                 "garp_master_refresh" => garp_refresh = self.secs(c).filter(|d| !d.is_zero()),
-                "garp_lower_prio_delay" => lower_delay = self.secs(c).unwrap_or(lower_delay),
-                "garp_lower_prio_repeat" => lower_repeat = self.u32v(c).unwrap_or(lower_repeat),
-                "lower_prio_no_advert" => lower_no_advert = self.flag(c).or(lower_no_advert),
-                "higher_prio_send_advert" => {
-                    let v = self.flag(c);
-                    if g.vrrp_strict && v == Some(true) {
-                        self.error(
-                            c.loc(),
-                            ErrorKind::Invalid {
-                                message: "`higher_prio_send_advert` is not allowed with \
-                                          `vrrp_strict` (RFC 5798 has a Master step down silently)"
-                                    .into(),
-                            },
-                        );
-                    }
-                    higher_send = v.or(higher_send)
+                "garp_lower_prio_delay" => {
+                    lower_delay = self.secs(c).map(|v| (v, c)).or(lower_delay)
                 }
-                "accept" => accept = true,
-                "no_accept" => accept = false,
+                "garp_lower_prio_repeat" => {
+                    lower_repeat = self.u32v(c).map(|v| (v, c)).or(lower_repeat)
+                }
+                "lower_prio_no_advert" => {
+                    lower_no_advert = self.flag(c).map(|v| (v, c)).or(lower_no_advert)
+                }
+                "higher_prio_send_advert" => {
+                    higher_send = self.flag(c).map(|v| (v, c)).or(higher_send)
+                }
+                "strict_mode" => strict_mode = self.flag(c).or(strict_mode),
+                "accept" => accept = Some((true, c)),
+                "no_accept" => accept = Some((false, c)),
                 "lvs_sync_daemon_interface" => sync_if = Self::string(c),
                 "dont_track_primary" => dont_track_primary = true,
                 "garp_extra_if" => garp_extra_if = self.garp_extra_if(c).or(garp_extra_if),
@@ -193,13 +197,28 @@ impl Builder<'_> {
             }
             return None;
         };
-        let version = version.unwrap_or(
-            if vips.first().is_some_and(|v: &VirtualIp| v.addr.is_ipv6()) {
+        let strict = strict_mode.unwrap_or(g.vrrp_strict);
+        // Which setting made the instance strict, for the messages.
+        let by = if strict_mode.is_some() {
+            "`strict_mode`"
+        } else {
+            "`vrrp_strict`"
+        };
+        let ipv6 = vips.first().is_some_and(|v: &VirtualIp| v.addr.is_ipv6());
+        let version = match version {
+            Some((Version::V2, c)) if ipv6 && strict => {
+                self.strict_reset(
+                    c.loc(),
+                    &block,
+                    by,
+                    "IPv6 needs VRRP version 3, so `version 2` is ignored",
+                );
                 Version::V3
-            } else {
-                g.vrrp_version
-            },
-        );
+            }
+            Some((v, _)) => v,
+            None if ipv6 => Version::V3,
+            None => g.vrrp_version,
+        };
         let advert_int = advert
             .and_then(|t| self.advert_int(t, version))
             .unwrap_or_else(|| default_advert_int(version));
@@ -217,17 +236,90 @@ impl Builder<'_> {
                 },
             );
         }
-        if version == Version::V3 && auth.is_some() {
+        // keepalived's order: priority from state, state from priority
+        // (strict mode insists on MASTER exactly at 255), then the rest.
+        let priority = priority.unwrap_or(match state {
+            Some((InitialState::Master, _)) => 255,
+            _ => 100,
+        });
+        let owner = priority == 255;
+        let owner_state = if owner {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+        let state = match state {
+            None => owner_state,
+            Some((s, c)) if strict && s != owner_state => {
+                let what = if owner {
+                    "priority 255 (the address owner) starts as MASTER, not as `state BACKUP`"
+                } else {
+                    "`state MASTER` needs priority 255 (the address owner), so it starts as BACKUP"
+                };
+                self.strict_reset(c.loc(), &block, by, what);
+                owner_state
+            }
+            Some((s, _)) => s,
+        };
+        let auth = match auth {
+            Some((_, c)) if strict => {
+                self.strict_reset(c.loc(), &block, by, "`authentication` is ignored");
+                None
+            }
+            Some(_) if version == Version::V3 => {
+                self.warn(
+                    n.loc(),
+                    format!(
+                        "{block}: `authentication` does not exist in VRRP version 3 and is ignored"
+                    ),
+                );
+                None
+            }
+            a => a.map(|(a, _)| a),
+        };
+        if vips.is_empty() {
+            if strict || version == Version::V3 {
+                let why = if strict {
+                    format!("in strict mode ({by})")
+                } else {
+                    "with VRRP version 3".to_string()
+                };
+                self.error(
+                    n.loc(),
+                    ErrorKind::MissingRequired {
+                        block: block.clone(),
+                        keyword: "virtual_ipaddress".into(),
+                        detail: Some(format!("keepalived requires at least one {why}")),
+                    },
+                );
+            } else {
+                self.warn(n.loc(), format!("{block} has no virtual_ipaddress"));
+            }
+        }
+        if strict && let Some(c) = peers_at {
+            // keepalived 2.2.7 checks for unicast before it has noted the
+            // peers, so it runs them; later releases refuse them.
             self.warn(
-                n.loc(),
+                c.loc(),
                 format!(
-                    "{block}: `authentication` does not exist in VRRP version 3 and is ignored"
+                    "{block}: strict mode ({by}) does not allow `unicast_peer` by keepalived's \
+                     manual, but keepalived 2.2.7 runs them, and so does director \
+                     (later keepalived releases refuse the configuration)"
                 ),
             );
-            auth = None;
         }
-        if vips.is_empty() {
-            self.warn(n.loc(), format!("{block} has no virtual_ipaddress"));
+        if strict
+            && peers.is_empty()
+            && let Some(IpAddr::V6(a)) = vips.first().map(|v| v.addr)
+            && a.segments()[0] & 0xffc0 != 0xfe80
+        {
+            self.warn(
+                vips_at.map_or(n.loc(), |c| c.loc()),
+                format!(
+                    "{block}: in strict mode ({by}) the first IPv6 virtual_ipaddress must be \
+                     link-local (RFC 5798 §5.2.9); `{a}` is not (keepalived says so and goes on)"
+                ),
+            );
         }
         if nopreempt && state == InitialState::Master {
             self.warn(
@@ -237,15 +329,93 @@ impl Builder<'_> {
                 ),
             );
         }
-        if use_vmac.is_none()
-            && let Some(loc) = &vmac_xmit_base
-        {
-            // keepalived reports it and goes on without it.
-            self.warn(
-                loc,
-                format!("{block}: `vmac_xmit_base` only applies with `use_vmac` and is ignored"),
-            );
-        }
+        let preempt_delay = match preempt_delay {
+            (d, Some(c)) if strict && !d.is_zero() => {
+                self.strict_reset(c.loc(), &block, by, "`preempt_delay` is reset to 0");
+                Duration::ZERO
+            }
+            (d, _) => d,
+        };
+        let accept = match accept {
+            None => owner || !strict,
+            Some((true, c)) if strict && !owner && version == Version::V2 => {
+                self.strict_reset(
+                    c.loc(),
+                    &block,
+                    by,
+                    "`accept` below priority 255 does not comply with RFC 3768 (VRRP version 2) \
+                     and is turned off",
+                );
+                false
+            }
+            Some((a, _)) => a,
+        };
+        let lower_delay = match lower_delay {
+            Some((d, c)) if strict && !d.is_zero() => {
+                self.strict_reset(c.loc(), &block, by, "`garp_lower_prio_delay` is reset to 0");
+                Duration::ZERO
+            }
+            Some((d, _)) => d,
+            None if strict => Duration::ZERO,
+            None => g
+                .vrrp_garp_lower_prio_delay
+                .unwrap_or(g.vrrp_garp_master_delay),
+        };
+        let lower_repeat = match lower_repeat {
+            Some((r, c)) if strict && r != 0 => {
+                self.strict_reset(
+                    c.loc(),
+                    &block,
+                    by,
+                    "`garp_lower_prio_repeat` is reset to 0",
+                );
+                0
+            }
+            Some((r, _)) => r,
+            None if strict => 0,
+            None => g
+                .vrrp_garp_lower_prio_repeat
+                .unwrap_or(g.vrrp_garp_master_repeat),
+        };
+        let lower_no_advert = match lower_no_advert {
+            Some((false, c)) if strict => {
+                self.strict_reset(c.loc(), &block, by, "`lower_prio_no_advert` is turned on");
+                true
+            }
+            Some((v, _)) => v,
+            None => strict || g.vrrp_lower_prio_no_advert.unwrap_or(false),
+        };
+        let higher_send = match higher_send {
+            Some((true, c)) if strict => {
+                self.strict_reset(
+                    c.loc(),
+                    &block,
+                    by,
+                    "`higher_prio_send_advert` is turned off",
+                );
+                false
+            }
+            Some((v, _)) => v,
+            None => !strict && g.vrrp_higher_prio_send_advert.unwrap_or(false),
+        };
+        let vmac_xmit_base = match (&use_vmac, vmac_xmit_base) {
+            (None, Some(loc)) => {
+                // keepalived reports it and goes on without it.
+                self.warn(
+                    &loc,
+                    format!(
+                        "{block}: `vmac_xmit_base` only applies with `use_vmac` and is ignored"
+                    ),
+                );
+                false
+            }
+            (Some(_), Some(loc)) if strict => {
+                self.strict_reset(&loc, &block, by, "`vmac_xmit_base` is ignored");
+                false
+            }
+            (Some(_), Some(_)) => true,
+            (_, None) => false,
+        };
         // Returned even when invalid (the whole config is refused anyway) so
         // that duplicates of it are still reported.
         let (track_scripts, script_locs): (Vec<_>, Vec<_>) = scripts.into_iter().unzip();
@@ -278,22 +448,19 @@ impl Builder<'_> {
                 garp_master_delay: garp_delay,
                 garp_master_repeat: garp_repeat,
                 garp_master_refresh: garp_refresh,
-                garp_lower_prio_delay: if g.vrrp_strict {
-                    Duration::ZERO
-                } else {
-                    lower_delay
-                },
-                garp_lower_prio_repeat: if g.vrrp_strict { 0 } else { lower_repeat },
-                lower_prio_no_advert: lower_no_advert.unwrap_or(g.vrrp_strict),
-                higher_prio_send_advert: !g.vrrp_strict && higher_send.unwrap_or(false),
+                garp_lower_prio_delay: lower_delay,
+                garp_lower_prio_repeat: lower_repeat,
+                lower_prio_no_advert: lower_no_advert,
+                higher_prio_send_advert: higher_send,
                 accept,
+                strict,
                 lvs_sync_daemon_interface: sync_if,
                 dont_track_primary,
                 skip_check_adv_addr,
                 garp_extra_if,
                 virtual_routes,
                 virtual_rules,
-                vmac_xmit_base: use_vmac.is_some() && vmac_xmit_base.is_some(),
+                vmac_xmit_base,
                 use_vmac,
             },
             super::TrackLocs {
@@ -302,6 +469,15 @@ impl Builder<'_> {
                 procs: proc_locs,
             },
         ))
+    }
+
+    /// A setting strict mode overrides, as keepalived does (it reports
+    /// the setting and goes on with the override).
+    fn strict_reset(&mut self, loc: &crate::error::Location, block: &str, by: &str, what: &str) {
+        self.warn(
+            loc,
+            format!("{block}: {what} in strict mode ({by}), as keepalived does"),
+        );
     }
 
     /// `use_vmac [NAME]`: the macvlan's name if given. keepalived also
