@@ -35,6 +35,10 @@ pub(crate) const BANG: char = '\u{E001}';
 const MAX_DEPTH: usize = 32;
 /// How many lines one file may grow to through expansion.
 const MAX_LINES: usize = 1 << 20;
+/// How long one line may grow through substitution: a parameter holding
+/// itself twice doubles the line at each of the [`MAX_DEPTH`] re-reads,
+/// gigabytes before the depth limit is reached.
+const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// One line after preprocessing, with the number of the line it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +220,12 @@ impl Preprocessor {
             match (len > 0).then(|| self.value(name, args, pwd)).flatten() {
                 Some(v) => {
                     out.push_str(&v?);
+                    if out.len() > MAX_LINE_BYTES {
+                        return Err(ErrorKind::Preprocess(format!(
+                            "substitution makes a line longer than {} MiB (a parameter that uses itself?)",
+                            MAX_LINE_BYTES >> 20
+                        )));
+                    }
                     changed = true;
                     rest = &after[len..];
                 }
@@ -553,6 +563,18 @@ mod tests {
             e[0].contains("k.conf:2:1") && e[0].contains("nest"),
             "{e:?}"
         );
+        // Holding itself twice doubles the line at each re-read: stopped
+        // by its length, not after 2^32 copies (this took minutes and
+        // gigabytes; 17 bytes of input).
+        let started = std::time::Instant::now();
+        let (lines, e) = run("x", "$A=${A}${A}\n${A}\n");
+        assert!(lines.is_empty(), "{} lines", lines.len());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("k.conf:2:1") && e[0].contains("longer than 1 MiB"),
+            "{e:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
         let (_, e) = run("x", "~SEQ(N, 1, 2 x\n");
         assert!(e[0].contains("never closed"), "{e:?}");
         let (_, e) = run("x", "~SEQ(N, 1, 1e9) x\n");
