@@ -83,6 +83,10 @@ pub enum WatchEvent {
     Netconf,
     /// Something else on the subscribed groups.
     Other(u16),
+    /// The socket's receive queue overflowed (`ENOBUFS`): the kernel
+    /// dropped notifications, so any change may have gone unreported and
+    /// the caller must read the state afresh.
+    Overrun,
 }
 
 /// A route-netlink socket subscribed to link, address and netconf events.
@@ -142,9 +146,8 @@ impl Watcher {
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
         match self.socket.recv(&mut buf, 0) {
             Ok(_) => {}
-            // Overrun: events were lost; report a catch-all so the caller re-checks.
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                return Ok(vec![WatchEvent::Other(0)]);
+                return Ok(vec![WatchEvent::Overrun]);
             }
             Err(e) => return Err(Error::io("recv netlink event", e)),
         }

@@ -6,6 +6,9 @@
 //! polls. Deleted addresses, deleted routes of the protocols the
 //! configuration uses, and deleted rules are passed on one by one, for
 //! `handle_removed` (keepalived's tracking of VIPs, routes and rules).
+//! After an overrun (the kernel dropped notifications) links and addresses
+//! are read back and an address the last dump had is reported deleted;
+//! a route or rule deleted among the dropped notifications is not seen.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -14,7 +17,7 @@ use std::time::Duration;
 use lvs_arpguard::Rtnl;
 use lvs_arpguard::watch::{WatchEvent, Watcher};
 use tokio::sync::{mpsc, watch};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::routes::{route_from, rule_from};
 use crate::routes::Removed;
@@ -56,26 +59,60 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("links".into())
         .spawn(move || {
+            let mut overruns = 0u64;
+            // From an overrun until a quiet second (the queue drained):
+            // the kernel reports ENOBUFS once per episode, at its start,
+            // and may drop more after it, so every batch is read back in
+            // full and a last time once all is quiet.
+            let mut resyncing = false;
             loop {
                 match watcher.wait(Duration::from_secs(1)) {
                     Ok(events) => {
-                        // An overrun (`Other`) may have hidden a link change.
-                        let relevant = events
-                            .iter()
-                            .any(|e| matches!(e, WatchEvent::Link { .. } | WatchEvent::Other(_)));
+                        let overrun = events.contains(&WatchEvent::Overrun);
+                        if overrun {
+                            overruns += 1;
+                            warn!(overruns, "link watch overrun (ENOBUFS): resynchronising");
+                        }
+                        let full = resyncing || overrun;
+                        resyncing = overrun || (resyncing && !events.is_empty());
+                        let relevant = full
+                            || events.iter().any(|e| {
+                                matches!(e, WatchEvent::Link { .. } | WatchEvent::Other(_))
+                            });
                         if relevant && !report(&mut rtnl, &mut known, &changes) {
                             return;
                         }
-                        let addrs = events.iter().any(|e| {
-                            matches!(e, WatchEvent::Address { .. } | WatchEvent::Other(_))
-                        });
+                        let addrs = full
+                            || events.iter().any(|e| {
+                                matches!(e, WatchEvent::Address { .. } | WatchEvent::Other(_))
+                            });
+                        let before = if full { addresses.clone() } else { None };
                         if addrs && !report_addresses(&mut rtnl, &mut addresses, &changes) {
                             return;
                         }
-                        for r in events.iter().filter_map(|e| removed(e, &protocols)) {
+                        let mut removals: Vec<Removed> = events
+                            .iter()
+                            .filter_map(|e| removed(e, &protocols))
+                            .collect();
+                        // A deleted VIP's own event may be among the
+                        // dropped ones: what the last dump had and this one
+                        // lacks is reported deleted (the loop checks it is
+                        // still gone, as for any event).
+                        if let (Some(b), Some(now)) = (&before, &addresses) {
+                            for a in b.difference(now) {
+                                let r = Removed::Address(*a);
+                                if !removals.contains(&r) {
+                                    removals.push(r);
+                                }
+                            }
+                        }
+                        for r in removals {
                             if changes.send(HostChange::Removed(r)).is_err() {
                                 return;
                             }
+                        }
+                        if full && !resyncing {
+                            info!(overruns, "link watch resynchronised");
                         }
                     }
                     Err(e) => {
