@@ -80,6 +80,7 @@ fn snapshot() -> Snapshot {
         ghosts: Vec::new(),
         announcements: Vec::new(),
         draining: false,
+        ipvs_repaired: 3,
     }
 }
 

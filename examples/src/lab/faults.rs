@@ -399,7 +399,7 @@ fn double_holding(lab: &super::topology::SeedLab, until: Instant) -> (Duration, 
     (both, polls)
 }
 
-/// 1. VRRP blocked between the nodes on the bridge (clients unaffected):
+/// Fault 1: VRRP blocked between the nodes on the bridge (clients unaffected):
 /// both become Master; healed, one Master within one advert interval,
 /// FRONTAL's ARP entry on it, and no double holder survives.
 fn split_brain(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
@@ -487,7 +487,7 @@ fn split_brain(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFi
     );
 }
 
-/// 3. 50 SIGHUPs in 10 s on the Master, alternating two configs; then a
+/// Fault 3: 50 SIGHUPs in 10 s on the Master, alternating two configs; then a
 /// config with an error: the running config stays, the error is logged
 /// with file:line, nothing applied.
 fn reload_storm(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
@@ -762,7 +762,7 @@ fn policy_transitions(results: &[bool]) -> usize {
     n
 }
 
-/// 5. WWW2's HTTP port flapping 1 s up / 1 s down for 60 s: the IPVS
+/// Fault 5: WWW2's HTTP port flapping 1 s up / 1 s down for 60 s: the IPVS
 /// changes on NODE01 follow the rise/fall policy exactly over the check
 /// results NODE01's checks met, and the event loop does not stall.
 fn flapping(r: &Running, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
@@ -946,7 +946,7 @@ fn table_present(h: &mut IpvsHandle) -> bool {
     !table_of(h, &http_key()).is_empty() && !table_of(h, &dns_key()).is_empty()
 }
 
-/// 2. Restarts under load: the Backup (SIGTERM, start), the Master
+/// Fault 2: Restarts under load: the Backup (SIGTERM, start), the Master
 /// (SIGTERM, start), and the Master killed (SIGKILL) and started again.
 fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
     let kind = r.directors[0].0;
@@ -1129,7 +1129,7 @@ fn connections(host: &Netns) -> usize {
         .saturating_sub(1)
 }
 
-/// 4. `ipvsadm -C` (Debian's) on the Master, then a weight edited by hand:
+/// Fault 4: `ipvsadm -C` (Debian's) on the Master, then a weight edited by hand:
 /// the director puts both back within its reconcile interval and reports
 /// it in its log and its status.
 fn table_behind_back(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
