@@ -362,6 +362,24 @@ fn ipvs_in(host: &Netns) -> Option<IpvsHandle> {
     IpvsHandle::open_in_netns(host.as_fd()).ok()
 }
 
+/// NODE01's IPVS, or a failed verdict for scenario `s` saying why not.
+fn node01_ipvs(
+    lab: &super::topology::SeedLab,
+    out: &mut Vec<Verdict>,
+    s: &str,
+) -> Option<IpvsHandle> {
+    let h = ipvs_in(&lab.node01);
+    if h.is_none() {
+        verdict(
+            out,
+            &format!("{s}: NODE01's IPVS readable"),
+            false,
+            "cannot open",
+        );
+    }
+    h
+}
+
 const WWW1_80: &str = "172.20.0.85:80";
 const WWW2_80: &str = "172.20.0.86:80";
 
@@ -777,13 +795,7 @@ fn flapping(r: &Running, out: &mut Vec<Verdict>, fig: &mut FaultFigures) {
         "HTTP checks",
     );
     let adverts = watch_or_note(&lab.frontal, Filter::Vrrp, "VRRP");
-    let Some(mut h) = ipvs_in(&lab.node01) else {
-        verdict(
-            out,
-            &format!("{S}: NODE01's IPVS readable"),
-            false,
-            "cannot open",
-        );
+    let Some(mut h) = node01_ipvs(lab, out, S) else {
         return;
     };
     // WWW2's HTTP server replaced by one this process opens and closes at
@@ -991,7 +1003,6 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
     let load = Load::start(lab);
     std::thread::sleep(Duration::from_millis(500));
     let stopped = lab.node01.signal(r.directors[0].1, libc::SIGTERM, grace);
-    let started_at = Instant::now();
     let new = start_director(env, &lab.node01, "node01", kind);
     let back = wait_until(Duration::from_secs(20), || {
         holds_vip(&lab.node01) && !holds_vip(&lab.node02)
@@ -1026,7 +1037,6 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
             seen.held_errors
         ),
     );
-    let _ = started_at;
     // Let the path settle.
     let _ = wait_until(Duration::from_secs(10), || {
         super::harness::gets(&lab.frontal, 1)
@@ -1037,9 +1047,8 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
     // c. SIGKILL of the Master and a restart: never two holders once it
     // runs again, and no IPVS entry flushed.
     let load = Load::start(lab);
-    let Some(mut h) = ipvs_in(&lab.node01) else {
+    let Some(mut h) = node01_ipvs(lab, out, "2c") else {
         let _ = load.finish();
-        verdict(out, "2c. NODE01's IPVS readable", false, "cannot open");
         return;
     };
     let conns_before = connections(&lab.node01);
@@ -1136,13 +1145,7 @@ fn table_behind_back(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut F
     const S: &str = "4. table changed behind its back";
     let lab = &r.lab;
     let (kind, _) = r.directors[0];
-    let Some(mut h) = ipvs_in(&lab.node01) else {
-        verdict(
-            out,
-            &format!("{S}: NODE01's IPVS readable"),
-            false,
-            "cannot open",
-        );
+    let Some(mut h) = node01_ipvs(lab, out, S) else {
         return;
     };
     let log = log_of(env, kind, "node01");
