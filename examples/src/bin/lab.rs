@@ -194,9 +194,7 @@ fn main() -> ExitCode {
             v.len()
         );
         reference.extend(v);
-        let table = faults::comparison(&ours, &theirs);
-        println!("\n=== faults under load, side by side\n{table}");
-        fault_table = Some(table);
+        fault_table = Some(faults::comparison(&ours, &theirs));
     }
     if wants("ecmp") {
         phase(

@@ -27,7 +27,7 @@ use lvs_testenv::{LAB_IFACE, Netns};
 
 use super::harness::{
     Env, Kind, NODE01, Prober, Running, boot, converge, dns_key, failed, holds_vip, http_key,
-    neigh_mac, phase, secs, start_director, verdict, wait_until, watch_or_note,
+    neigh_mac, phase, secs, served_again, start_director, verdict, wait_until, watch_or_note,
 };
 use super::held::{self, Held};
 use super::probe::{Reply, longest_outage};
@@ -398,14 +398,20 @@ fn table_is_configured(h: &mut IpvsHandle) -> bool {
 }
 
 /// Both nodes' VIP holding, polled until `until` passes: how long both
-/// held it at once (sum of the poll intervals where both did).
-fn double_holding(lab: &super::topology::SeedLab, until: Instant) -> (Duration, usize) {
+/// held it at once (sum of the poll intervals where both did), and the
+/// polls. `each` sees every poll's (NODE01 holds, NODE02 holds).
+fn double_holding(
+    lab: &super::topology::SeedLab,
+    until: Instant,
+    mut each: impl FnMut(bool, bool),
+) -> (Duration, usize) {
     let mut both = Duration::ZERO;
     let mut polls = 0;
     let mut last = Instant::now();
     while Instant::now() < until {
         let a = holds_vip(&lab.node01);
         let b = holds_vip(&lab.node02);
+        each(a, b);
         let now = Instant::now();
         if a && b {
             both += now.duration_since(last);
@@ -452,7 +458,7 @@ fn split_brain(r: &Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultFi
         neigh_mac(&lab.frontal).eq_ignore_ascii_case(&node01_mac)
     })
     .map(|_| healed_at.elapsed());
-    let (double, polls) = double_holding(lab, Instant::now() + Duration::from_secs(3));
+    let (double, polls) = double_holding(lab, Instant::now() + Duration::from_secs(3), |_, _| {});
     std::thread::sleep(Duration::from_millis(500));
     let seen = load.finish();
     let heal_from = healed_at.duration_since(origin);
@@ -1038,11 +1044,7 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
         ),
     );
     // Let the path settle.
-    let _ = wait_until(Duration::from_secs(10), || {
-        super::harness::gets(&lab.frontal, 1)
-            .first()
-            .is_some_and(|n| n.starts_with("www"))
-    });
+    let _ = served_again(&lab.frontal, Duration::from_secs(10));
 
     // c. SIGKILL of the Master and a restart: never two holders once it
     // runs again, and no IPVS entry flushed.
@@ -1065,26 +1067,13 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
         present &= table_present(&mut h);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut both = Duration::ZERO;
-    let mut polls = 0;
-    let mut last = Instant::now();
-    let until = Instant::now() + Duration::from_secs(10);
     let mut back = None;
-    while Instant::now() < until {
-        let a = holds_vip(&lab.node01);
-        let b = holds_vip(&lab.node02);
+    let (both, polls) = double_holding(lab, Instant::now() + Duration::from_secs(10), |a, b| {
         present &= table_present(&mut h);
-        let now = Instant::now();
-        if a && b {
-            both += now.duration_since(last);
-        }
         if a && !b && back.is_none() {
             back = Some(killed_at.elapsed());
         }
-        last = now;
-        polls += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     let conns_after = connections(&lab.node01);
     let seen = load.finish();
     fig.add(
@@ -1122,11 +1111,7 @@ fn restarts(r: &mut Running, env: &Env, out: &mut Vec<Verdict>, fig: &mut FaultF
             seen.held_errors
         ),
     );
-    let _ = wait_until(Duration::from_secs(10), || {
-        super::harness::gets(&lab.frontal, 1)
-            .first()
-            .is_some_and(|n| n.starts_with("www"))
-    });
+    let _ = served_again(&lab.frontal, Duration::from_secs(10));
 }
 
 /// IPVS connection entries in `host` (`/proc/net/ip_vs_conn` lines).

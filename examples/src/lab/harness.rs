@@ -227,6 +227,17 @@ pub(super) fn gets(ns: &Netns, n: usize) -> Vec<String> {
     })
 }
 
+/// Waits until a GET from `ns` to the VIP is answered by a backend (the
+/// client is served again); how long it took, or `None` within `timeout`.
+pub(super) fn served_again(ns: &Netns, timeout: Duration) -> Option<Duration> {
+    wait_until(timeout, || {
+        matches!(
+            gets(ns, 1).first().map(String::as_str),
+            Some("www1" | "www2")
+        )
+    })
+}
+
 pub(super) fn dns_answers(ns: &Netns, source: Ipv4Addr, n: u16) -> Vec<String> {
     let server = SocketAddr::new(VIP.into(), 53);
     ns.enter(|| {

@@ -19,8 +19,8 @@ use lvs_testenv::{LAB_IFACE, Netns};
 use super::harness::{
     ALIGN_DELAY, Env, Kind, NODE01, NODE02, Prober, Running, addr, boot, checks_after, converge,
     dns_answers, dns_key, failed, gets, holds_vip, http_key, ms_after, neigh_mac, next_fresh,
-    phase, poll_both, poll_vip, real_servers, secs, settled_master_advert, sleep_until, verdict,
-    wait_until, watch_or_note,
+    phase, poll_both, poll_vip, real_servers, secs, served_again, settled_master_advert,
+    sleep_until, verdict, wait_until, watch_or_note,
 };
 use super::probe::longest_outage;
 use super::report::Figures;
@@ -381,12 +381,7 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
             poll_vip(&mut vip, &lab.node02, "NODE02")
         });
         // Keep probing until the client is served again, then a little more.
-        let served = wait_until(Duration::from_secs(30), || {
-            matches!(
-                gets(&lab.frontal, 1).first().map(String::as_str),
-                Some("www1" | "www2")
-            )
-        });
+        let served = served_again(&lab.frontal, Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(300));
         poll_both(&mut vip, lab);
         let requests = prober.finish();
@@ -440,11 +435,7 @@ fn link_cut(r: &Running, repeats: usize, out: &mut Vec<Verdict>, fig: &mut Figur
             );
         }
         // Let the HTTP path settle before the next cut or scenario.
-        let _ = wait_until(Duration::from_secs(20), || {
-            gets(&lab.frontal, 1)
-                .first()
-                .is_some_and(|n| n == "www1" || n == "www2")
-        });
+        let _ = served_again(&lab.frontal, Duration::from_secs(20));
         println!(
             "  NODE01 link cut {}/{} ({}): client outage {} ({} failed requests); NODE01's last advert -> NODE02's first {}; NODE02 holds the VIP after {}; NODE01 back after {}",
             i + 1,
@@ -483,11 +474,7 @@ fn sigterm_handover(r: &Running, out: &mut Vec<Verdict>, fig: &mut Figures) {
     let took = wait_until(Duration::from_secs(30), || {
         poll_vip(&mut vip, &lab.node02, "NODE02")
     });
-    let _ = wait_until(Duration::from_secs(20), || {
-        gets(&lab.frontal, 1)
-            .first()
-            .is_some_and(|n| n == "www1" || n == "www2")
-    });
+    let _ = served_again(&lab.frontal, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     let node01_holds = poll_vip(&mut vip, &lab.node01, "NODE01");
     poll_vip(&mut vip, &lab.node02, "NODE02");
